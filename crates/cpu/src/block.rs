@@ -1,0 +1,168 @@
+//! Decoded basic blocks and the cache that keeps them.
+//!
+//! A block is decoded once (with iced-x86) and reused until a write touches
+//! a page it came from. Blocks are keyed by (virtual address, physical
+//! frame): the virtual address because decoded RIP-relative operands and
+//! branch targets depend on it, the frame because the same virtual address
+//! can map different code in different processes.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use iced_x86::{Code, Decoder, DecoderError, DecoderOptions, FlowControl, Instruction};
+
+use crate::fault::{Access, Result};
+use crate::mem::{Bus, FrameId, Tlb, PAGE_SHIFT, PAGE_SIZE};
+
+/// Longest block, in instructions: bounds decode work and the latency of a
+/// budget check.
+pub const MAX_BLOCK_INSNS: usize = 64;
+const JUMP_CACHE_SIZE: usize = 4096;
+
+pub struct Block {
+    pub start: u64,
+    pub insns: Vec<Instruction>,
+    /// Frames the block's bytes came from (the second only when the last
+    /// instruction straddles a page boundary).
+    pub frames: [Option<FrameId>; 2],
+    /// Cleared when the code under the block is written.
+    pub valid: Cell<bool>,
+}
+
+struct JumpEntry {
+    va: u64,
+    frame: FrameId,
+    block: Option<Rc<Block>>,
+}
+
+pub struct CodeCache {
+    blocks: HashMap<(u64, FrameId), Rc<Block>>,
+    by_frame: HashMap<FrameId, Vec<(u64, FrameId)>>,
+    /// Direct-mapped front cache by virtual address, checked before the map.
+    jump: Vec<JumpEntry>,
+    pub stats: CacheStats,
+}
+
+#[derive(Default, Clone, Copy, Debug)]
+pub struct CacheStats {
+    pub decoded_blocks: u64,
+    pub invalidated_frames: u64,
+}
+
+impl Default for CodeCache {
+    fn default() -> Self {
+        CodeCache {
+            blocks: HashMap::new(),
+            by_frame: HashMap::new(),
+            jump: (0..JUMP_CACHE_SIZE).map(|_| JumpEntry { va: u64::MAX, frame: 0, block: None }).collect(),
+            stats: CacheStats::default(),
+        }
+    }
+}
+
+fn jump_index(va: u64) -> usize {
+    ((va ^ (va >> 12)) as usize) & (JUMP_CACHE_SIZE - 1)
+}
+
+impl CodeCache {
+    /// Drop every block decoded from `frame`.
+    pub fn invalidate_frame(&mut self, frame: FrameId) {
+        self.stats.invalidated_frames += 1;
+        for key in self.by_frame.remove(&frame).unwrap_or_default() {
+            if let Some(b) = self.blocks.remove(&key) {
+                b.valid.set(false);
+            }
+        }
+    }
+
+    /// Number of cached blocks.
+    pub fn len(&self) -> usize {
+        self.blocks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+}
+
+/// Find or decode the block starting at `rip`.
+pub fn lookup(bus: &mut Bus, rip: u64) -> Result<Rc<Block>> {
+    let tlb = &bus.space.tlb.entries[Tlb::index(rip)];
+    let frame = if tlb.exec_tag == rip >> PAGE_SHIFT {
+        tlb.frame
+    } else {
+        bus.space.host_page(&mut bus.mem.phys, rip, Access::Exec)?.1
+    };
+    let j = &bus.mem.code.jump[jump_index(rip)];
+    if j.va == rip && j.frame == frame {
+        if let Some(b) = &j.block {
+            if b.valid.get() {
+                return Ok(b.clone());
+            }
+        }
+    }
+    let block = match bus.mem.code.blocks.get(&(rip, frame)) {
+        Some(b) => b.clone(),
+        None => decode_block(bus, rip, frame)?,
+    };
+    let j = &mut bus.mem.code.jump[jump_index(rip)];
+    *j = JumpEntry { va: rip, frame, block: Some(block.clone()) };
+    Ok(block)
+}
+
+fn decode_block(bus: &mut Bus, rip: u64, frame: FrameId) -> Result<Rc<Block>> {
+    let off = (rip & 0xfff) as usize;
+    let page = bus.mem.phys.bytes(frame);
+    let bytes = &page[off..];
+    let mut insns = Vec::new();
+    let mut decoder = Decoder::with_ip(64, bytes, rip, DecoderOptions::NONE);
+    let mut second_frame = None;
+    let mut insn = Instruction::default();
+    while insns.len() < MAX_BLOCK_INSNS && decoder.can_decode() {
+        decoder.decode_out(&mut insn);
+        if decoder.last_error() == DecoderError::NoMoreBytes {
+            break;
+        }
+        if insn.code() == Code::INVALID && !insns.is_empty() {
+            break;
+        }
+        insns.push(insn);
+        if ends_block(&insn) {
+            break;
+        }
+    }
+    if insns.is_empty() {
+        // The first instruction straddles into the next page: decode it
+        // alone, from bytes of both pages.
+        {
+            let avail = PAGE_SIZE - off;
+            let mut buf = [0u8; 15];
+            buf[..avail].copy_from_slice(&bytes[..avail]);
+            let next = (rip & !0xfff) + PAGE_SIZE as u64;
+            let (_, f2) = bus.space.host_page(&mut bus.mem.phys, next, Access::Exec)?;
+            buf[avail..].copy_from_slice(&bus.mem.phys.bytes(f2)[..15 - avail]);
+            let mut d = Decoder::with_ip(64, &buf, rip, DecoderOptions::NONE);
+            d.decode_out(&mut insn);
+            insns.push(insn);
+            second_frame = Some(f2);
+        }
+    }
+    let block = Rc::new(Block { start: rip, insns, frames: [Some(frame), second_frame], valid: Cell::new(true) });
+    let cache = &mut bus.mem.code;
+    cache.stats.decoded_blocks += 1;
+    cache.blocks.insert((rip, frame), block.clone());
+    for f in block.frames.iter().flatten() {
+        cache.by_frame.entry(*f).or_default().push((rip, frame));
+        if !bus.mem.phys.is_code(*f) {
+            bus.mem.phys.set_code(*f, true);
+        }
+    }
+    bus.space.sync_code_generation(&bus.mem.phys);
+    Ok(block)
+}
+
+/// Whether execution may leave the straight line after `insn`.
+fn ends_block(insn: &Instruction) -> bool {
+    !matches!(insn.flow_control(), FlowControl::Next) || insn.code() == Code::INVALID
+}

@@ -1,0 +1,155 @@
+//! The guest CPU state.
+//!
+//! The layout is `#[repr(C)]` and fixed: the JIT reads and writes these fields
+//! from generated WebAssembly at the byte offsets given by the `OFF_*`
+//! constants below, so reordering a field is an ABI change (the tests at the
+//! bottom of this file pin the offsets).
+
+use crate::flags::LazyFlags;
+
+/// Index of each general-purpose register in [`CpuState::gpr`], in the
+/// hardware encoding order.
+pub mod reg {
+    pub const RAX: usize = 0;
+    pub const RCX: usize = 1;
+    pub const RDX: usize = 2;
+    pub const RBX: usize = 3;
+    pub const RSP: usize = 4;
+    pub const RBP: usize = 5;
+    pub const RSI: usize = 6;
+    pub const RDI: usize = 7;
+    pub const R8: usize = 8;
+    pub const R9: usize = 9;
+    pub const R10: usize = 10;
+    pub const R11: usize = 11;
+    pub const R12: usize = 12;
+    pub const R13: usize = 13;
+    pub const R14: usize = 14;
+    pub const R15: usize = 15;
+}
+
+/// One x87 register as stored by FXSAVE: 64-bit significand, then sign and
+/// 15-bit exponent, padded to 16 bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct F80 {
+    pub signif: u64,
+    pub sign_exp: u16,
+    pub _pad: [u16; 3],
+}
+
+/// The x87 FPU. Registers are kept in *physical* order (`st[i]` is physical
+/// register i); ST(i) is `st[(top + i) & 7]` where `top` is bits 11..13 of
+/// `fsw`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct X87 {
+    pub st: [F80; 8],
+    /// Control word (rounding, precision, exception masks).
+    pub fcw: u16,
+    /// Status word, including TOP.
+    pub fsw: u16,
+    /// Full tag word: two bits per physical register (0 valid, 1 zero,
+    /// 2 special, 3 empty), as FSTENV stores it.
+    pub ftw: u16,
+    /// Last non-control opcode (11 bits).
+    pub fop: u16,
+    pub fip: u64,
+    pub fdp: u64,
+}
+
+impl Default for X87 {
+    fn default() -> Self {
+        // The state FNINIT and the Linux ABI at process start give.
+        X87 { st: [F80::default(); 8], fcw: 0x037f, fsw: 0, ftw: 0xffff, fop: 0, fip: 0, fdp: 0 }
+    }
+}
+
+/// Architectural state of one guest thread.
+#[repr(C, align(16))]
+#[derive(Clone, Debug)]
+pub struct CpuState {
+    /// RAX..R15 in encoding order (see [`reg`]).
+    pub gpr: [u64; 16],
+    /// Address of the next instruction to execute.
+    pub rip: u64,
+    /// Arithmetic flags, kept lazily; see [`LazyFlags`].
+    pub flags: LazyFlags,
+    pub fs_base: u64,
+    pub gs_base: u64,
+    /// XMM0..XMM15, each as two little-endian 64-bit lanes.
+    pub xmm: [[u64; 2]; 16],
+    pub mxcsr: u32,
+    pub _pad0: u32,
+    pub x87: X87,
+    /// Instructions retired; RDTSC reads it, so guest time stamps are
+    /// deterministic.
+    pub icount: u64,
+}
+
+pub const OFF_GPR: usize = 0;
+pub const OFF_RIP: usize = 128;
+pub const OFF_FLAGS: usize = 136;
+pub const OFF_FS_BASE: usize = OFF_FLAGS + core::mem::size_of::<LazyFlags>();
+pub const OFF_GS_BASE: usize = OFF_FS_BASE + 8;
+pub const OFF_XMM: usize = OFF_GS_BASE + 8;
+pub const OFF_MXCSR: usize = OFF_XMM + 256;
+
+/// Default MXCSR at process start: all exceptions masked, round to nearest.
+pub const MXCSR_DEFAULT: u32 = 0x1f80;
+
+impl Default for CpuState {
+    fn default() -> Self {
+        CpuState {
+            gpr: [0; 16],
+            rip: 0,
+            flags: LazyFlags::default(),
+            fs_base: 0,
+            gs_base: 0,
+            xmm: [[0; 2]; 16],
+            mxcsr: MXCSR_DEFAULT,
+            _pad0: 0,
+            x87: X87::default(),
+            icount: 0,
+        }
+    }
+}
+
+impl CpuState {
+    /// The full RFLAGS value, materialising the lazy arithmetic flags.
+    pub fn rflags(&self) -> u64 {
+        self.flags.get()
+    }
+
+    /// Replace RFLAGS (as POPF does in user mode: only user-writable bits).
+    pub fn set_rflags(&mut self, value: u64) {
+        self.flags.set(value);
+    }
+
+    /// ST(i), the x87 register i slots above the stack top.
+    pub fn st(&self, i: usize) -> F80 {
+        self.x87.st[(self.x87_top() + i) & 7]
+    }
+
+    pub fn x87_top(&self) -> usize {
+        ((self.x87.fsw >> 11) & 7) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::offset_of;
+
+    #[test]
+    fn layout_is_pinned() {
+        assert_eq!(offset_of!(CpuState, gpr), OFF_GPR);
+        assert_eq!(offset_of!(CpuState, rip), OFF_RIP);
+        assert_eq!(offset_of!(CpuState, flags), OFF_FLAGS);
+        assert_eq!(offset_of!(CpuState, fs_base), OFF_FS_BASE);
+        assert_eq!(offset_of!(CpuState, gs_base), OFF_GS_BASE);
+        assert_eq!(offset_of!(CpuState, xmm), OFF_XMM);
+        assert_eq!(OFF_XMM % 16, 0, "XMM registers must stay 16-byte aligned");
+        assert_eq!(offset_of!(CpuState, mxcsr), OFF_MXCSR);
+    }
+}
