@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("oxvm: no subcommands yet");
+    std::process::exit(2);
+}
