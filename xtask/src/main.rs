@@ -1,1 +1,97 @@
-fn main() {}
+//! Project automation: `cargo xtask <command>`.
+//!
+//! - `test`: everything CI checks (format, lints, unit and integration
+//!   tests, the CPU differential test and the robustness fuzz with fixed
+//!   seeds).
+//! - `serve`: the browser VM (not available yet: says so).
+//! - `bench cpu`: interpreter speed against native and qemu-x86_64.
+//! - `fuzz-cpu --seed S --cases N [--class C]...`: the differential tester
+//!   for as long as asked.
+//!
+//! Each command installs what it needs on a fresh Debian machine (rustup
+//! components, Debian packages through apt-get) and says clearly what is
+//! missing when it cannot.
+
+mod bench;
+mod setup;
+
+use std::process::ExitCode;
+
+use setup::{cargo, run_checked};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  test                          format, lints, tests, differential CPU test, fuzz (what CI runs)
+  serve                         build and serve the browser VM (not available yet)
+  bench cpu                     interpreter speed vs native and qemu-x86_64
+  fuzz-cpu --seed S --cases N [--class C]...
+                                run the CPU differential tester against the host CPU
+";
+
+/// Fixed seed and size of the differential run inside `cargo xtask test`:
+/// enough cases per class to reach every implemented form, in a few minutes.
+const TEST_SEED: u64 = 1;
+const TEST_CASES: u64 = 400_000;
+const TEST_ROBUST_CASES: u64 = 20_000;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("serve") => serve(),
+        Some("bench") => bench::bench(&args[1..]),
+        Some("fuzz-cpu") => fuzz_cpu(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+        None => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn test() -> Result<(), String> {
+    setup::ensure_rust_components(&["rustfmt", "clippy"])?;
+    setup::ensure_debian_packages(&[("gcc", "gcc")])?;
+    setup::step("cargo fmt --check");
+    run_checked(cargo().args(["fmt", "--all", "--check"]))?;
+    setup::step("cargo clippy");
+    run_checked(cargo().args(["clippy", "--workspace", "--all-targets", "--release", "--", "-D", "warnings"]))?;
+    setup::step("cargo test (release: the CPU tests are heavy)");
+    run_checked(cargo().args(["test", "--workspace", "--release"]))?;
+    setup::step(&format!("differential CPU test: seed {TEST_SEED}, {TEST_CASES} cases"));
+    run_checked(difftest().args(["--seed", &TEST_SEED.to_string(), "--cases", &TEST_CASES.to_string()]))?;
+    setup::step(&format!("robustness fuzz: seed {TEST_SEED}, {TEST_ROBUST_CASES} random byte streams"));
+    run_checked(difftest().args(["--robust", "--seed", &TEST_SEED.to_string(), "--cases", &TEST_ROBUST_CASES.to_string()]))?;
+    setup::step("all tests passed");
+    Ok(())
+}
+
+fn difftest() -> std::process::Command {
+    let mut c = cargo();
+    c.args(["run", "--quiet", "--release", "--package", "oxvm-difftest", "--"]);
+    c
+}
+
+fn fuzz_cpu(args: &[String]) -> Result<(), String> {
+    if args.is_empty() {
+        return Err(format!("fuzz-cpu needs arguments\n\n{USAGE}"));
+    }
+    run_checked(difftest().args(args))
+}
+
+fn serve() -> Result<(), String> {
+    setup::step("building the native engine");
+    run_checked(cargo().args(["build", "--release"]))?;
+    Err("the browser VM is not built yet (it arrives with the browser milestone), so there is nothing to serve.\n\
+         What works today is the native runner: target/release/oxvm run --root DIR -- PROGRAM [ARGS...]"
+        .to_string())
+}

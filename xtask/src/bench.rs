@@ -1,0 +1,100 @@
+//! `cargo xtask bench cpu`: the same static programs natively, under
+//! `qemu-x86_64` and under oxvm's interpreter, side by side in one run,
+//! reported as ratios to native. Times are the best of several runs, which
+//! is the least noisy figure on a shared machine.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::setup::{self, cargo, root, run_checked};
+
+const RUNS: usize = 3;
+
+pub fn bench(args: &[String]) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        Some("cpu") => cpu(),
+        _ => Err("usage: cargo xtask bench cpu".into()),
+    }
+}
+
+fn cpu() -> Result<(), String> {
+    setup::ensure_debian_packages(&[("gcc", "gcc"), ("qemu-x86_64", "qemu-user")])?;
+    setup::step("building oxvm (release)");
+    run_checked(cargo().args(["build", "--release", "-p", "oxvm-cli"]))?;
+    let oxvm = root().join("target/release/oxvm");
+    let programs = build_programs(&root().join("tests/asm/bench"), &root().join("target/bench"))?;
+    if programs.is_empty() {
+        return Err("no benchmark programs found in tests/asm/bench".into());
+    }
+    setup::step(&format!("running each workload {RUNS} times natively, under qemu-x86_64 and under oxvm"));
+    println!("{:<16} {:>10} {:>10} {:>8} {:>10} {:>8}", "workload", "native s", "qemu s", "qemu x", "oxvm s", "oxvm x");
+    for prog in &programs {
+        let name = prog.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let native = time(&mut Command::new(prog), None)?;
+        let mut q = Command::new("qemu-x86_64");
+        q.arg(prog);
+        let qemu = time(&mut q, Some(&native.1))?;
+        let mut o = Command::new(&oxvm);
+        o.args(["run", "--"]).arg(prog);
+        let ox = time(&mut o, Some(&native.1))?;
+        let n = native.0.as_secs_f64();
+        println!(
+            "{:<16} {:>10.3} {:>10.3} {:>7.1}x {:>10.3} {:>7.1}x",
+            name,
+            n,
+            qemu.0.as_secs_f64(),
+            qemu.0.as_secs_f64() / n,
+            ox.0.as_secs_f64(),
+            ox.0.as_secs_f64() / n
+        );
+    }
+    Ok(())
+}
+
+fn build_programs(src: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(src)
+        .map_err(|e| format!("{}: {e}", src.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "S" || x == "s"))
+        .collect();
+    sources.sort();
+    let mut built = Vec::new();
+    for s in sources {
+        let exe = out.join(s.file_stem().unwrap_or_default());
+        run_checked(Command::new("gcc").args(["-nostdlib", "-static", "-o"]).arg(&exe).arg(&s))?;
+        built.push(exe);
+    }
+    Ok(built)
+}
+
+/// Best wall time of `RUNS` runs, and the output of the first run; a run
+/// whose output differs from `expected` is an error (a benchmark of a wrong
+/// result means nothing).
+fn time(cmd: &mut Command, expected: Option<&Vec<u8>>) -> Result<(Duration, Vec<u8>), String> {
+    let mut best = Duration::MAX;
+    let mut first = None;
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let out = cmd.stdin(Stdio::null()).stderr(Stdio::inherit()).output().map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+        let t = start.elapsed();
+        if !out.status.success() {
+            return Err(format!("{:?} {:?} failed: {}", cmd.get_program(), cmd.get_args().collect::<Vec<_>>(), out.status));
+        }
+        if let Some(exp) = expected {
+            if &out.stdout != exp {
+                return Err(format!(
+                    "{:?} {:?} printed {:?}, native printed {:?}",
+                    cmd.get_program(),
+                    cmd.get_args().collect::<Vec<_>>(),
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(exp)
+                ));
+            }
+        }
+        best = best.min(t);
+        first.get_or_insert(out.stdout);
+    }
+    Ok((best, first.unwrap_or_default()))
+}
