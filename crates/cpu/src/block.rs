@@ -6,13 +6,14 @@
 //! branch targets depend on it, the frame because the same virtual address
 //! can map different code in different processes.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use iced_x86::{Code, Decoder, DecoderError, DecoderOptions, FlowControl, Instruction};
 
 use crate::fault::{Access, Result};
+use crate::interp::fast::{select, Handler};
 use crate::mem::{Bus, FrameId, Tlb, PAGE_SHIFT, PAGE_SIZE};
 
 /// Longest block, in instructions: bounds decode work and the latency of a
@@ -20,9 +21,71 @@ use crate::mem::{Bus, FrameId, Tlb, PAGE_SHIFT, PAGE_SIZE};
 pub const MAX_BLOCK_INSNS: usize = 64;
 const JUMP_CACHE_SIZE: usize = 4096;
 
+/// One decoded instruction with its pre-selected handler.
+pub struct Op {
+    pub insn: Instruction,
+    pub(crate) handler: Handler,
+    /// The memory operand, pre-resolved for the fast handlers.
+    pub(crate) mem: MemOperand,
+}
+
+/// A 64-bit-addressed memory operand without segment base: `disp + base +
+/// (index << scale)`, with register number 16 meaning "none".
+#[derive(Clone, Copy, Default)]
+pub(crate) struct MemOperand {
+    pub disp: u64,
+    pub base: u8,
+    pub index: u8,
+    pub scale: u8,
+    /// Whether the operand has this simple form (else use `interp::ea`).
+    pub simple: bool,
+}
+
+impl MemOperand {
+    pub(crate) fn of(i: &Instruction) -> MemOperand {
+        use iced_x86::{OpKind, Register};
+        let has_mem = (0..i.op_count()).any(|n| i.op_kind(n) == OpKind::Memory);
+        if !has_mem {
+            return MemOperand::default();
+        }
+        let reg = |r: Register| -> Option<u8> {
+            if r == Register::None || r == Register::RIP {
+                Some(16)
+            } else if r.is_gpr64() {
+                Some((r as u32 - Register::RAX as u32) as u8)
+            } else {
+                None
+            }
+        };
+        let seg_ok = !matches!(i.memory_segment(), Register::FS | Register::GS);
+        match (reg(i.memory_base()), reg(i.memory_index())) {
+            (Some(base), Some(index)) if seg_ok => MemOperand {
+                disp: i.memory_displacement64(),
+                base,
+                index,
+                scale: i.memory_index_scale().trailing_zeros() as u8,
+                simple: true,
+            },
+            _ => MemOperand::default(),
+        }
+    }
+
+    #[inline(always)]
+    pub fn ea(&self, cpu: &crate::state::CpuState) -> u64 {
+        let b = if (self.base as usize) < 16 { cpu.gpr[self.base as usize & 15] } else { 0 };
+        let x = if (self.index as usize) < 16 { cpu.gpr[self.index as usize & 15] << self.scale } else { 0 };
+        self.disp.wrapping_add(b).wrapping_add(x)
+    }
+}
+
 pub struct Block {
     pub start: u64,
-    pub insns: Vec<Instruction>,
+    pub ops: Vec<Op>,
+    /// Successor blocks on the same page, by start address, so loops run
+    /// without a cache lookup per block. Same-page only: the successor then
+    /// shares this block's frame, which was validated when this block was
+    /// entered.
+    pub(crate) links: RefCell<[Option<(u64, Rc<Block>)>; 2]>,
     /// Frames the block's bytes came from (the second only when the last
     /// instruction straddles a page boundary).
     pub frames: [Option<FrameId>; 2],
@@ -72,6 +135,8 @@ impl CodeCache {
         for key in self.by_frame.remove(&frame).unwrap_or_default() {
             if let Some(b) = self.blocks.remove(&key) {
                 b.valid.set(false);
+                // Break reference cycles through links.
+                *b.links.borrow_mut() = [None, None];
             }
         }
     }
@@ -83,6 +148,29 @@ impl CodeCache {
 
     pub fn is_empty(&self) -> bool {
         self.blocks.is_empty()
+    }
+}
+
+impl Block {
+    /// The block to run after this one, when control went to `rip`.
+    #[inline]
+    pub(crate) fn next(self: &Rc<Self>, bus: &mut Bus, rip: u64) -> Result<Rc<Block>> {
+        let same_page = (rip ^ self.start) >> PAGE_SHIFT == 0;
+        if same_page {
+            let links = self.links.borrow();
+            for (va, b) in links.iter().flatten() {
+                if *va == rip && b.valid.get() {
+                    return Ok(b.clone());
+                }
+            }
+        }
+        let b = lookup(bus, rip)?;
+        if same_page && self.valid.get() {
+            let mut links = self.links.borrow_mut();
+            let slot = if links[0].is_none() { 0 } else { 1 };
+            links[slot] = Some((rip, b.clone()));
+        }
+        Ok(b)
     }
 }
 
@@ -148,7 +236,8 @@ fn decode_block(bus: &mut Bus, rip: u64, frame: FrameId) -> Result<Rc<Block>> {
             second_frame = Some(f2);
         }
     }
-    let block = Rc::new(Block { start: rip, insns, frames: [Some(frame), second_frame], valid: Cell::new(true) });
+    let ops = insns.into_iter().map(|insn| Op { handler: select(&insn), mem: MemOperand::of(&insn), insn }).collect();
+    let block = Rc::new(Block { start: rip, ops, links: RefCell::new([None, None]), frames: [Some(frame), second_frame], valid: Cell::new(true) });
     let cache = &mut bus.mem.code;
     cache.stats.decoded_blocks += 1;
     cache.blocks.insert((rip, frame), block.clone());

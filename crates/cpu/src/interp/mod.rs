@@ -5,6 +5,7 @@
 
 mod bits;
 mod control;
+pub(crate) mod fast;
 mod int;
 mod muldiv;
 mod shift;
@@ -21,15 +22,50 @@ use crate::flags::size_mask;
 use crate::mem::Bus;
 use crate::state::CpuState;
 
-/// Why an instruction handler stopped early.
+/// Why an instruction handler stopped early. One byte, so handler results
+/// travel in a register: the details of a page fault (address, access) are
+/// kept by the [`Bus`] that raised it, in `Bus::last_fault`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum Trap {
-    Fault(Fault),
+    Page,
+    GeneralProtection,
+    InvalidOpcode,
+    DivideError,
+    X87,
+    Simd,
+    Breakpoint,
     Syscall,
 }
 
 impl From<Fault> for Trap {
+    #[inline(always)]
     fn from(f: Fault) -> Self {
-        Trap::Fault(f)
+        match f {
+            Fault::Page { .. } => Trap::Page,
+            Fault::GeneralProtection => Trap::GeneralProtection,
+            Fault::InvalidOpcode => Trap::InvalidOpcode,
+            Fault::DivideError => Trap::DivideError,
+            Fault::X87 => Trap::X87,
+            Fault::Simd => Trap::Simd,
+            Fault::Breakpoint => Trap::Breakpoint,
+        }
+    }
+}
+
+impl Trap {
+    /// The fault this trap stands for (`None` for SYSCALL).
+    fn fault(self, bus: &mut Bus) -> Option<Fault> {
+        Some(match self {
+            Trap::Page => bus.last_fault.take().expect("a page-fault trap comes from a Bus access, which records the fault"),
+            Trap::GeneralProtection => Fault::GeneralProtection,
+            Trap::InvalidOpcode => Fault::InvalidOpcode,
+            Trap::DivideError => Fault::DivideError,
+            Trap::X87 => Fault::X87,
+            Trap::Simd => Fault::Simd,
+            Trap::Breakpoint => Fault::Breakpoint,
+            Trap::Syscall => return None,
+        })
     }
 }
 
@@ -37,7 +73,7 @@ pub(crate) type R = core::result::Result<(), Trap>;
 pub(crate) type RV<T> = core::result::Result<T, Trap>;
 
 pub(crate) fn ud<T>() -> RV<T> {
-    Err(Trap::Fault(Fault::InvalidOpcode))
+    Err(Trap::InvalidOpcode)
 }
 
 /// Execute at most `budget` instructions of the thread whose state is
@@ -46,39 +82,59 @@ pub(crate) fn ud<T>() -> RV<T> {
 pub fn run(cpu: &mut CpuState, bus: &mut Bus, budget: u64) -> (Exit, u64) {
     bus.space.sync_code_generation(&bus.mem.phys);
     let mut done = 0u64;
-    while done < budget {
-        let block = match block::lookup(bus, cpu.rip) {
-            Ok(b) => b,
-            Err(f) => return (Exit::Fault(f), done),
-        };
+    let mut block = match block::lookup(bus, cpu.rip) {
+        Ok(b) => b,
+        Err(f) => return (Exit::Fault(f), 0),
+    };
+    loop {
         bus.code_written = false;
-        for insn in &block.insns {
-            if done >= budget {
-                return (Exit::Budget, done);
-            }
+        // Run the whole block, or as much of it as the budget allows.
+        let n = block.ops.len().min((budget - done).min(usize::MAX as u64) as usize);
+        let mut executed = 0u64;
+        let mut stop = None;
+        for op in &block.ops[..n] {
+            let insn = &op.insn;
             let next = insn.next_ip();
             cpu.rip = next;
-            match exec(cpu, bus, insn) {
+            match (op.handler)(cpu, bus, op) {
                 Ok(()) => {}
-                Err(Trap::Fault(f)) => {
-                    cpu.rip = insn.ip();
-                    return (Exit::Fault(f), done);
+                Err(t) => {
+                    match t.fault(bus) {
+                        Some(f) => {
+                            cpu.rip = insn.ip();
+                            stop = Some(Exit::Fault(f));
+                        }
+                        None => {
+                            executed += 1;
+                            stop = Some(Exit::Syscall);
+                        }
+                    }
+                    break;
                 }
-                Err(Trap::Syscall) => return (Exit::Syscall, done + 1),
             }
-            done += 1;
-            cpu.icount = cpu.icount.wrapping_add(1);
+            executed += 1;
             // Leave the block when control went elsewhere (a branch, or an
             // interrupted REP) or the block's own code was overwritten.
             if cpu.rip != next || bus.code_written {
                 break;
             }
         }
+        done += executed;
+        cpu.icount = cpu.icount.wrapping_add(executed);
+        if let Some(exit) = stop {
+            return (exit, done);
+        }
+        if done >= budget {
+            return (Exit::Budget, done);
+        }
+        block = match block.next(bus, cpu.rip) {
+            Ok(b) => b,
+            Err(f) => return (Exit::Fault(f), done),
+        };
     }
-    (Exit::Budget, done)
 }
 
-fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+pub(crate) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     use Mnemonic as M;
     match i.mnemonic() {
         M::Mov => int::mov(cpu, bus, i),

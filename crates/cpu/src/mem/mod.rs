@@ -33,6 +33,9 @@ pub struct Bus<'a> {
     /// Set when a write hit a page holding decoded code: the interpreter
     /// must leave the current block, whose instructions may be stale.
     pub code_written: bool,
+    /// The last page fault an access raised (the interpreter's compact trap
+    /// code refers to it).
+    pub last_fault: Option<crate::Fault>,
 }
 
 macro_rules! typed_access {
@@ -71,7 +74,7 @@ macro_rules! typed_access {
 
 impl<'a> Bus<'a> {
     pub fn new(space: &'a mut AddressSpace, mem: &'a mut Memory) -> Self {
-        Bus { space, mem, code_written: false }
+        Bus { space, mem, code_written: false, last_fault: None }
     }
 
     typed_access!(read_u8, write_u8, u8);
@@ -102,6 +105,10 @@ impl<'a> Bus<'a> {
     }
 
     fn copy_in(&mut self, va: u64, buf: &mut [u8], access: Access) -> Result<()> {
+        self.copy_in_inner(va, buf, access).inspect_err(|f| self.last_fault = Some(*f))
+    }
+
+    fn copy_in_inner(&mut self, va: u64, buf: &mut [u8], access: Access) -> Result<()> {
         let mut done = 0;
         while done < buf.len() {
             let addr = va.wrapping_add(done as u64);
@@ -116,6 +123,10 @@ impl<'a> Bus<'a> {
 
     #[cold]
     fn write_slow(&mut self, va: u64, data: &[u8]) -> Result<()> {
+        self.write_slow_inner(va, data).inspect_err(|f| self.last_fault = Some(*f))
+    }
+
+    fn write_slow_inner(&mut self, va: u64, data: &[u8]) -> Result<()> {
         // Check (and break copy-on-write on) every page first, so a fault
         // on a later page leaves memory untouched.
         let last = va.wrapping_add(data.len().saturating_sub(1) as u64);

@@ -1,0 +1,437 @@
+//! Specialised handlers for the most frequent instruction forms.
+//!
+//! When a block is decoded, each instruction gets a handler: one of these
+//! when its form is common (a 32/64-bit ALU operation between registers,
+//! a load or store, a conditional branch...), the generic dispatch
+//! otherwise. A specialised handler is monomorphised over its operation,
+//! size and condition, so it does none of the generic path's operand-kind
+//! and mnemonic matching. Semantics are identical to the generic handlers;
+//! the differential tests run through whichever handler is selected.
+
+use iced_x86::{Code, Instruction, Mnemonic, OpKind, Register};
+
+use super::{exec, read_mem, write_mem, R};
+use crate::block::Op;
+use crate::flags::{size_mask, FlagOp};
+use crate::mem::Bus;
+use crate::state::CpuState;
+
+/// An instruction handler.
+pub(crate) type Handler = fn(&mut CpuState, &mut Bus, &Op) -> R;
+
+/// The generic path: dispatch on the mnemonic.
+fn generic(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    exec(cpu, bus, &op.insn)
+}
+
+const ADD: u8 = 0;
+const SUB: u8 = 1;
+const CMP: u8 = 2;
+const AND: u8 = 3;
+const TEST: u8 = 4;
+const OR: u8 = 5;
+const XOR: u8 = 6;
+
+/// Index into `cpu.gpr` of a 32- or 64-bit register operand.
+#[inline(always)]
+fn gpr<const SIZE: u32>(r: Register) -> usize {
+    let base = if SIZE == 8 { Register::RAX } else { Register::EAX };
+    (r as usize).wrapping_sub(base as usize) & 15
+}
+
+#[inline(always)]
+fn wr<const SIZE: u32>(cpu: &mut CpuState, idx: usize, v: u64) {
+    cpu.gpr[idx] = if SIZE == 8 { v } else { v & 0xffff_ffff };
+}
+
+/// Compute an ALU operation; returns the result and the lazy-flags record
+/// to store once nothing can fault any more.
+#[inline(always)]
+fn alu_compute<const OP: u8, const SIZE: u32>(a: u64, b: u64) -> (u64, FlagOp, u64) {
+    let m = size_mask(SIZE);
+    let b = b & m;
+    let (res, op) = match OP {
+        ADD => (a.wrapping_add(b), FlagOp::Add),
+        SUB | CMP => (a.wrapping_sub(b), FlagOp::Sub),
+        AND | TEST => (a & b, FlagOp::Logic),
+        OR => (a | b, FlagOp::Logic),
+        _ => (a ^ b, FlagOp::Logic),
+    };
+    (res & m, op, b)
+}
+
+#[inline(always)]
+fn alu_op<const OP: u8, const SIZE: u32>(cpu: &mut CpuState, a: u64, b: u64) -> u64 {
+    let (res, op, b) = alu_compute::<OP, SIZE>(a, b);
+    cpu.flags.set_lazy(op, SIZE, a, b, res);
+    res
+}
+
+const fn writes(op: u8) -> bool {
+    op != CMP && op != TEST
+}
+
+fn alu_rr<const OP: u8, const SIZE: u32>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    let d = gpr::<SIZE>(i.op0_register());
+    let s = gpr::<SIZE>(i.op1_register());
+    let a = cpu.gpr[d] & size_mask(SIZE);
+    let res = alu_op::<OP, SIZE>(cpu, a, cpu.gpr[s]);
+    if writes(OP) {
+        wr::<SIZE>(cpu, d, res);
+    }
+    Ok(())
+}
+
+fn alu_ri<const OP: u8, const SIZE: u32>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    let d = gpr::<SIZE>(i.op0_register());
+    let a = cpu.gpr[d] & size_mask(SIZE);
+    let res = alu_op::<OP, SIZE>(cpu, a, i.immediate(1));
+    if writes(OP) {
+        wr::<SIZE>(cpu, d, res);
+    }
+    Ok(())
+}
+
+fn alu_rm<const OP: u8, const SIZE: u32>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    let d = gpr::<SIZE>(i.op0_register());
+    let b = read_mem(bus, op.mem.ea(cpu), SIZE)?;
+    let a = cpu.gpr[d] & size_mask(SIZE);
+    let res = alu_op::<OP, SIZE>(cpu, a, b);
+    if writes(OP) {
+        wr::<SIZE>(cpu, d, res);
+    }
+    Ok(())
+}
+
+fn alu_mr<const OP: u8, const SIZE: u32>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    let addr = op.mem.ea(cpu);
+    let a = read_mem(bus, addr, SIZE)?;
+    let b = cpu.gpr[gpr::<SIZE>(i.op1_register())];
+    alu_mem_finish::<OP, SIZE>(cpu, bus, addr, a, b)
+}
+
+fn alu_mi<const OP: u8, const SIZE: u32>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    let addr = op.mem.ea(cpu);
+    let a = read_mem(bus, addr, SIZE)?;
+    alu_mem_finish::<OP, SIZE>(cpu, bus, addr, a, i.immediate(1))
+}
+
+#[inline(always)]
+fn alu_mem_finish<const OP: u8, const SIZE: u32>(cpu: &mut CpuState, bus: &mut Bus, addr: u64, a: u64, b: u64) -> R {
+    let (res, op, b) = alu_compute::<OP, SIZE>(a, b);
+    if writes(OP) {
+        write_mem(bus, addr, SIZE, res)?;
+    }
+    cpu.flags.set_lazy(op, SIZE, a, b, res);
+    Ok(())
+}
+
+fn mov_rr<const SIZE: u32>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    let v = cpu.gpr[gpr::<SIZE>(i.op1_register())];
+    wr::<SIZE>(cpu, gpr::<SIZE>(i.op0_register()), v);
+    Ok(())
+}
+
+fn mov_ri<const SIZE: u32>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    wr::<SIZE>(cpu, gpr::<SIZE>(i.op0_register()), i.immediate(1));
+    Ok(())
+}
+
+fn mov_rm<const SIZE: u32>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    let v = read_mem(bus, op.mem.ea(cpu), SIZE)?;
+    wr::<SIZE>(cpu, gpr::<SIZE>(i.op0_register()), v);
+    Ok(())
+}
+
+fn mov_mr<const SIZE: u32>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    write_mem(bus, op.mem.ea(cpu), SIZE, cpu.gpr[gpr::<SIZE>(i.op1_register())])
+}
+
+fn mov_mi<const SIZE: u32>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    write_mem(bus, op.mem.ea(cpu), SIZE, i.immediate(1))
+}
+
+fn lea<const SIZE: u32>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    // LEA never has a meaningful segment override in 64-bit code; `ea`
+    // adds FS/GS bases, so those (rare) forms take the generic path.
+    let a = op.mem.ea(cpu);
+    wr::<SIZE>(cpu, gpr::<SIZE>(i.op0_register()), a);
+    Ok(())
+}
+
+fn incdec<const INC: bool, const SIZE: u32>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    let d = gpr::<SIZE>(i.op0_register());
+    let a = cpu.gpr[d] & size_mask(SIZE);
+    let res = if INC { a.wrapping_add(1) } else { a.wrapping_sub(1) } & size_mask(SIZE);
+    wr::<SIZE>(cpu, d, res);
+    cpu.flags.set_incdec(if INC { FlagOp::Inc } else { FlagOp::Dec }, SIZE, a, res);
+    Ok(())
+}
+
+fn jcc<const CC: u8>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    if cpu.flags.cond(CC) {
+        cpu.rip = i.near_branch64();
+    }
+    Ok(())
+}
+
+fn jmp_rel(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    cpu.rip = i.near_branch64();
+    Ok(())
+}
+
+fn call_rel(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    super::push(cpu, bus, 8, i.next_ip())?;
+    cpu.rip = i.near_branch64();
+    Ok(())
+}
+
+fn ret(cpu: &mut CpuState, bus: &mut Bus, _: &Op) -> R {
+    cpu.rip = super::pop(cpu, bus, 8)?;
+    Ok(())
+}
+
+fn push_r64(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    let v = cpu.gpr[gpr::<8>(i.op0_register())];
+    super::push(cpu, bus, 8, v)
+}
+
+fn pop_r64(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    let v = super::pop(cpu, bus, 8)?;
+    cpu.gpr[gpr::<8>(i.op0_register())] = v;
+    Ok(())
+}
+
+fn movzx_r32<const SRC: u32>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    let v = match i.op1_kind() {
+        OpKind::Memory => read_mem(bus, op.mem.ea(cpu), SRC)?,
+        _ => super::get_reg(cpu, i.op1_register()),
+    };
+    wr::<4>(cpu, gpr::<4>(i.op0_register()), v);
+    Ok(())
+}
+
+macro_rules! by_op {
+    ($f:ident, $op:expr, $size:expr) => {
+        match ($op, $size) {
+            (ADD, 8) => $f::<ADD, 8> as Handler,
+            (SUB, 8) => $f::<SUB, 8>,
+            (CMP, 8) => $f::<CMP, 8>,
+            (AND, 8) => $f::<AND, 8>,
+            (TEST, 8) => $f::<TEST, 8>,
+            (OR, 8) => $f::<OR, 8>,
+            (XOR, 8) => $f::<XOR, 8>,
+            (ADD, _) => $f::<ADD, 4>,
+            (SUB, _) => $f::<SUB, 4>,
+            (CMP, _) => $f::<CMP, 4>,
+            (AND, _) => $f::<AND, 4>,
+            (TEST, _) => $f::<TEST, 4>,
+            (OR, _) => $f::<OR, 4>,
+            (_, _) => $f::<XOR, 4>,
+        }
+    };
+}
+
+const JCC: [Handler; 16] = [
+    jcc::<0>,
+    jcc::<1>,
+    jcc::<2>,
+    jcc::<3>,
+    jcc::<4>,
+    jcc::<5>,
+    jcc::<6>,
+    jcc::<7>,
+    jcc::<8>,
+    jcc::<9>,
+    jcc::<10>,
+    jcc::<11>,
+    jcc::<12>,
+    jcc::<13>,
+    jcc::<14>,
+    jcc::<15>,
+];
+
+/// A memory operand the fast handlers can address: no FS/GS base to add is
+/// fine too (`ea` handles it), so every plain memory operand qualifies.
+fn plain_mem(i: &Instruction) -> bool {
+    crate::block::MemOperand::of(i).simple
+}
+
+/// Pick the handler for a decoded instruction.
+pub(crate) fn select(i: &Instruction) -> Handler {
+    let m = i.mnemonic();
+    let count = i.op_count();
+    let k0 = if count > 0 { i.op0_kind() } else { OpKind::Register };
+    let k1 = if count > 1 { i.op1_kind() } else { OpKind::Register };
+    let reg_size = |n: u32| -> u32 {
+        let r = i.op_register(n);
+        if r.is_gpr64() {
+            8
+        } else if r.is_gpr32() {
+            4
+        } else {
+            0
+        }
+    };
+    let imm = |k: OpKind| matches!(k, OpKind::Immediate8to32 | OpKind::Immediate32 | OpKind::Immediate8to64 | OpKind::Immediate32to64);
+    let mem_size = || i.memory_size().size() as u32;
+    // Memory forms need the pre-resolved operand; registers-only forms
+    // have none.
+    let simple = plain_mem(i) || !(0..count).any(|n| i.op_kind(n) == OpKind::Memory);
+    let alu = match m {
+        Mnemonic::Add => Some(ADD),
+        Mnemonic::Sub => Some(SUB),
+        Mnemonic::Cmp => Some(CMP),
+        Mnemonic::And => Some(AND),
+        Mnemonic::Test => Some(TEST),
+        Mnemonic::Or => Some(OR),
+        Mnemonic::Xor => Some(XOR),
+        _ => None,
+    };
+    if i.has_lock_prefix() && count == 2 && k0 == OpKind::Memory {
+        // Locked forms are atomic anyway on one host thread, but keep them
+        // on the generic path: they are rare.
+        return generic;
+    }
+    if !simple {
+        return generic;
+    }
+    if let Some(op) = alu {
+        if count == 2 {
+            match (k0, k1) {
+                (OpKind::Register, OpKind::Register) => {
+                    let s = reg_size(0);
+                    if s != 0 && reg_size(1) == s {
+                        return by_op!(alu_rr, op, s);
+                    }
+                }
+                (OpKind::Register, k) if imm(k) => {
+                    let s = reg_size(0);
+                    if s != 0 {
+                        return by_op!(alu_ri, op, s);
+                    }
+                }
+                (OpKind::Register, OpKind::Memory) => {
+                    let s = reg_size(0);
+                    if s != 0 {
+                        return by_op!(alu_rm, op, s);
+                    }
+                }
+                (OpKind::Memory, OpKind::Register) => {
+                    let s = reg_size(1);
+                    if s != 0 && mem_size() == s {
+                        return by_op!(alu_mr, op, s);
+                    }
+                }
+                (OpKind::Memory, k) if imm(k) => {
+                    let s = mem_size();
+                    if s == 4 || s == 8 {
+                        return by_op!(alu_mi, op, s);
+                    }
+                }
+                _ => {}
+            }
+        }
+        return generic;
+    }
+    match m {
+        Mnemonic::Mov if count == 2 => {
+            let size_of = |s: u32| if s == 8 { 8 } else { 4 };
+            match (k0, k1) {
+                (OpKind::Register, OpKind::Register) => {
+                    let s = reg_size(0);
+                    if s != 0 && reg_size(1) == s {
+                        return if s == 8 { mov_rr::<8> } else { mov_rr::<4> };
+                    }
+                }
+                (OpKind::Register, k) if imm(k) || k == OpKind::Immediate64 => {
+                    let s = reg_size(0);
+                    if s != 0 {
+                        return if size_of(s) == 8 { mov_ri::<8> } else { mov_ri::<4> };
+                    }
+                }
+                (OpKind::Register, OpKind::Memory) => {
+                    let s = reg_size(0);
+                    if s != 0 {
+                        return if s == 8 { mov_rm::<8> } else { mov_rm::<4> };
+                    }
+                }
+                (OpKind::Memory, OpKind::Register) => {
+                    let s = reg_size(1);
+                    if s != 0 {
+                        return if s == 8 { mov_mr::<8> } else { mov_mr::<4> };
+                    }
+                }
+                (OpKind::Memory, k) if imm(k) => {
+                    let s = mem_size();
+                    if s == 8 {
+                        return mov_mi::<8>;
+                    } else if s == 4 {
+                        return mov_mi::<4>;
+                    }
+                }
+                _ => {}
+            }
+            generic
+        }
+        Mnemonic::Lea if i.memory_segment() != Register::FS && i.memory_segment() != Register::GS => match reg_size(0) {
+            8 => lea::<8>,
+            4 => lea::<4>,
+            _ => generic,
+        },
+        Mnemonic::Inc | Mnemonic::Dec if k0 == OpKind::Register => {
+            let inc = m == Mnemonic::Inc;
+            match (inc, reg_size(0)) {
+                (true, 8) => incdec::<true, 8>,
+                (true, 4) => incdec::<true, 4>,
+                (false, 8) => incdec::<false, 8>,
+                (false, 4) => incdec::<false, 4>,
+                _ => generic,
+            }
+        }
+        _ => match i.code() {
+            Code::Jo_rel8_64 | Code::Jo_rel32_64 => JCC[0],
+            Code::Jno_rel8_64 | Code::Jno_rel32_64 => JCC[1],
+            Code::Jb_rel8_64 | Code::Jb_rel32_64 => JCC[2],
+            Code::Jae_rel8_64 | Code::Jae_rel32_64 => JCC[3],
+            Code::Je_rel8_64 | Code::Je_rel32_64 => JCC[4],
+            Code::Jne_rel8_64 | Code::Jne_rel32_64 => JCC[5],
+            Code::Jbe_rel8_64 | Code::Jbe_rel32_64 => JCC[6],
+            Code::Ja_rel8_64 | Code::Ja_rel32_64 => JCC[7],
+            Code::Js_rel8_64 | Code::Js_rel32_64 => JCC[8],
+            Code::Jns_rel8_64 | Code::Jns_rel32_64 => JCC[9],
+            Code::Jp_rel8_64 | Code::Jp_rel32_64 => JCC[10],
+            Code::Jnp_rel8_64 | Code::Jnp_rel32_64 => JCC[11],
+            Code::Jl_rel8_64 | Code::Jl_rel32_64 => JCC[12],
+            Code::Jge_rel8_64 | Code::Jge_rel32_64 => JCC[13],
+            Code::Jle_rel8_64 | Code::Jle_rel32_64 => JCC[14],
+            Code::Jg_rel8_64 | Code::Jg_rel32_64 => JCC[15],
+            Code::Jmp_rel8_64 | Code::Jmp_rel32_64 => jmp_rel,
+            Code::Call_rel32_64 => call_rel,
+            Code::Retnq => ret,
+            Code::Push_r64 => push_r64,
+            Code::Pop_r64 => pop_r64,
+            Code::Movzx_r32_rm8 => movzx_r32::<1>,
+            Code::Movzx_r32_rm16 => movzx_r32::<2>,
+            _ => generic,
+        },
+    }
+}
