@@ -159,7 +159,7 @@ impl Block {
         if same_page {
             let links = self.links.borrow();
             for (va, b) in links.iter().flatten() {
-                if *va == rip && b.valid.get() {
+                if *va == rip && b.valid.get() && b.frames[1].is_none() {
                     return Ok(b.clone());
                 }
             }
@@ -176,6 +176,11 @@ impl Block {
 
 /// Find or decode the block starting at `rip`.
 pub fn lookup(bus: &mut Bus, rip: u64) -> Result<Rc<Block>> {
+    if !bus.mem.phys.reused_code.is_empty() {
+        for f in std::mem::take(&mut bus.mem.phys.reused_code) {
+            bus.mem.code.invalidate_frame(f);
+        }
+    }
     let tlb = &bus.space.tlb.entries[Tlb::index(rip)];
     let frame = if tlb.exec_tag == rip >> PAGE_SHIFT {
         tlb.frame
@@ -185,18 +190,31 @@ pub fn lookup(bus: &mut Bus, rip: u64) -> Result<Rc<Block>> {
     let j = &bus.mem.code.jump[jump_index(rip)];
     if j.va == rip && j.frame == frame {
         if let Some(b) = &j.block {
-            if b.valid.get() {
+            if b.valid.get() && b.frames[1].is_none() {
                 return Ok(b.clone());
             }
         }
     }
-    let block = match bus.mem.code.blocks.get(&(rip, frame)) {
-        Some(b) => b.clone(),
-        None => decode_block(bus, rip, frame)?,
+    let cached = bus.mem.code.blocks.get(&(rip, frame)).cloned();
+    let block = match cached {
+        Some(b) if second_page_unchanged(bus, &b) => b,
+        _ => decode_block(bus, rip, frame)?,
     };
     let j = &mut bus.mem.code.jump[jump_index(rip)];
     *j = JumpEntry { va: rip, frame, block: Some(block.clone()) };
     Ok(block)
+}
+
+/// A block whose last instruction straddles into the next page stays valid
+/// only while that page still maps the same frame, executable.
+fn second_page_unchanged(bus: &mut Bus, b: &Block) -> bool {
+    match b.frames[1] {
+        None => true,
+        Some(f2) => {
+            let next = (b.start & !0xfff) + PAGE_SIZE as u64;
+            matches!(bus.space.host_page(&mut bus.mem.phys, next, Access::Exec), Ok((_, f)) if f == f2)
+        }
+    }
 }
 
 fn decode_block(bus: &mut Bus, rip: u64, frame: FrameId) -> Result<Rc<Block>> {

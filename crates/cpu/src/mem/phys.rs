@@ -17,6 +17,9 @@ pub struct PhysMem {
     /// decoded blocks, so TLBs never cache write access to them.
     code: Vec<bool>,
     free: Vec<FrameId>,
+    /// Code frames that were freed and handed out again: the code cache
+    /// must drop their blocks before it trusts a lookup.
+    pub(crate) reused_code: Vec<FrameId>,
     /// Bumped whenever a frame becomes a code frame, so address spaces know
     /// to drop write entries their TLBs may hold for it.
     pub(crate) code_generation: u64,
@@ -39,7 +42,10 @@ impl PhysMem {
                 slot => *slot = Some(zero()),
             }
             self.refs[i] = 1;
-            self.code[i] = false;
+            if self.code[i] {
+                self.code[i] = false;
+                self.reused_code.push(id);
+            }
             id
         } else {
             self.frames.push(Some(zero()));
