@@ -162,3 +162,42 @@ fn a_freed_code_frame_reused_for_new_code_is_not_stale() {
     run(&mut cpu, &mut Bus::new(&mut space, &mut mem), 10);
     assert_eq!(cpu.gpr[0], 2);
 }
+
+#[test]
+fn rep_movs_and_stos_bulk_paths_match_element_semantics() {
+    // rep movsq ; int3  /  rep movsb ; int3  /  rep stosd ; int3
+    for (code, size) in [(&[0xf3, 0x48, 0xa5, 0xcc][..], 8usize), (&[0xf3, 0xa4, 0xcc][..], 1), (&[0xf3, 0xab, 0xcc][..], 4)] {
+        for (src_off, dst_off, count) in [(0u64, 4u64, 100u64), (0, 1, 300), (16, 0, 200), (4000, 100, 50), (0, 0, 10)] {
+            let (mut mem, mut space, mut cpu) = setup(code, Prot::RX);
+            let f = mem.phys.alloc();
+            space.map(&mut mem.phys, DATA + 4096, f, Prot::RW);
+            let mut bus = Bus::new(&mut space, &mut mem);
+            let init: Vec<u8> = (0..8192u32).map(|k| (k * 7 + 3) as u8).collect();
+            bus.write_bytes(DATA, &init).unwrap();
+            cpu.gpr[6] = DATA + src_off;
+            cpu.gpr[7] = DATA + dst_off;
+            cpu.gpr[1] = count;
+            cpu.gpr[0] = 0x1122_3344_5566_7788;
+            let (exit, _) = run(&mut cpu, &mut bus, 100);
+            assert_eq!(exit, Exit::Fault(Fault::Breakpoint));
+            // Reference: element by element.
+            let mut expect = init.clone();
+            let stos = code[1] == 0xab;
+            for k in 0..count as usize {
+                let elem: Vec<u8> = if stos {
+                    0x1122_3344_5566_7788u64.to_le_bytes()[..size].to_vec()
+                } else {
+                    let s = src_off as usize + k * size;
+                    expect[s..s + size].to_vec()
+                };
+                let d = dst_off as usize + k * size;
+                expect[d..d + size].copy_from_slice(&elem);
+            }
+            let mut got = vec![0u8; 8192];
+            bus.read_bytes(DATA, &mut got).unwrap();
+            assert!(got == expect, "size {size} src {src_off} dst {dst_off} count {count}");
+            assert_eq!(cpu.gpr[1], 0);
+            assert_eq!(cpu.gpr[7], DATA + dst_off + count * size as u64);
+        }
+    }
+}

@@ -11,6 +11,7 @@ mod muldiv;
 mod shift;
 mod sse;
 mod string;
+mod string_bulk;
 mod system;
 mod x87;
 

@@ -52,6 +52,9 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let src_seg = seg_base(cpu, i.memory_segment());
     let step = if cpu.flags.df() { (size as u64).wrapping_neg() } else { size as u64 };
     let smask = size_mask(size);
+    if rep && !addr32 && !cpu.flags.df() && matches!(kind, Kind::Movs | Kind::Stos) {
+        return super::string_bulk::forward(cpu, bus, i, kind == Kind::Movs, size, src_seg);
+    }
     let mut n = 0u64;
     loop {
         if rep {

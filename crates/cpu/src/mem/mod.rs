@@ -155,6 +155,20 @@ impl<'a> Bus<'a> {
         Ok(())
     }
 
+    /// Host address of `len` bytes at `va`, which must not cross a page,
+    /// after checking `access`. A write span on a code page invalidates the
+    /// blocks decoded from it first. For bulk copies (REP MOVS/STOS).
+    pub(crate) fn host_span(&mut self, va: u64, len: usize, access: Access) -> Result<*mut u8> {
+        debug_assert!((va & 0xfff) as usize + len <= PAGE_SIZE);
+        let (host, frame) = self.space.host_page(&mut self.mem.phys, va, access).inspect_err(|f| self.last_fault = Some(*f))?;
+        if access == Access::Write && self.mem.phys.is_code(frame) {
+            self.mem.code.invalidate_frame(frame);
+            self.mem.phys.set_code(frame, false);
+            self.code_written = true;
+        }
+        Ok((host + (va & 0xfff) as usize) as *mut u8)
+    }
+
     /// Read a NUL-terminated string of at most `max` bytes (without the NUL).
     pub fn read_cstr(&mut self, va: u64, max: usize) -> Result<Option<Vec<u8>>> {
         let mut out = Vec::new();
