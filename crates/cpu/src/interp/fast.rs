@@ -229,6 +229,36 @@ fn movzx_r32<const SRC: u32>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
     Ok(())
 }
 
+fn movsxd_r64(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    let v = match i.op1_kind() {
+        OpKind::Memory => read_mem(bus, op.mem.ea(cpu), 4)?,
+        _ => cpu.gpr[gpr::<4>(i.op1_register())] & 0xffff_ffff,
+    };
+    cpu.gpr[gpr::<8>(i.op0_register())] = v as u32 as i32 as i64 as u64;
+    Ok(())
+}
+
+/// CMP/TEST of a byte in memory with an immediate (string scanning loops).
+fn cmp8_mi<const TESTING: bool>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    let a = bus.read_u8(op.mem.ea(cpu))? as u64;
+    let b = op.insn.immediate(1) & 0xff;
+    if TESTING {
+        cpu.flags.set_lazy(FlagOp::Logic, 1, a, b, a & b);
+    } else {
+        cpu.flags.set_lazy(FlagOp::Sub, 1, a, b, a.wrapping_sub(b) & 0xff);
+    }
+    Ok(())
+}
+
+fn cmov_rr<const CC: u8, const SIZE: u32>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    let d = gpr::<SIZE>(i.op0_register());
+    let v = if cpu.flags.cond(CC) { cpu.gpr[gpr::<SIZE>(i.op1_register())] } else { cpu.gpr[d] };
+    wr::<SIZE>(cpu, d, v);
+    Ok(())
+}
+
 macro_rules! by_op {
     ($f:ident, $op:expr, $size:expr) => {
         match ($op, $size) {
@@ -249,6 +279,32 @@ macro_rules! by_op {
         }
     };
 }
+
+macro_rules! cc_table {
+    ($f:ident $(, $size:literal)?) => {
+        [
+            $f::<0 $(, $size)?>,
+            $f::<1 $(, $size)?>,
+            $f::<2 $(, $size)?>,
+            $f::<3 $(, $size)?>,
+            $f::<4 $(, $size)?>,
+            $f::<5 $(, $size)?>,
+            $f::<6 $(, $size)?>,
+            $f::<7 $(, $size)?>,
+            $f::<8 $(, $size)?>,
+            $f::<9 $(, $size)?>,
+            $f::<10 $(, $size)?>,
+            $f::<11 $(, $size)?>,
+            $f::<12 $(, $size)?>,
+            $f::<13 $(, $size)?>,
+            $f::<14 $(, $size)?>,
+            $f::<15 $(, $size)?>,
+        ]
+    };
+}
+
+const CMOV64: [Handler; 16] = cc_table!(cmov_rr, 8);
+const CMOV32: [Handler; 16] = cc_table!(cmov_rr, 4);
 
 const JCC: [Handler; 16] = [
     jcc::<0>,
@@ -273,6 +329,14 @@ const JCC: [Handler; 16] = [
 /// fine too (`ea` handles it), so every plain memory operand qualifies.
 fn plain_mem(i: &Instruction) -> bool {
     crate::block::MemOperand::of(i).simple
+}
+
+fn is_cmov(m: Mnemonic) -> bool {
+    use Mnemonic as M;
+    matches!(
+        m,
+        M::Cmovo | M::Cmovno | M::Cmovb | M::Cmovae | M::Cmove | M::Cmovne | M::Cmovbe | M::Cmova | M::Cmovs | M::Cmovns | M::Cmovp | M::Cmovnp | M::Cmovl | M::Cmovge | M::Cmovle | M::Cmovg
+    )
 }
 
 /// Pick the handler for a decoded instruction.
@@ -397,6 +461,14 @@ pub(crate) fn select(i: &Instruction) -> Handler {
             4 => lea::<4>,
             _ => generic,
         },
+        _ if k0 == OpKind::Register && k1 == OpKind::Register && is_cmov(m) => {
+            let cc = super::cc_of(i) as usize;
+            match reg_size(0) {
+                8 if reg_size(1) == 8 => CMOV64[cc],
+                4 if reg_size(1) == 4 => CMOV32[cc],
+                _ => generic,
+            }
+        }
         Mnemonic::Inc | Mnemonic::Dec if k0 == OpKind::Register => {
             let inc = m == Mnemonic::Inc;
             match (inc, reg_size(0)) {
@@ -431,6 +503,9 @@ pub(crate) fn select(i: &Instruction) -> Handler {
             Code::Pop_r64 => pop_r64,
             Code::Movzx_r32_rm8 => movzx_r32::<1>,
             Code::Movzx_r32_rm16 => movzx_r32::<2>,
+            Code::Movsxd_r64_rm32 => movsxd_r64,
+            Code::Cmp_rm8_imm8 if k0 == OpKind::Memory => cmp8_mi::<false>,
+            Code::Test_rm8_imm8 if k0 == OpKind::Memory => cmp8_mi::<true>,
             _ => generic,
         },
     }

@@ -207,7 +207,7 @@ fn is_string_op(i: &Instruction) -> bool {
 }
 
 /// The condition-code nibble of a Jcc/SETcc/CMOVcc.
-fn cc_of(i: &Instruction) -> u8 {
+pub(crate) fn cc_of(i: &Instruction) -> u8 {
     use iced_x86::ConditionCode as C;
     match i.condition_code() {
         C::o => 0,
