@@ -25,7 +25,7 @@ pub struct RunArgs {
 
     /// The program (a path inside the root, or a name searched in PATH)
     /// and its arguments.
-    #[arg(value_name = "PROGRAM", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(value_name = "PROGRAM", required = true, trailing_var_arg = true)]
     command: Vec<OsString>,
 }
 
