@@ -36,20 +36,14 @@ impl fmt::Display for ResolveError {
 }
 
 fn components(p: &[u8]) -> impl Iterator<Item = OsString> + '_ {
-    p.split(|&b| b == b'/')
-        .filter(|c| !c.is_empty() && *c != b".")
-        .map(|c| OsStr::from_bytes(c).to_os_string())
+    p.split(|&b| b == b'/').filter(|c| !c.is_empty() && *c != b".").map(|c| OsStr::from_bytes(c).to_os_string())
 }
 
 /// Resolve guest path `path` (relative paths start at guest directory
 /// `cwd`, itself absolute) to a host path inside `root`, following every
 /// symlink, including in the last component.
 pub fn resolve(root: &Path, cwd: &[u8], path: &[u8]) -> Result<PathBuf, ResolveError> {
-    let mut at: Vec<OsString> = if path.first() == Some(&b'/') {
-        Vec::new()
-    } else {
-        components(cwd).collect()
-    };
+    let mut at: Vec<OsString> = if path.first() == Some(&b'/') { Vec::new() } else { components(cwd).collect() };
     let mut pending: VecDeque<OsString> = components(path).collect();
     let mut links = 0;
     while let Some(c) = pending.pop_front() {
@@ -134,11 +128,7 @@ mod tests {
         assert_eq!(r("/usr/bin/prog").unwrap(), root.join("usr/bin/prog"));
         assert_eq!(r("bin/prog").unwrap(), root.join("usr/bin/prog"));
         assert_eq!(r("/bin/./prog").unwrap(), root.join("usr/bin/prog"));
-        assert_eq!(
-            r("/abs").unwrap(),
-            root.join("usr/bin/prog"),
-            "absolute symlinks resolve inside the root"
-        );
+        assert_eq!(r("/abs").unwrap(), root.join("usr/bin/prog"), "absolute symlinks resolve inside the root");
         assert_eq!(r("/usr/bin/../bin/prog").unwrap(), root.join("usr/bin/prog"));
         assert_eq!(resolve(&root, b"/usr", b"bin/prog").unwrap(), root.join("usr/bin/prog"));
         assert!(matches!(r("/../secret"), Err(ResolveError::Escapes)));

@@ -23,6 +23,10 @@ pub struct RunArgs {
     #[arg(long)]
     strace: bool,
 
+    /// Guest memory limit in MiB; a guest needing more is killed (SIGKILL).
+    #[arg(long, value_name = "MiB", default_value_t = 2048)]
+    memory: u64,
+
     /// The program (a path inside the root, or a name searched in PATH)
     /// and its arguments.
     #[arg(value_name = "PROGRAM", required = true, trailing_var_arg = true)]
@@ -48,9 +52,7 @@ fn locate(root: &std::path::Path, cwd: &[u8], program: &[u8]) -> Result<PathBuf,
     if program.contains(&b'/') {
         return root::resolve(root, cwd, program);
     }
-    let path = std::env::var_os("PATH")
-        .map(|p| p.into_vec())
-        .unwrap_or_else(|| DEFAULT_PATH.as_bytes().to_vec());
+    let path = std::env::var_os("PATH").map(|p| p.into_vec()).unwrap_or_else(|| DEFAULT_PATH.as_bytes().to_vec());
     for dir in path.split(|&b| b == b':').filter(|d| !d.is_empty()) {
         let mut candidate = dir.to_vec();
         candidate.push(b'/');
@@ -104,6 +106,7 @@ pub fn run(args: RunArgs) -> i32 {
 
     let mut kernel = Kernel::new(Box::new(NativeHost::new()));
     kernel.set_strace(args.strace);
+    kernel.set_memory_limit(args.memory.saturating_mul(1 << 20));
     let spawn = Spawn {
         image: &image,
         argv: args.command.iter().map(|a| a.as_bytes().to_vec()).collect(),
@@ -135,8 +138,14 @@ pub fn run(args: RunArgs) -> i32 {
                 return EXIT_CANNOT_EXEC;
             }
             RunState::Exited(status) => {
-                if let (ExitStatus::Signaled(sig), Some(f)) = (status, kernel.fatal_fault()) {
-                    eprintln!("oxvm: guest killed by {sig} at {:#x} (address {:#x})", f.rip, f.addr);
+                match (status, kernel.fatal_fault()) {
+                    (ExitStatus::Signaled(sig), Some(f)) if f.out_of_memory => {
+                        eprintln!("oxvm: guest killed by {sig}: out of memory (limit {} MiB) at {:#x}", args.memory, f.rip)
+                    }
+                    (ExitStatus::Signaled(sig), Some(f)) => {
+                        eprintln!("oxvm: guest killed by {sig} at {:#x} (address {:#x})", f.rip, f.addr)
+                    }
+                    _ => {}
                 }
                 return status.shell_code();
             }

@@ -11,12 +11,7 @@ fn asm_dir() -> PathBuf {
 }
 
 fn have_gcc() -> bool {
-    let ok = Command::new("gcc")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    let ok = Command::new("gcc").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
     if !ok {
         eprintln!("skipping: gcc not found (the assembly tests need `gcc -nostdlib -static`)");
     }
@@ -28,21 +23,12 @@ fn have_gcc() -> bool {
 pub fn build(rel: &str) -> PathBuf {
     let src = asm_dir().join(rel);
     let text = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
-    let link = if text.contains("build: -static-pie") {
-        "-static-pie"
-    } else {
-        "-static"
-    };
+    let link = if text.contains("build: -static-pie") { "-static-pie" } else { "-static" };
     let name = Path::new(rel).file_stem().unwrap().to_string_lossy().into_owned();
     let dir = std::env::temp_dir().join(format!("oxvm-asm-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join(&name);
-    let st = Command::new("gcc")
-        .args(["-nostdlib", link, "-o"])
-        .arg(&out)
-        .arg(&src)
-        .status()
-        .expect("run gcc");
+    let st = Command::new("gcc").args(["-nostdlib", link, "-o"]).arg(&out).arg(&src).status().expect("run gcc");
     assert!(st.success(), "gcc failed on {rel}");
     out
 }
@@ -63,9 +49,7 @@ fn run(mut cmd: Command, stdin: &[u8]) -> Output {
 
 /// Exit status as a shell reports it: 128+N for death by signal N.
 fn shell_status(o: &Output) -> i32 {
-    o.status
-        .code()
-        .unwrap_or_else(|| 128 + o.status.signal().expect("exited or signaled"))
+    o.status.code().unwrap_or_else(|| 128 + o.status.signal().expect("exited or signaled"))
 }
 
 /// Run natively and under oxvm; compare; return (stdout, status).
@@ -81,12 +65,7 @@ fn compare(rel: &str, args: &[&str], stdin: &[u8]) -> Option<(String, i32)> {
     guest.arg("run").arg("--").arg(&exe).args(args);
     let guest = run(guest, stdin);
     let (ns, gs) = (String::from_utf8_lossy(&native.stdout), String::from_utf8_lossy(&guest.stdout));
-    assert_eq!(
-        ns,
-        gs,
-        "{rel}: stdout differs (oxvm stderr: {})",
-        String::from_utf8_lossy(&guest.stderr)
-    );
+    assert_eq!(ns, gs, "{rel}: stdout differs (oxvm stderr: {})", String::from_utf8_lossy(&guest.stderr));
     assert_eq!(
         shell_status(&native),
         shell_status(&guest),
@@ -122,6 +101,7 @@ same_as_native!(segfault, "segv.S", 139);
 same_as_native!(write_to_text, "wxfault.S", 139);
 same_as_native!(divide_by_zero, "div0.S", 136);
 same_as_native!(invalid_opcode, "ud2.S", 132);
+same_as_native!(breakpoint, "int3.S", 133);
 
 #[test]
 fn hello_has_expected_output() {
@@ -187,19 +167,8 @@ macro_rules! bench_same_as_native {
                 return;
             }
             assert_eq!(shell_status(&native), 0, "{} natively", $file);
-            assert_eq!(
-                String::from_utf8_lossy(&native.stdout),
-                String::from_utf8_lossy(&guest.stdout),
-                "{}",
-                $file
-            );
-            assert_eq!(
-                shell_status(&guest),
-                0,
-                "{}: {}",
-                $file,
-                String::from_utf8_lossy(&guest.stderr)
-            );
+            assert_eq!(String::from_utf8_lossy(&native.stdout), String::from_utf8_lossy(&guest.stdout), "{}", $file);
+            assert_eq!(shell_status(&guest), 0, "{}: {}", $file, String::from_utf8_lossy(&guest.stderr));
         }
     };
 }

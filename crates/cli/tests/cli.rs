@@ -30,20 +30,12 @@ fn version_and_help() {
 
 #[test]
 fn bad_arguments_exit_2() {
-    for args in [
-        &[][..],
-        &["run"][..],
-        &["frobnicate"][..],
-        &["run", "--bogus", "--", "/bin/true"][..],
-    ] {
+    for args in [&[][..], &["run"][..], &["frobnicate"][..], &["run", "--bogus", "--", "/bin/true"][..]] {
         let o = oxvm().args(args).output().unwrap();
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(!o.stderr.is_empty(), "{args:?} explains itself");
     }
-    let o = oxvm()
-        .args(["run", "--root", "/nonexistent-oxvm-root", "--", "/x"])
-        .output()
-        .unwrap();
+    let o = oxvm().args(["run", "--root", "/nonexistent-oxvm-root", "--", "/x"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -59,11 +51,7 @@ fn missing_and_non_executable_programs() {
     std::fs::set_permissions(root.join("script"), std::fs::Permissions::from_mode(0o755)).unwrap();
     let o = oxvm().arg("run").arg("--root").arg(&root).args(["--", "/script"]).output().unwrap();
     assert_eq!(o.status.code(), Some(126), "not ELF");
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("exec format error"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("exec format error"), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]

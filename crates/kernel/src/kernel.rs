@@ -6,7 +6,7 @@ use oxvm_cpu::{Bus, CpuState, Exit, Fault, Memory};
 
 use crate::host::Host;
 use crate::loader::{self, Creds, ExecError, ExecParams};
-use crate::mm::Mm;
+use crate::mm::{FaultError, Mm, DEFAULT_FRAME_LIMIT};
 use crate::signal::FaultSignal;
 use crate::syscall::{Ctx, Dispatcher, SyscallReturn};
 use crate::task::{ExitStatus, Pid, Process, Task, TaskState};
@@ -44,6 +44,8 @@ pub struct Kernel {
     init: Option<Pid>,
     /// The fault that killed a process, for the runner to report.
     last_fatal: Option<FaultSignal>,
+    /// Guest memory limit, in frames.
+    frame_limit: usize,
 }
 
 impl Kernel {
@@ -57,6 +59,7 @@ impl Kernel {
             next_pid: 1,
             init: None,
             last_fatal: None,
+            frame_limit: DEFAULT_FRAME_LIMIT,
         }
     }
 
@@ -67,6 +70,13 @@ impl Kernel {
 
     pub fn host_mut(&mut self) -> &mut dyn Host {
         &mut *self.host
+    }
+
+    /// Limit guest memory (all processes together) to `bytes`; a page
+    /// fault beyond it kills the faulting process with SIGKILL, as the OOM
+    /// killer would. Applies to processes spawned afterwards.
+    pub fn set_memory_limit(&mut self, bytes: u64) {
+        self.frame_limit = usize::try_from(bytes / oxvm_cpu::mem::PAGE_SIZE as u64).unwrap_or(usize::MAX);
     }
 
     /// Guest memory in use, in 4 KiB frames.
@@ -85,14 +95,8 @@ impl Kernel {
         let mut random = [0u8; 16];
         self.host.random(&mut random);
         let mut mm = Mm::new();
-        let params = ExecParams {
-            image: s.image,
-            argv: &s.argv,
-            envp: &s.envp,
-            execfn: &s.execfn,
-            creds: s.creds,
-            random,
-        };
+        mm.set_frame_limit(self.frame_limit);
+        let params = ExecParams { image: s.image, argv: &s.argv, envp: &s.envp, execfn: &s.execfn, creds: s.creds, random };
         let loaded = match loader::exec(&mut mm, &mut self.mem, &params) {
             Ok(l) => l,
             Err(e) => {
@@ -104,26 +108,9 @@ impl Kernel {
         self.next_pid += 1;
         let mut gpr = [0; 16];
         gpr[oxvm_cpu::state::reg::RSP] = loaded.sp;
-        let cpu = CpuState {
-            rip: loaded.entry,
-            gpr,
-            ..Default::default()
-        };
-        self.processes.insert(
-            pid,
-            Process {
-                pid,
-                mm,
-                creds: s.creds,
-                exit: None,
-            },
-        );
-        self.tasks.push(Task {
-            tid: pid,
-            pid,
-            cpu,
-            state: TaskState::Runnable,
-        });
+        let cpu = CpuState { rip: loaded.entry, gpr, ..Default::default() };
+        self.processes.insert(pid, Process { pid, mm, creds: s.creds, exit: None });
+        self.tasks.push(Task { tid: pid, pid, cpu, state: TaskState::Runnable });
         self.init.get_or_insert(pid);
         Ok(pid)
     }
@@ -161,12 +148,7 @@ impl Kernel {
             match exit {
                 Exit::Budget | Exit::Stop => {}
                 Exit::Syscall => {
-                    let mut ctx = Ctx {
-                        cpu: &mut task.cpu,
-                        process,
-                        mem: &mut self.mem,
-                        host: &mut *self.host,
-                    };
+                    let mut ctx = Ctx { cpu: &mut task.cpu, process, mem: &mut self.mem, host: &mut *self.host };
                     match self.syscalls.dispatch(&mut ctx) {
                         SyscallReturn::Return(_) => task.state = TaskState::Runnable,
                         SyscallReturn::Block => {
@@ -180,16 +162,19 @@ impl Kernel {
                         task.state = TaskState::Dead;
                     }
                 }
-                Exit::Fault(Fault::Page {
-                    addr,
-                    access,
-                    present: false,
-                }) if process.mm.handle_fault(&mut self.mem, addr, access).is_ok() => {}
                 Exit::Fault(f) => {
+                    let rip = task.cpu.rip;
+                    let fatal = match f {
+                        Fault::Page { addr, access, present: false } => match process.mm.handle_fault(&mut self.mem, addr, access) {
+                            Ok(()) => continue,
+                            Err(FaultError::OutOfMemory) => FaultSignal::out_of_memory(addr, rip),
+                            Err(FaultError::BadAccess) => FaultSignal::from_fault(f, rip),
+                        },
+                        _ => FaultSignal::from_fault(f, rip),
+                    };
                     // No signal handlers yet: a synchronous signal kills.
-                    let sig = FaultSignal::from_fault(f, task.cpu.rip);
-                    self.last_fatal = Some(sig);
-                    process.exit = Some(ExitStatus::Signaled(sig.signal));
+                    self.last_fatal = Some(fatal);
+                    process.exit = Some(ExitStatus::Signaled(fatal.signal));
                     process.mm.clear(&mut self.mem);
                     task.state = TaskState::Dead;
                 }

@@ -54,14 +54,7 @@ fn boot(code: &[u8]) -> (Kernel, Rc<RefCell<Record>>) {
     let rec = Rc::new(RefCell::new(Record::default()));
     let mut k = Kernel::new(Box::new(TestHost(rec.clone())));
     let img = build_elf(ET_EXEC, 0x40_0000, code, b"", 0, &[]);
-    k.spawn(&Spawn {
-        image: &img,
-        argv: vec![b"t".to_vec()],
-        envp: vec![],
-        execfn: b"t".to_vec(),
-        creds: Creds::default(),
-    })
-    .unwrap();
+    k.spawn(&Spawn { image: &img, argv: vec![b"t".to_vec()], envp: vec![], execfn: b"t".to_vec(), creds: Creds::default() }).unwrap();
     (k, rec)
 }
 
@@ -90,15 +83,10 @@ fn hello_runs_to_exit() {
     let r = rec.borrow();
     assert_eq!(r.stdout, b"hi\n");
     let warnings: Vec<_> = r.diag.iter().filter(|l| l.contains("unsupported syscall")).collect();
-    assert_eq!(
-        warnings,
-        ["oxvm: unsupported syscall unknown (999), returning ENOSYS"],
-        "one warning per number"
-    );
+    assert_eq!(warnings, ["oxvm: unsupported syscall unknown (999), returning ENOSYS"], "one warning per number");
     assert!(r.diag.contains(&"write(1, \"hi\\n\", 3) = 3".to_string()), "{:?}", r.diag);
     assert!(
-        r.diag
-            .contains(&"syscall_999(0x1, 0x4000f1, 0x3, 0x0, 0x0, 0x0) = -1 ENOSYS (Function not implemented)".to_string()),
+        r.diag.contains(&"syscall_999(0x1, 0x4000f1, 0x3, 0x0, 0x0, 0x0) = -1 ENOSYS (Function not implemented)".to_string()),
         "{:?}",
         r.diag
     );
@@ -124,6 +112,21 @@ fn ud2_and_div0_signals() {
     // xor ecx, ecx; div ecx
     let (mut k, _) = boot(&[0x31, 0xc9, 0xf7, 0xf1]);
     assert_eq!(k.run(1000), RunState::Exited(ExitStatus::Signaled(Signal::SIGFPE)));
+}
+
+#[test]
+fn memory_limit_kills_with_sigkill() {
+    // A loop storing to successive stack pages, downwards:
+    // 1: sub rsp, 4096; mov [rsp], al; jmp 1b
+    let code = [0x48, 0x81, 0xec, 0x00, 0x10, 0x00, 0x00, 0x88, 0x04, 0x24, 0xeb, 0xf4];
+    let rec = Rc::new(RefCell::new(Record::default()));
+    let mut k = Kernel::new(Box::new(TestHost(rec)));
+    k.set_memory_limit(64 * 4096);
+    let img = build_elf(ET_EXEC, 0x40_0000, &code, b"", 0, &[]);
+    k.spawn(&Spawn { image: &img, argv: vec![], envp: vec![], execfn: b"t".to_vec(), creds: Creds::default() }).unwrap();
+    assert_eq!(k.run(1_000_000), RunState::Exited(ExitStatus::Signaled(Signal::SIGKILL)));
+    assert!(k.fatal_fault().unwrap().out_of_memory);
+    assert_eq!(k.frames_in_use(), 0);
 }
 
 #[test]

@@ -98,16 +98,12 @@ impl<'a> View<'a> {
 
     fn u32(self, off: usize) -> Result<u32> {
         let b = self.bytes(off as u64, 4, "truncated header")?;
-        Ok(u32::from_le_bytes(
-            b.try_into().map_err(|_| ExecError::Malformed("truncated header"))?,
-        ))
+        Ok(u32::from_le_bytes(b.try_into().map_err(|_| ExecError::Malformed("truncated header"))?))
     }
 
     fn u64(self, off: usize) -> Result<u64> {
         let b = self.bytes(off as u64, 8, "truncated header")?;
-        Ok(u64::from_le_bytes(
-            b.try_into().map_err(|_| ExecError::Malformed("truncated header"))?,
-        ))
+        Ok(u64::from_le_bytes(b.try_into().map_err(|_| ExecError::Malformed("truncated header"))?))
     }
 }
 
@@ -229,9 +225,6 @@ impl<'a> ElfFile<'a> {
     /// Whether PT_GNU_STACK asks for an executable stack. Without the
     /// header, x86-64 Linux gives a non-executable stack.
     pub fn exec_stack(&self) -> bool {
-        self.phdrs
-            .iter()
-            .find(|p| p.p_type == PT_GNU_STACK)
-            .is_some_and(|p| p.p_flags & PF_X != 0)
+        self.phdrs.iter().find(|p| p.p_type == PT_GNU_STACK).is_some_and(|p| p.p_flags & PF_X != 0)
     }
 }

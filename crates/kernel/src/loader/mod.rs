@@ -66,18 +66,10 @@ fn seg_range(ph: &ProgramHeader, bias: u64) -> Result<(u64, u64), ExecError> {
         return Err(ExecError::BadLayout("segment file size exceeds its memory size"));
     }
     if ph.p_vaddr % PAGE != ph.p_offset % PAGE {
-        return Err(ExecError::BadLayout(
-            "segment address and file offset disagree modulo the page size",
-        ));
+        return Err(ExecError::BadLayout("segment address and file offset disagree modulo the page size"));
     }
-    let start = ph
-        .p_vaddr
-        .checked_add(bias)
-        .ok_or(ExecError::BadLayout("segment address overflows"))?;
-    let end = start
-        .checked_add(ph.p_memsz)
-        .and_then(page_up)
-        .ok_or(ExecError::BadLayout("segment end overflows"))?;
+    let start = ph.p_vaddr.checked_add(bias).ok_or(ExecError::BadLayout("segment address overflows"))?;
+    let end = start.checked_add(ph.p_memsz).and_then(page_up).ok_or(ExecError::BadLayout("segment end overflows"))?;
     if end > STACK_TOP - STACK_SIZE || end > USER_END {
         return Err(ExecError::BadLayout("segment beyond the user address space"));
     }
@@ -100,10 +92,7 @@ pub fn exec(mm: &mut Mm, mem: &mut Memory, p: &ExecParams) -> Result<Loaded, Exe
     } else {
         0
     };
-    let ranges = elf
-        .loads()
-        .map(|ph| Ok((ph, seg_range(ph, bias)?, elf.segment_data(ph)?)))
-        .collect::<Result<Vec<_>, ExecError>>()?;
+    let ranges = elf.loads().map(|ph| Ok((ph, seg_range(ph, bias)?, elf.segment_data(ph)?))).collect::<Result<Vec<_>, ExecError>>()?;
 
     let mut image_end = 0;
     for (ph, (start, end), data) in &ranges {
@@ -113,14 +102,7 @@ pub fn exec(mm: &mut Mm, mem: &mut Memory, p: &ExecParams) -> Result<Loaded, Exe
     }
 
     let stack_prot = if elf.exec_stack() { VmProt::RW | VmProt::EXEC } else { VmProt::RW };
-    mm.map(
-        mem,
-        Placement::Fixed(STACK_TOP - STACK_SIZE),
-        STACK_SIZE,
-        stack_prot,
-        VmaKind::Stack,
-    )
-    .map_err(|_| ExecError::NoMemory)?;
+    mm.map(mem, Placement::Fixed(STACK_TOP - STACK_SIZE), STACK_SIZE, stack_prot, VmaKind::Stack).map_err(|_| ExecError::NoMemory)?;
     mm.init_brk(image_end);
 
     let aux = AuxInfo {
@@ -136,21 +118,8 @@ pub fn exec(mm: &mut Mm, mem: &mut Memory, p: &ExecParams) -> Result<Loaded, Exe
         hwcap: oxvm_cpu::cpuid::cpuid(1, 0)[3] as u64,
         random: p.random,
     };
-    let sp = stack::build(
-        &mut mm.user(mem),
-        &StackArgs {
-            argv: p.argv,
-            envp: p.envp,
-            execfn: p.execfn,
-        },
-        &aux,
-    )?;
-    Ok(Loaded {
-        entry: aux.entry,
-        sp,
-        bias,
-        brk: image_end,
-    })
+    let sp = stack::build(&mut mm.user(mem), &StackArgs { argv: p.argv, envp: p.envp, execfn: p.execfn }, &aux)?;
+    Ok(Loaded { entry: aux.entry, sp, bias, brk: image_end })
 }
 
 /// Map a segment's pages. Pages shared with an earlier segment (possible

@@ -80,19 +80,9 @@ pub fn build(us: &mut UserSpace, args: &StackArgs, aux: &AuxInfo) -> Result<u64,
     let execfn = push(us, &mut sp, args.execfn)?;
     // Pushed last-first so that argv[0]'s string is lowest, as Linux
     // copies them.
-    let mut envp = args
-        .envp
-        .iter()
-        .rev()
-        .map(|s| push(us, &mut sp, s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut envp = args.envp.iter().rev().map(|s| push(us, &mut sp, s)).collect::<Result<Vec<_>, _>>()?;
     envp.reverse();
-    let mut argv = args
-        .argv
-        .iter()
-        .rev()
-        .map(|s| push(us, &mut sp, s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut argv = args.argv.iter().rev().map(|s| push(us, &mut sp, s)).collect::<Result<Vec<_>, _>>()?;
     argv.reverse();
     sp &= !0xf;
     let platform = push(us, &mut sp, b"x86_64")?;

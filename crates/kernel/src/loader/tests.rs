@@ -39,15 +39,7 @@ pub(crate) fn build_elf(e_type: u16, vaddr: u64, code: &[u8], data: &[u8], bss: 
     let code_end = (code_off + code.len()) as u64;
     ph(0, PT_LOAD, PF_R | PF_X, 0, vaddr, code_end, code_end);
     let dva = vaddr + data_off as u64;
-    ph(
-        1,
-        PT_LOAD,
-        PF_R | PF_W,
-        data_off as u64,
-        dva,
-        data.len() as u64,
-        data.len() as u64 + bss,
-    );
+    ph(1, PT_LOAD, PF_R | PF_W, data_off as u64, dva, data.len() as u64, data.len() as u64 + bss);
     let mut tails = Vec::new();
     for (i, (ty, flags, bytes)) in extra.iter().enumerate() {
         ph(2 + i, *ty, *flags, extra_off as u64, 0, bytes.len() as u64, bytes.len() as u64);
@@ -61,19 +53,7 @@ pub(crate) fn build_elf(e_type: u16, vaddr: u64, code: &[u8], data: &[u8], bss: 
 }
 
 fn params<'a>(image: &'a [u8], argv: &'a [Vec<u8>], envp: &'a [Vec<u8>]) -> ExecParams<'a> {
-    ExecParams {
-        image,
-        argv,
-        envp,
-        execfn: b"/bin/test",
-        creds: Creds {
-            uid: 1000,
-            euid: 1000,
-            gid: 100,
-            egid: 100,
-        },
-        random: [7; 16],
-    }
+    ExecParams { image, argv, envp, execfn: b"/bin/test", creds: Creds { uid: 1000, euid: 1000, gid: 100, egid: 100 }, random: [7; 16] }
 }
 
 fn read_u64(us: &mut UserSpace, a: u64) -> u64 {
@@ -226,14 +206,7 @@ fn rng(state: &mut u64) -> u64 {
 
 #[test]
 fn truncated_and_corrupted_files_never_panic() {
-    let good = build_elf(
-        ET_EXEC,
-        0x40_0000,
-        &[0x0f, 0x05, 0xc3],
-        b"hello",
-        0x2000,
-        &[(PT_GNU_STACK, PF_R | PF_W, b"")],
-    );
+    let good = build_elf(ET_EXEC, 0x40_0000, &[0x0f, 0x05, 0xc3], b"hello", 0x2000, &[(PT_GNU_STACK, PF_R | PF_W, b"")]);
     let header_len = 64 + 3 * 56;
     let mut mem = Memory::new();
     let mut try_load = |img: &[u8]| {

@@ -39,9 +39,17 @@ pub fn page_up(a: u64) -> Option<u64> {
     a.checked_add(PAGE - 1).map(page_down)
 }
 
-/// A page fault the VMAs do not allow: the access gets SIGSEGV.
+/// Why a page fault could not be resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BadAccess;
+pub enum FaultError {
+    /// The VMAs do not allow the access: SIGSEGV.
+    BadAccess,
+    /// The guest memory limit is reached: the OOM killer's SIGKILL.
+    OutOfMemory,
+}
+
+/// Guest memory limit by default: 2 GiB, what a browser tab can give.
+pub const DEFAULT_FRAME_LIMIT: usize = (2 << 30) / PAGE_SIZE;
 
 /// Where a new mapping may go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +71,8 @@ pub struct Mm {
     brk_start: u64,
     /// The current program break (not page-aligned).
     brk: u64,
+    /// Frames (in the shared pool) beyond which no page is allocated.
+    frame_limit: usize,
 }
 
 impl Default for Mm {
@@ -71,22 +81,26 @@ impl Default for Mm {
     }
 }
 
-/// A fresh zeroed frame. Drops any decoded code the code cache still holds
-/// for a recycled frame: the CPU crate's frame pool does not do that itself.
-fn alloc_frame(mem: &mut Memory) -> FrameId {
+/// A fresh zeroed frame, unless the pool has reached `limit` frames. Drops
+/// any decoded code the code cache still holds for a recycled frame: the
+/// CPU crate's frame pool does not do that itself.
+fn alloc_frame(mem: &mut Memory, limit: usize) -> Option<FrameId> {
+    if mem.phys.frames_in_use() >= limit {
+        return None;
+    }
     let f = mem.phys.alloc();
     mem.code.invalidate_frame(f);
-    f
+    Some(f)
 }
 
 impl Mm {
     pub fn new() -> Self {
-        Mm {
-            space: AddressSpace::new(),
-            vmas: VmaSet::default(),
-            brk_start: 0,
-            brk: 0,
-        }
+        Mm { space: AddressSpace::new(), vmas: VmaSet::default(), brk_start: 0, brk: 0, frame_limit: DEFAULT_FRAME_LIMIT }
+    }
+
+    /// Cap the frames in use (by all processes) at `frames`.
+    pub fn set_frame_limit(&mut self, frames: usize) {
+        self.frame_limit = frames;
     }
 
     pub fn vmas(&self) -> &VmaSet {
@@ -104,9 +118,7 @@ impl Mm {
     /// Map [addr, addr+len) (both page-aligned by the caller's rounding)
     /// with no pages yet: they appear on first touch.
     pub fn map(&mut self, mem: &mut Memory, place: Placement, len: u64, prot: VmProt, kind: VmaKind) -> Result<u64, Errno> {
-        let len = page_up(len)
-            .filter(|&l| l != 0 && l <= oxvm_cpu::mem::USER_END)
-            .ok_or(Errno::ENOMEM)?;
+        let len = page_up(len).filter(|&l| l != 0 && l <= oxvm_cpu::mem::USER_END).ok_or(Errno::ENOMEM)?;
         let start = match place {
             Placement::Fixed(a) | Placement::FixedNoReplace(a) => {
                 if !a.is_multiple_of(PAGE) {
@@ -123,9 +135,7 @@ impl Mm {
             }
             Placement::Hint(h) => {
                 let h = page_down(h);
-                let fits = h >= MMAP_MIN
-                    && h.checked_add(len)
-                        .is_some_and(|e| e <= STACK_TOP - STACK_SIZE && !self.vmas.overlaps(h, e));
+                let fits = h >= MMAP_MIN && h.checked_add(len).is_some_and(|e| e <= STACK_TOP - STACK_SIZE && !self.vmas.overlaps(h, e));
                 if fits {
                     h
                 } else {
@@ -133,12 +143,7 @@ impl Mm {
                 }
             }
         };
-        self.vmas.insert(Vma {
-            start,
-            end: start + len,
-            prot,
-            kind,
-        });
+        self.vmas.insert(Vma { start, end: start + len, prot, kind });
         Ok(start)
     }
 
@@ -147,10 +152,7 @@ impl Mm {
         if !addr.is_multiple_of(PAGE) || len == 0 {
             return Err(Errno::EINVAL);
         }
-        let end = page_up(len)
-            .and_then(|l| addr.checked_add(l))
-            .filter(|&e| e <= oxvm_cpu::mem::USER_END)
-            .ok_or(Errno::EINVAL)?;
+        let end = page_up(len).and_then(|l| addr.checked_add(l)).filter(|&e| e <= oxvm_cpu::mem::USER_END).ok_or(Errno::EINVAL)?;
         self.unmap_range(mem, addr, end);
         Ok(())
     }
@@ -169,17 +171,9 @@ impl Mm {
     fn mapped_pages(&self, start: u64, end: u64) -> Vec<u64> {
         const WALK_LIMIT: u64 = 4096;
         if (end - start) / PAGE <= WALK_LIMIT {
-            (start..end)
-                .step_by(PAGE_SIZE)
-                .filter(|&va| self.space.lookup(va).is_some())
-                .collect()
+            (start..end).step_by(PAGE_SIZE).filter(|&va| self.space.lookup(va).is_some()).collect()
         } else {
-            self.space
-                .pages()
-                .into_iter()
-                .map(|(va, _)| va)
-                .filter(|&va| va >= start && va < end)
-                .collect()
+            self.space.pages().into_iter().map(|(va, _)| va).filter(|&va| va >= start && va < end).collect()
         }
     }
 
@@ -204,18 +198,18 @@ impl Mm {
 
     /// Handle a page fault at `addr`: if a VMA allows the access, map a
     /// zeroed page there so the access can be retried. Err means SIGSEGV.
-    pub fn handle_fault(&mut self, mem: &mut Memory, addr: u64, access: Access) -> Result<(), BadAccess> {
-        let vma = *self.vmas.find(addr).ok_or(BadAccess)?;
+    pub fn handle_fault(&mut self, mem: &mut Memory, addr: u64, access: Access) -> Result<(), FaultError> {
+        let vma = *self.vmas.find(addr).ok_or(FaultError::BadAccess)?;
         if !vma.prot.allows(access) {
-            return Err(BadAccess);
+            return Err(FaultError::BadAccess);
         }
         let va = page_down(addr);
         if self.space.lookup(va).is_some() {
             // Present and still faulting: a permission the page table
             // enforces on purpose.
-            return Err(BadAccess);
+            return Err(FaultError::BadAccess);
         }
-        let f = alloc_frame(mem);
+        let f = alloc_frame(mem, self.frame_limit).ok_or(FaultError::OutOfMemory)?;
         self.space.map(&mut mem.phys, va, f, vma.prot.page_prot());
         Ok(())
     }
@@ -247,7 +241,7 @@ impl Mm {
             }
             return Ok(m.frame);
         }
-        let f = alloc_frame(mem);
+        let f = alloc_frame(mem, self.frame_limit).ok_or(Errno::ENOMEM)?;
         self.space.map(&mut mem.phys, page_down(va), f, vma.prot.page_prot());
         Ok(f)
     }
@@ -276,19 +270,10 @@ impl Mm {
             if new_end > MMAP_BASE || self.vmas.overlaps(old_end, new_end) {
                 return self.brk;
             }
-            let heap = self
-                .vmas
-                .find(old_end - 1)
-                .filter(|v| v.kind == VmaKind::Heap && v.end == old_end)
-                .map(|v| v.start);
+            let heap = self.vmas.find(old_end - 1).filter(|v| v.kind == VmaKind::Heap && v.end == old_end).map(|v| v.start);
             match heap {
                 Some(s) if old_end > self.brk_start => self.vmas.set_end(s, new_end),
-                _ => self.vmas.insert(Vma {
-                    start: old_end,
-                    end: new_end,
-                    prot: VmProt::RW,
-                    kind: VmaKind::Heap,
-                }),
+                _ => self.vmas.insert(Vma { start: old_end, end: new_end, prot: VmProt::RW, kind: VmaKind::Heap }),
             }
         } else if new_end < old_end {
             self.unmap_range(mem, new_end, old_end);
@@ -324,9 +309,7 @@ mod tests {
     fn unmap_frees_pages() {
         let mut mem = Memory::new();
         let mut mm = Mm::new();
-        let a = mm
-            .map(&mut mem, Placement::Fixed(0x40_0000), 4 * PAGE, VmProt::RW, VmaKind::Anon)
-            .unwrap();
+        let a = mm.map(&mut mem, Placement::Fixed(0x40_0000), 4 * PAGE, VmProt::RW, VmaKind::Anon).unwrap();
         for i in 0..4 {
             mm.handle_fault(&mut mem, a + i * PAGE, Access::Write).unwrap();
         }
@@ -339,15 +322,23 @@ mod tests {
     }
 
     #[test]
+    fn frame_limit_stops_allocation() {
+        let mut mem = Memory::new();
+        let mut mm = Mm::new();
+        mm.set_frame_limit(2);
+        let a = mm.map(&mut mem, Placement::Fixed(0x40_0000), 4 * PAGE, VmProt::RW, VmaKind::Anon).unwrap();
+        assert!(mm.handle_fault(&mut mem, a, Access::Write).is_ok());
+        assert!(mm.handle_fault(&mut mem, a + PAGE, Access::Write).is_ok());
+        assert_eq!(mm.handle_fault(&mut mem, a + 2 * PAGE, Access::Write), Err(FaultError::OutOfMemory));
+        assert_eq!(mm.write_as_kernel(&mut mem, a + 3 * PAGE, b"x"), Err(Errno::ENOMEM));
+    }
+
+    #[test]
     fn fixed_noreplace_and_protect() {
         let mut mem = Memory::new();
         let mut mm = Mm::new();
-        mm.map(&mut mem, Placement::Fixed(0x40_0000), PAGE, VmProt::RW, VmaKind::Anon)
-            .unwrap();
-        assert_eq!(
-            mm.map(&mut mem, Placement::FixedNoReplace(0x40_0000), PAGE, VmProt::RW, VmaKind::Anon),
-            Err(Errno::EEXIST)
-        );
+        mm.map(&mut mem, Placement::Fixed(0x40_0000), PAGE, VmProt::RW, VmaKind::Anon).unwrap();
+        assert_eq!(mm.map(&mut mem, Placement::FixedNoReplace(0x40_0000), PAGE, VmProt::RW, VmaKind::Anon), Err(Errno::EEXIST));
         mm.handle_fault(&mut mem, 0x40_0000, Access::Write).unwrap();
         mm.protect(0x40_0000, PAGE, VmProt::READ).unwrap();
         assert!(mm.handle_fault(&mut mem, 0x40_0000, Access::Write).is_err());
@@ -368,8 +359,7 @@ mod tests {
         assert!(mm.space.lookup(0x60_2000).is_none());
         assert!(mm.handle_fault(&mut mem, 0x60_2000, Access::Write).is_err());
         // Growing into another mapping fails and keeps the old break.
-        mm.map(&mut mem, Placement::Fixed(0x60_3000), PAGE, VmProt::RW, VmaKind::Anon)
-            .unwrap();
+        mm.map(&mut mem, Placement::Fixed(0x60_3000), PAGE, VmProt::RW, VmaKind::Anon).unwrap();
         assert_eq!(mm.set_brk(&mut mem, 0x60_4000), 0x60_1000);
     }
 }

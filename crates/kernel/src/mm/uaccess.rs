@@ -101,11 +101,7 @@ impl<'a> UserSpace<'a> {
             let mut bus = Bus::new(&mut self.mm.space, self.mem);
             match op(&mut bus) {
                 Ok(v) => return Ok(v),
-                Err(Fault::Page {
-                    addr,
-                    access,
-                    present: false,
-                }) if last_page != Some(page_down(addr)) => {
+                Err(Fault::Page { addr, access, present: false }) if last_page != Some(page_down(addr)) => {
                     self.mm.handle_fault(self.mem, addr, access).map_err(|_| Errno::EFAULT)?;
                     last_page = Some(page_down(addr));
                 }
@@ -160,9 +156,7 @@ mod tests {
     fn faults_in_and_rejects_bad_pointers() {
         let mut mem = Memory::new();
         let mut mm = Mm::new();
-        let a = mm
-            .map(&mut mem, Placement::Fixed(0x40_0000), 2 * PAGE, VmProt::RW, VmaKind::Anon)
-            .unwrap();
+        let a = mm.map(&mut mem, Placement::Fixed(0x40_0000), 2 * PAGE, VmProt::RW, VmaKind::Anon).unwrap();
         let mut us = mm.user(&mut mem);
         // Straddles both pages, neither touched yet.
         us.write_bytes(a + PAGE - 3, b"hello\0").unwrap();
@@ -181,9 +175,7 @@ mod tests {
     fn read_only_pages_refuse_writes() {
         let mut mem = Memory::new();
         let mut mm = Mm::new();
-        let a = mm
-            .map(&mut mem, Placement::Fixed(0x40_0000), PAGE, VmProt::READ, VmaKind::Anon)
-            .unwrap();
+        let a = mm.map(&mut mem, Placement::Fixed(0x40_0000), PAGE, VmProt::READ, VmaKind::Anon).unwrap();
         let mut us = mm.user(&mut mem);
         assert_eq!(us.read_val::<u64>(a).unwrap(), 0);
         assert_eq!(us.write_val(a, &1u64), Err(Errno::EFAULT));

@@ -107,17 +107,8 @@ impl VmaSet {
 
     /// VMAs intersecting [start, end), in address order.
     pub fn intersecting(&self, start: u64, end: u64) -> impl Iterator<Item = &Vma> {
-        let first = self
-            .map
-            .range(..=start)
-            .next_back()
-            .filter(|(_, v)| v.end > start)
-            .map(|(k, _)| *k)
-            .unwrap_or(start);
-        self.map
-            .range(first..end)
-            .map(|(_, v)| v)
-            .filter(move |v| v.end > start && v.start < end)
+        let first = self.map.range(..=start).next_back().filter(|(_, v)| v.end > start).map(|(k, _)| *k).unwrap_or(start);
+        self.map.range(first..end).map(|(_, v)| v).filter(move |v| v.end > start && v.start < end)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Vma> {
@@ -198,12 +189,7 @@ mod tests {
     use super::*;
 
     fn vma(start: u64, end: u64) -> Vma {
-        Vma {
-            start,
-            end,
-            prot: VmProt::RW,
-            kind: VmaKind::Anon,
-        }
+        Vma { start, end, prot: VmProt::RW, kind: VmaKind::Anon }
     }
 
     #[test]
@@ -212,10 +198,7 @@ mod tests {
         s.insert(vma(0x1000, 0x5000));
         let removed = s.remove_range(0x2000, 0x3000);
         assert_eq!(removed, vec![vma(0x2000, 0x3000)]);
-        assert_eq!(
-            s.iter().copied().collect::<Vec<_>>(),
-            vec![vma(0x1000, 0x2000), vma(0x3000, 0x5000)]
-        );
+        assert_eq!(s.iter().copied().collect::<Vec<_>>(), vec![vma(0x1000, 0x2000), vma(0x3000, 0x5000)]);
         assert!(s.find(0x2800).is_none());
         assert!(s.find(0x3000).is_some());
         assert!(!s.covers(0x1000, 0x5000));

@@ -80,6 +80,8 @@ pub struct FaultSignal {
     pub addr: u64,
     /// The instruction that faulted.
     pub rip: u64,
+    /// The page fault was legal but guest memory ran out (SIGKILL).
+    pub out_of_memory: bool,
 }
 
 impl FaultSignal {
@@ -92,7 +94,12 @@ impl FaultSignal {
             Fault::DivideError | Fault::X87 | Fault::Simd => (Signal::SIGFPE, rip),
             Fault::Breakpoint => (Signal::SIGTRAP, rip),
         };
-        FaultSignal { signal, addr, rip }
+        FaultSignal { signal, addr, rip, out_of_memory: false }
+    }
+
+    /// The OOM killer's SIGKILL for a fault at `addr` that needed a page.
+    pub fn out_of_memory(addr: u64, rip: u64) -> FaultSignal {
+        FaultSignal { signal: Signal::SIGKILL, addr, rip, out_of_memory: true }
     }
 }
 
@@ -106,14 +113,7 @@ mod tests {
         assert_eq!(s.signal, Signal::SIGFPE);
         assert_eq!(Signal::SIGSEGV.name(), "SIGSEGV");
         assert_eq!(Signal(64).name(), "SIGRT");
-        let p = FaultSignal::from_fault(
-            Fault::Page {
-                addr: 8,
-                access: oxvm_cpu::Access::Read,
-                present: false,
-            },
-            0x1000,
-        );
+        let p = FaultSignal::from_fault(Fault::Page { addr: 8, access: oxvm_cpu::Access::Read, present: false }, 0x1000);
         assert_eq!((p.signal, p.addr), (Signal::SIGSEGV, 8));
     }
 }

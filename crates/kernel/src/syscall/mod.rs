@@ -32,10 +32,7 @@ impl SyscallArgs {
     /// Number in RAX; arguments in RDI, RSI, RDX, R10, R8, R9.
     pub fn from_cpu(cpu: &CpuState) -> Self {
         let g = &cpu.gpr;
-        SyscallArgs {
-            nr: g[reg::RAX],
-            args: [g[reg::RDI], g[reg::RSI], g[reg::RDX], g[reg::R10], g[reg::R8], g[reg::R9]],
-        }
+        SyscallArgs { nr: g[reg::RAX], args: [g[reg::RDI], g[reg::RSI], g[reg::RDX], g[reg::R10], g[reg::R8], g[reg::R9]] }
     }
 
     pub fn arg(&self, i: usize) -> u64 {
@@ -95,8 +92,7 @@ impl Dispatcher {
             None => {
                 if self.warned.insert(args.nr) {
                     let name = entry.map_or("unknown", |e| e.name);
-                    ctx.host
-                        .diag(&format!("oxvm: unsupported syscall {name} ({}), returning ENOSYS", args.nr));
+                    ctx.host.diag(&format!("oxvm: unsupported syscall {name} ({}), returning ENOSYS", args.nr));
                 }
                 SyscallReturn::Return(Errno::ENOSYS.as_return())
             }

@@ -151,15 +151,7 @@ fn arg(us: &mut UserSpace, kind: Arg, a: &SyscallArgs, i: usize, ret: Option<u64
             Err(Errno::ENAMETOOLONG) => buffer(us, v, MAX_STR as u64 + 1),
             Err(_) => ptr(v),
         },
-        Arg::Prot => flags(
-            v,
-            &[
-                (m::PROT_READ, "PROT_READ"),
-                (m::PROT_WRITE, "PROT_WRITE"),
-                (m::PROT_EXEC, "PROT_EXEC"),
-            ],
-            "PROT_NONE",
-        ),
+        Arg::Prot => flags(v, &[(m::PROT_READ, "PROT_READ"), (m::PROT_WRITE, "PROT_WRITE"), (m::PROT_EXEC, "PROT_EXEC")], "PROT_NONE"),
         Arg::MapFlags => map_flags(v),
         Arg::ArchCode => match v {
             ARCH_SET_GS => "ARCH_SET_GS".into(),
@@ -179,10 +171,7 @@ fn returns_address(name: &str) -> bool {
 /// One strace line. `ret` is None when the call does not return (exit).
 pub fn format(us: &mut UserSpace, entry: Option<&Entry>, a: &SyscallArgs, ret: Option<u64>) -> String {
     let (name, args): (String, Vec<String>) = match entry {
-        Some(e) if e.handler.is_some() => (
-            e.name.into(),
-            e.args.iter().enumerate().map(|(i, k)| arg(us, *k, a, i, ret)).collect(),
-        ),
+        Some(e) if e.handler.is_some() => (e.name.into(), e.args.iter().enumerate().map(|(i, k)| arg(us, *k, a, i, ret)).collect()),
         Some(e) => (e.name.into(), (0..6).map(|i| format!("{:#x}", a.arg(i))).collect()),
         None => (format!("syscall_{}", a.nr), (0..6).map(|i| format!("{:#x}", a.arg(i))).collect()),
     };
@@ -212,10 +201,7 @@ mod tests {
     fn flag_names() {
         assert_eq!(map_flags(0x22), "MAP_PRIVATE|MAP_ANONYMOUS");
         assert_eq!(map_flags(0x32 | 0x1000_0000), "MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS|0x10000000");
-        assert_eq!(
-            flags(3, &[(1, "PROT_READ"), (2, "PROT_WRITE")], "PROT_NONE"),
-            "PROT_READ|PROT_WRITE"
-        );
+        assert_eq!(flags(3, &[(1, "PROT_READ"), (2, "PROT_WRITE")], "PROT_NONE"), "PROT_READ|PROT_WRITE");
         assert_eq!(flags(0, &[], "PROT_NONE"), "PROT_NONE");
     }
 }

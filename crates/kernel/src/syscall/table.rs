@@ -29,45 +29,17 @@ pub struct Entry {
 }
 
 const fn sys(nr: u32, name: &'static str, handler: Handler, support: Support, note: &'static str, args: &'static [Arg]) -> Entry {
-    Entry {
-        nr,
-        name,
-        handler: Some(handler),
-        support,
-        note,
-        args,
-    }
+    Entry { nr, name, handler: Some(handler), support, note, args }
 }
 
 const fn nosys(nr: u32, name: &'static str) -> Entry {
-    Entry {
-        nr,
-        name,
-        handler: None,
-        support: Unsupported,
-        note: "",
-        args: &[],
-    }
+    Entry { nr, name, handler: None, support: Unsupported, note: "", args: &[] }
 }
 
 /// Every x86-64 syscall, sorted by number.
 pub static TABLE: &[Entry] = &[
-    sys(
-        0,
-        "read",
-        io::sys_read,
-        Partial,
-        "fd 0 (the console's stdin) only; no file table yet",
-        &[Fd, OutBuf(2), Uint],
-    ),
-    sys(
-        1,
-        "write",
-        io::sys_write,
-        Partial,
-        "fds 1 and 2 (the console) only; no file table yet",
-        &[Fd, InBuf(2), Uint],
-    ),
+    sys(0, "read", io::sys_read, Partial, "fd 0 (the console's stdin) only; no file table yet", &[Fd, OutBuf(2), Uint]),
+    sys(1, "write", io::sys_write, Partial, "fds 1 and 2 (the console) only; no file table yet", &[Fd, InBuf(2), Uint]),
     nosys(2, "open"),
     nosys(3, "close"),
     nosys(4, "stat"),
@@ -133,14 +105,7 @@ pub static TABLE: &[Entry] = &[
     nosys(57, "fork"),
     nosys(58, "vfork"),
     nosys(59, "execve"),
-    sys(
-        60,
-        "exit",
-        exit::sys_exit,
-        Partial,
-        "ends the whole process: one task per process so far",
-        &[Int],
-    ),
+    sys(60, "exit", exit::sys_exit, Partial, "ends the whole process: one task per process so far", &[Int]),
     nosys(61, "wait4"),
     nosys(62, "kill"),
     nosys(63, "uname"),
@@ -238,14 +203,7 @@ pub static TABLE: &[Entry] = &[
     nosys(155, "pivot_root"),
     nosys(156, "_sysctl"),
     nosys(157, "prctl"),
-    sys(
-        158,
-        "arch_prctl",
-        arch::sys_arch_prctl,
-        Partial,
-        "ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS",
-        &[ArchCode, Hex],
-    ),
+    sys(158, "arch_prctl", arch::sys_arch_prctl, Partial, "ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS", &[ArchCode, Hex]),
     nosys(159, "adjtimex"),
     nosys(160, "setrlimit"),
     nosys(161, "chroot"),
@@ -483,12 +441,7 @@ mod tests {
             assert!(w[0].nr < w[1].nr, "{} and {} out of order", w[0].name, w[1].name);
         }
         for e in TABLE {
-            assert_eq!(
-                e.handler.is_some(),
-                e.support != Unsupported,
-                "{}: handler and support level disagree",
-                e.name
-            );
+            assert_eq!(e.handler.is_some(), e.support != Unsupported, "{}: handler and support level disagree", e.name);
             assert!(e.args.len() <= 6, "{}", e.name);
         }
         assert_eq!(lookup(1).unwrap().name, "write");
