@@ -23,6 +23,10 @@ pub struct RunArgs {
     #[arg(long)]
     strace: bool,
 
+    /// Print instructions executed, time and speed to stderr at exit.
+    #[arg(long)]
+    stats: bool,
+
     /// Guest memory limit in MiB; a guest needing more is killed (SIGKILL).
     #[arg(long, value_name = "MiB", default_value_t = 2048)]
     memory: u64,
@@ -124,8 +128,14 @@ pub fn run(args: RunArgs) -> i32 {
     if let Err(e) = kernel.spawn(&spawn) {
         return fail(&program, e, EXIT_CANNOT_EXEC);
     }
+    let start = std::time::Instant::now();
     loop {
-        match kernel.run(SLICE) {
+        let state = kernel.run(SLICE);
+        if args.stats && matches!(state, RunState::Exited(_)) {
+            let (n, t) = (kernel.instructions(), start.elapsed().as_secs_f64());
+            eprintln!("oxvm: {n} instructions in {t:.3} s ({:.1} MIPS)", n as f64 / t / 1e6);
+        }
+        match state {
             RunState::Runnable => {}
             RunState::Idle { until: Some(t) } => {
                 let now = kernel.host_mut().now(oxvm_kernel::Clock::Monotonic);

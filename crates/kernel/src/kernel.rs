@@ -79,6 +79,11 @@ impl Kernel {
         self.frame_limit = usize::try_from(bytes / oxvm_cpu::mem::PAGE_SIZE as u64).unwrap_or(usize::MAX);
     }
 
+    /// Guest instructions retired so far, by all tasks.
+    pub fn instructions(&self) -> u64 {
+        self.tasks.iter().map(|t| t.cpu.icount).sum()
+    }
+
     /// Guest memory in use, in 4 KiB frames.
     pub fn frames_in_use(&self) -> usize {
         self.mem.phys.frames_in_use()

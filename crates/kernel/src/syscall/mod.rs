@@ -10,6 +10,7 @@ pub mod io;
 pub mod mm;
 pub mod strace;
 pub mod table;
+pub mod time;
 
 use std::collections::HashSet;
 

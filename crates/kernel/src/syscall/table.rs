@@ -5,7 +5,7 @@
 //! ([`markdown`]).
 
 use super::strace::Arg::{self, *};
-use super::{arch, exit, io, mm, Handler};
+use super::{arch, exit, io, mm, time, Handler};
 
 /// How completely oxvm implements a syscall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,7 +141,7 @@ pub static TABLE: &[Entry] = &[
     nosys(93, "fchown"),
     nosys(94, "lchown"),
     nosys(95, "umask"),
-    nosys(96, "gettimeofday"),
+    sys(96, "gettimeofday", time::sys_gettimeofday, Supported, "the timezone is always UTC", &[Ptr, Ptr]),
     nosys(97, "getrlimit"),
     nosys(98, "getrusage"),
     nosys(99, "sysinfo"),
@@ -246,7 +246,7 @@ pub static TABLE: &[Entry] = &[
     nosys(198, "lremovexattr"),
     nosys(199, "fremovexattr"),
     nosys(200, "tkill"),
-    nosys(201, "time"),
+    sys(201, "time", time::sys_time, Supported, "", &[Ptr]),
     nosys(202, "futex"),
     nosys(203, "sched_setaffinity"),
     nosys(204, "sched_getaffinity"),
@@ -273,8 +273,8 @@ pub static TABLE: &[Entry] = &[
     nosys(225, "timer_getoverrun"),
     nosys(226, "timer_delete"),
     nosys(227, "clock_settime"),
-    nosys(228, "clock_gettime"),
-    nosys(229, "clock_getres"),
+    sys(228, "clock_gettime", time::sys_clock_gettime, Partial, "CPU-time clocks read the monotonic clock", &[Int, Ptr]),
+    sys(229, "clock_getres", time::sys_clock_getres, Supported, "1 ns", &[Int, Ptr]),
     nosys(230, "clock_nanosleep"),
     sys(231, "exit_group", exit::sys_exit_group, Supported, "", &[Int]),
     nosys(232, "epoll_wait"),
