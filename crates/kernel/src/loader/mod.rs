@@ -59,16 +59,27 @@ fn seg_prot(flags: u32) -> VmProt {
     p
 }
 
+/// A PT_LOAD segment's place in memory, after biasing.
+struct SegRange {
+    /// Where its first byte goes.
+    addr: u64,
+    /// The pages it covers, [start, end).
+    start: u64,
+    end: u64,
+}
+
 /// Check a PT_LOAD segment's addresses (after biasing) before mapping
-/// anything; returns its page-aligned [start, end).
-fn seg_range(ph: &ProgramHeader, bias: u64) -> Result<(u64, u64), ExecError> {
+/// anything.
+fn seg_range(ph: &ProgramHeader, bias: u64) -> Result<SegRange, ExecError> {
     if ph.p_filesz > ph.p_memsz {
         return Err(ExecError::BadLayout("segment file size exceeds its memory size"));
     }
     if ph.p_vaddr % PAGE != ph.p_offset % PAGE {
         return Err(ExecError::BadLayout("segment address and file offset disagree modulo the page size"));
     }
-    let start = ph.p_vaddr.checked_add(bias).ok_or(ExecError::BadLayout("segment address overflows"))?;
+    // The bias may "wrap" (it is a difference of addresses); the result is
+    // range-checked below.
+    let start = ph.p_vaddr.wrapping_add(bias);
     let end = start.checked_add(ph.p_memsz).and_then(page_up).ok_or(ExecError::BadLayout("segment end overflows"))?;
     if end > STACK_TOP - STACK_SIZE || end > USER_END {
         return Err(ExecError::BadLayout("segment beyond the user address space"));
@@ -76,7 +87,7 @@ fn seg_range(ph: &ProgramHeader, bias: u64) -> Result<(u64, u64), ExecError> {
     if page_down(start) < MMAP_MIN {
         return Err(ExecError::BadLayout("segment below the lowest mappable address"));
     }
-    Ok((page_down(start), end))
+    Ok(SegRange { addr: start, start: page_down(start), end })
 }
 
 /// Load `p.image` into `mm` (which must be empty) and build the stack.
@@ -95,10 +106,14 @@ pub fn exec(mm: &mut Mm, mem: &mut Memory, p: &ExecParams) -> Result<Loaded, Exe
     let ranges = elf.loads().map(|ph| Ok((ph, seg_range(ph, bias)?, elf.segment_data(ph)?))).collect::<Result<Vec<_>, ExecError>>()?;
 
     let mut image_end = 0;
-    for (ph, (start, end), data) in &ranges {
-        map_segment(mm, mem, *start, *end, seg_prot(ph.p_flags))?;
-        mm.write_as_kernel(mem, ph.p_vaddr + bias, data).map_err(|_| ExecError::NoMemory)?;
-        image_end = image_end.max(*end);
+    for (ph, r, data) in &ranges {
+        // An empty segment maps nothing (Linux skips it too).
+        if r.start == r.end {
+            continue;
+        }
+        map_segment(mm, mem, r.start, r.end, seg_prot(ph.p_flags))?;
+        mm.write_as_kernel(mem, r.addr, data).map_err(|_| ExecError::NoMemory)?;
+        image_end = image_end.max(r.end);
     }
 
     let stack_prot = if elf.exec_stack() { VmProt::RW | VmProt::EXEC } else { VmProt::RW };

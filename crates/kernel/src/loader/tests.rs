@@ -141,6 +141,43 @@ fn static_pie_is_biased() {
 }
 
 #[test]
+fn segments_sharing_a_page() {
+    // Old-style layout: data directly after text, on the same page.
+    let code = [0xc3u8; 16];
+    let mut img = build_elf(ET_EXEC, 0x40_0000, &code, b"", 0, &[]);
+    let code_end = (64 + 2 * 56 + code.len()) as u64;
+    img.extend_from_slice(&[0; 64]);
+    img[code_end as usize..code_end as usize + 4].copy_from_slice(b"DATA");
+    let ph1 = 64 + 56;
+    img[ph1 + 8..ph1 + 16].copy_from_slice(&code_end.to_le_bytes());
+    img[ph1 + 16..ph1 + 24].copy_from_slice(&(0x40_0000 + code_end).to_le_bytes());
+    img[ph1 + 32..ph1 + 40].copy_from_slice(&4u64.to_le_bytes());
+    img[ph1 + 40..ph1 + 48].copy_from_slice(&0x2000u64.to_le_bytes());
+    let mut mem = Memory::new();
+    let mut mm = Mm::new();
+    let l = exec(&mut mm, &mut mem, &params(&img, &[], &[])).unwrap();
+    assert_eq!(mm.vmas().find(0x40_0000).unwrap().prot, VmProt::READ | VmProt::WRITE | VmProt::EXEC, "shared page gets both");
+    assert_eq!(mm.vmas().find(0x40_1000).unwrap().prot, VmProt::RW);
+    assert_eq!(l.brk, 0x40_3000);
+    let mut us = mm.user(&mut mem);
+    assert_eq!(us.read_val::<u8>(l.entry).unwrap(), 0xc3, "text survives the data segment");
+    assert_eq!(us.read_val::<u32>(0x40_0000 + code_end).unwrap(), u32::from_le_bytes(*b"DATA"));
+    assert_eq!(us.read_val::<u32>(0x40_0000 + code_end + 4).unwrap(), 0, "bss after data is zero");
+}
+
+#[test]
+fn empty_segment_is_skipped() {
+    let mut img = build_elf(ET_EXEC, 0x40_0000, &[0xc3], b"", 0, &[]);
+    // The data segment: no bytes in the file or memory.
+    let ph1 = 64 + 56;
+    img[ph1 + 40..ph1 + 48].copy_from_slice(&0u64.to_le_bytes());
+    let mut mem = Memory::new();
+    let mut mm = Mm::new();
+    let l = exec(&mut mm, &mut mem, &params(&img, &[], &[])).unwrap();
+    assert_eq!(l.brk, 0x40_1000);
+}
+
+#[test]
 fn interpreter_is_reported() {
     let img = build_elf(ET_DYN, 0, &[0xc3], b"", 0, &[(PT_INTERP, PF_R, b"/lib64/ld-linux-x86-64.so.2\0")]);
     let mut mem = Memory::new();

@@ -1,8 +1,9 @@
 //! The syscall table: the single source of truth for which x86-64 Linux
 //! syscalls oxvm knows, how well it supports each, and how strace shows
 //! their arguments. Adding a syscall is one line here plus its handler in
-//! the family's file. `docs/syscalls.md` is rendered from this table
-//! ([`markdown`]).
+//! the family's file. `crates/kernel/SYSCALLS.md` is rendered from this
+//! table ([`markdown`]); a test keeps it current (run the kernel tests with
+//! `OXVM_BLESS=1` to rewrite it).
 
 use super::strace::Arg::{self, *};
 use super::{arch, exit, io, mm, time, Handler};
@@ -417,8 +418,12 @@ pub fn lookup(nr: u64) -> Option<&'static Entry> {
 
 /// The support table as Markdown, for docs/syscalls.md.
 pub fn markdown() -> String {
-    let mut s = String::from(
-        "# Syscalls\n\nGenerated from `crates/kernel/src/syscall/table.rs`.\n\n| nr | name | support | note |\n|---:|---|---|---|\n",
+    let implemented = TABLE.iter().filter(|e| e.support != Unsupported).count();
+    let mut s = format!(
+        "# Syscalls\n\nGenerated from `crates/kernel/src/syscall/table.rs`; do not edit. \
+         {implemented} of {} x86-64 syscalls are implemented; the others return ENOSYS.\n\n\
+         | nr | name | support | note |\n|---:|---|---|---|\n",
+        TABLE.len()
     );
     for e in TABLE {
         let support = match e.support {
@@ -450,5 +455,16 @@ mod tests {
         assert!(lookup(100_000).is_none());
         assert!(lookup(u64::MAX).is_none());
         assert!(markdown().contains("| 158 | arch_prctl | partial |"));
+    }
+
+    #[test]
+    fn syscall_doc_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/SYSCALLS.md");
+        let want = markdown();
+        if std::env::var_os("OXVM_BLESS").is_some() {
+            std::fs::write(path, &want).expect("write SYSCALLS.md");
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(have == want, "{path} is stale: rerun the kernel tests with OXVM_BLESS=1");
     }
 }
