@@ -94,6 +94,7 @@ same_as_native!(arith, "arith.S", 0);
 same_as_native!(memory, "memory.S", 0);
 same_as_native!(tls, "tls.S", 0);
 same_as_native!(clocks, "time.S", 0);
+same_as_native!(generated_code, "jit.S", 0);
 same_as_native!(static_pie, "pie.S", 0);
 same_as_native!(exit_status, "exit42.S", 42);
 same_as_native!(args_and_auxv, "args.S", 43, &["one", "two words"], b"");
