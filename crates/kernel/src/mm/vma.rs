@@ -59,8 +59,11 @@ impl core::ops::BitOr for VmProt {
 /// What a mapping is for; shown in /proc/PID/maps later, and steers brk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VmaKind {
-    /// An anonymous mmap.
+    /// A private anonymous mmap.
     Anon,
+    /// A MAP_SHARED anonymous mmap: private until fork exists, after which
+    /// parent and child must share its pages instead of copying them.
+    SharedAnon,
     /// A PT_LOAD segment of the executable.
     Image,
     /// The brk heap.

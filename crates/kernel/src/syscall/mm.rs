@@ -75,10 +75,10 @@ pub fn sys_mmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         return Err(Errno::EPERM);
     }
     let prot = VmProt((prot & !PROT_SEM) as u32 & VmProt::ALL);
-    // Shared anonymous memory behaves as private until there is fork to
-    // share it with.
+    // Shared anonymous memory is recorded as such, for fork to share.
+    let kind = if flags & MAP_TYPE == MAP_PRIVATE { VmaKind::Anon } else { VmaKind::SharedAnon };
     let p = &mut *ctx.process;
-    p.mm.map(ctx.mem, place, len, prot, VmaKind::Anon).map(SyscallReturn::Return)
+    p.mm.map(ctx.mem, place, len, prot, kind).map(SyscallReturn::Return)
 }
 
 pub fn sys_munmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {

@@ -139,6 +139,8 @@ fn arg(us: &mut UserSpace, kind: Arg, a: &SyscallArgs, i: usize, ret: Option<u64
     match kind {
         Arg::Int | Arg::Fd => (v as i32).to_string(),
         Arg::Uint => v.to_string(),
+        // C's %#x: zero has no prefix.
+        Arg::Hex if v == 0 => "0".into(),
         Arg::Hex => format!("{v:#x}"),
         Arg::Ptr => ptr(v),
         Arg::InBuf(n) => buffer(us, v, a.arg(n)),
