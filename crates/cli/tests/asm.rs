@@ -18,19 +18,47 @@ fn have_gcc() -> bool {
     ok
 }
 
+/// A program built into its own temp dir, removed when dropped.
+pub struct Built {
+    pub exe: PathBuf,
+    dir: PathBuf,
+}
+
+impl std::ops::Deref for Built {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.exe
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Built {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.exe.as_os_str()
+    }
+}
+
+impl Drop for Built {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Build `tests/asm/<rel>` into a fresh temp dir; flags come from a
 /// `build:` line in the file (default `-static`).
-pub fn build(rel: &str) -> PathBuf {
+pub fn build(rel: &str) -> Built {
     let src = asm_dir().join(rel);
     let text = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
     let link = if text.contains("build: -static-pie") { "-static-pie" } else { "-static" };
     let name = Path::new(rel).file_stem().unwrap().to_string_lossy().into_owned();
-    let dir = std::env::temp_dir().join(format!("oxvm-asm-{}-{name}", std::process::id()));
+    // Tests run in parallel and may build the same file: one dir per build.
+    static BUILDS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("oxvm-asm-{}-{n}-{}", std::process::id(), rel.replace('/', "-")));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join(&name);
     let st = Command::new("gcc").args(["-nostdlib", link, "-o"]).arg(&out).arg(&src).status().expect("run gcc");
     assert!(st.success(), "gcc failed on {rel}");
-    out
+    Built { exe: out, dir }
 }
 
 pub fn oxvm() -> Command {
@@ -58,7 +86,7 @@ fn compare(rel: &str, args: &[&str], stdin: &[u8]) -> Option<(String, i32)> {
         return None;
     }
     let exe = build(rel);
-    let mut native = Command::new(&exe);
+    let mut native = Command::new(&*exe);
     native.args(args);
     let native = run(native, stdin);
     let mut guest = oxvm();
@@ -150,7 +178,7 @@ macro_rules! bench_same_as_native {
             let exe = build($file);
             let native = run(
                 {
-                    let mut c = Command::new(&exe);
+                    let mut c = Command::new(&*exe);
                     c.arg("3");
                     c
                 },

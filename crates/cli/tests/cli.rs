@@ -8,11 +8,20 @@ fn oxvm() -> Command {
     Command::new(env!("CARGO_BIN_EXE_oxvm"))
 }
 
-fn tmp(name: &str) -> PathBuf {
+/// A fresh temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tmp(name: &str) -> TempDir {
     let d = std::env::temp_dir().join(format!("oxvm-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TempDir(d)
 }
 
 #[test]
@@ -41,7 +50,8 @@ fn bad_arguments_exit_2() {
 
 #[test]
 fn missing_and_non_executable_programs() {
-    let root = tmp("missing");
+    let dir = tmp("missing");
+    let root = &dir.0;
     let o = oxvm().arg("run").arg("--root").arg(&root).args(["--", "/nope"]).output().unwrap();
     assert_eq!(o.status.code(), Some(127));
     assert!(String::from_utf8_lossy(&o.stderr).contains("No such file or directory"));
@@ -56,7 +66,8 @@ fn missing_and_non_executable_programs() {
 
 #[test]
 fn program_cannot_escape_root() {
-    let base = tmp("escape");
+    let dir = tmp("escape");
+    let base = &dir.0;
     let root = base.join("root");
     std::fs::create_dir_all(&root).unwrap();
     std::fs::write(base.join("outside"), b"\x7fELF").unwrap();
