@@ -52,14 +52,14 @@ fn bad_arguments_exit_2() {
 fn missing_and_non_executable_programs() {
     let dir = tmp("missing");
     let root = &dir.0;
-    let o = oxvm().arg("run").arg("--root").arg(&root).args(["--", "/nope"]).output().unwrap();
+    let o = oxvm().arg("run").arg("--root").arg(root).args(["--", "/nope"]).output().unwrap();
     assert_eq!(o.status.code(), Some(127));
     assert!(String::from_utf8_lossy(&o.stderr).contains("No such file or directory"));
     std::fs::write(root.join("script"), b"#!/bin/sh\necho hi\n").unwrap();
-    let o = oxvm().arg("run").arg("--root").arg(&root).args(["--", "/script"]).output().unwrap();
+    let o = oxvm().arg("run").arg("--root").arg(root).args(["--", "/script"]).output().unwrap();
     assert_eq!(o.status.code(), Some(126), "not executable");
     std::fs::set_permissions(root.join("script"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let o = oxvm().arg("run").arg("--root").arg(&root).args(["--", "/script"]).output().unwrap();
+    let o = oxvm().arg("run").arg("--root").arg(root).args(["--", "/script"]).output().unwrap();
     assert_eq!(o.status.code(), Some(126), "not ELF");
     assert!(String::from_utf8_lossy(&o.stderr).contains("exec format error"), "{}", String::from_utf8_lossy(&o.stderr));
 }
@@ -75,7 +75,7 @@ fn program_cannot_escape_root() {
     symlink("../outside", root.join("rel")).unwrap();
     symlink("/../outside", root.join("abs")).unwrap();
     for p in ["/../outside", "/rel", "/abs", "../outside"] {
-        let o = oxvm().arg("run").arg("--root").arg(&root).args(["--", p]).output().unwrap();
+        let o = oxvm().arg("run").arg("--root").arg(root).args(["--", p]).output().unwrap();
         assert_eq!(o.status.code(), Some(126), "{p}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("escapes the root"), "{p}: {err}");
