@@ -75,7 +75,7 @@ fn program_cannot_escape_root() {
     symlink("../outside", root.join("rel")).unwrap();
     symlink("/../outside", root.join("abs")).unwrap();
     for p in ["/../outside", "/rel", "/abs", "../outside"] {
-        let o = oxvm().arg("run").arg("--root").arg(root).args(["--", p]).output().unwrap();
+        let o = oxvm().arg("run").arg("--root").arg(&root).args(["--", p]).output().unwrap();
         assert_eq!(o.status.code(), Some(126), "{p}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("escapes the root"), "{p}: {err}");
