@@ -1,4 +1,29 @@
+//! `oxvm`: run Linux x86-64 programs (and, later, build images and serve
+//! the browser build).
+
+mod host;
+mod root;
+mod run;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "oxvm", version, about = "A Linux x86-64 user-mode VM", propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a static x86-64 Linux program.
+    Run(run::RunArgs),
+}
+
 fn main() {
-    eprintln!("oxvm: no subcommands yet");
-    std::process::exit(2);
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Run(args) => run::run(args),
+    };
+    std::process::exit(code);
 }

@@ -1,1 +1,30 @@
-//! The Linux personality.
+//! oxvm's Linux personality: it runs x86-64 Linux programs on the
+//! `oxvm-cpu` engine by implementing the kernel side of the ABI.
+//!
+//! A reader finds each kernel concept by module name:
+//! - [`loader`]: ELF parsing and exec (initial stack, auxv);
+//! - [`mm`]: VMAs, demand paging, brk/mmap, typed user-memory access;
+//! - [`task`]: tasks (registers) and processes (memory, identity);
+//! - [`syscall`]: the syscall table and one file per syscall family;
+//! - [`signal`]: signal numbers and fault-to-signal mapping;
+//! - [`host`]: what the kernel needs from the machine it runs on;
+//! - [`kernel`]: the [`Kernel`] object and its event-driven run loop.
+
+pub mod errno;
+pub mod host;
+pub mod kernel;
+pub mod loader;
+pub mod mm;
+pub mod signal;
+pub mod syscall;
+pub mod task;
+
+pub use errno::Errno;
+pub use host::{Clock, ConsoleRead, Host};
+pub use kernel::{Kernel, RunState, Spawn};
+pub use loader::{Creds, ExecError};
+pub use signal::{FaultSignal, Signal};
+pub use task::ExitStatus;
+
+#[cfg(test)]
+mod tests;

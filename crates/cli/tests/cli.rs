@@ -1,0 +1,97 @@
+//! The command line itself: arguments, errors, root confinement.
+
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn oxvm() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_oxvm"))
+}
+
+/// A fresh temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tmp(name: &str) -> TempDir {
+    let d = std::env::temp_dir().join(format!("oxvm-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    TempDir(d)
+}
+
+#[test]
+fn version_and_help() {
+    let o = oxvm().arg("--version").output().unwrap();
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("oxvm "));
+    let o = oxvm().arg("--help").output().unwrap();
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("run"));
+    let o = oxvm().args(["run", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(help.contains("--root") && help.contains("--strace"), "{help}");
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    for args in [&[][..], &["run"][..], &["frobnicate"][..], &["run", "--bogus", "--", "/bin/true"][..]] {
+        let o = oxvm().args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(!o.stderr.is_empty(), "{args:?} explains itself");
+    }
+    let o = oxvm().args(["run", "--root", "/nonexistent-oxvm-root", "--", "/x"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn missing_and_non_executable_programs() {
+    let dir = tmp("missing");
+    let root = &dir.0;
+    let o = oxvm().arg("run").arg("--root").arg(root).args(["--", "/nope"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(127));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("No such file or directory"));
+    std::fs::write(root.join("script"), b"#!/bin/sh\necho hi\n").unwrap();
+    let o = oxvm().arg("run").arg("--root").arg(root).args(["--", "/script"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(126), "not executable");
+    std::fs::set_permissions(root.join("script"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = oxvm().arg("run").arg("--root").arg(root).args(["--", "/script"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(126), "not ELF");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("exec format error"), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn program_cannot_escape_root() {
+    let dir = tmp("escape");
+    let base = &dir.0;
+    let root = base.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(base.join("outside"), b"\x7fELF").unwrap();
+    std::fs::set_permissions(base.join("outside"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    symlink("../outside", root.join("rel")).unwrap();
+    symlink("/../outside", root.join("abs")).unwrap();
+    for p in ["/../outside", "/rel", "/abs", "../outside"] {
+        let o = oxvm().arg("run").arg("--root").arg(&root).args(["--", p]).output().unwrap();
+        assert_eq!(o.status.code(), Some(126), "{p}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("escapes the root"), "{p}: {err}");
+    }
+}
+
+#[test]
+fn dynamic_executables_are_refused_clearly() {
+    // Any dynamically linked host binary will do.
+    let Some(sh) = ["/bin/sh", "/usr/bin/env"].into_iter().find(|p| std::path::Path::new(p).exists()) else {
+        return;
+    };
+    let o = oxvm().args(["run", "--", sh]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    if err.contains("interpreter") {
+        assert_eq!(o.status.code(), Some(126));
+        assert!(err.contains("dynamic executables need the Linux personality issue"), "{err}");
+    }
+}

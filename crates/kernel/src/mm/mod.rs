@@ -1,0 +1,365 @@
+//! Process memory: VMAs, demand paging, brk, and mmap placement.
+//!
+//! The VMAs say what the process may touch; the page table (the CPU crate's
+//! [`AddressSpace`]) holds only pages already touched. A page fault inside a
+//! VMA that allows the access allocates a zeroed page and the instruction is
+//! retried; any other fault is a SIGSEGV.
+
+pub mod uaccess;
+pub mod vma;
+
+use oxvm_cpu::mem::{FrameId, PAGE_SIZE};
+use oxvm_cpu::{Access, AddressSpace, Memory};
+
+use crate::errno::Errno;
+pub use uaccess::{UserPtr, UserSpace, UserValue};
+pub use vma::{VmProt, Vma, VmaKind, VmaSet};
+
+pub const PAGE: u64 = PAGE_SIZE as u64;
+
+/// One past the highest user stack address, as Linux uses on x86-64
+/// (the last page below 2^47 is left unmapped).
+pub const STACK_TOP: u64 = 0x7fff_ffff_f000;
+/// The main thread's stack size (RLIMIT_STACK's default).
+pub const STACK_SIZE: u64 = 8 << 20;
+/// mmap allocates top-down from here: STACK_TOP minus Linux's minimum gap
+/// of 128 MiB, so the layout matches an unrandomised Linux process.
+pub const MMAP_BASE: u64 = STACK_TOP - (128 << 20);
+/// Lowest address mmap hands out (vm.mmap_min_addr).
+pub const MMAP_MIN: u64 = 0x10000;
+/// Where static-PIE executables are loaded (ELF_ET_DYN_BASE, unrandomised).
+pub const ET_DYN_BASE: u64 = 0x5555_5555_4000;
+
+pub const fn page_down(a: u64) -> u64 {
+    a & !(PAGE - 1)
+}
+
+/// Round up to a page boundary; None on overflow.
+pub fn page_up(a: u64) -> Option<u64> {
+    a.checked_add(PAGE - 1).map(page_down)
+}
+
+/// Why a page fault could not be resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultError {
+    /// The VMAs do not allow the access: SIGSEGV.
+    BadAccess,
+    /// The guest memory limit is reached: the OOM killer's SIGKILL.
+    OutOfMemory,
+}
+
+/// Guest memory limit by default: 2 GiB, what a browser tab can give.
+pub const DEFAULT_FRAME_LIMIT: usize = (2 << 30) / PAGE_SIZE;
+
+/// Where a new mapping may go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Anywhere; prefer `hint` if that range is free.
+    Hint(u64),
+    /// Exactly here, replacing what was mapped (MAP_FIXED).
+    Fixed(u64),
+    /// Exactly here, failing with EEXIST if anything is mapped
+    /// (MAP_FIXED_NOREPLACE).
+    FixedNoReplace(u64),
+}
+
+/// A process's memory: its page table and its VMAs.
+pub struct Mm {
+    pub space: AddressSpace,
+    vmas: VmaSet,
+    /// Start of the brk heap (just above the executable's segments).
+    brk_start: u64,
+    /// The current program break (not page-aligned).
+    brk: u64,
+    /// Frames (in the shared pool) beyond which no page is allocated.
+    frame_limit: usize,
+}
+
+impl Default for Mm {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A fresh zeroed frame, unless the pool has reached `limit` frames. Drops
+/// any decoded code the code cache still holds for a recycled frame: the
+/// CPU crate's frame pool does not do that itself.
+fn alloc_frame(mem: &mut Memory, limit: usize) -> Option<FrameId> {
+    if mem.phys.frames_in_use() >= limit {
+        return None;
+    }
+    let f = mem.phys.alloc();
+    mem.code.invalidate_frame(f);
+    Some(f)
+}
+
+impl Mm {
+    pub fn new() -> Self {
+        Mm { space: AddressSpace::new(), vmas: VmaSet::default(), brk_start: 0, brk: 0, frame_limit: DEFAULT_FRAME_LIMIT }
+    }
+
+    /// Cap the frames in use (by all processes) at `frames`.
+    pub fn set_frame_limit(&mut self, frames: usize) {
+        self.frame_limit = frames;
+    }
+
+    pub fn vmas(&self) -> &VmaSet {
+        &self.vmas
+    }
+
+    /// Release every page and VMA (exit, or exec replacing the image).
+    pub fn clear(&mut self, mem: &mut Memory) {
+        self.space.clear(&mut mem.phys);
+        self.vmas = VmaSet::default();
+        self.brk_start = 0;
+        self.brk = 0;
+    }
+
+    /// Map [addr, addr+len) (both page-aligned by the caller's rounding)
+    /// with no pages yet: they appear on first touch.
+    pub fn map(&mut self, mem: &mut Memory, place: Placement, len: u64, prot: VmProt, kind: VmaKind) -> Result<u64, Errno> {
+        let len = page_up(len).filter(|&l| l != 0 && l <= oxvm_cpu::mem::USER_END).ok_or(Errno::ENOMEM)?;
+        let start = match place {
+            Placement::Fixed(a) | Placement::FixedNoReplace(a) => {
+                if !a.is_multiple_of(PAGE) {
+                    return Err(Errno::EINVAL);
+                }
+                let end = a.checked_add(len).filter(|&e| e <= oxvm_cpu::mem::USER_END).ok_or(Errno::ENOMEM)?;
+                if self.vmas.overlaps(a, end) {
+                    if matches!(place, Placement::FixedNoReplace(_)) {
+                        return Err(Errno::EEXIST);
+                    }
+                    self.unmap_range(mem, a, end);
+                }
+                a
+            }
+            Placement::Hint(h) => {
+                let h = page_down(h);
+                let fits = h >= MMAP_MIN && h.checked_add(len).is_some_and(|e| e <= STACK_TOP - STACK_SIZE && !self.vmas.overlaps(h, e));
+                if fits {
+                    h
+                } else {
+                    self.vmas.find_free_top_down(len, MMAP_MIN, MMAP_BASE).ok_or(Errno::ENOMEM)?
+                }
+            }
+        };
+        self.vmas.insert(Vma { start, end: start + len, prot, kind });
+        Ok(start)
+    }
+
+    /// munmap: remove [addr, addr+len) from the VMAs and free its pages.
+    pub fn unmap(&mut self, mem: &mut Memory, addr: u64, len: u64) -> Result<(), Errno> {
+        if !addr.is_multiple_of(PAGE) || len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let end = page_up(len).and_then(|l| addr.checked_add(l)).filter(|&e| e <= oxvm_cpu::mem::USER_END).ok_or(Errno::EINVAL)?;
+        self.unmap_range(mem, addr, end);
+        Ok(())
+    }
+
+    fn unmap_range(&mut self, mem: &mut Memory, start: u64, end: u64) {
+        for v in self.vmas.remove_range(start, end) {
+            for va in self.mapped_pages(v.start, v.end) {
+                self.space.unmap(&mut mem.phys, va);
+            }
+        }
+    }
+
+    /// Pages present in the page table within [start, end). Walks the range
+    /// page by page when it is small, else filters the list of all present
+    /// pages, so a huge reservation costs nothing to unmap or protect.
+    fn mapped_pages(&self, start: u64, end: u64) -> Vec<u64> {
+        const WALK_LIMIT: u64 = 4096;
+        if (end - start) / PAGE <= WALK_LIMIT {
+            (start..end).step_by(PAGE_SIZE).filter(|&va| self.space.lookup(va).is_some()).collect()
+        } else {
+            self.space.pages().into_iter().map(|(va, _)| va).filter(|&va| va >= start && va < end).collect()
+        }
+    }
+
+    /// mprotect: the whole range must be mapped (else ENOMEM).
+    pub fn protect(&mut self, addr: u64, len: u64, prot: VmProt) -> Result<(), Errno> {
+        if !addr.is_multiple_of(PAGE) || prot.0 & !VmProt::ALL != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let end = page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::ENOMEM)?;
+        if end == addr {
+            return Ok(());
+        }
+        if !self.vmas.covers(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        self.vmas.protect(addr, end, prot);
+        for va in self.mapped_pages(addr, end) {
+            self.space.protect(va, prot.page_prot());
+        }
+        Ok(())
+    }
+
+    /// Handle a page fault at `addr`: if a VMA allows the access, map a
+    /// zeroed page there so the access can be retried. Err means SIGSEGV.
+    pub fn handle_fault(&mut self, mem: &mut Memory, addr: u64, access: Access) -> Result<(), FaultError> {
+        let vma = *self.vmas.find(addr).ok_or(FaultError::BadAccess)?;
+        if !vma.prot.allows(access) {
+            return Err(FaultError::BadAccess);
+        }
+        let va = page_down(addr);
+        if self.space.lookup(va).is_some() {
+            // Present and still faulting: a permission the page table
+            // enforces on purpose.
+            return Err(FaultError::BadAccess);
+        }
+        let f = alloc_frame(mem, self.frame_limit).ok_or(FaultError::OutOfMemory)?;
+        self.space.map(&mut mem.phys, va, f, vma.prot.page_prot());
+        Ok(())
+    }
+
+    /// Copy `data` to `va` as the kernel, ignoring page permissions (the
+    /// loader fills read-only text this way). The range must lie in VMAs.
+    pub fn write_as_kernel(&mut self, mem: &mut Memory, va: u64, data: &[u8]) -> Result<(), Errno> {
+        let mut done = 0usize;
+        while done < data.len() {
+            let addr = va.checked_add(done as u64).ok_or(Errno::EFAULT)?;
+            let off = (addr % PAGE) as usize;
+            let n = (PAGE_SIZE - off).min(data.len() - done);
+            let frame = self.kernel_frame(mem, addr)?;
+            mem.phys.bytes_mut(frame)[off..off + n].copy_from_slice(&data[done..done + n]);
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// The frame behind `va`, allocated if the page was never touched.
+    fn kernel_frame(&mut self, mem: &mut Memory, va: u64) -> Result<FrameId, Errno> {
+        let vma = *self.vmas.find(va).ok_or(Errno::EFAULT)?;
+        if let Some(m) = self.space.lookup(va) {
+            // Frames are private until fork exists; a shared one would need
+            // its copy-on-write broken first.
+            debug_assert!(mem.phys.refs(m.frame) == 1, "kernel write to a shared frame at {va:#x}");
+            if mem.phys.is_code(m.frame) {
+                mem.code.invalidate_frame(m.frame);
+            }
+            return Ok(m.frame);
+        }
+        let f = alloc_frame(mem, self.frame_limit).ok_or(Errno::ENOMEM)?;
+        self.space.map(&mut mem.phys, page_down(va), f, vma.prot.page_prot());
+        Ok(f)
+    }
+
+    /// Set up the heap to start at `start` (just above the image).
+    pub fn init_brk(&mut self, start: u64) {
+        self.brk_start = start;
+        self.brk = start;
+    }
+
+    pub fn brk(&self) -> u64 {
+        self.brk
+    }
+
+    /// brk(2): move the program break. Returns the new break, or the old
+    /// one if the request cannot be honoured (that is how Linux reports
+    /// failure).
+    pub fn set_brk(&mut self, mem: &mut Memory, new: u64) -> u64 {
+        if new < self.brk_start {
+            return self.brk;
+        }
+        let (Some(old_end), Some(new_end)) = (page_up(self.brk), page_up(new)) else {
+            return self.brk;
+        };
+        if new_end > old_end {
+            if new_end > MMAP_BASE || self.vmas.overlaps(old_end, new_end) {
+                return self.brk;
+            }
+            let heap = self.vmas.find(old_end - 1).filter(|v| v.kind == VmaKind::Heap && v.end == old_end).map(|v| v.start);
+            match heap {
+                Some(s) if old_end > self.brk_start => self.vmas.set_end(s, new_end),
+                _ => self.vmas.insert(Vma { start: old_end, end: new_end, prot: VmProt::RW, kind: VmaKind::Heap }),
+            }
+        } else if new_end < old_end {
+            self.unmap_range(mem, new_end, old_end);
+        }
+        self.brk = new;
+        self.brk
+    }
+
+    /// A typed view for the kernel's accesses to this process's memory.
+    pub fn user<'a>(&'a mut self, mem: &'a mut Memory) -> UserSpace<'a> {
+        UserSpace::new(self, mem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demand_paging_maps_on_fault() {
+        let mut mem = Memory::new();
+        let mut mm = Mm::new();
+        let a = mm.map(&mut mem, Placement::Hint(0), 3 * PAGE, VmProt::RW, VmaKind::Anon).unwrap();
+        assert_eq!(a, MMAP_BASE - 3 * PAGE);
+        assert!(mm.space.lookup(a).is_none());
+        assert!(mm.handle_fault(&mut mem, a + 5, Access::Write).is_ok());
+        assert!(mm.space.lookup(a).is_some());
+        assert!(mm.handle_fault(&mut mem, a + 5, Access::Exec).is_err());
+        assert!(mm.handle_fault(&mut mem, a + 3 * PAGE, Access::Read).is_err());
+    }
+
+    #[test]
+    fn unmap_frees_pages() {
+        let mut mem = Memory::new();
+        let mut mm = Mm::new();
+        let a = mm.map(&mut mem, Placement::Fixed(0x40_0000), 4 * PAGE, VmProt::RW, VmaKind::Anon).unwrap();
+        for i in 0..4 {
+            mm.handle_fault(&mut mem, a + i * PAGE, Access::Write).unwrap();
+        }
+        assert_eq!(mem.phys.frames_in_use(), 4);
+        mm.unmap(&mut mem, a + PAGE, 2 * PAGE).unwrap();
+        assert_eq!(mem.phys.frames_in_use(), 2);
+        assert!(mm.vmas().find(a + PAGE).is_none());
+        assert!(mm.vmas().find(a + 3 * PAGE).is_some());
+        assert_eq!(mm.unmap(&mut mem, a + 1, PAGE), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn frame_limit_stops_allocation() {
+        let mut mem = Memory::new();
+        let mut mm = Mm::new();
+        mm.set_frame_limit(2);
+        let a = mm.map(&mut mem, Placement::Fixed(0x40_0000), 4 * PAGE, VmProt::RW, VmaKind::Anon).unwrap();
+        assert!(mm.handle_fault(&mut mem, a, Access::Write).is_ok());
+        assert!(mm.handle_fault(&mut mem, a + PAGE, Access::Write).is_ok());
+        assert_eq!(mm.handle_fault(&mut mem, a + 2 * PAGE, Access::Write), Err(FaultError::OutOfMemory));
+        assert_eq!(mm.write_as_kernel(&mut mem, a + 3 * PAGE, b"x"), Err(Errno::ENOMEM));
+    }
+
+    #[test]
+    fn fixed_noreplace_and_protect() {
+        let mut mem = Memory::new();
+        let mut mm = Mm::new();
+        mm.map(&mut mem, Placement::Fixed(0x40_0000), PAGE, VmProt::RW, VmaKind::Anon).unwrap();
+        assert_eq!(mm.map(&mut mem, Placement::FixedNoReplace(0x40_0000), PAGE, VmProt::RW, VmaKind::Anon), Err(Errno::EEXIST));
+        mm.handle_fault(&mut mem, 0x40_0000, Access::Write).unwrap();
+        mm.protect(0x40_0000, PAGE, VmProt::READ).unwrap();
+        assert!(mm.handle_fault(&mut mem, 0x40_0000, Access::Write).is_err());
+        assert_eq!(mm.protect(0x40_0000, 2 * PAGE, VmProt::READ), Err(Errno::ENOMEM));
+    }
+
+    #[test]
+    fn brk_grows_and_shrinks() {
+        let mut mem = Memory::new();
+        let mut mm = Mm::new();
+        mm.init_brk(0x60_0000);
+        assert_eq!(mm.set_brk(&mut mem, 0), 0x60_0000);
+        assert_eq!(mm.set_brk(&mut mem, 0x60_2010), 0x60_2010);
+        assert!(mm.handle_fault(&mut mem, 0x60_2000, Access::Write).is_ok());
+        assert_eq!(mm.set_brk(&mut mem, 0x60_5000), 0x60_5000);
+        assert_eq!(mm.vmas().iter().count(), 1, "the heap grows in place");
+        assert_eq!(mm.set_brk(&mut mem, 0x60_1000), 0x60_1000);
+        assert!(mm.space.lookup(0x60_2000).is_none());
+        assert!(mm.handle_fault(&mut mem, 0x60_2000, Access::Write).is_err());
+        // Growing into another mapping fails and keeps the old break.
+        mm.map(&mut mem, Placement::Fixed(0x60_3000), PAGE, VmProt::RW, VmaKind::Anon).unwrap();
+        assert_eq!(mm.set_brk(&mut mem, 0x60_4000), 0x60_1000);
+    }
+}

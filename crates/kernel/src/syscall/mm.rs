@@ -1,0 +1,97 @@
+//! brk(2), mmap(2), munmap(2), mprotect(2): anonymous memory only.
+
+use super::{Ctx, SyscallArgs, SyscallResult, SyscallReturn};
+use crate::errno::Errno;
+use crate::mm::{Placement, VmProt, VmaKind, MMAP_MIN, PAGE};
+
+pub const PROT_READ: u64 = 1;
+pub const PROT_WRITE: u64 = 2;
+pub const PROT_EXEC: u64 = 4;
+const PROT_SEM: u64 = 8;
+
+pub const MAP_SHARED: u64 = 0x01;
+pub const MAP_PRIVATE: u64 = 0x02;
+pub const MAP_SHARED_VALIDATE: u64 = 0x03;
+const MAP_TYPE: u64 = 0x0f;
+pub const MAP_FIXED: u64 = 0x10;
+pub const MAP_ANONYMOUS: u64 = 0x20;
+pub const MAP_32BIT: u64 = 0x40;
+pub const MAP_GROWSDOWN: u64 = 0x100;
+pub const MAP_DENYWRITE: u64 = 0x800;
+pub const MAP_EXECUTABLE: u64 = 0x1000;
+pub const MAP_LOCKED: u64 = 0x2000;
+pub const MAP_NORESERVE: u64 = 0x4000;
+pub const MAP_POPULATE: u64 = 0x8000;
+pub const MAP_NONBLOCK: u64 = 0x10000;
+pub const MAP_STACK: u64 = 0x20000;
+pub const MAP_HUGETLB: u64 = 0x40000;
+pub const MAP_FIXED_NOREPLACE: u64 = 0x100000;
+
+/// Flag bits MAP_SHARED_VALIDATE accepts (everything else is EOPNOTSUPP
+/// there, ignored elsewhere).
+const MAP_KNOWN: u64 = MAP_TYPE
+    | MAP_FIXED
+    | MAP_ANONYMOUS
+    | MAP_32BIT
+    | MAP_GROWSDOWN
+    | MAP_DENYWRITE
+    | MAP_EXECUTABLE
+    | MAP_LOCKED
+    | MAP_NORESERVE
+    | MAP_POPULATE
+    | MAP_NONBLOCK
+    | MAP_STACK
+    | MAP_HUGETLB
+    | MAP_FIXED_NOREPLACE;
+
+pub fn sys_brk(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let p = &mut *ctx.process;
+    Ok(SyscallReturn::Return(p.mm.set_brk(ctx.mem, a.arg(0))))
+}
+
+pub fn sys_mmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let (addr, len, prot, flags, fd, off) = (a.arg(0), a.arg(1), a.arg(2), a.arg(3), a.arg(4) as i32, a.arg(5));
+    if len == 0 || off % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    match flags & MAP_TYPE {
+        MAP_PRIVATE | MAP_SHARED => {}
+        MAP_SHARED_VALIDATE if flags & !MAP_KNOWN == 0 => {}
+        MAP_SHARED_VALIDATE => return Err(Errno(95)), // EOPNOTSUPP
+        _ => return Err(Errno::EINVAL),
+    }
+    if flags & MAP_ANONYMOUS == 0 {
+        // No files yet: the console descriptors cannot be mapped.
+        return Err(if (0..=2).contains(&fd) { Errno::ENODEV } else { Errno::EBADF });
+    }
+    let place = if flags & MAP_FIXED_NOREPLACE != 0 {
+        Placement::FixedNoReplace(addr)
+    } else if flags & MAP_FIXED != 0 {
+        Placement::Fixed(addr)
+    } else {
+        Placement::Hint(addr)
+    };
+    if matches!(place, Placement::Fixed(a) | Placement::FixedNoReplace(a) if a < MMAP_MIN) {
+        return Err(Errno::EPERM);
+    }
+    let prot = VmProt((prot & !PROT_SEM) as u32 & VmProt::ALL);
+    // Shared anonymous memory is recorded as such, for fork to share.
+    let kind = if flags & MAP_TYPE == MAP_PRIVATE { VmaKind::Anon } else { VmaKind::SharedAnon };
+    let p = &mut *ctx.process;
+    p.mm.map(ctx.mem, place, len, prot, kind).map(SyscallReturn::Return)
+}
+
+pub fn sys_munmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let p = &mut *ctx.process;
+    p.mm.unmap(ctx.mem, a.arg(0), a.arg(1))?;
+    Ok(SyscallReturn::Return(0))
+}
+
+pub fn sys_mprotect(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let prot = a.arg(2);
+    if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    ctx.process.mm.protect(a.arg(0), a.arg(1), VmProt((prot & !PROT_SEM) as u32))?;
+    Ok(SyscallReturn::Return(0))
+}

@@ -1,0 +1,77 @@
+//! clock_gettime(2), gettimeofday(2), time(2): the host's clocks.
+
+use super::{Ctx, SyscallArgs, SyscallResult, SyscallReturn};
+use crate::errno::Errno;
+use crate::host::Clock;
+use crate::mm::{UserPtr, UserValue};
+
+const NSEC_PER_SEC: u64 = 1_000_000_000;
+
+/// struct timespec / struct timeval: seconds and a sub-second part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimePair {
+    pub sec: i64,
+    pub frac: i64,
+}
+
+impl UserValue for TimePair {
+    const SIZE: usize = 16;
+    fn from_bytes(b: &[u8]) -> Self {
+        TimePair { sec: i64::from_bytes(&b[..8]), frac: i64::from_bytes(&b[8..16]) }
+    }
+    fn to_bytes(&self, out: &mut [u8]) {
+        self.sec.to_bytes(&mut out[..8]);
+        self.frac.to_bytes(&mut out[8..16]);
+    }
+}
+
+/// The host clock behind a Linux clock id. The CPU-time clocks read the
+/// monotonic clock: the guest is the only thing running on its thread.
+fn clock_of(id: u64) -> Result<Clock, Errno> {
+    match id as i32 {
+        0 | 5 | 8 => Ok(Clock::Realtime),          // REALTIME, REALTIME_COARSE, REALTIME_ALARM
+        1 | 4 | 6 | 7 | 9 => Ok(Clock::Monotonic), // MONOTONIC, _RAW, _COARSE, BOOTTIME, BOOTTIME_ALARM
+        2 | 3 => Ok(Clock::Monotonic),             // PROCESS_CPUTIME_ID, THREAD_CPUTIME_ID
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn sys_clock_gettime(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let clock = clock_of(a.arg(0))?;
+    let ns = ctx.host.now(clock);
+    let ts = TimePair { sec: (ns / NSEC_PER_SEC) as i64, frac: (ns % NSEC_PER_SEC) as i64 };
+    UserPtr::<TimePair>::new(a.arg(1)).write(&mut ctx.user(), &ts)?;
+    Ok(SyscallReturn::Return(0))
+}
+
+pub fn sys_clock_getres(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    clock_of(a.arg(0))?;
+    let res = UserPtr::<TimePair>::new(a.arg(1));
+    if !res.is_null() {
+        res.write(&mut ctx.user(), &TimePair { sec: 0, frac: 1 })?;
+    }
+    Ok(SyscallReturn::Return(0))
+}
+
+pub fn sys_gettimeofday(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let ns = ctx.host.now(Clock::Realtime);
+    let tv = UserPtr::<TimePair>::new(a.arg(0));
+    if !tv.is_null() {
+        tv.write(&mut ctx.user(), &TimePair { sec: (ns / NSEC_PER_SEC) as i64, frac: (ns % NSEC_PER_SEC / 1000) as i64 })?;
+    }
+    // struct timezone is obsolete: report UTC, no DST.
+    let tz = UserPtr::<u64>::new(a.arg(1));
+    if !tz.is_null() {
+        tz.write(&mut ctx.user(), &0)?;
+    }
+    Ok(SyscallReturn::Return(0))
+}
+
+pub fn sys_time(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let sec = ctx.host.now(Clock::Realtime) / NSEC_PER_SEC;
+    let out = UserPtr::<u64>::new(a.arg(0));
+    if !out.is_null() {
+        out.write(&mut ctx.user(), &sec)?;
+    }
+    Ok(SyscallReturn::Return(sec))
+}
