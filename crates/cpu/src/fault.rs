@@ -20,7 +20,7 @@ pub enum Fault {
     X87,
     /// #XM: an unmasked SIMD floating-point exception.
     Simd,
-    /// #BP: INT3.
+    /// #BP: INT3. A trap rather than a fault: RIP is already past the INT3.
     Breakpoint,
 }
 

@@ -101,6 +101,13 @@ pub fn run(cpu: &mut CpuState, bus: &mut Bus, budget: u64) -> (Exit, u64) {
                 Ok(()) => {}
                 Err(t) => {
                     match t.fault(bus) {
+                        // INT3 is a trap: it completes, and RIP (as the
+                        // kernel reports it) is past it. Faults leave RIP
+                        // on the faulting instruction.
+                        Some(Fault::Breakpoint) => {
+                            executed += 1;
+                            stop = Some(Exit::Fault(Fault::Breakpoint));
+                        }
                         Some(f) => {
                             cpu.rip = insn.ip();
                             stop = Some(Exit::Fault(f));

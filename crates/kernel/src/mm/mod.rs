@@ -88,9 +88,9 @@ fn alloc_frame(mem: &mut Memory, limit: usize) -> Option<FrameId> {
     if mem.phys.frames_in_use() >= limit {
         return None;
     }
-    let f = mem.phys.alloc();
-    mem.code.invalidate_frame(f);
-    Some(f)
+    // A recycled frame that held code has its decoded blocks dropped by
+    // the CPU crate before the next block lookup.
+    Some(mem.phys.alloc())
 }
 
 impl Mm {
