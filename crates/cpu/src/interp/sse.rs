@@ -1,5 +1,7 @@
 //! SSE and SSE2.
 
+mod fp;
+
 use iced_x86::Instruction;
 
 use super::R;
