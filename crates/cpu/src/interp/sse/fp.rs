@@ -76,9 +76,6 @@ impl Fmt {
     fn max_finite(self, s: bool) -> u64 {
         self.inf(s) - 1
     }
-    pub fn is_nan(self, x: u64) -> bool {
-        (x & !self.sign()) > self.inf(false)
-    }
 }
 
 /// The parts of MXCSR that change how results are computed.
@@ -686,4 +683,4 @@ pub fn fast_sqrt32(a: f32) -> Option<(u64, u32)> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

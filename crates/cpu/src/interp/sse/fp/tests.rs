@@ -26,11 +26,11 @@ impl Rng {
     }
 }
 
-fn m(v: u128) -> __m128i {
+pub(crate) fn m(v: u128) -> __m128i {
     // SAFETY: both are 16 plain bytes; every bit pattern is valid.
     unsafe { core::mem::transmute::<u128, __m128i>(v) }
 }
-fn u(v: __m128i) -> u128 {
+pub(crate) fn u(v: __m128i) -> u128 {
     // SAFETY: as above.
     unsafe { core::mem::transmute::<__m128i, u128>(v) }
 }
@@ -105,6 +105,7 @@ macro_rules! host_flags {
         (r & 0x8d5, csr)
     }};
 }
+pub(crate) use host_flags;
 
 /// All 16 combinations of rounding control, DAZ and FTZ, exceptions masked.
 pub(crate) fn modes() -> impl Iterator<Item = u32> {
