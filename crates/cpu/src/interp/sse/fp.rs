@@ -88,11 +88,14 @@ pub struct Mode {
     /// Underflow masked: decides between the masked (tiny and inexact)
     /// and unmasked (tiny) definitions of underflow, and enables FTZ.
     pub um: bool,
+    /// Overflow masked: an unmasked overflow reports PE only when rounding
+    /// with an unbounded exponent was inexact.
+    pub om: bool,
 }
 
 impl Mode {
     pub fn new(mxcsr: u32) -> Mode {
-        Mode { rc: (mxcsr >> 13) & 3, daz: mxcsr & DAZ != 0, ftz: mxcsr & FTZ != 0, um: mxcsr & (UE << 7) != 0 }
+        Mode { rc: (mxcsr >> 13) & 3, daz: mxcsr & DAZ != 0, ftz: mxcsr & FTZ != 0, um: mxcsr & (UE << 7) != 0, om: mxcsr & (OE << 7) != 0 }
     }
     /// The same mode with round-toward-zero (the truncating conversions).
     fn trunc(self) -> Mode {
@@ -215,6 +218,11 @@ fn round_pack(f: Fmt, mode: Mode, sign: bool, mut e: i32, mut sig: u128, sticky:
     }
     if top >= f.emin() {
         if top1 > f.bias() {
+            if !mode.om {
+                // The handler would get the exponent-adjusted result: PE
+                // follows its rounding (SDM vol. 1, 11.5.2.4 and 11.5.2.6).
+                return (f.inf(sign), OE | if inx1 { PE } else { 0 });
+            }
             let r = match mode.rc {
                 0 => f.inf(sign),
                 1 if sign => f.inf(sign),
@@ -230,9 +238,10 @@ fn round_pack(f: Fmt, mode: Mode, sign: bool, mut e: i32, mut sig: u128, sticky:
     // Denormal range: the last kept bit has weight 2^(emin - frac).
     let shift = (f.emin() - f.frac as i32 - e) as u32;
     let (md, inx) = round_bits(sig, shift, sticky, sign, mode.rc);
-    let pe = if inx { PE } else { 0 };
     if tiny && !mode.um {
-        return (f.sgn(sign) | md as u64, UE | pe);
+        // Unmasked underflow is tininess alone; as for overflow, PE
+        // follows the rounding with an unbounded exponent.
+        return (f.sgn(sign) | md as u64, UE | if inx1 { PE } else { 0 });
     }
     if tiny && mode.ftz {
         return (f.zero(sign), UE | PE);
@@ -531,7 +540,7 @@ pub fn rcp(a: u32) -> u32 {
         // 2^126 up gives a result below 2^-126, which flushes to zero.
         Cls::Fin if a & 0x7f80_0000 >= 0x7e80_0000 => F32.zero(v.sign) as u32,
         Cls::Fin => {
-            let m = Mode { rc: 0, daz: true, ftz: true, um: true };
+            let m = Mode { rc: 0, daz: true, ftz: true, um: true, om: true };
             div(F32, m, 0x3f80_0000, a as u64).0 as u32
         }
     }
@@ -545,7 +554,7 @@ pub fn rsqrt(a: u32) -> u32 {
         _ if v.sign => F32.indefinite() as u32,
         Cls::Inf => 0,
         Cls::Fin => {
-            let m = Mode { rc: 0, daz: true, ftz: true, um: true };
+            let m = Mode { rc: 0, daz: true, ftz: true, um: true, om: true };
             // 1/sqrt(a) in f64 (two roundings of at most 2^-53 each) and
             // then to f32: far inside the 1.5 * 2^-12 bound.
             let x = f32::from_bits(a) as f64;

@@ -544,3 +544,83 @@ fn cvtpi2ps_memory_form() {
     assert_eq!(get(&cpu, 1), x1 | (-7f32).to_bits() as u128 | (16_777_216f32.to_bits() as u128) << 32);
     assert_eq!(cpu.mxcsr, 0x1f80 | fp::PE);
 }
+
+/// Unmasked exceptions cannot be run in-process (the host would raise
+/// SIGFPE), so this compiles a small C harness (testdata/unmasked.c) that
+/// catches #XM and reports MXCSR and XMM1 at the fault. Random MXCSR
+/// values: masks, rounding, DAZ/FTZ and sticky flags all vary. Skipped when
+/// no C compiler is available.
+#[test]
+fn unmasked_exceptions_match_host() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = std::env::temp_dir().join(format!("oxvm-sse-unmasked-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src/interp/sse/testdata/unmasked.c");
+    let exe = dir.join("unmasked");
+    match Command::new("cc").args(["-O1", "-o"]).arg(&exe).arg(src).status() {
+        Ok(s) if s.success() => {}
+        _ => {
+            eprintln!("unmasked_exceptions_match_host: no C compiler, skipped");
+            return;
+        }
+    }
+    let ops: [(&[u8], fn(&mut Rng) -> (u128, u128)); 16] = [
+        (&[0x0f, 0x58, 0xca], f32x4),
+        (&[0xf2, 0x0f, 0x58, 0xca], f64x2),
+        (&[0x0f, 0x59, 0xca], f32x4),
+        (&[0xf2, 0x0f, 0x59, 0xca], f64x2),
+        (&[0x0f, 0x5e, 0xca], f32x4),
+        (&[0xf2, 0x0f, 0x5e, 0xca], f64x2),
+        (&[0x0f, 0x51, 0xca], f32x4),
+        (&[0xf2, 0x0f, 0x51, 0xca], f64x2),
+        (&[0xf3, 0x0f, 0x5c, 0xca], f32x4),
+        (&[0x66, 0x0f, 0x5a, 0xca], f64x2),
+        (&[0x0f, 0x5d, 0xca], f32x4),
+        (&[0x0f, 0xc2, 0xca, 1], f32x4),
+        (&[0x66, 0x0f, 0x5b, 0xca], f32x4),
+        (&[0xf2, 0x0f, 0x5a, 0xca], f64x2),
+        (&[0xf2, 0x0f, 0x5f, 0xca], f64x2),
+        (&[0x0f, 0x5a, 0xca], f32x4),
+    ];
+    let mut r = Rng::new(2024);
+    let mut cases = Vec::new();
+    for _ in 0..4000 {
+        for (op, (_, gen)) in ops.iter().enumerate() {
+            let (a, b) = gen(&mut r);
+            let masks = ((r.next() as u32) | (r.next() as u32) | (r.next() as u32)) & 0x1f80;
+            let flags = if r.next() % 4 == 0 { r.next() as u32 & 0x3f } else { 0 };
+            let csr = masks | flags | (r.next() as u32 & (3 << 13 | fp::DAZ | fp::FTZ));
+            cases.push((op, a, b, csr));
+        }
+    }
+    let mut input = String::new();
+    for &(op, a, b, csr) in &cases {
+        input += &format!("{op} {:x} {:x} {:x} {:x} {csr:x}\n", (a >> 64) as u64, a as u64, (b >> 64) as u64, b as u64);
+    }
+    let mut child = Command::new(&exe).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()).unwrap());
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), cases.len());
+    let mut machines: Vec<Machine> = ops.iter().map(|(code, _)| Machine::new(code)).collect();
+    let mut faults = 0;
+    for (&(op, a, b, csr), line) in cases.iter().zip(lines) {
+        let f: Vec<u64> = line.split(' ').map(|t| u64::from_str_radix(t, 16).unwrap()).collect();
+        let (hcsr, hfault, hx1) = (f[0] as u32, f[1] == 1, (f[2] as u128) << 64 | f[3] as u128);
+        let mut cpu = CpuState::default();
+        set(&mut cpu, 1, a);
+        set(&mut cpu, 2, b);
+        cpu.mxcsr = csr;
+        let exit = machines[op].run(&mut cpu);
+        let want = if hfault { Exit::Fault(Fault::Simd) } else { Exit::Budget };
+        faults += hfault as usize;
+        assert_eq!((exit, cpu.mxcsr, get(&cpu, 1)), (want, hcsr, hx1), "op {op} a={a:#034x} b={b:#034x} mxcsr={csr:#x}");
+    }
+    eprintln!("unmasked_exceptions_match_host: {} cases, {faults} faulted", cases.len());
+    assert!(faults > cases.len() / 10);
+}
