@@ -26,7 +26,9 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         return super::x87::exec(cpu, bus, i);
     }
     match m {
-        M::Movaps | M::Movapd | M::Movdqa | M::Movntps | M::Movntpd | M::Movntdq => mov128(cpu, bus, i, true),
+        M::Movaps | M::Movapd | M::Movdqa | M::Movntps | M::Movntpd | M::Movntdq => {
+            mov128(cpu, bus, i, true)
+        }
         M::Movups | M::Movupd | M::Movdqu => mov128(cpu, bus, i, false),
         M::Movss => movs(cpu, bus, i, 4),
         M::Movsd => movs(cpu, bus, i, 8),
@@ -51,7 +53,9 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
                 M::Movmskpd => 64,
                 _ => 8,
             };
-            let r = (0..128 / width).fold(0u64, |acc, k| acc | ((((v >> (width * k + width - 1)) & 1) as u64) << k));
+            let r = (0..128 / width).fold(0u64, |acc, k| {
+                acc | ((((v >> (width * k + width - 1)) & 1) as u64) << k)
+            });
             set_reg(cpu, i.op0_register(), r);
             Ok(())
         }
@@ -147,7 +151,11 @@ fn mov128(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction, align: bool) -> R 
 /// MOVSS/MOVSD: register to register merges the low element; a load
 /// zeroes the rest of the register; a store writes only the element.
 fn movs(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction, bytes: u32) -> R {
-    let mask: u128 = if bytes == 4 { 0xffff_ffff } else { u64::MAX as u128 };
+    let mask: u128 = if bytes == 4 {
+        0xffff_ffff
+    } else {
+        u64::MAX as u128
+    };
     match (i.op0_kind(), i.op1_kind()) {
         (OpKind::Register, OpKind::Register) => {
             let d = xi(i, 0);
@@ -208,7 +216,11 @@ fn maskmov(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         return Ok(());
     };
     let rdi = cpu.gpr[crate::state::reg::RDI];
-    let rdi = if i.op0_kind() == OpKind::MemorySegEDI { rdi & 0xffff_ffff } else { rdi };
+    let rdi = if i.op0_kind() == OpKind::MemorySegEDI {
+        rdi & 0xffff_ffff
+    } else {
+        rdi
+    };
     let base = super::seg_base(cpu, i.memory_segment()).wrapping_add(rdi);
     // Merge into the covered span and write it back in one checked write,
     // so a fault on either page leaves memory untouched.

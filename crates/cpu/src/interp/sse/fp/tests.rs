@@ -109,7 +109,12 @@ pub(crate) use host_flags;
 
 /// All 16 combinations of rounding control, DAZ and FTZ, exceptions masked.
 pub(crate) fn modes() -> impl Iterator<Item = u32> {
-    (0..16u32).map(|k| 0x1f80 | ((k & 3) << 13) | if k & 4 != 0 { DAZ } else { 0 } | if k & 8 != 0 { FTZ } else { 0 })
+    (0..16u32).map(|k| {
+        0x1f80
+            | ((k & 3) << 13)
+            | if k & 4 != 0 { DAZ } else { 0 }
+            | if k & 8 != 0 { FTZ } else { 0 }
+    })
 }
 
 /// Interesting operands of a format: specials, boundaries and random
@@ -121,7 +126,7 @@ pub(crate) fn operand(f: Fmt, r: &mut Rng) -> u64 {
     let frac = match r.below(4) {
         0 => r.next() & fm,
         1 => fm & !(r.next() & 0xff), // many ones: near a binade's top
-        2 => r.next() & 0xff,        // few low bits: near a power of two
+        2 => r.next() & 0xff,         // few low bits: near a power of two
         _ => (r.next() & fm) & !((1 << r.below(f.frac as u64)) - 1),
     };
     let exp = match r.below(10) {
@@ -153,8 +158,13 @@ pub(crate) fn operand(f: Fmt, r: &mut Rng) -> u64 {
 pub(crate) fn operand2(f: Fmt, r: &mut Rng, a: u64) -> u64 {
     match r.below(6) {
         0 => a ^ f.sign(),
-        1 => (a ^ if r.next() & 1 != 0 { f.sign() } else { 0 }).wrapping_add(r.below(5)).wrapping_sub(2) & (f.sign() | (f.sign() - 1)),
-        2 => (r.next() & f.sign()) | ((r.below(f.exp_all()) << f.frac)),
+        1 => {
+            (a ^ if r.next() & 1 != 0 { f.sign() } else { 0 })
+                .wrapping_add(r.below(5))
+                .wrapping_sub(2)
+                & (f.sign() | (f.sign() - 1))
+        }
+        2 => (r.next() & f.sign()) | (r.below(f.exp_all()) << f.frac),
         _ => operand(f, r),
     }
 }
@@ -162,12 +172,22 @@ pub(crate) fn operand2(f: Fmt, r: &mut Rng, a: u64) -> u64 {
 const N: usize = 6000;
 
 fn check(what: &str, csr: u32, a: u64, b: u64, mine: (u64, u32), host: (u64, u32)) {
-    assert_eq!(mine, host, "{what} a={a:#x} b={b:#x} mxcsr={csr:#x}: mine (result, flags) vs host");
+    assert_eq!(
+        mine, host,
+        "{what} a={a:#x} b={b:#x} mxcsr={csr:#x}: mine (result, flags) vs host"
+    );
 }
 
 macro_rules! binop_test {
     ($name:ident, $insn:literal, $f:expr, $op:expr, $fast:expr) => {
-        binop_test!($name, $insn, $f, $op, $fast, if $f == F32 { 0xffff_ffff } else { u64::MAX });
+        binop_test!(
+            $name,
+            $insn,
+            $f,
+            $op,
+            $fast,
+            if $f == F32 { 0xffff_ffff } else { u64::MAX }
+        );
     };
     ($name:ident, $insn:literal, $f:expr, $op:expr, $fast:expr, $mask:expr) => {
         #[test]
@@ -201,22 +221,100 @@ fn f64x(a: u64) -> f64 {
     f64::from_bits(a)
 }
 
-binop_test!(addss, "addss", F32, |f, m, a, b| add(f, m, a, b, false), |a, b| fast_add32(f32x(a), f32x(b)));
-binop_test!(subss, "subss", F32, |f, m, a, b| add(f, m, a, b, true), |a, b| fast_add32(f32x(a), -f32x(b)));
-binop_test!(mulss, "mulss", F32, mul, |a, b| fast_mul32(f32x(a), f32x(b)));
-binop_test!(divss, "divss", F32, div, |a, b| fast_div32(f32x(a), f32x(b)));
-binop_test!(addsd, "addsd", F64, |f, m, a, b| add(f, m, a, b, false), |a, b| fast_add64(f64x(a), f64x(b)));
-binop_test!(subsd, "subsd", F64, |f, m, a, b| add(f, m, a, b, true), |a, b| fast_add64(f64x(a), -f64x(b)));
-binop_test!(mulsd, "mulsd", F64, mul, |a, b| fast_mul64(f64x(a), f64x(b)));
-binop_test!(divsd, "divsd", F64, div, |a, b| fast_div64(f64x(a), f64x(b)));
-binop_test!(minss, "minss", F32, |f, m, a, b| minmax(f, m, a, b, false), |_, _| None);
-binop_test!(maxss, "maxss", F32, |f, m, a, b| minmax(f, m, a, b, true), |_, _| None);
-binop_test!(minsd, "minsd", F64, |f, m, a, b| minmax(f, m, a, b, false), |_, _| None);
-binop_test!(maxsd, "maxsd", F64, |f, m, a, b| minmax(f, m, a, b, true), |_, _| None);
-binop_test!(sqrtss, "sqrtss", F32, |f, m, _, b| sqrt(f, m, b), |_, b| fast_sqrt32(f32x(b)));
-binop_test!(sqrtsd, "sqrtsd", F64, |f, m, _, b| sqrt(f, m, b), |_, b| fast_sqrt64(f64x(b)));
-binop_test!(cvtss2sd, "cvtss2sd", F32, |_, m, _, b| convert(F32, F64, m, b), |_, _| None, u64::MAX);
-binop_test!(cvtsd2ss, "cvtsd2ss", F64, |_, m, _, b| convert(F64, F32, m, b), |_, _| None, 0xffff_ffff);
+binop_test!(
+    addss,
+    "addss",
+    F32,
+    |f, m, a, b| add(f, m, a, b, false),
+    |a, b| fast_add32(f32x(a), f32x(b))
+);
+binop_test!(
+    subss,
+    "subss",
+    F32,
+    |f, m, a, b| add(f, m, a, b, true),
+    |a, b| fast_add32(f32x(a), -f32x(b))
+);
+binop_test!(mulss, "mulss", F32, mul, |a, b| fast_mul32(
+    f32x(a),
+    f32x(b)
+));
+binop_test!(divss, "divss", F32, div, |a, b| fast_div32(
+    f32x(a),
+    f32x(b)
+));
+binop_test!(
+    addsd,
+    "addsd",
+    F64,
+    |f, m, a, b| add(f, m, a, b, false),
+    |a, b| fast_add64(f64x(a), f64x(b))
+);
+binop_test!(
+    subsd,
+    "subsd",
+    F64,
+    |f, m, a, b| add(f, m, a, b, true),
+    |a, b| fast_add64(f64x(a), -f64x(b))
+);
+binop_test!(mulsd, "mulsd", F64, mul, |a, b| fast_mul64(
+    f64x(a),
+    f64x(b)
+));
+binop_test!(divsd, "divsd", F64, div, |a, b| fast_div64(
+    f64x(a),
+    f64x(b)
+));
+binop_test!(
+    minss,
+    "minss",
+    F32,
+    |f, m, a, b| minmax(f, m, a, b, false),
+    |_, _| None
+);
+binop_test!(
+    maxss,
+    "maxss",
+    F32,
+    |f, m, a, b| minmax(f, m, a, b, true),
+    |_, _| None
+);
+binop_test!(
+    minsd,
+    "minsd",
+    F64,
+    |f, m, a, b| minmax(f, m, a, b, false),
+    |_, _| None
+);
+binop_test!(
+    maxsd,
+    "maxsd",
+    F64,
+    |f, m, a, b| minmax(f, m, a, b, true),
+    |_, _| None
+);
+binop_test!(sqrtss, "sqrtss", F32, |f, m, _, b| sqrt(f, m, b), |_, b| {
+    fast_sqrt32(f32x(b))
+});
+binop_test!(sqrtsd, "sqrtsd", F64, |f, m, _, b| sqrt(f, m, b), |_, b| {
+    fast_sqrt64(f64x(b))
+});
+binop_test!(
+    cvtss2sd,
+    "cvtss2sd",
+    F32,
+    |_, m, _, b| convert(F32, F64, m, b),
+    |_, _| None,
+    u64::MAX
+);
+binop_test!(
+    cvtsd2ss,
+    "cvtsd2ss",
+    F64,
+    |_, m, _, b| convert(F64, F32, m, b),
+    |_, _| None,
+    0xffff_ffff
+);
 
 macro_rules! cmp_test {
     ($name:ident, $f:expr, $($insn:literal $pred:literal),*) => {
@@ -270,19 +368,91 @@ fn to_int_conversions() {
     for _ in 0..N {
         let a = operand(F32, &mut r);
         // Values around the integer range limits too.
-        let d = if r.next() & 1 != 0 { operand(F64, &mut r) } else { f64::from_bits(0x41d0_0000_0000_0000 + (r.next() & 0xfffff_ffff)).to_bits() ^ (r.next() & (1 << 63)) };
-        let a = if r.next() & 3 == 0 { f32::from_bits(0x4f00_0000 + (r.next() as u32 & 0x3f) - 0x20).to_bits() as u64 ^ (r.next() & 0x8000_0000) } else { a };
+        let d = if r.next() & 1 != 0 {
+            operand(F64, &mut r)
+        } else {
+            // Around 2^31 and 2^63, either sign.
+            let e: u64 = if r.next() & 1 != 0 { 0x41e0 } else { 0x43e0 };
+            ((e << 48) - 0x2_0000_0000 + (r.next() & 0x3_ffff_ffff)) ^ (r.next() & (1 << 63))
+        };
+        let a = if r.next() & 3 == 0 {
+            // Around 2^31 and 2^63, either sign.
+            let e: u64 = if r.next() & 1 != 0 {
+                0x4f00_0000
+            } else {
+                0x5f00_0000
+            };
+            (e + (r.next() & 0x3f) - 0x20) ^ (r.next() & 0x8000_0000)
+        } else {
+            a
+        };
         for csr in modes() {
             let m = Mode::new(csr);
             let c = |h: (u64, u32)| (h.0, h.1 & 0x3f);
-            check("cvtss2si32", csr, a, 0, to_int(F32, m, a, 32, false), c(host_to_gpr!("cvtss2si {r:e}, {y}", a as u128, csr)));
-            check("cvtss2si64", csr, a, 0, to_int(F32, m, a, 64, false), c(host_to_gpr!("cvtss2si {r}, {y}", a as u128, csr)));
-            check("cvttss2si32", csr, a, 0, to_int(F32, m, a, 32, true), c(host_to_gpr!("cvttss2si {r:e}, {y}", a as u128, csr)));
-            check("cvttss2si64", csr, a, 0, to_int(F32, m, a, 64, true), c(host_to_gpr!("cvttss2si {r}, {y}", a as u128, csr)));
-            check("cvtsd2si32", csr, d, 0, to_int(F64, m, d, 32, false), c(host_to_gpr!("cvtsd2si {r:e}, {y}", d as u128, csr)));
-            check("cvtsd2si64", csr, d, 0, to_int(F64, m, d, 64, false), c(host_to_gpr!("cvtsd2si {r}, {y}", d as u128, csr)));
-            check("cvttsd2si32", csr, d, 0, to_int(F64, m, d, 32, true), c(host_to_gpr!("cvttsd2si {r:e}, {y}", d as u128, csr)));
-            check("cvttsd2si64", csr, d, 0, to_int(F64, m, d, 64, true), c(host_to_gpr!("cvttsd2si {r}, {y}", d as u128, csr)));
+            check(
+                "cvtss2si32",
+                csr,
+                a,
+                0,
+                to_int(F32, m, a, 32, false),
+                c(host_to_gpr!("cvtss2si {r:e}, {y}", a as u128, csr)),
+            );
+            check(
+                "cvtss2si64",
+                csr,
+                a,
+                0,
+                to_int(F32, m, a, 64, false),
+                c(host_to_gpr!("cvtss2si {r}, {y}", a as u128, csr)),
+            );
+            check(
+                "cvttss2si32",
+                csr,
+                a,
+                0,
+                to_int(F32, m, a, 32, true),
+                c(host_to_gpr!("cvttss2si {r:e}, {y}", a as u128, csr)),
+            );
+            check(
+                "cvttss2si64",
+                csr,
+                a,
+                0,
+                to_int(F32, m, a, 64, true),
+                c(host_to_gpr!("cvttss2si {r}, {y}", a as u128, csr)),
+            );
+            check(
+                "cvtsd2si32",
+                csr,
+                d,
+                0,
+                to_int(F64, m, d, 32, false),
+                c(host_to_gpr!("cvtsd2si {r:e}, {y}", d as u128, csr)),
+            );
+            check(
+                "cvtsd2si64",
+                csr,
+                d,
+                0,
+                to_int(F64, m, d, 64, false),
+                c(host_to_gpr!("cvtsd2si {r}, {y}", d as u128, csr)),
+            );
+            check(
+                "cvttsd2si32",
+                csr,
+                d,
+                0,
+                to_int(F64, m, d, 32, true),
+                c(host_to_gpr!("cvttsd2si {r:e}, {y}", d as u128, csr)),
+            );
+            check(
+                "cvttsd2si64",
+                csr,
+                d,
+                0,
+                to_int(F64, m, d, 64, true),
+                c(host_to_gpr!("cvttsd2si {r}, {y}", d as u128, csr)),
+            );
         }
     }
 }
@@ -292,15 +462,53 @@ fn from_int_conversions() {
     let mut r = Rng::new(1234);
     for _ in 0..N {
         let v = r.next() >> r.below(64);
-        let v = if r.next() & 1 != 0 { v.wrapping_neg() } else { v };
+        let v = if r.next() & 1 != 0 {
+            v.wrapping_neg()
+        } else {
+            v
+        };
         for csr in modes().step_by(4).chain([0x1f80 | FTZ]) {
             let m = Mode::new(csr);
             let c = |h: (u128, u32), mask: u128| ((h.0 & mask) as u64, h.1 & 0x3f);
             let v32 = v as i32 as i64;
-            check("cvtsi2ss32", csr, v, 0, from_int(F32, m, v32), c(host_from_gpr!("cvtsi2ss {x}, {g:e}", v, csr), 0xffff_ffff));
-            check("cvtsi2ss64", csr, v, 0, from_int(F32, m, v as i64), c(host_from_gpr!("cvtsi2ss {x}, {g}", v, csr), 0xffff_ffff));
-            check("cvtsi2sd32", csr, v, 0, from_int(F64, m, v32), c(host_from_gpr!("cvtsi2sd {x}, {g:e}", v, csr), u64::MAX as u128));
-            check("cvtsi2sd64", csr, v, 0, from_int(F64, m, v as i64), c(host_from_gpr!("cvtsi2sd {x}, {g}", v, csr), u64::MAX as u128));
+            check(
+                "cvtsi2ss32",
+                csr,
+                v,
+                0,
+                from_int(F32, m, v32),
+                c(host_from_gpr!("cvtsi2ss {x}, {g:e}", v, csr), 0xffff_ffff),
+            );
+            check(
+                "cvtsi2ss64",
+                csr,
+                v,
+                0,
+                from_int(F32, m, v as i64),
+                c(host_from_gpr!("cvtsi2ss {x}, {g}", v, csr), 0xffff_ffff),
+            );
+            check(
+                "cvtsi2sd32",
+                csr,
+                v,
+                0,
+                from_int(F64, m, v32),
+                c(
+                    host_from_gpr!("cvtsi2sd {x}, {g:e}", v, csr),
+                    u64::MAX as u128,
+                ),
+            );
+            check(
+                "cvtsi2sd64",
+                csr,
+                v,
+                0,
+                from_int(F64, m, v as i64),
+                c(
+                    host_from_gpr!("cvtsi2sd {x}, {g}", v, csr),
+                    u64::MAX as u128,
+                ),
+            );
         }
     }
 }
@@ -312,15 +520,44 @@ fn from_int_conversions() {
 fn rcp_rsqrt_within_bound() {
     let mut r = Rng::new(4242);
     for k in 0..N * 4 {
-        let a = if k < 64 { [0u32, 0x8000_0000, 1, 0x8000_0001, 0x7f80_0000, 0xff80_0000, 0x7fc0_1234, 0x7f80_1234, 0x7f7f_ffff, 0x0080_0000, 0x7e80_0000, 0x7e7f_ffff, 0xbf80_0000][k % 13] } else { operand(F32, &mut r) as u32 };
+        let a = if k < 64 {
+            [
+                0u32,
+                0x8000_0000,
+                1,
+                0x8000_0001,
+                0x7f80_0000,
+                0xff80_0000,
+                0x7fc0_1234,
+                0x7f80_1234,
+                0x7f7f_ffff,
+                0x0080_0000,
+                0x7e80_0000,
+                0x7e7f_ffff,
+                0xbf80_0000,
+            ][k % 13]
+        } else {
+            operand(F32, &mut r) as u32
+        };
         for (name, host, mine) in [
-            ("rcpss", host!("rcpss", a as u128, a as u128, 0x1f80).0 as u32, rcp(a)),
-            ("rsqrtss", host!("rsqrtss", a as u128, a as u128, 0x1f80).0 as u32, rsqrt(a)),
+            (
+                "rcpss",
+                host!("rcpss", a as u128, a as u128, 0x1f80).0 as u32,
+                rcp(a),
+            ),
+            (
+                "rsqrtss",
+                host!("rsqrtss", a as u128, a as u128, 0x1f80).0 as u32,
+                rsqrt(a),
+            ),
         ] {
             let (h, me) = (f32::from_bits(host), f32::from_bits(mine));
             if h.is_finite() && h != 0.0 && me.is_finite() && me != 0.0 {
                 let rel = ((h as f64 - me as f64) / h as f64).abs();
-                assert!(rel <= 2.0 * 1.5 * (2f64).powi(-12), "{name} {a:#x}: host {host:#x} mine {mine:#x}");
+                assert!(
+                    rel <= 2.0 * 1.5 * (2f64).powi(-12),
+                    "{name} {a:#x}: host {host:#x} mine {mine:#x}"
+                );
             } else {
                 assert_eq!(mine, host, "{name} {a:#x}");
             }
@@ -339,7 +576,14 @@ fn mul_every_exponent_pair_f32() {
             let b = (eb << 23) | (r.next() & 0x7f_ffff);
             for csr in modes() {
                 let (hr, hc) = host!("mulss", a as u128, b as u128, csr);
-                check("mulss", csr, a, b, mul(F32, Mode::new(csr), a, b), ((hr as u64) & 0xffff_ffff, hc & 0x3f));
+                check(
+                    "mulss",
+                    csr,
+                    a,
+                    b,
+                    mul(F32, Mode::new(csr), a, b),
+                    ((hr as u64) & 0xffff_ffff, hc & 0x3f),
+                );
             }
         }
     }
