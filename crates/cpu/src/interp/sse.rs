@@ -6,6 +6,7 @@
 //! share mnemonics with these (`paddb mm0, mm1`, `movq2dq`, `cvtpi2ps xmm,
 //! mm`, ...) are not implemented and raise #UD.
 
+mod approx;
 mod float;
 mod fp;
 mod int;

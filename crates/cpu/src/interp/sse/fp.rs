@@ -589,32 +589,20 @@ pub fn convert(from: Fmt, to: Fmt, mode: Mode, a: u64) -> (u64, u32) {
     }
 }
 
-/// RCPSS/RSQRTSS: approximations with relative error below 1.5 * 2^-12.
-/// These return the correctly rounded f32 reciprocal (square root), well
-/// inside that bound but not the hardware's table values. They ignore
-/// MXCSR: denormal inputs act as zeros and tiny results flush to zero.
+/// RCPSS: approximate reciprocal (see `approx.rs` for the tables). MXCSR
+/// plays no part: denormal inputs act as zeros, tiny results flush to
+/// zero, and no flags are raised.
 pub fn rcp(a: u32) -> u32 {
     let v = unpack(F32, a as u64, true);
     match v.cls {
         Cls::QNaN | Cls::SNaN => a | F32.quiet_bit() as u32,
         Cls::Zero => F32.inf(v.sign) as u32,
         Cls::Inf => F32.zero(v.sign) as u32,
-        // The table's value for 1.0 is just below 1, so every input from
-        // 2^126 up gives a result below 2^-126, which flushes to zero.
-        Cls::Fin if a & 0x7f80_0000 >= 0x7e80_0000 => F32.zero(v.sign) as u32,
-        Cls::Fin => {
-            let m = Mode {
-                rc: 0,
-                daz: true,
-                ftz: true,
-                um: true,
-                om: true,
-            };
-            div(F32, m, 0x3f80_0000, a as u64).0 as u32
-        }
+        Cls::Fin => super::approx::rcp_normal(a),
     }
 }
 
+/// RSQRTSS: approximate reciprocal square root, with RCPSS's rules.
 pub fn rsqrt(a: u32) -> u32 {
     let v = unpack(F32, a as u64, true);
     match v.cls {
@@ -622,20 +610,7 @@ pub fn rsqrt(a: u32) -> u32 {
         Cls::Zero => F32.inf(v.sign) as u32,
         _ if v.sign => F32.indefinite() as u32,
         Cls::Inf => 0,
-        Cls::Fin => {
-            let m = Mode {
-                rc: 0,
-                daz: true,
-                ftz: true,
-                um: true,
-                om: true,
-            };
-            // 1/sqrt(a) in f64 (two roundings of at most 2^-53 each) and
-            // then to f32: far inside the 1.5 * 2^-12 bound.
-            let x = f32::from_bits(a) as f64;
-            let r = 1.0 / x.sqrt();
-            convert(F64, F32, m, r.to_bits()).0 as u32
-        }
+        Cls::Fin => super::approx::rsqrt_normal(a),
     }
 }
 

@@ -888,3 +888,41 @@ fn unmasked_exceptions_match_host() {
     );
     assert!(faults > cases.len() / 10);
 }
+
+/// RCP/RSQRT packed and scalar forms; bit-exact only on an AMD host (see
+/// approx.rs), so elsewhere this checks that they run.
+#[test]
+fn rcp_rsqrt_instructions() {
+    let amd = std::fs::read_to_string("/proc/cpuinfo")
+        .map(|c| c.contains("AuthenticAMD"))
+        .unwrap_or(false);
+    let mut r = Rng::new(8);
+    let cases: [(&[u8], &str); 4] = [
+        (&[0x0f, 0x53, 0xca], "rcpps"),
+        (&[0x0f, 0x52, 0xca], "rsqrtps"),
+        (&[0xf3, 0x0f, 0x53, 0xca], "rcpss"),
+        (&[0xf3, 0x0f, 0x52, 0xca], "rsqrtss"),
+    ];
+    for (code, name) in cases {
+        let mut mach = Machine::new(code);
+        let mut cpu = CpuState::default();
+        for _ in 0..TRIALS {
+            let (a, b) = f32x4(&mut r);
+            let csr = modes().nth((r.next() % 16) as usize).unwrap();
+            let (hr, hc) = match name {
+                "rcpps" => host!("rcpps", a, b, csr),
+                "rsqrtps" => host!("rsqrtps", a, b, csr),
+                "rcpss" => host!("rcpss", a, b, csr),
+                _ => host!("rsqrtss", a, b, csr),
+            };
+            set(&mut cpu, 1, a);
+            set(&mut cpu, 2, b);
+            cpu.mxcsr = csr;
+            assert_eq!(mach.run(&mut cpu), Exit::Budget);
+            assert_eq!(cpu.mxcsr, hc);
+            if amd {
+                assert_eq!(get(&cpu, 1), hr, "{name} b={b:#x} mxcsr={csr:#x}");
+            }
+        }
+    }
+}
