@@ -688,7 +688,9 @@ fn plain32(x: f32) -> bool {
 #[inline(always)]
 fn finish32(wide: f64, exact64: bool) -> Option<(u64, u32)> {
     let r = wide as f32;
-    if !plain32(r) || (r == 0.0 && wide != 0.0) {
+    // The smallest normal itself may be a tiny value rounded up, which
+    // underflows (tininess is judged before the exponent is bounded).
+    if !(r == 0.0 && wide == 0.0 || r.abs() > f32::MIN_POSITIVE && r.abs() <= f32::MAX) {
         return None;
     }
     let exact = exact64 && r as f64 == wide;

@@ -605,3 +605,99 @@ fn mul_every_exponent_pair_f32() {
         }
     }
 }
+
+/// Products, quotients and sums whose results land within a few ulps of
+/// the smallest normal (where tininess, FTZ and the fast paths' limits
+/// meet) or of the largest finite value.
+#[test]
+fn results_near_format_limits() {
+    let mut r = Rng::new(271828);
+    for f in [F32, F64] {
+        let mask: u64 = if f == F32 { 0xffff_ffff } else { u64::MAX };
+        let to = |x: f64| {
+            if f == F32 {
+                (x as f32).to_bits() as u64
+            } else {
+                x.to_bits()
+            }
+        };
+        let from = |b: u64| {
+            if f == F32 {
+                f32::from_bits(b as u32) as f64
+            } else {
+                f64::from_bits(b)
+            }
+        };
+        let limits = if f == F32 {
+            [f32::MIN_POSITIVE as f64, f32::MAX as f64]
+        } else {
+            [f64::MIN_POSITIVE, f64::MAX]
+        };
+        for _ in 0..N {
+            let lim = limits[r.below(2) as usize];
+            let sign = if r.next() & 1 != 0 { f.sign() } else { 0 };
+            // A random operand with a short or full significand.
+            let e = f.bias() as u64 + r.below(40) - 20;
+            let keep = if r.next() & 1 != 0 {
+                r.next() & f.frac_mask()
+            } else {
+                f.frac_mask() & !(f.frac_mask() >> r.below(6))
+            };
+            let a = (e << f.frac) | keep;
+            let jitter = |r: &mut Rng, x: u64| x.wrapping_add(r.below(7)).wrapping_sub(3) & mask;
+            let b_mul = jitter(&mut r, to(lim / from(a))) | sign;
+            let b_div = jitter(&mut r, to(from(a) / lim)) | sign;
+            let b_add = jitter(&mut r, to(lim - from(a))) ^ f.sign();
+            for csr in modes() {
+                let m = Mode::new(csr);
+                let fast = csr == 0x1f80;
+                let h = host!("mulsd", a as u128, b_mul as u128, csr);
+                let h = if f == F32 {
+                    host!("mulss", a as u128, b_mul as u128, csr)
+                } else {
+                    h
+                };
+                let host = ((h.0 as u64) & mask, h.1 & 0x3f);
+                check("mul", csr, a, b_mul, mul(f, m, a, b_mul), host);
+                let fr = if f == F32 {
+                    fast_mul32(from(a) as f32, from(b_mul) as f32)
+                } else {
+                    fast_mul64(from(a), from(b_mul))
+                };
+                if let (true, Some(fr)) = (fast, fr) {
+                    check("mul fast", csr, a, b_mul, fr, host);
+                }
+                let h = if f == F32 {
+                    host!("divss", a as u128, b_div as u128, csr)
+                } else {
+                    host!("divsd", a as u128, b_div as u128, csr)
+                };
+                let host = ((h.0 as u64) & mask, h.1 & 0x3f);
+                check("div", csr, a, b_div, div(f, m, a, b_div), host);
+                let fr = if f == F32 {
+                    fast_div32(from(a) as f32, from(b_div) as f32)
+                } else {
+                    fast_div64(from(a), from(b_div))
+                };
+                if let (true, Some(fr)) = (fast, fr) {
+                    check("div fast", csr, a, b_div, fr, host);
+                }
+                let h = if f == F32 {
+                    host!("addss", a as u128, b_add as u128, csr)
+                } else {
+                    host!("addsd", a as u128, b_add as u128, csr)
+                };
+                let host = ((h.0 as u64) & mask, h.1 & 0x3f);
+                check("add", csr, a, b_add, add(f, m, a, b_add, false), host);
+                let fr = if f == F32 {
+                    fast_add32(from(a) as f32, from(b_add) as f32)
+                } else {
+                    fast_add64(from(a), from(b_add))
+                };
+                if let (true, Some(fr)) = (fast, fr) {
+                    check("add fast", csr, a, b_add, fr, host);
+                }
+            }
+        }
+    }
+}
