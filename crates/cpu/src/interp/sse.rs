@@ -211,27 +211,36 @@ fn movdq(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
 /// its top bit set, at DS:RDI (EDI with a 32-bit address size).
 fn maskmov(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let data = get(cpu, xi(i, 1)).to_le_bytes();
-    let mask = get(cpu, xi(i, 2)).to_le_bytes();
-    let sel: Vec<usize> = (0..16).filter(|&k| mask[k] & 0x80 != 0).collect();
-    let (Some(&lo), Some(&hi)) = (sel.first(), sel.last()) else {
+    let sel = (0..16).fold(0u16, |m, k| {
+        m | (((get(cpu, xi(i, 2)) >> (8 * k + 7)) & 1) as u16) << k
+    });
+    if sel == 0 {
         return Ok(());
-    };
+    }
+    let (lo, hi) = (
+        sel.trailing_zeros() as usize,
+        15 - sel.leading_zeros() as usize,
+    );
     let rdi = cpu.gpr[crate::state::reg::RDI];
     let rdi = if i.op0_kind() == OpKind::MemorySegEDI {
         rdi & 0xffff_ffff
     } else {
         rdi
     };
-    let base = super::seg_base(cpu, i.memory_segment()).wrapping_add(rdi);
+    let at = super::seg_base(cpu, i.memory_segment())
+        .wrapping_add(rdi)
+        .wrapping_add(lo as u64);
     // Merge into the covered span and write it back in one checked write,
     // so a fault on either page leaves memory untouched.
     let mut buf = [0u8; 16];
     let span = &mut buf[lo..=hi];
-    bus.read_bytes(base.wrapping_add(lo as u64), span)?;
-    for &k in &sel {
-        span[k - lo] = data[k];
+    bus.read_bytes(at, span)?;
+    for (k, b) in span.iter_mut().enumerate() {
+        if sel >> (lo + k) & 1 != 0 {
+            *b = data[lo + k];
+        }
     }
-    bus.write_bytes(base.wrapping_add(lo as u64), span)?;
+    bus.write_bytes(at, span)?;
     Ok(())
 }
 

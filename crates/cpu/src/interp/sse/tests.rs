@@ -926,3 +926,94 @@ fn rcp_rsqrt_instructions() {
         }
     }
 }
+
+/// Rough speed of common SSE instructions against plain integer ones
+/// (`cargo test --release -p oxvm-cpu sse_speed -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn sse_speed() {
+    let sse: &[u8] = &[
+        0xf2, 0x0f, 0x58, 0xc1, // addsd xmm0, xmm1
+        0xf2, 0x0f, 0x59, 0xc2, // mulsd xmm0, xmm2
+        0x0f, 0x28, 0x18, // movaps xmm3, [rax]
+        0x66, 0x0f, 0xfe, 0xdc, // paddd xmm3, xmm4
+        0x66, 0x0f, 0xef, 0xed, // pxor xmm5, xmm5
+        0x0f, 0x11, 0x58, 0x10, // movups [rax+16], xmm3
+        0x0f, 0x58, 0xf7, // addps xmm6, xmm7
+        0xff, 0xc9, // dec ecx
+        0x75, 0xe2, // jnz loop
+    ];
+    let int: &[u8] = &[
+        0x48, 0x01, 0xd8, 0x48, 0x01, 0xd8, 0x48, 0x31, 0xd2, 0x48, 0x01, 0xd8, 0x48, 0x01, 0xd8,
+        0x48, 0x01, 0xd8, 0x48, 0x01, 0xd8, 0xff, 0xc9, 0x75, 0xe7,
+    ];
+    for (name, code) in [("sse", sse), ("int", int)] {
+        let mut mach = Machine::new(code);
+        let mut cpu = CpuState::default();
+        cpu.gpr[crate::state::reg::RAX] = DATA;
+        cpu.gpr[crate::state::reg::RCX] = 1_000_000;
+        cpu.xmm[0] = [1.5f64.to_bits(), 0];
+        cpu.xmm[1] = [0.25f64.to_bits(), 0];
+        cpu.xmm[2] = [1.0000001f64.to_bits(), 0];
+        cpu.xmm[6] = [0x3f80_0000_3f80_0000; 2];
+        cpu.xmm[7] = [0x3400_0000_3400_0000; 2];
+        cpu.rip = CODE;
+        let t = std::time::Instant::now();
+        let mut bus = mach.bus();
+        let (exit, n) = crate::run(&mut cpu, &mut bus, 9_000_000);
+        let dt = t.elapsed();
+        eprintln!(
+            "{name}: {exit:?} {n} instructions, {:.2} ns each",
+            dt.as_nanos() as f64 / n as f64
+        );
+    }
+}
+
+// Legacy CMPPS uses only imm8[2:0].
+diff!(
+    cmpps_imm_high_bits,
+    f32x4,
+    false,
+    [0x0f, 0xc2, 0xca, 0x1d],
+    "cmpps",
+    ", 0x1d"
+);
+
+#[test]
+fn conversions_with_memory_operands() {
+    let mut d = vec![0u8; 32];
+    d[..8].copy_from_slice(&(-3_000_000_000i64).to_le_bytes());
+    d[8..12].copy_from_slice(&2.5f32.to_bits().to_le_bytes());
+    d[16..24].copy_from_slice(&(-2.5f64).to_bits().to_le_bytes());
+    use crate::state::reg::RCX;
+    // cvtsi2sd xmm1, qword [rax]; cvtsi2sd xmm1, dword [rax].
+    let x1 = 0x7777_u128 << 64 | 0x1234;
+    let (_, cpu, _) = run_mem(&[0xf2, 0x48, 0x0f, 0x2a, 0x08], x1, 0, &d);
+    assert_eq!(
+        get(&cpu, 1),
+        0x7777_u128 << 64 | (-3e9f64).to_bits() as u128
+    );
+    let (_, cpu, _) = run_mem(&[0xf2, 0x0f, 0x2a, 0x08], x1, 0, &d);
+    assert_eq!(
+        get(&cpu, 1),
+        0x7777_u128 << 64 | (-3_000_000_000i64 as i32 as f64).to_bits() as u128
+    );
+    // cvtss2si ecx, [rax+8] (2.5 rounds to even: 2); cvtsd2si rcx, [rax+16] (-2).
+    let (_, cpu, _) = run_mem(&[0xf3, 0x0f, 0x2d, 0x48, 0x08], 0, 0, &d);
+    assert_eq!((cpu.gpr[RCX], cpu.mxcsr), (2, 0x1f80 | fp::PE));
+    let (_, cpu, _) = run_mem(&[0xf2, 0x48, 0x0f, 0x2d, 0x48, 0x10], 0, 0, &d);
+    assert_eq!(cpu.gpr[RCX], -2i64 as u64);
+    // cvttss2si ecx, [rax+8]: 2; the 32-bit destination zero-extends.
+    let (_, cpu, _) = run_mem(&[0xf3, 0x0f, 0x2c, 0x48, 0x08], 0, 0, &d);
+    assert_eq!(cpu.gpr[RCX], 2);
+    // cvtps2pd xmm1, [rax+8] reads 8 unaligned bytes.
+    let (exit, cpu, _) = run_mem(&[0x0f, 0x5a, 0x48, 0x08], 0, 0, &d);
+    assert_eq!(exit, Exit::Budget);
+    assert_eq!(get(&cpu, 1) as u64, 2.5f64.to_bits());
+    // pinsrw xmm1, [rax+9], 7 (m16, unaligned).
+    let (_, cpu, _) = run_mem(&[0x66, 0x0f, 0xc4, 0x48, 0x09, 7], x1, 0, &d);
+    assert_eq!(
+        get(&cpu, 1),
+        x1 | (u16::from_le_bytes([d[9], d[10]]) as u128) << 112
+    );
+}
