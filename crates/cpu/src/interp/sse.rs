@@ -249,5 +249,5 @@ fn simd_fault() -> Trap {
     Fault::Simd.into()
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "x86_64"))]
 mod tests;

@@ -161,16 +161,19 @@ fn commit(cpu: &mut CpuState, fl: u32) -> R {
     Ok(())
 }
 
-/// Default MXCSR control bits (round to nearest, no DAZ/FTZ, everything
-/// masked), whatever the sticky flags: the host-float fast paths apply.
+/// Round to nearest: the host-float fast paths apply. They only accept
+/// zero or normal operands and zero or normal (not tiny, not overflowing)
+/// results, and report at most PE, so DAZ, FTZ and the masks cannot change
+/// their outcome (`commit` still faults on an unmasked PE). This includes
+/// the default MXCSR and the FTZ|DAZ setting of `-ffast-math` programs.
 #[inline(always)]
-fn default_control(mxcsr: u32) -> bool {
-    mxcsr & 0xffc0 == 0x1f80
+fn nearest(mxcsr: u32) -> bool {
+    mxcsr & (3 << 13) == 0
 }
 
 #[inline(always)]
 fn arith(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction, f: Fmt, packed: bool, op: Op) -> R {
-    let fast = default_control(cpu.mxcsr);
+    let fast = nearest(cpu.mxcsr);
     lanes(cpu, bus, i, f, packed, |mode, a, b| {
         if fast {
             let r = if f == F64 {

@@ -8,7 +8,7 @@
 //! as an integer significand times a power of two, plus a "sticky" bit that
 //! says whether something non-zero was dropped below it, and then rounded
 //! once by [`round_pack`]. Host float operations are used only by the fast
-//! paths ([`fast_add`] and friends), which cover the default MXCSR and prove
+//! paths ([`fast_add64`] and friends), which cover round-to-nearest and prove
 //! their exception flags from exact error terms; anything they cannot prove
 //! goes to the integer path.
 
@@ -614,18 +614,19 @@ pub fn rsqrt(a: u32) -> u32 {
     }
 }
 
-/// Fast paths for the default MXCSR (round to nearest, no DAZ/FTZ, all
-/// exceptions masked) on binary64: the host operation gives the correctly
-/// rounded result, and an exact error term tells whether it was inexact.
+/// Fast paths for round-to-nearest on binary64: the host operation gives
+/// the correctly rounded result, and an exact error term tells whether it
+/// was inexact.
 /// They return None whenever an operand or the result is special (NaN,
 /// infinite, denormal, or small enough that the error term could itself
 /// underflow), and the caller then takes the exact integer path.
 const SMALL: f64 = 1.0e-270; // about 2^-897: error terms stay representable
+const LARGE: f64 = 1.0e300; // about 2^997: no intermediate overflows
 
 #[inline(always)]
 fn plain(x: f64) -> bool {
-    // Finite and either zero or comfortably normal.
-    x == 0.0 || (x.abs() >= SMALL && x.abs() <= f64::MAX)
+    // Zero, or comfortably inside the normal range.
+    x == 0.0 || (x.abs() >= SMALL && x.abs() <= LARGE)
 }
 
 #[inline(always)]
@@ -743,5 +744,5 @@ pub fn fast_sqrt32(a: f32) -> Option<(u64, u32)> {
     finish32(s, true).map(|(bits, _)| (bits, if exact { 0 } else { PE }))
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "x86_64"))]
 pub(super) mod tests;
