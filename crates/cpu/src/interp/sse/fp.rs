@@ -526,6 +526,9 @@ pub fn comi(f: Fmt, mode: Mode, a: u64, b: u64, signal_qnan: bool) -> (u64, u32)
 /// truncating. Out of range and NaN give the "integer indefinite".
 pub fn to_int(f: Fmt, mode: Mode, a: u64, bits: u32, trunc: bool) -> (u64, u32) {
     let mode = if trunc { mode.trunc() } else { mode };
+    if let Some(r) = fast_to_int(f, mode, a, bits) {
+        return r;
+    }
     let va = unpack(f, a, mode.daz);
     let indef = 1u64 << (bits - 1);
     let (s, mag, inx) = match va.cls {
@@ -556,10 +559,42 @@ pub fn to_int(f: Fmt, mode: Mode, a: u64, bits: u32, trunc: bool) -> (u64, u32) 
     (v, if inx { PE } else { 0 })
 }
 
+/// Truncation, or rounding to nearest-even, of a zero or normal operand
+/// well inside the integer range: host operations give the exact integer,
+/// and comparing it with the operand tells whether it was inexact. Other
+/// rounding modes, denormals (DAZ decides those), NaNs, infinities and
+/// out-of-range values take the exact path.
+#[inline(always)]
+fn fast_to_int(f: Fmt, mode: Mode, a: u64, bits: u32) -> Option<(u64, u32)> {
+    let x = if f == F64 {
+        f64::from_bits(a)
+    } else {
+        f32::from_bits(a as u32) as f64
+    };
+    let limit = if bits == 32 { 2147483647.0 } else { 9.2e18 };
+    if !(x == 0.0 || (x.abs() >= f64::MIN_POSITIVE && x.abs() < limit))
+        || f == F32 && x != 0.0 && x.abs() < f32::MIN_POSITIVE as f64
+    {
+        return None;
+    }
+    let r = match mode.rc {
+        0 => x.round_ties_even(),
+        3 => x.trunc(),
+        _ => return None,
+    };
+    let v = r as i64 as u64;
+    let v = if bits == 32 { v & 0xffff_ffff } else { v };
+    Some((v, if r != x { PE } else { 0 }))
+}
+
 /// Signed integer to float.
 pub fn from_int(f: Fmt, mode: Mode, v: i64) -> (u64, u32) {
-    if v == 0 {
-        return (0, 0);
+    // Integers that fit the significand convert exactly in every mode.
+    if f == F64 && v.unsigned_abs() <= 1 << 53 {
+        return ((v as f64).to_bits(), 0);
+    }
+    if f == F32 && v.unsigned_abs() <= 1 << 24 {
+        return ((v as f32).to_bits() as u64, 0);
     }
     round_pack(f, mode, v < 0, 0, v.unsigned_abs() as u128, false)
 }
