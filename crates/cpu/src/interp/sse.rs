@@ -2,9 +2,16 @@
 //!
 //! Data movement lives here; floating-point arithmetic, compares and
 //! conversions in `sse/float.rs` (on top of the soft-float in `sse/fp.rs`);
-//! packed-integer instructions in `sse/int.rs`. The MMX-register forms that
-//! share mnemonics with these (`paddb mm0, mm1`, `movq2dq`, `cvtpi2ps xmm,
-//! mm`, ...) are not implemented and raise #UD.
+//! packed-integer instructions in `sse/int.rs`; RCP/RSQRT tables in
+//! `sse/approx.rs`.
+//!
+//! Not here: the MMX-register forms that share mnemonics with these
+//! (`paddb mm0, mm1`, `movq2dq`, `cvtpi2ps xmm, mm`, ...) go to the x87 file,
+//! which owns the MMX state (today they raise #UD); CVTPI2PS/CVTPI2PD with a
+//! memory source touch no MMX state and are implemented. FXSAVE/FXRSTOR
+//! (with the x87 state), MOVNTI and the fences/prefetches (system.rs), and
+//! anything past SSE2 (the SSE4.1 `pextrw r/m16` form is #UD) are elsewhere
+//! or absent, as CPUID advertises.
 
 mod approx;
 mod float;

@@ -1017,3 +1017,53 @@ fn conversions_with_memory_operands() {
         x1 | (u16::from_le_bytes([d[9], d[10]]) as u128) << 112
     );
 }
+
+diff!(subpd, f64x2, true, [0x66, 0x0f, 0x5c, 0xca], "subpd");
+diff!(subss_i, f32x4, true, [0xf3, 0x0f, 0x5c, 0xca], "subss");
+diff!(mulss_i, f32x4, true, [0xf3, 0x0f, 0x59, 0xca], "mulss");
+diff!(divsd_i, f64x2, true, [0xf2, 0x0f, 0x5e, 0xca], "divsd");
+diff!(minpd, f64x2, true, [0x66, 0x0f, 0x5d, 0xca], "minpd");
+diff!(maxps, f32x4, true, [0x0f, 0x5f, 0xca], "maxps");
+diff!(minss_i, f32x4, true, [0xf3, 0x0f, 0x5d, 0xca], "minss");
+diff!(maxsd_i, f64x2, true, [0xf2, 0x0f, 0x5f, 0xca], "maxsd");
+diff!(cmpps_eq, f32x4, true, [0x0f, 0xc2, 0xca, 0], "cmpps", ", 0");
+diff!(cmpps_le, f32x4, true, [0x0f, 0xc2, 0xca, 2], "cmpps", ", 2");
+diff!(
+    cmpps_nlt,
+    f32x4,
+    true,
+    [0x0f, 0xc2, 0xca, 5],
+    "cmpps",
+    ", 5"
+);
+diff!(
+    cmppd_neq,
+    f64x2,
+    true,
+    [0x66, 0x0f, 0xc2, 0xca, 4],
+    "cmppd",
+    ", 4"
+);
+diff!(
+    cmpss_ord,
+    f32x4,
+    true,
+    [0xf3, 0x0f, 0xc2, 0xca, 7],
+    "cmpss",
+    ", 7"
+);
+diff!(
+    cmpsd_nle,
+    f64x2,
+    true,
+    [0xf2, 0x0f, 0xc2, 0xca, 6],
+    "cmpsd",
+    ", 6"
+);
+diff!(andnps, f32x4, false, [0x0f, 0x55, 0xca], "andnps");
+diff!(andpd, f64x2, false, [0x66, 0x0f, 0x54, 0xca], "andpd");
+diff!(orpd, f64x2, false, [0x66, 0x0f, 0x56, 0xca], "orpd");
+diff!(xorps, f32x4, false, [0x0f, 0x57, 0xca], "xorps");
+diff!(movapd_rr, mixed, false, [0x66, 0x0f, 0x28, 0xca], "movapd");
+diff!(movdqa_rr, ints, false, [0x66, 0x0f, 0x6f, 0xca], "movdqa");
+diff!(movq_d6_rr, ints, false, [0x66, 0x0f, 0xd6, 0xd1], "movq");
