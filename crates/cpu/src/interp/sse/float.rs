@@ -74,33 +74,16 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> Option
         M::Comiss | M::Ucomiss | M::Comisd | M::Ucomisd => comi(cpu, bus, i),
         M::Rcpss | M::Rcpps | M::Rsqrtss | M::Rsqrtps => {
             let packed = matches!(i.mnemonic(), M::Rcpps | M::Rsqrtps);
-            let rcp = matches!(i.mnemonic(), M::Rcpss | M::Rcpps);
-            lanes(cpu, bus, i, F32, packed, |_, _, b| {
-                (
-                    (if rcp {
-                        fp::rcp(b as u32)
-                    } else {
-                        fp::rsqrt(b as u32)
-                    }) as u64,
-                    0,
-                )
-            })
+            let op = if matches!(i.mnemonic(), M::Rcpss | M::Rcpps) {
+                fp::rcp
+            } else {
+                fp::rsqrt
+            };
+            // No flags: these ignore MXCSR entirely.
+            lanes(cpu, bus, i, F32, packed, |_, _, b| (op(b as u32) as u64, 0))
         }
         M::Andps | M::Andpd | M::Andnps | M::Andnpd | M::Orps | M::Orpd | M::Xorps | M::Xorpd => {
-            let b = match rm(cpu, bus, i, 1, 16, true) {
-                Ok(b) => b,
-                Err(e) => return Some(Err(e)),
-            };
-            let d = xi(i, 0);
-            let a = get(cpu, d);
-            let r = match i.mnemonic() {
-                M::Andps | M::Andpd => a & b,
-                M::Andnps | M::Andnpd => !a & b,
-                M::Orps | M::Orpd => a | b,
-                _ => a ^ b,
-            };
-            set(cpu, d, r);
-            Ok(())
+            logic(cpu, bus, i)
         }
         M::Cvtsi2ss | M::Cvtsi2sd => cvt_from_gpr(cpu, bus, i),
         M::Cvtss2si | M::Cvttss2si | M::Cvtsd2si | M::Cvttsd2si => cvt_to_gpr(cpu, bus, i),
@@ -240,6 +223,22 @@ fn lanes(
         fl |= e;
     }
     commit(cpu, fl)?;
+    set(cpu, d, r);
+    Ok(())
+}
+
+/// AND/ANDN/OR/XOR of packed singles or doubles: plain bit operations.
+fn logic(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+    use Mnemonic as M;
+    let b = rm(cpu, bus, i, 1, 16, true)?;
+    let d = xi(i, 0);
+    let a = get(cpu, d);
+    let r = match i.mnemonic() {
+        M::Andps | M::Andpd => a & b,
+        M::Andnps | M::Andnpd => !a & b,
+        M::Orps | M::Orpd => a | b,
+        _ => a ^ b,
+    };
     set(cpu, d, r);
     Ok(())
 }
