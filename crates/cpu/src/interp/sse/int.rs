@@ -27,20 +27,7 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> Option
             set(cpu, d, r);
             Ok(())
         }
-        M::Pinsrw => {
-            let w = match i.op1_kind() {
-                OpKind::Register => get_reg(cpu, i.op1_register()),
-                _ => match bus.read_u16(ea(cpu, i)) {
-                    Ok(v) => v as u64,
-                    Err(e) => return Some(Err(e.into())),
-                },
-            };
-            let d = xi(i, 0);
-            let k = (i.immediate8() & 7) as u32;
-            let v = (get(cpu, d) & !(0xffffu128 << (16 * k))) | ((w & 0xffff) as u128) << (16 * k);
-            set(cpu, d, v);
-            Ok(())
-        }
+        M::Pinsrw => pinsrw(cpu, bus, i),
         M::Pextrw => {
             // 66 0F 3A 15 (the r/m16 destination form) is SSE4.1.
             if !matches!(
@@ -169,6 +156,18 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> Option
         }
     };
     Some(r)
+}
+
+fn pinsrw(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+    let w = match i.op1_kind() {
+        OpKind::Register => get_reg(cpu, i.op1_register()),
+        _ => bus.read_u16(ea(cpu, i))? as u64,
+    };
+    let d = xi(i, 0);
+    let k = (i.immediate8() & 7) as u32;
+    let v = (get(cpu, d) & !(0xffffu128 << (16 * k))) | ((w & 0xffff) as u128) << (16 * k);
+    set(cpu, d, v);
+    Ok(())
 }
 
 /// Element `k` of `w` bits.
