@@ -1,8 +1,9 @@
 //! RCPSS/RCPPS and RSQRTSS/RSQRTPS: table approximations.
 //!
 //! The architecture only bounds the relative error (1.5 * 2^-12) and the
-//! vendors' tables differ. These tables reproduce the AMD Zen results
-//! (measured on the AMD EPYC host this project is tested on): the result's
+//! vendors' tables differ. These tables reproduce the AMD results measured
+//! on the host this project is tested on (EPYC, family 19h model 11h, Zen 4;
+//! other AMD generations are unverified): the result's
 //! 12-bit significand depends only on the top 12 fraction bits of the input
 //! (and, for the square root, on the exponent's parity), so each table has
 //! one entry per 12-bit prefix. Intel processors return different values,
