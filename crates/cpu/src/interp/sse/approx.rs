@@ -13,9 +13,9 @@
 //! consecutive entries (all small and non-negative, as the functions
 //! decrease), one decimal digit per entry, and decoded at compile time.
 
-/// 1/x for x in [1, 2): significand fields (12 bits) of results in (0.5, 1].
+/// 1/x for x in [1, 2): significand fields (12 bits) of results in [0.5, 1).
 static RCP: [u16; 4096] = decode(0xffe, RCP_STEPS);
-/// 1/sqrt(x) for x in [0.5, 1): results in (1, sqrt 2], exponent field 127.
+/// 1/sqrt(x) for x in [0.5, 1): results in [1, sqrt 2), exponent field 127.
 static RSQRT_EVEN: [u16; 4096] = decode(0x6a0, RSQRT_EVEN_STEPS);
 /// 1/sqrt(x) for x in [1, 2): results in (sqrt 0.5, 1), exponent field 126.
 static RSQRT_ODD: [u16; 4096] = decode(0xfff, RSQRT_ODD_STEPS);
