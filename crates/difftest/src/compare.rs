@@ -1,0 +1,236 @@
+//! Comparing the native end state with oxvm's, with the masks for what the
+//! architecture leaves undefined.
+
+use iced_x86::{Instruction, Mnemonic, OpKind, RflagsBits};
+
+use crate::layout::*;
+use crate::oxvm_exec::{sig, Outcome};
+use crate::state::{MachineState, GPR_NAMES};
+
+/// The native end state (borrowed from the worker's shared memory).
+pub struct Native<'a> {
+    pub state: &'a MachineState,
+    pub data: &'a [u8; DATA_LEN],
+    pub signo: i32,
+    pub si_code: i32,
+    pub si_addr: u64,
+    /// The worker died or hung on this case.
+    pub crashed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diff {
+    pub field: String,
+    pub native: String,
+    pub oxvm: String,
+}
+
+fn d(field: impl Into<String>, native: impl Into<String>, oxvm: impl Into<String>) -> Diff {
+    Diff { field: field.into(), native: native.into(), oxvm: oxvm.into() }
+}
+
+const CF: u64 = 1;
+const PF: u64 = 1 << 2;
+const AF: u64 = 1 << 4;
+const ZF: u64 = 1 << 6;
+const SF: u64 = 1 << 7;
+const OF: u64 = 1 << 11;
+const DF: u64 = 1 << 10;
+/// RF is set in the RFLAGS image the CPU saves for a fault (so the
+/// faulting instruction can be restarted past a code breakpoint); user
+/// code never sees it otherwise.
+const RF: u64 = 1 << 16;
+
+/// iced's RflagsBits to x86 RFLAGS bits.
+fn x86_flags(iced: u32) -> u64 {
+    let mut f = 0;
+    for (i, x) in [
+        (RflagsBits::OF, OF),
+        (RflagsBits::SF, SF),
+        (RflagsBits::ZF, ZF),
+        (RflagsBits::AF, AF),
+        (RflagsBits::CF, CF),
+        (RflagsBits::PF, PF),
+        (RflagsBits::DF, DF),
+    ] {
+        if iced & i != 0 {
+            f |= x;
+        }
+    }
+    f
+}
+
+/// iced's C0..C3 bits to x87 status word bits.
+fn fsw_bits(iced: u32) -> u16 {
+    let mut f = 0;
+    for (i, x) in [(RflagsBits::C0, 0x100u16), (RflagsBits::C1, 0x200), (RflagsBits::C2, 0x400), (RflagsBits::C3, 0x4000)] {
+        if iced & i != 0 {
+            f |= x;
+        }
+    }
+    f
+}
+
+/// The RFLAGS bits whose value the architecture leaves undefined after
+/// `ins` ran from state `init`.
+pub fn undefined_flags(ins: &Instruction, init: &MachineState) -> u64 {
+    use Mnemonic as M;
+    // What the SDM tables say (iced has them per instruction form).
+    let mut mask = x86_flags(ins.rflags_undefined());
+    let m = ins.mnemonic();
+    if matches!(m, M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Rcl | M::Rcr | M::Shld | M::Shrd) {
+        let size = if ins.op0_kind() == OpKind::Register { ins.op0_register().size() } else { ins.memory_size().size() } as u64;
+        let raw = match ins.op_kind(ins.op_count() - 1) {
+            OpKind::Register => init.gpr[1] & 0xff,
+            _ => ins.immediate(ins.op_count() - 1),
+        };
+        let count = raw & if size == 8 { 0x3f } else { 0x1f };
+        if count == 0 {
+            // A masked count of zero changes no flag at all: compare all.
+            return 0;
+        }
+        // OF is only defined for 1-bit shifts and rotates.
+        if count != 1 {
+            mask |= OF;
+        }
+        // SHL/SHR by at least the operand width: CF is undefined (SDM
+        // SAL/SAR/SHL/SHR "Flags Affected"); only reachable for 8/16-bit.
+        if matches!(m, M::Shl | M::Sal | M::Shr) && count >= size * 8 {
+            mask |= CF;
+        }
+        // SHLD/SHRD by more than the width: result and flags undefined
+        // (the generator does not produce those; be safe).
+        if matches!(m, M::Shld | M::Shrd) && count > size * 8 {
+            mask |= CF | OF | SF | ZF | AF | PF;
+        }
+    }
+    mask
+}
+
+/// The x87 status-word bits left undefined by `ins` (C0..C3 per iced).
+pub fn undefined_fsw(ins: &Instruction) -> u16 {
+    fsw_bits(ins.rflags_undefined())
+}
+
+/// Describe the signal part of an outcome.
+fn sig_text(signo: i32, code: i32, addr: u64) -> String {
+    if signo == 0 {
+        "no signal".into()
+    } else {
+        format!("{} code {code} addr {addr:#x}", sig::name(signo))
+    }
+}
+
+/// All differences between the native and oxvm end states.
+pub fn compare(insns: &[Instruction], init: &MachineState, nat: &Native, ox: &Outcome) -> Vec<Diff> {
+    let mut out = Vec::new();
+    if nat.crashed {
+        out.push(d("native", "worker crashed or hung", "-"));
+        return out;
+    }
+    if let Some(n) = &ox.note {
+        out.push(d("oxvm", "-", n.clone()));
+    }
+    // The signal: same number; same address and code for SIGSEGV; same
+    // code for integer divide errors and invalid opcodes.
+    let same_sig = nat.signo == ox.signo
+        && match nat.signo {
+            sig::SIGSEGV => nat.si_addr == ox.si_addr && nat.si_code == ox.si_code,
+            sig::SIGILL => true,
+            sig::SIGFPE => ox.si_code == 0 || nat.si_code == ox.si_code,
+            _ => true,
+        };
+    if !same_sig {
+        out.push(d("signal", sig_text(nat.signo, nat.si_code, nat.si_addr), sig_text(ox.signo, ox.si_code, ox.si_addr)));
+    }
+    let (n, o) = (nat.state, &ox.state);
+    if n.rip != o.rip {
+        out.push(d("rip", format!("{:#x}", n.rip), format!("{:#x}", o.rip)));
+    }
+    for i in 0..16 {
+        if n.gpr[i] != o.gpr[i] {
+            out.push(d(GPR_NAMES[i], format!("{:#018x}", n.gpr[i]), format!("{:#018x}", o.gpr[i])));
+        }
+    }
+    let mut fmask = RF;
+    let mut fsw_mask = 0u16;
+    // Undefined bits only apply when the instruction completed.
+    if nat.signo == 0 {
+        for ins in insns {
+            fmask |= undefined_flags(ins, init);
+            fsw_mask |= undefined_fsw(ins);
+        }
+    }
+    if (n.rflags ^ o.rflags) & !fmask != 0 {
+        out.push(d(
+            "rflags",
+            format!("{:#x} ({})", n.rflags, flag_names(n.rflags)),
+            format!("{:#x} ({}) [undefined mask {:#x}]", o.rflags, flag_names(o.rflags), fmask & !RF),
+        ));
+    }
+    let (nf, of) = (&n.fx, &o.fx);
+    if nf.mxcsr() != of.mxcsr() {
+        out.push(d("mxcsr", format!("{:#06x}", nf.mxcsr()), format!("{:#06x}", of.mxcsr())));
+    }
+    for i in 0..16 {
+        if nf.xmm(i) != of.xmm(i) {
+            let f = |v: [u64; 2]| format!("{:016x}_{:016x}", v[1], v[0]);
+            out.push(d(format!("xmm{i}"), f(nf.xmm(i)), f(of.xmm(i))));
+        }
+    }
+    if nf.fcw() != of.fcw() {
+        out.push(d("fcw", format!("{:#06x}", nf.fcw()), format!("{:#06x}", of.fcw())));
+    }
+    if (nf.fsw() ^ of.fsw()) & !fsw_mask != 0 {
+        out.push(d("fsw", format!("{:#06x}", nf.fsw()), format!("{:#06x} [undefined mask {fsw_mask:#x}]", of.fsw())));
+    }
+    // The full tag word (as FNSTENV shows it), derived from the native
+    // abridged tag and register contents, against oxvm's stored one.
+    if nf.full_tag() != ox.ftw {
+        out.push(d("ftw", format!("{:#06x}", nf.full_tag()), format!("{:#06x}", ox.ftw)));
+    }
+    // Registers: in stack order, only non-empty ones (an empty register's
+    // stale contents are only visible through FXSAVE/FSAVE images).
+    // FOP/FIP/FDP are not compared (AMD only saves them with an exception
+    // pending; oxvm does not track them yet).
+    for i in 0..8 {
+        let phys = (nf.top() + i) & 7;
+        if nf.phys_empty(phys) {
+            continue;
+        }
+        if nf.st(i) != of.st(i) {
+            let f = |(m, e): (u64, u16)| format!("{e:04x}_{m:016x}");
+            out.push(d(format!("st{i}"), f(nf.st(i)), f(of.st(i))));
+        }
+    }
+    if nat.data[..] != ox.data[..] {
+        let mut k = 0;
+        let mut shown = 0;
+        while k < DATA_LEN && shown < 4 {
+            if nat.data[k] != ox.data[k] {
+                let start = k;
+                while k < DATA_LEN && k < start + 16 && nat.data[k] != ox.data[k] {
+                    k += 1;
+                }
+                out.push(d(format!("mem[{:#x}]", DATA + start as u64), hex(&nat.data[start..k]), hex(&ox.data[start..k])));
+                shown += 1;
+            }
+            k += 1;
+        }
+    }
+    out
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
+}
+
+pub fn flag_names(f: u64) -> String {
+    let mut s = Vec::new();
+    for (b, n) in [(CF, "CF"), (PF, "PF"), (AF, "AF"), (ZF, "ZF"), (SF, "SF"), (DF, "DF"), (OF, "OF")] {
+        if f & b != 0 {
+            s.push(n);
+        }
+    }
+    s.join(" ")
+}
