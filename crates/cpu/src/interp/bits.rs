@@ -27,6 +27,9 @@ pub(super) fn bt(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             } else {
                 base
             };
+            if m != Mnemonic::Bt {
+                super::probe_write(bus, addr, size)?;
+            }
             (read_mem(bus, addr, size)?, offset % bits, Some(addr))
         }
     };

@@ -343,6 +343,31 @@ pub(crate) fn write_loc(cpu: &mut CpuState, bus: &mut Bus, loc: Loc, size: u32, 
     }
 }
 
+/// Read a read-modify-write destination. For a memory operand that
+/// crosses a page boundary, hardware checks write access to both pages, in
+/// order, before it reads, so the fault is a write fault on the first page
+/// that is not writable (a plain read could fault on the second page
+/// first). Within one page the write after the read faults the same way.
+#[inline(always)]
+pub(crate) fn read_loc_rmw(cpu: &CpuState, bus: &mut Bus, loc: Loc, size: u32) -> RV<u64> {
+    if let Loc::Mem(a) = loc {
+        probe_write(bus, a, size)?;
+    }
+    read_loc(cpu, bus, loc, size)
+}
+
+/// Check write access to `size` bytes at `addr` when they cross a page
+/// (see [`read_loc_rmw`]).
+#[inline(always)]
+pub(crate) fn probe_write(bus: &mut Bus, addr: u64, size: u32) -> R {
+    if (addr & 0xfff) + size as u64 > 0x1000 {
+        // An empty write checks (only) the page holding its address.
+        bus.write_bytes(addr, &[])?;
+        bus.write_bytes((addr | 0xfff).wrapping_add(1), &[])?;
+    }
+    Ok(())
+}
+
 /// Stack push of `size` bytes; RSP is only updated once the write succeeded.
 #[inline(always)]
 pub(crate) fn push(cpu: &mut CpuState, bus: &mut Bus, size: u32, v: u64) -> R {
