@@ -231,8 +231,18 @@ pub(super) fn xadd(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let a = read_loc_rmw(cpu, bus, loc, size)?;
     let b = read_op(cpu, bus, i, 1)?;
     let res = a.wrapping_add(b) & size_mask(size);
-    write_loc(cpu, bus, loc, size, res)?;
-    set_reg(cpu, i.op1_register(), a);
+    match loc {
+        // The source gets the old destination first, then the destination
+        // the sum: XADD r, r with the same register leaves the sum.
+        super::Loc::Reg(_) => {
+            set_reg(cpu, i.op1_register(), a);
+            write_loc(cpu, bus, loc, size, res)?;
+        }
+        super::Loc::Mem(_) => {
+            write_loc(cpu, bus, loc, size, res)?;
+            set_reg(cpu, i.op1_register(), a);
+        }
+    }
     cpu.flags.set_lazy(FlagOp::Add, size, a, b, res);
     Ok(())
 }
