@@ -101,6 +101,8 @@ pub fn image() -> Box<[u8; 4096]> {
     e.push(Instruction::with1(Code::Fxrstor64_m512byte, abs(IN_FX)).unwrap());
     e.push(Instruction::with2(Code::Mov_rm64_imm32, Register::RSP, IN_FLAGS as i32).unwrap());
     e.push(Instruction::with(Code::Popfq));
+    // MOV leaves the guest flags alone.
+    e.push(Instruction::with2(Code::Mov_rm64_imm32, abs(IN_GUEST), 1).unwrap());
     for (n, r) in GPRS.iter().enumerate() {
         if *r != Register::RSP {
             e.push(Instruction::with2(Code::Mov_r64_rm64, *r, abs(IN_GPR + 8 * n as u64)).unwrap());
@@ -115,6 +117,7 @@ pub fn image() -> Box<[u8; 4096]> {
     for (n, r) in GPRS.iter().enumerate() {
         x.push(Instruction::with2(Code::Mov_rm64_r64, abs(OUT_GPR + 8 * n as u64), *r).unwrap());
     }
+    x.push(Instruction::with2(Code::Mov_rm64_imm32, abs(IN_GUEST), 0).unwrap());
     x.push(Instruction::with2(Code::Mov_rm64_imm32, Register::RSP, SCRATCH_TOP as i32).unwrap());
     x.push(Instruction::with(Code::Pushfq));
     x.push(i1(Code::Pop_r64, Register::RAX));
@@ -125,6 +128,7 @@ pub fn image() -> Box<[u8; 4096]> {
 
     // Restore: where the signal handler sends a faulting guest.
     let mut r = Vec::new();
+    r.push(Instruction::with2(Code::Mov_rm64_imm32, abs(IN_GUEST), 0).unwrap());
     restore_host(&mut r);
     assemble(&mut page, RESTORE_STUB, &r);
 

@@ -324,6 +324,12 @@ fn class_of(code: Code) -> Option<Class> {
     if matches!(c, Class::Cond | Class::Stack) && (op.operand_size() == 16 && op.is_stack_instruction() == false && format!("{code:?}").contains("rel")) {
         return None;
     }
+    // Far JMP/CALL through memory: user code never uses them (they load a
+    // code segment selector); oxvm does not implement them (it treats them
+    // as near branches), so they would drown the stack class in noise.
+    if matches!(Instruction::with(code).memory_size(), iced_x86::MemorySize::SegPtr16 | iced_x86::MemorySize::SegPtr32 | iced_x86::MemorySize::SegPtr64) {
+        return None;
+    }
     if matches!(code, Code::Jmp_rel16 | Code::Call_rel16 | Code::Retnw | Code::Retnw_imm16 | Code::Jmp_rm16 | Code::Call_rm16) {
         return None;
     }

@@ -42,6 +42,9 @@ pub const OUT_GPR: u64 = STATE + 0x100;
 pub const OUT_FLAGS: u64 = STATE + 0x180;
 pub const OUT_RIP: u64 = STATE + 0x188;
 pub const HOST_RSP: u64 = STATE + 0x190;
+/// Nonzero while guest code runs (the signal handler's test for a fault in
+/// the guest rather than in the harness).
+pub const IN_GUEST: u64 = STATE + 0x198;
 pub const IN_FX: u64 = STATE + 0x200;
 pub const OUT_FX: u64 = STATE + 0x400;
 pub const HOST_FX: u64 = STATE + 0x600;

@@ -353,7 +353,7 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut 
         let uc = ctx as *mut libc::ucontext_t;
         let g = &mut (*uc).uc_mcontext.gregs;
         let rip = g[libc::REG_RIP as usize] as u64;
-        if !(CODE..CODE + 4096).contains(&rip) {
+        if *(IN_GUEST as *const u64) == 0 {
             // A fault in the harness itself: die with the default action
             // (the instruction re-executes and faults again).
             libc::signal(sig, libc::SIG_DFL);
