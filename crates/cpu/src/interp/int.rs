@@ -9,6 +9,10 @@ use crate::mem::Bus;
 use crate::state::{reg, CpuState};
 
 pub(super) fn mov(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+    // MOV to or from control, debug and test registers is privileged.
+    if (0..2).any(|n| i.op_kind(n) == OpKind::Register && (i.op_register(n).is_cr() || i.op_register(n).is_dr() || i.op_register(n).is_tr())) {
+        return Err(Fault::GeneralProtection.into());
+    }
     if i.op0_kind() == OpKind::Register && i.op0_register().is_segment_register() {
         // MOV Sreg, r/m: user mode may only load null-ish selectors; oxvm
         // has flat segments, so treat it as the #GP Linux would raise for
