@@ -330,6 +330,11 @@ fn class_of(code: Code) -> Option<Class> {
     if matches!(Instruction::with(code).memory_size(), iced_x86::MemorySize::SegPtr16 | iced_x86::MemorySize::SegPtr32 | iced_x86::MemorySize::SegPtr64) {
         return None;
     }
+    // MOVSXD with a 16-bit operand size: AMD reads 32 bits of memory,
+    // Intel 16 (vendor-specific; compilers never emit it).
+    if code == Code::Movsxd_r16_rm16 {
+        return None;
+    }
     if matches!(code, Code::Jmp_rel16 | Code::Call_rel16 | Code::Retnw | Code::Retnw_imm16 | Code::Jmp_rm16 | Code::Call_rm16) {
         return None;
     }
@@ -783,9 +788,19 @@ fn base_state(rng: &mut Rng, class: Class, st: &mut MachineState, data: &mut [u8
     // Arithmetic flags and DF random; TF and AC stay clear (they would trap
     // natively: single-step, alignment check); bit 1 and IF are fixed.
     st.rflags = 0x202 | (rng.next() & 0x8d5) | if rng.one_in(8) { 1 << 21 } else { 0 };
+    // Random data from a cheap xorshift (this is most of the generation
+    // cost), with edge values sprinkled in; the memory operand's own
+    // location gets an edge value more often (see `try_generate`).
+    let mut x = rng.next() | 1;
     for chunk in data.chunks_exact_mut(8) {
-        let v = if rng.one_in(4) { rng.value() } else { rng.next() };
-        chunk.copy_from_slice(&v.to_le_bytes());
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes());
+    }
+    for _ in 0..64 {
+        let off = rng.below(DATA_LEN as u64 / 8) as usize * 8;
+        data[off..off + 8].copy_from_slice(&rng.value().to_le_bytes());
     }
     st.fx = Default::default();
     if class.is_fp() {
@@ -982,6 +997,12 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
     }
     let mut ins = b.build(code)?;
     let size = ins.memory_size().size();
+    if let Some(a) = b.mem_addr {
+        if b.rng.one_in(3) && !class.is_fp() {
+            let v = b.rng.value();
+            write_data(b.data, a, &v.to_le_bytes());
+        }
+    }
 
     // Class-specific fix-ups of the initial state.
     match m {
