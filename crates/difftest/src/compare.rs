@@ -26,7 +26,11 @@ pub struct Diff {
 }
 
 fn d(field: impl Into<String>, native: impl Into<String>, oxvm: impl Into<String>) -> Diff {
-    Diff { field: field.into(), native: native.into(), oxvm: oxvm.into() }
+    Diff {
+        field: field.into(),
+        native: native.into(),
+        oxvm: oxvm.into(),
+    }
 }
 
 const CF: u64 = 1;
@@ -63,7 +67,12 @@ fn x86_flags(iced: u32) -> u64 {
 /// iced's C0..C3 bits to x87 status word bits.
 fn fsw_bits(iced: u32) -> u16 {
     let mut f = 0;
-    for (i, x) in [(RflagsBits::C0, 0x100u16), (RflagsBits::C1, 0x200), (RflagsBits::C2, 0x400), (RflagsBits::C3, 0x4000)] {
+    for (i, x) in [
+        (RflagsBits::C0, 0x100u16),
+        (RflagsBits::C1, 0x200),
+        (RflagsBits::C2, 0x400),
+        (RflagsBits::C3, 0x4000),
+    ] {
         if iced & i != 0 {
             f |= x;
         }
@@ -78,8 +87,15 @@ pub fn undefined_flags(ins: &Instruction, init: &MachineState) -> u64 {
     // What the SDM tables say (iced has them per instruction form).
     let mut mask = x86_flags(ins.rflags_undefined());
     let m = ins.mnemonic();
-    if matches!(m, M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Rcl | M::Rcr | M::Shld | M::Shrd) {
-        let size = if ins.op0_kind() == OpKind::Register { ins.op0_register().size() } else { ins.memory_size().size() } as u64;
+    if matches!(
+        m,
+        M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Rcl | M::Rcr | M::Shld | M::Shrd
+    ) {
+        let size = if ins.op0_kind() == OpKind::Register {
+            ins.op0_register().size()
+        } else {
+            ins.memory_size().size()
+        } as u64;
         let raw = match ins.op_kind(ins.op_count() - 1) {
             OpKind::Register => init.gpr[1] & 0xff,
             _ => ins.immediate(ins.op_count() - 1),
@@ -122,7 +138,12 @@ fn sig_text(signo: i32, code: i32, addr: u64) -> String {
 }
 
 /// All differences between the native and oxvm end states.
-pub fn compare(insns: &[Instruction], init: &MachineState, nat: &Native, ox: &Outcome) -> Vec<Diff> {
+pub fn compare(
+    insns: &[Instruction],
+    init: &MachineState,
+    nat: &Native,
+    ox: &Outcome,
+) -> Vec<Diff> {
     let mut out = Vec::new();
     if nat.crashed {
         out.push(d("native", "worker crashed or hung", "-"));
@@ -141,15 +162,19 @@ pub fn compare(insns: &[Instruction], init: &MachineState, nat: &Native, ox: &Ou
             _ => true,
         };
     if !same_sig {
-        out.push(d("signal", sig_text(nat.signo, nat.si_code, nat.si_addr), sig_text(ox.signo, ox.si_code, ox.si_addr)));
+        out.push(d(
+            "signal",
+            sig_text(nat.signo, nat.si_code, nat.si_addr),
+            sig_text(ox.signo, ox.si_code, ox.si_addr),
+        ));
     }
     let (n, o) = (nat.state, &ox.state);
     if n.rip != o.rip {
         out.push(d("rip", format!("{:#x}", n.rip), format!("{:#x}", o.rip)));
     }
-    for i in 0..16 {
-        if n.gpr[i] != o.gpr[i] {
-            out.push(d(GPR_NAMES[i], format!("{:#018x}", n.gpr[i]), format!("{:#018x}", o.gpr[i])));
+    for ((name, a), b) in GPR_NAMES.iter().zip(n.gpr.iter()).zip(o.gpr.iter()) {
+        if a != b {
+            out.push(d(*name, format!("{a:#018x}"), format!("{b:#018x}")));
         }
     }
     let mut fmask = RF;
@@ -165,12 +190,21 @@ pub fn compare(insns: &[Instruction], init: &MachineState, nat: &Native, ox: &Ou
         out.push(d(
             "rflags",
             format!("{:#x} ({})", n.rflags, flag_names(n.rflags)),
-            format!("{:#x} ({}) [undefined mask {:#x}]", o.rflags, flag_names(o.rflags), fmask & !RF),
+            format!(
+                "{:#x} ({}) [undefined mask {:#x}]",
+                o.rflags,
+                flag_names(o.rflags),
+                fmask & !RF
+            ),
         ));
     }
     let (nf, of) = (&n.fx, &o.fx);
     if nf.mxcsr() != of.mxcsr() {
-        out.push(d("mxcsr", format!("{:#06x}", nf.mxcsr()), format!("{:#06x}", of.mxcsr())));
+        out.push(d(
+            "mxcsr",
+            format!("{:#06x}", nf.mxcsr()),
+            format!("{:#06x}", of.mxcsr()),
+        ));
     }
     for i in 0..16 {
         if nf.xmm(i) != of.xmm(i) {
@@ -179,15 +213,27 @@ pub fn compare(insns: &[Instruction], init: &MachineState, nat: &Native, ox: &Ou
         }
     }
     if nf.fcw() != of.fcw() {
-        out.push(d("fcw", format!("{:#06x}", nf.fcw()), format!("{:#06x}", of.fcw())));
+        out.push(d(
+            "fcw",
+            format!("{:#06x}", nf.fcw()),
+            format!("{:#06x}", of.fcw()),
+        ));
     }
     if (nf.fsw() ^ of.fsw()) & !fsw_mask != 0 {
-        out.push(d("fsw", format!("{:#06x}", nf.fsw()), format!("{:#06x} [undefined mask {fsw_mask:#x}]", of.fsw())));
+        out.push(d(
+            "fsw",
+            format!("{:#06x}", nf.fsw()),
+            format!("{:#06x} [undefined mask {fsw_mask:#x}]", of.fsw()),
+        ));
     }
     // The full tag word (as FNSTENV shows it), derived from the native
     // abridged tag and register contents, against oxvm's stored one.
     if nf.full_tag() != ox.ftw {
-        out.push(d("ftw", format!("{:#06x}", nf.full_tag()), format!("{:#06x}", ox.ftw)));
+        out.push(d(
+            "ftw",
+            format!("{:#06x}", nf.full_tag()),
+            format!("{:#06x}", ox.ftw),
+        ));
     }
     // Registers: in stack order, only non-empty ones (an empty register's
     // stale contents are only visible through FXSAVE/FSAVE images).
@@ -212,7 +258,11 @@ pub fn compare(insns: &[Instruction], init: &MachineState, nat: &Native, ox: &Ou
                 while k < DATA_LEN && k < start + 16 && nat.data[k] != ox.data[k] {
                     k += 1;
                 }
-                out.push(d(format!("mem[{:#x}]", DATA + start as u64), hex(&nat.data[start..k]), hex(&ox.data[start..k])));
+                out.push(d(
+                    format!("mem[{:#x}]", DATA + start as u64),
+                    hex(&nat.data[start..k]),
+                    hex(&ox.data[start..k]),
+                ));
                 shown += 1;
             }
             k += 1;
@@ -222,12 +272,23 @@ pub fn compare(insns: &[Instruction], init: &MachineState, nat: &Native, ox: &Ou
 }
 
 pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
+    b.iter()
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub fn flag_names(f: u64) -> String {
     let mut s = Vec::new();
-    for (b, n) in [(CF, "CF"), (PF, "PF"), (AF, "AF"), (ZF, "ZF"), (SF, "SF"), (DF, "DF"), (OF, "OF")] {
+    for (b, n) in [
+        (CF, "CF"),
+        (PF, "PF"),
+        (AF, "AF"),
+        (ZF, "ZF"),
+        (SF, "SF"),
+        (DF, "DF"),
+        (OF, "OF"),
+    ] {
         if f & b != 0 {
             s.push(n);
         }

@@ -3,7 +3,10 @@
 //! random operands and a random initial state whose address registers are
 //! solved so memory operands land in (or just outside) the data region.
 
-use iced_x86::{Code, CpuidFeature, Decoder, DecoderOptions, Encoder, EncodingKind, Instruction, Mnemonic, OpCodeOperandKind as K, OpKind, Register};
+use iced_x86::{
+    Code, CpuidFeature, Decoder, DecoderOptions, Encoder, EncodingKind, Instruction, Mnemonic,
+    OpCodeOperandKind as K, OpKind, Register,
+};
 
 use crate::codepage;
 use crate::layout::*;
@@ -18,7 +21,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -26,14 +29,14 @@ impl Rng {
         z ^ (z >> 31)
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        ((self.next() as u128 * n as u128) >> 64) as u64
+        ((self.next_u64() as u128 * n as u128) >> 64) as u64
     }
     /// True with probability 1/n.
     pub fn one_in(&mut self, n: u64) -> bool {
         self.below(n) == 0
     }
     pub fn coin(&mut self) -> bool {
-        self.next() & 1 != 0
+        self.next_u64() & 1 != 0
     }
     pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
         xs[self.below(xs.len() as u64) as usize]
@@ -53,14 +56,23 @@ impl Rng {
             5 => 0x8000_0000,
             6 => 0x7fff_ffff,
             7 => 0xffff_ffff,
-            8 => self.pick(&[0x80, 0x7f, 0xff, 0x8000, 0x7fff, 0xffff, 0x1_0000_0000, 0xffff_ffff_8000_0000]),
+            8 => self.pick(&[
+                0x80,
+                0x7f,
+                0xff,
+                0x8000,
+                0x7fff,
+                0xffff,
+                0x1_0000_0000,
+                0xffff_ffff_8000_0000,
+            ]),
             9 => self.below(64),
             10 => self.below(64).wrapping_neg(),
             11 => 1u64 << self.below(64),
-            12 => self.next() & 0xff,
-            13 => self.next() & 0xffff,
-            14 => self.next() & 0xffff_ffff,
-            _ => self.next(),
+            12 => self.next_u64() & 0xff,
+            13 => self.next_u64() & 0xffff,
+            14 => self.next_u64() & 0xffff_ffff,
+            _ => self.next_u64(),
         }
     }
 
@@ -68,7 +80,7 @@ impl Rng {
     /// boundaries.
     pub fn count(&mut self) -> u64 {
         if self.one_in(4) {
-            self.next() & 0xff
+            self.next_u64() & 0xff
         } else {
             self.pick(&[0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65])
         }
@@ -78,16 +90,16 @@ impl Rng {
         let sign = (self.coin() as u32) << 31;
         sign | match self.below(12) {
             0 => 0,
-            1 => 0x7f80_0000,                                  // inf
-            2 => 0x7fc0_0000 | (self.next() as u32 & 0x3f_ffff), // QNaN
-            3 => 0x7f80_0001 | (self.next() as u32 & 0x1f_ffff), // SNaN
-            4 => self.next() as u32 & 0x7f_ffff,                 // denormal
-            5 => 0x3f80_0000,                                  // 1.0
-            6 => 0x0080_0000 | (self.next() as u32 & 0xff_ffff), // tiny normal
-            7 => 0x7f7f_ffff,                                  // max
-            8 => 0x4b00_0000 | (self.next() as u32 & 0x7f_ffff), // near integer range edge
-            9 => 0x4f00_0000 | (self.next() as u32 & 0x7f_ffff), // ~2^31
-            _ => (self.range(0x30, 0x50) as u32) << 23 | (self.next() as u32 & 0x7f_ffff),
+            1 => 0x7f80_0000,                                        // inf
+            2 => 0x7fc0_0000 | (self.next_u64() as u32 & 0x3f_ffff), // QNaN
+            3 => 0x7f80_0001 | (self.next_u64() as u32 & 0x1f_ffff), // SNaN
+            4 => self.next_u64() as u32 & 0x7f_ffff,                 // denormal
+            5 => 0x3f80_0000,                                        // 1.0
+            6 => 0x0080_0000 | (self.next_u64() as u32 & 0xff_ffff), // tiny normal
+            7 => 0x7f7f_ffff,                                        // max
+            8 => 0x4b00_0000 | (self.next_u64() as u32 & 0x7f_ffff), // near integer range edge
+            9 => 0x4f00_0000 | (self.next_u64() as u32 & 0x7f_ffff), // ~2^31
+            _ => (self.range(0x30, 0x50) as u32) << 23 | (self.next_u64() as u32 & 0x7f_ffff),
         }
     }
 
@@ -96,15 +108,15 @@ impl Rng {
         sign | match self.below(12) {
             0 => 0,
             1 => 0x7ff0_0000_0000_0000,
-            2 => 0x7ff8_0000_0000_0000 | (self.next() & 0x7_ffff_ffff_ffff),
-            3 => 0x7ff0_0000_0000_0001 | (self.next() & 0x3_ffff_ffff_ffff),
-            4 => self.next() & 0xf_ffff_ffff_ffff,
+            2 => 0x7ff8_0000_0000_0000 | (self.next_u64() & 0x7_ffff_ffff_ffff),
+            3 => 0x7ff0_0000_0000_0001 | (self.next_u64() & 0x3_ffff_ffff_ffff),
+            4 => self.next_u64() & 0xf_ffff_ffff_ffff,
             5 => 0x3ff0_0000_0000_0000,
-            6 => 0x0010_0000_0000_0000 | (self.next() & 0xf_ffff_ffff_ffff),
+            6 => 0x0010_0000_0000_0000 | (self.next_u64() & 0xf_ffff_ffff_ffff),
             7 => 0x7fef_ffff_ffff_ffff,
-            8 => 0x41e0_0000_0000_0000 | (self.next() & 0xf_ffff_ffff_ffff), // ~2^31
-            9 => 0x43e0_0000_0000_0000 | (self.next() & 0xf_ffff_ffff_ffff), // ~2^63
-            _ => (self.range(0x3c0, 0x440) << 52) | (self.next() & 0xf_ffff_ffff_ffff),
+            8 => 0x41e0_0000_0000_0000 | (self.next_u64() & 0xf_ffff_ffff_ffff), // ~2^31
+            9 => 0x43e0_0000_0000_0000 | (self.next_u64() & 0xf_ffff_ffff_ffff), // ~2^63
+            _ => (self.range(0x3c0, 0x440) << 52) | (self.next_u64() & 0xf_ffff_ffff_ffff),
         }
     }
 
@@ -113,14 +125,14 @@ impl Rng {
         let sign = (self.coin() as u16) << 15;
         let (m, e) = match self.below(12) {
             0 => (0, 0),
-            1 => (1 << 63, 0x7fff),                                        // inf
-            2 => (0xc000_0000_0000_0000 | (self.next() >> 2), 0x7fff),     // QNaN
-            3 => (0x8000_0000_0000_0001 | (self.next() >> 3), 0x7fff),     // SNaN
-            4 => (self.next() >> 1, 0),                                    // denormal
-            5 => (1 << 63, 0x3fff),                                        // 1.0
-            6 => (self.next() >> 1 | 1, self.range(1, 0x7ffe) as u16),    // unnormal
-            7 => (self.next() | 1 << 63, self.range(0x3ff0, 0x403e) as u16), // integers-ish
-            _ => (self.next() | 1 << 63, self.range(0x3f00, 0x4100) as u16),
+            1 => (1 << 63, 0x7fff), // inf
+            2 => (0xc000_0000_0000_0000 | (self.next_u64() >> 2), 0x7fff), // QNaN
+            3 => (0x8000_0000_0000_0001 | (self.next_u64() >> 3), 0x7fff), // SNaN
+            4 => (self.next_u64() >> 1, 0), // denormal
+            5 => (1 << 63, 0x3fff), // 1.0
+            6 => (self.next_u64() >> 1 | 1, self.range(1, 0x7ffe) as u16), // unnormal
+            7 => (self.next_u64() | 1 << 63, self.range(0x3ff0, 0x403e) as u16), // integers-ish
+            _ => (self.next_u64() | 1 << 63, self.range(0x3f00, 0x4100) as u16),
         };
         (m, sign | e)
     }
@@ -164,8 +176,18 @@ impl Class {
         Class::X87,
         Class::X87Trans,
     ];
-    pub const INTEGER: [Class; 10] =
-        [Class::Alu, Class::Mov, Class::Shift, Class::MulDiv, Class::Bits, Class::String, Class::Atomic, Class::Cond, Class::Stack, Class::Flags];
+    pub const INTEGER: [Class; 10] = [
+        Class::Alu,
+        Class::Mov,
+        Class::Shift,
+        Class::MulDiv,
+        Class::Bits,
+        Class::String,
+        Class::Atomic,
+        Class::Cond,
+        Class::Stack,
+        Class::Flags,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -192,7 +214,10 @@ impl Class {
     }
 
     fn is_fp(self) -> bool {
-        matches!(self, Class::SseFloat | Class::SseInt | Class::SseMisc | Class::X87 | Class::X87Trans)
+        matches!(
+            self,
+            Class::SseFloat | Class::SseInt | Class::SseMisc | Class::X87 | Class::X87Trans
+        )
     }
 }
 
@@ -266,7 +291,16 @@ fn operand_supported(k: K) -> bool {
     )
 }
 
-const X87_TRANS: [Mnemonic; 8] = [Mnemonic::Fsin, Mnemonic::Fcos, Mnemonic::Fsincos, Mnemonic::Fptan, Mnemonic::Fpatan, Mnemonic::F2xm1, Mnemonic::Fyl2x, Mnemonic::Fyl2xp1];
+const X87_TRANS: [Mnemonic; 8] = [
+    Mnemonic::Fsin,
+    Mnemonic::Fcos,
+    Mnemonic::Fsincos,
+    Mnemonic::Fptan,
+    Mnemonic::Fpatan,
+    Mnemonic::F2xm1,
+    Mnemonic::Fyl2x,
+    Mnemonic::Fyl2xp1,
+];
 
 fn class_of(code: Code) -> Option<Class> {
     use Mnemonic as M;
@@ -282,32 +316,111 @@ fn class_of(code: Code) -> Option<Class> {
     }
     let m = code.mnemonic();
     let name = format!("{m:?}");
-    let has_xmm = (0..op.op_count()).any(|n| matches!(op.op_kind(n), K::xmm_or_mem | K::xmm_reg | K::xmm_rm));
-    let is_sse = code.cpuid_features().iter().any(|f| matches!(f, CpuidFeature::SSE | CpuidFeature::SSE2));
+    let has_xmm =
+        (0..op.op_count()).any(|n| matches!(op.op_kind(n), K::xmm_or_mem | K::xmm_reg | K::xmm_rm));
+    let is_sse = code
+        .cpuid_features()
+        .iter()
+        .any(|f| matches!(f, CpuidFeature::SSE | CpuidFeature::SSE2));
     let c = match m {
-        M::Add | M::Or | M::Adc | M::Sbb | M::And | M::Sub | M::Xor | M::Cmp | M::Test | M::Inc | M::Dec | M::Neg | M::Not => Class::Alu,
-        M::Mov | M::Movzx | M::Movsx | M::Movsxd | M::Lea | M::Bswap | M::Cbw | M::Cwde | M::Cdqe | M::Cwd | M::Cdq | M::Cqo | M::Movnti => Class::Mov,
+        M::Add
+        | M::Or
+        | M::Adc
+        | M::Sbb
+        | M::And
+        | M::Sub
+        | M::Xor
+        | M::Cmp
+        | M::Test
+        | M::Inc
+        | M::Dec
+        | M::Neg
+        | M::Not => Class::Alu,
+        M::Mov
+        | M::Movzx
+        | M::Movsx
+        | M::Movsxd
+        | M::Lea
+        | M::Bswap
+        | M::Cbw
+        | M::Cwde
+        | M::Cdqe
+        | M::Cwd
+        | M::Cdq
+        | M::Cqo
+        | M::Movnti => Class::Mov,
         M::Xchg => {
-            if op.op_count() == 2 && op.op_kind(0) != K::r8_or_mem && op.op_kind(0) != K::r16_or_mem && op.op_kind(0) != K::r32_or_mem && op.op_kind(0) != K::r64_or_mem {
+            if op.op_count() == 2
+                && op.op_kind(0) != K::r8_or_mem
+                && op.op_kind(0) != K::r16_or_mem
+                && op.op_kind(0) != K::r32_or_mem
+                && op.op_kind(0) != K::r64_or_mem
+            {
                 Class::Mov
             } else {
                 Class::Atomic
             }
         }
-        M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Rcl | M::Rcr | M::Shld | M::Shrd => Class::Shift,
+        M::Shl
+        | M::Sal
+        | M::Shr
+        | M::Sar
+        | M::Rol
+        | M::Ror
+        | M::Rcl
+        | M::Rcr
+        | M::Shld
+        | M::Shrd => Class::Shift,
         M::Mul | M::Imul | M::Div | M::Idiv => Class::MulDiv,
         M::Bt | M::Bts | M::Btr | M::Btc | M::Bsf | M::Bsr => Class::Bits,
         M::Cmpxchg | M::Cmpxchg8b | M::Cmpxchg16b | M::Xadd => Class::Atomic,
-        M::Jo | M::Jno | M::Jb | M::Jae | M::Je | M::Jne | M::Jbe | M::Ja | M::Js | M::Jns | M::Jp | M::Jnp | M::Jl | M::Jge | M::Jle | M::Jg => Class::Cond,
+        M::Jo
+        | M::Jno
+        | M::Jb
+        | M::Jae
+        | M::Je
+        | M::Jne
+        | M::Jbe
+        | M::Ja
+        | M::Js
+        | M::Jns
+        | M::Jp
+        | M::Jnp
+        | M::Jl
+        | M::Jge
+        | M::Jle
+        | M::Jg => Class::Cond,
         M::Loop | M::Loope | M::Loopne | M::Jrcxz | M::Jecxz => Class::Cond,
-        _ if name.starts_with("Cmov") || (name.starts_with("Set") && op.op_count() == 1) => Class::Cond,
-        M::Push | M::Pop | M::Call | M::Ret | M::Enter | M::Leave | M::Pushf | M::Pushfq | M::Popf | M::Popfq | M::Jmp => Class::Stack,
-        M::Clc | M::Stc | M::Cmc | M::Cld | M::Std | M::Lahf | M::Sahf => Class::Flags,
-        M::Ldmxcsr | M::Stmxcsr | M::Shufps | M::Shufpd | M::Unpcklps | M::Unpckhps | M::Unpcklpd | M::Unpckhpd | M::Movmskps | M::Movmskpd => {
-            Class::SseMisc
+        _ if name.starts_with("Cmov") || (name.starts_with("Set") && op.op_count() == 1) => {
+            Class::Cond
         }
+        M::Push
+        | M::Pop
+        | M::Call
+        | M::Ret
+        | M::Enter
+        | M::Leave
+        | M::Pushf
+        | M::Pushfq
+        | M::Popf
+        | M::Popfq
+        | M::Jmp => Class::Stack,
+        M::Clc | M::Stc | M::Cmc | M::Cld | M::Std | M::Lahf | M::Sahf => Class::Flags,
+        M::Ldmxcsr
+        | M::Stmxcsr
+        | M::Shufps
+        | M::Shufpd
+        | M::Unpcklps
+        | M::Unpckhps
+        | M::Unpcklpd
+        | M::Unpckhpd
+        | M::Movmskps
+        | M::Movmskpd => Class::SseMisc,
         _ if is_sse && has_xmm => {
-            let float = ["Add", "Sub", "Mul", "Div", "Min", "Max", "Sqrt", "Rcp", "Rsqrt", "Cmp", "Comi", "Ucomi", "And", "Or", "Xor", "Cvt"];
+            let float = [
+                "Add", "Sub", "Mul", "Div", "Min", "Max", "Sqrt", "Rcp", "Rsqrt", "Cmp", "Comi",
+                "Ucomi", "And", "Or", "Xor", "Cvt",
+            ];
             if float.iter().any(|p| name.starts_with(p)) {
                 Class::SseFloat
             } else {
@@ -318,16 +431,15 @@ fn class_of(code: Code) -> Option<Class> {
         _ if name.starts_with('F') && !is_sse => Class::X87,
         _ => return None,
     };
-    // Forms that only differ by vendor or need special set-up we do not
-    // do: near branches with a 16-bit operand size (AMD truncates RIP,
-    // Intel ignores the prefix); far forms.
-    if matches!(c, Class::Cond | Class::Stack) && (op.operand_size() == 16 && op.is_stack_instruction() == false && format!("{code:?}").contains("rel")) {
-        return None;
-    }
     // Far JMP/CALL through memory: user code never uses them (they load a
     // code segment selector); oxvm does not implement them (it treats them
     // as near branches), so they would drown the stack class in noise.
-    if matches!(Instruction::with(code).memory_size(), iced_x86::MemorySize::SegPtr16 | iced_x86::MemorySize::SegPtr32 | iced_x86::MemorySize::SegPtr64) {
+    if matches!(
+        Instruction::with(code).memory_size(),
+        iced_x86::MemorySize::SegPtr16
+            | iced_x86::MemorySize::SegPtr32
+            | iced_x86::MemorySize::SegPtr64
+    ) {
         return None;
     }
     // MOVSXD with a 16-bit operand size: AMD reads 32 bits of memory,
@@ -335,7 +447,15 @@ fn class_of(code: Code) -> Option<Class> {
     if code == Code::Movsxd_r16_rm16 {
         return None;
     }
-    if matches!(code, Code::Jmp_rel16 | Code::Call_rel16 | Code::Retnw | Code::Retnw_imm16 | Code::Jmp_rm16 | Code::Call_rm16) {
+    if matches!(
+        code,
+        Code::Jmp_rel16
+            | Code::Call_rel16
+            | Code::Retnw
+            | Code::Retnw_imm16
+            | Code::Jmp_rm16
+            | Code::Call_rm16
+    ) {
         return None;
     }
     // String forms of MOVSD/CMPSD are generated by the string class.
@@ -352,10 +472,16 @@ pub struct Tables {
 
 impl Tables {
     pub fn new() -> Tables {
-        let mut codes: Vec<(Class, Vec<Code>)> = Class::ALL.iter().map(|c| (*c, Vec::new())).collect();
+        let mut codes: Vec<(Class, Vec<Code>)> =
+            Class::ALL.iter().map(|c| (*c, Vec::new())).collect();
         for code in Code::values() {
             if let Some(c) = class_of(code) {
-                codes.iter_mut().find(|(k, _)| *k == c).unwrap().1.push(code);
+                codes
+                    .iter_mut()
+                    .find(|(k, _)| *k == c)
+                    .unwrap()
+                    .1
+                    .push(code);
             }
         }
         Tables { codes }
@@ -455,7 +581,7 @@ impl Builder<'_> {
     fn target(&mut self, size: u64, align: u64) -> u64 {
         let size = size.max(1);
         let r = &mut *self.rng;
-        let a = match r.below(20) {
+        match r.below(20) {
             0 => RO_PAGE + r.below(0x1000 - size.min(0x1000)),
             1 => DATA + 0x1000 - r.range(1, size.min(0x1000)),
             2 => RO_PAGE - r.range(1, size.min(0x1000)),
@@ -469,8 +595,7 @@ impl Builder<'_> {
                     a
                 }
             }
-        };
-        a
+        }
     }
 
     /// Fill the memory operand of `ins` (operand `n`).
@@ -497,8 +622,18 @@ impl Builder<'_> {
             ins.set_memory_displ_size(4);
             return Some(());
         }
-        let reg_of = |n: usize| if addr32 { GPR64[n].full_register32() } else { GPR64[n] };
-        let base = if form == 2 { None } else { Some(self.rng.below(16) as usize) };
+        let reg_of = |n: usize| {
+            if addr32 {
+                GPR64[n].full_register32()
+            } else {
+                GPR64[n]
+            }
+        };
+        let base = if form == 2 {
+            None
+        } else {
+            Some(self.rng.below(16) as usize)
+        };
         let index = if form >= 5 || form == 2 {
             let mut i = self.rng.below(15) as usize;
             if i >= 4 {
@@ -508,12 +643,16 @@ impl Builder<'_> {
         } else {
             None
         };
-        let scale = if index.is_some() { self.rng.pick(&[1u64, 2, 4, 8]) } else { 1 };
+        let scale = if index.is_some() {
+            self.rng.pick(&[1u64, 2, 4, 8])
+        } else {
+            1
+        };
         let want_disp = self.rng.below(3);
         let mut disp: i64 = match want_disp {
             0 => 0,
             1 => self.rng.range(0, 255) as i64 - 128,
-            _ => (self.rng.next() as i32 >> self.rng.below(24)) as i64,
+            _ => (self.rng.next_u64() as i32 >> self.rng.below(24)) as i64,
         };
         let amask = if addr32 { 0xffff_ffffu64 } else { u64::MAX };
         // Index value: pinned, or random (small or huge, compensated by base).
@@ -521,10 +660,14 @@ impl Builder<'_> {
             Some(i) => match self.pins.val[i] {
                 Some(v) => v,
                 None => {
-                    let v = if self.rng.coin() { self.rng.below(64).wrapping_sub(32) } else { self.rng.value() };
+                    let v = if self.rng.coin() {
+                        self.rng.below(64).wrapping_sub(32)
+                    } else {
+                        self.rng.value()
+                    };
                     if base.is_none() || base == Some(i) {
                         // Must come out at `a` with disp32 alone.
-                        let v = (v & 0xffff) as u64;
+                        let v = v & 0xffff;
                         self.pins.val[i] = Some(v);
                         self.st.gpr[i] = v;
                         v
@@ -544,19 +687,28 @@ impl Builder<'_> {
                 disp = a.wrapping_sub(v.wrapping_mul(1 + scale)) as i64;
             }
             Some(b) => match self.pins.val[b] {
-                Some(v) => disp = a.wrapping_sub(v).wrapping_sub(idx_val.wrapping_mul(scale)) as i64,
+                Some(v) => {
+                    disp = a.wrapping_sub(v).wrapping_sub(idx_val.wrapping_mul(scale)) as i64
+                }
                 None => {
-                    let mut v = a.wrapping_sub(disp as u64).wrapping_sub(idx_val.wrapping_mul(scale)) & amask;
+                    let mut v = a
+                        .wrapping_sub(disp as u64)
+                        .wrapping_sub(idx_val.wrapping_mul(scale))
+                        & amask;
                     if addr32 {
                         // The upper half must be ignored by 32-bit addressing.
-                        v |= self.rng.next() & 0xffff_ffff_0000_0000;
+                        v |= self.rng.next_u64() & 0xffff_ffff_0000_0000;
                     }
                     self.pin(b, v);
                 }
             },
             None => disp = a.wrapping_sub(idx_val.wrapping_mul(scale)) as i64,
         }
-        let disp = if addr32 { disp as u32 as i32 as i64 } else { disp };
+        let disp = if addr32 {
+            disp as u32 as i32 as i64
+        } else {
+            disp
+        };
         if !addr32 && (disp < i32::MIN as i64 || disp > i32::MAX as i64) {
             return None;
         }
@@ -613,7 +765,11 @@ impl Builder<'_> {
                     ins.set_immediate8_2nd(self.rng.pick(&[0, 0, 0, 1, 2, 3, 31]) as u8);
                 } else {
                     ins.set_op_kind(n, OpKind::Immediate8);
-                    let x = if matches!(self.class, Class::Shift) { self.rng.count() } else { v };
+                    let x = if matches!(self.class, Class::Shift) {
+                        self.rng.count()
+                    } else {
+                        v
+                    };
                     ins.set_immediate8(x as u8);
                 }
             }
@@ -623,7 +779,11 @@ impl Builder<'_> {
             }
             K::imm16 => {
                 ins.set_op_kind(n, OpKind::Immediate16);
-                let x = if matches!(ins.mnemonic(), Mnemonic::Enter | Mnemonic::Ret) { self.rng.below(64) * 8 + self.rng.below(2) } else { v };
+                let x = if matches!(ins.mnemonic(), Mnemonic::Enter | Mnemonic::Ret) {
+                    self.rng.below(64) * 8 + self.rng.below(2)
+                } else {
+                    v
+                };
                 ins.set_immediate16(x as u16);
             }
             K::imm32 => {
@@ -659,7 +819,7 @@ impl Builder<'_> {
         let mut ins = Instruction::with(code);
         let addr32 = self.rng.one_in(8);
         let msize = ins.memory_size().size() as u64;
-                for n in 0..op.op_count() {
+        for n in 0..op.op_count() {
             let k = op.op_kind(n);
             let reg_size = match k {
                 K::r8_or_mem | K::r8_reg | K::r8_opcode => 1,
@@ -669,7 +829,9 @@ impl Builder<'_> {
                 _ => 0,
             };
             match k {
-                K::r8_or_mem | K::r16_or_mem | K::r32_or_mem | K::r64_or_mem | K::xmm_or_mem if self.rng.coin() => {
+                K::r8_or_mem | K::r16_or_mem | K::r32_or_mem | K::r64_or_mem | K::xmm_or_mem
+                    if self.rng.coin() =>
+                {
                     self.memory(&mut ins, n, addr32, msize)?;
                 }
                 K::mem => self.memory(&mut ins, n, addr32, msize.max(1))?,
@@ -777,7 +939,16 @@ const XMM: [Register; 16] = [
     Register::XMM14,
     Register::XMM15,
 ];
-const ST: [Register; 8] = [Register::ST0, Register::ST1, Register::ST2, Register::ST3, Register::ST4, Register::ST5, Register::ST6, Register::ST7];
+const ST: [Register; 8] = [
+    Register::ST0,
+    Register::ST1,
+    Register::ST2,
+    Register::ST3,
+    Register::ST4,
+    Register::ST5,
+    Register::ST6,
+    Register::ST7,
+];
 
 /// The random initial state common to all classes.
 fn base_state(rng: &mut Rng, class: Class, st: &mut MachineState, data: &mut [u8; DATA_LEN]) {
@@ -787,11 +958,11 @@ fn base_state(rng: &mut Rng, class: Class, st: &mut MachineState, data: &mut [u8
     st.rip = TEST_ADDR;
     // Arithmetic flags and DF random; TF and AC stay clear (they would trap
     // natively: single-step, alignment check); bit 1 and IF are fixed.
-    st.rflags = 0x202 | (rng.next() & 0x8d5) | if rng.one_in(8) { 1 << 21 } else { 0 };
+    st.rflags = 0x202 | (rng.next_u64() & 0x8d5) | if rng.one_in(8) { 1 << 21 } else { 0 };
     // Random data from a cheap xorshift (this is most of the generation
     // cost), with edge values sprinkled in; the memory operand's own
     // location gets an edge value more often (see `try_generate`).
-    let mut x = rng.next() | 1;
+    let mut x = rng.next_u64() | 1;
     for chunk in data.chunks_exact_mut(8) {
         x ^= x << 13;
         x ^= x >> 7;
@@ -811,8 +982,15 @@ fn base_state(rng: &mut Rng, class: Class, st: &mut MachineState, data: &mut [u8
 fn fp_state(rng: &mut Rng, st: &mut MachineState, data: &mut [u8; DATA_LEN]) {
     // MXCSR: random rounding, DAZ, FTZ and sticky flags; exceptions
     // usually all masked.
-    let masks = if rng.one_in(6) { rng.next() as u32 & 0x1f80 } else { 0x1f80 };
-    let mxcsr = masks | (rng.next() as u32 & 0x603f) | if rng.one_in(4) { 0x8000 } else { 0 } | if rng.one_in(4) { 0x40 } else { 0 };
+    let masks = if rng.one_in(6) {
+        rng.next_u64() as u32 & 0x1f80
+    } else {
+        0x1f80
+    };
+    let mxcsr = masks
+        | (rng.next_u64() as u32 & 0x603f)
+        | if rng.one_in(4) { 0x8000 } else { 0 }
+        | if rng.one_in(4) { 0x40 } else { 0 };
     st.fx.set_mxcsr(mxcsr);
     for i in 0..16 {
         let v = match rng.below(4) {
@@ -823,20 +1001,28 @@ fn fp_state(rng: &mut Rng, st: &mut MachineState, data: &mut [u8; DATA_LEN]) {
                 [lo, hi]
             }
             2 => [rng.value(), rng.value()],
-            _ => [rng.next(), rng.next()],
+            _ => [rng.next_u64(), rng.next_u64()],
         };
         st.fx.set_xmm(i, v);
     }
     // x87: random stack depth and contents, precision and rounding; the
     // sticky exception flags only for masked exceptions (an unmasked one
     // would raise #MF at the first x87 instruction).
-    let masks = if rng.one_in(6) { rng.next() as u16 & 0x3f } else { 0x3f };
-    let pc = if rng.one_in(4) { rng.pick(&[0u16, 2]) } else { 3 };
+    let masks = if rng.one_in(6) {
+        rng.next_u64() as u16 & 0x3f
+    } else {
+        0x3f
+    };
+    let pc = if rng.one_in(4) {
+        rng.pick(&[0u16, 2])
+    } else {
+        3
+    };
     let rc = rng.below(4) as u16;
     st.fx.set_fcw(0x40 | masks | pc << 8 | rc << 10);
     let top = rng.below(8) as u16;
-    let flags = rng.next() as u16 & masks & 0x3f;
-    let cc = rng.next() as u16 & 0x4700;
+    let flags = rng.next_u64() as u16 & masks & 0x3f;
+    let cc = rng.next_u64() as u16 & 0x4700;
     st.fx.set_fsw(top << 11 | cc | flags);
     let mut tag = 0u8;
     for phys in 0..8 {
@@ -903,7 +1089,18 @@ fn stack_pointer(rng: &mut Rng) -> u64 {
 
 /// The raw encoding of a string instruction.
 fn string_insn(rng: &mut Rng, st: &mut MachineState) -> Vec<u8> {
-    let (op, kind) = rng.pick(&[(0xa4u8, 'm'), (0xa5, 'm'), (0xaa, 's'), (0xab, 's'), (0xac, 'l'), (0xad, 'l'), (0xa6, 'c'), (0xa7, 'c'), (0xae, 'a'), (0xaf, 'a')]);
+    let (op, kind) = rng.pick(&[
+        (0xa4u8, 'm'),
+        (0xa5, 'm'),
+        (0xaa, 's'),
+        (0xab, 's'),
+        (0xac, 'l'),
+        (0xad, 'l'),
+        (0xa6, 'c'),
+        (0xa7, 'c'),
+        (0xae, 'a'),
+        (0xaf, 'a'),
+    ]);
     let addr32 = rng.one_in(5);
     let mut b = Vec::new();
     if addr32 {
@@ -937,14 +1134,14 @@ fn string_insn(rng: &mut Rng, st: &mut MachineState) -> Vec<u8> {
     let span = count.max(1) * size;
     let addr = |rng: &mut Rng| -> u64 {
         let a = match rng.below(8) {
-            0 => DATA + rng.below(span + 8),                      // may run below into the guard page
-            1 => RO_PAGE - rng.below(span + 8),                   // may run into the read-only page
-            2 => DATA_END - rng.below(span + 8),                  // may run off the end
+            0 => DATA + rng.below(span + 8), // may run below into the guard page
+            1 => RO_PAGE - rng.below(span + 8), // may run into the read-only page
+            2 => DATA_END - rng.below(span + 8), // may run off the end
             _ if df => DATA + span + rng.below(0x2000 - 2 * span), // room below
             _ => DATA + rng.below(0x2000 - 2 * span),
         };
         if addr32 {
-            a | (rng.next() & 0xffff_ffff_0000_0000)
+            a | (rng.next_u64() & 0xffff_ffff_0000_0000)
         } else {
             a
         }
@@ -952,7 +1149,11 @@ fn string_insn(rng: &mut Rng, st: &mut MachineState) -> Vec<u8> {
     st.gpr[6] = addr(rng);
     st.gpr[7] = addr(rng);
     if rep.is_some() {
-        st.gpr[1] = if addr32 { (rng.next() & 0xffff_ffff_0000_0000) | count } else { count };
+        st.gpr[1] = if addr32 {
+            (rng.next_u64() & 0xffff_ffff_0000_0000) | count
+        } else {
+            count
+        };
     }
     b
 }
@@ -972,7 +1173,12 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
     base_state(rng, class, &mut st, &mut data);
     if class == Class::String {
         let code = string_insn(rng, &mut st);
-        return Some(Case { class, code, init: st, data });
+        return Some(Case {
+            class,
+            code,
+            init: st,
+            data,
+        });
     }
     let codes = tables.of(class);
     if codes.is_empty() {
@@ -980,7 +1186,14 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
     }
     let code = rng.pick(codes);
     let m = code.mnemonic();
-    let mut b = Builder { rng, st: &mut st, data: &mut data, pins: Pins { val: [None; 16] }, class, mem_addr: None };
+    let mut b = Builder {
+        rng,
+        st: &mut st,
+        data: &mut data,
+        pins: Pins { val: [None; 16] },
+        class,
+        mem_addr: None,
+    };
 
     // Implicit registers that must hold addresses are pinned first.
     let op = code.op_code();
@@ -988,12 +1201,31 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
         let sp = stack_pointer(b.rng);
         b.pin(4, sp);
         if matches!(m, Mnemonic::Enter | Mnemonic::Leave) {
-            let bp = if b.rng.one_in(6) { stack_pointer(b.rng) } else { (sp.wrapping_add(b.rng.below(0x200)) & !7).min(RO_PAGE + 0xff8) };
+            let bp = if b.rng.one_in(6) {
+                stack_pointer(b.rng)
+            } else {
+                (sp.wrapping_add(b.rng.below(0x200)) & !7).min(RO_PAGE + 0xff8)
+            };
             b.pin(5, bp);
         }
     }
     if code == Code::Xlat_m8 {
-        return None;
+        // XLATB: the address is RBX + AL (EBX + AL with a 67 prefix).
+        let addr32 = b.rng.one_in(4);
+        let al = b.st.gpr[0] & 0xff;
+        let a = b.target(1, 1);
+        let mut rbx = a.wrapping_sub(al);
+        if addr32 {
+            rbx = (rbx & 0xffff_ffff) | (b.rng.next_u64() & 0xffff_ffff_0000_0000);
+        }
+        b.pin(3, rbx);
+        let code = if addr32 { vec![0x67, 0xd7] } else { vec![0xd7] };
+        return Some(Case {
+            class,
+            code,
+            init: st,
+            data,
+        });
     }
     let mut ins = b.build(code)?;
     let size = ins.memory_size().size();
@@ -1006,12 +1238,14 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
 
     // Class-specific fix-ups of the initial state.
     match m {
-        Mnemonic::Ret | Mnemonic::Pop if m == Mnemonic::Ret && b.rng.one_in(5) == false => {
+        Mnemonic::Ret if !b.rng.one_in(5) => {
             let sp = b.reg_value(4);
             let t = b.rng.pick(&EXITS);
             write_data(b.data, sp, &t.to_le_bytes());
         }
-        Mnemonic::Jmp | Mnemonic::Call if ins.op0_kind() != OpKind::NearBranch64 && !b.rng.one_in(5) => {
+        Mnemonic::Jmp | Mnemonic::Call
+            if ins.op0_kind() != OpKind::NearBranch64 && !b.rng.one_in(5) =>
+        {
             let t = b.rng.pick(&EXITS);
             if ins.op0_kind() == OpKind::Register {
                 let n = gpr_num(ins.op0_register());
@@ -1026,37 +1260,80 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
             // TF and AC would trap natively (single-step, alignment check).
             let sp = b.reg_value(4);
             let v = read_data(b.data, sp, 8) & !((1 << 8) | (1 << 18));
-            write_data(b.data, sp, &v.to_le_bytes()[..if m == Mnemonic::Popf { 2 } else { 8 }]);
+            write_data(
+                b.data,
+                sp,
+                &v.to_le_bytes()[..if m == Mnemonic::Popf { 2 } else { 8 }],
+            );
         }
         Mnemonic::Div | Mnemonic::Idiv if b.rng.coin() => {
             // Mostly avoid quotient overflow: a zero or sign-extended high half.
             let lo = b.st.gpr[0];
-            let hi = match size.max(if ins.op0_kind() == OpKind::Register { ins.op0_register().size() } else { 0 }) {
+            let hi = match size.max(if ins.op0_kind() == OpKind::Register {
+                ins.op0_register().size()
+            } else {
+                0
+            }) {
                 1 => {
-                    let ah = if m == Mnemonic::Idiv && lo & 0x80 != 0 { 0xff } else { 0 };
+                    let ah = if m == Mnemonic::Idiv && lo & 0x80 != 0 {
+                        0xff
+                    } else {
+                        0
+                    };
                     b.st.gpr[0] = (lo & !0xff00) | ah << 8;
                     None
                 }
-                2 => Some(if m == Mnemonic::Idiv && lo & 0x8000 != 0 { 0xffff } else { 0 }),
-                4 => Some(if m == Mnemonic::Idiv && lo & 0x8000_0000 != 0 { 0xffff_ffff } else { 0 }),
-                _ => Some(if m == Mnemonic::Idiv && lo >> 63 != 0 { u64::MAX } else { 0 }),
+                2 => Some(if m == Mnemonic::Idiv && lo & 0x8000 != 0 {
+                    0xffff
+                } else {
+                    0
+                }),
+                4 => Some(if m == Mnemonic::Idiv && lo & 0x8000_0000 != 0 {
+                    0xffff_ffff
+                } else {
+                    0
+                }),
+                _ => Some(if m == Mnemonic::Idiv && lo >> 63 != 0 {
+                    u64::MAX
+                } else {
+                    0
+                }),
             };
             if let Some(h) = hi {
                 if b.pins.val[2].is_none() {
                     let old = b.st.gpr[2];
-                    let mask = if size == 2 || (ins.op0_kind() == OpKind::Register && ins.op0_register().size() == 2) { 0xffff } else { u64::MAX };
+                    let mask = if size == 2
+                        || (ins.op0_kind() == OpKind::Register && ins.op0_register().size() == 2)
+                    {
+                        0xffff
+                    } else {
+                        u64::MAX
+                    };
                     b.st.gpr[2] = (old & !mask) | (h & mask);
                 }
             }
         }
-        Mnemonic::Shl | Mnemonic::Sal | Mnemonic::Shr | Mnemonic::Sar | Mnemonic::Rol | Mnemonic::Ror | Mnemonic::Rcl | Mnemonic::Rcr | Mnemonic::Shld | Mnemonic::Shrd => {
+        Mnemonic::Shl
+        | Mnemonic::Sal
+        | Mnemonic::Shr
+        | Mnemonic::Sar
+        | Mnemonic::Rol
+        | Mnemonic::Ror
+        | Mnemonic::Rcl
+        | Mnemonic::Rcr
+        | Mnemonic::Shld
+        | Mnemonic::Shrd => {
             if b.pins.val[1].is_none() {
                 let c = b.rng.count();
                 b.st.gpr[1] = (b.st.gpr[1] & !0xff) | c;
             }
             // SHLD/SHRD with a 16-bit operand and a count above 16 leave
             // the destination undefined: not generated.
-            let opsize = if ins.op0_kind() == OpKind::Register { ins.op0_register().size() } else { size };
+            let opsize = if ins.op0_kind() == OpKind::Register {
+                ins.op0_register().size()
+            } else {
+                size
+            };
             if matches!(m, Mnemonic::Shld | Mnemonic::Shrd) && opsize == 2 {
                 if ins.op2_kind() == OpKind::Immediate8 {
                     if ins.immediate8() & 31 > 16 {
@@ -1073,7 +1350,19 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
         Mnemonic::Cmpxchg if b.rng.coin() => {
             // Make the comparison succeed half of the time.
             let v = match ins.op0_kind() {
-                OpKind::Register => b.st.gpr[gpr_num(ins.op0_register())] >> if ins.op0_register().is_gpr8() && matches!(ins.op0_register(), Register::AH | Register::CH | Register::DH | Register::BH) { 8 } else { 0 },
+                OpKind::Register => {
+                    b.st.gpr[gpr_num(ins.op0_register())]
+                        >> if ins.op0_register().is_gpr8()
+                            && matches!(
+                                ins.op0_register(),
+                                Register::AH | Register::CH | Register::DH | Register::BH
+                            )
+                        {
+                            8
+                        } else {
+                            0
+                        }
+                }
                 _ => read_data(b.data, b.mem_addr.unwrap_or(0), 8),
             };
             if b.pins.val[0].is_none() {
@@ -1092,27 +1381,34 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
             let mask = if half == 4 { 0xffff_ffff } else { u64::MAX };
             if b.pins.val[0].is_none() && b.pins.val[2].is_none() {
                 b.st.gpr[0] = (b.st.gpr[0] & !mask) | read_data(b.data, a, half);
-                b.st.gpr[2] = (b.st.gpr[2] & !mask) | read_data(b.data, a.wrapping_add(half as u64), half);
+                b.st.gpr[2] =
+                    (b.st.gpr[2] & !mask) | read_data(b.data, a.wrapping_add(half as u64), half);
             }
         }
         Mnemonic::Ldmxcsr if !b.rng.one_in(5) => {
             // Mostly a valid value (reserved bits raise #GP).
-            let v = b.rng.next() as u32 & 0xffff;
+            let v = b.rng.next_u64() as u32 & 0xffff;
             if let Some(a) = b.mem_addr {
                 write_data(b.data, a, &v.to_le_bytes());
             }
         }
         Mnemonic::Fldcw if !b.rng.one_in(5) => {
             // Keep exceptions masked most of the time.
-            let v = (b.rng.next() as u16 & 0x0f00) | 0x3f | 0x40;
+            let v = (b.rng.next_u64() as u16 & 0x0f00) | 0x3f | 0x40;
             if let Some(a) = b.mem_addr {
                 write_data(b.data, a, &v.to_le_bytes());
             }
         }
         _ => {}
     }
-    if matches!(m, Mnemonic::Loop | Mnemonic::Loope | Mnemonic::Loopne | Mnemonic::Jrcxz | Mnemonic::Jecxz) && b.rng.coin() {
-        b.st.gpr[1] = b.rng.pick(&[0, 1, 2, 0x1_0000_0000, 0x1_0000_0001, 0xffff_ffff]);
+    if matches!(
+        m,
+        Mnemonic::Loop | Mnemonic::Loope | Mnemonic::Loopne | Mnemonic::Jrcxz | Mnemonic::Jecxz
+    ) && b.rng.coin()
+    {
+        b.st.gpr[1] = b
+            .rng
+            .pick(&[0, 1, 2, 0x1_0000_0000, 0x1_0000_0001, 0xffff_ffff]);
     }
     // Branches to "0" go to the fall-through exit: patch in the end address
     // once the length is known.
@@ -1129,7 +1425,12 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
     if code.len() > MAX_TEST_BYTES {
         return None;
     }
-    Some(Case { class, code, init: st, data })
+    Some(Case {
+        class,
+        code,
+        init: st,
+        data,
+    })
 }
 
 #[cfg(test)]
@@ -1145,11 +1446,14 @@ mod tests {
             }
         }
         assert!(t.of(Class::Alu).contains(&Code::Adc_rm64_imm32));
-        assert!(!t.of(Class::SseInt).iter().any(|c| c.cpuid_features().contains(&CpuidFeature::SSSE3)));
+        assert!(!t
+            .of(Class::SseInt)
+            .iter()
+            .any(|c| c.cpuid_features().contains(&CpuidFeature::SSSE3)));
     }
 
     #[test]
-    fn generation_is_deterministic_and_addresses_resolve() {
+    fn generation_is_deterministic() {
         let t = Tables::new();
         for c in Class::ALL {
             let mut a = Rng::new(7);
@@ -1159,7 +1463,58 @@ mod tests {
                 let y = generate(&t, c, &mut b);
                 assert_eq!(x.code, y.code);
                 assert_eq!(x.init, y.init);
+                assert!(x.data[..] == y.data[..]);
             }
         }
+    }
+
+    /// Memory operands resolve to the data region or its guard pages (the
+    /// solver pinned the address registers right).
+    #[test]
+    fn memory_operands_land_near_the_data_region() {
+        use iced_x86::InstructionInfoFactory;
+        let t = Tables::new();
+        let mut rng = Rng::new(11);
+        let mut f = InstructionInfoFactory::new();
+        let mut checked = 0;
+        for c in [
+            Class::Alu,
+            Class::Mov,
+            Class::Shift,
+            Class::MulDiv,
+            Class::Atomic,
+            Class::SseInt,
+            Class::X87,
+        ] {
+            for _ in 0..500 {
+                let case = generate(&t, c, &mut rng);
+                let ins = case.insns()[0];
+                if ins.mnemonic() == Mnemonic::Lea {
+                    continue;
+                }
+                for m in f.info(&ins).used_memory() {
+                    let get = |r: Register, _: usize, _: usize| {
+                        // Segment bases are zero (no FS/GS overrides are generated).
+                        if r == Register::None || r.is_segment_register() {
+                            return Some(0);
+                        }
+                        let v = case.init.gpr[r.full_register().number()];
+                        Some(match r.size() {
+                            1 => v & 0xff,
+                            2 => v & 0xffff,
+                            4 => v & 0xffff_ffff,
+                            _ => v,
+                        })
+                    };
+                    let a = m.virtual_address(0, get).expect("address computes");
+                    assert!(
+                        (DATA - 0x1000..DATA_END + 0x1000).contains(&a),
+                        "{c:?} {ins} at {a:#x} um {m:x?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000);
     }
 }

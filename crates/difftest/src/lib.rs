@@ -28,11 +28,21 @@ use compare::{compare, hex, Diff};
 pub use gen::Class;
 use gen::{Case, Rng, Tables};
 use layout::*;
-use oxvm_exec::{OxvmExec, Outcome};
+use oxvm_exec::{Outcome, OxvmExec};
 
 /// Classes whose smoke campaign must show zero mismatches in
 /// `cargo test` (add a class here once oxvm passes it).
-pub const STRICT_CLASSES: &[Class] = &[Class::Alu, Class::Mov, Class::Bits, Class::Flags];
+pub const STRICT_CLASSES: &[Class] = &[
+    Class::Alu,
+    Class::Mov,
+    Class::Shift,
+    Class::MulDiv,
+    Class::String,
+    Class::Atomic,
+    Class::Cond,
+    Class::Stack,
+    Class::Flags,
+];
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -48,7 +58,13 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { seed: 1, cases: 10_000, classes: Class::ALL.to_vec(), max_report: 5, reduce: true }
+        Config {
+            seed: 1,
+            cases: 10_000,
+            classes: Class::ALL.to_vec(),
+            max_report: 5,
+            reduce: true,
+        }
     }
 }
 
@@ -91,12 +107,24 @@ impl Report {
                 s.push('\n');
             }
         }
-        let _ = writeln!(s, "{:<10} {:>9} {:>9} {:>10} {:>8}", "class", "run", "passed", "mismatched", "crashed");
+        let _ = writeln!(
+            s,
+            "{:<10} {:>9} {:>9} {:>10} {:>8}",
+            "class", "run", "passed", "mismatched", "crashed"
+        );
         for c in &self.classes {
             let name = c.class.map_or("?", |c| c.name());
-            let _ = writeln!(s, "{:<10} {:>9} {:>9} {:>10} {:>8}", name, c.run, c.passed, c.mismatched, c.native_crashes);
+            let _ = writeln!(
+                s,
+                "{:<10} {:>9} {:>9} {:>10} {:>8}",
+                name, c.run, c.passed, c.mismatched, c.native_crashes
+            );
         }
-        let rate = if self.seconds > 0.0 { self.cases() as f64 / self.seconds } else { 0.0 };
+        let rate = if self.seconds > 0.0 {
+            self.cases() as f64 / self.seconds
+        } else {
+            0.0
+        };
         let _ = writeln!(
             s,
             "total: {} cases, {} mismatched, {:.1} s ({:.0} cases/s), worker restarts {}",
@@ -136,7 +164,9 @@ fn exits(case: &Case) -> [u64; 3] {
 /// Run oxvm on one case, turning a panic into a note.
 fn run_oxvm(ox: &mut OxvmExec, case: &Case, out: &mut Outcome) {
     let region = case.region();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ox.run(&region, &case.init, &case.data, &exits(case), out)));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ox.run(&region, &case.init, &case.data, &exits(case), out)
+    }));
     if r.is_err() {
         out.note = Some(format!("oxvm panicked: {}", robust::last_panic()));
         // The executor may be inconsistent after a panic: start afresh.
@@ -149,12 +179,19 @@ impl Tester {
     pub fn new() -> io::Result<Tester> {
         robust::install_quiet_panic_hook();
         let worker = native::Worker::new(&codepage::image())?;
-        Ok(Tester { worker, ox: OxvmExec::new(), outs: (0..BATCH).map(|_| Outcome::default()).collect() })
+        Ok(Tester {
+            worker,
+            ox: OxvmExec::new(),
+            outs: (0..BATCH).map(|_| Outcome::default()).collect(),
+        })
     }
 
     #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
     pub fn new() -> io::Result<Tester> {
-        Err(io::Error::new(io::ErrorKind::Unsupported, "the native executor needs an x86-64 Linux host"))
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "the native executor needs an x86-64 Linux host",
+        ))
     }
 
     /// Run up to one batch of cases on both executors and compare.
@@ -176,20 +213,36 @@ impl Tester {
         let mut v = Vec::with_capacity(cases.len());
         for (i, c) in cases.iter().enumerate() {
             let o = self.worker.output(i);
-            let nat = compare::Native { state: &o.state, data: &o.data, signo: o.signo, si_code: o.si_code, si_addr: o.si_addr, crashed: o.status != 0 };
+            let nat = compare::Native {
+                state: &o.state,
+                data: &o.data,
+                signo: o.signo,
+                si_code: o.si_code,
+                si_addr: o.si_addr,
+                crashed: o.status != 0,
+            };
             let insns = c.insns();
-            v.push(Verdict { diffs: compare(&insns, &c.init, &nat, &self.outs[i]), native_crashed: o.status != 0 });
+            v.push(Verdict {
+                diffs: compare(&insns, &c.init, &nat, &self.outs[i]),
+                native_crashed: o.status != 0,
+            });
         }
         Ok(v)
     }
 
     #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
     pub fn run_batch(&mut self, _cases: &[Case]) -> io::Result<Vec<Verdict>> {
-        Err(io::Error::new(io::ErrorKind::Unsupported, "no native executor"))
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "no native executor",
+        ))
     }
 
     pub fn run_one(&mut self, case: &Case) -> io::Result<Verdict> {
-        Ok(self.run_batch(std::slice::from_ref(case))?.pop().expect("one verdict"))
+        Ok(self
+            .run_batch(std::slice::from_ref(case))?
+            .pop()
+            .expect("one verdict"))
     }
 
     pub fn worker_restarts(&self) -> u64 {
@@ -203,7 +256,16 @@ impl Tester {
     /// state and data one at a time while the same fields still differ.
     pub fn reduce(&mut self, case: &Case, diffs: &[Diff]) -> io::Result<(Case, Vec<Diff>)> {
         let key = |ds: &[Diff]| {
-            let mut v: Vec<String> = ds.iter().map(|d| if d.field.starts_with("mem[") { "mem".to_string() } else { d.field.clone() }).collect();
+            let mut v: Vec<String> = ds
+                .iter()
+                .map(|d| {
+                    if d.field.starts_with("mem[") {
+                        "mem".to_string()
+                    } else {
+                        d.field.clone()
+                    }
+                })
+                .collect();
             v.sort();
             v.dedup();
             v
@@ -211,7 +273,11 @@ impl Tester {
         let want = key(diffs);
         let mut best = case.clone();
         let mut best_diffs = diffs.to_vec();
-        let attempt = |t: &mut Tester, cand: Case, best: &mut Case, best_diffs: &mut Vec<Diff>| -> io::Result<()> {
+        let attempt = |t: &mut Tester,
+                       cand: Case,
+                       best: &mut Case,
+                       best_diffs: &mut Vec<Diff>|
+         -> io::Result<()> {
             let v = t.run_one(&cand)?;
             if !v.native_crashed && !v.diffs.is_empty() && key(&v.diffs) == want {
                 *best = cand;
@@ -256,7 +322,9 @@ impl Tester {
             for phys in 0..8 {
                 if best.init.fx.abridged_tag() & (1 << phys) != 0 {
                     let mut c = best.clone();
-                    c.init.fx.set_abridged_tag(c.init.fx.abridged_tag() & !(1 << phys));
+                    c.init
+                        .fx
+                        .set_abridged_tag(c.init.fx.abridged_tag() & !(1 << phys));
                     attempt(self, c, &mut best, &mut best_diffs)?;
                 }
             }
@@ -278,14 +346,32 @@ pub fn describe(case: &Case, diffs: &[Diff], native_signal: &str) -> String {
         }
         fmt.format(i, &mut text);
     }
-    let _ = writeln!(s, "[{}] {}   bytes: {}   at {:#x}{}", case.class.name(), text, hex(&case.code), TEST_ADDR, native_signal);
+    let _ = writeln!(
+        s,
+        "[{}] {}   bytes: {}   at {:#x}{}",
+        case.class.name(),
+        text,
+        hex(&case.code),
+        TEST_ADDR,
+        native_signal
+    );
     let mut regs = Vec::new();
     for (r, v) in state::GPR_NAMES.iter().zip(case.init.gpr.iter()) {
         if *v != 0 {
             regs.push(format!("{r}={v:#x}"));
         }
     }
-    let _ = writeln!(s, "  init: {} rflags={:#x} ({})", if regs.is_empty() { "all GPRs 0".to_string() } else { regs.join(" ") }, case.init.rflags, compare::flag_names(case.init.rflags));
+    let _ = writeln!(
+        s,
+        "  init: {} rflags={:#x} ({})",
+        if regs.is_empty() {
+            "all GPRs 0".to_string()
+        } else {
+            regs.join(" ")
+        },
+        case.init.rflags,
+        compare::flag_names(case.init.rflags)
+    );
     // Memory the instruction reads or writes, as iced computes it.
     let mut factory = InstructionInfoFactory::new();
     for i in &insns {
@@ -295,13 +381,19 @@ pub fn describe(case: &Case, diffs: &[Diff], native_signal: &str) -> String {
                 if r.is_gpr() {
                     let v = case.init.gpr[r.full_register().number()];
                     Some(match r.size() {
-                        1 if matches!(r, Register::AH | Register::CH | Register::DH | Register::BH) => (v >> 8) & 0xff,
+                        1 if matches!(
+                            r,
+                            Register::AH | Register::CH | Register::DH | Register::BH
+                        ) =>
+                        {
+                            (v >> 8) & 0xff
+                        }
                         1 => v & 0xff,
                         2 => v & 0xffff,
                         4 => v & 0xffff_ffff,
                         _ => v,
                     })
-                } else if r == Register::None {
+                } else if r == Register::None || r.is_segment_register() {
                     Some(0)
                 } else {
                     None
@@ -309,13 +401,28 @@ pub fn describe(case: &Case, diffs: &[Diff], native_signal: &str) -> String {
             };
             if let Some(a) = m.virtual_address(0, get) {
                 let size = m.memory_size().size().clamp(1, 16) as u64;
-                let bytes: Vec<u8> = (0..size).filter_map(|k| a.checked_add(k).filter(|x| (DATA..DATA_END).contains(x)).map(|x| case.data[(x - DATA) as usize])).collect();
+                let bytes: Vec<u8> = (0..size)
+                    .filter_map(|k| {
+                        a.checked_add(k)
+                            .filter(|x| (DATA..DATA_END).contains(x))
+                            .map(|x| case.data[(x - DATA) as usize])
+                    })
+                    .collect();
                 let acc = match m.access() {
                     OpAccess::Read | OpAccess::CondRead => "read",
                     OpAccess::Write | OpAccess::CondWrite => "write",
                     _ => "rw",
                 };
-                let _ = writeln!(s, "  mem {acc} [{a:#x}] ({} bytes): {}", m.memory_size().size(), if bytes.is_empty() { "unmapped".into() } else { hex(&bytes) });
+                let _ = writeln!(
+                    s,
+                    "  mem {acc} [{a:#x}] ({} bytes): {}",
+                    m.memory_size().size(),
+                    if bytes.is_empty() {
+                        "unmapped".into()
+                    } else {
+                        hex(&bytes)
+                    }
+                );
             }
         }
     }
@@ -331,7 +438,14 @@ pub fn describe(case: &Case, diffs: &[Diff], native_signal: &str) -> String {
     }
     if matches!(case.class, Class::X87 | Class::X87Trans) {
         let fx = &case.init.fx;
-        let _ = write!(s, "  fcw={:#x} fsw={:#x} (top {}) ftw={:#x}", fx.fcw(), fx.fsw(), fx.top(), fx.full_tag());
+        let _ = write!(
+            s,
+            "  fcw={:#x} fsw={:#x} (top {}) ftw={:#x}",
+            fx.fcw(),
+            fx.fsw(),
+            fx.top(),
+            fx.full_tag()
+        );
         for i in 0..8 {
             if !fx.phys_empty((fx.top() + i) & 7) {
                 let (m, e) = fx.st(i);
@@ -347,7 +461,9 @@ pub fn describe(case: &Case, diffs: &[Diff], native_signal: &str) -> String {
 }
 
 fn class_seed(seed: u64, c: Class) -> u64 {
-    seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ ((c as u64 + 1) << 56) ^ (c as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)
+    seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ ((c as u64 + 1) << 56)
+        ^ (c as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)
 }
 
 /// Run a campaign: `cfg.cases` cases split evenly over `cfg.classes`.
@@ -360,11 +476,16 @@ pub fn run_campaign(cfg: &Config) -> io::Result<Report> {
     for (ci, &class) in cfg.classes.iter().enumerate() {
         let n = cfg.cases / k + u64::from((ci as u64) < cfg.cases % k);
         let mut rng = Rng::new(class_seed(cfg.seed, class));
-        let mut cr = ClassReport { class: Some(class), ..Default::default() };
+        let mut cr = ClassReport {
+            class: Some(class),
+            ..Default::default()
+        };
         let mut done = 0;
         while done < n {
             let b = (n - done).min(BATCH as u64) as usize;
-            let cases: Vec<Case> = (0..b).map(|_| gen::generate(&tables, class, &mut rng)).collect();
+            let cases: Vec<Case> = (0..b)
+                .map(|_| gen::generate(&tables, class, &mut rng))
+                .collect();
             let verdicts = t.run_batch(&cases)?;
             for (c, v) in cases.iter().zip(verdicts) {
                 cr.run += 1;
@@ -378,7 +499,11 @@ pub fn run_campaign(cfg: &Config) -> io::Result<Report> {
                 } else {
                     cr.mismatched += 1;
                     if cr.reproducers.len() < cfg.max_report {
-                        let (rc, rd) = if cfg.reduce { t.reduce(c, &v.diffs)? } else { (c.clone(), v.diffs.clone()) };
+                        let (rc, rd) = if cfg.reduce {
+                            t.reduce(c, &v.diffs)?
+                        } else {
+                            (c.clone(), v.diffs.clone())
+                        };
                         cr.reproducers.push(describe(&rc, &rd, ""));
                     }
                 }
@@ -400,15 +525,92 @@ mod tests {
     /// exactly, the others are only reported.
     #[test]
     fn smoke_campaign_integer_classes() {
-        let cfg = Config { seed: 0x5eed, cases: 20_000, classes: Class::INTEGER.to_vec(), max_report: 3, reduce: true };
+        let cfg = Config {
+            seed: 0x5eed,
+            cases: 20_000,
+            classes: Class::INTEGER.to_vec(),
+            max_report: 3,
+            reduce: true,
+        };
         let report = run_campaign(&cfg).expect("campaign runs");
         println!("{}", report.render());
         for c in STRICT_CLASSES {
             let r = report.class(*c).expect("strict class was run");
             assert!(r.run > 0);
-            assert_eq!(r.mismatched, 0, "strict class {} has mismatches:\n{}", c.name(), r.reproducers.join("\n"));
+            assert_eq!(
+                r.mismatched,
+                0,
+                "strict class {} has mismatches:\n{}",
+                c.name(),
+                r.reproducers.join("\n")
+            );
             assert_eq!(r.native_crashes, 0);
         }
+    }
+
+    /// The harness itself: a NOP leaves every register, the FP state and
+    /// memory as loaded, and the same case gives the same native result
+    /// twice.
+    #[test]
+    fn native_harness_round_trips_state() {
+        let tables = Tables::new();
+        let mut rng = Rng::new(5);
+        let mut t = Tester::new().unwrap();
+        for class in [Class::X87, Class::SseFloat, Class::Stack] {
+            let mut case = gen::generate(&tables, class, &mut rng);
+            case.code = vec![0x90];
+            t.worker.input(0).region = case.region();
+            t.worker.input(0).state = case.init;
+            t.worker.input(0).data.copy_from_slice(&case.data[..]);
+            t.worker.run(1).unwrap();
+            let o = t.worker.output(0);
+            assert_eq!(o.signo, 0);
+            assert_eq!(o.state.gpr, case.init.gpr);
+            assert_eq!(o.state.rip, case.end());
+            assert_eq!(o.state.rflags, case.init.rflags);
+            let (a, b) = (&o.state.fx, &case.init.fx);
+            assert_eq!(
+                (a.fcw(), a.fsw(), a.abridged_tag(), a.mxcsr()),
+                (b.fcw(), b.fsw(), b.abridged_tag(), b.mxcsr())
+            );
+            for i in 0..8 {
+                assert_eq!(a.st(i), b.st(i));
+            }
+            for i in 0..16 {
+                assert_eq!(a.xmm(i), b.xmm(i));
+            }
+            assert!(o.data[..] == case.data[..]);
+        }
+        // Determinism over a batch of every class.
+        let cases: Vec<Case> = Class::ALL
+            .iter()
+            .flat_map(|c| {
+                (0..8)
+                    .map(|_| gen::generate(&tables, *c, &mut rng))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let run = |t: &mut Tester| {
+            for (i, c) in cases.iter().enumerate() {
+                let input = t.worker.input(i);
+                input.region = c.region();
+                input.state = c.init;
+                input.data.copy_from_slice(&c.data[..]);
+            }
+            t.worker.run(cases.len()).unwrap();
+            (0..cases.len())
+                .map(|i| {
+                    (
+                        t.worker.output(i).state,
+                        t.worker.output(i).signo,
+                        t.worker.output(i).si_addr,
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let first = run(&mut t);
+        let second = run(&mut t);
+        assert!(first == second, "native results differ between two runs");
     }
 
     /// The comparison can fail: a case whose oxvm result is corrupted on
@@ -432,7 +634,14 @@ mod tests {
         t.worker.input(0).data.copy_from_slice(&case.data[..]);
         t.worker.run(1).unwrap();
         let o = t.worker.output(0);
-        let nat = compare::Native { state: &o.state, data: &o.data, signo: o.signo, si_code: o.si_code, si_addr: o.si_addr, crashed: false };
+        let nat = compare::Native {
+            state: &o.state,
+            data: &o.data,
+            signo: o.signo,
+            si_code: o.si_code,
+            si_addr: o.si_addr,
+            crashed: false,
+        };
         let diffs = compare(&case.insns(), &case.init, &nat, &out);
         assert!(!diffs.is_empty(), "a changed register went unnoticed");
     }

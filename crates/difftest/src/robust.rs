@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::gen::Rng;
+use crate::gen::{generate, Class, Rng, Tables};
 use crate::layout::*;
 use crate::oxvm_exec::OxvmExec;
 use crate::state::MachineState;
@@ -51,7 +51,10 @@ pub struct RobustReport {
     pub seconds: f64,
 }
 
-const PREFIXES: [u8; 17] = [0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x2e, 0x3e, 0x26, 0x36, 0x64, 0x65, 0x40, 0x41, 0x44, 0x48, 0x4c, 0x4f];
+const PREFIXES: [u8; 17] = [
+    0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x2e, 0x3e, 0x26, 0x36, 0x64, 0x65, 0x40, 0x41, 0x44, 0x48, 0x4c,
+    0x4f,
+];
 
 /// A random instruction-ish byte stream.
 pub fn random_stream(rng: &mut Rng) -> Vec<u8> {
@@ -62,14 +65,22 @@ pub fn random_stream(rng: &mut Rng) -> Vec<u8> {
             v.push(rng.pick(&PREFIXES));
         }
         match rng.below(6) {
-            0 => v.extend_from_slice(&[0x0f, rng.next() as u8]),
-            1 => v.extend_from_slice(&[0x0f, if rng.coin() { 0x38 } else { 0x3a }, rng.next() as u8]),
+            0 => v.extend_from_slice(&[0x0f, rng.next_u64() as u8]),
+            1 => v.extend_from_slice(&[
+                0x0f,
+                if rng.coin() { 0x38 } else { 0x3a },
+                rng.next_u64() as u8,
+            ]),
             2 => v.push(0xd8 + rng.below(8) as u8),
-            _ => v.push(rng.next() as u8),
+            _ => v.push(rng.next_u64() as u8),
         }
         for _ in 0..rng.below(7) {
             // ModRM/SIB/displacement/immediate bytes, often pointing at the data region.
-            v.push(if rng.one_in(3) { rng.pick(&[0x04, 0x05, 0x44, 0x84, 0x24, 0x25, 0xc0, 0x00]) } else { rng.next() as u8 });
+            v.push(if rng.one_in(3) {
+                rng.pick(&[0x04, 0x05, 0x44, 0x84, 0x24, 0x25, 0xc0, 0x00])
+            } else {
+                rng.next_u64() as u8
+            });
         }
     }
     v.truncate(MAX_TEST_BYTES);
@@ -84,23 +95,22 @@ pub fn run_robust(seed: u64, cases: u64) -> RobustReport {
     let mut rep = RobustReport::default();
     let start = Instant::now();
     let mut data = Box::new([0u8; DATA_LEN]);
+    let tables = Tables::new();
     for _ in 0..cases {
-        let bytes = random_stream(&mut rng);
-        let mut region = [0u8; TEST_REGION];
-        for b in region.iter_mut() {
-            *b = rng.next() as u8;
-        }
-        region[..bytes.len()].copy_from_slice(&bytes);
-        let mut st = MachineState { rip: TEST_ADDR, rflags: 0x202 | (rng.next() & 0xcd5), ..Default::default() };
+        let mut st = MachineState {
+            rip: TEST_ADDR,
+            rflags: 0x202 | (rng.next_u64() & 0xcd5),
+            ..Default::default()
+        };
         for g in st.gpr.iter_mut() {
             *g = match rng.below(3) {
                 0 => DATA + rng.below(DATA_LEN as u64),
                 _ => rng.value(),
             };
         }
-        st.fx.set_mxcsr(0x1f80 | (rng.next() as u32 & 0xe07f));
+        st.fx.set_mxcsr(0x1f80 | (rng.next_u64() as u32 & 0xe07f));
         st.fx.set_fsw((rng.below(8) as u16) << 11);
-        st.fx.set_abridged_tag(rng.next() as u8);
+        st.fx.set_abridged_tag(rng.next_u64() as u8);
         for i in 0..8 {
             let (m, e) = rng.f80();
             st.fx.set_st(i, m, e);
@@ -111,19 +121,48 @@ pub fn run_robust(seed: u64, cases: u64) -> RobustReport {
         for c in data.chunks_exact_mut(8) {
             c.copy_from_slice(&rng.value().to_le_bytes());
         }
+        let bytes = if rng.coin() {
+            random_stream(&mut rng)
+        } else {
+            // Valid instructions of all classes back to back (the first
+            // one's state, so its memory operand lands in the data region),
+            // with a few bytes mutated now and then.
+            let first = generate(&tables, rng.pick(&Class::ALL), &mut rng);
+            st = first.init;
+            data.copy_from_slice(&first.data[..]);
+            let mut v = first.code;
+            while v.len() < MAX_TEST_BYTES - 16 && !rng.one_in(8) {
+                v.extend_from_slice(&generate(&tables, rng.pick(&Class::ALL), &mut rng).code);
+            }
+            v.truncate(MAX_TEST_BYTES);
+            if rng.one_in(3) {
+                let k = rng.below(v.len() as u64) as usize;
+                v[k] = rng.next_u64() as u8;
+            }
+            v
+        };
+        let mut region = [0u8; TEST_REGION];
+        for b in region.iter_mut() {
+            *b = rng.next_u64() as u8;
+        }
+        region[..bytes.len()].copy_from_slice(&bytes);
         let t0 = Instant::now();
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ox.run_raw(&region, &st, &data, BUDGET)));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ox.run_raw(&region, &st, &data, BUDGET)
+        }));
         let dt = t0.elapsed();
         rep.cases += 1;
         match r {
             Ok((_, n)) => rep.instructions += n,
             Err(_) => {
-                rep.panics.push((region[..bytes.len()].to_vec(), last_panic()));
+                rep.panics
+                    .push((region[..bytes.len()].to_vec(), last_panic()));
                 ox = OxvmExec::new();
             }
         }
         if dt > CASE_TIMEOUT {
-            rep.hangs.push((region[..bytes.len()].to_vec(), dt.as_secs_f64()));
+            rep.hangs
+                .push((region[..bytes.len()].to_vec(), dt.as_secs_f64()));
         }
     }
     rep.seconds = start.elapsed().as_secs_f64();
@@ -139,8 +178,19 @@ mod tests {
         let r = run_robust(42, 3000);
         assert_eq!(r.cases, 3000);
         assert!(r.instructions > 0);
-        let show = |v: &[(Vec<u8>, String)]| v.iter().take(5).map(|(b, m)| format!("{}: {m}", crate::compare::hex(b))).collect::<Vec<_>>().join("\n");
-        assert!(r.panics.is_empty(), "{} panics:\n{}", r.panics.len(), show(&r.panics));
+        let show = |v: &[(Vec<u8>, String)]| {
+            v.iter()
+                .take(5)
+                .map(|(b, m)| format!("{}: {m}", crate::compare::hex(b)))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert!(
+            r.panics.is_empty(),
+            "{} panics:\n{}",
+            r.panics.len(),
+            show(&r.panics)
+        );
         assert!(r.hangs.is_empty(), "hangs: {:?}", r.hangs);
     }
 }
