@@ -295,3 +295,23 @@ pub fn flag_names(f: u64) -> String {
     }
     s.join(" ")
 }
+
+/// Known differences between Linux on hardware and oxvm that are tracked
+/// rather than reported as mismatches (each still counted per class).
+pub const KNOWN_SS: &str =
+    "#SS: a non-canonical address through RSP/RBP raises a stack fault, which Linux \
+reports as SIGBUS (si_code SI_KERNEL); oxvm has no stack-fault exception and raises #GP (SIGSEGV)";
+
+/// Whether `diffs` is exactly a known divergence.
+pub fn known_divergence(diffs: &[Diff], nat: &Native, ox: &Outcome) -> Option<&'static str> {
+    let only_signal = diffs.len() == 1 && diffs[0].field == "signal";
+    if only_signal
+        && nat.signo == sig::SIGBUS
+        && nat.si_code == sig::SI_KERNEL
+        && ox.signo == sig::SIGSEGV
+        && ox.si_code == sig::SI_KERNEL
+    {
+        return Some(KNOWN_SS);
+    }
+    None
+}

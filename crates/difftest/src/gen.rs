@@ -1410,27 +1410,69 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
             .rng
             .pick(&[0, 1, 2, 0x1_0000_0000, 0x1_0000_0001, 0xffff_ffff]);
     }
-    // Branches to "0" go to the fall-through exit: patch in the end address
-    // once the length is known.
-    let mut enc = Encoder::new(64);
-    let fallthrough = ins.op0_kind() == OpKind::NearBranch64 && ins.near_branch64() == 0;
-    if fallthrough {
-        ins.set_near_branch64(TEST_ADDR + 16);
-        let len = enc.encode(&ins, TEST_ADDR).ok()?;
-        let _ = enc.take_buffer();
-        ins.set_near_branch64(TEST_ADDR + len as u64);
+    // Sometimes a flag consumer (Jcc/SETcc/CMOVcc) follows, to check the
+    // flags as the next instruction sees them (oxvm evaluates conditions
+    // from its lazy flags without materialising RFLAGS). Only when the
+    // first instruction leaves no flag undefined.
+    let mut second = None;
+    if matches!(
+        class,
+        Class::Alu
+            | Class::Mov
+            | Class::Shift
+            | Class::MulDiv
+            | Class::Bits
+            | Class::Atomic
+            | Class::Flags
+    ) && b.rng.one_in(4)
+        && crate::compare::undefined_flags(&ins, b.st) == 0
+    {
+        let consumers: Vec<Code> = tables
+            .of(Class::Cond)
+            .iter()
+            .copied()
+            .filter(|c| {
+                !matches!(
+                    c.mnemonic(),
+                    Mnemonic::Loop
+                        | Mnemonic::Loope
+                        | Mnemonic::Loopne
+                        | Mnemonic::Jrcxz
+                        | Mnemonic::Jecxz
+                )
+            })
+            .collect();
+        let c2 = b.rng.pick(&consumers);
+        second = Some(b.build(c2)?);
     }
-    enc.encode(&ins, TEST_ADDR).ok()?;
-    let code = enc.take_buffer();
-    if code.len() > MAX_TEST_BYTES {
+    let mut bytes = encode_at(&mut ins, TEST_ADDR)?;
+    if let Some(mut ins2) = second {
+        let more = encode_at(&mut ins2, TEST_ADDR + bytes.len() as u64)?;
+        bytes.extend_from_slice(&more);
+    }
+    if bytes.len() > MAX_TEST_BYTES {
         return None;
     }
     Some(Case {
         class,
-        code,
+        code: bytes,
         init: st,
         data,
     })
+}
+
+/// Encode `ins` at `ip`. A branch to "0" means the fall-through exit
+/// point: patched in once the length is known.
+fn encode_at(ins: &mut Instruction, ip: u64) -> Option<Vec<u8>> {
+    let mut enc = Encoder::new(64);
+    if ins.op0_kind() == OpKind::NearBranch64 && ins.near_branch64() == 0 {
+        ins.set_near_branch64(ip + 16);
+        let len = enc.encode(ins, ip).ok()?;
+        let _ = enc.take_buffer();
+        ins.set_near_branch64(ip + len as u64);
+    }
+    enc.encode(ins, ip).ok()?;
+    Some(enc.take_buffer())
 }
 
 #[cfg(test)]

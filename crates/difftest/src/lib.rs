@@ -42,6 +42,7 @@ pub const STRICT_CLASSES: &[Class] = &[
     Class::Cond,
     Class::Stack,
     Class::Flags,
+    Class::Bits,
 ];
 
 #[derive(Clone, Debug)]
@@ -77,7 +78,14 @@ pub struct ClassReport {
     /// Cases on which the native worker died or hung (not counted as
     /// mismatches of oxvm, but reported).
     pub native_crashes: u64,
+    /// Cases that differ only by a known, tracked divergence.
+    pub known: u64,
+    /// Cases that faulted natively (how much of the class exercises the
+    /// fault paths).
+    pub faulted: u64,
     pub reproducers: Vec<String>,
+    /// One example per known divergence seen.
+    pub known_examples: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -107,17 +115,24 @@ impl Report {
                 s.push('\n');
             }
         }
+        for c in &self.classes {
+            for r in &c.known_examples {
+                s.push_str("known divergence, e.g.:\n");
+                s.push_str(r);
+                s.push('\n');
+            }
+        }
         let _ = writeln!(
             s,
-            "{:<10} {:>9} {:>9} {:>10} {:>8}",
-            "class", "run", "passed", "mismatched", "crashed"
+            "{:<10} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8}",
+            "class", "run", "passed", "mismatched", "known", "faulted", "crashed"
         );
         for c in &self.classes {
             let name = c.class.map_or("?", |c| c.name());
             let _ = writeln!(
                 s,
-                "{:<10} {:>9} {:>9} {:>10} {:>8}",
-                name, c.run, c.passed, c.mismatched, c.native_crashes
+                "{:<10} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8}",
+                name, c.run, c.passed, c.mismatched, c.known, c.faulted, c.native_crashes
             );
         }
         let rate = if self.seconds > 0.0 {
@@ -155,6 +170,11 @@ const BATCH: usize = 128;
 pub struct Verdict {
     pub diffs: Vec<Diff>,
     pub native_crashed: bool,
+    /// The case faulted natively.
+    pub native_signal: bool,
+    /// The differences are a known, tracked divergence (see
+    /// [`compare::known_divergence`]).
+    pub known: Option<&'static str>,
 }
 
 fn exits(case: &Case) -> [u64; 3] {
@@ -222,9 +242,13 @@ impl Tester {
                 crashed: o.status != 0,
             };
             let insns = c.insns();
+            let diffs = compare(&insns, &c.init, &nat, &self.outs[i]);
+            let known = compare::known_divergence(&diffs, &nat, &self.outs[i]);
             v.push(Verdict {
-                diffs: compare(&insns, &c.init, &nat, &self.outs[i]),
+                diffs,
                 native_crashed: o.status != 0,
+                native_signal: o.signo != 0,
+                known,
             });
         }
         Ok(v)
@@ -489,7 +513,14 @@ pub fn run_campaign(cfg: &Config) -> io::Result<Report> {
             let verdicts = t.run_batch(&cases)?;
             for (c, v) in cases.iter().zip(verdicts) {
                 cr.run += 1;
-                if v.native_crashed {
+                cr.faulted += u64::from(v.native_signal);
+                if let Some(k) = v.known {
+                    cr.known += 1;
+                    if !cr.known_examples.iter().any(|e| e.contains(k)) {
+                        cr.known_examples
+                            .push(format!("{}  ({k})\n", describe(c, &v.diffs, "")));
+                    }
+                } else if v.native_crashed {
                     cr.native_crashes += 1;
                     if cr.reproducers.len() < cfg.max_report {
                         cr.reproducers.push(describe(c, &v.diffs, ""));

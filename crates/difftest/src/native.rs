@@ -80,6 +80,8 @@ pub struct Worker {
     /// Number of times the worker had to be restarted.
     pub restarts: u64,
     running: Option<usize>,
+    /// How long a batch may take before the worker is declared hung.
+    pub timeout_ms: i32,
 }
 
 fn check(r: libc::c_int, what: &str) -> io::Result<libc::c_int> {
@@ -120,6 +122,7 @@ impl Worker {
             resp: -1,
             restarts: 0,
             running: None,
+            timeout_ms: BATCH_TIMEOUT_MS,
         };
         w.spawn()?;
         Ok(w)
@@ -216,7 +219,7 @@ impl Worker {
                 revents: 0,
             };
             // SAFETY: polling one local pollfd.
-            let n = unsafe { libc::poll(&mut pfd, 1, BATCH_TIMEOUT_MS) };
+            let n = unsafe { libc::poll(&mut pfd, 1, self.timeout_ms) };
             let mut byte = [0u8];
             // SAFETY: reading one byte into a local buffer.
             let ok = n == 1 && unsafe { libc::read(self.resp, byte.as_mut_ptr().cast(), 1) } == 1;
@@ -475,5 +478,46 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut 
             core::ptr::copy_nonoverlapping(fp, SIG_FX as *mut u8, 512);
         }
         g[libc::REG_RIP as usize] = RESTORE_STUB as i64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codepage;
+
+    fn case(w: &mut Worker, i: usize, code: &[u8]) {
+        let input = w.input(i);
+        input.region = codepage::test_region(code);
+        input.state = MachineState {
+            rip: TEST_ADDR,
+            rflags: 0x202,
+            ..Default::default()
+        };
+        input.data = [0; DATA_LEN];
+    }
+
+    /// A case that wrecks the harness (or hangs) kills the worker; it is
+    /// marked, the worker restarts, and the rest of the batch still runs.
+    #[test]
+    fn crashing_and_hanging_cases_are_contained() {
+        let mut w = Worker::new(&codepage::image()).unwrap();
+        w.timeout_ms = 500;
+        // mov qword [HOST_RSP], 0: the exit stub then returns through a
+        // null stack pointer.
+        let mut smash = vec![0x48, 0xc7, 0x04, 0x25];
+        smash.extend_from_slice(&(HOST_RSP as u32).to_le_bytes());
+        smash.extend_from_slice(&[0, 0, 0, 0]);
+        case(&mut w, 0, &[0x90]);
+        case(&mut w, 1, &smash);
+        case(&mut w, 2, &[0x48, 0xff, 0xc0]); // inc rax
+        case(&mut w, 3, &[0xeb, 0xfe]); // jmp $
+        case(&mut w, 4, &[0x48, 0xff, 0xc8]); // dec rax
+        w.run(5).unwrap();
+        let st: Vec<u32> = (0..5).map(|i| w.output(i).status).collect();
+        assert_eq!(st, [0, 1, 0, 1, 0]);
+        assert_eq!(w.output(2).state.gpr[0], 1);
+        assert_eq!(w.output(4).state.gpr[0], u64::MAX);
+        assert_eq!(w.restarts, 2);
     }
 }
