@@ -505,6 +505,7 @@ pub fn run_campaign(cfg: &Config) -> io::Result<Report> {
             ..Default::default()
         };
         let mut done = 0;
+        let mut seen = std::collections::HashSet::new();
         while done < n {
             let b = (n - done).min(BATCH as u64) as usize;
             let cases: Vec<Case> = (0..b)
@@ -529,7 +530,28 @@ pub fn run_campaign(cfg: &Config) -> io::Result<Report> {
                     cr.passed += 1;
                 } else {
                     cr.mismatched += 1;
-                    if cr.reproducers.len() < cfg.max_report {
+                    // One reproducer per (mnemonic, differing fields): the
+                    // report shows distinct problems rather than one many times.
+                    let mut fields: Vec<&str> = v
+                        .diffs
+                        .iter()
+                        .map(|d| {
+                            if d.field.starts_with("mem[") {
+                                "mem"
+                            } else {
+                                d.field.as_str()
+                            }
+                        })
+                        .collect();
+                    fields.sort_unstable();
+                    fields.dedup();
+                    let key = format!(
+                        "{:?} {}",
+                        c.insns().first().map(|i| i.mnemonic()),
+                        fields.join(",")
+                    );
+                    let fresh = seen.insert(key);
+                    if fresh && cr.reproducers.len() < cfg.max_report {
                         let (rc, rd) = if cfg.reduce {
                             t.reduce(c, &v.diffs)?
                         } else {
