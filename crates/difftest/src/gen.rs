@@ -1331,7 +1331,9 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
                     } else {
                         0
                     };
-                    b.st.gpr[0] = (lo & !0xff00) | ah << 8;
+                    if b.pins.val[0].is_none() {
+                        b.st.gpr[0] = (lo & !0xff00) | ah << 8;
+                    }
                     None
                 }
                 2 => Some(if m == Mnemonic::Idiv && lo & 0x8000 != 0 {
@@ -1584,8 +1586,13 @@ mod tests {
             Class::Atomic,
             Class::SseInt,
             Class::X87,
+            Class::Cond,
+            Class::Stack,
+            Class::SseFloat,
+            Class::SseMisc,
+            Class::Misc,
         ] {
-            for _ in 0..500 {
+            for _ in 0..3000 {
                 let case = generate(&t, c, &mut rng);
                 let ins = case.insns()[0];
                 if ins.mnemonic() == Mnemonic::Lea {
