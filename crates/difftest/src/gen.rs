@@ -318,6 +318,10 @@ fn class_of(code: Code) -> Option<Class> {
     if !code.cpuid_features().iter().all(|f| feature_ok(*f)) {
         return None;
     }
+    if code == Code::Xlat_m8 {
+        // Its implicit [RBX+AL] operand is set up by `try_generate`.
+        return Some(Class::Mov);
+    }
     if !(0..op.op_count()).all(|n| operand_supported(op.op_kind(n))) {
         return None;
     }
@@ -1480,19 +1484,22 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
     ) && b.rng.one_in(4)
         && crate::compare::undefined_flags(&ins, b.st) == 0
     {
-        let consumers: Vec<Code> = tables
-            .of(Class::Cond)
+        // Conditions, carry users (ADC/SBB/RCL/RCR with a constant count:
+        // a CL count could have been changed by the first instruction, and
+        // the undefined-flag masks are computed from the initial state),
+        // LAHF and CMC.
+        let consumers: Vec<Code> = [Class::Cond, Class::Alu, Class::Shift, Class::Flags]
             .iter()
-            .copied()
+            .flat_map(|c| tables.of(*c).iter().copied())
             .filter(|c| {
-                !matches!(
-                    c.mnemonic(),
-                    Mnemonic::Loop
-                        | Mnemonic::Loope
-                        | Mnemonic::Loopne
-                        | Mnemonic::Jrcxz
-                        | Mnemonic::Jecxz
-                )
+                let op = c.op_code();
+                let by_cl = (0..op.op_count()).any(|n| op.op_kind(n) == K::cl);
+                match c.mnemonic() {
+                    Mnemonic::Loop | Mnemonic::Loope | Mnemonic::Loopne | Mnemonic::Jrcxz | Mnemonic::Jecxz => false,
+                    Mnemonic::Adc | Mnemonic::Sbb | Mnemonic::Lahf | Mnemonic::Cmc => true,
+                    Mnemonic::Rcl | Mnemonic::Rcr => !by_cl,
+                    _ => tables.of(Class::Cond).contains(c),
+                }
             })
             .collect();
         let c2 = b.rng.pick(&consumers);
@@ -1547,6 +1554,7 @@ mod tests {
             }
         }
         assert!(t.of(Class::Alu).contains(&Code::Adc_rm64_imm32));
+        assert!(t.of(Class::Mov).contains(&Code::Xlat_m8));
         assert!(!t
             .of(Class::SseInt)
             .iter()
@@ -1622,5 +1630,18 @@ mod tests {
             }
         }
         assert!(checked > 1000);
+    }
+}
+#[cfg(test)]
+mod dump {
+    #[test]
+    #[ignore]
+    fn dump_tables() {
+        let t = super::Tables::new();
+        for (c, v) in &t.codes {
+            let mut m: Vec<String> = v.iter().map(|c| format!("{:?}", c.mnemonic())).collect();
+            m.dedup();
+            println!("{} {} forms: {}", c.name(), v.len(), m.join(" "));
+        }
     }
 }
