@@ -468,7 +468,7 @@ fn class_of(code: Code) -> Option<Class> {
     // code segment selector); oxvm does not implement them (it treats them
     // as near branches), so they would drown the stack class in noise.
     if matches!(
-        Instruction::with(code).memory_size(),
+        bare(code).memory_size(),
         iced_x86::MemorySize::SegPtr16
             | iced_x86::MemorySize::SegPtr32
             | iced_x86::MemorySize::SegPtr64
@@ -496,6 +496,14 @@ fn class_of(code: Code) -> Option<Class> {
         return None;
     }
     Some(c)
+}
+
+/// An instruction of form `code` with no operands filled in yet
+/// (`Instruction::with` asserts the form has no operands).
+fn bare(code: Code) -> Instruction {
+    let mut i = Instruction::default();
+    i.set_code(code);
+    i
 }
 
 /// The instruction forms of each class.
@@ -857,7 +865,7 @@ impl Builder<'_> {
     /// Build an instance of `code` with random operands.
     fn build(&mut self, code: Code) -> Option<Instruction> {
         let op = code.op_code();
-        let mut ins = Instruction::with(code);
+        let mut ins = bare(code);
         let addr32 = self.rng.one_in(8);
         let msize = ins.memory_size().size() as u64;
         for n in 0..op.op_count() {
@@ -1495,7 +1503,11 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
                 let op = c.op_code();
                 let by_cl = (0..op.op_count()).any(|n| op.op_kind(n) == K::cl);
                 match c.mnemonic() {
-                    Mnemonic::Loop | Mnemonic::Loope | Mnemonic::Loopne | Mnemonic::Jrcxz | Mnemonic::Jecxz => false,
+                    Mnemonic::Loop
+                    | Mnemonic::Loope
+                    | Mnemonic::Loopne
+                    | Mnemonic::Jrcxz
+                    | Mnemonic::Jecxz => false,
                     Mnemonic::Adc | Mnemonic::Sbb | Mnemonic::Lahf | Mnemonic::Cmc => true,
                     Mnemonic::Rcl | Mnemonic::Rcr => !by_cl,
                     _ => tables.of(Class::Cond).contains(c),
