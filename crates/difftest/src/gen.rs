@@ -477,7 +477,8 @@ fn class_of(code: Code) -> Option<Class> {
     }
     // MOVSXD with a 16-bit operand size: AMD reads 32 bits of memory,
     // Intel 16 (vendor-specific; compilers never emit it).
-    if code == Code::Movsxd_r16_rm16 {
+    // BSWAP of a 16-bit register: the result is undefined (vendors differ).
+    if code == Code::Movsxd_r16_rm16 || code == Code::Bswap_r16 {
         return None;
     }
     if matches!(

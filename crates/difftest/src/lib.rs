@@ -2,11 +2,37 @@
 //!
 //! Random instructions of each class ([`gen::Class`]) run natively (in a
 //! forked worker, see [`native`]) and in oxvm's interpreter
-//! ([`oxvm_exec`]) from the same initial state; the end states are compared
-//! ([`compare`]) and each mismatch is reduced to a small reproducer.
+//! ([`oxvm_exec`]) from the same initial state and memory; the end states
+//! are compared ([`compare`]) and each mismatch is reduced to a small
+//! reproducer.
 //!
-//! `run_campaign` is the entry point; `robust` is a separate fuzzer that
-//! only checks oxvm never panics or hangs on random bytes.
+//! ```text
+//! oxvm-difftest --seed S --cases N [--class C]... [--max-report K] [--no-reduce]
+//! oxvm-difftest --robust --seed S --cases N
+//! ```
+//! `--cases` is the total, split evenly over the selected classes (all by
+//! default). The exit status is 1 if any case mismatched.
+//!
+//! What is compared: the signal (number; code and address for SIGSEGV;
+//! code for #DE and #UD), RIP, the 16 GPRs, RFLAGS, MXCSR, XMM0-15, the x87
+//! control, status and full tag words and the non-empty x87 registers, and
+//! the whole data region. What is not (each documented where it is done):
+//! RFLAGS bits the architecture leaves undefined for the instruction (iced's
+//! tables plus the count-dependent rules of shifts and rotates), x87 C0-C3
+//! where undefined, RF in the RFLAGS image of a fault, FOP/FIP/FDP and
+//! MXCSR_MASK (also inside FXSAVE/FNSTENV/FNSAVE images), stale contents of
+//! empty x87 registers. RCP/RSQRT and the x87 transcendentals are compared
+//! with a tolerance (their exact bits are implementation-specific).
+//! Differences that are understood and tracked elsewhere are counted as
+//! "known" per class instead of as mismatches ([`compare::KNOWN_SS`]).
+//!
+//! Instruction forms whose behaviour differs between vendors or that user
+//! code cannot meaningfully use are not generated (see `gen::class_of`):
+//! 16-bit near branches, far JMP/CALL, MOVSXD r16, BSWAP r16, 16-bit
+//! SHLD/SHRD counts above 16, FS/GS overrides, CPUID, RDTSC, INT 0x80/INT 4.
+//!
+//! [`run_campaign`] is the library entry point; [`robust`] is a separate
+//! fuzzer that only checks oxvm never panics or hangs on random bytes.
 
 pub mod codepage;
 pub mod compare;
