@@ -3,7 +3,7 @@
 //! Random instructions of each class ([`gen::Class`]) run natively (in a
 //! forked worker, see [`native`]) and in oxvm's interpreter
 //! ([`oxvm_exec`]) from the same initial state and memory; the end states
-//! are compared ([`compare`]) and each mismatch is reduced to a small
+//! are compared ([`mod@compare`]) and each mismatch is reduced to a small
 //! reproducer.
 //!
 //! ```text
