@@ -1458,6 +1458,16 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
                 write_data(b.data, a, &v.to_le_bytes());
             }
         }
+        Mnemonic::Fxrstor | Mnemonic::Fxrstor64 if !b.rng.one_in(5) => {
+            // A plausible image (random bytes nearly always have reserved
+            // MXCSR bits set, which raises #GP).
+            let mut img = MachineState::default();
+            let mut scratch = Box::new([0u8; DATA_LEN]);
+            fp_state(b.rng, &mut img, &mut scratch);
+            if let Some(a) = b.mem_addr {
+                write_data(b.data, a, &img.fx.0);
+            }
+        }
         Mnemonic::Fldcw if !b.rng.one_in(5) => {
             // Keep exceptions masked most of the time.
             let v = (b.rng.next_u64() as u16 & 0x0f00) | 0x3f | 0x40;
