@@ -15,7 +15,7 @@ fn usage() -> ExitCode {
     );
     eprintln!("       oxvm-difftest --robust [--seed S] [--cases N]");
     eprintln!(
-        "classes: {}",
+        "classes (or the groups `integer` and `fp`): {}",
         Class::ALL
             .iter()
             .map(|c| c.name())
@@ -56,8 +56,19 @@ fn main() -> ExitCode {
                 Some(v) => cfg.max_report = v as usize,
                 None => return usage(),
             },
-            "--class" => match args.next().as_deref().and_then(Class::from_name) {
-                Some(c) => cfg.classes.push(c),
+            "--class" => match args.next().as_deref() {
+                Some("integer") => cfg.classes.extend(Class::INTEGER),
+                Some("fp") => cfg.classes.extend([
+                    Class::SseFloat,
+                    Class::SseInt,
+                    Class::SseMisc,
+                    Class::X87,
+                    Class::X87Trans,
+                ]),
+                Some(name) => match Class::from_name(name) {
+                    Some(c) => cfg.classes.push(c),
+                    None => return usage(),
+                },
                 None => return usage(),
             },
             "--no-reduce" => cfg.reduce = false,

@@ -118,8 +118,12 @@ pub fn run_robust(seed: u64, cases: u64) -> RobustReport {
         for i in 0..16 {
             st.fx.set_xmm(i, [rng.f64_bits(), rng.value()]);
         }
+        let mut x = rng.next_u64() | 1;
         for c in data.chunks_exact_mut(8) {
-            c.copy_from_slice(&rng.value().to_le_bytes());
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            c.copy_from_slice(&x.to_le_bytes());
         }
         let bytes = if rng.coin() {
             random_stream(&mut rng)
