@@ -29,7 +29,8 @@
 //! Instruction forms whose behaviour differs between vendors or that user
 //! code cannot meaningfully use are not generated (see `gen::class_of`):
 //! 16-bit near branches, far JMP/CALL, MOVSXD r16, BSWAP r16, 16-bit
-//! SHLD/SHRD counts above 16, FS/GS overrides, CPUID, RDTSC, INT 0x80/INT 4.
+//! SHLD/SHRD counts above 16, FS/GS overrides, CPUID, RDTSC, INT1, INT 0x80,
+//! INT 4.
 //!
 //! [`run_campaign`] is the library entry point; [`robust`] is a separate
 //! fuzzer that only checks oxvm never panics or hangs on random bytes.
@@ -69,6 +70,7 @@ pub const STRICT_CLASSES: &[Class] = &[
     Class::Stack,
     Class::Flags,
     Class::Bits,
+    Class::Misc,
 ];
 
 #[derive(Clone, Debug)]
@@ -607,7 +609,7 @@ mod tests {
         let cfg = Config {
             seed: 0x5eed,
             cases: 20_000,
-            classes: Class::INTEGER.to_vec(),
+            classes: [&Class::INTEGER[..], &[Class::Misc]].concat(),
             max_report: 3,
             reduce: true,
         };
