@@ -511,6 +511,13 @@ fn bare(code: Code) -> Instruction {
 /// The instruction forms of each class.
 pub struct Tables {
     pub codes: Vec<(Class, Vec<Code>)>,
+    /// Flag consumers that may follow a generated instruction: conditions,
+    /// carry users (ADC/SBB, and RCL/RCR with a constant count: a CL count
+    /// could have been changed by the first instruction, while the
+    /// undefined-flag masks are computed from the initial state), LAHF, CMC.
+    pub consumers: Vec<Code>,
+    /// Instructions that leave the flags alone or keep CF (INC/DEC).
+    pub neutral: Vec<Code>,
 }
 
 impl Tables {
@@ -527,7 +534,54 @@ impl Tables {
                     .push(code);
             }
         }
-        Tables { codes }
+        let of = |c: Class| codes.iter().find(|(k, _)| *k == c).unwrap().1.clone();
+        let cond = of(Class::Cond);
+        let consumers = [
+            of(Class::Cond),
+            of(Class::Alu),
+            of(Class::Shift),
+            of(Class::Flags),
+        ]
+        .concat()
+        .into_iter()
+        .filter(|c| {
+            let op = c.op_code();
+            let by_cl = (0..op.op_count()).any(|n| op.op_kind(n) == K::cl);
+            match c.mnemonic() {
+                Mnemonic::Loop
+                | Mnemonic::Loope
+                | Mnemonic::Loopne
+                | Mnemonic::Jrcxz
+                | Mnemonic::Jecxz => false,
+                Mnemonic::Adc | Mnemonic::Sbb | Mnemonic::Lahf | Mnemonic::Cmc => true,
+                Mnemonic::Rcl | Mnemonic::Rcr => !by_cl,
+                _ => cond.contains(c),
+            }
+        })
+        .collect();
+        let neutral = [of(Class::Mov), of(Class::Alu)]
+            .concat()
+            .into_iter()
+            .filter(|c| {
+                matches!(
+                    c.mnemonic(),
+                    Mnemonic::Mov
+                        | Mnemonic::Movzx
+                        | Mnemonic::Movsx
+                        | Mnemonic::Movsxd
+                        | Mnemonic::Lea
+                        | Mnemonic::Bswap
+                        | Mnemonic::Not
+                        | Mnemonic::Inc
+                        | Mnemonic::Dec
+                )
+            })
+            .collect();
+        Tables {
+            codes,
+            consumers,
+            neutral,
+        }
     }
 
     pub fn of(&self, c: Class) -> &[Code] {
@@ -1491,7 +1545,7 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
     // flags as the next instruction sees them (oxvm evaluates conditions
     // from its lazy flags without materialising RFLAGS). Only when the
     // first instruction leaves no flag undefined.
-    let mut second = None;
+    let mut second = Vec::new();
     if matches!(
         class,
         Class::Alu
@@ -1504,40 +1558,25 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
     ) && b.rng.one_in(4)
         && crate::compare::undefined_flags(&ins, b.st) == 0
     {
-        // Conditions, carry users (ADC/SBB/RCL/RCR with a constant count:
-        // a CL count could have been changed by the first instruction, and
-        // the undefined-flag masks are computed from the initial state),
-        // LAHF and CMC.
-        let consumers: Vec<Code> = [Class::Cond, Class::Alu, Class::Shift, Class::Flags]
-            .iter()
-            .flat_map(|c| tables.of(*c).iter().copied())
-            .filter(|c| {
-                let op = c.op_code();
-                let by_cl = (0..op.op_count()).any(|n| op.op_kind(n) == K::cl);
-                match c.mnemonic() {
-                    Mnemonic::Loop
-                    | Mnemonic::Loope
-                    | Mnemonic::Loopne
-                    | Mnemonic::Jrcxz
-                    | Mnemonic::Jecxz => false,
-                    Mnemonic::Adc | Mnemonic::Sbb | Mnemonic::Lahf | Mnemonic::Cmc => true,
-                    Mnemonic::Rcl | Mnemonic::Rcr => !by_cl,
-                    _ => tables.of(Class::Cond).contains(c),
-                }
-            })
-            .collect();
-        let c2 = b.rng.pick(&consumers);
-        let ins2 = b.build(c2)?;
-        // The consumer's address registers may have changed a count.
-        if crate::compare::undefined_flags(&ins, b.st) == 0 {
-            second = Some(ins2);
-        } else {
+        // Sometimes an instruction that leaves the flags alone (MOV, LEA,
+        // NOT...) or keeps CF (INC/DEC) comes in between.
+        let mut v = Vec::new();
+        if b.rng.coin() {
+            let c = b.rng.pick(&tables.neutral);
+            v.push(b.build(c)?);
+        }
+        let c2 = b.rng.pick(&tables.consumers);
+        v.push(b.build(c2)?);
+        // The later instructions' address registers may have changed a
+        // count the first one uses.
+        if crate::compare::undefined_flags(&ins, b.st) != 0 {
             return None;
         }
+        second = v;
     }
     let mut bytes = encode_at(&mut ins, TEST_ADDR)?;
-    if let Some(mut ins2) = second {
-        let more = encode_at(&mut ins2, TEST_ADDR + bytes.len() as u64)?;
+    for mut next in second {
+        let more = encode_at(&mut next, TEST_ADDR + bytes.len() as u64)?;
         bytes.extend_from_slice(&more);
     }
     if bytes.len() > MAX_TEST_BYTES {
@@ -1599,6 +1638,18 @@ mod tests {
                 assert!(x.data[..] == y.data[..]);
             }
         }
+    }
+
+    #[test]
+    fn flag_consumer_sequences_are_generated() {
+        let t = Tables::new();
+        let mut rng = Rng::new(3);
+        let mut lens = [0; 4];
+        for _ in 0..2000 {
+            let n = generate(&t, Class::Alu, &mut rng).insns().len();
+            lens[n.min(3)] += 1;
+        }
+        assert!(lens[1] > 1000 && lens[2] > 50 && lens[3] > 50, "{lens:?}");
     }
 
     /// Memory operands resolve to the data region or its guard pages (the
