@@ -145,8 +145,13 @@ impl Worker {
         if pid == 0 {
             // SAFETY: in the child; see above.
             unsafe {
-                libc::close(c[1]);
-                libc::close(r[0]);
+                // Keep only our two pipe ends (and stdio): a worker holding
+                // another worker's pipe would hide that one's death.
+                for fd in 3..1024 {
+                    if fd != c[0] && fd != r[1] {
+                        libc::close(fd);
+                    }
+                }
                 worker_main(self.shared, c[0], r[1]);
             }
         }
