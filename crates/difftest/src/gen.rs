@@ -1352,6 +1352,34 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
         if b.rng.one_in(3) && !class.is_fp() {
             let v = b.rng.value();
             write_data(b.data, a, &v.to_le_bytes());
+        } else if class.is_fp() && b.rng.coin() {
+            // An interesting value of the operand's type.
+            use iced_x86::MemorySize as MS;
+            let mut buf = [0u8; 16];
+            match ins.memory_size() {
+                MS::Float32 => buf[..4].copy_from_slice(&b.rng.f32_bits().to_le_bytes()),
+                MS::Float64 => buf[..8].copy_from_slice(&b.rng.f64_bits().to_le_bytes()),
+                MS::Float80 => {
+                    let (m, e) = b.rng.f80();
+                    buf[..8].copy_from_slice(&m.to_le_bytes());
+                    buf[8..10].copy_from_slice(&e.to_le_bytes());
+                }
+                MS::Packed128_Float32 => {
+                    for k in 0..4 {
+                        buf[4 * k..4 * k + 4].copy_from_slice(&b.rng.f32_bits().to_le_bytes());
+                    }
+                }
+                MS::Packed128_Float64 => {
+                    for k in 0..2 {
+                        buf[8 * k..8 * k + 8].copy_from_slice(&b.rng.f64_bits().to_le_bytes());
+                    }
+                }
+                _ => {
+                    buf[..8].copy_from_slice(&b.rng.value().to_le_bytes());
+                    buf[8..].copy_from_slice(&b.rng.value().to_le_bytes());
+                }
+            }
+            write_data(b.data, a, &buf[..(size as usize).clamp(1, 16)]);
         }
     }
 
