@@ -1379,7 +1379,7 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
                     buf[8..].copy_from_slice(&b.rng.value().to_le_bytes());
                 }
             }
-            write_data(b.data, a, &buf[..(size as usize).clamp(1, 16)]);
+            write_data(b.data, a, &buf[..size.clamp(1, 16)]);
         }
     }
 
