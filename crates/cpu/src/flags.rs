@@ -15,12 +15,14 @@ pub const TF: u64 = 1 << 8;
 pub const IF: u64 = 1 << 9;
 pub const DF: u64 = 1 << 10;
 pub const OF: u64 = 1 << 11;
+/// Nested task: no effect in 64-bit user mode, but POPF can set it.
+pub const NT: u64 = 1 << 14;
 pub const AC: u64 = 1 << 18;
 pub const ID: u64 = 1 << 21;
 /// The six status flags that arithmetic produces.
 pub const ARITH: u64 = CF | PF | AF | ZF | SF | OF;
 /// RFLAGS bits a user-mode POPF may change.
-pub const USER_WRITABLE: u64 = ARITH | TF | DF | AC | ID;
+pub const USER_WRITABLE: u64 = ARITH | TF | DF | NT | AC | ID;
 /// Bit 1 of RFLAGS reads as one.
 pub const FIXED: u64 = 1 << 1;
 

@@ -23,10 +23,20 @@ pub(super) fn bt(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             let base = ea(cpu, i);
             let addr = if i.op1_kind() == OpKind::Register {
                 let signed = super::int::sign_extend(offset, size) as i64;
-                base.wrapping_add(((signed >> (bits.trailing_zeros())) * size as i64) as u64)
+                let a = base.wrapping_add(((signed >> (bits.trailing_zeros())) * size as i64) as u64);
+                // The bit offset is part of the effective address, so a
+                // 32-bit address size (67 prefix) wraps it too.
+                if addr32(i) {
+                    a & 0xffff_ffff
+                } else {
+                    a
+                }
             } else {
                 base
             };
+            if m != Mnemonic::Bt {
+                super::probe_write(bus, addr, size)?;
+            }
             (read_mem(bus, addr, size)?, offset % bits, Some(addr))
         }
     };
@@ -46,6 +56,14 @@ pub(super) fn bt(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let old = cpu.flags.arith();
     cpu.flags.set_arith((old & !CF) | cf * CF);
     Ok(())
+}
+
+/// Whether the memory operand uses 32-bit addressing (67 prefix).
+fn addr32(i: &Instruction) -> bool {
+    let (b, x) = (i.memory_base(), i.memory_index());
+    // iced reports a 4-byte displacement size only for 32-bit addressing
+    // (a 64-bit address size's disp32 is reported as 8 bytes).
+    b.is_gpr32() || x.is_gpr32() || b == iced_x86::Register::EIP || (b == iced_x86::Register::None && x == iced_x86::Register::None && i.memory_displ_size() == 4)
 }
 
 pub(super) fn scan(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {

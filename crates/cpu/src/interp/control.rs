@@ -79,9 +79,25 @@ fn branch_target(cpu: &CpuState, bus: &mut Bus, i: &Instruction) -> super::RV<u6
     }
 }
 
+/// A near branch to a non-canonical address raises #GP at the branch
+/// (nothing is pushed or popped), not a fault at the target.
+fn check_target(target: u64) -> R {
+    if crate::mem::is_canonical(target) {
+        Ok(())
+    } else {
+        Err(crate::Fault::GeneralProtection.into())
+    }
+}
+
 pub(super) fn call(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let target = branch_target(cpu, bus, i)?;
     let size = if matches!(i.op0_kind(), OpKind::NearBranch16) || (i.op0_kind() == OpKind::Register && op_size(i, 0) == 2) { 2 } else { 8 };
+    // The stack slot is checked before the target: a bad stack faults
+    // first; a bad target raises #GP with nothing pushed.
+    let slot = cpu.gpr[reg::RSP].wrapping_sub(size as u64);
+    bus.write_bytes(slot, &[])?;
+    super::probe_write(bus, slot, size)?;
+    check_target(target)?;
     push_val(cpu, bus, size, i.next_ip())?;
     cpu.rip = if size == 2 { target & 0xffff } else { target };
     Ok(())
@@ -89,16 +105,18 @@ pub(super) fn call(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
 
 pub(super) fn ret(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let size = if i.code() == iced_x86::Code::Retnw || i.code() == iced_x86::Code::Retnw_imm16 { 2 } else { 8 };
-    let target = pop_val(cpu, bus, size)?;
-    if i.op_count() == 1 {
-        cpu.gpr[reg::RSP] = cpu.gpr[reg::RSP].wrapping_add(i.immediate16() as u64);
-    }
+    let sp = cpu.gpr[reg::RSP];
+    let target = read_mem(bus, sp, size)?;
+    check_target(target)?;
+    let imm = if i.op_count() == 1 { i.immediate16() as u64 } else { 0 };
+    cpu.gpr[reg::RSP] = sp.wrapping_add(size as u64).wrapping_add(imm);
     cpu.rip = target;
     Ok(())
 }
 
 pub(super) fn jmp(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let target = branch_target(cpu, bus, i)?;
+    check_target(target)?;
     cpu.rip = if op_size_is_16(i) { target & 0xffff } else { target };
     Ok(())
 }
@@ -152,6 +170,9 @@ pub(super) fn enter(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         write_mem(bus, sp, size, frame)?;
     }
     let new_sp = sp.wrapping_sub(alloc);
+    // The processor checks that the new stack top is writable (a fault
+    // there leaves the registers unchanged).
+    bus.write_bytes(new_sp, &[])?;
     if size == 2 {
         set_reg(cpu, iced_x86::Register::BP, frame);
     } else {

@@ -2,13 +2,17 @@
 
 use iced_x86::{Instruction, Mnemonic, OpKind};
 
-use super::{ea, get_reg, loc0, op_size, read_loc, read_mem, read_op, set_reg, write_loc, write_op, R};
+use super::{ea, get_reg, loc0, op_size, probe_write, read_loc, read_loc_rmw, read_mem, read_op, set_reg, write_loc, write_op, R};
 use crate::fault::Fault;
 use crate::flags::{size_mask, sign_bit, zsp, FlagOp, AF, CF, OF, ZF};
 use crate::mem::Bus;
 use crate::state::{reg, CpuState};
 
 pub(super) fn mov(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+    // MOV to or from control, debug and test registers is privileged.
+    if (0..2).any(|n| i.op_kind(n) == OpKind::Register && (i.op_register(n).is_cr() || i.op_register(n).is_dr() || i.op_register(n).is_tr())) {
+        return Err(Fault::GeneralProtection.into());
+    }
     if i.op0_kind() == OpKind::Register && i.op0_register().is_segment_register() {
         // MOV Sreg, r/m: user mode may only load null-ish selectors; oxvm
         // has flat segments, so treat it as the #GP Linux would raise for
@@ -35,9 +39,9 @@ pub(super) fn mov(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
 pub(super) fn alu(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let size = op_size(i, 0);
     let loc = loc0(cpu, i);
-    let a = read_loc(cpu, bus, loc, size)?;
-    let b = read_op(cpu, bus, i, 1)? & size_mask(size);
     let m = i.mnemonic();
+    let a = if matches!(m, Mnemonic::Cmp | Mnemonic::Test) { read_loc(cpu, bus, loc, size)? } else { read_loc_rmw(cpu, bus, loc, size)? };
+    let b = read_op(cpu, bus, i, 1)? & size_mask(size);
     let (res, write) = match m {
         Mnemonic::Add => (a.wrapping_add(b), true),
         Mnemonic::Sub => (a.wrapping_sub(b), true),
@@ -102,7 +106,7 @@ pub(crate) fn sub_flags(size: u32, a: u64, b: u64, cin: bool, res: u64) -> u64 {
 pub(super) fn unary(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let size = op_size(i, 0);
     let loc = loc0(cpu, i);
-    let a = read_loc(cpu, bus, loc, size)?;
+    let a = read_loc_rmw(cpu, bus, loc, size)?;
     let mask = size_mask(size);
     let res = match i.mnemonic() {
         Mnemonic::Inc => a.wrapping_add(1),
@@ -148,7 +152,7 @@ pub(crate) fn sign_extend(v: u64, size: u32) -> u64 {
 pub(super) fn xchg(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let size = op_size(i, 0);
     let loc = loc0(cpu, i);
-    let a = read_loc(cpu, bus, loc, size)?;
+    let a = read_loc_rmw(cpu, bus, loc, size)?;
     let b = read_op(cpu, bus, i, 1)?;
     write_loc(cpu, bus, loc, size, b)?;
     set_reg(cpu, i.op1_register(), a);
@@ -158,7 +162,7 @@ pub(super) fn xchg(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
 pub(super) fn cmpxchg(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let size = op_size(i, 0);
     let loc = loc0(cpu, i);
-    let dst = read_loc(cpu, bus, loc, size)?;
+    let dst = read_loc_rmw(cpu, bus, loc, size)?;
     let acc = cpu.gpr[reg::RAX] & size_mask(size);
     let src = read_op(cpu, bus, i, 1)?;
     if acc == dst {
@@ -194,6 +198,7 @@ pub(super) fn cmpxchg_wide(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -
         if addr % 16 != 0 {
             return Err(Fault::GeneralProtection.into());
         }
+        probe_write(bus, addr, 16)?;
         let cur = bus.read_u128(addr)?;
         let expected = (cpu.gpr[reg::RDX] as u128) << 64 | cpu.gpr[reg::RAX] as u128;
         if cur == expected {
@@ -207,6 +212,7 @@ pub(super) fn cmpxchg_wide(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -
             cpu.flags.set_arith(flags_rest);
         }
     } else {
+        probe_write(bus, addr, 8)?;
         let cur = bus.read_u64(addr)?;
         let expected = (cpu.gpr[reg::RDX] & 0xffff_ffff) << 32 | (cpu.gpr[reg::RAX] & 0xffff_ffff);
         if cur == expected {
@@ -226,11 +232,21 @@ pub(super) fn cmpxchg_wide(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -
 pub(super) fn xadd(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let size = op_size(i, 0);
     let loc = loc0(cpu, i);
-    let a = read_loc(cpu, bus, loc, size)?;
+    let a = read_loc_rmw(cpu, bus, loc, size)?;
     let b = read_op(cpu, bus, i, 1)?;
     let res = a.wrapping_add(b) & size_mask(size);
-    write_loc(cpu, bus, loc, size, res)?;
-    set_reg(cpu, i.op1_register(), a);
+    match loc {
+        // The source gets the old destination first, then the destination
+        // the sum: XADD r, r with the same register leaves the sum.
+        super::Loc::Reg(_) => {
+            set_reg(cpu, i.op1_register(), a);
+            write_loc(cpu, bus, loc, size, res)?;
+        }
+        super::Loc::Mem(_) => {
+            write_loc(cpu, bus, loc, size, res)?;
+            set_reg(cpu, i.op1_register(), a);
+        }
+    }
     cpu.flags.set_lazy(FlagOp::Add, size, a, b, res);
     Ok(())
 }

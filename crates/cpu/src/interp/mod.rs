@@ -407,6 +407,31 @@ pub(crate) fn write_loc(cpu: &mut CpuState, bus: &mut Bus, loc: Loc, size: u32, 
     }
 }
 
+/// Read a read-modify-write destination. For a memory operand that
+/// crosses a page boundary, hardware checks write access to both pages, in
+/// order, before it reads, so the fault is a write fault on the first page
+/// that is not writable (a plain read could fault on the second page
+/// first). Within one page the write after the read faults the same way.
+#[inline(always)]
+pub(crate) fn read_loc_rmw(cpu: &CpuState, bus: &mut Bus, loc: Loc, size: u32) -> RV<u64> {
+    if let Loc::Mem(a) = loc {
+        probe_write(bus, a, size)?;
+    }
+    read_loc(cpu, bus, loc, size)
+}
+
+/// Check write access to `size` bytes at `addr` when they cross a page
+/// (see [`read_loc_rmw`]).
+#[inline(always)]
+pub(crate) fn probe_write(bus: &mut Bus, addr: u64, size: u32) -> R {
+    if (addr & 0xfff) + size as u64 > 0x1000 {
+        // An empty write checks (only) the page holding its address.
+        bus.write_bytes(addr, &[])?;
+        bus.write_bytes((addr | 0xfff).wrapping_add(1), &[])?;
+    }
+    Ok(())
+}
+
 /// Stack push of `size` bytes; RSP is only updated once the write succeeded.
 #[inline(always)]
 pub(crate) fn push(cpu: &mut CpuState, bus: &mut Bus, size: u32, v: u64) -> R {
@@ -436,5 +461,91 @@ mod tests {
             let expected = if high { r.number() - 4 } else { r.full_register().number() };
             assert_eq!(idx, expected, "{r:?}");
         }
+    }
+
+    // Regression tests for bugs the differential tester (crates/difftest)
+    // found; the expected results are what the hardware does.
+    use crate::fault::Access;
+    use crate::mem::{AddressSpace, Memory, Prot};
+    use crate::state::reg;
+
+    const CODE: u64 = 0x40_0000;
+    const DATA: u64 = 0x50_0000;
+
+    /// Run `code` (one instruction) with a writable page at DATA holding
+    /// the (offset, value) pairs of `data`, a read-only page at DATA+0x1000
+    /// and nothing above.
+    fn run1(code: &[u8], data: &[(usize, u64)], setup: impl FnOnce(&mut CpuState)) -> (CpuState, crate::Exit) {
+        let mut mem = Memory::new();
+        let mut space = AddressSpace::new();
+        let f = mem.phys.alloc();
+        mem.phys.bytes_mut(f)[..code.len()].copy_from_slice(code);
+        space.map(&mut mem.phys, CODE, f, Prot::RX);
+        let d = mem.phys.alloc();
+        for (off, v) in data {
+            mem.phys.bytes_mut(d)[*off..off + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        space.map(&mut mem.phys, DATA, d, Prot::RW);
+        let r = mem.phys.alloc();
+        space.map(&mut mem.phys, DATA + 0x1000, r, Prot::READ);
+        let mut cpu = CpuState { rip: CODE, ..CpuState::default() };
+        setup(&mut cpu);
+        let mut bus = Bus::new(&mut space, &mut mem);
+        let (exit, _) = run(&mut cpu, &mut bus, 1);
+        (cpu, exit)
+    }
+
+    #[test]
+    fn rmw_across_read_only_and_unmapped_pages_is_a_write_fault_on_the_first() {
+        // add dword [rax], ecx at the last 2 bytes of the read-only page.
+        let (_, exit) = run1(&[0x01, 0x08], &[], |c| c.gpr[reg::RAX] = DATA + 0x1ffe);
+        assert_eq!(exit, crate::Exit::Fault(Fault::Page { addr: DATA + 0x1ffe, access: Access::Write, present: true }));
+    }
+
+    #[test]
+    fn xadd_with_itself_leaves_the_sum() {
+        let (cpu, _) = run1(&[0x0f, 0xc1, 0xc9], &[], |c| c.gpr[reg::RCX] = 1); // xadd ecx, ecx
+        assert_eq!(cpu.gpr[reg::RCX], 2);
+    }
+
+    #[test]
+    fn branches_to_non_canonical_targets_fault_at_the_branch() {
+        let (cpu, exit) = run1(&[0xc3], &[(0x100, 1 << 63)], |c| c.gpr[reg::RSP] = DATA + 0x100);
+        assert_eq!(exit, crate::Exit::Fault(Fault::GeneralProtection));
+        assert_eq!((cpu.rip, cpu.gpr[reg::RSP]), (CODE, DATA + 0x100), "RET pops nothing");
+        let (cpu, exit) = run1(&[0xff, 0xd0], &[], |c| {
+            // call rax with a non-canonical rax: nothing is pushed.
+            c.gpr[reg::RAX] = 1 << 63;
+            c.gpr[reg::RSP] = DATA + 0x100;
+        });
+        assert_eq!(exit, crate::Exit::Fault(Fault::GeneralProtection));
+        assert_eq!((cpu.rip, cpu.gpr[reg::RSP]), (CODE, DATA + 0x100));
+    }
+
+    #[test]
+    fn popf_sets_nt() {
+        let (cpu, _) = run1(&[0x9d], &[(0x100, 0x4202)], |c| c.gpr[reg::RSP] = DATA + 0x100);
+        assert_ne!(cpu.rflags() & (1 << 14), 0, "NT is writable by POPF");
+    }
+
+    #[test]
+    fn bt_bit_offset_wraps_with_32_bit_addressing() {
+        // btr qword [0x500008], rcx (67 prefix) with rcx = i64::MAX: the
+        // address 0x500008 + 0x0fff_ffff_ffff_fff8 wraps to 0x500000 at 4 GiB.
+        let code = [0x67, 0x48, 0x0f, 0xb3, 0x0c, 0x25, 0x08, 0x00, 0x50, 0x00];
+        let (_, exit) = run1(&code, &[], |c| c.gpr[reg::RCX] = i64::MAX as u64);
+        assert_eq!(exit, crate::Exit::Budget, "the wrapped address is mapped and writable");
+    }
+
+    #[test]
+    fn mov_from_control_register_is_gp() {
+        let (_, exit) = run1(&[0x0f, 0x20, 0xc0], &[], |_| {}); // mov rax, cr0
+        assert_eq!(exit, crate::Exit::Fault(Fault::GeneralProtection));
+    }
+
+    #[test]
+    fn int_3_is_a_breakpoint() {
+        let (_, exit) = run1(&[0xcd, 0x03], &[], |_| {});
+        assert_eq!(exit, crate::Exit::Fault(Fault::Breakpoint));
     }
 }

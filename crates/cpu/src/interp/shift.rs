@@ -4,7 +4,7 @@
 
 use iced_x86::{Instruction, Mnemonic};
 
-use super::{get_reg, loc0, op_size, read_loc, read_op, write_loc, R};
+use super::{get_reg, loc0, op_size, read_loc_rmw, read_op, write_loc, R};
 use crate::flags::{size_mask, sign_bit, zsp, CF, OF};
 use crate::mem::Bus;
 use crate::state::CpuState;
@@ -13,7 +13,7 @@ pub(super) fn shift(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let size = op_size(i, 0);
     let bits = size * 8;
     let loc = loc0(cpu, i);
-    let a = read_loc(cpu, bus, loc, size)?;
+    let a = read_loc_rmw(cpu, bus, loc, size)?;
     let count_mask = if size == 8 { 63 } else { 31 };
     let raw = if i.op_count() > 1 { read_op(cpu, bus, i, 1)? } else { 1 };
     let count = (raw & count_mask) as u32;
@@ -97,7 +97,7 @@ pub(super) fn shift_double(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -
     let size = op_size(i, 0);
     let bits = size * 8;
     let loc = loc0(cpu, i);
-    let a = read_loc(cpu, bus, loc, size)?;
+    let a = read_loc_rmw(cpu, bus, loc, size)?;
     let b = get_reg(cpu, i.op1_register());
     let raw = read_op(cpu, bus, i, 2)?;
     let count = (raw & if size == 8 { 63 } else { 31 }) as u32;

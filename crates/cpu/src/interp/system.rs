@@ -74,7 +74,9 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             cpu.gpr[reg::R11] = cpu.rflags() & !(1 << 16);
             Err(Trap::Syscall)
         }
-        M::Int3 => {
+        // INT 3 (CD 03) is a breakpoint like INT3 (its IDT gate is open to
+        // user mode); other vectors raise #GP.
+        M::Int3 | M::Int if i.mnemonic() == M::Int3 || i.immediate8() == 3 => {
             // The kernel reports SIGTRAP with RIP after the INT3, so
             // complete the instruction before raising it.
             Err(Fault::Breakpoint.into())
