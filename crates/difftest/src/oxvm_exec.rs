@@ -160,20 +160,7 @@ impl OxvmExec {
                 match exit {
                     Exit::Budget | Exit::Stop => {}
                     Exit::Fault(f) => {
-                        if f == Fault::Breakpoint {
-                            // #BP is a trap: Linux reports RIP after the
-                            // INT3 (oxvm reports the instruction's address).
-                            let off = cpu.rip.wrapping_sub(TEST_ADDR) as usize;
-                            if off < TEST_REGION {
-                                let mut d = iced_x86::Decoder::with_ip(
-                                    64,
-                                    &region[off..],
-                                    cpu.rip,
-                                    iced_x86::DecoderOptions::NONE,
-                                );
-                                cpu.rip = d.decode().next_ip();
-                            }
-                        }
+                        // #BP is a trap: oxvm, like Linux, reports RIP after the INT3.
                         let (s, c, a) = fault_signal(f, cpu.rip);
                         out.signo = s;
                         out.si_code = c;

@@ -109,6 +109,9 @@ fn alu_rm<const OP: u8, const SIZE: u32>(cpu: &mut CpuState, bus: &mut Bus, op: 
 fn alu_mr<const OP: u8, const SIZE: u32>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
     let i = &op.insn;
     let addr = op.mem.ea(cpu);
+    if writes(OP) {
+        super::probe_write(bus, addr, SIZE)?;
+    }
     let a = read_mem(bus, addr, SIZE)?;
     let b = cpu.gpr[gpr::<SIZE>(i.op1_register())];
     alu_mem_finish::<OP, SIZE>(cpu, bus, addr, a, b)
@@ -117,6 +120,9 @@ fn alu_mr<const OP: u8, const SIZE: u32>(cpu: &mut CpuState, bus: &mut Bus, op: 
 fn alu_mi<const OP: u8, const SIZE: u32>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
     let i = &op.insn;
     let addr = op.mem.ea(cpu);
+    if writes(OP) {
+        super::probe_write(bus, addr, SIZE)?;
+    }
     let a = read_mem(bus, addr, SIZE)?;
     alu_mem_finish::<OP, SIZE>(cpu, bus, addr, a, i.immediate(1))
 }
@@ -202,7 +208,14 @@ fn call_rel(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
 }
 
 fn ret(cpu: &mut CpuState, bus: &mut Bus, _: &Op) -> R {
-    cpu.rip = super::pop(cpu, bus, 8)?;
+    let sp = cpu.gpr[crate::state::reg::RSP];
+    let target = bus.read_u64(sp)?;
+    // A non-canonical return address raises #GP at the RET, nothing popped.
+    if !crate::mem::is_canonical(target) {
+        return Err(crate::Fault::GeneralProtection.into());
+    }
+    cpu.gpr[crate::state::reg::RSP] = sp.wrapping_add(8);
+    cpu.rip = target;
     Ok(())
 }
 
@@ -479,6 +492,9 @@ pub(crate) fn select(i: &Instruction) -> Handler {
                 _ => generic,
             }
         }
+        // Relative branches to a non-canonical target raise #GP at the
+        // branch: leave those to the generic path.
+        _ if matches!(k0, OpKind::NearBranch64) && !crate::mem::is_canonical(i.near_branch64()) => generic,
         _ => match i.code() {
             Code::Jo_rel8_64 | Code::Jo_rel32_64 => JCC[0],
             Code::Jno_rel8_64 | Code::Jno_rel32_64 => JCC[1],
