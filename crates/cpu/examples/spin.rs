@@ -37,5 +37,10 @@ fn main() {
         }
     }
     let t = start.elapsed().as_secs_f64();
-    println!("{total} instructions in {t:.3}s: {:.1} M/s, {:.2} ns/insn; rax={:#x}", total as f64 / t / 1e6, t * 1e9 / total as f64, cpu.gpr[0]);
+    println!(
+        "{total} instructions in {t:.3}s: {:.1} M/s, {:.2} ns/insn; rax={:#x}",
+        total as f64 / t / 1e6,
+        t * 1e9 / total as f64,
+        cpu.gpr[0]
+    );
 }

@@ -78,6 +78,9 @@ impl MemOperand {
     }
 }
 
+/// A chained successor: its start address and the block.
+type Link = (u64, Rc<Block>);
+
 pub struct Block {
     pub start: u64,
     pub ops: Vec<Op>,
@@ -85,7 +88,7 @@ pub struct Block {
     /// without a cache lookup per block. Same-page only: the successor then
     /// shares this block's frame, which was validated when this block was
     /// entered.
-    pub(crate) links: RefCell<[Option<(u64, Rc<Block>)>; 2]>,
+    pub(crate) links: RefCell<[Option<Link>; 2]>,
     /// Frames the block's bytes came from (the second only when the last
     /// instruction straddles a page boundary).
     pub frames: [Option<FrameId>; 2],
@@ -182,11 +185,7 @@ pub fn lookup(bus: &mut Bus, rip: u64) -> Result<Rc<Block>> {
         }
     }
     let tlb = &bus.space.tlb.entries[Tlb::index(rip)];
-    let frame = if tlb.exec_tag == rip >> PAGE_SHIFT {
-        tlb.frame
-    } else {
-        bus.space.host_page(&mut bus.mem.phys, rip, Access::Exec)?.1
-    };
+    let frame = if tlb.exec_tag == rip >> PAGE_SHIFT { tlb.frame } else { bus.space.host_page(&mut bus.mem.phys, rip, Access::Exec)?.1 };
     let j = &bus.mem.code.jump[jump_index(rip)];
     if j.va == rip && j.frame == frame {
         if let Some(b) = &j.block {
@@ -255,7 +254,8 @@ fn decode_block(bus: &mut Bus, rip: u64, frame: FrameId) -> Result<Rc<Block>> {
         }
     }
     let ops = insns.into_iter().map(|insn| Op { handler: select(&insn), mem: MemOperand::of(&insn), insn }).collect();
-    let block = Rc::new(Block { start: rip, ops, links: RefCell::new([None, None]), frames: [Some(frame), second_frame], valid: Cell::new(true) });
+    let block =
+        Rc::new(Block { start: rip, ops, links: RefCell::new([None, None]), frames: [Some(frame), second_frame], valid: Cell::new(true) });
     let cache = &mut bus.mem.code;
     cache.stats.decoded_blocks += 1;
     cache.blocks.insert((rip, frame), block.clone());

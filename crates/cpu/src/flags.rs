@@ -78,7 +78,7 @@ pub fn sign_bit(size: u32) -> u64 {
 
 #[inline(always)]
 pub fn parity(v: u64) -> u64 {
-    if (v as u8).count_ones() % 2 == 0 {
+    if (v as u8).count_ones().is_multiple_of(2) {
         PF
     } else {
         0
@@ -221,9 +221,7 @@ impl LazyFlags {
             (FlagOp::Sub, 1) => (self.a & mask) < (self.b & mask),
             (FlagOp::Sub | FlagOp::Logic | FlagOp::Add | FlagOp::Inc | FlagOp::Dec, 2) => self.res & mask == 0,
             (FlagOp::Sub, 3) => (self.a & mask) <= (self.b & mask),
-            (FlagOp::Sub | FlagOp::Logic | FlagOp::Add | FlagOp::Inc | FlagOp::Dec, 4) => {
-                self.res & sign_bit(self.size) != 0
-            }
+            (FlagOp::Sub | FlagOp::Logic | FlagOp::Add | FlagOp::Inc | FlagOp::Dec, 4) => self.res & sign_bit(self.size) != 0,
             (FlagOp::Sub, 6) => ((self.a << shift) as i64) < ((self.b << shift) as i64),
             (FlagOp::Sub, 7) => ((self.a << shift) as i64) <= ((self.b << shift) as i64),
             (FlagOp::Logic, 1) => false,

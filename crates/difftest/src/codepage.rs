@@ -24,14 +24,7 @@ const GPRS: [Register; 16] = [
     Register::R14,
     Register::R15,
 ];
-const CALLEE_SAVED: [Register; 6] = [
-    Register::RBX,
-    Register::RBP,
-    Register::R12,
-    Register::R13,
-    Register::R14,
-    Register::R15,
-];
+const CALLEE_SAVED: [Register; 6] = [Register::RBX, Register::RBP, Register::R12, Register::R13, Register::R14, Register::R15];
 
 fn abs(addr: u64) -> MemoryOperand {
     MemoryOperand::with_displ(addr, 4)
@@ -41,9 +34,7 @@ fn assemble(page: &mut [u8; 4096], at: u64, insns: &[Instruction]) {
     let mut enc = Encoder::new(64);
     let mut ip = at;
     for i in insns {
-        let n = enc
-            .encode(i, ip)
-            .unwrap_or_else(|e| panic!("stub instruction {i:?}: {e}"));
+        let n = enc.encode(i, ip).unwrap_or_else(|e| panic!("stub instruction {i:?}: {e}"));
         ip += n as u64;
     }
     let bytes = enc.take_buffer();
@@ -171,13 +162,9 @@ mod tests {
         let page = image();
         // The restore stub must not have overwritten the end of the exit stub
         // and so on: each stub ends with RET (0xc3) before the next starts.
-        let ends =
-            |from: u64, to: u64| page[(from - CODE) as usize..(to - CODE) as usize].contains(&0xc3);
+        let ends = |from: u64, to: u64| page[(from - CODE) as usize..(to - CODE) as usize].contains(&0xc3);
         assert!(ends(EXIT_STUB, RESTORE_STUB));
         assert!(ends(RESTORE_STUB, RESTORE_STUB + 0x40));
-        assert!(
-            page[(EXIT_STUB - CODE - 1) as usize] == 0xcc,
-            "entry stub overflows into the exit stub"
-        );
+        assert!(page[(EXIT_STUB - CODE - 1) as usize] == 0xcc, "entry stub overflows into the exit stub");
     }
 }

@@ -26,11 +26,7 @@ pub struct Diff {
 }
 
 fn d(field: impl Into<String>, native: impl Into<String>, oxvm: impl Into<String>) -> Diff {
-    Diff {
-        field: field.into(),
-        native: native.into(),
-        oxvm: oxvm.into(),
-    }
+    Diff { field: field.into(), native: native.into(), oxvm: oxvm.into() }
 }
 
 const CF: u64 = 1;
@@ -67,12 +63,7 @@ fn x86_flags(iced: u32) -> u64 {
 /// iced's C0..C3 bits to x87 status word bits.
 fn fsw_bits(iced: u32) -> u16 {
     let mut f = 0;
-    for (i, x) in [
-        (RflagsBits::C0, 0x100u16),
-        (RflagsBits::C1, 0x200),
-        (RflagsBits::C2, 0x400),
-        (RflagsBits::C3, 0x4000),
-    ] {
+    for (i, x) in [(RflagsBits::C0, 0x100u16), (RflagsBits::C1, 0x200), (RflagsBits::C2, 0x400), (RflagsBits::C3, 0x4000)] {
         if iced & i != 0 {
             f |= x;
         }
@@ -87,15 +78,8 @@ pub fn undefined_flags(ins: &Instruction, init: &MachineState) -> u64 {
     // What the SDM tables say (iced has them per instruction form).
     let mut mask = x86_flags(ins.rflags_undefined());
     let m = ins.mnemonic();
-    if matches!(
-        m,
-        M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Rcl | M::Rcr | M::Shld | M::Shrd
-    ) {
-        let size = if ins.op0_kind() == OpKind::Register {
-            ins.op0_register().size()
-        } else {
-            ins.memory_size().size()
-        } as u64;
+    if matches!(m, M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Rcl | M::Rcr | M::Shld | M::Shrd) {
+        let size = if ins.op0_kind() == OpKind::Register { ins.op0_register().size() } else { ins.memory_size().size() } as u64;
         let raw = match ins.op_kind(ins.op_count() - 1) {
             OpKind::Register => init.gpr[1] & 0xff,
             _ => ins.immediate(ins.op_count() - 1),
@@ -138,12 +122,7 @@ fn sig_text(signo: i32, code: i32, addr: u64) -> String {
 }
 
 /// All differences between the native and oxvm end states.
-pub fn compare(
-    insns: &[Instruction],
-    init: &MachineState,
-    nat: &Native,
-    ox: &Outcome,
-) -> Vec<Diff> {
+pub fn compare(insns: &[Instruction], init: &MachineState, nat: &Native, ox: &Outcome) -> Vec<Diff> {
     let mut out = Vec::new();
     if nat.crashed {
         out.push(d("native", "worker crashed or hung", "-"));
@@ -162,11 +141,7 @@ pub fn compare(
             _ => true,
         };
     if !same_sig {
-        out.push(d(
-            "signal",
-            sig_text(nat.signo, nat.si_code, nat.si_addr),
-            sig_text(ox.signo, ox.si_code, ox.si_addr),
-        ));
+        out.push(d("signal", sig_text(nat.signo, nat.si_code, nat.si_addr), sig_text(ox.signo, ox.si_code, ox.si_addr)));
     }
     let (n, o) = (nat.state, &ox.state);
     if n.rip != o.rip {
@@ -194,21 +169,12 @@ pub fn compare(
         out.push(d(
             "rflags",
             format!("{:#x} ({})", n.rflags, flag_names(n.rflags)),
-            format!(
-                "{:#x} ({}) [undefined mask {:#x}]",
-                o.rflags,
-                flag_names(o.rflags),
-                fmask & !RF
-            ),
+            format!("{:#x} ({}) [undefined mask {:#x}]", o.rflags, flag_names(o.rflags), fmask & !RF),
         ));
     }
     let (nf, of) = (&n.fx, &o.fx);
     if nf.mxcsr() != of.mxcsr() {
-        out.push(d(
-            "mxcsr",
-            format!("{:#06x}", nf.mxcsr()),
-            format!("{:#06x}", of.mxcsr()),
-        ));
+        out.push(d("mxcsr", format!("{:#06x}", nf.mxcsr()), format!("{:#06x}", of.mxcsr())));
     }
     // RCPPS/RSQRTPS and the scalar forms are approximations whose exact
     // bits are implementation-specific (the SDM bounds the relative error
@@ -225,20 +191,10 @@ pub fn compare(
             if r == i && nat.signo == 0 {
                 let (a, b) = (nf.xmm(i), of.xmm(i));
                 let lane = |v: [u64; 2], k: usize| (v[k / 2] >> (32 * (k % 2))) as u32;
-                let ok = (0..4).all(|k| {
-                    if k < lanes {
-                        approx_f32(lane(a, k), lane(b, k))
-                    } else {
-                        lane(a, k) == lane(b, k)
-                    }
-                });
+                let ok = (0..4).all(|k| if k < lanes { approx_f32(lane(a, k), lane(b, k)) } else { lane(a, k) == lane(b, k) });
                 if !ok {
                     let f = |v: [u64; 2]| format!("{:016x}_{:016x}", v[1], v[0]);
-                    out.push(d(
-                        format!("xmm{i}"),
-                        f(a),
-                        format!("{} (tolerance 2^-10)", f(b)),
-                    ));
+                    out.push(d(format!("xmm{i}"), f(a), format!("{} (tolerance 2^-10)", f(b))));
                 }
                 continue;
             }
@@ -249,27 +205,15 @@ pub fn compare(
         }
     }
     if nf.fcw() != of.fcw() {
-        out.push(d(
-            "fcw",
-            format!("{:#06x}", nf.fcw()),
-            format!("{:#06x}", of.fcw()),
-        ));
+        out.push(d("fcw", format!("{:#06x}", nf.fcw()), format!("{:#06x}", of.fcw())));
     }
     if (nf.fsw() ^ of.fsw()) & !fsw_mask != 0 {
-        out.push(d(
-            "fsw",
-            format!("{:#06x}", nf.fsw()),
-            format!("{:#06x} [undefined mask {fsw_mask:#x}]", of.fsw()),
-        ));
+        out.push(d("fsw", format!("{:#06x}", nf.fsw()), format!("{:#06x} [undefined mask {fsw_mask:#x}]", of.fsw())));
     }
     // The full tag word (as FNSTENV shows it), derived from the native
     // abridged tag and register contents, against oxvm's stored one.
     if nf.full_tag() != ox.ftw {
-        out.push(d(
-            "ftw",
-            format!("{:#06x}", nf.full_tag()),
-            format!("{:#06x}", ox.ftw),
-        ));
+        out.push(d("ftw", format!("{:#06x}", nf.full_tag()), format!("{:#06x}", ox.ftw)));
     }
     // Registers: in stack order, only non-empty ones (an empty register's
     // stale contents are only visible through FXSAVE/FSAVE images).
@@ -316,11 +260,7 @@ pub fn compare(
                 while k < DATA_LEN && k < start + 16 && nat_data[k] != ox_data[k] {
                     k += 1;
                 }
-                out.push(d(
-                    format!("mem[{:#x}]", DATA + start as u64),
-                    hex(&nat_data[start..k]),
-                    hex(&ox_data[start..k]),
-                ));
+                out.push(d(format!("mem[{:#x}]", DATA + start as u64), hex(&nat_data[start..k]), hex(&ox_data[start..k])));
                 shown += 1;
             }
             k += 1;
@@ -330,23 +270,12 @@ pub fn compare(
 }
 
 pub fn hex(b: &[u8]) -> String {
-    b.iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
 }
 
 pub fn flag_names(f: u64) -> String {
     let mut s = Vec::new();
-    for (b, n) in [
-        (CF, "CF"),
-        (PF, "PF"),
-        (AF, "AF"),
-        (ZF, "ZF"),
-        (SF, "SF"),
-        (DF, "DF"),
-        (OF, "OF"),
-    ] {
+    for (b, n) in [(CF, "CF"), (PF, "PF"), (AF, "AF"), (ZF, "ZF"), (SF, "SF"), (DF, "DF"), (OF, "OF")] {
         if f & b != 0 {
             s.push(n);
         }
@@ -356,18 +285,13 @@ pub fn flag_names(f: u64) -> String {
 
 /// Known differences between Linux on hardware and oxvm that are tracked
 /// rather than reported as mismatches (each still counted per class).
-pub const KNOWN_SS: &str =
-    "#SS: a non-canonical address through RSP/RBP raises a stack fault, which Linux \
+pub const KNOWN_SS: &str = "#SS: a non-canonical address through RSP/RBP raises a stack fault, which Linux \
 reports as SIGBUS (si_code SI_KERNEL); oxvm has no stack-fault exception and raises #GP (SIGSEGV)";
 
 /// Whether `diffs` is exactly a known divergence.
 pub fn known_divergence(diffs: &[Diff], nat: &Native, ox: &Outcome) -> Option<&'static str> {
     let only_signal = diffs.len() == 1 && diffs[0].field == "signal";
-    if only_signal
-        && nat.signo == sig::SIGBUS
-        && nat.si_code == sig::SI_KERNEL
-        && ox.signo == sig::SIGSEGV
-        && ox.si_code == sig::SI_KERNEL
+    if only_signal && nat.signo == sig::SIGBUS && nat.si_code == sig::SI_KERNEL && ox.signo == sig::SIGSEGV && ox.si_code == sig::SI_KERNEL
     {
         return Some(KNOWN_SS);
     }
@@ -426,10 +350,7 @@ pub fn mem_addr(ins: &Instruction, gpr: &[u64; 16]) -> u64 {
     let mut a = ins.memory_displacement64();
     a = a.wrapping_add(val(b));
     a = a.wrapping_add(val(x).wrapping_mul(ins.memory_index_scale() as u64));
-    let addr32 = b.is_gpr32()
-        || x.is_gpr32()
-        || b == R::EIP
-        || (b == R::None && x == R::None && ins.memory_displ_size() == 4);
+    let addr32 = b.is_gpr32() || x.is_gpr32() || b == R::EIP || (b == R::None && x == R::None && ins.memory_displ_size() == 4);
     if addr32 {
         a & 0xffff_ffff
     } else {
@@ -452,10 +373,7 @@ fn data_mask(insns: &[Instruction], init: &MachineState) -> Option<Vec<(u64, u64
             _ => continue,
         };
         let a = mem_addr(i, &init.gpr);
-        v.extend(
-            rel.iter()
-                .map(|(lo, hi)| (a.wrapping_add(*lo), a.wrapping_add(*hi))),
-        );
+        v.extend(rel.iter().map(|(lo, hi)| (a.wrapping_add(*lo), a.wrapping_add(*hi))));
     }
     (!v.is_empty()).then_some(v)
 }

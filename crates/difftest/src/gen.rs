@@ -4,8 +4,7 @@
 //! solved so memory operands land in (or just outside) the data region.
 
 use iced_x86::{
-    Code, CpuidFeature, Decoder, DecoderOptions, Encoder, EncodingKind, Instruction, Mnemonic,
-    OpCodeOperandKind as K, OpKind, Register,
+    Code, CpuidFeature, Decoder, DecoderOptions, Encoder, EncodingKind, Instruction, Mnemonic, OpCodeOperandKind as K, OpKind, Register,
 };
 
 use crate::codepage;
@@ -56,16 +55,7 @@ impl Rng {
             5 => 0x8000_0000,
             6 => 0x7fff_ffff,
             7 => 0xffff_ffff,
-            8 => self.pick(&[
-                0x80,
-                0x7f,
-                0xff,
-                0x8000,
-                0x7fff,
-                0xffff,
-                0x1_0000_0000,
-                0xffff_ffff_8000_0000,
-            ]),
+            8 => self.pick(&[0x80, 0x7f, 0xff, 0x8000, 0x7fff, 0xffff, 0x1_0000_0000, 0xffff_ffff_8000_0000]),
             9 => self.below(64),
             10 => self.below(64).wrapping_neg(),
             11 => 1u64 << self.below(64),
@@ -125,12 +115,12 @@ impl Rng {
         let sign = (self.coin() as u16) << 15;
         let (m, e) = match self.below(12) {
             0 => (0, 0),
-            1 => (1 << 63, 0x7fff), // inf
-            2 => (0xc000_0000_0000_0000 | (self.next_u64() >> 2), 0x7fff), // QNaN
-            3 => (0x8000_0000_0000_0001 | (self.next_u64() >> 3), 0x7fff), // SNaN
-            4 => (self.next_u64() >> 1, 0), // denormal
-            5 => (1 << 63, 0x3fff), // 1.0
-            6 => (self.next_u64() >> 1 | 1, self.range(1, 0x7ffe) as u16), // unnormal
+            1 => (1 << 63, 0x7fff),                                              // inf
+            2 => (0xc000_0000_0000_0000 | (self.next_u64() >> 2), 0x7fff),       // QNaN
+            3 => (0x8000_0000_0000_0001 | (self.next_u64() >> 3), 0x7fff),       // SNaN
+            4 => (self.next_u64() >> 1, 0),                                      // denormal
+            5 => (1 << 63, 0x3fff),                                              // 1.0
+            6 => (self.next_u64() >> 1 | 1, self.range(1, 0x7ffe) as u16),       // unnormal
             7 => (self.next_u64() | 1 << 63, self.range(0x3ff0, 0x403e) as u16), // integers-ish
             _ => (self.next_u64() | 1 << 63, self.range(0x3f00, 0x4100) as u16),
         };
@@ -218,10 +208,7 @@ impl Class {
     }
 
     fn is_fp(self) -> bool {
-        matches!(
-            self,
-            Class::SseFloat | Class::SseInt | Class::SseMisc | Class::X87 | Class::X87Trans
-        )
+        matches!(self, Class::SseFloat | Class::SseInt | Class::SseMisc | Class::X87 | Class::X87Trans)
     }
 }
 
@@ -327,26 +314,10 @@ fn class_of(code: Code) -> Option<Class> {
     }
     let m = code.mnemonic();
     let name = format!("{m:?}");
-    let has_xmm =
-        (0..op.op_count()).any(|n| matches!(op.op_kind(n), K::xmm_or_mem | K::xmm_reg | K::xmm_rm));
-    let is_sse = code
-        .cpuid_features()
-        .iter()
-        .any(|f| matches!(f, CpuidFeature::SSE | CpuidFeature::SSE2));
+    let has_xmm = (0..op.op_count()).any(|n| matches!(op.op_kind(n), K::xmm_or_mem | K::xmm_reg | K::xmm_rm));
+    let is_sse = code.cpuid_features().iter().any(|f| matches!(f, CpuidFeature::SSE | CpuidFeature::SSE2));
     let c = match m {
-        M::Add
-        | M::Or
-        | M::Adc
-        | M::Sbb
-        | M::And
-        | M::Sub
-        | M::Xor
-        | M::Cmp
-        | M::Test
-        | M::Inc
-        | M::Dec
-        | M::Neg
-        | M::Not => Class::Alu,
+        M::Add | M::Or | M::Adc | M::Sbb | M::And | M::Sub | M::Xor | M::Cmp | M::Test | M::Inc | M::Dec | M::Neg | M::Not => Class::Alu,
         M::Mov
         | M::Movzx
         | M::Movsx
@@ -372,16 +343,7 @@ fn class_of(code: Code) -> Option<Class> {
                 Class::Atomic
             }
         }
-        M::Shl
-        | M::Sal
-        | M::Shr
-        | M::Sar
-        | M::Rol
-        | M::Ror
-        | M::Rcl
-        | M::Rcr
-        | M::Shld
-        | M::Shrd => Class::Shift,
+        M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Rcl | M::Rcr | M::Shld | M::Shrd => Class::Shift,
         M::Mul | M::Imul | M::Div | M::Idiv => Class::MulDiv,
         M::Bt | M::Bts | M::Btr | M::Btc | M::Bsf | M::Bsr => Class::Bits,
         M::Cmpxchg | M::Cmpxchg8b | M::Cmpxchg16b | M::Xadd => Class::Atomic,
@@ -402,20 +364,8 @@ fn class_of(code: Code) -> Option<Class> {
         | M::Jle
         | M::Jg => Class::Cond,
         M::Loop | M::Loope | M::Loopne | M::Jrcxz | M::Jecxz => Class::Cond,
-        _ if name.starts_with("Cmov") || (name.starts_with("Set") && op.op_count() == 1) => {
-            Class::Cond
-        }
-        M::Push
-        | M::Pop
-        | M::Call
-        | M::Ret
-        | M::Enter
-        | M::Leave
-        | M::Pushf
-        | M::Pushfq
-        | M::Popf
-        | M::Popfq
-        | M::Jmp => Class::Stack,
+        _ if name.starts_with("Cmov") || (name.starts_with("Set") && op.op_count() == 1) => Class::Cond,
+        M::Push | M::Pop | M::Call | M::Ret | M::Enter | M::Leave | M::Pushf | M::Pushfq | M::Popf | M::Popfq | M::Jmp => Class::Stack,
         M::Clc | M::Stc | M::Cmc | M::Cld | M::Std | M::Lahf | M::Sahf => Class::Flags,
         M::Ldmxcsr
         | M::Stmxcsr
@@ -428,10 +378,8 @@ fn class_of(code: Code) -> Option<Class> {
         | M::Movmskps
         | M::Movmskpd => Class::SseMisc,
         _ if is_sse && has_xmm => {
-            let float = [
-                "Add", "Sub", "Mul", "Div", "Min", "Max", "Sqrt", "Rcp", "Rsqrt", "Cmp", "Comi",
-                "Ucomi", "And", "Or", "Xor", "Cvt",
-            ];
+            let float =
+                ["Add", "Sub", "Mul", "Div", "Min", "Max", "Sqrt", "Rcp", "Rsqrt", "Cmp", "Comi", "Ucomi", "And", "Or", "Xor", "Cvt"];
             if float.iter().any(|p| name.starts_with(p)) {
                 Class::SseFloat
             } else {
@@ -468,12 +416,8 @@ fn class_of(code: Code) -> Option<Class> {
     // Far JMP/CALL through memory: user code never uses them (they load a
     // code segment selector); oxvm does not implement them (it treats them
     // as near branches), so they would drown the stack class in noise.
-    if matches!(
-        bare(code).memory_size(),
-        iced_x86::MemorySize::SegPtr16
-            | iced_x86::MemorySize::SegPtr32
-            | iced_x86::MemorySize::SegPtr64
-    ) {
+    if matches!(bare(code).memory_size(), iced_x86::MemorySize::SegPtr16 | iced_x86::MemorySize::SegPtr32 | iced_x86::MemorySize::SegPtr64)
+    {
         return None;
     }
     // MOVSXD with a 16-bit operand size: AMD reads 32 bits of memory,
@@ -482,15 +426,7 @@ fn class_of(code: Code) -> Option<Class> {
     if code == Code::Movsxd_r16_rm16 || code == Code::Bswap_r16 {
         return None;
     }
-    if matches!(
-        code,
-        Code::Jmp_rel16
-            | Code::Call_rel16
-            | Code::Retnw
-            | Code::Retnw_imm16
-            | Code::Jmp_rm16
-            | Code::Call_rm16
-    ) {
+    if matches!(code, Code::Jmp_rel16 | Code::Call_rel16 | Code::Retnw | Code::Retnw_imm16 | Code::Jmp_rm16 | Code::Call_rm16) {
         return None;
     }
     // String forms of MOVSD/CMPSD are generated by the string class.
@@ -522,43 +458,28 @@ pub struct Tables {
 
 impl Tables {
     pub fn new() -> Tables {
-        let mut codes: Vec<(Class, Vec<Code>)> =
-            Class::ALL.iter().map(|c| (*c, Vec::new())).collect();
+        let mut codes: Vec<(Class, Vec<Code>)> = Class::ALL.iter().map(|c| (*c, Vec::new())).collect();
         for code in Code::values() {
             if let Some(c) = class_of(code) {
-                codes
-                    .iter_mut()
-                    .find(|(k, _)| *k == c)
-                    .unwrap()
-                    .1
-                    .push(code);
+                codes.iter_mut().find(|(k, _)| *k == c).unwrap().1.push(code);
             }
         }
         let of = |c: Class| codes.iter().find(|(k, _)| *k == c).unwrap().1.clone();
         let cond = of(Class::Cond);
-        let consumers = [
-            of(Class::Cond),
-            of(Class::Alu),
-            of(Class::Shift),
-            of(Class::Flags),
-        ]
-        .concat()
-        .into_iter()
-        .filter(|c| {
-            let op = c.op_code();
-            let by_cl = (0..op.op_count()).any(|n| op.op_kind(n) == K::cl);
-            match c.mnemonic() {
-                Mnemonic::Loop
-                | Mnemonic::Loope
-                | Mnemonic::Loopne
-                | Mnemonic::Jrcxz
-                | Mnemonic::Jecxz => false,
-                Mnemonic::Adc | Mnemonic::Sbb | Mnemonic::Lahf | Mnemonic::Cmc => true,
-                Mnemonic::Rcl | Mnemonic::Rcr => !by_cl,
-                _ => cond.contains(c),
-            }
-        })
-        .collect();
+        let consumers = [of(Class::Cond), of(Class::Alu), of(Class::Shift), of(Class::Flags)]
+            .concat()
+            .into_iter()
+            .filter(|c| {
+                let op = c.op_code();
+                let by_cl = (0..op.op_count()).any(|n| op.op_kind(n) == K::cl);
+                match c.mnemonic() {
+                    Mnemonic::Loop | Mnemonic::Loope | Mnemonic::Loopne | Mnemonic::Jrcxz | Mnemonic::Jecxz => false,
+                    Mnemonic::Adc | Mnemonic::Sbb | Mnemonic::Lahf | Mnemonic::Cmc => true,
+                    Mnemonic::Rcl | Mnemonic::Rcr => !by_cl,
+                    _ => cond.contains(c),
+                }
+            })
+            .collect();
         let neutral = [of(Class::Mov), of(Class::Alu)]
             .concat()
             .into_iter()
@@ -577,11 +498,7 @@ impl Tables {
                 )
             })
             .collect();
-        Tables {
-            codes,
-            consumers,
-            neutral,
-        }
+        Tables { codes, consumers, neutral }
     }
 
     pub fn of(&self, c: Class) -> &[Code] {
@@ -726,11 +643,7 @@ impl Builder<'_> {
                 GPR64[n]
             }
         };
-        let base = if form == 2 {
-            None
-        } else {
-            Some(self.rng.below(16) as usize)
-        };
+        let base = if form == 2 { None } else { Some(self.rng.below(16) as usize) };
         let index = if form >= 5 || form == 2 {
             let mut i = self.rng.below(15) as usize;
             if i >= 4 {
@@ -740,11 +653,7 @@ impl Builder<'_> {
         } else {
             None
         };
-        let scale = if index.is_some() {
-            self.rng.pick(&[1u64, 2, 4, 8])
-        } else {
-            1
-        };
+        let scale = if index.is_some() { self.rng.pick(&[1u64, 2, 4, 8]) } else { 1 };
         let want_disp = self.rng.below(3);
         let mut disp: i64 = match want_disp {
             0 => 0,
@@ -757,11 +666,7 @@ impl Builder<'_> {
             Some(i) => match self.pins.val[i] {
                 Some(v) => v,
                 None => {
-                    let v = if self.rng.coin() {
-                        self.rng.below(64).wrapping_sub(32)
-                    } else {
-                        self.rng.value()
-                    };
+                    let v = if self.rng.coin() { self.rng.below(64).wrapping_sub(32) } else { self.rng.value() };
                     if base.is_none() || base == Some(i) {
                         // Must come out at `a` with disp32 alone.
                         let v = v & 0xffff;
@@ -784,14 +689,9 @@ impl Builder<'_> {
                 disp = a.wrapping_sub(v.wrapping_mul(1 + scale)) as i64;
             }
             Some(b) => match self.pins.val[b] {
-                Some(v) => {
-                    disp = a.wrapping_sub(v).wrapping_sub(idx_val.wrapping_mul(scale)) as i64
-                }
+                Some(v) => disp = a.wrapping_sub(v).wrapping_sub(idx_val.wrapping_mul(scale)) as i64,
                 None => {
-                    let mut v = a
-                        .wrapping_sub(disp as u64)
-                        .wrapping_sub(idx_val.wrapping_mul(scale))
-                        & amask;
+                    let mut v = a.wrapping_sub(disp as u64).wrapping_sub(idx_val.wrapping_mul(scale)) & amask;
                     if addr32 {
                         // The upper half must be ignored by 32-bit addressing.
                         v |= self.rng.next_u64() & 0xffff_ffff_0000_0000;
@@ -801,11 +701,7 @@ impl Builder<'_> {
             },
             None => disp = a.wrapping_sub(idx_val.wrapping_mul(scale)) as i64,
         }
-        let disp = if addr32 {
-            disp as u32 as i32 as i64
-        } else {
-            disp
-        };
+        let disp = if addr32 { disp as u32 as i32 as i64 } else { disp };
         if !addr32 && (disp < i32::MIN as i64 || disp > i32::MAX as i64) {
             return None;
         }
@@ -884,11 +780,8 @@ impl Builder<'_> {
             }
             K::imm16 => {
                 ins.set_op_kind(n, OpKind::Immediate16);
-                let x = if matches!(ins.mnemonic(), Mnemonic::Enter | Mnemonic::Ret) {
-                    self.rng.below(64) * 8 + self.rng.below(2)
-                } else {
-                    v
-                };
+                let x =
+                    if matches!(ins.mnemonic(), Mnemonic::Enter | Mnemonic::Ret) { self.rng.below(64) * 8 + self.rng.below(2) } else { v };
                 ins.set_immediate16(x as u16);
             }
             K::imm32 => {
@@ -934,9 +827,7 @@ impl Builder<'_> {
                 _ => 0,
             };
             match k {
-                K::r8_or_mem | K::r16_or_mem | K::r32_or_mem | K::r64_or_mem | K::xmm_or_mem
-                    if self.rng.coin() =>
-                {
+                K::r8_or_mem | K::r16_or_mem | K::r32_or_mem | K::r64_or_mem | K::xmm_or_mem if self.rng.coin() => {
                     self.memory(&mut ins, n, addr32, msize)?;
                 }
                 K::mem => self.memory(&mut ins, n, addr32, msize.max(1))?,
@@ -993,12 +884,7 @@ impl Builder<'_> {
             ins.set_has_lock_prefix(true);
         }
         if (0..op.op_count()).any(|n| ins.op_kind(n) == OpKind::Memory) && self.rng.one_in(16) {
-            ins.set_segment_prefix(self.rng.pick(&[
-                Register::ES,
-                Register::CS,
-                Register::SS,
-                Register::DS,
-            ]));
+            ins.set_segment_prefix(self.rng.pick(&[Register::ES, Register::CS, Register::SS, Register::DS]));
         }
         Some(ins)
     }
@@ -1058,16 +944,8 @@ const XMM: [Register; 16] = [
     Register::XMM14,
     Register::XMM15,
 ];
-const ST: [Register; 8] = [
-    Register::ST0,
-    Register::ST1,
-    Register::ST2,
-    Register::ST3,
-    Register::ST4,
-    Register::ST5,
-    Register::ST6,
-    Register::ST7,
-];
+const ST: [Register; 8] =
+    [Register::ST0, Register::ST1, Register::ST2, Register::ST3, Register::ST4, Register::ST5, Register::ST6, Register::ST7];
 
 /// The random initial state common to all classes.
 fn base_state(rng: &mut Rng, class: Class, st: &mut MachineState, data: &mut [u8; DATA_LEN]) {
@@ -1101,15 +979,8 @@ fn base_state(rng: &mut Rng, class: Class, st: &mut MachineState, data: &mut [u8
 fn fp_state(rng: &mut Rng, st: &mut MachineState, data: &mut [u8; DATA_LEN]) {
     // MXCSR: random rounding, DAZ, FTZ and sticky flags; exceptions
     // usually all masked.
-    let masks = if rng.one_in(6) {
-        rng.next_u64() as u32 & 0x1f80
-    } else {
-        0x1f80
-    };
-    let mxcsr = masks
-        | (rng.next_u64() as u32 & 0x603f)
-        | if rng.one_in(4) { 0x8000 } else { 0 }
-        | if rng.one_in(4) { 0x40 } else { 0 };
+    let masks = if rng.one_in(6) { rng.next_u64() as u32 & 0x1f80 } else { 0x1f80 };
+    let mxcsr = masks | (rng.next_u64() as u32 & 0x603f) | if rng.one_in(4) { 0x8000 } else { 0 } | if rng.one_in(4) { 0x40 } else { 0 };
     st.fx.set_mxcsr(mxcsr);
     for i in 0..16 {
         let v = match rng.below(4) {
@@ -1127,16 +998,8 @@ fn fp_state(rng: &mut Rng, st: &mut MachineState, data: &mut [u8; DATA_LEN]) {
     // x87: random stack depth and contents, precision and rounding; the
     // sticky exception flags only for masked exceptions (an unmasked one
     // would raise #MF at the first x87 instruction).
-    let masks = if rng.one_in(6) {
-        rng.next_u64() as u16 & 0x3f
-    } else {
-        0x3f
-    };
-    let pc = if rng.one_in(4) {
-        rng.pick(&[0u16, 2])
-    } else {
-        3
-    };
+    let masks = if rng.one_in(6) { rng.next_u64() as u16 & 0x3f } else { 0x3f };
+    let pc = if rng.one_in(4) { rng.pick(&[0u16, 2]) } else { 3 };
     let rc = rng.below(4) as u16;
     st.fx.set_fcw(0x40 | masks | pc << 8 | rc << 10);
     let top = rng.below(8) as u16;
@@ -1253,9 +1116,9 @@ fn string_insn(rng: &mut Rng, st: &mut MachineState) -> Vec<u8> {
     let span = count.max(1) * size;
     let addr = |rng: &mut Rng| -> u64 {
         let a = match rng.below(8) {
-            0 => DATA + rng.below(span + 8), // may run below into the guard page
-            1 => RO_PAGE - rng.below(span + 8), // may run into the read-only page
-            2 => DATA_END - rng.below(span + 8), // may run off the end
+            0 => DATA + rng.below(span + 8),                       // may run below into the guard page
+            1 => RO_PAGE - rng.below(span + 8),                    // may run into the read-only page
+            2 => DATA_END - rng.below(span + 8),                   // may run off the end
             _ if df => DATA + span + rng.below(0x2000 - 2 * span), // room below
             _ => DATA + rng.below(0x2000 - 2 * span),
         };
@@ -1268,11 +1131,7 @@ fn string_insn(rng: &mut Rng, st: &mut MachineState) -> Vec<u8> {
     st.gpr[6] = addr(rng);
     st.gpr[7] = addr(rng);
     if rep.is_some() {
-        st.gpr[1] = if addr32 {
-            (rng.next_u64() & 0xffff_ffff_0000_0000) | count
-        } else {
-            count
-        };
+        st.gpr[1] = if addr32 { (rng.next_u64() & 0xffff_ffff_0000_0000) | count } else { count };
     }
     b
 }
@@ -1292,12 +1151,7 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
     base_state(rng, class, &mut st, &mut data);
     if class == Class::String {
         let code = string_insn(rng, &mut st);
-        return Some(Case {
-            class,
-            code,
-            init: st,
-            data,
-        });
+        return Some(Case { class, code, init: st, data });
     }
     let codes = tables.of(class);
     if codes.is_empty() {
@@ -1305,14 +1159,7 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
     }
     let code = rng.pick(codes);
     let m = code.mnemonic();
-    let mut b = Builder {
-        rng,
-        st: &mut st,
-        data: &mut data,
-        pins: Pins { val: [None; 16] },
-        class,
-        mem_addr: None,
-    };
+    let mut b = Builder { rng, st: &mut st, data: &mut data, pins: Pins { val: [None; 16] }, class, mem_addr: None };
 
     // Implicit registers that must hold addresses are pinned first.
     let op = code.op_code();
@@ -1320,11 +1167,7 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
         let sp = stack_pointer(b.rng);
         b.pin(4, sp);
         if matches!(m, Mnemonic::Enter | Mnemonic::Leave) {
-            let bp = if b.rng.one_in(6) {
-                stack_pointer(b.rng)
-            } else {
-                (sp.wrapping_add(b.rng.below(0x200)) & !7).min(RO_PAGE + 0xff8)
-            };
+            let bp = if b.rng.one_in(6) { stack_pointer(b.rng) } else { (sp.wrapping_add(b.rng.below(0x200)) & !7).min(RO_PAGE + 0xff8) };
             b.pin(5, bp);
         }
     }
@@ -1339,12 +1182,7 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
         }
         b.pin(3, rbx);
         let code = if addr32 { vec![0x67, 0xd7] } else { vec![0xd7] };
-        return Some(Case {
-            class,
-            code,
-            init: st,
-            data,
-        });
+        return Some(Case { class, code, init: st, data });
     }
     let mut ins = b.build(code)?;
     let size = ins.memory_size().size();
@@ -1390,9 +1228,7 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
             let t = b.rng.pick(&EXITS);
             write_data(b.data, sp, &t.to_le_bytes());
         }
-        Mnemonic::Jmp | Mnemonic::Call
-            if ins.op0_kind() != OpKind::NearBranch64 && !b.rng.one_in(5) =>
-        {
+        Mnemonic::Jmp | Mnemonic::Call if ins.op0_kind() != OpKind::NearBranch64 && !b.rng.one_in(5) => {
             let t = b.rng.pick(&EXITS);
             if ins.op0_kind() == OpKind::Register {
                 let n = gpr_num(ins.op0_register());
@@ -1407,57 +1243,28 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
             // TF and AC would trap natively (single-step, alignment check).
             let sp = b.reg_value(4);
             let v = read_data(b.data, sp, 8) & !((1 << 8) | (1 << 18));
-            write_data(
-                b.data,
-                sp,
-                &v.to_le_bytes()[..if m == Mnemonic::Popf { 2 } else { 8 }],
-            );
+            write_data(b.data, sp, &v.to_le_bytes()[..if m == Mnemonic::Popf { 2 } else { 8 }]);
         }
         Mnemonic::Div | Mnemonic::Idiv if b.rng.coin() => {
             // Mostly avoid quotient overflow: a zero or sign-extended high half.
             let lo = b.st.gpr[0];
-            let hi = match size.max(if ins.op0_kind() == OpKind::Register {
-                ins.op0_register().size()
-            } else {
-                0
-            }) {
+            let hi = match size.max(if ins.op0_kind() == OpKind::Register { ins.op0_register().size() } else { 0 }) {
                 1 => {
-                    let ah = if m == Mnemonic::Idiv && lo & 0x80 != 0 {
-                        0xff
-                    } else {
-                        0
-                    };
+                    let ah = if m == Mnemonic::Idiv && lo & 0x80 != 0 { 0xff } else { 0 };
                     if b.pins.val[0].is_none() {
                         b.st.gpr[0] = (lo & !0xff00) | ah << 8;
                     }
                     None
                 }
-                2 => Some(if m == Mnemonic::Idiv && lo & 0x8000 != 0 {
-                    0xffff
-                } else {
-                    0
-                }),
-                4 => Some(if m == Mnemonic::Idiv && lo & 0x8000_0000 != 0 {
-                    0xffff_ffff
-                } else {
-                    0
-                }),
-                _ => Some(if m == Mnemonic::Idiv && lo >> 63 != 0 {
-                    u64::MAX
-                } else {
-                    0
-                }),
+                2 => Some(if m == Mnemonic::Idiv && lo & 0x8000 != 0 { 0xffff } else { 0 }),
+                4 => Some(if m == Mnemonic::Idiv && lo & 0x8000_0000 != 0 { 0xffff_ffff } else { 0 }),
+                _ => Some(if m == Mnemonic::Idiv && lo >> 63 != 0 { u64::MAX } else { 0 }),
             };
             if let Some(h) = hi {
                 if b.pins.val[2].is_none() {
                     let old = b.st.gpr[2];
-                    let mask = if size == 2
-                        || (ins.op0_kind() == OpKind::Register && ins.op0_register().size() == 2)
-                    {
-                        0xffff
-                    } else {
-                        u64::MAX
-                    };
+                    let mask =
+                        if size == 2 || (ins.op0_kind() == OpKind::Register && ins.op0_register().size() == 2) { 0xffff } else { u64::MAX };
                     b.st.gpr[2] = (old & !mask) | (h & mask);
                 }
             }
@@ -1478,11 +1285,7 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
             }
             // SHLD/SHRD with a 16-bit operand and a count above 16 leave
             // the destination undefined: not generated.
-            let opsize = if ins.op0_kind() == OpKind::Register {
-                ins.op0_register().size()
-            } else {
-                size
-            };
+            let opsize = if ins.op0_kind() == OpKind::Register { ins.op0_register().size() } else { size };
             if matches!(m, Mnemonic::Shld | Mnemonic::Shrd) && opsize == 2 {
                 if ins.op2_kind() == OpKind::Immediate8 {
                     if ins.immediate8() & 31 > 16 {
@@ -1502,10 +1305,7 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
                 OpKind::Register => {
                     b.st.gpr[gpr_num(ins.op0_register())]
                         >> if ins.op0_register().is_gpr8()
-                            && matches!(
-                                ins.op0_register(),
-                                Register::AH | Register::CH | Register::DH | Register::BH
-                            )
+                            && matches!(ins.op0_register(), Register::AH | Register::CH | Register::DH | Register::BH)
                         {
                             8
                         } else {
@@ -1530,8 +1330,7 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
             let mask = if half == 4 { 0xffff_ffff } else { u64::MAX };
             if b.pins.val[0].is_none() && b.pins.val[2].is_none() {
                 b.st.gpr[0] = (b.st.gpr[0] & !mask) | read_data(b.data, a, half);
-                b.st.gpr[2] =
-                    (b.st.gpr[2] & !mask) | read_data(b.data, a.wrapping_add(half as u64), half);
+                b.st.gpr[2] = (b.st.gpr[2] & !mask) | read_data(b.data, a.wrapping_add(half as u64), half);
             }
         }
         Mnemonic::Ldmxcsr if !b.rng.one_in(5) => {
@@ -1560,30 +1359,16 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
         }
         _ => {}
     }
-    if matches!(
-        m,
-        Mnemonic::Loop | Mnemonic::Loope | Mnemonic::Loopne | Mnemonic::Jrcxz | Mnemonic::Jecxz
-    ) && b.rng.coin()
-    {
-        b.st.gpr[1] = b
-            .rng
-            .pick(&[0, 1, 2, 0x1_0000_0000, 0x1_0000_0001, 0xffff_ffff]);
+    if matches!(m, Mnemonic::Loop | Mnemonic::Loope | Mnemonic::Loopne | Mnemonic::Jrcxz | Mnemonic::Jecxz) && b.rng.coin() {
+        b.st.gpr[1] = b.rng.pick(&[0, 1, 2, 0x1_0000_0000, 0x1_0000_0001, 0xffff_ffff]);
     }
     // Sometimes a flag consumer (Jcc/SETcc/CMOVcc) follows, to check the
     // flags as the next instruction sees them (oxvm evaluates conditions
     // from its lazy flags without materialising RFLAGS). Only when the
     // first instruction leaves no flag undefined.
     let mut second = Vec::new();
-    if matches!(
-        class,
-        Class::Alu
-            | Class::Mov
-            | Class::Shift
-            | Class::MulDiv
-            | Class::Bits
-            | Class::Atomic
-            | Class::Flags
-    ) && b.rng.one_in(4)
+    if matches!(class, Class::Alu | Class::Mov | Class::Shift | Class::MulDiv | Class::Bits | Class::Atomic | Class::Flags)
+        && b.rng.one_in(4)
         && crate::compare::undefined_flags(&ins, b.st) == 0
     {
         // Sometimes an instruction that leaves the flags alone (MOV, LEA,
@@ -1610,12 +1395,7 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
     if bytes.len() > MAX_TEST_BYTES {
         return None;
     }
-    Some(Case {
-        class,
-        code: bytes,
-        init: st,
-        data,
-    })
+    Some(Case { class, code: bytes, init: st, data })
 }
 
 /// Encode `ins` at `ip`. A branch to "0" means the fall-through exit
@@ -1646,10 +1426,7 @@ mod tests {
         }
         assert!(t.of(Class::Alu).contains(&Code::Adc_rm64_imm32));
         assert!(t.of(Class::Mov).contains(&Code::Xlat_m8));
-        assert!(!t
-            .of(Class::SseInt)
-            .iter()
-            .any(|c| c.cpuid_features().contains(&CpuidFeature::SSSE3)));
+        assert!(!t.of(Class::SseInt).iter().any(|c| c.cpuid_features().contains(&CpuidFeature::SSSE3)));
     }
 
     #[test]
@@ -1724,10 +1501,7 @@ mod tests {
                         })
                     };
                     let a = m.virtual_address(0, get).expect("address computes");
-                    assert!(
-                        (DATA - 0x1000..DATA_END + 0x1000).contains(&a),
-                        "{c:?} {ins} at {a:#x} um {m:x?}"
-                    );
+                    assert!((DATA - 0x1000..DATA_END + 0x1000).contains(&a), "{c:?} {ins} at {a:#x} um {m:x?}");
                     checked += 1;
                 }
             }

@@ -87,13 +87,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            seed: 1,
-            cases: 10_000,
-            classes: Class::ALL.to_vec(),
-            max_report: 5,
-            reduce: true,
-        }
+        Config { seed: 1, cases: 10_000, classes: Class::ALL.to_vec(), max_report: 5, reduce: true }
     }
 }
 
@@ -163,11 +157,7 @@ impl Report {
                 name, c.run, c.passed, c.mismatched, c.known, c.faulted, c.native_crashes
             );
         }
-        let rate = if self.seconds > 0.0 {
-            self.cases() as f64 / self.seconds
-        } else {
-            0.0
-        };
+        let rate = if self.seconds > 0.0 { self.cases() as f64 / self.seconds } else { 0.0 };
         let _ = writeln!(
             s,
             "total: {} cases, {} mismatched, {:.1} s ({:.0} cases/s), worker restarts {}",
@@ -212,9 +202,7 @@ fn exits(case: &Case) -> [u64; 3] {
 /// Run oxvm on one case, turning a panic into a note.
 fn run_oxvm(ox: &mut OxvmExec, case: &Case, out: &mut Outcome) {
     let region = case.region();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        ox.run(&region, &case.init, &case.data, &exits(case), out)
-    }));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ox.run(&region, &case.init, &case.data, &exits(case), out)));
     if r.is_err() {
         out.note = Some(format!("oxvm panicked: {}", robust::last_panic()));
         // The executor may be inconsistent after a panic: start afresh.
@@ -227,19 +215,12 @@ impl Tester {
     pub fn new() -> io::Result<Tester> {
         robust::install_quiet_panic_hook();
         let worker = native::Worker::new(&codepage::image())?;
-        Ok(Tester {
-            worker,
-            ox: OxvmExec::new(),
-            outs: (0..BATCH).map(|_| Outcome::default()).collect(),
-        })
+        Ok(Tester { worker, ox: OxvmExec::new(), outs: (0..BATCH).map(|_| Outcome::default()).collect() })
     }
 
     #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
     pub fn new() -> io::Result<Tester> {
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "the native executor needs an x86-64 Linux host",
-        ))
+        Err(io::Error::new(io::ErrorKind::Unsupported, "the native executor needs an x86-64 Linux host"))
     }
 
     /// Run up to one batch of cases on both executors and compare.
@@ -272,29 +253,18 @@ impl Tester {
             let insns = c.insns();
             let diffs = compare(&insns, &c.init, &nat, &self.outs[i]);
             let known = compare::known_divergence(&diffs, &nat, &self.outs[i]);
-            v.push(Verdict {
-                diffs,
-                native_crashed: o.status != 0,
-                native_signal: o.signo != 0,
-                known,
-            });
+            v.push(Verdict { diffs, native_crashed: o.status != 0, native_signal: o.signo != 0, known });
         }
         Ok(v)
     }
 
     #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
     pub fn run_batch(&mut self, _cases: &[Case]) -> io::Result<Vec<Verdict>> {
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "no native executor",
-        ))
+        Err(io::Error::new(io::ErrorKind::Unsupported, "no native executor"))
     }
 
     pub fn run_one(&mut self, case: &Case) -> io::Result<Verdict> {
-        Ok(self
-            .run_batch(std::slice::from_ref(case))?
-            .pop()
-            .expect("one verdict"))
+        Ok(self.run_batch(std::slice::from_ref(case))?.pop().expect("one verdict"))
     }
 
     pub fn worker_restarts(&self) -> u64 {
@@ -308,16 +278,8 @@ impl Tester {
     /// state and data one at a time while the same fields still differ.
     pub fn reduce(&mut self, case: &Case, diffs: &[Diff]) -> io::Result<(Case, Vec<Diff>)> {
         let key = |ds: &[Diff]| {
-            let mut v: Vec<String> = ds
-                .iter()
-                .map(|d| {
-                    if d.field.starts_with("mem[") {
-                        "mem".to_string()
-                    } else {
-                        d.field.clone()
-                    }
-                })
-                .collect();
+            let mut v: Vec<String> =
+                ds.iter().map(|d| if d.field.starts_with("mem[") { "mem".to_string() } else { d.field.clone() }).collect();
             v.sort();
             v.dedup();
             v
@@ -325,11 +287,7 @@ impl Tester {
         let want = key(diffs);
         let mut best = case.clone();
         let mut best_diffs = diffs.to_vec();
-        let attempt = |t: &mut Tester,
-                       cand: Case,
-                       best: &mut Case,
-                       best_diffs: &mut Vec<Diff>|
-         -> io::Result<()> {
+        let attempt = |t: &mut Tester, cand: Case, best: &mut Case, best_diffs: &mut Vec<Diff>| -> io::Result<()> {
             let v = t.run_one(&cand)?;
             if !v.native_crashed && !v.diffs.is_empty() && key(&v.diffs) == want {
                 *best = cand;
@@ -374,9 +332,7 @@ impl Tester {
             for phys in 0..8 {
                 if best.init.fx.abridged_tag() & (1 << phys) != 0 {
                     let mut c = best.clone();
-                    c.init
-                        .fx
-                        .set_abridged_tag(c.init.fx.abridged_tag() & !(1 << phys));
+                    c.init.fx.set_abridged_tag(c.init.fx.abridged_tag() & !(1 << phys));
                     attempt(self, c, &mut best, &mut best_diffs)?;
                 }
             }
@@ -398,15 +354,7 @@ pub fn describe(case: &Case, diffs: &[Diff], native_signal: &str) -> String {
         }
         fmt.format(i, &mut text);
     }
-    let _ = writeln!(
-        s,
-        "[{}] {}   bytes: {}   at {:#x}{}",
-        case.class.name(),
-        text,
-        hex(&case.code),
-        TEST_ADDR,
-        native_signal
-    );
+    let _ = writeln!(s, "[{}] {}   bytes: {}   at {:#x}{}", case.class.name(), text, hex(&case.code), TEST_ADDR, native_signal);
     let mut regs = Vec::new();
     for (r, v) in state::GPR_NAMES.iter().zip(case.init.gpr.iter()) {
         if *v != 0 {
@@ -416,11 +364,7 @@ pub fn describe(case: &Case, diffs: &[Diff], native_signal: &str) -> String {
     let _ = writeln!(
         s,
         "  init: {} rflags={:#x} ({})",
-        if regs.is_empty() {
-            "all GPRs 0".to_string()
-        } else {
-            regs.join(" ")
-        },
+        if regs.is_empty() { "all GPRs 0".to_string() } else { regs.join(" ") },
         case.init.rflags,
         compare::flag_names(case.init.rflags)
     );
@@ -433,13 +377,7 @@ pub fn describe(case: &Case, diffs: &[Diff], native_signal: &str) -> String {
                 if r.is_gpr() {
                     let v = case.init.gpr[r.full_register().number()];
                     Some(match r.size() {
-                        1 if matches!(
-                            r,
-                            Register::AH | Register::CH | Register::DH | Register::BH
-                        ) =>
-                        {
-                            (v >> 8) & 0xff
-                        }
+                        1 if matches!(r, Register::AH | Register::CH | Register::DH | Register::BH) => (v >> 8) & 0xff,
                         1 => v & 0xff,
                         2 => v & 0xffff,
                         4 => v & 0xffff_ffff,
@@ -454,11 +392,7 @@ pub fn describe(case: &Case, diffs: &[Diff], native_signal: &str) -> String {
             if let Some(a) = m.virtual_address(0, get) {
                 let size = m.memory_size().size().clamp(1, 16) as u64;
                 let bytes: Vec<u8> = (0..size)
-                    .filter_map(|k| {
-                        a.checked_add(k)
-                            .filter(|x| (DATA..DATA_END).contains(x))
-                            .map(|x| case.data[(x - DATA) as usize])
-                    })
+                    .filter_map(|k| a.checked_add(k).filter(|x| (DATA..DATA_END).contains(x)).map(|x| case.data[(x - DATA) as usize]))
                     .collect();
                 let acc = match m.access() {
                     OpAccess::Read | OpAccess::CondRead => "read",
@@ -469,11 +403,7 @@ pub fn describe(case: &Case, diffs: &[Diff], native_signal: &str) -> String {
                     s,
                     "  mem {acc} [{a:#x}] ({} bytes): {}",
                     m.memory_size().size(),
-                    if bytes.is_empty() {
-                        "unmapped".into()
-                    } else {
-                        hex(&bytes)
-                    }
+                    if bytes.is_empty() { "unmapped".into() } else { hex(&bytes) }
                 );
             }
         }
@@ -490,14 +420,7 @@ pub fn describe(case: &Case, diffs: &[Diff], native_signal: &str) -> String {
     }
     if matches!(case.class, Class::X87 | Class::X87Trans) {
         let fx = &case.init.fx;
-        let _ = write!(
-            s,
-            "  fcw={:#x} fsw={:#x} (top {}) ftw={:#x}",
-            fx.fcw(),
-            fx.fsw(),
-            fx.top(),
-            fx.full_tag()
-        );
+        let _ = write!(s, "  fcw={:#x} fsw={:#x} (top {}) ftw={:#x}", fx.fcw(), fx.fsw(), fx.top(), fx.full_tag());
         for i in 0..8 {
             if !fx.phys_empty((fx.top() + i) & 7) {
                 let (m, e) = fx.st(i);
@@ -513,9 +436,7 @@ pub fn describe(case: &Case, diffs: &[Diff], native_signal: &str) -> String {
 }
 
 fn class_seed(seed: u64, c: Class) -> u64 {
-    seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        ^ ((c as u64 + 1) << 56)
-        ^ (c as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)
+    seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ ((c as u64 + 1) << 56) ^ (c as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)
 }
 
 /// Run a campaign: `cfg.cases` cases split evenly over `cfg.classes`.
@@ -528,17 +449,12 @@ pub fn run_campaign(cfg: &Config) -> io::Result<Report> {
     for (ci, &class) in cfg.classes.iter().enumerate() {
         let n = cfg.cases / k + u64::from((ci as u64) < cfg.cases % k);
         let mut rng = Rng::new(class_seed(cfg.seed, class));
-        let mut cr = ClassReport {
-            class: Some(class),
-            ..Default::default()
-        };
+        let mut cr = ClassReport { class: Some(class), ..Default::default() };
         let mut done = 0;
         let mut seen = std::collections::HashSet::new();
         while done < n {
             let b = (n - done).min(BATCH as u64) as usize;
-            let cases: Vec<Case> = (0..b)
-                .map(|_| gen::generate(&tables, class, &mut rng))
-                .collect();
+            let cases: Vec<Case> = (0..b).map(|_| gen::generate(&tables, class, &mut rng)).collect();
             let verdicts = t.run_batch(&cases)?;
             for (c, v) in cases.iter().zip(verdicts) {
                 cr.run += 1;
@@ -546,8 +462,7 @@ pub fn run_campaign(cfg: &Config) -> io::Result<Report> {
                 if let Some(k) = v.known {
                     cr.known += 1;
                     if !cr.known_examples.iter().any(|e| e.contains(k)) {
-                        cr.known_examples
-                            .push(format!("{}  ({k})\n", describe(c, &v.diffs, "")));
+                        cr.known_examples.push(format!("{}  ({k})\n", describe(c, &v.diffs, "")));
                     }
                 } else if v.native_crashed {
                     cr.native_crashes += 1;
@@ -560,31 +475,14 @@ pub fn run_campaign(cfg: &Config) -> io::Result<Report> {
                     cr.mismatched += 1;
                     // One reproducer per (mnemonic, differing fields): the
                     // report shows distinct problems rather than one many times.
-                    let mut fields: Vec<&str> = v
-                        .diffs
-                        .iter()
-                        .map(|d| {
-                            if d.field.starts_with("mem[") {
-                                "mem"
-                            } else {
-                                d.field.as_str()
-                            }
-                        })
-                        .collect();
+                    let mut fields: Vec<&str> =
+                        v.diffs.iter().map(|d| if d.field.starts_with("mem[") { "mem" } else { d.field.as_str() }).collect();
                     fields.sort_unstable();
                     fields.dedup();
-                    let key = format!(
-                        "{:?} {}",
-                        c.insns().first().map(|i| i.mnemonic()),
-                        fields.join(",")
-                    );
+                    let key = format!("{:?} {}", c.insns().first().map(|i| i.mnemonic()), fields.join(","));
                     let fresh = seen.insert(key);
                     if fresh && cr.reproducers.len() < cfg.max_report {
-                        let (rc, rd) = if cfg.reduce {
-                            t.reduce(c, &v.diffs)?
-                        } else {
-                            (c.clone(), v.diffs.clone())
-                        };
+                        let (rc, rd) = if cfg.reduce { t.reduce(c, &v.diffs)? } else { (c.clone(), v.diffs.clone()) };
                         cr.reproducers.push(describe(&rc, &rd, ""));
                     }
                 }
@@ -606,25 +504,14 @@ mod tests {
     /// exactly, the others are only reported.
     #[test]
     fn smoke_campaign_integer_classes() {
-        let cfg = Config {
-            seed: 0x5eed,
-            cases: 20_000,
-            classes: [&Class::INTEGER[..], &[Class::Misc]].concat(),
-            max_report: 3,
-            reduce: true,
-        };
+        let cfg =
+            Config { seed: 0x5eed, cases: 20_000, classes: [&Class::INTEGER[..], &[Class::Misc]].concat(), max_report: 3, reduce: true };
         let report = run_campaign(&cfg).expect("campaign runs");
         println!("{}", report.render());
         for c in STRICT_CLASSES {
             let r = report.class(*c).expect("strict class was run");
             assert!(r.run > 0);
-            assert_eq!(
-                r.mismatched,
-                0,
-                "strict class {} has mismatches:\n{}",
-                c.name(),
-                r.reproducers.join("\n")
-            );
+            assert_eq!(r.mismatched, 0, "strict class {} has mismatches:\n{}", c.name(), r.reproducers.join("\n"));
             assert_eq!(r.native_crashes, 0);
         }
     }
@@ -650,10 +537,7 @@ mod tests {
             assert_eq!(o.state.rip, case.end());
             assert_eq!(o.state.rflags, case.init.rflags);
             let (a, b) = (&o.state.fx, &case.init.fx);
-            assert_eq!(
-                (a.fcw(), a.fsw(), a.abridged_tag(), a.mxcsr()),
-                (b.fcw(), b.fsw(), b.abridged_tag(), b.mxcsr())
-            );
+            assert_eq!((a.fcw(), a.fsw(), a.abridged_tag(), a.mxcsr()), (b.fcw(), b.fsw(), b.abridged_tag(), b.mxcsr()));
             for i in 0..8 {
                 assert_eq!(a.st(i), b.st(i));
             }
@@ -663,14 +547,8 @@ mod tests {
             assert!(o.data[..] == case.data[..]);
         }
         // Determinism over a batch of every class.
-        let cases: Vec<Case> = Class::ALL
-            .iter()
-            .flat_map(|c| {
-                (0..8)
-                    .map(|_| gen::generate(&tables, *c, &mut rng))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let cases: Vec<Case> =
+            Class::ALL.iter().flat_map(|c| (0..8).map(|_| gen::generate(&tables, *c, &mut rng)).collect::<Vec<_>>()).collect();
         let run = |t: &mut Tester| {
             for (i, c) in cases.iter().enumerate() {
                 let input = t.worker.input(i);
@@ -679,15 +557,7 @@ mod tests {
                 input.data.copy_from_slice(&c.data[..]);
             }
             t.worker.run(cases.len()).unwrap();
-            (0..cases.len())
-                .map(|i| {
-                    (
-                        t.worker.output(i).state,
-                        t.worker.output(i).signo,
-                        t.worker.output(i).si_addr,
-                    )
-                })
-                .collect::<Vec<_>>()
+            (0..cases.len()).map(|i| (t.worker.output(i).state, t.worker.output(i).signo, t.worker.output(i).si_addr)).collect::<Vec<_>>()
         };
         let first = run(&mut t);
         let second = run(&mut t);
@@ -715,14 +585,8 @@ mod tests {
         t.worker.input(0).data.copy_from_slice(&case.data[..]);
         t.worker.run(1).unwrap();
         let o = t.worker.output(0);
-        let nat = compare::Native {
-            state: &o.state,
-            data: &o.data,
-            signo: o.signo,
-            si_code: o.si_code,
-            si_addr: o.si_addr,
-            crashed: false,
-        };
+        let nat =
+            compare::Native { state: &o.state, data: &o.data, signo: o.signo, si_code: o.si_code, si_addr: o.si_addr, crashed: false };
         let diffs = compare(&case.insns(), &case.init, &nat, &out);
         assert!(!diffs.is_empty(), "a changed register went unnoticed");
     }

@@ -10,37 +10,21 @@ use std::process::ExitCode;
 use oxvm_difftest::{robust, run_campaign, Class, Config};
 
 fn usage() -> ExitCode {
-    eprintln!(
-        "usage: oxvm-difftest [--seed S] [--cases N] [--class C]... [--max-report K] [--no-reduce]"
-    );
+    eprintln!("usage: oxvm-difftest [--seed S] [--cases N] [--class C]... [--max-report K] [--no-reduce]");
     eprintln!("       oxvm-difftest --robust [--seed S] [--cases N]");
-    eprintln!(
-        "classes (or the groups `integer` and `fp`): {}",
-        Class::ALL
-            .iter()
-            .map(|c| c.name())
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    eprintln!("classes (or the groups `integer` and `fp`): {}", Class::ALL.iter().map(|c| c.name()).collect::<Vec<_>>().join(" "));
     ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
-    let mut cfg = Config {
-        classes: Vec::new(),
-        ..Config::default()
-    };
+    let mut cfg = Config { classes: Vec::new(), ..Config::default() };
     let mut robust_mode = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut num = |what: &str| -> Option<u64> {
             let v = args.next()?;
             let v = v.trim();
-            let r = if let Some(h) = v.strip_prefix("0x") {
-                u64::from_str_radix(h, 16)
-            } else {
-                v.parse()
-            };
+            let r = if let Some(h) = v.strip_prefix("0x") { u64::from_str_radix(h, 16) } else { v.parse() };
             r.map_err(|_| eprintln!("bad number for {what}: {v}")).ok()
         };
         match a.as_str() {
@@ -58,13 +42,7 @@ fn main() -> ExitCode {
             },
             "--class" => match args.next().as_deref() {
                 Some("integer") => cfg.classes.extend(Class::INTEGER),
-                Some("fp") => cfg.classes.extend([
-                    Class::SseFloat,
-                    Class::SseInt,
-                    Class::SseMisc,
-                    Class::X87,
-                    Class::X87Trans,
-                ]),
+                Some("fp") => cfg.classes.extend([Class::SseFloat, Class::SseInt, Class::SseMisc, Class::X87, Class::X87Trans]),
                 Some(name) => match Class::from_name(name) {
                     Some(c) => cfg.classes.push(c),
                     None => return usage(),
@@ -82,10 +60,7 @@ fn main() -> ExitCode {
             println!("PANIC on bytes {}: {m}", oxvm_difftest::compare::hex(b));
         }
         for (b, t) in &r.hangs {
-            println!(
-                "HANG ({t:.2} s) on bytes {}",
-                oxvm_difftest::compare::hex(b)
-            );
+            println!("HANG ({t:.2} s) on bytes {}", oxvm_difftest::compare::hex(b));
         }
         println!(
             "robust: {} cases, {} instructions, {} panics, {} hangs, {:.1} s",
@@ -95,11 +70,7 @@ fn main() -> ExitCode {
             r.hangs.len(),
             r.seconds
         );
-        return if r.panics.is_empty() && r.hangs.is_empty() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        };
+        return if r.panics.is_empty() && r.hangs.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) };
     }
     if cfg.classes.is_empty() {
         cfg.classes = Class::ALL.to_vec();

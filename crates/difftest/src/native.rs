@@ -86,10 +86,7 @@ pub struct Worker {
 
 fn check(r: libc::c_int, what: &str) -> io::Result<libc::c_int> {
     if r < 0 {
-        Err(io::Error::new(
-            io::Error::last_os_error().kind(),
-            format!("{what}: {}", io::Error::last_os_error()),
-        ))
+        Err(io::Error::new(io::Error::last_os_error().kind(), format!("{what}: {}", io::Error::last_os_error())))
     } else {
         Ok(r)
     }
@@ -115,15 +112,7 @@ impl Worker {
         // SAFETY: the mapping is large enough and zero-filled, which is a
         // valid `Shared`.
         unsafe { (*shared).code_page.copy_from_slice(code_page) };
-        let mut w = Worker {
-            shared,
-            pid: 0,
-            cmd: -1,
-            resp: -1,
-            restarts: 0,
-            running: None,
-            timeout_ms: BATCH_TIMEOUT_MS,
-        };
+        let mut w = Worker { shared, pid: 0, cmd: -1, resp: -1, restarts: 0, running: None, timeout_ms: BATCH_TIMEOUT_MS };
         w.spawn()?;
         Ok(w)
     }
@@ -218,11 +207,7 @@ impl Worker {
     pub fn finish(&mut self) -> io::Result<()> {
         let count = self.running.take().expect("no batch running");
         loop {
-            let mut pfd = libc::pollfd {
-                fd: self.resp,
-                events: libc::POLLIN,
-                revents: 0,
-            };
+            let mut pfd = libc::pollfd { fd: self.resp, events: libc::POLLIN, revents: 0 };
             // SAFETY: polling one local pollfd.
             let n = unsafe { libc::poll(&mut pfd, 1, self.timeout_ms) };
             let mut byte = [0u8];
@@ -268,22 +253,8 @@ impl Drop for Worker {
 }
 
 /// Map `len` bytes at exactly `addr`, or die.
-unsafe fn map_fixed(
-    addr: u64,
-    len: usize,
-    prot: libc::c_int,
-    flags: libc::c_int,
-    fd: libc::c_int,
-    off: i64,
-) {
-    let p = libc::mmap(
-        addr as *mut libc::c_void,
-        len,
-        prot,
-        flags | libc::MAP_FIXED_NOREPLACE,
-        fd,
-        off,
-    );
+unsafe fn map_fixed(addr: u64, len: usize, prot: libc::c_int, flags: libc::c_int, fd: libc::c_int, off: i64) {
+    let p = libc::mmap(addr as *mut libc::c_void, len, prot, flags | libc::MAP_FIXED_NOREPLACE, fd, off);
     if p as u64 != addr {
         die(b"difftest worker: cannot map fixed address\n");
     }
@@ -302,31 +273,10 @@ unsafe fn worker_main(shared: *mut Shared, cmd: libc::c_int, resp: libc::c_int) 
     }
     let rw = libc::PROT_READ | libc::PROT_WRITE;
     map_fixed(ALIAS, 0x4000, rw, libc::MAP_SHARED, fd, 0);
-    map_fixed(
-        CODE,
-        0x1000,
-        libc::PROT_READ | libc::PROT_EXEC,
-        libc::MAP_SHARED,
-        fd,
-        0,
-    );
+    map_fixed(CODE, 0x1000, libc::PROT_READ | libc::PROT_EXEC, libc::MAP_SHARED, fd, 0);
     map_fixed(DATA, 0x2000, rw, libc::MAP_SHARED, fd, 0x1000);
-    map_fixed(
-        RO_PAGE,
-        0x1000,
-        libc::PROT_READ,
-        libc::MAP_SHARED,
-        fd,
-        0x3000,
-    );
-    map_fixed(
-        STATE,
-        STATE_LEN,
-        rw,
-        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-        -1,
-        0,
-    );
+    map_fixed(RO_PAGE, 0x1000, libc::PROT_READ, libc::MAP_SHARED, fd, 0x3000);
+    map_fixed(STATE, STATE_LEN, rw, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0);
     // The guard pages must be unmapped: claim them and give them back.
     for g in [DATA - 0x1000, DATA_END] {
         let p = libc::mmap(
@@ -345,30 +295,13 @@ unsafe fn worker_main(shared: *mut Shared, cmd: libc::c_int, resp: libc::c_int) 
 
     // The signal stack: the guest's RSP points anywhere.
     const ALT: usize = 256 * 1024;
-    let alt = libc::mmap(
-        core::ptr::null_mut(),
-        ALT,
-        rw,
-        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-        -1,
-        0,
-    );
+    let alt = libc::mmap(core::ptr::null_mut(), ALT, rw, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0);
     if alt == libc::MAP_FAILED {
         die(b"difftest worker: altstack\n");
     }
-    let ss = libc::stack_t {
-        ss_sp: alt,
-        ss_flags: 0,
-        ss_size: ALT,
-    };
+    let ss = libc::stack_t { ss_sp: alt, ss_flags: 0, ss_size: ALT };
     libc::sigaltstack(&ss, core::ptr::null_mut());
-    for sig in [
-        libc::SIGSEGV,
-        libc::SIGBUS,
-        libc::SIGFPE,
-        libc::SIGILL,
-        libc::SIGTRAP,
-    ] {
+    for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP] {
         let mut sa: libc::sigaction = core::mem::zeroed();
         sa.sa_sigaction = on_signal as *const () as usize;
         sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
@@ -400,11 +333,7 @@ unsafe fn worker_main(shared: *mut Shared, cmd: libc::c_int, resp: libc::c_int) 
 
 unsafe fn run_case(input: &CaseIn, out: &mut CaseOut, entry: extern "C" fn()) {
     let alias = ALIAS as *mut u8;
-    core::ptr::copy_nonoverlapping(
-        input.region.as_ptr(),
-        alias.add((TEST_ADDR - CODE) as usize),
-        TEST_REGION,
-    );
+    core::ptr::copy_nonoverlapping(input.region.as_ptr(), alias.add((TEST_ADDR - CODE) as usize), TEST_REGION);
     core::ptr::copy_nonoverlapping(input.data.as_ptr(), alias.add(0x1000), DATA_LEN);
     core::ptr::copy_nonoverlapping(input.state.gpr.as_ptr(), IN_GPR as *mut u64, 16);
     *(IN_FLAGS as *mut u64) = input.state.rflags;
@@ -494,11 +423,7 @@ mod tests {
     fn case(w: &mut Worker, i: usize, code: &[u8]) {
         let input = w.input(i);
         input.region = codepage::test_region(code);
-        input.state = MachineState {
-            rip: TEST_ADDR,
-            rflags: 0x202,
-            ..Default::default()
-        };
+        input.state = MachineState { rip: TEST_ADDR, rflags: 0x202, ..Default::default() };
         input.data = [0; DATA_LEN];
     }
 

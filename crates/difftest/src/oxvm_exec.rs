@@ -56,30 +56,14 @@ pub struct Outcome {
 
 impl Default for Outcome {
     fn default() -> Self {
-        Outcome {
-            state: MachineState::default(),
-            ftw: 0xffff,
-            data: Box::new([0; DATA_LEN]),
-            signo: 0,
-            si_code: 0,
-            si_addr: 0,
-            note: None,
-        }
+        Outcome { state: MachineState::default(), ftw: 0xffff, data: Box::new([0; DATA_LEN]), signo: 0, si_code: 0, si_addr: 0, note: None }
     }
 }
 
 /// The signal Linux delivers for an oxvm fault: (signo, si_code, si_addr).
 pub fn fault_signal(f: Fault, rip: u64) -> (i32, i32, u64) {
     match f {
-        Fault::Page { addr, present, .. } => (
-            sig::SIGSEGV,
-            if present {
-                sig::SEGV_ACCERR
-            } else {
-                sig::SEGV_MAPERR
-            },
-            addr,
-        ),
+        Fault::Page { addr, present, .. } => (sig::SIGSEGV, if present { sig::SEGV_ACCERR } else { sig::SEGV_MAPERR }, addr),
         Fault::GeneralProtection => (sig::SIGSEGV, sig::SI_KERNEL, 0),
         Fault::InvalidOpcode => (sig::SIGILL, sig::ILL_ILLOPN, rip),
         Fault::DivideError => (sig::SIGFPE, sig::FPE_INTDIV, rip),
@@ -102,38 +86,19 @@ impl OxvmExec {
         let mut mem = Memory::new();
         let mut space = AddressSpace::new();
         let code_frame = mem.phys.alloc();
-        mem.phys
-            .bytes_mut(code_frame)
-            .copy_from_slice(&codepage::image()[..]);
+        mem.phys.bytes_mut(code_frame).copy_from_slice(&codepage::image()[..]);
         space.map(&mut mem.phys, CODE, code_frame, Prot::RX);
         let mut data_frames = [0; DATA_PAGES];
         for (k, f) in data_frames.iter_mut().enumerate() {
             *f = mem.phys.alloc();
             let va = DATA + 0x1000 * k as u64;
-            space.map(
-                &mut mem.phys,
-                va,
-                *f,
-                if is_ro(va) { Prot::READ } else { Prot::RW },
-            );
+            space.map(&mut mem.phys, va, *f, if is_ro(va) { Prot::READ } else { Prot::RW });
         }
-        OxvmExec {
-            mem,
-            space,
-            code_frame,
-            data_frames,
-        }
+        OxvmExec { mem, space, code_frame, data_frames }
     }
 
     /// Run one case. `exits` are the addresses at which the case is done.
-    pub fn run(
-        &mut self,
-        region: &[u8; TEST_REGION],
-        init: &MachineState,
-        data: &[u8; DATA_LEN],
-        exits: &[u64],
-        out: &mut Outcome,
-    ) {
+    pub fn run(&mut self, region: &[u8; TEST_REGION], init: &MachineState, data: &[u8; DATA_LEN], exits: &[u64], out: &mut Outcome) {
         let page = self.mem.phys.bytes_mut(self.code_frame);
         let off = (TEST_ADDR - CODE) as usize;
         if page[off..off + TEST_REGION] != region[..] {
@@ -142,10 +107,7 @@ impl OxvmExec {
             self.mem.code.invalidate_frame(self.code_frame);
         }
         for (k, f) in self.data_frames.iter().enumerate() {
-            self.mem
-                .phys
-                .bytes_mut(*f)
-                .copy_from_slice(&data[k * 4096..(k + 1) * 4096]);
+            self.mem.phys.bytes_mut(*f).copy_from_slice(&data[k * 4096..(k + 1) * 4096]);
         }
         let mut cpu = init.to_cpu();
         out.signo = 0;
@@ -177,10 +139,7 @@ impl OxvmExec {
                     break;
                 }
                 if steps >= MAX_STEPS {
-                    out.note = Some(format!(
-                        "no exit point reached after {MAX_STEPS} steps (rip {:#x})",
-                        cpu.rip
-                    ));
+                    out.note = Some(format!("no exit point reached after {MAX_STEPS} steps (rip {:#x})", cpu.rip));
                     break;
                 }
             }
@@ -202,21 +161,12 @@ impl Default for OxvmExec {
 impl OxvmExec {
     /// Robustness runs: put `region` in the test region and run at most
     /// `budget` instructions from `init` in one `run` call.
-    pub fn run_raw(
-        &mut self,
-        region: &[u8; TEST_REGION],
-        init: &MachineState,
-        data: &[u8; DATA_LEN],
-        budget: u64,
-    ) -> (Exit, u64) {
+    pub fn run_raw(&mut self, region: &[u8; TEST_REGION], init: &MachineState, data: &[u8; DATA_LEN], budget: u64) -> (Exit, u64) {
         let page = self.mem.phys.bytes_mut(self.code_frame);
         codepage::patch(page, region);
         self.mem.code.invalidate_frame(self.code_frame);
         for (k, f) in self.data_frames.iter().enumerate() {
-            self.mem
-                .phys
-                .bytes_mut(*f)
-                .copy_from_slice(&data[k * 4096..(k + 1) * 4096]);
+            self.mem.phys.bytes_mut(*f).copy_from_slice(&data[k * 4096..(k + 1) * 4096]);
         }
         let mut cpu = init.to_cpu();
         let mut bus = Bus::new(&mut self.space, &mut self.mem);

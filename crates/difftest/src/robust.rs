@@ -51,10 +51,7 @@ pub struct RobustReport {
     pub seconds: f64,
 }
 
-const PREFIXES: [u8; 17] = [
-    0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x2e, 0x3e, 0x26, 0x36, 0x64, 0x65, 0x40, 0x41, 0x44, 0x48, 0x4c,
-    0x4f,
-];
+const PREFIXES: [u8; 17] = [0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x2e, 0x3e, 0x26, 0x36, 0x64, 0x65, 0x40, 0x41, 0x44, 0x48, 0x4c, 0x4f];
 
 /// A random instruction-ish byte stream.
 pub fn random_stream(rng: &mut Rng) -> Vec<u8> {
@@ -66,21 +63,13 @@ pub fn random_stream(rng: &mut Rng) -> Vec<u8> {
         }
         match rng.below(6) {
             0 => v.extend_from_slice(&[0x0f, rng.next_u64() as u8]),
-            1 => v.extend_from_slice(&[
-                0x0f,
-                if rng.coin() { 0x38 } else { 0x3a },
-                rng.next_u64() as u8,
-            ]),
+            1 => v.extend_from_slice(&[0x0f, if rng.coin() { 0x38 } else { 0x3a }, rng.next_u64() as u8]),
             2 => v.push(0xd8 + rng.below(8) as u8),
             _ => v.push(rng.next_u64() as u8),
         }
         for _ in 0..rng.below(7) {
             // ModRM/SIB/displacement/immediate bytes, often pointing at the data region.
-            v.push(if rng.one_in(3) {
-                rng.pick(&[0x04, 0x05, 0x44, 0x84, 0x24, 0x25, 0xc0, 0x00])
-            } else {
-                rng.next_u64() as u8
-            });
+            v.push(if rng.one_in(3) { rng.pick(&[0x04, 0x05, 0x44, 0x84, 0x24, 0x25, 0xc0, 0x00]) } else { rng.next_u64() as u8 });
         }
     }
     v.truncate(MAX_TEST_BYTES);
@@ -97,11 +86,7 @@ pub fn run_robust(seed: u64, cases: u64) -> RobustReport {
     let mut data = Box::new([0u8; DATA_LEN]);
     let tables = Tables::new();
     for _ in 0..cases {
-        let mut st = MachineState {
-            rip: TEST_ADDR,
-            rflags: 0x202 | (rng.next_u64() & 0xcd5),
-            ..Default::default()
-        };
+        let mut st = MachineState { rip: TEST_ADDR, rflags: 0x202 | (rng.next_u64() & 0xcd5), ..Default::default() };
         for g in st.gpr.iter_mut() {
             *g = match rng.below(3) {
                 0 => DATA + rng.below(DATA_LEN as u64),
@@ -151,22 +136,18 @@ pub fn run_robust(seed: u64, cases: u64) -> RobustReport {
         }
         region[..bytes.len()].copy_from_slice(&bytes);
         let t0 = Instant::now();
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            ox.run_raw(&region, &st, &data, BUDGET)
-        }));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ox.run_raw(&region, &st, &data, BUDGET)));
         let dt = t0.elapsed();
         rep.cases += 1;
         match r {
             Ok((_, n)) => rep.instructions += n,
             Err(_) => {
-                rep.panics
-                    .push((region[..bytes.len()].to_vec(), last_panic()));
+                rep.panics.push((region[..bytes.len()].to_vec(), last_panic()));
                 ox = OxvmExec::new();
             }
         }
         if dt > CASE_TIMEOUT {
-            rep.hangs
-                .push((region[..bytes.len()].to_vec(), dt.as_secs_f64()));
+            rep.hangs.push((region[..bytes.len()].to_vec(), dt.as_secs_f64()));
         }
     }
     rep.seconds = start.elapsed().as_secs_f64();
@@ -183,18 +164,9 @@ mod tests {
         assert_eq!(r.cases, 3000);
         assert!(r.instructions > 0);
         let show = |v: &[(Vec<u8>, String)]| {
-            v.iter()
-                .take(5)
-                .map(|(b, m)| format!("{}: {m}", crate::compare::hex(b)))
-                .collect::<Vec<_>>()
-                .join("\n")
+            v.iter().take(5).map(|(b, m)| format!("{}: {m}", crate::compare::hex(b))).collect::<Vec<_>>().join("\n")
         };
-        assert!(
-            r.panics.is_empty(),
-            "{} panics:\n{}",
-            r.panics.len(),
-            show(&r.panics)
-        );
+        assert!(r.panics.is_empty(), "{} panics:\n{}", r.panics.len(), show(&r.panics));
         assert!(r.hangs.is_empty(), "hangs: {:?}", r.hangs);
     }
 }

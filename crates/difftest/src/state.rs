@@ -22,14 +22,7 @@ impl Default for Fx {
 
 impl core::fmt::Debug for Fx {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "Fx {{ fcw: {:#x}, fsw: {:#x}, ftw: {:#x}, mxcsr: {:#x} }}",
-            self.fcw(),
-            self.fsw(),
-            self.abridged_tag(),
-            self.mxcsr()
-        )
+        write!(f, "Fx {{ fcw: {:#x}, fsw: {:#x}, ftw: {:#x}, mxcsr: {:#x} }}", self.fcw(), self.fsw(), self.abridged_tag(), self.mxcsr())
     }
 }
 
@@ -163,31 +156,17 @@ pub struct MachineState {
 impl MachineState {
     /// oxvm's view of this state.
     pub fn to_cpu(&self) -> CpuState {
-        let mut cpu = CpuState {
-            gpr: self.gpr,
-            rip: self.rip,
-            ..Default::default()
-        };
+        let mut cpu = CpuState { gpr: self.gpr, rip: self.rip, ..Default::default() };
         cpu.set_rflags(self.rflags);
         for i in 0..16 {
             cpu.xmm[i] = self.fx.xmm(i);
         }
         cpu.mxcsr = self.fx.mxcsr();
         let top = self.fx.top();
-        let mut x87 = X87 {
-            fcw: self.fx.fcw(),
-            fsw: self.fx.fsw(),
-            ftw: self.fx.full_tag(),
-            fop: self.fx.fop(),
-            ..X87::default()
-        };
+        let mut x87 = X87 { fcw: self.fx.fcw(), fsw: self.fx.fsw(), ftw: self.fx.full_tag(), fop: self.fx.fop(), ..X87::default() };
         for i in 0..8 {
             let (signif, sign_exp) = self.fx.st(i);
-            x87.st[(top + i) & 7] = F80 {
-                signif,
-                sign_exp,
-                _pad: [0; 3],
-            };
+            x87.st[(top + i) & 7] = F80 { signif, sign_exp, _pad: [0; 3] };
         }
         cpu.x87 = x87;
         cpu
@@ -218,19 +197,12 @@ impl MachineState {
         for i in 0..16 {
             fx.set_xmm(i, cpu.xmm[i]);
         }
-        MachineState {
-            gpr: cpu.gpr,
-            rip: cpu.rip,
-            rflags: cpu.rflags(),
-            fx,
-        }
+        MachineState { gpr: cpu.gpr, rip: cpu.rip, rflags: cpu.rflags(), fx }
     }
 }
 
-pub const GPR_NAMES: [&str; 16] = [
-    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13",
-    "r14", "r15",
-];
+pub const GPR_NAMES: [&str; 16] =
+    ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"];
 
 #[cfg(test)]
 mod tests {

@@ -54,7 +54,7 @@ pub(super) fn bt(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         }
     }
     let old = cpu.flags.arith();
-    cpu.flags.set_arith((old & !CF) | cf * CF);
+    cpu.flags.set_arith((old & !CF) | (cf * CF));
     Ok(())
 }
 
@@ -63,7 +63,10 @@ fn addr32(i: &Instruction) -> bool {
     let (b, x) = (i.memory_base(), i.memory_index());
     // iced reports a 4-byte displacement size only for 32-bit addressing
     // (a 64-bit address size's disp32 is reported as 8 bytes).
-    b.is_gpr32() || x.is_gpr32() || b == iced_x86::Register::EIP || (b == iced_x86::Register::None && x == iced_x86::Register::None && i.memory_displ_size() == 4)
+    b.is_gpr32()
+        || x.is_gpr32()
+        || b == iced_x86::Register::EIP
+        || (b == iced_x86::Register::None && x == iced_x86::Register::None && i.memory_displ_size() == 4)
 }
 
 pub(super) fn scan(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {

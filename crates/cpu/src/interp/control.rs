@@ -122,19 +122,27 @@ pub(super) fn jmp(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
 }
 
 fn op_size_is_16(i: &Instruction) -> bool {
-    matches!(i.op0_kind(), OpKind::NearBranch16) || (i.op0_kind() == OpKind::Register && op_size(i, 0) == 2) || (i.op0_kind() == OpKind::Memory && i.memory_size().size() == 2)
+    matches!(i.op0_kind(), OpKind::NearBranch16)
+        || (i.op0_kind() == OpKind::Register && op_size(i, 0) == 2)
+        || (i.op0_kind() == OpKind::Memory && i.memory_size().size() == 2)
 }
 
 /// LOOP/LOOPE/LOOPNE/JRCXZ/JECXZ; a 67 prefix makes them use ECX.
 pub(super) fn loop_(cpu: &mut CpuState, i: &Instruction) -> R {
     let ecx = matches!(i.op1_kind(), OpKind::Register) && i.op1_register() == iced_x86::Register::ECX
-        || matches!(i.code(), iced_x86::Code::Jecxz_rel8_64 | iced_x86::Code::Loop_rel8_64_ECX | iced_x86::Code::Loope_rel8_64_ECX | iced_x86::Code::Loopne_rel8_64_ECX);
+        || matches!(
+            i.code(),
+            iced_x86::Code::Jecxz_rel8_64
+                | iced_x86::Code::Loop_rel8_64_ECX
+                | iced_x86::Code::Loope_rel8_64_ECX
+                | iced_x86::Code::Loopne_rel8_64_ECX
+        );
     let mask = if ecx { 0xffff_ffff } else { u64::MAX };
     let taken = match i.mnemonic() {
         Mnemonic::Jrcxz | Mnemonic::Jecxz => cpu.gpr[reg::RCX] & mask == 0,
         m => {
             let c = cpu.gpr[reg::RCX].wrapping_sub(1) & mask;
-            cpu.gpr[reg::RCX] = if ecx { c } else { c };
+            cpu.gpr[reg::RCX] = c;
             let zf = cpu.rflags() & crate::flags::ZF != 0;
             c != 0
                 && match m {

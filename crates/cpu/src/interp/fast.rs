@@ -320,22 +320,8 @@ const CMOV64: [Handler; 16] = cc_table!(cmov_rr, 8);
 const CMOV32: [Handler; 16] = cc_table!(cmov_rr, 4);
 
 const JCC: [Handler; 16] = [
-    jcc::<0>,
-    jcc::<1>,
-    jcc::<2>,
-    jcc::<3>,
-    jcc::<4>,
-    jcc::<5>,
-    jcc::<6>,
-    jcc::<7>,
-    jcc::<8>,
-    jcc::<9>,
-    jcc::<10>,
-    jcc::<11>,
-    jcc::<12>,
-    jcc::<13>,
-    jcc::<14>,
-    jcc::<15>,
+    jcc::<0>, jcc::<1>, jcc::<2>, jcc::<3>, jcc::<4>, jcc::<5>, jcc::<6>, jcc::<7>, jcc::<8>, jcc::<9>, jcc::<10>, jcc::<11>, jcc::<12>,
+    jcc::<13>, jcc::<14>, jcc::<15>,
 ];
 
 /// A memory operand the fast handlers can address: no FS/GS base to add is
@@ -348,7 +334,22 @@ fn is_cmov(m: Mnemonic) -> bool {
     use Mnemonic as M;
     matches!(
         m,
-        M::Cmovo | M::Cmovno | M::Cmovb | M::Cmovae | M::Cmove | M::Cmovne | M::Cmovbe | M::Cmova | M::Cmovs | M::Cmovns | M::Cmovp | M::Cmovnp | M::Cmovl | M::Cmovge | M::Cmovle | M::Cmovg
+        M::Cmovo
+            | M::Cmovno
+            | M::Cmovb
+            | M::Cmovae
+            | M::Cmove
+            | M::Cmovne
+            | M::Cmovbe
+            | M::Cmova
+            | M::Cmovs
+            | M::Cmovns
+            | M::Cmovp
+            | M::Cmovnp
+            | M::Cmovl
+            | M::Cmovge
+            | M::Cmovle
+            | M::Cmovg
     )
 }
 

@@ -4,13 +4,15 @@ use iced_x86::{Instruction, Mnemonic, OpKind};
 
 use super::{ea, get_reg, loc0, op_size, probe_write, read_loc, read_loc_rmw, read_mem, read_op, set_reg, write_loc, write_op, R};
 use crate::fault::Fault;
-use crate::flags::{size_mask, sign_bit, zsp, FlagOp, AF, CF, OF, ZF};
+use crate::flags::{sign_bit, size_mask, zsp, FlagOp, AF, CF, OF, ZF};
 use crate::mem::Bus;
 use crate::state::{reg, CpuState};
 
 pub(super) fn mov(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     // MOV to or from control, debug and test registers is privileged.
-    if (0..2).any(|n| i.op_kind(n) == OpKind::Register && (i.op_register(n).is_cr() || i.op_register(n).is_dr() || i.op_register(n).is_tr())) {
+    if (0..2)
+        .any(|n| i.op_kind(n) == OpKind::Register && (i.op_register(n).is_cr() || i.op_register(n).is_dr() || i.op_register(n).is_tr()))
+    {
         return Err(Fault::GeneralProtection.into());
     }
     if i.op0_kind() == OpKind::Register && i.op0_register().is_segment_register() {
@@ -195,7 +197,7 @@ pub(super) fn cmpxchg_wide(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -
     let addr = ea(cpu, i);
     let flags_rest = cpu.flags.arith() & !ZF;
     if i.mnemonic() == Mnemonic::Cmpxchg16b {
-        if addr % 16 != 0 {
+        if !addr.is_multiple_of(16) {
             return Err(Fault::GeneralProtection.into());
         }
         probe_write(bus, addr, 16)?;

@@ -165,7 +165,22 @@ pub(crate) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         M::Call => control::call(cpu, bus, i),
         M::Ret => control::ret(cpu, bus, i),
         M::Jmp => control::jmp(cpu, bus, i),
-        M::Jo | M::Jno | M::Jb | M::Jae | M::Je | M::Jne | M::Jbe | M::Ja | M::Js | M::Jns | M::Jp | M::Jnp | M::Jl | M::Jge | M::Jle | M::Jg => {
+        M::Jo
+        | M::Jno
+        | M::Jb
+        | M::Jae
+        | M::Je
+        | M::Jne
+        | M::Jbe
+        | M::Ja
+        | M::Js
+        | M::Jns
+        | M::Jp
+        | M::Jnp
+        | M::Jl
+        | M::Jge
+        | M::Jle
+        | M::Jg => {
             if cpu.flags.cond(cc_of(i)) {
                 cpu.rip = i.near_branch64();
             }
@@ -174,11 +189,41 @@ pub(crate) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         M::Loop | M::Loope | M::Loopne | M::Jrcxz | M::Jecxz => control::loop_(cpu, i),
         M::Enter => control::enter(cpu, bus, i),
         M::Leave => control::leave(cpu, bus, i),
-        M::Seto | M::Setno | M::Setb | M::Setae | M::Sete | M::Setne | M::Setbe | M::Seta | M::Sets | M::Setns | M::Setp | M::Setnp | M::Setl | M::Setge | M::Setle | M::Setg => {
+        M::Seto
+        | M::Setno
+        | M::Setb
+        | M::Setae
+        | M::Sete
+        | M::Setne
+        | M::Setbe
+        | M::Seta
+        | M::Sets
+        | M::Setns
+        | M::Setp
+        | M::Setnp
+        | M::Setl
+        | M::Setge
+        | M::Setle
+        | M::Setg => {
             let v = cpu.flags.cond(cc_of(i)) as u64;
             write_op(cpu, bus, i, 0, v)
         }
-        M::Cmovo | M::Cmovno | M::Cmovb | M::Cmovae | M::Cmove | M::Cmovne | M::Cmovbe | M::Cmova | M::Cmovs | M::Cmovns | M::Cmovp | M::Cmovnp | M::Cmovl | M::Cmovge | M::Cmovle | M::Cmovg => {
+        M::Cmovo
+        | M::Cmovno
+        | M::Cmovb
+        | M::Cmovae
+        | M::Cmove
+        | M::Cmovne
+        | M::Cmovbe
+        | M::Cmova
+        | M::Cmovs
+        | M::Cmovns
+        | M::Cmovp
+        | M::Cmovnp
+        | M::Cmovl
+        | M::Cmovge
+        | M::Cmovle
+        | M::Cmovg => {
             // The source is read (and may fault) even when the condition
             // is false; a 32-bit destination is zero-extended either way.
             let v = read_op(cpu, bus, i, 1)?;
@@ -192,7 +237,26 @@ pub(crate) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         M::Mul | M::Imul | M::Div | M::Idiv => muldiv::exec(cpu, bus, i),
         M::Bt | M::Bts | M::Btr | M::Btc => bits::bt(cpu, bus, i),
         M::Bsf | M::Bsr | M::Tzcnt | M::Lzcnt | M::Popcnt => bits::scan(cpu, bus, i),
-        M::Movsb | M::Movsw | M::Movsd | M::Movsq | M::Stosb | M::Stosw | M::Stosd | M::Stosq | M::Lodsb | M::Lodsw | M::Lodsd | M::Lodsq | M::Cmpsb | M::Cmpsw | M::Cmpsd | M::Cmpsq | M::Scasb | M::Scasw | M::Scasd | M::Scasq
+        M::Movsb
+        | M::Movsw
+        | M::Movsd
+        | M::Movsq
+        | M::Stosb
+        | M::Stosw
+        | M::Stosd
+        | M::Stosq
+        | M::Lodsb
+        | M::Lodsw
+        | M::Lodsd
+        | M::Lodsq
+        | M::Cmpsb
+        | M::Cmpsw
+        | M::Cmpsd
+        | M::Cmpsq
+        | M::Scasb
+        | M::Scasw
+        | M::Scasd
+        | M::Scasq
             if is_string_op(i) =>
         {
             string::exec(cpu, bus, i)
@@ -206,10 +270,7 @@ pub(crate) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
 /// model other than the implicit memory ones.
 fn is_string_op(i: &Instruction) -> bool {
     (0..i.op_count()).all(|n| {
-        matches!(
-            i.op_kind(n),
-            OpKind::MemorySegRSI | OpKind::MemorySegESI | OpKind::MemoryESRDI | OpKind::MemoryESEDI | OpKind::Register
-        )
+        matches!(i.op_kind(n), OpKind::MemorySegRSI | OpKind::MemorySegESI | OpKind::MemoryESRDI | OpKind::MemoryESEDI | OpKind::Register)
     }) && !(0..i.op_count()).any(|n| i.op_kind(n) == OpKind::Register && i.op_register(n).is_xmm())
 }
 

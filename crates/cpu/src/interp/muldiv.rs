@@ -21,7 +21,11 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let m = i.mnemonic();
     if m == Mnemonic::Imul && i.op_count() > 1 {
         let size = op_size(i, 0);
-        let (a, b) = if i.op_count() == 3 { (read_op(cpu, bus, i, 1)?, read_op(cpu, bus, i, 2)?) } else { (get_reg(cpu, i.op0_register()), read_op(cpu, bus, i, 1)?) };
+        let (a, b) = if i.op_count() == 3 {
+            (read_op(cpu, bus, i, 1)?, read_op(cpu, bus, i, 2)?)
+        } else {
+            (get_reg(cpu, i.op0_register()), read_op(cpu, bus, i, 1)?)
+        };
         let wide = (sign_extend(a, size) as i64 as i128) * (sign_extend(b, size) as i64 as i128);
         let res = wide as u64 & size_mask(size);
         let overflow = sign_extend(res, size) as i64 as i128 != wide;

@@ -5,7 +5,7 @@
 use iced_x86::{Instruction, Mnemonic};
 
 use super::{get_reg, loc0, op_size, read_loc_rmw, read_op, write_loc, R};
-use crate::flags::{size_mask, sign_bit, zsp, CF, OF};
+use crate::flags::{sign_bit, size_mask, zsp, CF, OF};
 use crate::mem::Bus;
 use crate::state::CpuState;
 
@@ -30,24 +30,28 @@ pub(super) fn shift(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             let res = if count >= 64 { 0 } else { (a << count) & mask };
             let cf = if count <= bits { (a >> (bits - count)) & 1 != 0 } else { false };
             let of = ((res & sign != 0) as u64 ^ cf as u64) != 0;
-            (res, zsp(res, size) | cf as u64 * CF | of as u64 * OF)
+            (res, zsp(res, size) | (cf as u64 * CF) | (of as u64 * OF))
         }
         Mnemonic::Shr => {
             let res = if count >= 64 { 0 } else { a >> count };
             let cf = if count <= bits { (a >> (count - 1)) & 1 != 0 } else { false };
             let of = if count == 1 { a & sign != 0 } else { false };
-            (res, zsp(res, size) | cf as u64 * CF | of as u64 * OF)
+            (res, zsp(res, size) | (cf as u64 * CF) | (of as u64 * OF))
         }
         Mnemonic::Sar => {
             let sa = super::int::sign_extend(a, size) as i64;
             let res = (sa >> count.min(63)) as u64 & mask;
             let cf = (sa >> (count - 1).min(63)) & 1 != 0;
-            (res, zsp(res, size) | cf as u64 * CF)
+            (res, zsp(res, size) | (cf as u64 * CF))
         }
         Mnemonic::Rol | Mnemonic::Ror => {
             let r = count % bits;
             let res = if i.mnemonic() == Mnemonic::Rol {
-                if r == 0 { a } else { ((a << r) | (a >> (bits - r))) & mask }
+                if r == 0 {
+                    a
+                } else {
+                    ((a << r) | (a >> (bits - r))) & mask
+                }
             } else if r == 0 {
                 a
             } else {
@@ -62,7 +66,7 @@ pub(super) fn shift(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
                 (msb, msb != msb1)
             };
             // Only CF and OF change; the rest of the flags are kept.
-            (res, (old & !(CF | OF)) | cf as u64 * CF | of as u64 * OF)
+            (res, (old & !(CF | OF)) | (cf as u64 * CF) | (of as u64 * OF))
         }
         _ => {
             // RCL/RCR rotate through CF: a (bits+1)-bit rotation.
@@ -85,7 +89,7 @@ pub(super) fn shift(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
                 let msb1 = res & (sign >> 1) != 0;
                 msb != msb1
             };
-            (res, (old & !(CF | OF)) | cf as u64 * CF | of as u64 * OF)
+            (res, (old & !(CF | OF)) | (cf as u64 * CF) | (of as u64 * OF))
         }
     };
     write_loc(cpu, bus, loc, size, res)?;
@@ -117,6 +121,6 @@ pub(super) fn shift_double(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -
     };
     let of = (res & sign != 0) != (a & sign != 0);
     write_loc(cpu, bus, loc, size, res)?;
-    cpu.flags.set_arith(zsp(res, size) | cf as u64 * CF | of as u64 * OF);
+    cpu.flags.set_arith(zsp(res, size) | (cf as u64 * CF) | (of as u64 * OF));
     Ok(())
 }

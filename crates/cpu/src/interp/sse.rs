@@ -34,9 +34,7 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         return super::x87::exec(cpu, bus, i);
     }
     match m {
-        M::Movaps | M::Movapd | M::Movdqa | M::Movntps | M::Movntpd | M::Movntdq => {
-            mov128(cpu, bus, i, true)
-        }
+        M::Movaps | M::Movapd | M::Movdqa | M::Movntps | M::Movntpd | M::Movntdq => mov128(cpu, bus, i, true),
         M::Movups | M::Movupd | M::Movdqu => mov128(cpu, bus, i, false),
         M::Movss => movs(cpu, bus, i, 4),
         M::Movsd => movs(cpu, bus, i, 8),
@@ -61,9 +59,7 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
                 M::Movmskpd => 64,
                 _ => 8,
             };
-            let r = (0..128 / width).fold(0u64, |acc, k| {
-                acc | ((((v >> (width * k + width - 1)) & 1) as u64) << k)
-            });
+            let r = (0..128 / width).fold(0u64, |acc, k| acc | ((((v >> (width * k + width - 1)) & 1) as u64) << k));
             set_reg(cpu, i.op0_register(), r);
             Ok(())
         }
@@ -159,11 +155,7 @@ fn mov128(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction, align: bool) -> R 
 /// MOVSS/MOVSD: register to register merges the low element; a load
 /// zeroes the rest of the register; a store writes only the element.
 fn movs(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction, bytes: u32) -> R {
-    let mask: u128 = if bytes == 4 {
-        0xffff_ffff
-    } else {
-        u64::MAX as u128
-    };
+    let mask: u128 = if bytes == 4 { 0xffff_ffff } else { u64::MAX as u128 };
     match (i.op0_kind(), i.op1_kind()) {
         (OpKind::Register, OpKind::Register) => {
             let d = xi(i, 0);
@@ -218,25 +210,14 @@ fn movdq(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
 /// its top bit set, at DS:RDI (EDI with a 32-bit address size).
 fn maskmov(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let data = get(cpu, xi(i, 1)).to_le_bytes();
-    let sel = (0..16).fold(0u16, |m, k| {
-        m | (((get(cpu, xi(i, 2)) >> (8 * k + 7)) & 1) as u16) << k
-    });
+    let sel = (0..16).fold(0u16, |m, k| m | (((get(cpu, xi(i, 2)) >> (8 * k + 7)) & 1) as u16) << k);
     if sel == 0 {
         return Ok(());
     }
-    let (lo, hi) = (
-        sel.trailing_zeros() as usize,
-        15 - sel.leading_zeros() as usize,
-    );
+    let (lo, hi) = (sel.trailing_zeros() as usize, 15 - sel.leading_zeros() as usize);
     let rdi = cpu.gpr[crate::state::reg::RDI];
-    let rdi = if i.op0_kind() == OpKind::MemorySegEDI {
-        rdi & 0xffff_ffff
-    } else {
-        rdi
-    };
-    let at = super::seg_base(cpu, i.memory_segment())
-        .wrapping_add(rdi)
-        .wrapping_add(lo as u64);
+    let rdi = if i.op0_kind() == OpKind::MemorySegEDI { rdi & 0xffff_ffff } else { rdi };
+    let at = super::seg_base(cpu, i.memory_segment()).wrapping_add(rdi).wrapping_add(lo as u64);
     // Merge into the covered span and write it back in one checked write,
     // so a fault on either page leaves memory untouched.
     let mut buf = [0u8; 16];

@@ -109,7 +109,7 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             return Ok(());
         }
         let c = cpu.gpr[reg::RCX].wrapping_sub(1) & amask;
-        cpu.gpr[reg::RCX] = if addr32 { c } else { c };
+        cpu.gpr[reg::RCX] = c;
         n += 1;
         if let Some((a, b)) = compare {
             let equal = a == b;

@@ -15,7 +15,17 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     match i.mnemonic() {
         // Hints and ordering: one host thread runs the guest, so fences
         // and cache-control instructions have nothing to order.
-        M::Nop | M::Pause | M::Lfence | M::Mfence | M::Sfence | M::Endbr64 | M::Prefetchnta | M::Prefetcht0 | M::Prefetcht1 | M::Prefetcht2 | M::Prefetchw => Ok(()),
+        M::Nop
+        | M::Pause
+        | M::Lfence
+        | M::Mfence
+        | M::Sfence
+        | M::Endbr64
+        | M::Prefetchnta
+        | M::Prefetcht0
+        | M::Prefetcht1
+        | M::Prefetcht2
+        | M::Prefetchw => Ok(()),
         M::Clflush => {
             // CLFLUSH faults like a read of its operand.
             bus.read_u8(super::ea(cpu, i))?;
@@ -81,9 +91,37 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             // complete the instruction before raising it.
             Err(Fault::Breakpoint.into())
         }
-        M::Hlt | M::Int | M::Int1 | M::Into | M::Cli | M::Sti | M::In | M::Insb | M::Insw | M::Insd | M::Out | M::Outsb | M::Outsw | M::Outsd | M::Iretq | M::Iretd | M::Iret | M::Lgdt | M::Lidt | M::Lldt | M::Ltr | M::Invlpg | M::Wbinvd | M::Invd | M::Rdmsr | M::Wrmsr | M::Sysret | M::Sysexit | M::Swapgs | M::Clts | M::Lmsw => {
-            Err(Fault::GeneralProtection.into())
-        }
+        M::Hlt
+        | M::Int
+        | M::Int1
+        | M::Into
+        | M::Cli
+        | M::Sti
+        | M::In
+        | M::Insb
+        | M::Insw
+        | M::Insd
+        | M::Out
+        | M::Outsb
+        | M::Outsw
+        | M::Outsd
+        | M::Iretq
+        | M::Iretd
+        | M::Iret
+        | M::Lgdt
+        | M::Lidt
+        | M::Lldt
+        | M::Ltr
+        | M::Invlpg
+        | M::Wbinvd
+        | M::Invd
+        | M::Rdmsr
+        | M::Wrmsr
+        | M::Sysret
+        | M::Sysexit
+        | M::Swapgs
+        | M::Clts
+        | M::Lmsw => Err(Fault::GeneralProtection.into()),
         _ => super::sse::exec(cpu, bus, i),
     }
 }

@@ -53,7 +53,7 @@ pub struct Mapping {
 }
 
 fn decode_pte(pte: u64) -> Option<Mapping> {
-    (pte & PTE_PRESENT != 0).then(|| Mapping {
+    (pte & PTE_PRESENT != 0).then_some(Mapping {
         frame: (pte >> PAGE_SHIFT) as FrameId,
         prot: Prot((pte & PTE_PROT) as u8),
         cow: pte & PTE_COW != 0,

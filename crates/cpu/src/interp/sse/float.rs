@@ -58,11 +58,7 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> Option
         M::Maxsd => arith(cpu, bus, i, F64, false, Op::Max),
         M::Maxpd => arith(cpu, bus, i, F64, true, Op::Max),
         M::Cmpss | M::Cmpps | M::Cmpsd | M::Cmppd => {
-            let f = if matches!(i.mnemonic(), M::Cmpss | M::Cmpps) {
-                F32
-            } else {
-                F64
-            };
+            let f = if matches!(i.mnemonic(), M::Cmpss | M::Cmpps) { F32 } else { F64 };
             let packed = matches!(i.mnemonic(), M::Cmpps | M::Cmppd);
             let pred = i.immediate8() & 7;
             let ones = if f == F32 { 0xffff_ffff } else { u64::MAX };
@@ -74,17 +70,11 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> Option
         M::Comiss | M::Ucomiss | M::Comisd | M::Ucomisd => comi(cpu, bus, i),
         M::Rcpss | M::Rcpps | M::Rsqrtss | M::Rsqrtps => {
             let packed = matches!(i.mnemonic(), M::Rcpps | M::Rsqrtps);
-            let op = if matches!(i.mnemonic(), M::Rcpss | M::Rcpps) {
-                fp::rcp
-            } else {
-                fp::rsqrt
-            };
+            let op = if matches!(i.mnemonic(), M::Rcpss | M::Rcpps) { fp::rcp } else { fp::rsqrt };
             // No flags: these ignore MXCSR entirely.
             lanes(cpu, bus, i, F32, packed, |_, _, b| (op(b as u32) as u64, 0))
         }
-        M::Andps | M::Andpd | M::Andnps | M::Andnpd | M::Orps | M::Orpd | M::Xorps | M::Xorpd => {
-            logic(cpu, bus, i)
-        }
+        M::Andps | M::Andpd | M::Andnps | M::Andnpd | M::Orps | M::Orpd | M::Xorps | M::Xorpd => logic(cpu, bus, i),
         M::Cvtsi2ss | M::Cvtsi2sd => cvt_from_gpr(cpu, bus, i),
         M::Cvtss2si | M::Cvttss2si | M::Cvtsd2si | M::Cvttsd2si => cvt_to_gpr(cpu, bus, i),
         M::Cvtss2sd => cvt_scalar(cpu, bus, i, F32, F64),
@@ -201,14 +191,7 @@ fn arith(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction, f: Fmt, packed: boo
 /// an XMM register or memory of the element size (scalar) or an aligned
 /// m128 (packed).
 #[inline(always)]
-fn lanes(
-    cpu: &mut CpuState,
-    bus: &mut Bus,
-    i: &Instruction,
-    f: Fmt,
-    packed: bool,
-    op: impl Fn(Mode, u64, u64) -> (u64, u32),
-) -> R {
+fn lanes(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction, f: Fmt, packed: bool, op: impl Fn(Mode, u64, u64) -> (u64, u32)) -> R {
     let w = width(f);
     let b = rm(cpu, bus, i, 1, if packed { 16 } else { w }, true)?;
     let d = xi(i, 0);
@@ -245,22 +228,12 @@ fn logic(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
 
 fn comi(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     use Mnemonic as M;
-    let f = if matches!(i.mnemonic(), M::Comiss | M::Ucomiss) {
-        F32
-    } else {
-        F64
-    };
+    let f = if matches!(i.mnemonic(), M::Comiss | M::Ucomiss) { F32 } else { F64 };
     let w = width(f);
     let b = rm(cpu, bus, i, 1, w, true)?;
     let a = get(cpu, xi(i, 0));
     let signal = matches!(i.mnemonic(), M::Comiss | M::Comisd);
-    let (bits, fl) = fp::comi(
-        f,
-        Mode::new(cpu.mxcsr),
-        lane(a, w, 0),
-        lane(b, w, 0),
-        signal,
-    );
+    let (bits, fl) = fp::comi(f, Mode::new(cpu.mxcsr), lane(a, w, 0), lane(b, w, 0), signal);
     commit(cpu, fl)?;
     // ZF, PF, CF from the compare; OF, SF, AF cleared.
     cpu.flags.set_arith(bits);
@@ -271,11 +244,7 @@ fn cvt_from_gpr(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let size = crate::interp::op_size(i, 1);
     let v = read_op(cpu, bus, i, 1)?;
     let v = if size == 4 { v as i32 as i64 } else { v as i64 };
-    let f = if i.mnemonic() == Mnemonic::Cvtsi2ss {
-        F32
-    } else {
-        F64
-    };
+    let f = if i.mnemonic() == Mnemonic::Cvtsi2ss { F32 } else { F64 };
     let (x, fl) = fp::from_int(f, Mode::new(cpu.mxcsr), v);
     commit(cpu, fl)?;
     let d = xi(i, 0);
@@ -287,11 +256,7 @@ fn cvt_from_gpr(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
 fn cvt_to_gpr(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     use Mnemonic as M;
     let m = i.mnemonic();
-    let f = if matches!(m, M::Cvtss2si | M::Cvttss2si) {
-        F32
-    } else {
-        F64
-    };
+    let f = if matches!(m, M::Cvtss2si | M::Cvttss2si) { F32 } else { F64 };
     let w = width(f);
     let b = rm(cpu, bus, i, 1, w, true)?;
     let dst = i.op0_register();
@@ -344,14 +309,10 @@ fn cvt_packed(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             let hi = out(fp::convert(F64, F32, mode, lane(b, 8, 1)));
             lo as u128 | (hi as u128) << 32
         }
-        M::Cvtdq2ps => (0..4).fold(0u128, |acc, k| {
-            acc | (out(fp::from_int(F32, mode, i32_at(k))) as u128) << (32 * k)
-        }),
+        M::Cvtdq2ps => (0..4).fold(0u128, |acc, k| acc | (out(fp::from_int(F32, mode, i32_at(k))) as u128) << (32 * k)),
         M::Cvtps2dq | M::Cvttps2dq => {
             let t = m == M::Cvttps2dq;
-            (0..4).fold(0u128, |acc, k| {
-                acc | (out(fp::to_int(F32, mode, lane(b, 4, k), 32, t)) as u128) << (32 * k)
-            })
+            (0..4).fold(0u128, |acc, k| acc | (out(fp::to_int(F32, mode, lane(b, 4, k), 32, t)) as u128) << (32 * k))
         }
         M::Cvtdq2pd | M::Cvtpi2pd => {
             let lo = out(fp::from_int(F64, mode, i32_at(0)));

@@ -95,13 +95,7 @@ pub struct Mode {
 
 impl Mode {
     pub fn new(mxcsr: u32) -> Mode {
-        Mode {
-            rc: (mxcsr >> 13) & 3,
-            daz: mxcsr & DAZ != 0,
-            ftz: mxcsr & FTZ != 0,
-            um: mxcsr & (UE << 7) != 0,
-            om: mxcsr & (OE << 7) != 0,
-        }
+        Mode { rc: (mxcsr >> 13) & 3, daz: mxcsr & DAZ != 0, ftz: mxcsr & FTZ != 0, um: mxcsr & (UE << 7) != 0, om: mxcsr & (OE << 7) != 0 }
     }
     /// The same mode with round-toward-zero (the truncating conversions).
     fn trunc(self) -> Mode {
@@ -140,13 +134,7 @@ fn unpack(f: Fmt, x: u64, daz: bool) -> Val {
     let sign = x & f.sign() != 0;
     let be = (x >> f.frac) & f.exp_all();
     let fr = x & f.frac_mask();
-    let mut v = Val {
-        cls: Cls::Fin,
-        sign,
-        e: 0,
-        m: 0,
-        denorm: false,
-    };
+    let mut v = Val { cls: Cls::Fin, sign, e: 0, m: 0, denorm: false };
     if be == f.exp_all() {
         v.cls = if fr == 0 {
             Cls::Inf
@@ -177,11 +165,7 @@ fn nan2(f: Fmt, a: u64, va: &Val, b: u64, vb: &Val) -> Option<(u64, u32)> {
     if !va.nan() && !vb.nan() {
         return None;
     }
-    let fl = if va.cls == Cls::SNaN || vb.cls == Cls::SNaN {
-        IE
-    } else {
-        0
-    };
+    let fl = if va.cls == Cls::SNaN || vb.cls == Cls::SNaN { IE } else { 0 };
     let r = if va.nan() { a } else { b };
     Some((r | f.quiet_bit(), fl))
 }
@@ -193,22 +177,14 @@ fn round_bits(sig: u128, shift: u32, sticky: bool, sign: bool, rc: u32) -> (u128
         (sig, Ordering::Less, sticky)
     } else if shift >= 128 {
         let cmp = if shift == 128 {
-            sig.cmp(&(1u128 << 127)).then(if sticky {
-                Ordering::Greater
-            } else {
-                Ordering::Equal
-            })
+            sig.cmp(&(1u128 << 127)).then(if sticky { Ordering::Greater } else { Ordering::Equal })
         } else {
             Ordering::Less
         };
         (0, cmp, sig != 0 || sticky)
     } else {
         let rem = sig & ((1u128 << shift) - 1);
-        let cmp = rem.cmp(&(1u128 << (shift - 1))).then(if sticky {
-            Ordering::Greater
-        } else {
-            Ordering::Equal
-        });
+        let cmp = rem.cmp(&(1u128 << (shift - 1))).then(if sticky { Ordering::Greater } else { Ordering::Equal });
         (sig >> shift, cmp, rem != 0 || sticky)
     };
     let up = match rc {
@@ -225,14 +201,7 @@ fn round_bits(sig: u128, shift: u32, sticky: bool, sign: bool, rc: u32) -> (u128
 /// `sig` must be non-zero. Tininess is detected after rounding, as x86
 /// does: the result is tiny when rounding to the format's precision with
 /// an unbounded exponent gives a magnitude below the smallest normal.
-fn round_pack(
-    f: Fmt,
-    mode: Mode,
-    sign: bool,
-    mut e: i32,
-    mut sig: u128,
-    sticky: bool,
-) -> (u64, u32) {
+fn round_pack(f: Fmt, mode: Mode, sign: bool, mut e: i32, mut sig: u128, sticky: bool) -> (u64, u32) {
     debug_assert!(sig != 0);
     let p = f.frac + 1;
     // At least two bits below the rounding position keep the sticky
@@ -266,8 +235,7 @@ fn round_pack(
             };
             return (r, OE | PE);
         }
-        let bits =
-            f.sgn(sign) | (((top1 + f.bias()) as u64) << f.frac) | (m1 as u64 & f.frac_mask());
+        let bits = f.sgn(sign) | (((top1 + f.bias()) as u64) << f.frac) | (m1 as u64 & f.frac_mask());
         return (bits, if inx1 { PE } else { 0 });
     }
     let tiny = top1 < f.emin();
@@ -284,11 +252,7 @@ fn round_pack(
     }
     // A carry out of the denormal significand lands in the exponent
     // field, giving the smallest normal, as it should.
-    let fl = if inx {
-        PE | if tiny { UE } else { 0 }
-    } else {
-        0
-    };
+    let fl = if inx { PE | if tiny { UE } else { 0 } } else { 0 };
     (f.sgn(sign) | md as u64, fl)
 }
 
@@ -306,11 +270,7 @@ pub fn add(f: Fmt, mode: Mode, a: u64, b: u64, neg: bool) -> (u64, u32) {
         (Cls::Inf, _) => return (f.inf(va.sign), de),
         (_, Cls::Inf) => return (f.inf(vb.sign), de),
         (Cls::Zero, Cls::Zero) => {
-            let s = if mode.rc == 1 {
-                va.sign || vb.sign
-            } else {
-                va.sign && vb.sign
-            };
+            let s = if mode.rc == 1 { va.sign || vb.sign } else { va.sign && vb.sign };
             return (f.zero(s), 0);
         }
         _ => {}
@@ -456,19 +416,12 @@ pub fn minmax(f: Fmt, mode: Mode, a: u64, b: u64, max: bool) -> (u64, u32) {
         (false, IE)
     } else {
         let (ka, kb) = (key(f, a, &va), key(f, b, &vb));
-        (
-            if max { ka > kb } else { ka < kb },
-            if va.denorm || vb.denorm { DE } else { 0 },
-        )
+        (if max { ka > kb } else { ka < kb }, if va.denorm || vb.denorm { DE } else { 0 })
     };
     let (r, v) = if pick_a { (a, va) } else { (b, vb) };
     // DAZ turns a denormal operand into a zero before it is compared or
     // returned.
-    let r = if v.cls == Cls::Zero {
-        f.zero(v.sign)
-    } else {
-        r
-    };
+    let r = if v.cls == Cls::Zero { f.zero(v.sign) } else { r };
     (r, fl)
 }
 
@@ -484,11 +437,7 @@ pub fn cmp(f: Fmt, mode: Mode, a: u64, b: u64, pred: u8) -> (bool, u32) {
     if !unord && (va.denorm || vb.denorm) {
         fl |= DE;
     }
-    let o = if unord {
-        None
-    } else {
-        Some(key(f, a, &va).cmp(&key(f, b, &vb)))
-    };
+    let o = if unord { None } else { Some(key(f, a, &va).cmp(&key(f, b, &vb))) };
     let r = match pred & 7 {
         0 => o == Some(Ordering::Equal),
         1 => o == Some(Ordering::Less),
@@ -550,11 +499,7 @@ pub fn to_int(f: Fmt, mode: Mode, a: u64, bits: u32, trunc: bool) -> (u64, u32) 
     if mag > limit {
         return (indef, IE);
     }
-    let v = if s {
-        (mag as u64).wrapping_neg()
-    } else {
-        mag as u64
-    };
+    let v = if s { (mag as u64).wrapping_neg() } else { mag as u64 };
     let v = if bits == 32 { v & 0xffff_ffff } else { v };
     (v, if inx { PE } else { 0 })
 }
@@ -566,15 +511,9 @@ pub fn to_int(f: Fmt, mode: Mode, a: u64, bits: u32, trunc: bool) -> (u64, u32) 
 /// out-of-range values take the exact path.
 #[inline(always)]
 fn fast_to_int(f: Fmt, mode: Mode, a: u64, bits: u32) -> Option<(u64, u32)> {
-    let x = if f == F64 {
-        f64::from_bits(a)
-    } else {
-        f32::from_bits(a as u32) as f64
-    };
+    let x = if f == F64 { f64::from_bits(a) } else { f32::from_bits(a as u32) as f64 };
     let limit = if bits == 32 { 2147483647.0 } else { 9.2e18 };
-    if !(x == 0.0 || (x.abs() >= f64::MIN_POSITIVE && x.abs() < limit))
-        || f == F32 && x != 0.0 && x.abs() < f32::MIN_POSITIVE as f64
-    {
+    if !(x == 0.0 || (x.abs() >= f64::MIN_POSITIVE && x.abs() < limit)) || f == F32 && x != 0.0 && x.abs() < f32::MIN_POSITIVE as f64 {
         return None;
     }
     let r = match mode.rc {
@@ -607,11 +546,7 @@ pub fn convert(from: Fmt, to: Fmt, mode: Mode, a: u64) -> (u64, u32) {
         Cls::QNaN | Cls::SNaN => {
             // The payload keeps its top bits: shift the fraction field.
             let fr = a & from.frac_mask();
-            let fr = if to.frac >= from.frac {
-                fr << (to.frac - from.frac)
-            } else {
-                fr >> (from.frac - to.frac)
-            };
+            let fr = if to.frac >= from.frac { fr << (to.frac - from.frac) } else { fr >> (from.frac - to.frac) };
             let r = to.inf(va.sign) | fr | to.quiet_bit();
             (r, if va.cls == Cls::SNaN { IE } else { 0 })
         }

@@ -12,9 +12,7 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> Option
     use Mnemonic as M;
     let m = i.mnemonic();
     let r = match m {
-        M::Psllw | M::Pslld | M::Psllq | M::Psrlw | M::Psrld | M::Psrlq | M::Psraw | M::Psrad => {
-            shift(cpu, bus, i)
-        }
+        M::Psllw | M::Pslld | M::Psllq | M::Psrlw | M::Psrld | M::Psrlq | M::Psraw | M::Psrad => shift(cpu, bus, i),
         M::Pslldq | M::Psrldq => {
             let d = xi(i, 0);
             let n = i.immediate8() as u32;
@@ -30,10 +28,7 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> Option
         M::Pinsrw => pinsrw(cpu, bus, i),
         M::Pextrw => {
             // 66 0F 3A 15 (the r/m16 destination form) is SSE4.1.
-            if !matches!(
-                i.code(),
-                Code::Pextrw_r32_xmm_imm8 | Code::Pextrw_r64_xmm_imm8
-            ) {
+            if !matches!(i.code(), Code::Pextrw_r32_xmm_imm8 | Code::Pextrw_r64_xmm_imm8) {
                 return Some(crate::interp::ud());
             }
             let k = (i.immediate8() & 7) as u32;
@@ -60,13 +55,9 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> Option
                 M::Psubusb => |a, b, _| map2(a, b, 8, |x, y| sat_u(x as i64 - y as i64, 8)),
                 M::Psubusw => |a, b, _| map2(a, b, 16, |x, y| sat_u(x as i64 - y as i64, 16)),
                 M::Pmullw => |a, b, _| map2(a, b, 16, |x, y| (sx(x, 16) * sx(y, 16)) as u64),
-                M::Pmulhw => {
-                    |a, b, _| map2(a, b, 16, |x, y| ((sx(x, 16) * sx(y, 16)) >> 16) as u64)
-                }
+                M::Pmulhw => |a, b, _| map2(a, b, 16, |x, y| ((sx(x, 16) * sx(y, 16)) >> 16) as u64),
                 M::Pmulhuw => |a, b, _| map2(a, b, 16, |x, y| (x * y) >> 16),
-                M::Pmuludq => {
-                    |a, b, _| map2(a, b, 64, |x, y| (x & 0xffff_ffff) * (y & 0xffff_ffff))
-                }
+                M::Pmuludq => |a, b, _| map2(a, b, 64, |x, y| (x & 0xffff_ffff) * (y & 0xffff_ffff)),
                 M::Pmaddwd => |a, b, _| {
                     map2(a, b, 32, |x, y| {
                         let lo = sx(x & 0xffff, 16) * sx(y & 0xffff, 16);
@@ -89,19 +80,11 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> Option
                 M::Pavgw => |a, b, _| map2(a, b, 16, |x, y| (x + y + 1) >> 1),
                 M::Pminub => |a, b, _| map2(a, b, 8, u64::min),
                 M::Pmaxub => |a, b, _| map2(a, b, 8, u64::max),
-                M::Pminsw => {
-                    |a, b, _| map2(a, b, 16, |x, y| if sx(x, 16) < sx(y, 16) { x } else { y })
+                M::Pminsw => |a, b, _| map2(a, b, 16, |x, y| if sx(x, 16) < sx(y, 16) { x } else { y }),
+                M::Pmaxsw => |a, b, _| map2(a, b, 16, |x, y| if sx(x, 16) > sx(y, 16) { x } else { y }),
+                M::Psadbw => {
+                    |a, b, _| map2(a, b, 64, |x, y| (0..8).map(|k| ((x >> (8 * k)) as u8).abs_diff((y >> (8 * k)) as u8) as u64).sum())
                 }
-                M::Pmaxsw => {
-                    |a, b, _| map2(a, b, 16, |x, y| if sx(x, 16) > sx(y, 16) { x } else { y })
-                }
-                M::Psadbw => |a, b, _| {
-                    map2(a, b, 64, |x, y| {
-                        (0..8)
-                            .map(|k| ((x >> (8 * k)) as u8).abs_diff((y >> (8 * k)) as u8) as u64)
-                            .sum()
-                    })
-                },
                 M::Packsswb => |a, b, _| pack(a, b, 16, |v| sat_s(v, 8)),
                 M::Packssdw => |a, b, _| pack(a, b, 32, |v| sat_s(v, 16)),
                 M::Packuswb => |a, b, _| pack(a, b, 16, |v| sat_u(v, 8)),
@@ -113,23 +96,13 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> Option
                 M::Punpckhwd => |a, b, _| interleave(a, b, 16, true),
                 M::Punpckhdq | M::Unpckhps => |a, b, _| interleave(a, b, 32, true),
                 M::Punpckhqdq | M::Unpckhpd => |a, b, _| interleave(a, b, 64, true),
-                M::Pshufd => |_, b, n| {
-                    (0..4).fold(0, |r, k| {
-                        r | (elem(b, 32, (n as u32 >> (2 * k)) & 3) as u128) << (32 * k)
-                    })
-                },
+                M::Pshufd => |_, b, n| (0..4).fold(0, |r, k| r | (elem(b, 32, (n as u32 >> (2 * k)) & 3) as u128) << (32 * k)),
                 M::Pshuflw => |_, b, n| {
-                    (b & !(u64::MAX as u128))
-                        | (0..4).fold(0, |r, k| {
-                            r | (elem(b, 16, (n as u32 >> (2 * k)) & 3) as u128) << (16 * k)
-                        })
+                    (b & !(u64::MAX as u128)) | (0..4).fold(0, |r, k| r | (elem(b, 16, (n as u32 >> (2 * k)) & 3) as u128) << (16 * k))
                 },
                 M::Pshufhw => |_, b, n| {
                     (b & u64::MAX as u128)
-                        | (0..4).fold(0, |r, k| {
-                            r | (elem(b, 16, 4 + ((n as u32 >> (2 * k)) & 3)) as u128)
-                                << (16 * (k + 4))
-                        })
+                        | (0..4).fold(0, |r, k| r | (elem(b, 16, 4 + ((n as u32 >> (2 * k)) & 3)) as u128) << (16 * (k + 4)))
                 },
                 M::Shufps => |a, b, n| {
                     let n = n as u32;
@@ -138,10 +111,7 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> Option
                         | (elem(b, 32, (n >> 4) & 3) as u128) << 64
                         | (elem(b, 32, (n >> 6) & 3) as u128) << 96
                 },
-                M::Shufpd => |a, b, n| {
-                    elem(a, 64, n as u32 & 1) as u128
-                        | (elem(b, 64, (n as u32 >> 1) & 1) as u128) << 64
-                },
+                M::Shufpd => |a, b, n| elem(a, 64, n as u32 & 1) as u128 | (elem(b, 64, (n as u32 >> 1) & 1) as u128) << 64,
                 _ => return None,
             };
             let b = match rm(cpu, bus, i, 1, 16, true) {

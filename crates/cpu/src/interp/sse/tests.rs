@@ -72,10 +72,7 @@ fn f32x4(r: &mut Rng) -> (u128, u128) {
 fn f64x2(r: &mut Rng) -> (u128, u128) {
     let x = operand(F64, r);
     let y = operand(F64, r);
-    (
-        x as u128 | (y as u128) << 64,
-        operand2(F64, r, x) as u128 | (operand2(F64, r, y) as u128) << 64,
-    )
+    (x as u128 | (y as u128) << 64, operand2(F64, r, x) as u128 | (operand2(F64, r, y) as u128) << 64)
 }
 
 /// Integers with the saturation and sign boundaries well represented.
@@ -91,11 +88,7 @@ fn ints(r: &mut Rng) -> (u128, u128) {
         v
     };
     let a = one(r);
-    let b = if r.next().is_multiple_of(8) {
-        a
-    } else {
-        one(r)
-    };
+    let b = if r.next().is_multiple_of(8) { a } else { one(r) };
     (a, b)
 }
 
@@ -156,192 +149,50 @@ diff!(maxpd, f64x2, true, [0x66, 0x0f, 0x5f, 0xca], "maxpd");
 diff!(minsd_i, f64x2, true, [0xf2, 0x0f, 0x5d, 0xca], "minsd");
 diff!(maxss_i, f32x4, true, [0xf3, 0x0f, 0x5f, 0xca], "maxss");
 diff!(cmpps_lt, f32x4, true, [0x0f, 0xc2, 0xca, 1], "cmpps", ", 1");
-diff!(
-    cmpps_unord,
-    f32x4,
-    true,
-    [0x0f, 0xc2, 0xca, 3],
-    "cmpps",
-    ", 3"
-);
-diff!(
-    cmppd_nle,
-    f64x2,
-    true,
-    [0x66, 0x0f, 0xc2, 0xca, 6],
-    "cmppd",
-    ", 6"
-);
-diff!(
-    cmpss_neq,
-    f32x4,
-    true,
-    [0xf3, 0x0f, 0xc2, 0xca, 4],
-    "cmpss",
-    ", 4"
-);
-diff!(
-    cmpsd_ord,
-    f64x2,
-    true,
-    [0xf2, 0x0f, 0xc2, 0xca, 7],
-    "cmpsd",
-    ", 7"
-);
-diff!(
-    cmpsd_eq,
-    f64x2,
-    true,
-    [0xf2, 0x0f, 0xc2, 0xca, 0],
-    "cmpsd",
-    ", 0"
-);
+diff!(cmpps_unord, f32x4, true, [0x0f, 0xc2, 0xca, 3], "cmpps", ", 3");
+diff!(cmppd_nle, f64x2, true, [0x66, 0x0f, 0xc2, 0xca, 6], "cmppd", ", 6");
+diff!(cmpss_neq, f32x4, true, [0xf3, 0x0f, 0xc2, 0xca, 4], "cmpss", ", 4");
+diff!(cmpsd_ord, f64x2, true, [0xf2, 0x0f, 0xc2, 0xca, 7], "cmpsd", ", 7");
+diff!(cmpsd_eq, f64x2, true, [0xf2, 0x0f, 0xc2, 0xca, 0], "cmpsd", ", 0");
 diff!(andps, f32x4, false, [0x0f, 0x54, 0xca], "andps");
 diff!(andnpd, f64x2, false, [0x66, 0x0f, 0x55, 0xca], "andnpd");
 diff!(orps, f32x4, false, [0x0f, 0x56, 0xca], "orps");
 diff!(xorpd, f64x2, false, [0x66, 0x0f, 0x57, 0xca], "xorpd");
 diff!(cvtps2pd, f32x4, true, [0x0f, 0x5a, 0xca], "cvtps2pd");
 diff!(cvtpd2ps, f64x2, true, [0x66, 0x0f, 0x5a, 0xca], "cvtpd2ps");
-diff!(
-    cvtss2sd_i,
-    mixed,
-    true,
-    [0xf3, 0x0f, 0x5a, 0xca],
-    "cvtss2sd"
-);
-diff!(
-    cvtsd2ss_i,
-    mixed,
-    true,
-    [0xf2, 0x0f, 0x5a, 0xca],
-    "cvtsd2ss"
-);
+diff!(cvtss2sd_i, mixed, true, [0xf3, 0x0f, 0x5a, 0xca], "cvtss2sd");
+diff!(cvtsd2ss_i, mixed, true, [0xf2, 0x0f, 0x5a, 0xca], "cvtsd2ss");
 diff!(cvtdq2ps, ints, true, [0x0f, 0x5b, 0xca], "cvtdq2ps");
 diff!(cvtps2dq, f32x4, true, [0x66, 0x0f, 0x5b, 0xca], "cvtps2dq");
-diff!(
-    cvttps2dq,
-    f32x4,
-    true,
-    [0xf3, 0x0f, 0x5b, 0xca],
-    "cvttps2dq"
-);
+diff!(cvttps2dq, f32x4, true, [0xf3, 0x0f, 0x5b, 0xca], "cvttps2dq");
 diff!(cvtdq2pd, ints, true, [0xf3, 0x0f, 0xe6, 0xca], "cvtdq2pd");
 diff!(cvtpd2dq, f64x2, true, [0xf2, 0x0f, 0xe6, 0xca], "cvtpd2dq");
-diff!(
-    cvttpd2dq,
-    f64x2,
-    true,
-    [0x66, 0x0f, 0xe6, 0xca],
-    "cvttpd2dq"
-);
-diff!(
-    shufps,
-    mixed,
-    false,
-    [0x0f, 0xc6, 0xca, 0x9c],
-    "shufps",
-    ", 0x9c"
-);
-diff!(
-    shufpd,
-    mixed,
-    false,
-    [0x66, 0x0f, 0xc6, 0xca, 2],
-    "shufpd",
-    ", 2"
-);
+diff!(cvttpd2dq, f64x2, true, [0x66, 0x0f, 0xe6, 0xca], "cvttpd2dq");
+diff!(shufps, mixed, false, [0x0f, 0xc6, 0xca, 0x9c], "shufps", ", 0x9c");
+diff!(shufpd, mixed, false, [0x66, 0x0f, 0xc6, 0xca, 2], "shufpd", ", 2");
 diff!(unpcklps, mixed, false, [0x0f, 0x14, 0xca], "unpcklps");
 diff!(unpckhps, mixed, false, [0x0f, 0x15, 0xca], "unpckhps");
 diff!(unpcklpd, mixed, false, [0x66, 0x0f, 0x14, 0xca], "unpcklpd");
 diff!(unpckhpd, mixed, false, [0x66, 0x0f, 0x15, 0xca], "unpckhpd");
 
 // Packed integers: 66 0F xx /r.
-diff!(
-    punpcklbw,
-    ints,
-    false,
-    [0x66, 0x0f, 0x60, 0xca],
-    "punpcklbw"
-);
-diff!(
-    punpcklwd,
-    ints,
-    false,
-    [0x66, 0x0f, 0x61, 0xca],
-    "punpcklwd"
-);
-diff!(
-    punpckldq,
-    ints,
-    false,
-    [0x66, 0x0f, 0x62, 0xca],
-    "punpckldq"
-);
+diff!(punpcklbw, ints, false, [0x66, 0x0f, 0x60, 0xca], "punpcklbw");
+diff!(punpcklwd, ints, false, [0x66, 0x0f, 0x61, 0xca], "punpcklwd");
+diff!(punpckldq, ints, false, [0x66, 0x0f, 0x62, 0xca], "punpckldq");
 diff!(packsswb, ints, false, [0x66, 0x0f, 0x63, 0xca], "packsswb");
 diff!(pcmpgtb, ints, false, [0x66, 0x0f, 0x64, 0xca], "pcmpgtb");
 diff!(pcmpgtw, ints, false, [0x66, 0x0f, 0x65, 0xca], "pcmpgtw");
 diff!(pcmpgtd, ints, false, [0x66, 0x0f, 0x66, 0xca], "pcmpgtd");
 diff!(packuswb, ints, false, [0x66, 0x0f, 0x67, 0xca], "packuswb");
-diff!(
-    punpckhbw,
-    ints,
-    false,
-    [0x66, 0x0f, 0x68, 0xca],
-    "punpckhbw"
-);
-diff!(
-    punpckhwd,
-    ints,
-    false,
-    [0x66, 0x0f, 0x69, 0xca],
-    "punpckhwd"
-);
-diff!(
-    punpckhdq,
-    ints,
-    false,
-    [0x66, 0x0f, 0x6a, 0xca],
-    "punpckhdq"
-);
+diff!(punpckhbw, ints, false, [0x66, 0x0f, 0x68, 0xca], "punpckhbw");
+diff!(punpckhwd, ints, false, [0x66, 0x0f, 0x69, 0xca], "punpckhwd");
+diff!(punpckhdq, ints, false, [0x66, 0x0f, 0x6a, 0xca], "punpckhdq");
 diff!(packssdw, ints, false, [0x66, 0x0f, 0x6b, 0xca], "packssdw");
-diff!(
-    punpcklqdq,
-    ints,
-    false,
-    [0x66, 0x0f, 0x6c, 0xca],
-    "punpcklqdq"
-);
-diff!(
-    punpckhqdq,
-    ints,
-    false,
-    [0x66, 0x0f, 0x6d, 0xca],
-    "punpckhqdq"
-);
-diff!(
-    pshufd,
-    ints,
-    false,
-    [0x66, 0x0f, 0x70, 0xca, 0x1b],
-    "pshufd",
-    ", 0x1b"
-);
-diff!(
-    pshufhw,
-    ints,
-    false,
-    [0xf3, 0x0f, 0x70, 0xca, 0xd2],
-    "pshufhw",
-    ", 0xd2"
-);
-diff!(
-    pshuflw,
-    ints,
-    false,
-    [0xf2, 0x0f, 0x70, 0xca, 0x4e],
-    "pshuflw",
-    ", 0x4e"
-);
+diff!(punpcklqdq, ints, false, [0x66, 0x0f, 0x6c, 0xca], "punpcklqdq");
+diff!(punpckhqdq, ints, false, [0x66, 0x0f, 0x6d, 0xca], "punpckhqdq");
+diff!(pshufd, ints, false, [0x66, 0x0f, 0x70, 0xca, 0x1b], "pshufd", ", 0x1b");
+diff!(pshufhw, ints, false, [0xf3, 0x0f, 0x70, 0xca, 0xd2], "pshufhw", ", 0xd2");
+diff!(pshuflw, ints, false, [0xf2, 0x0f, 0x70, 0xca, 0x4e], "pshuflw", ", 0x4e");
 diff!(pcmpeqb, ints, false, [0x66, 0x0f, 0x74, 0xca], "pcmpeqb");
 diff!(pcmpeqw, ints, false, [0x66, 0x0f, 0x75, 0xca], "pcmpeqw");
 diff!(pcmpeqd, ints, false, [0x66, 0x0f, 0x76, 0xca], "pcmpeqd");
@@ -482,11 +333,7 @@ fn comis_flags() {
         let mut mach = Machine::new(code);
         let mut cpu = CpuState::default();
         for _ in 0..TRIALS {
-            let (a, b) = if name.ends_with("ss") {
-                f32x4(&mut r)
-            } else {
-                f64x2(&mut r)
-            };
+            let (a, b) = if name.ends_with("ss") { f32x4(&mut r) } else { f64x2(&mut r) };
             cpu.set_rflags(0x8d5 | 2);
             set(&mut cpu, 1, a);
             set(&mut cpu, 2, b);
@@ -498,11 +345,7 @@ fn comis_flags() {
                 _ => host_flags!("ucomisd", a, b, 0x1f80),
             };
             assert_eq!(mach.run(&mut cpu), Exit::Budget);
-            assert_eq!(
-                (cpu.rflags() & 0x8d5, cpu.mxcsr),
-                (hf, hc),
-                "{name} {a:#x} {b:#x}"
-            );
+            assert_eq!((cpu.rflags() & 0x8d5, cpu.mxcsr), (hf, hc), "{name} {a:#x} {b:#x}");
         }
     }
 }
@@ -521,9 +364,7 @@ fn run_mem(code: &[u8], x1: u128, off: u64, data: &[u8]) -> (Exit, CpuState, Vec
 }
 
 fn pattern() -> Vec<u8> {
-    (0..64u8)
-        .map(|k| k.wrapping_mul(37).wrapping_add(1))
-        .collect()
+    (0..64u8).map(|k| k.wrapping_mul(37).wrapping_add(1)).collect()
 }
 
 fn le128(b: &[u8]) -> u128 {
@@ -536,13 +377,9 @@ fn aligned_forms_fault_on_misalignment() {
     let x1 = 0x1111_2222_3333_4444_5555_6666_7777_8888u128;
     // movaps xmm1, [rax]; movdqa [rax], xmm1; addps xmm1, [rax]; paddd
     // xmm1, [rax]; movntdq [rax], xmm1.
-    for code in [
-        &[0x0f, 0x28, 0x08][..],
-        &[0x66, 0x0f, 0x7f, 0x08],
-        &[0x0f, 0x58, 0x08],
-        &[0x66, 0x0f, 0xfe, 0x08],
-        &[0x66, 0x0f, 0xe7, 0x08],
-    ] {
+    for code in
+        [&[0x0f, 0x28, 0x08][..], &[0x66, 0x0f, 0x7f, 0x08], &[0x0f, 0x58, 0x08], &[0x66, 0x0f, 0xfe, 0x08], &[0x66, 0x0f, 0xe7, 0x08]]
+    {
         let (exit, cpu, out) = run_mem(code, x1, 8, &d);
         assert_eq!(exit, Exit::Fault(Fault::GeneralProtection), "{code:x?}");
         assert_eq!((get(&cpu, 1), cpu.rip), (x1, CODE));
@@ -565,47 +402,26 @@ fn scalar_and_half_moves() {
     let x1 = 0xaaaa_bbbb_cccc_dddd_eeee_ffff_0000_1111u128;
     let lo = |n: usize, off: usize| le128(&d[off..]) & ((1u128 << (8 * n)) - 1);
     // movss xmm1, [rax]: zero the rest. movsd likewise.
-    assert_eq!(
-        get(&run_mem(&[0xf3, 0x0f, 0x10, 0x08], x1, 4, &d).1, 1),
-        lo(4, 4)
-    );
-    assert_eq!(
-        get(&run_mem(&[0xf2, 0x0f, 0x10, 0x08], x1, 4, &d).1, 1),
-        lo(8, 4)
-    );
+    assert_eq!(get(&run_mem(&[0xf3, 0x0f, 0x10, 0x08], x1, 4, &d).1, 1), lo(4, 4));
+    assert_eq!(get(&run_mem(&[0xf2, 0x0f, 0x10, 0x08], x1, 4, &d).1, 1), lo(8, 4));
     // movss [rax], xmm1 writes 4 bytes only.
     let out = run_mem(&[0xf3, 0x0f, 0x11, 0x08], x1, 4, &d).2;
     assert_eq!(&out[4..8], &(x1 as u32).to_le_bytes());
     assert_eq!((&out[..4], &out[8..]), (&d[..4], &d[8..]));
     // movlps xmm1, [rax] / movhps xmm1, [rax]: one half.
-    assert_eq!(
-        get(&run_mem(&[0x0f, 0x12, 0x08], x1, 0, &d).1, 1),
-        (x1 & !(u64::MAX as u128)) | lo(8, 0)
-    );
-    assert_eq!(
-        get(&run_mem(&[0x66, 0x0f, 0x16, 0x08], x1, 0, &d).1, 1),
-        (x1 & u64::MAX as u128) | lo(8, 0) << 64
-    );
+    assert_eq!(get(&run_mem(&[0x0f, 0x12, 0x08], x1, 0, &d).1, 1), (x1 & !(u64::MAX as u128)) | lo(8, 0));
+    assert_eq!(get(&run_mem(&[0x66, 0x0f, 0x16, 0x08], x1, 0, &d).1, 1), (x1 & u64::MAX as u128) | lo(8, 0) << 64);
     // movhps [rax], xmm1.
     let out = run_mem(&[0x0f, 0x17, 0x08], x1, 8, &d).2;
     assert_eq!(&out[8..16], &((x1 >> 64) as u64).to_le_bytes());
     // movq xmm1, [rax] (F3 0F 7E) and movq [rax], xmm1 (66 0F D6).
-    assert_eq!(
-        get(&run_mem(&[0xf3, 0x0f, 0x7e, 0x08], x1, 8, &d).1, 1),
-        lo(8, 8)
-    );
+    assert_eq!(get(&run_mem(&[0xf3, 0x0f, 0x7e, 0x08], x1, 8, &d).1, 1), lo(8, 8));
     let out = run_mem(&[0x66, 0x0f, 0xd6, 0x08], x1, 8, &d).2;
     assert_eq!(&out[8..16], &(x1 as u64).to_le_bytes());
     // movd xmm1, [rax] zero-extends; movd [rax], xmm1 stores 4 bytes.
-    assert_eq!(
-        get(&run_mem(&[0x66, 0x0f, 0x6e, 0x08], x1, 8, &d).1, 1),
-        lo(4, 8)
-    );
+    assert_eq!(get(&run_mem(&[0x66, 0x0f, 0x6e, 0x08], x1, 8, &d).1, 1), lo(4, 8));
     let out = run_mem(&[0x66, 0x0f, 0x7e, 0x08], x1, 8, &d).2;
-    assert_eq!(
-        &out[8..16],
-        &[&(x1 as u32).to_le_bytes()[..], &d[12..16]].concat()[..]
-    );
+    assert_eq!(&out[8..16], &[&(x1 as u32).to_le_bytes()[..], &d[12..16]].concat()[..]);
 }
 
 #[test]
@@ -636,9 +452,7 @@ fn gpr_moves_and_masks() {
     assert_eq!(cpu.gpr[RAX], 0b11);
     // pmovmskb eax, xmm1.
     run(&[0x66, 0x0f, 0xd7, 0xc1], &mut cpu);
-    let want = (0..16).fold(0u64, |acc, k| {
-        acc | ((((x1 >> (8 * k + 7)) & 1) as u64) << k)
-    });
+    let want = (0..16).fold(0u64, |acc, k| acc | ((((x1 >> (8 * k + 7)) & 1) as u64) << k));
     assert_eq!(cpu.gpr[RAX], want);
     // pextrw eax, xmm1, 6; pinsrw xmm1, ecx, 1.
     run(&[0x66, 0x0f, 0xc5, 0xc1, 6], &mut cpu);
@@ -648,22 +462,13 @@ fn gpr_moves_and_masks() {
     // cvttsd2si rax, xmm1 on 1e19 (too big): integer indefinite and IE.
     set(&mut cpu, 2, 1e19f64.to_bits() as u128);
     cpu.mxcsr = 0x1f80;
-    assert_eq!(
-        Machine::new(&[0xf2, 0x48, 0x0f, 0x2c, 0xc2]).run(&mut cpu),
-        Exit::Budget
-    );
+    assert_eq!(Machine::new(&[0xf2, 0x48, 0x0f, 0x2c, 0xc2]).run(&mut cpu), Exit::Budget);
     assert_eq!((cpu.gpr[RAX], cpu.mxcsr), (1 << 63, 0x1f81));
     // cvtsi2sd xmm2, rcx: rounding of a 64-bit integer.
     cpu.gpr[RCX] = u64::MAX >> 1;
     set(&mut cpu, 2, 0xdead_u128 << 64);
-    assert_eq!(
-        Machine::new(&[0xf2, 0x48, 0x0f, 0x2a, 0xd1]).run(&mut cpu),
-        Exit::Budget
-    );
-    assert_eq!(
-        get(&cpu, 2),
-        (0xdead_u128 << 64) | 2f64.powi(63).to_bits() as u128
-    );
+    assert_eq!(Machine::new(&[0xf2, 0x48, 0x0f, 0x2a, 0xd1]).run(&mut cpu), Exit::Budget);
+    assert_eq!(get(&cpu, 2), (0xdead_u128 << 64) | 2f64.powi(63).to_bits() as u128);
     assert_eq!(cpu.mxcsr, 0x1f81 | fp::PE);
 }
 
@@ -699,10 +504,7 @@ fn mxcsr_load_store() {
     assert_eq!((exit, cpu.mxcsr), (Exit::Budget, 0x7fc0));
     d[..4].copy_from_slice(&0x1_1f80u32.to_le_bytes());
     let (exit, cpu, _) = run_mem(&[0x0f, 0xae, 0x10], 0, 0, &d);
-    assert_eq!(
-        (exit, cpu.mxcsr),
-        (Exit::Fault(Fault::GeneralProtection), 0x1f80)
-    );
+    assert_eq!((exit, cpu.mxcsr), (Exit::Fault(Fault::GeneralProtection), 0x1f80));
     // stmxcsr [rax]
     let (_, _, out) = run_mem(&[0x0f, 0xae, 0x18], 0, 4, &d);
     assert_eq!(&out[4..8], &0x1f80u32.to_le_bytes());
@@ -714,25 +516,18 @@ fn unmasked_exceptions_fault_and_keep_destination() {
     // divps xmm1, xmm2 with 1/0 in lane 2 and 1/3 (inexact) in lane 0.
     let one = 1f32.to_bits() as u128;
     let a = one | one << 32 | one << 64 | one << 96;
-    let b =
-        3f32.to_bits() as u128 | (1f32.to_bits() as u128) << 32 | (2f32.to_bits() as u128) << 96;
+    let b = 3f32.to_bits() as u128 | (1f32.to_bits() as u128) << 32 | (2f32.to_bits() as u128) << 96;
     let mut mach = Machine::new(&[0x0f, 0x5e, 0xca]);
     set(&mut cpu, 1, a);
     set(&mut cpu, 2, b);
     // ZE unmasked: faults before the post-computation flags are recorded.
     cpu.mxcsr = 0x1f80 & !(fp::ZE << 7);
     assert_eq!(mach.run(&mut cpu), Exit::Fault(Fault::Simd));
-    assert_eq!(
-        (get(&cpu, 1), cpu.mxcsr, cpu.rip),
-        (a, (0x1f80 & !(fp::ZE << 7)) | fp::ZE, CODE)
-    );
+    assert_eq!((get(&cpu, 1), cpu.mxcsr, cpu.rip), (a, (0x1f80 & !(fp::ZE << 7)) | fp::ZE, CODE));
     // Only PE unmasked: everything is computed, flags set, then the fault.
     cpu.mxcsr = 0x1f80 & !(fp::PE << 7);
     assert_eq!(mach.run(&mut cpu), Exit::Fault(Fault::Simd));
-    assert_eq!(
-        (get(&cpu, 1), cpu.mxcsr),
-        (a, (0x1f80 & !(fp::PE << 7)) | fp::ZE | fp::PE)
-    );
+    assert_eq!((get(&cpu, 1), cpu.mxcsr), (a, (0x1f80 & !(fp::PE << 7)) | fp::ZE | fp::PE));
     // All masked: the quotient is written.
     cpu.mxcsr = 0x1f80;
     assert_eq!(mach.run(&mut cpu), Exit::Budget);
@@ -744,16 +539,8 @@ fn unmasked_exceptions_fault_and_keep_destination() {
 fn mmx_forms_are_undefined() {
     let mut cpu = CpuState::default();
     // paddb mm1, mm2; movq2dq xmm1, mm2; cvtpi2ps xmm1, mm2.
-    for code in [
-        &[0x0f, 0xfc, 0xca][..],
-        &[0xf3, 0x0f, 0xd6, 0xca],
-        &[0x0f, 0x2a, 0xca],
-    ] {
-        assert_eq!(
-            Machine::new(code).run(&mut cpu),
-            Exit::Fault(Fault::InvalidOpcode),
-            "{code:x?}"
-        );
+    for code in [&[0x0f, 0xfc, 0xca][..], &[0xf3, 0x0f, 0xd6, 0xca], &[0x0f, 0x2a, 0xca]] {
+        assert_eq!(Machine::new(code).run(&mut cpu), Exit::Fault(Fault::InvalidOpcode), "{code:x?}");
     }
 }
 
@@ -765,10 +552,7 @@ fn cvtpi2ps_memory_form() {
     let x1 = 0x1234_5678_9abc_def0_u128 << 64;
     let (exit, cpu, _) = run_mem(&[0x0f, 0x2a, 0x08], x1, 0, &d);
     assert_eq!(exit, Exit::Budget);
-    assert_eq!(
-        get(&cpu, 1),
-        x1 | (-7f32).to_bits() as u128 | (16_777_216f32.to_bits() as u128) << 32
-    );
+    assert_eq!(get(&cpu, 1), x1 | (-7f32).to_bits() as u128 | (16_777_216f32.to_bits() as u128) << 32);
     assert_eq!(cpu.mxcsr, 0x1f80 | fp::PE);
 }
 
@@ -783,17 +567,9 @@ fn unmasked_exceptions_match_host() {
     use std::process::{Command, Stdio};
     let dir = std::env::temp_dir().join(format!("oxvm-sse-unmasked-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let src = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/src/interp/sse/testdata/unmasked.c"
-    );
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src/interp/sse/testdata/unmasked.c");
     let exe = dir.join("unmasked");
-    match Command::new("cc")
-        .args(["-O1", "-o"])
-        .arg(&exe)
-        .arg(src)
-        .status()
-    {
+    match Command::new("cc").args(["-O1", "-o"]).arg(&exe).arg(src).status() {
         Ok(s) if s.success() => {}
         _ => {
             eprintln!("unmasked_exceptions_match_host: no C compiler, skipped");
@@ -825,30 +601,16 @@ fn unmasked_exceptions_match_host() {
         for (op, (_, gen)) in ops.iter().enumerate() {
             let (a, b) = gen(&mut r);
             let masks = ((r.next() as u32) | (r.next() as u32) | (r.next() as u32)) & 0x1f80;
-            let flags = if r.next().is_multiple_of(4) {
-                r.next() as u32 & 0x3f
-            } else {
-                0
-            };
+            let flags = if r.next().is_multiple_of(4) { r.next() as u32 & 0x3f } else { 0 };
             let csr = masks | flags | (r.next() as u32 & (3 << 13 | fp::DAZ | fp::FTZ));
             cases.push((op, a, b, csr));
         }
     }
     let mut input = String::new();
     for &(op, a, b, csr) in &cases {
-        input += &format!(
-            "{op} {:x} {:x} {:x} {:x} {csr:x}\n",
-            (a >> 64) as u64,
-            a as u64,
-            (b >> 64) as u64,
-            b as u64
-        );
+        input += &format!("{op} {:x} {:x} {:x} {:x} {csr:x}\n", (a >> 64) as u64, a as u64, (b >> 64) as u64, b as u64);
     }
-    let mut child = Command::new(&exe)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Command::new(&exe).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()).unwrap());
     let out = child.wait_with_output().unwrap();
@@ -860,32 +622,18 @@ fn unmasked_exceptions_match_host() {
     let mut machines: Vec<Machine> = ops.iter().map(|(code, _)| Machine::new(code)).collect();
     let mut faults = 0;
     for (&(op, a, b, csr), line) in cases.iter().zip(lines) {
-        let f: Vec<u64> = line
-            .split(' ')
-            .map(|t| u64::from_str_radix(t, 16).unwrap())
-            .collect();
+        let f: Vec<u64> = line.split(' ').map(|t| u64::from_str_radix(t, 16).unwrap()).collect();
         let (hcsr, hfault, hx1) = (f[0] as u32, f[1] == 1, (f[2] as u128) << 64 | f[3] as u128);
         let mut cpu = CpuState::default();
         set(&mut cpu, 1, a);
         set(&mut cpu, 2, b);
         cpu.mxcsr = csr;
         let exit = machines[op].run(&mut cpu);
-        let want = if hfault {
-            Exit::Fault(Fault::Simd)
-        } else {
-            Exit::Budget
-        };
+        let want = if hfault { Exit::Fault(Fault::Simd) } else { Exit::Budget };
         faults += hfault as usize;
-        assert_eq!(
-            (exit, cpu.mxcsr, get(&cpu, 1)),
-            (want, hcsr, hx1),
-            "op {op} a={a:#034x} b={b:#034x} mxcsr={csr:#x}"
-        );
+        assert_eq!((exit, cpu.mxcsr, get(&cpu, 1)), (want, hcsr, hx1), "op {op} a={a:#034x} b={b:#034x} mxcsr={csr:#x}");
     }
-    eprintln!(
-        "unmasked_exceptions_match_host: {} cases, {faults} faulted",
-        cases.len()
-    );
+    eprintln!("unmasked_exceptions_match_host: {} cases, {faults} faulted", cases.len());
     assert!(faults > cases.len() / 10);
 }
 
@@ -893,9 +641,7 @@ fn unmasked_exceptions_match_host() {
 /// approx.rs), so elsewhere this checks that they run.
 #[test]
 fn rcp_rsqrt_instructions() {
-    let amd = std::fs::read_to_string("/proc/cpuinfo")
-        .map(|c| c.contains("AuthenticAMD"))
-        .unwrap_or(false);
+    let amd = std::fs::read_to_string("/proc/cpuinfo").map(|c| c.contains("AuthenticAMD")).unwrap_or(false);
     let mut r = Rng::new(8);
     let cases: [(&[u8], &str); 4] = [
         (&[0x0f, 0x53, 0xca], "rcpps"),
@@ -944,8 +690,8 @@ fn sse_speed() {
         0x75, 0xe2, // jnz loop
     ];
     let int: &[u8] = &[
-        0x48, 0x01, 0xd8, 0x48, 0x01, 0xd8, 0x48, 0x31, 0xd2, 0x48, 0x01, 0xd8, 0x48, 0x01, 0xd8,
-        0x48, 0x01, 0xd8, 0x48, 0x01, 0xd8, 0xff, 0xc9, 0x75, 0xe7,
+        0x48, 0x01, 0xd8, 0x48, 0x01, 0xd8, 0x48, 0x31, 0xd2, 0x48, 0x01, 0xd8, 0x48, 0x01, 0xd8, 0x48, 0x01, 0xd8, 0x48, 0x01, 0xd8, 0xff,
+        0xc9, 0x75, 0xe7,
     ];
     for (name, code) in [("sse", sse), ("int", int)] {
         let mut mach = Machine::new(code);
@@ -962,22 +708,12 @@ fn sse_speed() {
         let mut bus = mach.bus();
         let (exit, n) = crate::run(&mut cpu, &mut bus, 9_000_000);
         let dt = t.elapsed();
-        eprintln!(
-            "{name}: {exit:?} {n} instructions, {:.2} ns each",
-            dt.as_nanos() as f64 / n as f64
-        );
+        eprintln!("{name}: {exit:?} {n} instructions, {:.2} ns each", dt.as_nanos() as f64 / n as f64);
     }
 }
 
 // Legacy CMPPS uses only imm8[2:0].
-diff!(
-    cmpps_imm_high_bits,
-    f32x4,
-    false,
-    [0x0f, 0xc2, 0xca, 0x1d],
-    "cmpps",
-    ", 0x1d"
-);
+diff!(cmpps_imm_high_bits, f32x4, false, [0x0f, 0xc2, 0xca, 0x1d], "cmpps", ", 0x1d");
 
 #[test]
 fn conversions_with_memory_operands() {
@@ -989,15 +725,9 @@ fn conversions_with_memory_operands() {
     // cvtsi2sd xmm1, qword [rax]; cvtsi2sd xmm1, dword [rax].
     let x1 = 0x7777_u128 << 64 | 0x1234;
     let (_, cpu, _) = run_mem(&[0xf2, 0x48, 0x0f, 0x2a, 0x08], x1, 0, &d);
-    assert_eq!(
-        get(&cpu, 1),
-        0x7777_u128 << 64 | (-3e9f64).to_bits() as u128
-    );
+    assert_eq!(get(&cpu, 1), 0x7777_u128 << 64 | (-3e9f64).to_bits() as u128);
     let (_, cpu, _) = run_mem(&[0xf2, 0x0f, 0x2a, 0x08], x1, 0, &d);
-    assert_eq!(
-        get(&cpu, 1),
-        0x7777_u128 << 64 | (-3_000_000_000i64 as i32 as f64).to_bits() as u128
-    );
+    assert_eq!(get(&cpu, 1), 0x7777_u128 << 64 | (-3_000_000_000i64 as i32 as f64).to_bits() as u128);
     // cvtss2si ecx, [rax+8] (2.5 rounds to even: 2); cvtsd2si rcx, [rax+16] (-2).
     let (_, cpu, _) = run_mem(&[0xf3, 0x0f, 0x2d, 0x48, 0x08], 0, 0, &d);
     assert_eq!((cpu.gpr[RCX], cpu.mxcsr), (2, 0x1f80 | fp::PE));
@@ -1012,10 +742,7 @@ fn conversions_with_memory_operands() {
     assert_eq!(get(&cpu, 1) as u64, 2.5f64.to_bits());
     // pinsrw xmm1, [rax+9], 7 (m16, unaligned).
     let (_, cpu, _) = run_mem(&[0x66, 0x0f, 0xc4, 0x48, 0x09, 7], x1, 0, &d);
-    assert_eq!(
-        get(&cpu, 1),
-        x1 | (u16::from_le_bytes([d[9], d[10]]) as u128) << 112
-    );
+    assert_eq!(get(&cpu, 1), x1 | (u16::from_le_bytes([d[9], d[10]]) as u128) << 112);
 }
 
 diff!(subpd, f64x2, true, [0x66, 0x0f, 0x5c, 0xca], "subpd");
@@ -1028,38 +755,10 @@ diff!(minss_i, f32x4, true, [0xf3, 0x0f, 0x5d, 0xca], "minss");
 diff!(maxsd_i, f64x2, true, [0xf2, 0x0f, 0x5f, 0xca], "maxsd");
 diff!(cmpps_eq, f32x4, true, [0x0f, 0xc2, 0xca, 0], "cmpps", ", 0");
 diff!(cmpps_le, f32x4, true, [0x0f, 0xc2, 0xca, 2], "cmpps", ", 2");
-diff!(
-    cmpps_nlt,
-    f32x4,
-    true,
-    [0x0f, 0xc2, 0xca, 5],
-    "cmpps",
-    ", 5"
-);
-diff!(
-    cmppd_neq,
-    f64x2,
-    true,
-    [0x66, 0x0f, 0xc2, 0xca, 4],
-    "cmppd",
-    ", 4"
-);
-diff!(
-    cmpss_ord,
-    f32x4,
-    true,
-    [0xf3, 0x0f, 0xc2, 0xca, 7],
-    "cmpss",
-    ", 7"
-);
-diff!(
-    cmpsd_nle,
-    f64x2,
-    true,
-    [0xf2, 0x0f, 0xc2, 0xca, 6],
-    "cmpsd",
-    ", 6"
-);
+diff!(cmpps_nlt, f32x4, true, [0x0f, 0xc2, 0xca, 5], "cmpps", ", 5");
+diff!(cmppd_neq, f64x2, true, [0x66, 0x0f, 0xc2, 0xca, 4], "cmppd", ", 4");
+diff!(cmpss_ord, f32x4, true, [0xf3, 0x0f, 0xc2, 0xca, 7], "cmpss", ", 7");
+diff!(cmpsd_nle, f64x2, true, [0xf2, 0x0f, 0xc2, 0xca, 6], "cmpsd", ", 6");
 diff!(andnps, f32x4, false, [0x0f, 0x55, 0xca], "andnps");
 diff!(andpd, f64x2, false, [0x66, 0x0f, 0x54, 0xca], "andpd");
 diff!(orpd, f64x2, false, [0x66, 0x0f, 0x56, 0xca], "orpd");

@@ -109,12 +109,7 @@ pub(crate) use host_flags;
 
 /// All 16 combinations of rounding control, DAZ and FTZ, exceptions masked.
 pub(crate) fn modes() -> impl Iterator<Item = u32> {
-    (0..16u32).map(|k| {
-        0x1f80
-            | ((k & 3) << 13)
-            | if k & 4 != 0 { DAZ } else { 0 }
-            | if k & 8 != 0 { FTZ } else { 0 }
-    })
+    (0..16u32).map(|k| 0x1f80 | ((k & 3) << 13) | if k & 4 != 0 { DAZ } else { 0 } | if k & 8 != 0 { FTZ } else { 0 })
 }
 
 /// Interesting operands of a format: specials, boundaries and random
@@ -158,12 +153,7 @@ pub(crate) fn operand(f: Fmt, r: &mut Rng) -> u64 {
 pub(crate) fn operand2(f: Fmt, r: &mut Rng, a: u64) -> u64 {
     match r.below(6) {
         0 => a ^ f.sign(),
-        1 => {
-            (a ^ if r.next() & 1 != 0 { f.sign() } else { 0 })
-                .wrapping_add(r.below(5))
-                .wrapping_sub(2)
-                & (f.sign() | (f.sign() - 1))
-        }
+        1 => (a ^ if r.next() & 1 != 0 { f.sign() } else { 0 }).wrapping_add(r.below(5)).wrapping_sub(2) & (f.sign() | (f.sign() - 1)),
         2 => (r.next() & f.sign()) | (r.below(f.exp_all()) << f.frac),
         _ => operand(f, r),
     }
@@ -172,22 +162,12 @@ pub(crate) fn operand2(f: Fmt, r: &mut Rng, a: u64) -> u64 {
 const N: usize = 6000;
 
 fn check(what: &str, csr: u32, a: u64, b: u64, mine: (u64, u32), host: (u64, u32)) {
-    assert_eq!(
-        mine, host,
-        "{what} a={a:#x} b={b:#x} mxcsr={csr:#x}: mine (result, flags) vs host"
-    );
+    assert_eq!(mine, host, "{what} a={a:#x} b={b:#x} mxcsr={csr:#x}: mine (result, flags) vs host");
 }
 
 macro_rules! binop_test {
     ($name:ident, $insn:literal, $f:expr, $op:expr, $fast:expr) => {
-        binop_test!(
-            $name,
-            $insn,
-            $f,
-            $op,
-            $fast,
-            if $f == F32 { 0xffff_ffff } else { u64::MAX }
-        );
+        binop_test!($name, $insn, $f, $op, $fast, if $f == F32 { 0xffff_ffff } else { u64::MAX });
     };
     ($name:ident, $insn:literal, $f:expr, $op:expr, $fast:expr, $mask:expr) => {
         #[test]
@@ -221,100 +201,22 @@ fn f64x(a: u64) -> f64 {
     f64::from_bits(a)
 }
 
-binop_test!(
-    addss,
-    "addss",
-    F32,
-    |f, m, a, b| add(f, m, a, b, false),
-    |a, b| fast_add32(f32x(a), f32x(b))
-);
-binop_test!(
-    subss,
-    "subss",
-    F32,
-    |f, m, a, b| add(f, m, a, b, true),
-    |a, b| fast_add32(f32x(a), -f32x(b))
-);
-binop_test!(mulss, "mulss", F32, mul, |a, b| fast_mul32(
-    f32x(a),
-    f32x(b)
-));
-binop_test!(divss, "divss", F32, div, |a, b| fast_div32(
-    f32x(a),
-    f32x(b)
-));
-binop_test!(
-    addsd,
-    "addsd",
-    F64,
-    |f, m, a, b| add(f, m, a, b, false),
-    |a, b| fast_add64(f64x(a), f64x(b))
-);
-binop_test!(
-    subsd,
-    "subsd",
-    F64,
-    |f, m, a, b| add(f, m, a, b, true),
-    |a, b| fast_add64(f64x(a), -f64x(b))
-);
-binop_test!(mulsd, "mulsd", F64, mul, |a, b| fast_mul64(
-    f64x(a),
-    f64x(b)
-));
-binop_test!(divsd, "divsd", F64, div, |a, b| fast_div64(
-    f64x(a),
-    f64x(b)
-));
-binop_test!(
-    minss,
-    "minss",
-    F32,
-    |f, m, a, b| minmax(f, m, a, b, false),
-    |_, _| None
-);
-binop_test!(
-    maxss,
-    "maxss",
-    F32,
-    |f, m, a, b| minmax(f, m, a, b, true),
-    |_, _| None
-);
-binop_test!(
-    minsd,
-    "minsd",
-    F64,
-    |f, m, a, b| minmax(f, m, a, b, false),
-    |_, _| None
-);
-binop_test!(
-    maxsd,
-    "maxsd",
-    F64,
-    |f, m, a, b| minmax(f, m, a, b, true),
-    |_, _| None
-);
-binop_test!(sqrtss, "sqrtss", F32, |f, m, _, b| sqrt(f, m, b), |_, b| {
-    fast_sqrt32(f32x(b))
-});
-binop_test!(sqrtsd, "sqrtsd", F64, |f, m, _, b| sqrt(f, m, b), |_, b| {
-    fast_sqrt64(f64x(b))
-});
-binop_test!(
-    cvtss2sd,
-    "cvtss2sd",
-    F32,
-    |_, m, _, b| convert(F32, F64, m, b),
-    |_, _| None,
-    u64::MAX
-);
-binop_test!(
-    cvtsd2ss,
-    "cvtsd2ss",
-    F64,
-    |_, m, _, b| convert(F64, F32, m, b),
-    |_, _| None,
-    0xffff_ffff
-);
+binop_test!(addss, "addss", F32, |f, m, a, b| add(f, m, a, b, false), |a, b| fast_add32(f32x(a), f32x(b)));
+binop_test!(subss, "subss", F32, |f, m, a, b| add(f, m, a, b, true), |a, b| fast_add32(f32x(a), -f32x(b)));
+binop_test!(mulss, "mulss", F32, mul, |a, b| fast_mul32(f32x(a), f32x(b)));
+binop_test!(divss, "divss", F32, div, |a, b| fast_div32(f32x(a), f32x(b)));
+binop_test!(addsd, "addsd", F64, |f, m, a, b| add(f, m, a, b, false), |a, b| fast_add64(f64x(a), f64x(b)));
+binop_test!(subsd, "subsd", F64, |f, m, a, b| add(f, m, a, b, true), |a, b| fast_add64(f64x(a), -f64x(b)));
+binop_test!(mulsd, "mulsd", F64, mul, |a, b| fast_mul64(f64x(a), f64x(b)));
+binop_test!(divsd, "divsd", F64, div, |a, b| fast_div64(f64x(a), f64x(b)));
+binop_test!(minss, "minss", F32, |f, m, a, b| minmax(f, m, a, b, false), |_, _| None);
+binop_test!(maxss, "maxss", F32, |f, m, a, b| minmax(f, m, a, b, true), |_, _| None);
+binop_test!(minsd, "minsd", F64, |f, m, a, b| minmax(f, m, a, b, false), |_, _| None);
+binop_test!(maxsd, "maxsd", F64, |f, m, a, b| minmax(f, m, a, b, true), |_, _| None);
+binop_test!(sqrtss, "sqrtss", F32, |f, m, _, b| sqrt(f, m, b), |_, b| { fast_sqrt32(f32x(b)) });
+binop_test!(sqrtsd, "sqrtsd", F64, |f, m, _, b| sqrt(f, m, b), |_, b| { fast_sqrt64(f64x(b)) });
+binop_test!(cvtss2sd, "cvtss2sd", F32, |_, m, _, b| convert(F32, F64, m, b), |_, _| None, u64::MAX);
+binop_test!(cvtsd2ss, "cvtsd2ss", F64, |_, m, _, b| convert(F64, F32, m, b), |_, _| None, 0xffff_ffff);
 
 macro_rules! cmp_test {
     ($name:ident, $f:expr, $($insn:literal $pred:literal),*) => {
@@ -377,11 +279,7 @@ fn to_int_conversions() {
         };
         let a = if r.next() & 3 == 0 {
             // Around 2^31 and 2^63, either sign.
-            let e: u64 = if r.next() & 1 != 0 {
-                0x4f00_0000
-            } else {
-                0x5f00_0000
-            };
+            let e: u64 = if r.next() & 1 != 0 { 0x4f00_0000 } else { 0x5f00_0000 };
             (e + (r.next() & 0x3f) - 0x20) ^ (r.next() & 0x8000_0000)
         } else {
             a
@@ -389,70 +287,14 @@ fn to_int_conversions() {
         for csr in modes() {
             let m = Mode::new(csr);
             let c = |h: (u64, u32)| (h.0, h.1 & 0x3f);
-            check(
-                "cvtss2si32",
-                csr,
-                a,
-                0,
-                to_int(F32, m, a, 32, false),
-                c(host_to_gpr!("cvtss2si {r:e}, {y}", a as u128, csr)),
-            );
-            check(
-                "cvtss2si64",
-                csr,
-                a,
-                0,
-                to_int(F32, m, a, 64, false),
-                c(host_to_gpr!("cvtss2si {r}, {y}", a as u128, csr)),
-            );
-            check(
-                "cvttss2si32",
-                csr,
-                a,
-                0,
-                to_int(F32, m, a, 32, true),
-                c(host_to_gpr!("cvttss2si {r:e}, {y}", a as u128, csr)),
-            );
-            check(
-                "cvttss2si64",
-                csr,
-                a,
-                0,
-                to_int(F32, m, a, 64, true),
-                c(host_to_gpr!("cvttss2si {r}, {y}", a as u128, csr)),
-            );
-            check(
-                "cvtsd2si32",
-                csr,
-                d,
-                0,
-                to_int(F64, m, d, 32, false),
-                c(host_to_gpr!("cvtsd2si {r:e}, {y}", d as u128, csr)),
-            );
-            check(
-                "cvtsd2si64",
-                csr,
-                d,
-                0,
-                to_int(F64, m, d, 64, false),
-                c(host_to_gpr!("cvtsd2si {r}, {y}", d as u128, csr)),
-            );
-            check(
-                "cvttsd2si32",
-                csr,
-                d,
-                0,
-                to_int(F64, m, d, 32, true),
-                c(host_to_gpr!("cvttsd2si {r:e}, {y}", d as u128, csr)),
-            );
-            check(
-                "cvttsd2si64",
-                csr,
-                d,
-                0,
-                to_int(F64, m, d, 64, true),
-                c(host_to_gpr!("cvttsd2si {r}, {y}", d as u128, csr)),
-            );
+            check("cvtss2si32", csr, a, 0, to_int(F32, m, a, 32, false), c(host_to_gpr!("cvtss2si {r:e}, {y}", a as u128, csr)));
+            check("cvtss2si64", csr, a, 0, to_int(F32, m, a, 64, false), c(host_to_gpr!("cvtss2si {r}, {y}", a as u128, csr)));
+            check("cvttss2si32", csr, a, 0, to_int(F32, m, a, 32, true), c(host_to_gpr!("cvttss2si {r:e}, {y}", a as u128, csr)));
+            check("cvttss2si64", csr, a, 0, to_int(F32, m, a, 64, true), c(host_to_gpr!("cvttss2si {r}, {y}", a as u128, csr)));
+            check("cvtsd2si32", csr, d, 0, to_int(F64, m, d, 32, false), c(host_to_gpr!("cvtsd2si {r:e}, {y}", d as u128, csr)));
+            check("cvtsd2si64", csr, d, 0, to_int(F64, m, d, 64, false), c(host_to_gpr!("cvtsd2si {r}, {y}", d as u128, csr)));
+            check("cvttsd2si32", csr, d, 0, to_int(F64, m, d, 32, true), c(host_to_gpr!("cvttsd2si {r:e}, {y}", d as u128, csr)));
+            check("cvttsd2si64", csr, d, 0, to_int(F64, m, d, 64, true), c(host_to_gpr!("cvttsd2si {r}, {y}", d as u128, csr)));
         }
     }
 }
@@ -462,53 +304,15 @@ fn from_int_conversions() {
     let mut r = Rng::new(1234);
     for _ in 0..N {
         let v = r.next() >> r.below(64);
-        let v = if r.next() & 1 != 0 {
-            v.wrapping_neg()
-        } else {
-            v
-        };
+        let v = if r.next() & 1 != 0 { v.wrapping_neg() } else { v };
         for csr in modes().step_by(4).chain([0x1f80 | FTZ]) {
             let m = Mode::new(csr);
             let c = |h: (u128, u32), mask: u128| ((h.0 & mask) as u64, h.1 & 0x3f);
             let v32 = v as i32 as i64;
-            check(
-                "cvtsi2ss32",
-                csr,
-                v,
-                0,
-                from_int(F32, m, v32),
-                c(host_from_gpr!("cvtsi2ss {x}, {g:e}", v, csr), 0xffff_ffff),
-            );
-            check(
-                "cvtsi2ss64",
-                csr,
-                v,
-                0,
-                from_int(F32, m, v as i64),
-                c(host_from_gpr!("cvtsi2ss {x}, {g}", v, csr), 0xffff_ffff),
-            );
-            check(
-                "cvtsi2sd32",
-                csr,
-                v,
-                0,
-                from_int(F64, m, v32),
-                c(
-                    host_from_gpr!("cvtsi2sd {x}, {g:e}", v, csr),
-                    u64::MAX as u128,
-                ),
-            );
-            check(
-                "cvtsi2sd64",
-                csr,
-                v,
-                0,
-                from_int(F64, m, v as i64),
-                c(
-                    host_from_gpr!("cvtsi2sd {x}, {g}", v, csr),
-                    u64::MAX as u128,
-                ),
-            );
+            check("cvtsi2ss32", csr, v, 0, from_int(F32, m, v32), c(host_from_gpr!("cvtsi2ss {x}, {g:e}", v, csr), 0xffff_ffff));
+            check("cvtsi2ss64", csr, v, 0, from_int(F32, m, v as i64), c(host_from_gpr!("cvtsi2ss {x}, {g}", v, csr), 0xffff_ffff));
+            check("cvtsi2sd32", csr, v, 0, from_int(F64, m, v32), c(host_from_gpr!("cvtsi2sd {x}, {g:e}", v, csr), u64::MAX as u128));
+            check("cvtsi2sd64", csr, v, 0, from_int(F64, m, v as i64), c(host_from_gpr!("cvtsi2sd {x}, {g}", v, csr), u64::MAX as u128));
         }
     }
 }
@@ -518,9 +322,7 @@ fn from_int_conversions() {
 /// table entry at several exponents, specials, and random inputs.
 #[test]
 fn rcp_rsqrt_match_host() {
-    let host_exact = std::fs::read_to_string("/proc/cpuinfo")
-        .map(|c| c.contains("AuthenticAMD"))
-        .unwrap_or(false);
+    let host_exact = std::fs::read_to_string("/proc/cpuinfo").map(|c| c.contains("AuthenticAMD")).unwrap_or(false);
     let mut r = Rng::new(4242);
     let specials = [
         0u32,
@@ -542,41 +344,24 @@ fn rcp_rsqrt_match_host() {
     let mut inputs: Vec<u32> = specials.to_vec();
     for e in [1u32, 2, 100, 126, 127, 128, 200, 252, 253, 254] {
         for m in 0..4096u32 {
-            inputs.push(
-                e << 23 | m << 11 | (r.next() as u32 & 0x7ff) | (r.next() as u32 & 0x8000_0000),
-            );
+            inputs.push(e << 23 | m << 11 | (r.next() as u32 & 0x7ff) | (r.next() as u32 & 0x8000_0000));
         }
     }
     inputs.extend((0..N * 4).map(|_| operand(F32, &mut r) as u32));
     for a in inputs {
         for (name, host, mine) in [
-            (
-                "rcpss",
-                host!("rcpss", a as u128, a as u128, 0x1f80).0 as u32,
-                rcp(a),
-            ),
-            (
-                "rsqrtss",
-                host!("rsqrtss", a as u128, a as u128, 0x1f80).0 as u32,
-                rsqrt(a),
-            ),
+            ("rcpss", host!("rcpss", a as u128, a as u128, 0x1f80).0 as u32, rcp(a)),
+            ("rsqrtss", host!("rsqrtss", a as u128, a as u128, 0x1f80).0 as u32, rsqrt(a)),
         ] {
             if host_exact {
                 assert_eq!(mine, host, "{name} {a:#x}");
             }
             // Against the true value: the architectural error bound.
             let x = f32::from_bits(a) as f64;
-            let exact = if name == "rcpss" {
-                1.0 / x
-            } else {
-                1.0 / x.sqrt()
-            };
+            let exact = if name == "rcpss" { 1.0 / x } else { 1.0 / x.sqrt() };
             let me = f32::from_bits(mine) as f64;
             if me.is_finite() && me != 0.0 && exact.abs() >= f32::MIN_POSITIVE as f64 {
-                assert!(
-                    ((me - exact) / exact).abs() <= 1.5 * (2f64).powi(-12),
-                    "{name} {a:#x}: {mine:#x}"
-                );
+                assert!(((me - exact) / exact).abs() <= 1.5 * (2f64).powi(-12), "{name} {a:#x}: {mine:#x}");
             }
         }
     }
@@ -593,14 +378,7 @@ fn mul_every_exponent_pair_f32() {
             let b = (eb << 23) | (r.next() & 0x7f_ffff);
             for csr in modes() {
                 let (hr, hc) = host!("mulss", a as u128, b as u128, csr);
-                check(
-                    "mulss",
-                    csr,
-                    a,
-                    b,
-                    mul(F32, Mode::new(csr), a, b),
-                    ((hr as u64) & 0xffff_ffff, hc & 0x3f),
-                );
+                check("mulss", csr, a, b, mul(F32, Mode::new(csr), a, b), ((hr as u64) & 0xffff_ffff, hc & 0x3f));
             }
         }
     }
@@ -628,21 +406,13 @@ fn results_near_format_limits() {
                 f64::from_bits(b)
             }
         };
-        let limits = if f == F32 {
-            [f32::MIN_POSITIVE as f64, f32::MAX as f64]
-        } else {
-            [f64::MIN_POSITIVE, f64::MAX]
-        };
+        let limits = if f == F32 { [f32::MIN_POSITIVE as f64, f32::MAX as f64] } else { [f64::MIN_POSITIVE, f64::MAX] };
         for _ in 0..N {
             let lim = limits[r.below(2) as usize];
             let sign = if r.next() & 1 != 0 { f.sign() } else { 0 };
             // A random operand with a short or full significand.
             let e = f.bias() as u64 + r.below(40) - 20;
-            let keep = if r.next() & 1 != 0 {
-                r.next() & f.frac_mask()
-            } else {
-                f.frac_mask() & !(f.frac_mask() >> r.below(6))
-            };
+            let keep = if r.next() & 1 != 0 { r.next() & f.frac_mask() } else { f.frac_mask() & !(f.frac_mask() >> r.below(6)) };
             let a = (e << f.frac) | keep;
             let jitter = |r: &mut Rng, x: u64| x.wrapping_add(r.below(7)).wrapping_sub(3) & mask;
             let b_mul = jitter(&mut r, to(lim / from(a))) | sign;
@@ -652,48 +422,26 @@ fn results_near_format_limits() {
                 let m = Mode::new(csr);
                 let fast = (csr >> 13) & 3 == 0;
                 let h = host!("mulsd", a as u128, b_mul as u128, csr);
-                let h = if f == F32 {
-                    host!("mulss", a as u128, b_mul as u128, csr)
-                } else {
-                    h
-                };
+                let h = if f == F32 { host!("mulss", a as u128, b_mul as u128, csr) } else { h };
                 let host = ((h.0 as u64) & mask, h.1 & 0x3f);
                 check("mul", csr, a, b_mul, mul(f, m, a, b_mul), host);
-                let fr = if f == F32 {
-                    fast_mul32(from(a) as f32, from(b_mul) as f32)
-                } else {
-                    fast_mul64(from(a), from(b_mul))
-                };
+                let fr = if f == F32 { fast_mul32(from(a) as f32, from(b_mul) as f32) } else { fast_mul64(from(a), from(b_mul)) };
                 if let (true, Some(fr)) = (fast, fr) {
                     check("mul fast", csr, a, b_mul, fr, host);
                 }
-                let h = if f == F32 {
-                    host!("divss", a as u128, b_div as u128, csr)
-                } else {
-                    host!("divsd", a as u128, b_div as u128, csr)
-                };
+                let h =
+                    if f == F32 { host!("divss", a as u128, b_div as u128, csr) } else { host!("divsd", a as u128, b_div as u128, csr) };
                 let host = ((h.0 as u64) & mask, h.1 & 0x3f);
                 check("div", csr, a, b_div, div(f, m, a, b_div), host);
-                let fr = if f == F32 {
-                    fast_div32(from(a) as f32, from(b_div) as f32)
-                } else {
-                    fast_div64(from(a), from(b_div))
-                };
+                let fr = if f == F32 { fast_div32(from(a) as f32, from(b_div) as f32) } else { fast_div64(from(a), from(b_div)) };
                 if let (true, Some(fr)) = (fast, fr) {
                     check("div fast", csr, a, b_div, fr, host);
                 }
-                let h = if f == F32 {
-                    host!("addss", a as u128, b_add as u128, csr)
-                } else {
-                    host!("addsd", a as u128, b_add as u128, csr)
-                };
+                let h =
+                    if f == F32 { host!("addss", a as u128, b_add as u128, csr) } else { host!("addsd", a as u128, b_add as u128, csr) };
                 let host = ((h.0 as u64) & mask, h.1 & 0x3f);
                 check("add", csr, a, b_add, add(f, m, a, b_add, false), host);
-                let fr = if f == F32 {
-                    fast_add32(from(a) as f32, from(b_add) as f32)
-                } else {
-                    fast_add64(from(a), from(b_add))
-                };
+                let fr = if f == F32 { fast_add32(from(a) as f32, from(b_add) as f32) } else { fast_add64(from(a), from(b_add)) };
                 if let (true, Some(fr)) = (fast, fr) {
                     check("add fast", csr, a, b_add, fr, host);
                 }
