@@ -288,12 +288,18 @@ pub fn flag_names(f: u64) -> String {
 pub const KNOWN_SS: &str = "#SS: a non-canonical address through RSP/RBP raises a stack fault, which Linux \
 reports as SIGBUS (si_code SI_KERNEL); oxvm has no stack-fault exception and raises #GP (SIGSEGV)";
 
+pub const KNOWN_AMD_MXCSR_MM: &str = "MXCSR bit 17 (MM, misaligned-exception mask) exists only on AMD processors; oxvm \
+reports GenuineIntel, for which the bit is reserved and LDMXCSR/FXRSTOR raise #GP";
+
 /// Whether `diffs` is exactly a known divergence.
 pub fn known_divergence(diffs: &[Diff], nat: &Native, ox: &Outcome) -> Option<&'static str> {
     let only_signal = diffs.len() == 1 && diffs[0].field == "signal";
     if only_signal && nat.signo == sig::SIGBUS && nat.si_code == sig::SI_KERNEL && ox.signo == sig::SIGSEGV && ox.si_code == sig::SI_KERNEL
     {
         return Some(KNOWN_SS);
+    }
+    if nat.signo == 0 && nat.state.fx.mxcsr() & (1 << 17) != 0 && ox.signo == sig::SIGSEGV {
+        return Some(KNOWN_AMD_MXCSR_MM);
     }
     None
 }

@@ -71,6 +71,9 @@ pub const STRICT_CLASSES: &[Class] = &[
     Class::Flags,
     Class::Bits,
     Class::Misc,
+    Class::SseFloat,
+    Class::SseInt,
+    Class::SseMisc,
 ];
 
 #[derive(Clone, Debug)]
@@ -500,12 +503,10 @@ pub fn run_campaign(cfg: &Config) -> io::Result<Report> {
 mod tests {
     use super::*;
 
-    /// A smoke campaign over the integer classes; strict classes must match
-    /// exactly, the others are only reported.
+    /// A smoke campaign over the strict classes, which must match exactly.
     #[test]
-    fn smoke_campaign_integer_classes() {
-        let cfg =
-            Config { seed: 0x5eed, cases: 20_000, classes: [&Class::INTEGER[..], &[Class::Misc]].concat(), max_report: 3, reduce: true };
+    fn smoke_campaign_strict_classes() {
+        let cfg = Config { seed: 0x5eed, cases: 30_000, classes: STRICT_CLASSES.to_vec(), max_report: 3, reduce: true };
         let report = run_campaign(&cfg).expect("campaign runs");
         println!("{}", report.render());
         for c in STRICT_CLASSES {
