@@ -1,11 +1,1045 @@
 //! The x87 FPU.
+//!
+//! Arithmetic is done in software ([`sf`], [`trans`]) so results are the
+//! same on every host, WebAssembly included. This file holds the register
+//! stack, the exception bookkeeping and one handler per instruction group.
+//!
+//! Unmasked exceptions follow the hardware's deferred model: the faulting
+//! instruction completes as the SDM describes for the unmasked case (usually
+//! leaving its destination alone), sets ES and B, and the *next* waiting x87
+//! instruction (or FWAIT) raises `Fault::X87` without executing.
 
-use iced_x86::Instruction;
+mod sf;
+#[cfg(test)]
+mod tests;
+mod trans;
 
-use super::R;
+use iced_x86::{Instruction, MemorySize, Mnemonic, OpKind, Register};
+
+use self::sf::{Cmp, Ctx, Ext, Kind, C0, C1, C2, C3, DE, ES, IE, INDEFINITE, SF, ZE};
+use super::{RV, R};
+use crate::fault::Fault;
+use crate::flags::{AF, CF, OF, PF, SF as SFLAG, ZF};
 use crate::mem::Bus;
-use crate::state::CpuState;
+use crate::state::{CpuState, X87, F80};
 
-pub(super) fn exec(_cpu: &mut CpuState, _bus: &mut Bus, _i: &Instruction) -> R {
-    super::ud()
+/// Busy bit of the status word; mirrors ES.
+const B: u16 = 0x8000;
+const TAG_VALID: u16 = 0;
+const TAG_ZERO: u16 = 1;
+const TAG_SPECIAL: u16 = 2;
+const TAG_EMPTY: u16 = 3;
+/// MXCSR bits FXRSTOR accepts (all of 0..15, DAZ included, as current
+/// hardware reports in MXCSR_MASK).
+const MXCSR_MASK: u32 = 0xffff;
+
+// ---------------------------------------------------------------------------
+// Register stack
+
+fn top(x: &X87) -> usize {
+    ((x.fsw >> 11) & 7) as usize
+}
+
+fn set_top(x: &mut X87, t: usize) {
+    x.fsw = (x.fsw & !0x3800) | (((t & 7) as u16) << 11);
+}
+
+fn phys(x: &X87, i: usize) -> usize {
+    (top(x) + i) & 7
+}
+
+fn tag(x: &X87, p: usize) -> u16 {
+    (x.ftw >> (2 * p)) & 3
+}
+
+fn set_tag(x: &mut X87, p: usize, t: u16) {
+    x.ftw = (x.ftw & !(3 << (2 * p))) | (t << (2 * p));
+}
+
+fn tag_of(v: Ext) -> u16 {
+    match v.kind() {
+        Kind::Zero => TAG_ZERO,
+        Kind::Normal => TAG_VALID,
+        _ => TAG_SPECIAL,
+    }
+}
+
+fn to_ext(f: F80) -> Ext {
+    Ext { se: f.sign_exp, sig: f.signif }
+}
+
+fn to_f80(v: Ext) -> F80 {
+    F80 { signif: v.sig, sign_exp: v.se, _pad: [0; 3] }
+}
+
+fn empty(x: &X87, i: usize) -> bool {
+    tag(x, phys(x, i)) == TAG_EMPTY
+}
+
+fn get(x: &X87, i: usize) -> Ext {
+    to_ext(x.st[phys(x, i)])
+}
+
+fn put(x: &mut X87, i: usize, v: Ext) {
+    let p = phys(x, i);
+    x.st[p] = to_f80(v);
+    set_tag(x, p, tag_of(v));
+}
+
+fn push(x: &mut X87, v: Ext) {
+    let t = (top(x) + 7) & 7;
+    set_top(x, t);
+    put(x, 0, v);
+}
+
+fn pop(x: &mut X87) {
+    let p = top(x);
+    set_tag(x, p, TAG_EMPTY);
+    set_top(x, p + 1);
+}
+
+/// Recompute the tags of the non-empty registers from their contents, as
+/// the hardware does after FLDENV/FRSTOR/FXRSTOR.
+fn retag(x: &mut X87) {
+    for p in 0..8 {
+        if tag(x, p) != TAG_EMPTY {
+            set_tag(x, p, tag_of(to_ext(x.st[p])));
+        }
+    }
+}
+
+/// ES and B follow the unmasked exception flags.
+fn update_es(x: &mut X87) {
+    if x.fsw & !x.fcw & 0x3f != 0 {
+        x.fsw |= ES | B;
+    } else {
+        x.fsw &= !(ES | B);
+    }
+}
+
+/// Record the exception flags and C1 of an operation. Returns whether the
+/// destination may be written: an unmasked invalid-operation, zero-divide
+/// or denormal exception leaves it unchanged.
+fn commit(x: &mut X87, flags: u16) -> bool {
+    let mut exc = flags & 0x7f;
+    let unmasked = exc & !x.fcw & 0x3f;
+    if unmasked & IE == 0 && unmasked & DE != 0 {
+        // An unmasked denormal operand stops the instruction before it
+        // computes anything.
+        exc = DE;
+    }
+    let c1 = if exc == DE && unmasked & DE != 0 { 0 } else { flags & C1 };
+    x.fsw = (x.fsw & !C1) | exc | c1;
+    update_es(x);
+    unmasked & (IE | ZE | DE) == 0
+}
+
+/// Stack underflow: IE with SF and C1 = 0; masked, the destination gets the
+/// real indefinite.
+const UNDERFLOW: u16 = IE | SF;
+/// Stack overflow: IE with SF and C1 = 1.
+const OVERFLOW: u16 = IE | SF | C1;
+
+fn masked_ie(x: &X87) -> bool {
+    x.fcw & IE != 0
+}
+
+fn st_index(r: Register) -> usize {
+    r as usize - Register::ST0 as usize
+}
+
+// ---------------------------------------------------------------------------
+// Dispatch
+
+pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+    use Mnemonic as M;
+    let m = i.mnemonic();
+    // The non-waiting control instructions run even with an exception
+    // pending; everything else raises it first.
+    let nowait = matches!(m, M::Fninit | M::Fnclex | M::Fnstcw | M::Fnstsw | M::Fnstenv | M::Fnsave | M::Fxsave | M::Fxsave64 | M::Fxrstor | M::Fxrstor64 | M::Fneni | M::Fndisi | M::Fnsetpm);
+    if !nowait {
+        if !is_x87(m) {
+            return super::ud();
+        }
+        if cpu.x87.fsw & ES != 0 {
+            return Err(Fault::X87.into());
+        }
+    }
+    let is_control = matches!(m, M::Fninit | M::Finit | M::Fnclex | M::Fclex | M::Fnstcw | M::Fstcw | M::Fnstsw | M::Fstsw | M::Fnstenv | M::Fstenv | M::Fnsave | M::Fsave | M::Fldcw | M::Fldenv | M::Frstor | M::Fxsave | M::Fxsave64 | M::Fxrstor | M::Fxrstor64 | M::Wait);
+    let data_ptr = if (0..i.op_count()).any(|n| i.op_kind(n) == OpKind::Memory) { Some(super::ea(cpu, i)) } else { None };
+    let r = exec_inner(cpu, bus, i);
+    if r.is_ok() && !is_control {
+        cpu.x87.fip = i.ip();
+        if let Some(a) = data_ptr {
+            cpu.x87.fdp = a;
+        }
+    }
+    r
+}
+
+fn is_x87(m: Mnemonic) -> bool {
+    use Mnemonic as M;
+    matches!(
+        m,
+        M::Wait
+            | M::Fld
+            | M::Fst
+            | M::Fstp
+            | M::Fstpnce
+            | M::Fild
+            | M::Fist
+            | M::Fistp
+            | M::Fisttp
+            | M::Fbld
+            | M::Fbstp
+            | M::Fadd
+            | M::Faddp
+            | M::Fsub
+            | M::Fsubp
+            | M::Fsubr
+            | M::Fsubrp
+            | M::Fmul
+            | M::Fmulp
+            | M::Fdiv
+            | M::Fdivp
+            | M::Fdivr
+            | M::Fdivrp
+            | M::Fiadd
+            | M::Fisub
+            | M::Fisubr
+            | M::Fimul
+            | M::Fidiv
+            | M::Fidivr
+            | M::Fchs
+            | M::Fabs
+            | M::Fsqrt
+            | M::Frndint
+            | M::Fscale
+            | M::Fxtract
+            | M::Fprem
+            | M::Fprem1
+            | M::Fcom
+            | M::Fcomp
+            | M::Fcompp
+            | M::Fucom
+            | M::Fucomp
+            | M::Fucompp
+            | M::Ficom
+            | M::Ficomp
+            | M::Ftst
+            | M::Fxam
+            | M::Fcomi
+            | M::Fcomip
+            | M::Fucomi
+            | M::Fucomip
+            | M::Fcmovb
+            | M::Fcmove
+            | M::Fcmovbe
+            | M::Fcmovu
+            | M::Fcmovnb
+            | M::Fcmovne
+            | M::Fcmovnbe
+            | M::Fcmovnu
+            | M::Fxch
+            | M::Ffree
+            | M::Ffreep
+            | M::Fincstp
+            | M::Fdecstp
+            | M::Fld1
+            | M::Fldl2t
+            | M::Fldl2e
+            | M::Fldpi
+            | M::Fldlg2
+            | M::Fldln2
+            | M::Fldz
+            | M::Finit
+            | M::Fclex
+            | M::Fstcw
+            | M::Fldcw
+            | M::Fstsw
+            | M::Fstenv
+            | M::Fldenv
+            | M::Fsave
+            | M::Frstor
+            | M::Fnop
+            | M::Fsin
+            | M::Fcos
+            | M::Fsincos
+            | M::Fptan
+            | M::Fpatan
+            | M::F2xm1
+            | M::Fyl2x
+            | M::Fyl2xp1
+    )
+}
+
+fn exec_inner(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+    use Mnemonic as M;
+    match i.mnemonic() {
+        M::Wait | M::Fnop | M::Fneni | M::Fndisi | M::Fnsetpm => Ok(()),
+        M::Fld => fld(cpu, bus, i),
+        M::Fst | M::Fstp | M::Fstpnce => fst(cpu, bus, i),
+        M::Fild => fild(cpu, bus, i),
+        M::Fist | M::Fistp | M::Fisttp => fist(cpu, bus, i),
+        M::Fbld => fbld(cpu, bus, i),
+        M::Fbstp => fbstp(cpu, bus, i),
+        M::Fadd | M::Faddp | M::Fsub | M::Fsubp | M::Fsubr | M::Fsubrp | M::Fmul | M::Fmulp | M::Fdiv | M::Fdivp | M::Fdivr | M::Fdivrp | M::Fiadd | M::Fisub | M::Fisubr | M::Fimul | M::Fidiv | M::Fidivr => {
+            arith(cpu, bus, i)
+        }
+        M::Fchs | M::Fabs => {
+            let x = &mut cpu.x87;
+            if empty(x, 0) {
+                if commit(x, UNDERFLOW) {
+                    put(x, 0, INDEFINITE);
+                }
+                return Ok(());
+            }
+            let v = get(x, 0);
+            let v = if i.mnemonic() == M::Fchs { v.neg() } else { v.abs() };
+            commit(x, 0);
+            put(x, 0, v);
+            Ok(())
+        }
+        M::Fsqrt | M::Frndint => {
+            unary(cpu, |a, c| if i.mnemonic() == M::Fsqrt { sf::sqrt(a, c) } else { sf::round_to_int(a, c) });
+            Ok(())
+        }
+        M::Fscale => {
+            let x = &mut cpu.x87;
+            if empty(x, 0) || empty(x, 1) {
+                if commit(x, UNDERFLOW) {
+                    put(x, 0, INDEFINITE);
+                }
+                return Ok(());
+            }
+            let mut c = Ctx::new(x.fcw);
+            let r = sf::scale(get(x, 0), get(x, 1), &mut c);
+            if commit(x, c.flags) {
+                put(x, 0, r);
+            }
+            Ok(())
+        }
+        M::Fxtract => {
+            let x = &mut cpu.x87;
+            if empty(x, 0) {
+                if commit(x, UNDERFLOW) {
+                    put(x, 0, INDEFINITE);
+                    push(x, INDEFINITE);
+                }
+                return Ok(());
+            }
+            if !empty(x, 7) {
+                if commit(x, OVERFLOW) {
+                    put(x, 0, INDEFINITE);
+                    push(x, INDEFINITE);
+                }
+                return Ok(());
+            }
+            let mut c = Ctx::new(x.fcw);
+            let (e, s) = sf::xtract(get(x, 0), &mut c);
+            if commit(x, c.flags) {
+                put(x, 0, e);
+                push(x, s);
+            }
+            Ok(())
+        }
+        M::Fprem | M::Fprem1 => {
+            let x = &mut cpu.x87;
+            if empty(x, 0) || empty(x, 1) {
+                if commit(x, UNDERFLOW) {
+                    put(x, 0, INDEFINITE);
+                }
+                return Ok(());
+            }
+            let mut c = Ctx::new(x.fcw);
+            let (r, cc) = sf::prem(get(x, 0), get(x, 1), i.mnemonic() == M::Fprem1, &mut c);
+            if commit(x, c.flags & !C1) {
+                put(x, 0, r);
+                x.fsw = (x.fsw & !(C0 | C1 | C2 | C3)) | cc;
+            }
+            Ok(())
+        }
+        M::Fcom | M::Fcomp | M::Fcompp | M::Fucom | M::Fucomp | M::Fucompp | M::Ficom | M::Ficomp | M::Ftst => fcom(cpu, bus, i),
+        M::Fcomi | M::Fcomip | M::Fucomi | M::Fucomip => fcomi(cpu, i),
+        M::Fxam => {
+            let x = &mut cpu.x87;
+            let v = get(x, 0);
+            let cc = if empty(x, 0) {
+                C3 | C0
+            } else {
+                match v.kind() {
+                    Kind::Unsupported => 0,
+                    Kind::QNaN | Kind::SNaN => C0,
+                    Kind::Normal => C2,
+                    Kind::Inf => C2 | C0,
+                    Kind::Zero => C3,
+                    Kind::Denormal => C3 | C2,
+                }
+            };
+            let c1 = if v.sign() { C1 } else { 0 };
+            x.fsw = (x.fsw & !(C0 | C1 | C2 | C3)) | cc | c1;
+            Ok(())
+        }
+        M::Fcmovb | M::Fcmove | M::Fcmovbe | M::Fcmovu | M::Fcmovnb | M::Fcmovne | M::Fcmovnbe | M::Fcmovnu => {
+            let cc = match i.mnemonic() {
+                M::Fcmovb => 2,
+                M::Fcmovnb => 3,
+                M::Fcmove => 4,
+                M::Fcmovne => 5,
+                M::Fcmovbe => 6,
+                M::Fcmovnbe => 7,
+                M::Fcmovu => 10,
+                _ => 11,
+            };
+            let src = st_index(i.op1_register());
+            let take = cpu.flags.cond(cc);
+            let x = &mut cpu.x87;
+            if empty(x, 0) || empty(x, src) {
+                if commit(x, UNDERFLOW) {
+                    put(x, 0, INDEFINITE);
+                }
+                return Ok(());
+            }
+            commit(x, 0);
+            if take {
+                let v = get(x, src);
+                put(x, 0, v);
+            }
+            Ok(())
+        }
+        M::Fxch => {
+            let n = if i.op_count() >= 2 { st_index(i.op1_register()) } else { 1 };
+            let x = &mut cpu.x87;
+            let (e0, en) = (empty(x, 0), empty(x, n));
+            if e0 || en {
+                if !commit(x, UNDERFLOW) {
+                    return Ok(());
+                }
+                if e0 {
+                    put(x, 0, INDEFINITE);
+                }
+                if en {
+                    put(x, n, INDEFINITE);
+                }
+            } else {
+                commit(x, 0);
+            }
+            let (a, b) = (get(x, 0), get(x, n));
+            put(x, 0, b);
+            put(x, n, a);
+            Ok(())
+        }
+        M::Ffree | M::Ffreep => {
+            let n = st_index(i.op0_register());
+            let x = &mut cpu.x87;
+            let p = phys(x, n);
+            set_tag(x, p, TAG_EMPTY);
+            if i.mnemonic() == M::Ffreep {
+                pop(x);
+            }
+            Ok(())
+        }
+        M::Fincstp | M::Fdecstp => {
+            let x = &mut cpu.x87;
+            let t = if i.mnemonic() == M::Fincstp { top(x) + 1 } else { top(x) + 7 };
+            set_top(x, t);
+            x.fsw &= !C1;
+            Ok(())
+        }
+        M::Fld1 | M::Fldl2t | M::Fldl2e | M::Fldpi | M::Fldlg2 | M::Fldln2 | M::Fldz => {
+            let x = &mut cpu.x87;
+            if !empty(x, 7) {
+                if commit(x, OVERFLOW) {
+                    push(x, INDEFINITE);
+                }
+                return Ok(());
+            }
+            let rc = ((x.fcw >> 10) & 3) as u8;
+            let v = match i.mnemonic() {
+                M::Fld1 => Ext::ONE,
+                M::Fldz => Ext::ZERO,
+                M::Fldl2t => trans::constant(trans::L2T, rc),
+                M::Fldl2e => trans::constant(trans::L2E, rc),
+                M::Fldpi => trans::constant(trans::PI, rc),
+                M::Fldlg2 => trans::constant(trans::LG2, rc),
+                _ => trans::constant(trans::LN2, rc),
+            };
+            commit(x, 0);
+            push(x, v);
+            Ok(())
+        }
+        M::Fninit | M::Finit => {
+            cpu.x87 = X87::default();
+            Ok(())
+        }
+        M::Fnclex | M::Fclex => {
+            cpu.x87.fsw &= !(0x00ff | B);
+            Ok(())
+        }
+        M::Fnstcw | M::Fstcw => {
+            bus.write_u16(super::ea(cpu, i), cpu.x87.fcw)?;
+            Ok(())
+        }
+        M::Fldcw => {
+            let v = bus.read_u16(super::ea(cpu, i))?;
+            cpu.x87.fcw = v;
+            update_es(&mut cpu.x87);
+            Ok(())
+        }
+        M::Fnstsw | M::Fstsw => {
+            let v = cpu.x87.fsw;
+            if i.op0_kind() == OpKind::Register {
+                super::set_reg(cpu, Register::AX, v as u64);
+            } else {
+                bus.write_u16(super::ea(cpu, i), v)?;
+            }
+            Ok(())
+        }
+        M::Fnstenv | M::Fstenv => {
+            let env = env_bytes(&cpu.x87);
+            bus.write_bytes(super::ea(cpu, i), &env)?;
+            cpu.x87.fcw |= 0x3f;
+            update_es(&mut cpu.x87);
+            Ok(())
+        }
+        M::Fldenv => {
+            let mut env = [0u8; 28];
+            bus.read_bytes(super::ea(cpu, i), &mut env)?;
+            load_env(&mut cpu.x87, &env);
+            Ok(())
+        }
+        M::Fnsave | M::Fsave => {
+            let mut buf = [0u8; 108];
+            buf[..28].copy_from_slice(&env_bytes(&cpu.x87));
+            for n in 0..8 {
+                let v = get(&cpu.x87, n);
+                buf[28 + 10 * n..36 + 10 * n].copy_from_slice(&v.sig.to_le_bytes());
+                buf[36 + 10 * n..38 + 10 * n].copy_from_slice(&v.se.to_le_bytes());
+            }
+            bus.write_bytes(super::ea(cpu, i), &buf)?;
+            cpu.x87 = X87::default();
+            Ok(())
+        }
+        M::Frstor => {
+            let mut buf = [0u8; 108];
+            bus.read_bytes(super::ea(cpu, i), &mut buf)?;
+            let x = &mut cpu.x87;
+            let env: [u8; 28] = buf[..28].try_into().unwrap_or([0; 28]);
+            // Registers are in stack order relative to the loaded TOP.
+            let t = u16::from_le_bytes([env[4], env[5]]) >> 11 & 7;
+            for n in 0..8 {
+                let sig = u64::from_le_bytes(buf[28 + 10 * n..36 + 10 * n].try_into().unwrap_or([0; 8]));
+                let se = u16::from_le_bytes([buf[36 + 10 * n], buf[37 + 10 * n]]);
+                x.st[(t as usize + n) & 7] = to_f80(Ext { se, sig });
+            }
+            load_env(x, &env);
+            Ok(())
+        }
+        M::Fxsave | M::Fxsave64 => fxsave(cpu, bus, i),
+        M::Fxrstor | M::Fxrstor64 => fxrstor(cpu, bus, i),
+        M::Fsin | M::Fcos | M::Fsincos | M::Fptan | M::Fpatan | M::F2xm1 | M::Fyl2x | M::Fyl2xp1 => trans::exec(cpu, i),
+        _ => super::ud(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Loads and stores
+
+/// A floating-point or integer memory operand converted to the register
+/// format. SNaNs are kept signalling so the operation can apply the NaN
+/// rules; `Ctx` collects DE for denormal sources.
+fn read_mem_operand(cpu: &CpuState, bus: &mut Bus, i: &Instruction, integer: bool, c: &mut Ctx) -> RV<Ext> {
+    let a = super::ea(cpu, i);
+    Ok(match (integer, i.memory_size().size()) {
+        (true, 2) => sf::from_i64(bus.read_u16(a)? as i16 as i64),
+        (true, 4) => sf::from_i64(bus.read_u32(a)? as i32 as i64),
+        (true, _) => sf::from_i64(bus.read_u64(a)? as i64),
+        (false, 4) => sf::from_ieee(bus.read_u32(a)? as u64, 8, 23, true, c),
+        (false, 8) => sf::from_ieee(bus.read_u64(a)?, 11, 52, true, c),
+        _ => {
+            let mut b = [0u8; 10];
+            bus.read_bytes(a, &mut b)?;
+            Ext { sig: u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8])), se: u16::from_le_bytes([b[8], b[9]]) }
+        }
+    })
+}
+
+fn fld(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+    let mut c = Ctx::new(cpu.x87.fcw);
+    let src = if i.op0_kind() == OpKind::Memory {
+        let v = read_mem_operand(cpu, bus, i, false, &mut c)?;
+        if c.pending_de {
+            c.flags |= DE;
+        }
+        // FLD m32/m64 quiets an SNaN (raising IE); FLD m80 copies it.
+        if i.memory_size().size() != 10 && v.kind() == Kind::SNaN {
+            c.flags |= IE;
+            Some(v.quiet())
+        } else {
+            Some(v)
+        }
+    } else {
+        let n = st_index(i.op0_register());
+        if empty(&cpu.x87, n) {
+            None
+        } else {
+            Some(get(&cpu.x87, n))
+        }
+    };
+    let x = &mut cpu.x87;
+    if !empty(x, 7) {
+        if commit(x, OVERFLOW) {
+            push(x, INDEFINITE);
+        }
+        return Ok(());
+    }
+    match src {
+        None => {
+            if commit(x, UNDERFLOW) {
+                push(x, INDEFINITE);
+            }
+        }
+        Some(v) => {
+            if commit(x, c.flags) {
+                push(x, v);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn fst(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+    let popping = i.mnemonic() != Mnemonic::Fst;
+    let x = cpu.x87;
+    let under = empty(&x, 0);
+    let v = if under { INDEFINITE } else { get(&x, 0) };
+    let mut c = Ctx::new(x.fcw);
+    if under {
+        c.flags |= UNDERFLOW;
+    }
+    if i.op0_kind() == OpKind::Memory {
+        let a = super::ea(cpu, i);
+        let size = i.memory_size().size();
+        let bits = if under {
+            // The indefinite in the destination format.
+            match size {
+                4 => Some(0xffc0_0000),
+                8 => Some(0xfff8_0000_0000_0000),
+                _ => Some(0),
+            }
+        } else {
+            match size {
+                4 => sf::to_ieee(v, 8, 23, &mut c),
+                8 => sf::to_ieee(v, 11, 52, &mut c),
+                _ => Some(0),
+            }
+        };
+        let store = bits.is_some() && (c.flags & IE == 0 || masked_ie(&x));
+        if store {
+            match (size, bits) {
+                (4, Some(b)) => bus.write_u32(a, b as u32)?,
+                (8, Some(b)) => bus.write_u64(a, b)?,
+                _ => {
+                    let mut b = [0u8; 10];
+                    b[..8].copy_from_slice(&v.sig.to_le_bytes());
+                    b[8..].copy_from_slice(&v.se.to_le_bytes());
+                    bus.write_bytes(a, &b)?;
+                }
+            }
+        }
+        let x = &mut cpu.x87;
+        commit(x, c.flags);
+        if store && popping {
+            pop(x);
+        }
+        return Ok(());
+    }
+    let n = st_index(i.op0_register());
+    let x = &mut cpu.x87;
+    if commit(x, c.flags) {
+        put(x, n, v);
+        if popping {
+            pop(x);
+        }
+    }
+    Ok(())
+}
+
+fn fild(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+    let mut c = Ctx::new(cpu.x87.fcw);
+    let v = read_mem_operand(cpu, bus, i, true, &mut c)?;
+    let x = &mut cpu.x87;
+    if !empty(x, 7) {
+        if commit(x, OVERFLOW) {
+            push(x, INDEFINITE);
+        }
+        return Ok(());
+    }
+    commit(x, 0);
+    push(x, v);
+    Ok(())
+}
+
+fn fist(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+    let x = cpu.x87;
+    let size = i.memory_size().size() as u32;
+    let mut c = Ctx::new(x.fcw);
+    let r = if empty(&x, 0) {
+        c.flags |= UNDERFLOW;
+        None
+    } else {
+        sf::to_int(get(&x, 0), size * 8, i.mnemonic() == Mnemonic::Fisttp, &mut c)
+    };
+    let store = r.is_some() || masked_ie(&x);
+    if store {
+        let v = r.unwrap_or(i64::MIN >> (64 - size * 8)) as u64;
+        super::write_mem(bus, super::ea(cpu, i), size, v)?;
+    }
+    let x = &mut cpu.x87;
+    commit(x, c.flags);
+    if store && i.mnemonic() != Mnemonic::Fist {
+        pop(x);
+    }
+    Ok(())
+}
+
+fn fbld(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+    let mut b = [0u8; 10];
+    bus.read_bytes(super::ea(cpu, i), &mut b)?;
+    // Eighteen packed digits; invalid digits give an undefined result on
+    // hardware, here they are taken at face value.
+    let mut v: i64 = 0;
+    for k in (0..9).rev() {
+        v = v * 100 + ((b[k] >> 4) as i64) * 10 + (b[k] & 15) as i64;
+    }
+    let mut r = sf::from_i64(v);
+    if b[9] & 0x80 != 0 {
+        r = r.neg();
+    }
+    let x = &mut cpu.x87;
+    if !empty(x, 7) {
+        if commit(x, OVERFLOW) {
+            push(x, INDEFINITE);
+        }
+        return Ok(());
+    }
+    commit(x, 0);
+    push(x, r);
+    Ok(())
+}
+
+fn fbstp(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+    let x = cpu.x87;
+    let mut c = Ctx::new(x.fcw);
+    let (v, sign) = if empty(&x, 0) {
+        c.flags |= UNDERFLOW;
+        (None, false)
+    } else {
+        let s = get(&x, 0);
+        let r = sf::to_int(s, 64, false, &mut c);
+        match r {
+            Some(n) if n.unsigned_abs() <= 999_999_999_999_999_999 => (Some(n.unsigned_abs()), s.sign()),
+            Some(_) => {
+                c.flags = (c.flags | IE) & !(sf::PE | C1);
+                (None, false)
+            }
+            None => (None, false),
+        }
+    };
+    let store = v.is_some() || masked_ie(&x);
+    if store {
+        let mut b = [0u8; 10];
+        match v {
+            Some(mut n) => {
+                for byte in b.iter_mut().take(9) {
+                    let lo = (n % 10) as u8;
+                    n /= 10;
+                    let hi = (n % 10) as u8;
+                    n /= 10;
+                    *byte = lo | (hi << 4);
+                }
+                if sign {
+                    b[9] = 0x80;
+                }
+            }
+            None => {
+                // The packed-BCD indefinite.
+                b[7] = 0xc0;
+                b[8] = 0xff;
+                b[9] = 0xff;
+            }
+        }
+        bus.write_bytes(super::ea(cpu, i), &b)?;
+    }
+    let x = &mut cpu.x87;
+    commit(x, c.flags);
+    if store {
+        pop(x);
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Arithmetic
+
+#[derive(Clone, Copy)]
+enum Op {
+    Add,
+    Sub,
+    SubR,
+    Mul,
+    Div,
+    DivR,
+}
+
+fn arith(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+    use Mnemonic as M;
+    let m = i.mnemonic();
+    let op = match m {
+        M::Fadd | M::Faddp | M::Fiadd => Op::Add,
+        M::Fsub | M::Fsubp | M::Fisub => Op::Sub,
+        M::Fsubr | M::Fsubrp | M::Fisubr => Op::SubR,
+        M::Fmul | M::Fmulp | M::Fimul => Op::Mul,
+        M::Fdiv | M::Fdivp | M::Fidiv => Op::Div,
+        _ => Op::DivR,
+    };
+    let integer = matches!(m, M::Fiadd | M::Fisub | M::Fisubr | M::Fimul | M::Fidiv | M::Fidivr);
+    let popping = matches!(m, M::Faddp | M::Fsubp | M::Fsubrp | M::Fmulp | M::Fdivp | M::Fdivrp);
+    let mut c = Ctx::new(cpu.x87.fcw);
+    // (destination index, source) with source None = register stack.
+    let (dst, src_mem, src_reg) = if i.op0_kind() == OpKind::Memory {
+        (0, Some(read_mem_operand(cpu, bus, i, integer, &mut c)?), 0)
+    } else if i.op_count() >= 2 {
+        (st_index(i.op0_register()), None, st_index(i.op1_register()))
+    } else {
+        (1, None, 0)
+    };
+    let x = &mut cpu.x87;
+    if empty(x, dst) || (src_mem.is_none() && empty(x, src_reg)) {
+        if commit(x, UNDERFLOW) {
+            put(x, dst, INDEFINITE);
+            if popping {
+                pop(x);
+            }
+        }
+        return Ok(());
+    }
+    let a = get(x, dst);
+    let b = src_mem.unwrap_or_else(|| get(x, src_reg));
+    let r = binop(op, a, b, &mut c);
+    if commit(x, c.flags) {
+        put(x, dst, r);
+        if popping {
+            pop(x);
+        }
+    }
+    Ok(())
+}
+
+fn binop(op: Op, a: Ext, b: Ext, c: &mut Ctx) -> Ext {
+    match op {
+        Op::Add => sf::add(a, b, c),
+        Op::Sub => sf::sub(a, b, c),
+        Op::SubR => sf::sub(b, a, c),
+        Op::Mul => sf::mul(a, b, c),
+        Op::Div => sf::div(a, b, c),
+        Op::DivR => sf::div(b, a, c),
+    }
+}
+
+/// ST0 = f(ST0).
+fn unary(cpu: &mut CpuState, f: impl Fn(Ext, &mut Ctx) -> Ext) {
+    let x = &mut cpu.x87;
+    if empty(x, 0) {
+        if commit(x, UNDERFLOW) {
+            put(x, 0, INDEFINITE);
+        }
+        return;
+    }
+    let mut c = Ctx::new(x.fcw);
+    let r = f(get(x, 0), &mut c);
+    if commit(x, c.flags) {
+        put(x, 0, r);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Comparisons
+
+fn fcom(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+    use Mnemonic as M;
+    let m = i.mnemonic();
+    let pops = match m {
+        M::Fcomp | M::Fucomp | M::Ficomp => 1,
+        M::Fcompp | M::Fucompp => 2,
+        _ => 0,
+    };
+    let quiet = matches!(m, M::Fucom | M::Fucomp | M::Fucompp);
+    let mut c = Ctx::new(cpu.x87.fcw);
+    let src = if i.op_count() >= 1 && i.op0_kind() == OpKind::Memory {
+        Some(read_mem_operand(cpu, bus, i, matches!(m, M::Ficom | M::Ficomp), &mut c)?)
+    } else if m == M::Ftst {
+        Some(Ext::ZERO)
+    } else {
+        None
+    };
+    let n = if i.op_count() >= 2 { st_index(i.op1_register()) } else if i.op_count() == 1 && i.op0_kind() == OpKind::Register { st_index(i.op0_register()) } else { 1 };
+    let x = &mut cpu.x87;
+    let res = if empty(x, 0) || (src.is_none() && empty(x, n)) {
+        c.flags |= UNDERFLOW;
+        Cmp::Unordered
+    } else {
+        let b = src.unwrap_or_else(|| get(x, n));
+        sf::compare(get(x, 0), b, !quiet, &mut c)
+    };
+    if commit(x, c.flags & !C1) {
+        let cc = match res {
+            Cmp::Greater => 0,
+            Cmp::Less => C0,
+            Cmp::Equal => C3,
+            Cmp::Unordered => C0 | C2 | C3,
+        };
+        x.fsw = (x.fsw & !(C0 | C2 | C3)) | cc;
+        for _ in 0..pops {
+            pop(x);
+        }
+    }
+    Ok(())
+}
+
+fn fcomi(cpu: &mut CpuState, i: &Instruction) -> R {
+    use Mnemonic as M;
+    let m = i.mnemonic();
+    let quiet = matches!(m, M::Fucomi | M::Fucomip);
+    let n = st_index(i.op1_register());
+    let x = &mut cpu.x87;
+    let mut c = Ctx::new(x.fcw);
+    let res = if empty(x, 0) || empty(x, n) {
+        c.flags |= UNDERFLOW;
+        Cmp::Unordered
+    } else {
+        sf::compare(get(x, 0), get(x, n), !quiet, &mut c)
+    };
+    if commit(x, c.flags & !C1) {
+        let f = match res {
+            Cmp::Greater => 0,
+            Cmp::Less => CF,
+            Cmp::Equal => ZF,
+            Cmp::Unordered => ZF | PF | CF,
+        };
+        if matches!(m, M::Fcomip | M::Fucomip) {
+            pop(x);
+        }
+        let old = cpu.flags.arith();
+        cpu.flags.set_arith((old & !(CF | PF | AF | ZF | SFLAG | OF)) | f);
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Environment images
+
+/// The 28-byte protected-mode environment (FNSTENV/FLDENV in 64-bit mode).
+fn env_bytes(x: &X87) -> [u8; 28] {
+    let mut e = [0u8; 28];
+    e[0..2].copy_from_slice(&x.fcw.to_le_bytes());
+    e[2..4].copy_from_slice(&0xffffu16.to_le_bytes());
+    e[4..6].copy_from_slice(&x.fsw.to_le_bytes());
+    e[6..8].copy_from_slice(&0xffffu16.to_le_bytes());
+    e[8..10].copy_from_slice(&x.ftw.to_le_bytes());
+    e[10..12].copy_from_slice(&0xffffu16.to_le_bytes());
+    e[12..16].copy_from_slice(&(x.fip as u32).to_le_bytes());
+    e[18..20].copy_from_slice(&(x.fop & 0x7ff).to_le_bytes());
+    e[20..24].copy_from_slice(&(x.fdp as u32).to_le_bytes());
+    e
+}
+
+fn load_env(x: &mut X87, e: &[u8; 28]) {
+    x.fcw = u16::from_le_bytes([e[0], e[1]]);
+    x.fsw = u16::from_le_bytes([e[4], e[5]]);
+    x.ftw = u16::from_le_bytes([e[8], e[9]]);
+    x.fip = u32::from_le_bytes([e[12], e[13], e[14], e[15]]) as u64;
+    x.fop = u16::from_le_bytes([e[18], e[19]]) & 0x7ff;
+    x.fdp = u32::from_le_bytes([e[20], e[21], e[22], e[23]]) as u64;
+    retag(x);
+    update_es(x);
+}
+
+fn fxsave(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+    let a = super::ea(cpu, i);
+    if a & 15 != 0 {
+        return Err(Fault::GeneralProtection.into());
+    }
+    let x = &cpu.x87;
+    let mut b = [0u8; 416];
+    b[0..2].copy_from_slice(&x.fcw.to_le_bytes());
+    b[2..4].copy_from_slice(&x.fsw.to_le_bytes());
+    let mut abridged = 0u8;
+    for p in 0..8 {
+        if tag(x, p) != TAG_EMPTY {
+            abridged |= 1 << p;
+        }
+    }
+    b[4] = abridged;
+    b[6..8].copy_from_slice(&(x.fop & 0x7ff).to_le_bytes());
+    if i.mnemonic() == Mnemonic::Fxsave64 {
+        b[8..16].copy_from_slice(&x.fip.to_le_bytes());
+        b[16..24].copy_from_slice(&x.fdp.to_le_bytes());
+    } else {
+        b[8..12].copy_from_slice(&(x.fip as u32).to_le_bytes());
+        b[16..20].copy_from_slice(&(x.fdp as u32).to_le_bytes());
+    }
+    b[24..28].copy_from_slice(&cpu.mxcsr.to_le_bytes());
+    b[28..32].copy_from_slice(&MXCSR_MASK.to_le_bytes());
+    for n in 0..8 {
+        let v = get(x, n);
+        b[32 + 16 * n..40 + 16 * n].copy_from_slice(&v.sig.to_le_bytes());
+        b[40 + 16 * n..42 + 16 * n].copy_from_slice(&v.se.to_le_bytes());
+    }
+    for (n, r) in cpu.xmm.iter().enumerate() {
+        b[160 + 16 * n..168 + 16 * n].copy_from_slice(&r[0].to_le_bytes());
+        b[168 + 16 * n..176 + 16 * n].copy_from_slice(&r[1].to_le_bytes());
+    }
+    bus.write_bytes(a, &b)?;
+    Ok(())
+}
+
+fn fxrstor(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
+    let a = super::ea(cpu, i);
+    if a & 15 != 0 {
+        return Err(Fault::GeneralProtection.into());
+    }
+    let mut b = [0u8; 416];
+    bus.read_bytes(a, &mut b)?;
+    let le16 = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+    let le64 = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
+    let mxcsr = u32::from_le_bytes([b[24], b[25], b[26], b[27]]);
+    if mxcsr & !MXCSR_MASK != 0 {
+        return Err(Fault::GeneralProtection.into());
+    }
+    let mut x = X87 { fcw: le16(0), fsw: le16(2), ..X87::default() };
+    x.fop = le16(6) & 0x7ff;
+    if i.mnemonic() == Mnemonic::Fxrstor64 {
+        x.fip = le64(8);
+        x.fdp = le64(16);
+    } else {
+        x.fip = le64(8) & 0xffff_ffff;
+        x.fdp = le64(16) & 0xffff_ffff;
+    }
+    let t = top(&x);
+    for n in 0..8 {
+        x.st[(t + n) & 7] = to_f80(Ext { sig: le64(32 + 16 * n), se: le16(40 + 16 * n) });
+    }
+    x.ftw = 0;
+    for p in 0..8 {
+        let t = if b[4] & (1 << p) != 0 { tag_of(to_ext(x.st[p])) } else { TAG_EMPTY };
+        set_tag(&mut x, p, t);
+    }
+    update_es(&mut x);
+    cpu.x87 = x;
+    cpu.mxcsr = mxcsr;
+    for n in 0..16 {
+        cpu.xmm[n] = [le64(160 + 16 * n), le64(168 + 16 * n)];
+    }
+    Ok(())
 }

@@ -1,0 +1,476 @@
+//! Differential tests against the host FPU.
+//!
+//! Each case runs the same machine code twice: natively, from an executable
+//! page, and in the interpreter. The code restores a full x87 image with
+//! FRSTOR, executes the instruction under test (memory operand at [rsi]),
+//! and saves the result with FNSAVE; the two images, RAX, the arithmetic
+//! flags and the memory operand must agree bit for bit (FIP/FDP excepted).
+
+use super::sf::{self, Ctx, Ext};
+use crate::mem::{AddressSpace, Bus, Memory, Prot};
+use crate::state::CpuState;
+
+use core::ffi::c_void;
+
+extern "C" {
+    fn mmap(addr: *mut c_void, len: usize, prot: i32, flags: i32, fd: i32, off: i64) -> *mut c_void;
+    fn munmap(addr: *mut c_void, len: usize) -> i32;
+}
+
+const BLOCK: usize = 1024;
+const IN_IMG: usize = 0;
+const OUT_IMG: usize = 128;
+const OUT_RAX: usize = 240;
+const OUT_FLAGS: usize = 248;
+const IN_FLAGS: usize = 256;
+const MEM: usize = 512;
+
+/// The stub around the instruction under test (rdi = block, rsi = operand).
+fn stub(insn: &[u8]) -> Vec<u8> {
+    let mut c = vec![0x31, 0xc0, 0xff, 0xb7, 0x00, 0x01, 0x00, 0x00, 0x9d, 0xdd, 0x27];
+    c.extend_from_slice(insn);
+    c.extend_from_slice(&[0xdd, 0xb7, 0x80, 0, 0, 0]);
+    c.extend_from_slice(&[0x48, 0x89, 0x87, 0xf0, 0, 0, 0]);
+    c.extend_from_slice(&[0x9c, 0x58]);
+    c.extend_from_slice(&[0x48, 0x89, 0x87, 0xf8, 0, 0, 0]);
+    c.push(0xc3);
+    c
+}
+/// Instructions in the stub before RET.
+const STUB_INSNS: u64 = 10;
+
+struct Host {
+    page: *mut u8,
+}
+
+impl Host {
+    fn new() -> Host {
+        // SAFETY: an anonymous private RWX mapping; checked for failure.
+        let p = unsafe { mmap(core::ptr::null_mut(), 4096, 7, 0x22, -1, 0) };
+        assert!(p as isize != -1, "mmap failed");
+        Host { page: p as *mut u8 }
+    }
+
+    fn run(&self, code: &[u8], block: &mut [u8; BLOCK]) {
+        assert!(code.len() <= 4096);
+        // SAFETY: the page is ours and large enough; the code follows the
+        // SysV ABI (clobbers only rax and flags, leaves the x87 stack empty
+        // because FNSAVE reinitialises the FPU).
+        unsafe {
+            core::ptr::copy_nonoverlapping(code.as_ptr(), self.page, code.len());
+            let f: extern "C" fn(*mut u8, *mut u8) = core::mem::transmute(self.page);
+            let b = block.as_mut_ptr();
+            f(b, b.add(MEM));
+        }
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the page mapped in `new`.
+        unsafe {
+            munmap(self.page as *mut c_void, 4096);
+        }
+    }
+}
+
+#[repr(C, align(64))]
+struct Aligned([u8; BLOCK]);
+
+fn emulate(code: &[u8], block: &mut [u8; BLOCK]) -> Result<(), String> {
+    let mut mem = Memory::new();
+    let mut space = AddressSpace::new();
+    let code_va = 0x40_0000u64;
+    let data_va = 0x60_0000u64;
+    let stack_va = 0x80_0000u64;
+    let cf = mem.phys.alloc();
+    mem.phys.bytes_mut(cf)[..code.len()].copy_from_slice(code);
+    space.map(&mut mem.phys, code_va, cf, Prot::RX);
+    let df = mem.phys.alloc();
+    mem.phys.bytes_mut(df)[..BLOCK].copy_from_slice(block);
+    space.map(&mut mem.phys, data_va, df, Prot::RW);
+    let sf_ = mem.phys.alloc();
+    space.map(&mut mem.phys, stack_va, sf_, Prot::RW);
+    let mut cpu = CpuState { rip: code_va, ..Default::default() };
+    cpu.gpr[crate::state::reg::RDI] = data_va;
+    cpu.gpr[crate::state::reg::RSI] = data_va + MEM as u64;
+    cpu.gpr[crate::state::reg::RSP] = stack_va + 0x800;
+    let (exit, n) = {
+        let mut bus = Bus::new(&mut space, &mut mem);
+        crate::run(&mut cpu, &mut bus, STUB_INSNS)
+    };
+    if n != STUB_INSNS {
+        return Err(format!("emulator stopped after {n}: {exit:?}"));
+    }
+    block.copy_from_slice(&mem.phys.bytes(df)[..BLOCK]);
+    Ok(())
+}
+
+/// One test case: initial registers (ST0 first; None = empty), control
+/// word, memory operand bytes and RFLAGS.
+#[derive(Clone)]
+struct Case {
+    st: Vec<Option<Ext>>,
+    fcw: u16,
+    top: u16,
+    mem: Vec<u8>,
+    rflags: u64,
+}
+
+fn image(c: &Case) -> [u8; 108] {
+    let mut img = [0u8; 108];
+    img[0..2].copy_from_slice(&c.fcw.to_le_bytes());
+    let fsw = (c.top & 7) << 11;
+    img[4..6].copy_from_slice(&fsw.to_le_bytes());
+    let mut ftw = 0xffffu16;
+    for n in 0..8 {
+        let v = c.st.get(n).copied().flatten();
+        let p = (c.top as usize + n) & 7;
+        let val = v.unwrap_or(Ext { se: 0x1234, sig: 0x5555_aaaa_0000_1111 ^ n as u64 });
+        if v.is_some() {
+            ftw &= !(3 << (2 * p));
+        }
+        img[28 + 10 * n..36 + 10 * n].copy_from_slice(&val.sig.to_le_bytes());
+        img[36 + 10 * n..38 + 10 * n].copy_from_slice(&val.se.to_le_bytes());
+    }
+    img[8..10].copy_from_slice(&ftw.to_le_bytes());
+    img
+}
+
+fn describe_img(b: &[u8]) -> String {
+    let le16 = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+    let mut s = format!("fcw={:04x} fsw={:04x} ftw={:04x}", le16(0), le16(4), le16(8));
+    for n in 0..8 {
+        let sig = u64::from_le_bytes(b[28 + 10 * n..36 + 10 * n].try_into().unwrap());
+        s += &format!(" st{n}={:04x}:{:016x}", le16(36 + 10 * n), sig);
+    }
+    s
+}
+
+/// Run a case on both; `Err` describes the first difference.
+fn compare(host: &Host, insn: &[u8], c: &Case) -> Result<(), String> {
+    let mut hb = Aligned([0u8; BLOCK]);
+    hb.0[IN_IMG..IN_IMG + 108].copy_from_slice(&image(c));
+    hb.0[IN_FLAGS..IN_FLAGS + 8].copy_from_slice(&((c.rflags & 0x8d5) | 0x202).to_le_bytes());
+    hb.0[MEM..MEM + c.mem.len()].copy_from_slice(&c.mem);
+    let mut eb = Aligned(hb.0);
+    let code = stub(insn);
+    host.run(&code, &mut hb.0);
+    emulate(&code, &mut eb.0)?;
+    if insn.windows(2).any(|w| w == [0x0f, 0xae]) {
+        // The host's XMM registers belong to the test harness.
+        hb.0[MEM + 160..MEM + 416].fill(0);
+        eb.0[MEM + 160..MEM + 416].fill(0);
+    }
+    let (h, e) = (&hb.0, &eb.0);
+    let mut diffs = Vec::new();
+    // FIP/FCS/FOP/FDP/FDS live in bytes 12..28 of the image.
+    let img_eq = h[OUT_IMG..OUT_IMG + 12] == e[OUT_IMG..OUT_IMG + 12] && h[OUT_IMG + 28..OUT_IMG + 108] == e[OUT_IMG + 28..OUT_IMG + 108];
+    if !img_eq {
+        diffs.push(format!("\n  host {}\n  emu  {}", describe_img(&h[OUT_IMG..]), describe_img(&e[OUT_IMG..])));
+    }
+    let rax = |b: &[u8]| u64::from_le_bytes(b[OUT_RAX..OUT_RAX + 8].try_into().unwrap());
+    let fl = |b: &[u8]| u64::from_le_bytes(b[OUT_FLAGS..OUT_FLAGS + 8].try_into().unwrap()) & 0x8d5;
+    if rax(h) != rax(e) {
+        diffs.push(format!("rax host {:x} emu {:x}", rax(h), rax(e)));
+    }
+    if fl(h) != fl(e) {
+        diffs.push(format!("flags host {:x} emu {:x}", fl(h), fl(e)));
+    }
+    if h[MEM..] != e[MEM..] {
+        let n = c.mem.len().max(16);
+        diffs.push(format!("mem host {:02x?} emu {:02x?}", &h[MEM..MEM + n], &e[MEM..MEM + n]));
+    }
+    if diffs.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("insn {:02x?} in: {} mem {:02x?}{}", insn, describe_img(&image(c)), c.mem, diffs.join("; ")))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Inputs
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A value from a mix of classes: ordinary numbers near 1, the whole
+/// exponent range, short significands (ties), specials.
+fn value(r: &mut Rng) -> Ext {
+    let sign = r.below(2) == 1;
+    let sig = r.next() | 1 << 63;
+    let short = sig & (!0u64 << (r.below(64) as u32));
+    match r.below(20) {
+        0..=5 => Ext::new(sign, 0x3fff + r.below(80) as u16 - 40, sig),
+        6..=7 => Ext::new(sign, 0x3fff + r.below(80) as u16 - 40, short | 1 << 63),
+        8 => Ext::new(sign, r.below(0x7fff) as u16, sig),
+        9 => Ext::new(sign, [1, 2, 0x7ffe, 0x7ffd, 0x3f80, 0x3c00, 0x43fe, 0x407e][r.below(8) as usize], sig),
+        10 => Ext::new(sign, 0, sig >> (1 + r.below(63))),
+        11 => Ext::zero(sign),
+        12 => Ext::inf(sign),
+        13 => Ext::new(sign, 0x7fff, sig | 1 << 62),
+        14 => Ext::new(sign, 0x7fff, (sig & !(1 << 62)) | 1),
+        15 => Ext::new(sign, 0x3fff + r.below(8) as u16, 1 << 63),
+        16 => Ext::new(sign, 0x3fff, (1 << 63) | r.below(4) << 10),
+        17 => Ext::new(sign, 0x3fff + r.below(40) as u16, sig >> 40 << 40),
+        18 => match r.below(4) {
+            0 => Ext::new(sign, 0, sig),                          // pseudo-denormal
+            1 => Ext::new(sign, 1 + r.below(0x7ffe) as u16, sig >> 1), // unnormal
+            2 => Ext::new(sign, 0x7fff, sig >> 1),                // pseudo-NaN/inf
+            _ => Ext::new(sign, 0, 1),
+        },
+        _ => Ext::new(sign, 0x3fff + r.below(8) as u16, sig),
+    }
+}
+
+fn fcw(r: &mut Rng, unmasked: bool) -> u16 {
+    let rc = r.below(4) as u16;
+    let pc = [0u16, 2, 3, 3][r.below(4) as usize];
+    let masks = if unmasked && r.below(4) == 0 { r.below(64) as u16 } else { 0x3f };
+    0x40 | (rc << 10) | (pc << 8) | masks
+}
+
+fn case(r: &mut Rng, n: usize, unmasked: bool) -> Case {
+    let mut st = vec![None; 8];
+    for s in st.iter_mut().take(n) {
+        *s = Some(value(r));
+    }
+    // Occasionally empty operands (underflow) or a full stack (overflow).
+    if r.below(40) == 0 {
+        st[r.below(n.max(1) as u64) as usize] = None;
+    }
+    if r.below(40) == 0 {
+        st[7] = Some(value(r));
+    }
+    Case { st, fcw: fcw(r, unmasked), top: r.below(8) as u16, mem: vec![0; 16], rflags: r.next() }
+}
+
+/// Run `count` random cases of each instruction; returns the failures.
+fn sweep(insns: &[&[u8]], operands: usize, mem_bytes: usize, count: usize, seed: u64, unmasked: bool) -> (usize, Vec<String>) {
+    let host = Host::new();
+    let mut r = Rng(seed);
+    let mut fails = Vec::new();
+    let mut total = 0;
+    for insn in insns {
+        for _ in 0..count {
+            let mut c = case(&mut r, operands, unmasked);
+            if mem_bytes > 0 {
+                let v = value(&mut r);
+                c.mem = mem_value(&mut r, v, mem_bytes);
+            }
+            total += 1;
+            if let Err(e) = compare(&host, insn, &c) {
+                fails.push(e);
+            }
+        }
+    }
+    (total, fails)
+}
+
+/// Memory operand bytes: a float of that size from `v` (or random integer
+/// bits).
+fn mem_value(r: &mut Rng, v: Ext, n: usize) -> Vec<u8> {
+    let mut b = vec![0u8; 16];
+    match r.below(3) {
+        0 => {
+            let x = r.next();
+            b[..8].copy_from_slice(&x.to_le_bytes());
+            if n == 2 || n == 4 {
+                // Small integers too.
+                let small = (r.below(2000) as i64 - 1000) as u64;
+                if r.below(2) == 0 {
+                    b[..8].copy_from_slice(&small.to_le_bytes());
+                }
+            }
+        }
+        _ => {
+            let mut c = Ctx::new(0x37f | (r.below(4) as u16) << 10);
+            match n {
+                4 => {
+                    let bits = sf::to_ieee(v, 8, 23, &mut c).unwrap_or(0) as u32;
+                    b[..4].copy_from_slice(&bits.to_le_bytes());
+                }
+                8 => {
+                    let bits = sf::to_ieee(v, 11, 52, &mut c).unwrap_or(0);
+                    b[..8].copy_from_slice(&bits.to_le_bytes());
+                }
+                _ => {
+                    b[..8].copy_from_slice(&v.sig.to_le_bytes());
+                    b[8..10].copy_from_slice(&v.se.to_le_bytes());
+                }
+            }
+        }
+    }
+    b
+}
+
+fn report(name: &str, (total, fails): (usize, Vec<String>)) {
+    eprintln!("{name}: {} / {total} bit-exact", total - fails.len());
+    for f in fails.iter().take(8) {
+        eprintln!("{f}");
+    }
+    assert!(fails.is_empty(), "{name}: {} of {total} cases differ from the host", fails.len());
+}
+
+fn reg_forms(base: &[(u8, u8)]) -> Vec<Vec<u8>> {
+    let mut v = Vec::new();
+    for &(op, modrm) in base {
+        for i in [0u8, 1, 2, 7] {
+            v.push(vec![op, modrm + i]);
+        }
+    }
+    v
+}
+
+fn run_set(name: &str, insns: &[Vec<u8>], operands: usize, mem: usize, count: usize, seed: u64, unmasked: bool) {
+    let refs: Vec<&[u8]> = insns.iter().map(|v| v.as_slice()).collect();
+    report(name, sweep(&refs, operands, mem, count, seed, unmasked));
+}
+
+const N: usize = 3000;
+
+#[test]
+fn arith_reg() {
+    // D8 /r: ST0 op ST(i); DC: ST(i) op ST0; DE: the popping forms.
+    let forms = reg_forms(&[
+        (0xd8, 0xc0),
+        (0xd8, 0xc8),
+        (0xd8, 0xe0),
+        (0xd8, 0xe8),
+        (0xd8, 0xf0),
+        (0xd8, 0xf8),
+        (0xdc, 0xc0),
+        (0xdc, 0xe0),
+        (0xdc, 0xe8),
+        (0xdc, 0xf8),
+        (0xde, 0xc0),
+        (0xde, 0xc8),
+        (0xde, 0xe8),
+        (0xde, 0xf0),
+    ]);
+    run_set("arith_reg", &forms, 8, 0, N / 4, 1, false);
+}
+
+#[test]
+fn arith_reg_unmasked() {
+    let forms = reg_forms(&[(0xd8, 0xc0), (0xd8, 0xc8), (0xd8, 0xe0), (0xd8, 0xf0), (0xde, 0xc1)]);
+    run_set("arith_reg_unmasked", &forms, 8, 0, N / 4, 2, true);
+}
+
+#[test]
+fn arith_mem() {
+    let mut forms = Vec::new();
+    for d in 0..8u8 {
+        forms.push(vec![0xd8, (d << 3) | 6]); // m32
+        forms.push(vec![0xdc, (d << 3) | 6]); // m64
+        forms.push(vec![0xda, (d << 3) | 6]); // m32int
+        forms.push(vec![0xde, (d << 3) | 6]); // m16int
+    }
+    let refs: Vec<&[u8]> = forms.iter().map(|v| v.as_slice()).collect();
+    let mut total = 0;
+    let mut fails = Vec::new();
+    for (k, f) in refs.iter().enumerate() {
+        let size = [4, 8, 4, 2][k % 4];
+        let (t, mut e) = sweep(&[f], 2, size, N / 8, 3 + k as u64, false);
+        total += t;
+        fails.append(&mut e);
+    }
+    report("arith_mem", (total, fails));
+}
+
+#[test]
+fn unary_ops() {
+    // fchs fabs ftst fxam fsqrt frndint fscale fxtract fprem fprem1
+    let forms: Vec<Vec<u8>> = [0xe0u8, 0xe1, 0xe4, 0xe5, 0xfa, 0xfc, 0xfd, 0xf4, 0xf8, 0xf5].iter().map(|&b| vec![0xd9, b]).collect();
+    run_set("unary", &forms, 3, 0, N / 2, 4, false);
+}
+
+#[test]
+fn compares() {
+    let mut forms = reg_forms(&[(0xd8, 0xd0), (0xd8, 0xd8), (0xdd, 0xe0), (0xdd, 0xe8), (0xdb, 0xe8), (0xdb, 0xf0), (0xdf, 0xe8), (0xdf, 0xf0)]);
+    forms.push(vec![0xde, 0xd9]);
+    forms.push(vec![0xda, 0xe9]);
+    forms.push(vec![0xdf, 0xe0]); // fnstsw ax
+    // fcmovcc
+    forms.extend(reg_forms(&[(0xda, 0xc0), (0xda, 0xc8), (0xda, 0xd0), (0xda, 0xd8), (0xdb, 0xc0), (0xdb, 0xc8), (0xdb, 0xd0), (0xdb, 0xd8)]));
+    run_set("compares", &forms, 8, 0, N / 8, 5, false);
+}
+
+#[test]
+fn loads_stores() {
+    let mut total = 0;
+    let mut fails = Vec::new();
+    // (bytes, operand size)
+    let forms: &[(&[u8], usize)] = &[
+        (&[0xd9, 0x06], 4),  // fld m32
+        (&[0xdd, 0x06], 8),  // fld m64
+        (&[0xdb, 0x2e], 10), // fld m80
+        (&[0xd9, 0x16], 4),  // fst m32
+        (&[0xd9, 0x1e], 4),  // fstp m32
+        (&[0xdd, 0x16], 8),  // fst m64
+        (&[0xdd, 0x1e], 8),  // fstp m64
+        (&[0xdb, 0x3e], 10), // fstp m80
+        (&[0xdf, 0x06], 2),  // fild m16
+        (&[0xdb, 0x06], 4),  // fild m32
+        (&[0xdf, 0x2e], 8),  // fild m64
+        (&[0xdf, 0x16], 2),  // fist m16
+        (&[0xdb, 0x16], 4),  // fist m32
+        (&[0xdf, 0x1e], 2),  // fistp m16
+        (&[0xdb, 0x1e], 4),  // fistp m32
+        (&[0xdf, 0x3e], 8),  // fistp m64
+        (&[0xdf, 0x26], 10), // fbld
+        (&[0xdf, 0x36], 10), // fbstp
+        (&[0xd9, 0xc1], 0),  // fld st1
+        (&[0xdd, 0xd1], 0),  // fst st1
+        (&[0xdd, 0xd9], 0),  // fstp st1
+        (&[0xd9, 0xc9], 0),  // fxch
+        (&[0xd9, 0xe8], 0),  // fld1
+        (&[0xd9, 0xe9], 0),  // fldl2t
+        (&[0xd9, 0xea], 0),  // fldl2e
+        (&[0xd9, 0xeb], 0),  // fldpi
+        (&[0xd9, 0xec], 0),  // fldlg2
+        (&[0xd9, 0xed], 0),  // fldln2
+        (&[0xd9, 0xee], 0),  // fldz
+        (&[0xdd, 0xc2], 0),  // ffree st2
+        (&[0xd9, 0xf7], 0),  // fincstp
+        (&[0xd9, 0xf6], 0),  // fdecstp
+        (&[0xd9, 0x3e], 2),  // fnstcw
+        (&[0xdd, 0x3e], 2),  // fnstsw m16
+        (&[0xdb, 0xe2], 0),  // fnclex
+        (&[0xd9, 0x36], 28), // fnstenv
+        (&[0x0f, 0xae, 0x06], 512), // fxsave
+        (&[0x48, 0x0f, 0xae, 0x06], 512), // fxsave64
+    ];
+    for (k, (insn, size)) in forms.iter().enumerate() {
+        let (t, mut e) = sweep(&[insn], 6, *size, N / 8, 100 + k as u64, false);
+        total += t;
+        fails.append(&mut e);
+    }
+    report("loads_stores", (total, fails));
+}
+
+#[test]
+fn stores_unmasked() {
+    let forms: Vec<Vec<u8>> = vec![vec![0xd9, 0x1e], vec![0xdd, 0x1e], vec![0xdb, 0x1e], vec![0xd9, 0x06], vec![0xdd, 0x06]];
+    let mut total = 0;
+    let mut fails = Vec::new();
+    for (k, f) in forms.iter().enumerate() {
+        let size = [4, 8, 4, 4, 8][k];
+        let (t, mut e) = sweep(&[f], 2, size, N / 4, 200 + k as u64, true);
+        total += t;
+        fails.append(&mut e);
+    }
+    report("stores_unmasked", (total, fails));
+}
