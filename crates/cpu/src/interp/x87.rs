@@ -121,8 +121,17 @@ fn update_es(x: &mut X87) {
 /// destination may be written: an unmasked invalid-operation, zero-divide
 /// or denormal exception leaves it unchanged.
 fn commit(x: &mut X87, flags: u16) -> bool {
+    commit_with(x, flags, true)
+}
+
+/// `de_stops`: whether an unmasked denormal exception suppresses the
+/// operation (it does not for loads).
+fn commit_with(x: &mut X87, flags: u16, de_stops: bool) -> bool {
     let mut exc = flags & 0x7f;
-    let unmasked = exc & !x.fcw & 0x3f;
+    let mut unmasked = exc & !x.fcw & 0x3f;
+    if !de_stops {
+        unmasked &= !DE;
+    }
     if unmasked & IE == 0 && unmasked & DE != 0 {
         // An unmasked denormal operand stops the instruction before it
         // computes anything.
@@ -600,7 +609,7 @@ fn fld(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             }
         }
         Some(v) => {
-            if commit(x, c.flags) {
+            if commit_with(x, c.flags, false) {
                 push(x, v);
             }
         }

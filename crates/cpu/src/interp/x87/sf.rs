@@ -239,6 +239,12 @@ fn pack_ext(sign: bool, q: u128, lsb_exp: i32) -> Ext {
 /// Round an unpacked value to the register format under the control word.
 pub fn round_ext(u: Unp, c: &mut Ctx) -> Ext {
     let p = c.pc_bits();
+    round_ext_p(u, p, c)
+}
+
+/// As [`round_ext`] with an explicit precision (some instructions ignore
+/// PC).
+pub fn round_ext_p(u: Unp, p: u32, c: &mut Ctx) -> Ext {
     let rc = c.rc();
     let tiny = is_tiny(&u, p, EMIN, rc);
     if tiny && !c.masked(UE) {
@@ -658,9 +664,6 @@ pub fn to_int(a: Ext, bits: u32, truncate: bool, c: &mut Ctx) -> Option<i64> {
             return None;
         }
     }
-    if a.kind() == Kind::Denormal {
-        c.flags |= DE;
-    }
     let u = a.unpack();
     let rc = if truncate { 3 } else { c.rc() };
     if u.exp >= 64 {
@@ -817,7 +820,7 @@ pub fn scale(a: Ext, b: Ext, c: &mut Ctx) -> Ext {
         (Kind::Inf, Kind::Inf) if b.sign() => return c.invalid(),
         (Kind::Zero, _) | (Kind::Inf, _) => return a,
         (_, Kind::Inf) => return if b.sign() { Ext::zero(a.sign()) } else { Ext::inf(a.sign()) },
-        (_, Kind::Zero) => return round_ext(a.unpack(), c),
+        (_, Kind::Zero) => return round_ext_p(a.unpack(), 64, c),
         _ => {}
     }
     let ub = b.unpack();
@@ -839,7 +842,7 @@ pub fn scale(a: Ext, b: Ext, c: &mut Ctx) -> Ext {
     };
     let mut u = a.unpack();
     u.exp += n as i32;
-    round_ext(u, c)
+    round_ext_p(u, 64, c)
 }
 
 /// FXTRACT: (exponent, significand).
@@ -869,8 +872,15 @@ pub fn prem(a: Ext, b: Ext, ieee: bool, c: &mut Ctx) -> (Ext, u16) {
     }
     let (ka, kb) = (a.kind(), b.kind());
     match (ka, kb) {
-        (Kind::Inf, _) | (_, Kind::Zero) => return (c.invalid(), 0),
-        (Kind::Zero, _) | (_, Kind::Inf) => return (a, 0),
+        (Kind::Inf, _) | (_, Kind::Zero) => {
+            c.flags &= !DE;
+            return (c.invalid(), 0);
+        }
+        (Kind::Zero, _) => return (a, 0),
+        (_, Kind::Inf) => {
+            let ua = a.unpack();
+            return (pack_exact(a.sign(), ua.sig >> 64, ua.exp - 63), 0);
+        }
         _ => {}
     }
     let ua = a.unpack();
@@ -895,8 +905,9 @@ pub fn prem(a: Ext, b: Ext, ieee: bool, c: &mut Ctx) -> (Ext, u16) {
             // |a| in (|b|/2, |b|): quotient 1, remainder |b| - |a|.
             (1, 2 * bsig as u128 - asig as u128, true)
         } else {
-            // |a| <= |b|/2 (or FPREM): quotient 0, remainder a.
-            return (a, 0);
+            // |a| <= |b|/2 (or FPREM): quotient 0, remainder a
+            // (re-encoded: a pseudo-denormal comes back normalised).
+            return (pack_exact(a.sign(), ua.sig >> 64, ua.exp - 63), 0);
         }
     } else {
         let (mut q, r) = int_rem(asig, bsig, d);
