@@ -104,7 +104,7 @@ impl Ext {
         Ext { se: self.se, sig: self.sig | QUIET }
     }
     /// Unpack a finite non-zero value (normal or denormal).
-    fn unpack(self) -> Unp {
+    pub fn unpack(self) -> Unp {
         let mut exp = self.exp() as i32 - BIAS;
         if self.exp() == 0 {
             exp = EMIN;
@@ -123,7 +123,7 @@ pub struct Unp {
 }
 
 impl Unp {
-    fn normalize(sign: bool, exp: i32, sig: u128) -> Unp {
+    pub fn normalize(sign: bool, exp: i32, sig: u128) -> Unp {
         let lz = sig.leading_zeros();
         Unp { sign, exp: exp - lz as i32, sig: sig << lz }
     }
@@ -157,7 +157,7 @@ impl Ctx {
     fn masked(&self, f: u16) -> bool {
         self.fcw & f != 0
     }
-    fn invalid(&mut self) -> Ext {
+    pub fn invalid(&mut self) -> Ext {
         self.flags |= IE;
         INDEFINITE
     }
@@ -310,7 +310,7 @@ fn overflow_result(sign: bool, rc: u8, p: u32, max_exp: u16, c: &mut Ctx) -> Ext
 
 /// Handle NaN and unsupported operands of a two-operand arithmetic
 /// instruction. Returns the result if the operation is decided here.
-fn screen2(a: Ext, b: Ext, c: &mut Ctx) -> Option<Ext> {
+pub fn screen2(a: Ext, b: Ext, c: &mut Ctx) -> Option<Ext> {
     let (ka, kb) = (a.kind(), b.kind());
     if ka == Kind::Unsupported || kb == Kind::Unsupported {
         return Some(c.invalid());
@@ -362,7 +362,7 @@ fn propagate(a: Ext, b: Ext) -> Ext {
     r.quiet()
 }
 
-fn screen1(a: Ext, c: &mut Ctx) -> Option<Ext> {
+pub fn screen1(a: Ext, c: &mut Ctx) -> Option<Ext> {
     match a.kind() {
         Kind::Unsupported => Some(c.invalid()),
         Kind::SNaN => {
@@ -955,9 +955,3 @@ fn pack_exact(sign: bool, q: u128, lsb_exp: i32) -> Ext {
     pack_ext(u.sign, r.q, r.lsb_exp)
 }
 
-// ---------------------------------------------------------------------------
-// Unpacked helpers for the transcendental code
-
-pub fn unpack(a: Ext) -> Unp {
-    a.unpack()
-}

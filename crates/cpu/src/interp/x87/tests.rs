@@ -487,3 +487,154 @@ fn stores_unmasked() {
     }
     report("stores_unmasked", (total, fails));
 }
+
+// ---------------------------------------------------------------------------
+// Transcendentals: not always correctly rounded on the host, so these
+// report ulp distances and only require everything else to match.
+
+fn key(v: Ext) -> i128 {
+    let k = ((v.exp() as i128) << 63) | (v.sig & !(1u64 << 63)) as i128;
+    if v.sign() {
+        -k
+    } else {
+        k
+    }
+}
+
+fn st_of(img: &[u8], n: usize) -> Ext {
+    Ext { sig: u64::from_le_bytes(img[28 + 10 * n..36 + 10 * n].try_into().unwrap()), se: u16::from_le_bytes([img[36 + 10 * n], img[37 + 10 * n]]) }
+}
+
+#[derive(Default)]
+struct UlpStats {
+    total: usize,
+    exact: usize,
+    hist: [usize; 4], // 0, 1, 2, >2 ulps on the result registers
+    max: i128,
+    other: Vec<String>,
+    worst: Vec<String>,
+}
+
+fn trans_sweep(insn: &[u8], operands: usize, seed: u64, count: usize, gen: &dyn Fn(&mut Rng) -> Vec<Ext>) -> UlpStats {
+    let host = Host::new();
+    let mut r = Rng(seed);
+    let mut st = UlpStats::default();
+    for _ in 0..count {
+        let vals = gen(&mut r);
+        let mut c = case(&mut r, operands, false);
+        for (k, v) in vals.iter().enumerate() {
+            c.st[k] = Some(*v);
+        }
+        c.st[7] = None;
+        let mut hb = Aligned([0u8; BLOCK]);
+        hb.0[..108].copy_from_slice(&image(&c));
+        hb.0[IN_FLAGS..IN_FLAGS + 8].copy_from_slice(&0x202u64.to_le_bytes());
+        let mut eb = Aligned(hb.0);
+        let code = stub(insn);
+        host.run(&code, &mut hb.0);
+        st.total += 1;
+        if let Err(e) = emulate(&code, &mut eb.0) {
+            st.other.push(e);
+            continue;
+        }
+        let (h, e) = (&hb.0[OUT_IMG..OUT_IMG + 108], &eb.0[OUT_IMG..OUT_IMG + 108]);
+        if h[..12] == e[..12] && h[28..] == e[28..] {
+            st.exact += 1;
+            st.hist[0] += 1;
+            continue;
+        }
+        // Value differences in ST0/ST1; everything else but C1 must agree.
+        let mut worst = 0i128;
+        for n in 0..2 {
+            let (hv, ev) = (st_of(h, n), st_of(e, n));
+            if hv != ev {
+                let d = if hv.sign() == ev.sign() && hv.exp() != 0x7fff && ev.exp() != 0x7fff { (key(hv) - key(ev)).abs() } else { i128::MAX };
+                worst = worst.max(d);
+            }
+        }
+        let fsw_h = u16::from_le_bytes([h[4], h[5]]) & !0x0200;
+        let fsw_e = u16::from_le_bytes([e[4], e[5]]) & !0x0200;
+        let rest_eq = fsw_h == fsw_e && h[0..2] == e[0..2] && h[8..10] == e[8..10];
+        if !rest_eq {
+            st.other.push(format!("insn {:02x?} in: {}\n  host {}\n  emu  {}", insn, describe_img(&image(&c)), describe_img(h), describe_img(e)));
+        }
+        st.hist[(worst.min(3)) as usize] += 1;
+        if worst > st.max {
+            st.max = worst;
+        }
+        if worst > 1 && st.worst.len() < 6 {
+            st.worst.push(format!("{worst} ulp: in: {}\n  host {}\n  emu  {}", describe_img(&image(&c)), describe_img(h), describe_img(e)));
+        }
+    }
+    st
+}
+
+fn trans_report(name: &str, s: &UlpStats, max_ulps: i128) {
+    eprintln!(
+        "{name}: {} cases, {} bit-exact, ulp histogram 0:{} 1:{} 2:{} >2:{}, max {}, other mismatches {}",
+        s.total,
+        s.exact,
+        s.hist[0],
+        s.hist[1],
+        s.hist[2],
+        s.hist[3],
+        if s.max == i128::MAX { "special".to_string() } else { s.max.to_string() },
+        s.other.len()
+    );
+    for w in s.worst.iter().take(4) {
+        eprintln!("{w}");
+    }
+    for o in s.other.iter().take(4) {
+        eprintln!("{o}");
+    }
+    assert!(s.other.is_empty() && s.max <= max_ulps, "{name}: results too far from the host");
+}
+
+fn rand_ext(r: &mut Rng, lo: i32, hi: i32) -> Ext {
+    let e = lo + r.below((hi - lo + 1) as u64) as i32;
+    Ext::new(r.below(2) == 1, (16383 + e) as u16, r.next() | 1 << 63)
+}
+
+fn trans_gen(r: &mut Rng, lo: i32, hi: i32, n: usize) -> Vec<Ext> {
+    (0..n).map(|_| if r.below(16) == 0 { value(r) } else { rand_ext(r, lo, hi) }).collect()
+}
+
+const TN: usize = 4000;
+
+#[test]
+fn trans_sin_cos() {
+    for (name, insn) in [("fsin", [0xd9u8, 0xfe]), ("fcos", [0xd9, 0xff]), ("fsincos", [0xd9, 0xfb]), ("fptan", [0xd9, 0xf2])] {
+        for (lo, hi, tag) in [(-70, 0, "small"), (0, 12, "medium"), (12, 62, "large")] {
+            let s = trans_sweep(&insn, 1, 7 + lo as u64, TN, &|r| trans_gen(r, lo, hi, 1));
+            trans_report(&format!("{name} {tag}"), &s, 1 << 40);
+        }
+    }
+}
+
+#[test]
+fn trans_exp_log() {
+    let s = trans_sweep(&[0xd9, 0xf0], 1, 11, TN, &|r| trans_gen(r, -70, -1, 1));
+    trans_report("f2xm1", &s, 1 << 40);
+    let s = trans_sweep(&[0xd9, 0xf1], 2, 12, TN, &|r| {
+        let mut v = trans_gen(r, -16000, 16000, 2);
+        v[0] = v[0].abs();
+        if r.below(2) == 0 {
+            v[0] = rand_ext(r, -1, 0).abs();
+        }
+        v
+    });
+    trans_report("fyl2x", &s, 1 << 40);
+    // Inside the domain |x| < 1 - sqrt(2)/2, and below -1 where the host
+    // returns x (between the two it computes something undocumented).
+    let s = trans_sweep(&[0xd9, 0xf9], 2, 13, TN, &|r| {
+        let mut v = trans_gen(r, -80, -3, 2);
+        if v[0].exp() >= 0x3ffe && !(v[0].sign() && v[0].exp() >= 0x3fff) {
+            v[0] = rand_ext(r, -80, -3);
+        }
+        v[1] = rand_ext(r, -20, 20);
+        v
+    });
+    trans_report("fyl2xp1", &s, 1 << 40);
+    let s = trans_sweep(&[0xd9, 0xf3], 2, 14, TN, &|r| trans_gen(r, -40, 40, 2));
+    trans_report("fpatan", &s, 1 << 40);
+}
