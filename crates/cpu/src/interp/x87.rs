@@ -491,7 +491,7 @@ fn exec_inner(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         }
         M::Fldcw => {
             let v = bus.read_u16(super::ea(cpu, i))?;
-            cpu.x87.fcw = v;
+            cpu.x87.fcw = fcw_value(v);
             update_es(&mut cpu.x87);
             Ok(())
         }
@@ -901,14 +901,23 @@ fn fcom(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         let b = src.unwrap_or_else(|| get(x, n));
         sf::compare(get(x, 0), b, !quiet, &mut c)
     };
-    if commit(x, c.flags & !C1) {
-        let cc = match res {
+    let flags = c.flags & !C1;
+    let ok = commit(x, flags);
+    // The condition codes are written even when an unmasked exception
+    // suppresses the pop.
+    let unmasked = flags & !x.fcw & 0x3f;
+    let cc = if unmasked & IE != 0 {
+        C0 | C2 | C3
+    } else {
+        match res {
             Cmp::Greater => 0,
             Cmp::Less => C0,
             Cmp::Equal => C3,
             Cmp::Unordered => C0 | C2 | C3,
-        };
-        x.fsw = (x.fsw & !(C0 | C2 | C3)) | cc;
+        }
+    };
+    x.fsw = (x.fsw & !(C0 | C2 | C3)) | cc;
+    if ok {
         for _ in 0..pops {
             pop(x);
         }
@@ -929,19 +938,22 @@ fn fcomi(cpu: &mut CpuState, i: &Instruction) -> R {
     } else {
         sf::compare(get(x, 0), get(x, n), !quiet, &mut c)
     };
-    if commit(x, c.flags & !C1) {
-        let f = match res {
-            Cmp::Greater => 0,
-            Cmp::Less => CF,
-            Cmp::Equal => ZF,
-            Cmp::Unordered => ZF | PF | CF,
-        };
-        if matches!(m, M::Fcomip | M::Fucomip) {
-            pop(x);
-        }
-        let old = cpu.flags.arith();
-        cpu.flags.set_arith((old & !(CF | PF | AF | ZF | SFLAG | OF)) | f);
+    let flags = c.flags & !C1;
+    let ok = commit(x, flags);
+    // ZF/PF/CF are written even when an unmasked exception suppresses the
+    // pop; OF, SF and AF are cleared.
+    let res = if flags & !x.fcw & IE != 0 { Cmp::Unordered } else { res };
+    let f = match res {
+        Cmp::Greater => 0,
+        Cmp::Less => CF,
+        Cmp::Equal => ZF,
+        Cmp::Unordered => ZF | PF | CF,
+    };
+    if ok && matches!(m, M::Fcomip | M::Fucomip) {
+        pop(x);
     }
+    let old = cpu.flags.arith();
+    cpu.flags.set_arith((old & !(CF | PF | AF | ZF | SFLAG | OF)) | f);
     Ok(())
 }
 
@@ -963,8 +975,14 @@ fn env_bytes(x: &X87) -> [u8; 28] {
     e
 }
 
+/// The control word as stored: reserved bits 6 (reads as one), 7 and
+/// 13..15 are not writable.
+fn fcw_value(v: u16) -> u16 {
+    (v & 0x1f3f) | 0x40
+}
+
 fn load_env(x: &mut X87, e: &[u8; 28]) {
-    x.fcw = u16::from_le_bytes([e[0], e[1]]);
+    x.fcw = fcw_value(u16::from_le_bytes([e[0], e[1]]));
     x.fsw = u16::from_le_bytes([e[4], e[5]]);
     x.ftw = u16::from_le_bytes([e[8], e[9]]);
     x.fip = u32::from_le_bytes([e[12], e[13], e[14], e[15]]) as u64;
@@ -1026,7 +1044,7 @@ fn fxrstor(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     if mxcsr & !MXCSR_MASK != 0 {
         return Err(Fault::GeneralProtection.into());
     }
-    let mut x = X87 { fcw: le16(0), fsw: le16(2), ..X87::default() };
+    let mut x = X87 { fcw: fcw_value(le16(0)), fsw: le16(2), ..X87::default() };
     x.fop = le16(6) & 0x7ff;
     if i.mnemonic() == Mnemonic::Fxrstor64 {
         x.fip = le64(8);

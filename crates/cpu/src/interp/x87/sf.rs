@@ -247,6 +247,13 @@ pub fn round_ext(u: Unp, c: &mut Ctx) -> Ext {
 pub fn round_ext_p(u: Unp, p: u32, c: &mut Ctx) -> Ext {
     let rc = c.rc();
     let tiny = is_tiny(&u, p, EMIN, rc);
+    // The bias adjustment of an unmasked underflow only applies when it
+    // brings the result back into range (FSCALE can go further); otherwise
+    // the result is zero whatever RC.
+    if tiny && !c.masked(UE) && u.exp + WRAP < EMIN {
+        c.flags |= UE | PE;
+        return Ext::zero(u.sign);
+    }
     if tiny && !c.masked(UE) {
         c.flags |= UE;
         let r = round_core(u.sign, u.exp + WRAP, u.sig, p, i32::MIN / 2, rc);
@@ -265,7 +272,7 @@ pub fn round_ext_p(u: Unp, p: u32, c: &mut Ctx) -> Ext {
     let top = r.lsb_exp + bitlen(r.q) - 1;
     if r.q != 0 && top > EMAX {
         c.flags |= OE;
-        if !c.masked(OE) {
+        if !c.masked(OE) && top - WRAP <= EMAX {
             if r.inexact {
                 c.flags |= PE;
             }
@@ -275,6 +282,11 @@ pub fn round_ext_p(u: Unp, p: u32, c: &mut Ctx) -> Ext {
             return pack_ext(u.sign, r.q, r.lsb_exp - WRAP);
         }
         c.flags |= PE;
+        if !c.masked(OE) {
+            // Beyond even the bias-adjusted range: infinity whatever RC.
+            c.flags |= C1;
+            return Ext::inf(u.sign);
+        }
         return overflow_result(u.sign, rc, p, 0x7ffe, c);
     }
     if r.inexact {
@@ -879,7 +891,7 @@ pub fn prem(a: Ext, b: Ext, ieee: bool, c: &mut Ctx) -> (Ext, u16) {
         (Kind::Zero, _) => return (a, 0),
         (_, Kind::Inf) => {
             let ua = a.unpack();
-            return (pack_exact(a.sign(), ua.sig >> 64, ua.exp - 63), 0);
+            return (exact(a.sign(), ua.sig >> 64, ua.exp - 63, c), 0);
         }
         _ => {}
     }
@@ -897,7 +909,7 @@ pub fn prem(a: Ext, b: Ext, ieee: bool, c: &mut Ctx) -> (Ext, u16) {
         if r == 0 {
             return (Ext::zero(a.sign()), C2);
         }
-        return (pack_exact(a.sign(), r as u128, ub.exp - 63 + shift), C2);
+        return (exact(a.sign(), r as u128, ub.exp - 63 + shift, c), C2);
     }
     // Remainder in units of half of b's last place (so d == -1 is exact).
     let (q, r, neg): (u64, u128, bool) = if d < 0 {
@@ -907,7 +919,7 @@ pub fn prem(a: Ext, b: Ext, ieee: bool, c: &mut Ctx) -> (Ext, u16) {
         } else {
             // |a| <= |b|/2 (or FPREM): quotient 0, remainder a
             // (re-encoded: a pseudo-denormal comes back normalised).
-            return (pack_exact(a.sign(), ua.sig >> 64, ua.exp - 63), 0);
+            return (exact(a.sign(), ua.sig >> 64, ua.exp - 63, c), 0);
         }
     } else {
         let (mut q, r) = int_rem(asig, bsig, d);
@@ -927,7 +939,7 @@ pub fn prem(a: Ext, b: Ext, ieee: bool, c: &mut Ctx) -> (Ext, u16) {
     if r == 0 {
         return (Ext::zero(a.sign()), bits);
     }
-    (pack_exact(a.sign() ^ neg, r, ub.exp - 64), bits)
+    (exact(a.sign() ^ neg, r, ub.exp - 64, c), bits)
 }
 
 /// (a * 2^n) mod b and the low 64 bits of the quotient.
@@ -946,12 +958,10 @@ fn int_rem(a: u64, b: u64, n: i32) -> (u64, u64) {
     (q, r as u64)
 }
 
-/// Pack `q * 2^lsb_exp`, known to be exactly representable (it may be
-/// denormal).
-fn pack_exact(sign: bool, q: u128, lsb_exp: i32) -> Ext {
+/// Deliver `q * 2^lsb_exp` (non-zero), known to be exactly representable
+/// (it may be denormal, which signals an unmasked underflow).
+fn exact(sign: bool, q: u128, lsb_exp: i32, c: &mut Ctx) -> Ext {
     let n = bitlen(q);
-    let u = Unp { sign, exp: lsb_exp + n - 1, sig: q << (128 - n) };
-    let r = round_core(u.sign, u.exp, u.sig, 64, EXT_LSB_MIN, 3);
-    pack_ext(u.sign, r.q, r.lsb_exp)
+    round_ext_p(Unp { sign, exp: lsb_exp + n - 1, sig: q << (128 - n) }, 64, c)
 }
 

@@ -553,6 +553,7 @@ fn fyl2x(y: Ext, x: Ext, c: &mut Ctx) -> Ext {
     }
     let (kx, ky) = (x.kind(), y.kind());
     if x.sign() && kx != Kind::Zero {
+        c.flags &= !DE;
         return c.invalid();
     }
     match kx {
