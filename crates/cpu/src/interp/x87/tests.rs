@@ -95,13 +95,20 @@ fn emulate(code: &[u8], block: &mut [u8; BLOCK]) -> Result<(), String> {
     cpu.gpr[crate::state::reg::RDI] = data_va;
     cpu.gpr[crate::state::reg::RSI] = data_va + MEM as u64;
     cpu.gpr[crate::state::reg::RSP] = stack_va + 0x800;
-    let (exit, n) = {
-        let mut bus = Bus::new(&mut space, &mut mem);
-        crate::run(&mut cpu, &mut bus, STUB_INSNS)
-    };
-    if n != STUB_INSNS {
-        return Err(format!("emulator stopped after {n}: {exit:?}"));
+    // Run up to the final RET (a WAIT prefix may decode as its own
+    // instruction, so count by address rather than instructions).
+    let ret = code_va + code.len() as u64 - 1;
+    let mut bus = Bus::new(&mut space, &mut mem);
+    for _ in 0..STUB_INSNS + 4 {
+        if cpu.rip == ret {
+            break;
+        }
+        let (exit, n) = crate::run(&mut cpu, &mut bus, 1);
+        if n != 1 {
+            return Err(format!("emulator stopped at {:#x}: {exit:?}", cpu.rip));
+        }
     }
+    drop(bus);
     block.copy_from_slice(&mem.phys.bytes(df)[..BLOCK]);
     Ok(())
 }
@@ -168,7 +175,7 @@ fn compare(host: &Host, insn: &[u8], c: &Case) -> Result<(), String> {
         hb.0[MEM + 28..MEM + 32].fill(0);
         eb.0[MEM + 28..MEM + 32].fill(0);
     }
-    if insn == [0xd9, 0x36] {
+    if insn == [0xd9, 0x36] || insn == [0xdd, 0x36] {
         // FNSTENV's instruction and data pointers.
         hb.0[MEM + 12..MEM + 28].fill(0);
         eb.0[MEM + 12..MEM + 28].fill(0);
@@ -465,6 +472,23 @@ fn loads_stores() {
         (&[0xd9, 0x36], 28), // fnstenv
         (&[0x0f, 0xae, 0x06], 512), // fxsave
         (&[0x48, 0x0f, 0xae, 0x06], 512), // fxsave64
+        (&[0xdb, 0xe3], 0),                // fninit
+        (&[0x9b, 0xdb, 0xe3], 0),          // finit
+        (&[0x9b, 0xdb, 0xe2], 0),          // fclex
+        (&[0x9b, 0xdf, 0xe0], 0),          // fstsw ax
+        (&[0x9b, 0xd9, 0x3e], 2),          // fstcw
+        (&[0x9b], 0),                      // fwait
+        (&[0xd9, 0xd0], 0),                // fnop
+        (&[0xdd, 0x36], 108),              // fnsave
+        (&[0xdf, 0xc1], 0),                // ffreep st1
+        (&[0xd9, 0xd9], 0),                // fstp1 alias
+        (&[0xdf, 0xd1], 0),                // fstp alias
+        (&[0xdd, 0xc9], 0),                // fxch alias
+        (&[0xdc, 0xd1], 0),                // fcom alias
+        (&[0xde, 0xd1], 0),                // fcomp alias
+        (&[0xdb, 0x0e], 4),                // fisttp m32
+        (&[0xdd, 0x0e], 8),                // fisttp m64
+        (&[0xdf, 0x0e], 2),                // fisttp m16
     ];
     for (k, (insn, size)) in forms.iter().enumerate() {
         let (t, mut e) = sweep(&[insn], 6, *size, N / 8, 100 + k as u64, false);
@@ -804,4 +828,93 @@ fn env_loads() {
         }
     }
     report("env_loads", (total, fails));
+}
+
+// ---------------------------------------------------------------------------
+// Emulator-only behaviour: deferred #MF and precise faults.
+
+/// Run `code` at 0x400000 with a RW page at 0x600000 (RSI) and a read-only
+/// page at 0x700000 (RDI) until it stops or `max` instructions retire.
+fn run_code(code: &[u8], max: u64, setup: impl FnOnce(&mut CpuState, &mut [u8])) -> (crate::Exit, CpuState) {
+    let mut mem = Memory::new();
+    let mut space = AddressSpace::new();
+    let cf = mem.phys.alloc();
+    mem.phys.bytes_mut(cf)[..code.len()].copy_from_slice(code);
+    space.map(&mut mem.phys, 0x40_0000, cf, Prot::RX);
+    let df = mem.phys.alloc();
+    space.map(&mut mem.phys, 0x60_0000, df, Prot::RW);
+    let rf = mem.phys.alloc();
+    space.map(&mut mem.phys, 0x70_0000, rf, Prot::READ);
+    let mut cpu = CpuState { rip: 0x40_0000, ..Default::default() };
+    cpu.gpr[crate::state::reg::RSI] = 0x60_0000;
+    cpu.gpr[crate::state::reg::RDI] = 0x70_0000;
+    setup(&mut cpu, mem.phys.bytes_mut(df));
+    let mut bus = Bus::new(&mut space, &mut mem);
+    let (exit, _) = crate::run(&mut cpu, &mut bus, max);
+    (exit, cpu)
+}
+
+#[test]
+fn unmasked_exception_faults_at_next_x87_instruction() {
+    // fldcw [rsi] (ZE unmasked); fld1; fldz; fdivp st1, st0; nop; fld1
+    let code = [0xd9, 0x2e, 0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9, 0x90, 0xd9, 0xe8];
+    let (exit, cpu) = run_code(&code, 100, |_, d| d[..2].copy_from_slice(&0x037bu16.to_le_bytes()));
+    assert_eq!(exit, crate::Exit::Fault(crate::Fault::X87));
+    assert_eq!(cpu.rip, 0x40_0009, "the fault is reported at the next x87 instruction");
+    assert_eq!(cpu.x87.fsw & 0x80ff, 0x8000 | 0x80 | 0x04, "ZE, ES and B");
+    // The destination was left alone: ST1 is still 1.0, ST0 is 0.0.
+    assert_eq!((cpu.st(1).sign_exp, cpu.st(1).signif), (0x3fff, 1 << 63));
+    // FWAIT raises it too; FNCLEX clears it and execution continues.
+    let code = [0xd9, 0x2e, 0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9, 0x9b];
+    let (exit, cpu) = run_code(&code, 100, |_, d| d[..2].copy_from_slice(&0x037bu16.to_le_bytes()));
+    assert_eq!((exit, cpu.rip), (crate::Exit::Fault(crate::Fault::X87), 0x40_0008));
+    let code = [0xd9, 0x2e, 0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9, 0xdb, 0xe2, 0x9b, 0xd9, 0xe8];
+    let (exit, cpu) = run_code(&code, 7, |_, d| d[..2].copy_from_slice(&0x037bu16.to_le_bytes()));
+    assert_eq!((exit, cpu.rip), (crate::Exit::Budget, 0x40_000d));
+    // Masked, the same division just sets ZE.
+    let code = [0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9, 0xd9, 0xe8];
+    let (exit, cpu) = run_code(&code, 4, |_, _| {});
+    assert_eq!(exit, crate::Exit::Budget);
+    assert_eq!(cpu.x87.fsw & 0xff, 0x04);
+}
+
+#[test]
+fn faults_leave_the_fpu_unchanged() {
+    let cases: &[(&[u8], crate::Fault)] = &[
+        // fld1; fstp qword [rdi] (read-only page)
+        (&[0xd9, 0xe8, 0xdd, 0x1f], crate::Fault::Page { addr: 0x70_0000, access: crate::Access::Write, present: true }),
+        // fld1; fld qword [rsi+0x1000] (unmapped)
+        (&[0xd9, 0xe8, 0xdd, 0x86, 0x00, 0x10, 0x00, 0x00], crate::Fault::Page { addr: 0x60_1000, access: crate::Access::Read, present: false }),
+        // fld1; fnstenv [rdi]
+        (&[0xd9, 0xe8, 0xd9, 0x37], crate::Fault::Page { addr: 0x70_0000, access: crate::Access::Write, present: true }),
+        // fld1; fistp dword [rdi]
+        (&[0xd9, 0xe8, 0xdb, 0x1f], crate::Fault::Page { addr: 0x70_0000, access: crate::Access::Write, present: true }),
+        // fld1; fxsave [rsi+8] (misaligned)
+        (&[0xd9, 0xe8, 0x0f, 0xae, 0x46, 0x08], crate::Fault::GeneralProtection),
+        // fld1; fxrstor [rsi] with a reserved MXCSR bit set
+        (&[0xd9, 0xe8, 0x0f, 0xae, 0x0e], crate::Fault::GeneralProtection),
+    ];
+    for (code, fault) in cases {
+        let (exit, cpu) = run_code(code, 10, |_, d| d[24..28].copy_from_slice(&0x0001_1f80u32.to_le_bytes()));
+        assert_eq!(exit, crate::Exit::Fault(*fault), "{code:02x?}");
+        assert_eq!(cpu.rip, 0x40_0002, "{code:02x?}");
+        // Exactly the state after FLD1.
+        let (_, after_fld1) = run_code(&[0xd9, 0xe8], 1, |_, _| {});
+        assert_eq!(cpu.x87, after_fld1.x87, "{code:02x?}");
+        assert_eq!(cpu.mxcsr, 0x1f80);
+    }
+}
+
+#[test]
+fn constants_follow_rc() {
+    // The rounded-up and truncated forms of each constant differ by one
+    // ulp exactly where the host's do (checked against the host above);
+    // here: fldpi under each RC.
+    let mut seen = Vec::new();
+    for rc in 0..4u16 {
+        let fcw = 0x037f | rc << 10;
+        let (_, cpu) = run_code(&[0xd9, 0x2e, 0xd9, 0xeb], 2, |_, d| d[..2].copy_from_slice(&fcw.to_le_bytes()));
+        seen.push(cpu.st(0).signif);
+    }
+    assert_eq!(seen, vec![0xc90fdaa22168c235, 0xc90fdaa22168c234, 0xc90fdaa22168c235, 0xc90fdaa22168c234]);
 }
