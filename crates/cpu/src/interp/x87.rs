@@ -16,14 +16,14 @@ mod sf;
 mod tests;
 mod trans;
 
-use iced_x86::{Instruction, MemorySize, Mnemonic, OpKind, Register};
+use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 
 use self::sf::{Cmp, Ctx, Ext, Kind, C0, C1, C2, C3, DE, ES, IE, INDEFINITE, SF, ZE};
-use super::{RV, R};
+use super::{R, RV};
 use crate::fault::Fault;
 use crate::flags::{AF, CF, OF, PF, SF as SFLAG, ZF};
 use crate::mem::Bus;
-use crate::state::{CpuState, X87, F80};
+use crate::state::{CpuState, F80, X87};
 
 /// Busy bit of the status word; mirrors ES.
 const B: u16 = 0x8000;
@@ -67,11 +67,18 @@ fn tag_of(v: Ext) -> u16 {
 }
 
 fn to_ext(f: F80) -> Ext {
-    Ext { se: f.sign_exp, sig: f.signif }
+    Ext {
+        se: f.sign_exp,
+        sig: f.signif,
+    }
 }
 
 fn to_f80(v: Ext) -> F80 {
-    F80 { signif: v.sig, sign_exp: v.se, _pad: [0; 3] }
+    F80 {
+        signif: v.sig,
+        sign_exp: v.se,
+        _pad: [0; 3],
+    }
 }
 
 fn empty(x: &X87, i: usize) -> bool {
@@ -102,7 +109,10 @@ fn pop(x: &mut X87) {
 
 /// FNINIT: control, status and tags reset; the register contents stay.
 fn init(x: &mut X87) {
-    *x = X87 { st: x.st, ..X87::default() };
+    *x = X87 {
+        st: x.st,
+        ..X87::default()
+    };
 }
 
 /// Recompute the tags of the non-empty registers from their contents, as
@@ -172,7 +182,22 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let m = i.mnemonic();
     // The non-waiting control instructions run even with an exception
     // pending; everything else raises it first.
-    let nowait = matches!(m, M::Fninit | M::Fnclex | M::Fnstcw | M::Fnstsw | M::Fnstenv | M::Fnsave | M::Fxsave | M::Fxsave64 | M::Fxrstor | M::Fxrstor64 | M::Fneni | M::Fndisi | M::Fnsetpm);
+    let nowait = matches!(
+        m,
+        M::Fninit
+            | M::Fnclex
+            | M::Fnstcw
+            | M::Fnstsw
+            | M::Fnstenv
+            | M::Fnsave
+            | M::Fxsave
+            | M::Fxsave64
+            | M::Fxrstor
+            | M::Fxrstor64
+            | M::Fneni
+            | M::Fndisi
+            | M::Fnsetpm
+    );
     if !nowait {
         if !is_x87(m) {
             return super::ud();
@@ -181,8 +206,34 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             return Err(Fault::X87.into());
         }
     }
-    let is_control = matches!(m, M::Fninit | M::Finit | M::Fnclex | M::Fclex | M::Fnstcw | M::Fstcw | M::Fnstsw | M::Fstsw | M::Fnstenv | M::Fstenv | M::Fnsave | M::Fsave | M::Fldcw | M::Fldenv | M::Frstor | M::Fxsave | M::Fxsave64 | M::Fxrstor | M::Fxrstor64 | M::Wait);
-    let data_ptr = if (0..i.op_count()).any(|n| i.op_kind(n) == OpKind::Memory) { Some(super::ea(cpu, i)) } else { None };
+    let is_control = matches!(
+        m,
+        M::Fninit
+            | M::Finit
+            | M::Fnclex
+            | M::Fclex
+            | M::Fnstcw
+            | M::Fstcw
+            | M::Fnstsw
+            | M::Fstsw
+            | M::Fnstenv
+            | M::Fstenv
+            | M::Fnsave
+            | M::Fsave
+            | M::Fldcw
+            | M::Fldenv
+            | M::Frstor
+            | M::Fxsave
+            | M::Fxsave64
+            | M::Fxrstor
+            | M::Fxrstor64
+            | M::Wait
+    );
+    let data_ptr = if (0..i.op_count()).any(|n| i.op_kind(n) == OpKind::Memory) {
+        Some(super::ea(cpu, i))
+    } else {
+        None
+    };
     let r = exec_inner(cpu, bus, i);
     if r.is_ok() && !is_control {
         cpu.x87.fip = i.ip();
@@ -299,9 +350,24 @@ fn exec_inner(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         M::Fist | M::Fistp | M::Fisttp => fist(cpu, bus, i),
         M::Fbld => fbld(cpu, bus, i),
         M::Fbstp => fbstp(cpu, bus, i),
-        M::Fadd | M::Faddp | M::Fsub | M::Fsubp | M::Fsubr | M::Fsubrp | M::Fmul | M::Fmulp | M::Fdiv | M::Fdivp | M::Fdivr | M::Fdivrp | M::Fiadd | M::Fisub | M::Fisubr | M::Fimul | M::Fidiv | M::Fidivr => {
-            arith(cpu, bus, i)
-        }
+        M::Fadd
+        | M::Faddp
+        | M::Fsub
+        | M::Fsubp
+        | M::Fsubr
+        | M::Fsubrp
+        | M::Fmul
+        | M::Fmulp
+        | M::Fdiv
+        | M::Fdivp
+        | M::Fdivr
+        | M::Fdivrp
+        | M::Fiadd
+        | M::Fisub
+        | M::Fisubr
+        | M::Fimul
+        | M::Fidiv
+        | M::Fidivr => arith(cpu, bus, i),
         M::Fchs | M::Fabs => {
             let x = &mut cpu.x87;
             if empty(x, 0) {
@@ -317,7 +383,13 @@ fn exec_inner(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             Ok(())
         }
         M::Fsqrt | M::Frndint => {
-            unary(cpu, |a, c| if i.mnemonic() == M::Fsqrt { sf::sqrt(a, c) } else { sf::round_to_int(a, c) });
+            unary(cpu, |a, c| {
+                if i.mnemonic() == M::Fsqrt {
+                    sf::sqrt(a, c)
+                } else {
+                    sf::round_to_int(a, c)
+                }
+            });
             Ok(())
         }
         M::Fscale => {
@@ -575,7 +647,10 @@ fn read_mem_operand(cpu: &CpuState, bus: &mut Bus, i: &Instruction, integer: boo
         _ => {
             let mut b = [0u8; 10];
             bus.read_bytes(a, &mut b)?;
-            Ext { sig: u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8])), se: u16::from_le_bytes([b[8], b[9]]) }
+            Ext {
+                sig: u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8])),
+                se: u16::from_le_bytes([b[8], b[9]]),
+            }
         }
     })
 }
@@ -905,7 +980,13 @@ fn fcom(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     } else {
         None
     };
-    let n = if i.op_count() >= 2 { st_index(i.op1_register()) } else if i.op_count() == 1 && i.op0_kind() == OpKind::Register { st_index(i.op0_register()) } else { 1 };
+    let n = if i.op_count() >= 2 {
+        st_index(i.op1_register())
+    } else if i.op_count() == 1 && i.op0_kind() == OpKind::Register {
+        st_index(i.op0_register())
+    } else {
+        1
+    };
     let x = &mut cpu.x87;
     let res = if empty(x, 0) || (src.is_none() && empty(x, n)) {
         c.flags |= UNDERFLOW;
@@ -1057,7 +1138,11 @@ fn fxrstor(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     if mxcsr & !MXCSR_MASK != 0 {
         return Err(Fault::GeneralProtection.into());
     }
-    let mut x = X87 { fcw: fcw_value(le16(0)), fsw: le16(2), ..X87::default() };
+    let mut x = X87 {
+        fcw: fcw_value(le16(0)),
+        fsw: le16(2),
+        ..X87::default()
+    };
     x.fop = le16(6) & 0x7ff;
     if i.mnemonic() == Mnemonic::Fxrstor64 {
         x.fip = le64(8);
@@ -1068,7 +1153,10 @@ fn fxrstor(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     }
     let t = top(&x);
     for n in 0..8 {
-        x.st[(t + n) & 7] = to_f80(Ext { sig: le64(32 + 16 * n), se: le16(40 + 16 * n) });
+        x.st[(t + n) & 7] = to_f80(Ext {
+            sig: le64(32 + 16 * n),
+            se: le16(40 + 16 * n),
+        });
     }
     x.ftw = 0;
     for p in 0..8 {
