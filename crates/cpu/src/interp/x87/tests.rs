@@ -311,11 +311,11 @@ fn case(r: &mut Rng, n: usize, unmasked: bool) -> Case {
 /// Run `count` random cases of each instruction; returns the failures.
 fn sweep(insns: &[&[u8]], operands: usize, mem_bytes: usize, count: usize, seed: u64, unmasked: bool) -> (usize, Vec<String>) {
     let host = Host::new();
-    let mut r = Rng(seed);
+    let mut r = Rng(seed.wrapping_mul(0x9e37_79b9).wrapping_add(scale() as u64));
     let mut fails = Vec::new();
     let mut total = 0;
     for insn in insns {
-        for _ in 0..count {
+        for _ in 0..count * scale() {
             let mut c = case(&mut r, operands, unmasked);
             if mem_bytes > 0 {
                 let v = value(&mut r);
@@ -388,6 +388,12 @@ fn reg_forms(base: &[(u8, u8)]) -> Vec<Vec<u8>> {
 fn run_set(name: &str, insns: &[Vec<u8>], operands: usize, mem: usize, count: usize, seed: u64, unmasked: bool) {
     let refs: Vec<&[u8]> = insns.iter().map(|v| v.as_slice()).collect();
     report(name, sweep(&refs, operands, mem, count, seed, unmasked));
+}
+
+/// Cases per test group; `X87_TEST_SCALE=n` multiplies them (and the
+/// seeds change with it) for longer soak runs.
+fn scale() -> usize {
+    std::env::var("X87_TEST_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(1).max(1)
 }
 
 const N: usize = 3000;
@@ -602,9 +608,9 @@ struct UlpStats {
 
 fn trans_sweep(insn: &[u8], operands: usize, seed: u64, count: usize, gen: &dyn Fn(&mut Rng) -> Vec<Ext>) -> UlpStats {
     let host = Host::new();
-    let mut r = Rng(seed);
+    let mut r = Rng(seed.wrapping_mul(0x9e37_79b9).wrapping_add(scale() as u64));
     let mut st = UlpStats::default();
-    for _ in 0..count {
+    for _ in 0..count * scale() {
         let vals = gen(&mut r);
         let mut c = case(&mut r, operands, false);
         for (k, v) in vals.iter().enumerate() {

@@ -557,7 +557,7 @@ fn trig(m: Mnemonic, a: Ext, c: &mut Ctx) -> Trig {
             let sr = s.round(c);
             let mut c2 = Ctx::new(c.fcw);
             let cr = co.round(&mut c2);
-            c.flags |= c2.flags;
+            c.flags |= c2.flags & !sf::C1;
             Trig::Done(sr, Some(cr))
         }
         _ => Trig::Done(tan(B::from_unp(u), s, co).round(c), Some(Ext::ONE)),
@@ -574,6 +574,7 @@ fn tan(x: B, s: B, c: B) -> B {
     }
     s.div(c)
 }
+
 
 fn f2xm1(a: Ext, c: &mut Ctx) -> Ext {
     if let Some(r) = sf::screen1(a, c) {
