@@ -455,14 +455,14 @@ fn add_core(a: Ext, b: Ext, c: &mut Ctx) -> Ext {
         (_, Kind::Zero) => return round_ext(a.unpack(), c),
         _ => {}
     }
-    match add_unp(a.unpack(), b.unpack(), c.rc()) {
+    match add_unp(a.unpack(), b.unpack()) {
         Some(u) => round_ext(u, c),
         None => Ext::zero(zero_sum_sign(c)),
     }
 }
 
 /// Exact-enough sum of two unpacked values (None for an exact zero).
-pub fn add_unp(a: Unp, b: Unp, _rc: u8) -> Option<Unp> {
+pub fn add_unp(a: Unp, b: Unp) -> Option<Unp> {
     let (x, y) = if (a.exp, a.sig) >= (b.exp, b.sig) { (a, b) } else { (b, a) };
     let d = (x.exp - y.exp) as u32;
     // Two bits of headroom for the carry; the lowest bit collects what is
