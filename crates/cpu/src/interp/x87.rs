@@ -584,8 +584,9 @@ fn exec_inner(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             Ok(())
         }
         M::Fnstenv | M::Fstenv => {
-            let env = env_bytes(&cpu.x87);
-            bus.write_bytes(super::ea(cpu, i), &env)?;
+            let x = with_fop(cpu, bus);
+            bus.write_bytes(super::ea(cpu, i), &env_bytes(&x))?;
+            cpu.x87.fop = x.fop;
             cpu.x87.fcw |= 0x3f;
             update_es(&mut cpu.x87);
             Ok(())
@@ -598,7 +599,7 @@ fn exec_inner(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         }
         M::Fnsave | M::Fsave => {
             let mut buf = [0u8; 108];
-            buf[..28].copy_from_slice(&env_bytes(&cpu.x87));
+            buf[..28].copy_from_slice(&env_bytes(&with_fop(cpu, bus)));
             for n in 0..8 {
                 let v = get(&cpu.x87, n);
                 buf[28 + 10 * n..36 + 10 * n].copy_from_slice(&v.sig.to_le_bytes());
@@ -1054,6 +1055,37 @@ fn fcomi(cpu: &mut CpuState, i: &Instruction) -> R {
 // ---------------------------------------------------------------------------
 // Environment images
 
+/// The FPU state with FOP filled in. FOP (the last x87 instruction's
+/// opcode: low 3 bits of its first byte, then its ModRM byte) is only
+/// observable through the save instructions, so rather than decode it for
+/// every instruction it is recovered from the code at FIP when saving.
+/// Unreadable code leaves it as it was.
+fn with_fop(cpu: &CpuState, bus: &mut Bus) -> X87 {
+    let mut x = cpu.x87;
+    if let Some(fop) = fop_at(bus, x.fip) {
+        x.fop = fop;
+    }
+    x
+}
+
+fn fop_at(bus: &mut Bus, ip: u64) -> Option<u16> {
+    let mut k = 0;
+    while k < 14 {
+        let mut b = [0u8; 2];
+        bus.fetch_bytes(ip.wrapping_add(k), &mut b[..1]).ok()?;
+        match b[0] {
+            // Operand/address size, segment and REX prefixes.
+            0x66 | 0x67 | 0x26 | 0x2e | 0x36 | 0x3e | 0x64 | 0x65 | 0xf2 | 0xf3 | 0x40..=0x4f => k += 1,
+            0xd8..=0xdf => {
+                bus.fetch_bytes(ip.wrapping_add(k + 1), &mut b[1..]).ok()?;
+                return Some((((b[0] & 7) as u16) << 8) | b[1] as u16);
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// The 28-byte protected-mode environment (FNSTENV/FLDENV in 64-bit mode).
 fn env_bytes(x: &X87) -> [u8; 28] {
     let mut e = [0u8; 28];
@@ -1091,7 +1123,7 @@ fn fxsave(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     if a & 15 != 0 {
         return Err(Fault::GeneralProtection.into());
     }
-    let x = &cpu.x87;
+    let x = &with_fop(cpu, bus);
     let mut b = [0u8; 416];
     b[0..2].copy_from_slice(&x.fcw.to_le_bytes());
     b[2..4].copy_from_slice(&x.fsw.to_le_bytes());
@@ -1122,6 +1154,7 @@ fn fxsave(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         b[168 + 16 * n..176 + 16 * n].copy_from_slice(&r[1].to_le_bytes());
     }
     bus.write_bytes(a, &b)?;
+    cpu.x87.fop = x.fop;
     Ok(())
 }
 

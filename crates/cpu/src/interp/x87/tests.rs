@@ -393,7 +393,11 @@ fn run_set(name: &str, insns: &[Vec<u8>], operands: usize, mem: usize, count: us
 /// Cases per test group; `X87_TEST_SCALE=n` multiplies them (and the
 /// seeds change with it) for longer soak runs.
 fn scale() -> usize {
-    std::env::var("X87_TEST_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(1).max(1)
+    std::env::var("X87_TEST_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1)
 }
 
 const N: usize = 3000;
@@ -1025,4 +1029,38 @@ fn constants_follow_rc() {
         seen,
         vec![0xc90fdaa22168c235, 0xc90fdaa22168c234, 0xc90fdaa22168c235, 0xc90fdaa22168c234]
     );
+}
+
+#[test]
+fn fop_matches_host() {
+    // An instruction followed by FNSTENV: the saved FOP (bytes 18..20)
+    // must agree; FIP and FDP hold addresses that differ between the two.
+    let host = Host::new();
+    let mut fails = Vec::new();
+    let insns: &[&[u8]] = &[
+        &[0xd9, 0xe8],
+        &[0xdc, 0x46, 0x10],
+        &[0xd8, 0xc1],
+        &[0x66, 0xdd, 0x46, 0x08],
+        &[0x41, 0xd9, 0xc9],
+        &[0xdb, 0xe2],
+    ];
+    for insn in insns {
+        let mut code = insn.to_vec();
+        code.extend_from_slice(&[0xd9, 0x36]);
+        let mut r = Rng(5);
+        let c = case(&mut r, 3, false);
+        let mut hb = Aligned([0u8; BLOCK]);
+        hb.0[..108].copy_from_slice(&image(&c));
+        hb.0[IN_FLAGS..IN_FLAGS + 8].copy_from_slice(&0x202u64.to_le_bytes());
+        let mut eb = Aligned(hb.0);
+        let full = stub(&code);
+        host.run(&full, &mut hb.0);
+        emulate(&full, &mut eb.0).unwrap();
+        let (h, e) = (&hb.0[MEM + 18..MEM + 20], &eb.0[MEM + 18..MEM + 20]);
+        if h != e {
+            fails.push(format!("{insn:02x?}: host fop {h:02x?} emu {e:02x?}"));
+        }
+    }
+    assert!(fails.is_empty(), "{fails:#?}");
 }

@@ -584,7 +584,6 @@ fn tan(x: B, s: B, c: B) -> B {
     s.div(c)
 }
 
-
 fn f2xm1(a: Ext, c: &mut Ctx) -> Ext {
     if let Some(r) = sf::screen1(a, c) {
         return r;
