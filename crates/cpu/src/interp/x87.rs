@@ -585,43 +585,49 @@ fn exec_inner(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         }
         M::Fnstenv | M::Fstenv => {
             let x = with_fop(cpu, bus);
-            bus.write_bytes(super::ea(cpu, i), &env_bytes(&x))?;
+            bus.write_bytes(super::ea(cpu, i), &env_bytes(&x, env_len(i)))?;
             cpu.x87.fop = x.fop;
             cpu.x87.fcw |= 0x3f;
             update_es(&mut cpu.x87);
             Ok(())
         }
         M::Fldenv => {
-            let mut env = [0u8; 28];
+            let mut env = vec![0u8; env_len(i)];
             bus.read_bytes(super::ea(cpu, i), &mut env)?;
             load_env(&mut cpu.x87, &env);
             Ok(())
         }
         M::Fnsave | M::Fsave => {
-            let mut buf = [0u8; 108];
-            buf[..28].copy_from_slice(&env_bytes(&with_fop(cpu, bus)));
-            for n in 0..8 {
-                let v = get(&cpu.x87, n);
-                buf[28 + 10 * n..36 + 10 * n].copy_from_slice(&v.sig.to_le_bytes());
-                buf[36 + 10 * n..38 + 10 * n].copy_from_slice(&v.se.to_le_bytes());
+            let n = env_len(i);
+            let mut buf = env_bytes(&with_fop(cpu, bus), n);
+            for k in 0..8 {
+                let v = get(&cpu.x87, k);
+                buf.extend_from_slice(&v.sig.to_le_bytes());
+                buf.extend_from_slice(&v.se.to_le_bytes());
             }
             bus.write_bytes(super::ea(cpu, i), &buf)?;
             init(&mut cpu.x87);
             Ok(())
         }
         M::Frstor => {
-            let mut buf = [0u8; 108];
+            let n = env_len(i);
+            let mut buf = vec![0u8; n + 80];
             bus.read_bytes(super::ea(cpu, i), &mut buf)?;
             let x = &mut cpu.x87;
-            let env: [u8; 28] = buf[..28].try_into().unwrap_or([0; 28]);
+            load_env(x, &buf[..n]);
             // Registers are in stack order relative to the loaded TOP.
-            let t = u16::from_le_bytes([env[4], env[5]]) >> 11 & 7;
-            for n in 0..8 {
-                let sig = u64::from_le_bytes(buf[28 + 10 * n..36 + 10 * n].try_into().unwrap_or([0; 8]));
-                let se = u16::from_le_bytes([buf[36 + 10 * n], buf[37 + 10 * n]]);
-                x.st[(t as usize + n) & 7] = to_f80(Ext { se, sig });
+            let t = top(x);
+            for k in 0..8 {
+                let o = n + 10 * k;
+                let mut sig = [0u8; 8];
+                sig.copy_from_slice(&buf[o..o + 8]);
+                let se = u16::from_le_bytes([buf[o + 8], buf[o + 9]]);
+                x.st[(t + k) & 7] = to_f80(Ext {
+                    se,
+                    sig: u64::from_le_bytes(sig),
+                });
             }
-            load_env(x, &env);
+            retag(x);
             Ok(())
         }
         M::Fxsave | M::Fxsave64 => fxsave(cpu, bus, i),
@@ -1086,9 +1092,18 @@ fn fop_at(bus: &mut Bus, ip: u64) -> Option<u16> {
     None
 }
 
-/// The 28-byte protected-mode environment (FNSTENV/FLDENV in 64-bit mode).
-fn env_bytes(x: &X87) -> [u8; 28] {
-    let mut e = [0u8; 28];
+/// The protected-mode environment image: 28 bytes, or 14 with a 16-bit
+/// operand size (FNSTENV/FLDENV, and the head of FNSAVE/FRSTOR).
+fn env_bytes(x: &X87, len: usize) -> Vec<u8> {
+    let mut e = vec![0u8; len];
+    if len == 14 {
+        e[0..2].copy_from_slice(&x.fcw.to_le_bytes());
+        e[2..4].copy_from_slice(&x.fsw.to_le_bytes());
+        e[4..6].copy_from_slice(&x.ftw.to_le_bytes());
+        e[6..8].copy_from_slice(&(x.fip as u16).to_le_bytes());
+        e[10..12].copy_from_slice(&(x.fdp as u16).to_le_bytes());
+        return e;
+    }
     e[0..2].copy_from_slice(&x.fcw.to_le_bytes());
     e[2..4].copy_from_slice(&0xffffu16.to_le_bytes());
     e[4..6].copy_from_slice(&x.fsw.to_le_bytes());
@@ -1101,19 +1116,37 @@ fn env_bytes(x: &X87) -> [u8; 28] {
     e
 }
 
+/// Size of the environment part of an FNSTENV/FLDENV/FNSAVE/FRSTOR
+/// operand: 14 bytes with a 16-bit operand size, else 28.
+fn env_len(i: &Instruction) -> usize {
+    match i.memory_size().size() {
+        14 | 94 => 14,
+        _ => 28,
+    }
+}
+
 /// The control word as stored: reserved bits 6 (reads as one), 7 and
 /// 13..15 are not writable.
 fn fcw_value(v: u16) -> u16 {
     (v & 0x1f3f) | 0x40
 }
 
-fn load_env(x: &mut X87, e: &[u8; 28]) {
-    x.fcw = fcw_value(u16::from_le_bytes([e[0], e[1]]));
-    x.fsw = u16::from_le_bytes([e[4], e[5]]);
-    x.ftw = u16::from_le_bytes([e[8], e[9]]);
-    x.fip = u32::from_le_bytes([e[12], e[13], e[14], e[15]]) as u64;
-    x.fop = u16::from_le_bytes([e[18], e[19]]) & 0x7ff;
-    x.fdp = u32::from_le_bytes([e[20], e[21], e[22], e[23]]) as u64;
+fn load_env(x: &mut X87, e: &[u8]) {
+    let le16 = |o: usize| u16::from_le_bytes([e[o], e[o + 1]]);
+    let le32 = |o: usize| u32::from_le_bytes([e[o], e[o + 1], e[o + 2], e[o + 3]]);
+    x.fcw = fcw_value(le16(0));
+    if e.len() == 14 {
+        x.fsw = le16(2);
+        x.ftw = le16(4);
+        x.fip = le16(6) as u64;
+        x.fdp = le16(10) as u64;
+    } else {
+        x.fsw = le16(4);
+        x.ftw = le16(8);
+        x.fip = le32(12) as u64;
+        x.fop = le16(18) & 0x7ff;
+        x.fdp = le32(20) as u64;
+    }
     retag(x);
     update_es(x);
 }

@@ -182,6 +182,11 @@ fn compare(host: &Host, insn: &[u8], c: &Case) -> Result<(), String> {
         hb.0[MEM + 28..MEM + 32].fill(0);
         eb.0[MEM + 28..MEM + 32].fill(0);
     }
+    if insn == [0x66, 0xd9, 0x36] || insn == [0x66, 0xdd, 0x36] {
+        // The 16-bit image's instruction and data pointers.
+        hb.0[MEM + 6..MEM + 14].fill(0);
+        eb.0[MEM + 6..MEM + 14].fill(0);
+    }
     if insn == [0xd9, 0x36] || insn == [0xdd, 0x36] {
         // FNSTENV's instruction and data pointers.
         hb.0[MEM + 12..MEM + 28].fill(0);
@@ -876,6 +881,8 @@ fn env_loads() {
         (&[0xdd, 0x26], 108),
         (&[0x0f, 0xae, 0x0e], 512),
         (&[0x48, 0x0f, 0xae, 0x0e], 512),
+        (&[0x66, 0xd9, 0x26], 14),
+        (&[0x66, 0xdd, 0x26], 94),
     ] {
         for _ in 0..N / 4 {
             let mut c = case(&mut r, 4, false);
@@ -884,8 +891,12 @@ fn env_loads() {
                 *b = r.next() as u8;
             }
             // Register images from the value generator.
-            let (base, stride) = if size == 512 { (32, 16) } else { (28, 10) };
-            if size >= 108 {
+            let (base, stride) = match size {
+                512 => (32, 16),
+                94 => (14, 10),
+                _ => (28, 10),
+            };
+            if size >= 94 {
                 for n in 0..8 {
                     let v = value(&mut r);
                     m[base + stride * n..base + stride * n + 8].copy_from_slice(&v.sig.to_le_bytes());
