@@ -249,6 +249,9 @@ fn is_x87(m: Mnemonic) -> bool {
     matches!(
         m,
         M::Wait
+            | M::Feni
+            | M::Fdisi
+            | M::Fsetpm
             | M::Fld
             | M::Fst
             | M::Fstp
@@ -343,7 +346,8 @@ fn is_x87(m: Mnemonic) -> bool {
 fn exec_inner(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     use Mnemonic as M;
     match i.mnemonic() {
-        M::Wait | M::Fnop | M::Fneni | M::Fndisi | M::Fnsetpm => Ok(()),
+        // FENI/FDISI/FSETPM are 8087/80287 leftovers that later FPUs ignore.
+        M::Wait | M::Fnop | M::Fneni | M::Fndisi | M::Fnsetpm | M::Feni | M::Fdisi | M::Fsetpm => Ok(()),
         M::Fld => fld(cpu, bus, i),
         M::Fst | M::Fstp | M::Fstpnce => fst(cpu, bus, i),
         M::Fild => fild(cpu, bus, i),
@@ -685,23 +689,21 @@ fn fld(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         }
     };
     let x = &mut cpu.x87;
+    // An empty source register is reported before a full stack.
+    let Some(v) = src else {
+        if commit(x, UNDERFLOW) {
+            push(x, INDEFINITE);
+        }
+        return Ok(());
+    };
     if !empty(x, 7) {
         if commit(x, OVERFLOW) {
             push(x, INDEFINITE);
         }
         return Ok(());
     }
-    match src {
-        None => {
-            if commit(x, UNDERFLOW) {
-                push(x, INDEFINITE);
-            }
-        }
-        Some(v) => {
-            if commit_with(x, c.flags, false) {
-                push(x, v);
-            }
-        }
+    if commit_with(x, c.flags, false) {
+        push(x, v);
     }
     Ok(())
 }
