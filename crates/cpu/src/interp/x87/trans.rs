@@ -454,12 +454,10 @@ pub(super) fn exec(cpu: &mut CpuState, i: &Instruction) -> R {
         if commit(x, UNDERFLOW) {
             match m {
                 M::Fsincos | M::Fptan => {
-                    // The masked response fills both results, if there is
-                    // room for the second.
+                    // The masked response fills both results (pushing over
+                    // a full ST7, as the host does).
                     put(x, 0, INDEFINITE);
-                    if empty(x, 7) {
-                        push(x, INDEFINITE);
-                    }
+                    push(x, INDEFINITE);
                 }
                 _ if two_operands => {
                     put(x, 1, INDEFINITE);
@@ -656,6 +654,7 @@ fn fyl2xp1(y: Ext, x: Ext, c: &mut Ctx) -> Ext {
         (Kind::Zero, _) | (_, Kind::Zero) => return Ext::zero(x.sign() != y.sign()),
         (Kind::Inf, _) => {
             if x.sign() {
+                c.flags &= !DE;
                 return c.invalid();
             }
             return Ext::inf(y.sign());
