@@ -781,7 +781,7 @@ fn trans_unmasked_and_specials() {
         let host = Host::new();
         let mut r = Rng(500 + k as u64);
         let mut s = UlpStats::default();
-        for _ in 0..TN / 4 {
+        for _ in 0..TN / 4 * scale() {
             let mut c = case(&mut r, 2, true);
             c.fcw = fcw(&mut r, true);
             for v in c.st.iter_mut().take(2) {
@@ -1165,4 +1165,67 @@ fn stack_faults() {
     }
     trans_report("stack_faults (transcendentals)", &ts, 1);
     report("stack_faults", (total, fails));
+}
+
+#[test]
+fn targeted_values() {
+    // Operands aimed at the edges a uniform mix rarely hits: FPREM/FPREM1
+    // with large exponent differences, FSCALE by fractional and huge
+    // factors, integer stores near the format limits, valid BCD.
+    let host = Host::new();
+    let mut r = Rng(31337 + scale() as u64);
+    let mut total = 0;
+    let mut fails = Vec::new();
+    let mut run = |insn: &[u8], st: [Ext; 2], mem: Vec<u8>, r: &mut Rng| {
+        let unmasked = r.below(4) == 0;
+        let mut c = case(r, 2, unmasked);
+        c.st[0] = Some(st[0]);
+        c.st[1] = Some(st[1]);
+        c.st[7] = None;
+        c.mem = mem;
+        total += 1;
+        if let Err(e) = compare(&host, insn, &c) {
+            fails.push(e);
+        }
+    };
+    for _ in 0..2000 * scale() {
+        // FPREM, FPREM1: exponent differences 0..300.
+        let b = rand_ext(&mut r, -100, 100);
+        let d = r.below(300) as i32 - 10;
+        let a = Ext::new(r.below(2) == 1, (b.exp() as i32 + d).clamp(1, 0x7ffe) as u16, r.next() | 1 << 63);
+        let insn: &[u8] = if r.below(2) == 0 { &[0xd9, 0xf8] } else { &[0xd9, 0xf5] };
+        run(insn, [a, b], vec![0; 16], &mut r);
+        // FSCALE by small, fractional, large and huge factors.
+        let a = if r.below(4) == 0 { value(&mut r) } else { rand_ext(&mut r, -16000, 16000) };
+        let s = match r.below(4) {
+            0 => rand_ext(&mut r, -3, 3),
+            1 => rand_ext(&mut r, 10, 15),
+            2 => rand_ext(&mut r, 15, 80),
+            _ => value(&mut r),
+        };
+        run(&[0xd9, 0xfd], [a, s], vec![0; 16], &mut r);
+        // FIST/FISTP/FISTTP near +-2^15, 2^31, 2^63, and FBSTP near 10^18.
+        let k = [15, 31, 63, 59][r.below(4) as usize];
+        let v = Ext::new(r.below(2) == 1, (16383 + k - r.below(2) as i32) as u16, (1 << 63) | (r.next() >> (1 + r.below(63))));
+        let insn: &[u8] = match (k, r.below(3)) {
+            (15, 0) => &[0xdf, 0x16],
+            (15, 1) => &[0xdf, 0x1e],
+            (15, _) => &[0xdf, 0x0e],
+            (31, 0) => &[0xdb, 0x16],
+            (31, 1) => &[0xdb, 0x1e],
+            (31, _) => &[0xdb, 0x0e],
+            (63, 0) => &[0xdf, 0x3e],
+            (63, _) => &[0xdd, 0x0e],
+            _ => &[0xdf, 0x36],
+        };
+        run(insn, [v, Ext::ONE], vec![0; 16], &mut r);
+        // FBLD of valid BCD.
+        let mut m = vec![0u8; 16];
+        for b in m.iter_mut().take(9) {
+            *b = (r.below(10) as u8) << 4 | r.below(10) as u8;
+        }
+        m[9] = if r.below(2) == 0 { 0x80 } else { 0 };
+        run(&[0xdf, 0x26], [Ext::ONE, Ext::ONE], m, &mut r);
+    }
+    report("targeted_values", (total, fails));
 }
