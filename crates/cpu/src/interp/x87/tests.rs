@@ -405,7 +405,8 @@ fn scale() -> usize {
         .max(1)
 }
 
-const N: usize = 3000;
+/// Base case counts (smaller in unoptimised builds).
+const N: usize = if cfg!(debug_assertions) { 800 } else { 3000 };
 
 #[test]
 fn arith_reg() {
@@ -667,7 +668,7 @@ fn trans_gen(r: &mut Rng, lo: i32, hi: i32, n: usize) -> Vec<Ext> {
         .collect()
 }
 
-const TN: usize = 4000;
+const TN: usize = if cfg!(debug_assertions) { 1000 } else { 4000 };
 
 #[test]
 fn trans_sin_cos() {
@@ -1196,7 +1197,11 @@ fn targeted_values() {
         let insn: &[u8] = if r.below(2) == 0 { &[0xd9, 0xf8] } else { &[0xd9, 0xf5] };
         run(insn, [a, b], vec![0; 16], &mut r);
         // FSCALE by small, fractional, large and huge factors.
-        let a = if r.below(4) == 0 { value(&mut r) } else { rand_ext(&mut r, -16000, 16000) };
+        let a = if r.below(4) == 0 {
+            value(&mut r)
+        } else {
+            rand_ext(&mut r, -16000, 16000)
+        };
         let s = match r.below(4) {
             0 => rand_ext(&mut r, -3, 3),
             1 => rand_ext(&mut r, 10, 15),
@@ -1206,7 +1211,11 @@ fn targeted_values() {
         run(&[0xd9, 0xfd], [a, s], vec![0; 16], &mut r);
         // FIST/FISTP/FISTTP near +-2^15, 2^31, 2^63, and FBSTP near 10^18.
         let k = [15, 31, 63, 59][r.below(4) as usize];
-        let v = Ext::new(r.below(2) == 1, (16383 + k - r.below(2) as i32) as u16, (1 << 63) | (r.next() >> (1 + r.below(63))));
+        let v = Ext::new(
+            r.below(2) == 1,
+            (16383 + k - r.below(2) as i32) as u16,
+            (1 << 63) | (r.next() >> (1 + r.below(63))),
+        );
         let insn: &[u8] = match (k, r.below(3)) {
             (15, 0) => &[0xdf, 0x16],
             (15, 1) => &[0xdf, 0x1e],
