@@ -27,9 +27,6 @@ use crate::state::{CpuState, F80, X87};
 
 /// Busy bit of the status word; mirrors ES.
 const B: u16 = 0x8000;
-const TAG_VALID: u16 = 0;
-const TAG_ZERO: u16 = 1;
-const TAG_SPECIAL: u16 = 2;
 const TAG_EMPTY: u16 = 3;
 /// MXCSR bits FXRSTOR accepts (all of 0..15, DAZ included, as current
 /// hardware reports in MXCSR_MASK).
@@ -59,11 +56,7 @@ fn set_tag(x: &mut X87, p: usize, t: u16) {
 }
 
 fn tag_of(v: Ext) -> u16 {
-    match v.kind() {
-        Kind::Zero => TAG_ZERO,
-        Kind::Normal => TAG_VALID,
-        _ => TAG_SPECIAL,
-    }
+    X87::tag_of(to_f80(v))
 }
 
 fn to_ext(f: F80) -> Ext {
@@ -1158,32 +1151,12 @@ fn fxsave(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     if a & 15 != 0 {
         return Err(Fault::GeneralProtection.into());
     }
-    let x = &with_fop(cpu, bus);
+    let x = with_fop(cpu, bus);
+    // Bytes 416..512 are left alone, as the hardware does.
     let mut b = [0u8; 416];
-    b[0..2].copy_from_slice(&x.fcw.to_le_bytes());
-    b[2..4].copy_from_slice(&x.fsw.to_le_bytes());
-    let mut abridged = 0u8;
-    for p in 0..8 {
-        if tag(x, p) != TAG_EMPTY {
-            abridged |= 1 << p;
-        }
-    }
-    b[4] = abridged;
-    b[6..8].copy_from_slice(&(x.fop & 0x7ff).to_le_bytes());
-    if i.mnemonic() == Mnemonic::Fxsave64 {
-        b[8..16].copy_from_slice(&x.fip.to_le_bytes());
-        b[16..24].copy_from_slice(&x.fdp.to_le_bytes());
-    } else {
-        b[8..12].copy_from_slice(&(x.fip as u32).to_le_bytes());
-        b[16..20].copy_from_slice(&(x.fdp as u32).to_le_bytes());
-    }
+    b[..160].copy_from_slice(&x.fxsave_legacy(i.mnemonic() == Mnemonic::Fxsave64));
     b[24..28].copy_from_slice(&cpu.mxcsr.to_le_bytes());
     b[28..32].copy_from_slice(&MXCSR_MASK.to_le_bytes());
-    for n in 0..8 {
-        let v = get(x, n);
-        b[32 + 16 * n..40 + 16 * n].copy_from_slice(&v.sig.to_le_bytes());
-        b[40 + 16 * n..42 + 16 * n].copy_from_slice(&v.se.to_le_bytes());
-    }
     for (n, r) in cpu.xmm.iter().enumerate() {
         b[160 + 16 * n..168 + 16 * n].copy_from_slice(&r[0].to_le_bytes());
         b[168 + 16 * n..176 + 16 * n].copy_from_slice(&r[1].to_le_bytes());
@@ -1200,42 +1173,20 @@ fn fxrstor(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     }
     let mut b = [0u8; 416];
     bus.read_bytes(a, &mut b)?;
-    let le16 = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
-    let le64 = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
     let mxcsr = u32::from_le_bytes([b[24], b[25], b[26], b[27]]);
     if mxcsr & !MXCSR_MASK != 0 {
         return Err(Fault::GeneralProtection.into());
     }
-    let mut x = X87 {
-        fcw: fcw_value(le16(0)),
-        fsw: le16(2),
-        ..X87::default()
-    };
-    x.fop = le16(6) & 0x7ff;
-    if i.mnemonic() == Mnemonic::Fxrstor64 {
-        x.fip = le64(8);
-        x.fdp = le64(16);
-    } else {
-        x.fip = le64(8) & 0xffff_ffff;
-        x.fdp = le64(16) & 0xffff_ffff;
-    }
-    let t = top(&x);
-    for n in 0..8 {
-        x.st[(t + n) & 7] = to_f80(Ext {
-            sig: le64(32 + 16 * n),
-            se: le16(40 + 16 * n),
-        });
-    }
-    x.ftw = 0;
-    for p in 0..8 {
-        let t = if b[4] & (1 << p) != 0 { tag_of(to_ext(x.st[p])) } else { TAG_EMPTY };
-        set_tag(&mut x, p, t);
-    }
-    update_es(&mut x);
-    cpu.x87 = x;
+    let mut legacy = [0u8; 160];
+    legacy.copy_from_slice(&b[..160]);
+    cpu.x87.fxrstor_legacy(&legacy, i.mnemonic() == Mnemonic::Fxrstor64);
     cpu.mxcsr = mxcsr;
-    for n in 0..16 {
-        cpu.xmm[n] = [le64(160 + 16 * n), le64(168 + 16 * n)];
+    for (n, r) in cpu.xmm.iter_mut().enumerate() {
+        let mut lo = [0u8; 8];
+        let mut hi = [0u8; 8];
+        lo.copy_from_slice(&b[160 + 16 * n..168 + 16 * n]);
+        hi.copy_from_slice(&b[168 + 16 * n..176 + 16 * n]);
+        *r = [u64::from_le_bytes(lo), u64::from_le_bytes(hi)];
     }
     Ok(())
 }
