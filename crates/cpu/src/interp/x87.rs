@@ -434,13 +434,18 @@ fn exec_inner(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
                 if commit(x, UNDERFLOW) {
                     put(x, 0, INDEFINITE);
                 }
+                x.fsw &= !C2;
                 return Ok(());
             }
             let mut c = Ctx::new(x.fcw);
             let (r, cc) = sf::prem(get(x, 0), get(x, 1), i.mnemonic() == M::Fprem1, &mut c);
-            if commit(x, c.flags & !C1) {
+            let ok = commit(x, c.flags & !C1);
+            match cc {
+                Some(cc) if ok => x.fsw = (x.fsw & !(C0 | C1 | C2 | C3)) | cc,
+                _ => x.fsw &= !C2,
+            }
+            if ok {
                 put(x, 0, r);
-                x.fsw = (x.fsw & !(C0 | C1 | C2 | C3)) | cc;
             }
             Ok(())
         }
@@ -485,7 +490,7 @@ fn exec_inner(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
                 }
                 return Ok(());
             }
-            commit(x, 0);
+            // No exceptions, and C1 is left alone (as the host does).
             if take {
                 let v = get(x, src);
                 put(x, 0, v);
@@ -522,6 +527,8 @@ fn exec_inner(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             if i.mnemonic() == M::Ffreep {
                 pop(x);
             }
+            // The host clears C1 (the SDM leaves the codes undefined).
+            x.fsw &= !C1;
             Ok(())
         }
         M::Fincstp | M::Fdecstp => {
@@ -1034,8 +1041,13 @@ fn fcomi(cpu: &mut CpuState, i: &Instruction) -> R {
     } else {
         sf::compare(get(x, 0), get(x, n), !quiet, &mut c)
     };
+    // C1 is left alone (as the host does) unless the stack underflowed.
+    let c1 = x.fsw & C1;
     let flags = c.flags & !C1;
     let ok = commit(x, flags);
+    if flags & SF == 0 {
+        x.fsw |= c1;
+    }
     // ZF/PF/CF are written even when an unmasked exception suppresses the
     // pop; OF, SF and AF are cleared.
     let res = if flags & !x.fcw & IE != 0 { Cmp::Unordered } else { res };

@@ -915,20 +915,20 @@ pub fn xtract(a: Ext, c: &mut Ctx) -> (Ext, Ext) {
 
 /// FPREM (`ieee` false: truncated quotient) and FPREM1 (quotient rounded
 /// to nearest). Returns the new ST0 and the C0/C1/C2/C3 bits.
-pub fn prem(a: Ext, b: Ext, ieee: bool, c: &mut Ctx) -> (Ext, u16) {
+pub fn prem(a: Ext, b: Ext, ieee: bool, c: &mut Ctx) -> (Ext, Option<u16>) {
     if let Some(r) = screen2(a, b, c) {
-        return (r, 0);
+        return (r, None);
     }
     let (ka, kb) = (a.kind(), b.kind());
     match (ka, kb) {
         (Kind::Inf, _) | (_, Kind::Zero) => {
             c.flags &= !DE;
-            return (c.invalid(), 0);
+            return (c.invalid(), None);
         }
-        (Kind::Zero, _) => return (a, 0),
+        (Kind::Zero, _) => return (a, Some(0)),
         (_, Kind::Inf) => {
             let ua = a.unpack();
-            return (exact(a.sign(), ua.sig >> 64, ua.exp - 63, c), 0);
+            return (exact(a.sign(), ua.sig >> 64, ua.exp - 63, c), Some(0));
         }
         _ => {}
     }
@@ -944,9 +944,9 @@ pub fn prem(a: Ext, b: Ext, ieee: bool, c: &mut Ctx) -> (Ext, u16) {
         let shift = d - n;
         let (_, r) = int_rem(asig, bsig, n);
         if r == 0 {
-            return (Ext::zero(a.sign()), C2);
+            return (Ext::zero(a.sign()), Some(C2));
         }
-        return (exact(a.sign(), r as u128, ub.exp - 63 + shift, c), C2);
+        return (exact(a.sign(), r as u128, ub.exp - 63 + shift, c), Some(C2));
     }
     // Remainder in units of half of b's last place (so d == -1 is exact).
     let (q, r, neg): (u64, u128, bool) = if d < 0 {
@@ -956,7 +956,7 @@ pub fn prem(a: Ext, b: Ext, ieee: bool, c: &mut Ctx) -> (Ext, u16) {
         } else {
             // |a| <= |b|/2 (or FPREM): quotient 0, remainder a
             // (re-encoded: a pseudo-denormal comes back normalised).
-            return (exact(a.sign(), ua.sig >> 64, ua.exp - 63, c), 0);
+            return (exact(a.sign(), ua.sig >> 64, ua.exp - 63, c), Some(0));
         }
     } else {
         let (mut q, r) = int_rem(asig, bsig, d);
@@ -974,9 +974,9 @@ pub fn prem(a: Ext, b: Ext, ieee: bool, c: &mut Ctx) -> (Ext, u16) {
     };
     let bits = if q & 1 != 0 { C1 } else { 0 } | if q & 2 != 0 { C3 } else { 0 } | if q & 4 != 0 { C0 } else { 0 };
     if r == 0 {
-        return (Ext::zero(a.sign()), bits);
+        return (Ext::zero(a.sign()), Some(bits));
     }
-    (exact(a.sign() ^ neg, r, ub.exp - 64, c), bits)
+    (exact(a.sign() ^ neg, r, ub.exp - 64, c), Some(bits))
 }
 
 /// (a * 2^n) mod b and the low 64 bits of the quotient.

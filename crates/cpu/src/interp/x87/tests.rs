@@ -124,6 +124,8 @@ struct Case {
     st: Vec<Option<Ext>>,
     fcw: u16,
     top: u16,
+    /// Condition codes and (masked) sticky exception flags already set.
+    fsw: u16,
     mem: Vec<u8>,
     rflags: u64,
 }
@@ -131,7 +133,9 @@ struct Case {
 fn image(c: &Case) -> [u8; 108] {
     let mut img = [0u8; 108];
     img[0..2].copy_from_slice(&c.fcw.to_le_bytes());
-    let fsw = (c.top & 7) << 11;
+    // Only masked flags: an unmasked one would raise #MF on the host at
+    // the instruction under test.
+    let fsw = ((c.top & 7) << 11) | (c.fsw & (0x4700 | 0x40 | (c.fcw & 0x3f)));
     img[4..6].copy_from_slice(&fsw.to_le_bytes());
     let mut ftw = 0xffffu16;
     for n in 0..8 {
@@ -304,10 +308,12 @@ fn case(r: &mut Rng, n: usize, unmasked: bool) -> Case {
     if r.below(40) == 0 {
         st[7] = Some(value(r));
     }
+    let fsw = if r.below(2) == 0 { r.next() as u16 } else { 0 };
     Case {
         st,
         fcw: fcw(r, unmasked),
         top: r.below(8) as u16,
+        fsw,
         mem: vec![0; 16],
         rflags: r.next(),
     }

@@ -449,6 +449,10 @@ pub(super) fn exec(cpu: &mut CpuState, i: &Instruction) -> R {
     use Mnemonic as M;
     let m = i.mnemonic();
     let x = &mut cpu.x87;
+    if matches!(m, M::Fsin | M::Fcos | M::Fsincos | M::Fptan) {
+        // C2 reports an out-of-range operand; every other outcome clears it.
+        x.fsw &= !C2;
+    }
     let two_operands = matches!(m, M::Fpatan | M::Fyl2x | M::Fyl2xp1);
     if empty(x, 0) || (two_operands && empty(x, 1)) {
         if commit(x, UNDERFLOW) {
