@@ -758,8 +758,9 @@ fn fst(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let x = &mut cpu.x87;
     if under && i.mnemonic() == Mnemonic::Fstpnce {
         // The D9 D8+i alias pops an empty ST0 without a stack fault (as
-        // the host does), leaving the destination alone.
+        // the host does), leaving the destination alone and clearing C1.
         pop(x);
+        x.fsw &= !C1;
         return Ok(());
     }
     if commit(x, c.flags) {
