@@ -538,10 +538,20 @@ pub fn div(a: Ext, b: Ext, c: &mut Ctx) -> Ext {
 
 /// Quotient to 127+ bits with a sticky bit.
 pub fn div_unp(a: Unp, b: Unp) -> Unp {
-    // Long division, 64 bits per step, of the full 128-bit significands.
+    let sign = a.sign != b.sign;
+    if a.sig as u64 == 0 && b.sig as u64 == 0 {
+        // 64-bit significands (every register operand): two native
+        // 128/64 divisions give the same 128 quotient bits as the loop.
+        let b64 = (b.sig >> 64) as u64 as u128;
+        let num = (a.sig >> 64) << 63;
+        let (q1, r1) = (num / b64, num % b64);
+        let (q2, r2) = ((r1 << 64) / b64, (r1 << 64) % b64);
+        return Unp::normalize(sign, a.exp - b.exp, (q1 << 64) | q2 | (r2 != 0) as u128);
+    }
+    // Bitwise long division of the full 128-bit significands.
     let num = a.sig >> 1; // < b.sig, so every quotient digit fits
     let (q, rem) = div_steps(num, b.sig);
-    Unp::normalize(a.sign != b.sign, a.exp - b.exp + 1 - 1, q | (rem != 0) as u128)
+    Unp::normalize(sign, a.exp - b.exp, q | (rem != 0) as u128)
 }
 
 /// (num << 128) / den for num < den, den with bit 127 set: 128 quotient bits.
@@ -586,7 +596,10 @@ pub fn sqrt_unp(a: Unp) -> Unp {
     let mut rem: u128 = 0;
     let mut rem_hi = false; // bit 128 of the remainder
     let mut root: u128 = 0;
-    for k in 0..128 {
+    // A 64-bit significand's radicand ends after 33 digit pairs, so 68 root
+    // digits plus the sticky remainder decide any rounding to 64 bits.
+    let digits = if a.sig as u64 == 0 { 68 } else { 128 };
+    for k in 0..digits {
         let pair = if k < 64 {
             (hi >> (126 - 2 * k)) & 3
         } else {
@@ -611,7 +624,7 @@ pub fn sqrt_unp(a: Unp) -> Unp {
         }
     }
     let sticky = rem != 0 || rem_hi;
-    Unp::normalize(a.sign, e, root | sticky as u128)
+    Unp::normalize(a.sign, e, (root << (128 - digits)) | sticky as u128)
 }
 
 // ---------------------------------------------------------------------------
