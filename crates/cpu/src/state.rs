@@ -65,6 +65,89 @@ impl Default for X87 {
     }
 }
 
+impl X87 {
+    /// Bytes 0..160 of the FXSAVE image, without MXCSR and MXCSR_MASK
+    /// (bytes 24..32, SSE state the caller fills in): control and status
+    /// words, the abridged tag byte, FOP, FIP and FDP (64-bit each when
+    /// `wide`, as FXSAVE64 and the Linux x86-64 signal frame store them),
+    /// and ST0..ST7 in 16-byte slots. The kernel uses it for signal frames.
+    pub fn fxsave_legacy(&self, wide: bool) -> [u8; 160] {
+        let mut b = [0u8; 160];
+        b[0..2].copy_from_slice(&self.fcw.to_le_bytes());
+        b[2..4].copy_from_slice(&self.fsw.to_le_bytes());
+        // Abridged tags: bit p set when physical register p is not empty.
+        b[4] = (0..8).filter(|p| (self.ftw >> (2 * p)) & 3 != 3).fold(0u8, |t, p| t | 1 << p);
+        b[6..8].copy_from_slice(&(self.fop & 0x7ff).to_le_bytes());
+        if wide {
+            b[8..16].copy_from_slice(&self.fip.to_le_bytes());
+            b[16..24].copy_from_slice(&self.fdp.to_le_bytes());
+        } else {
+            b[8..12].copy_from_slice(&(self.fip as u32).to_le_bytes());
+            b[16..20].copy_from_slice(&(self.fdp as u32).to_le_bytes());
+        }
+        let top = ((self.fsw >> 11) & 7) as usize;
+        for n in 0..8 {
+            let r = self.st[(top + n) & 7];
+            b[32 + 16 * n..40 + 16 * n].copy_from_slice(&r.signif.to_le_bytes());
+            b[40 + 16 * n..42 + 16 * n].copy_from_slice(&r.sign_exp.to_le_bytes());
+        }
+        b
+    }
+
+    /// Load the x87 part of an FXSAVE image, as FXRSTOR does: reserved
+    /// control-word bits fixed, full tags rebuilt from the abridged byte and
+    /// the register contents, ES and B recomputed. MXCSR (bytes 24..28) is
+    /// the caller's to check and load.
+    pub fn fxrstor_legacy(&mut self, b: &[u8; 160], wide: bool) {
+        let le16 = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+        let le64 = |o: usize| {
+            let mut v = [0u8; 8];
+            v.copy_from_slice(&b[o..o + 8]);
+            u64::from_le_bytes(v)
+        };
+        let narrow = if wide { u64::MAX } else { 0xffff_ffff };
+        let mut x = X87 {
+            fcw: (le16(0) & 0x1f3f) | 0x40,
+            fsw: le16(2),
+            ftw: 0,
+            fop: le16(6) & 0x7ff,
+            fip: le64(8) & narrow,
+            fdp: le64(16) & narrow,
+            ..X87::default()
+        };
+        let top = ((x.fsw >> 11) & 7) as usize;
+        for n in 0..8 {
+            x.st[(top + n) & 7] = F80 {
+                signif: le64(32 + 16 * n),
+                sign_exp: le16(40 + 16 * n),
+                _pad: [0; 3],
+            };
+        }
+        for p in 0..8 {
+            let tag = if b[4] & (1 << p) == 0 { 3 } else { Self::tag_of(x.st[p]) };
+            x.ftw |= tag << (2 * p);
+        }
+        if x.fsw & !x.fcw & 0x3f != 0 {
+            x.fsw |= 0x8080;
+        } else {
+            x.fsw &= !0x8080;
+        }
+        *self = x;
+    }
+
+    /// The full-tag-word class of a register's contents: 0 valid, 1 zero,
+    /// 2 special (NaN, infinity, denormal, unsupported encodings).
+    pub fn tag_of(r: F80) -> u16 {
+        let exp = r.sign_exp & 0x7fff;
+        match (exp, r.signif) {
+            (0, 0) => 1,
+            (0, _) | (0x7fff, _) => 2,
+            (_, s) if s >> 63 == 0 => 2,
+            _ => 0,
+        }
+    }
+}
+
 /// Architectural state of one guest thread.
 #[repr(C, align(16))]
 #[derive(Clone, Debug)]
