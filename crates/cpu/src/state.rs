@@ -117,11 +117,7 @@ impl X87 {
         };
         let top = ((x.fsw >> 11) & 7) as usize;
         for n in 0..8 {
-            x.st[(top + n) & 7] = F80 {
-                signif: le64(32 + 16 * n),
-                sign_exp: le16(40 + 16 * n),
-                _pad: [0; 3],
-            };
+            x.st[(top + n) & 7] = F80 { signif: le64(32 + 16 * n), sign_exp: le16(40 + 16 * n), _pad: [0; 3] };
         }
         for p in 0..8 {
             let tag = if b[4] & (1 << p) == 0 { 3 } else { Self::tag_of(x.st[p]) };

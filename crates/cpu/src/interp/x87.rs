@@ -60,18 +60,11 @@ fn tag_of(v: Ext) -> u16 {
 }
 
 fn to_ext(f: F80) -> Ext {
-    Ext {
-        se: f.sign_exp,
-        sig: f.signif,
-    }
+    Ext { se: f.sign_exp, sig: f.signif }
 }
 
 fn to_f80(v: Ext) -> F80 {
-    F80 {
-        signif: v.sig,
-        sign_exp: v.se,
-        _pad: [0; 3],
-    }
+    F80 { signif: v.sig, sign_exp: v.se, _pad: [0; 3] }
 }
 
 fn empty(x: &X87, i: usize) -> bool {
@@ -102,10 +95,7 @@ fn pop(x: &mut X87) {
 
 /// FNINIT: control, status and tags reset; the register contents stay.
 fn init(x: &mut X87) {
-    *x = X87 {
-        st: x.st,
-        ..X87::default()
-    };
+    *x = X87 { st: x.st, ..X87::default() };
 }
 
 /// Recompute the tags of the non-empty registers from their contents, as
@@ -222,11 +212,7 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             | M::Fxrstor64
             | M::Wait
     );
-    let data_ptr = if (0..i.op_count()).any(|n| i.op_kind(n) == OpKind::Memory) {
-        Some(super::ea(cpu, i))
-    } else {
-        None
-    };
+    let data_ptr = if (0..i.op_count()).any(|n| i.op_kind(n) == OpKind::Memory) { Some(super::ea(cpu, i)) } else { None };
     let r = exec_inner(cpu, bus, i);
     if r.is_ok() && !is_control {
         cpu.x87.fip = i.ip();
@@ -380,13 +366,7 @@ fn exec_inner(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             Ok(())
         }
         M::Fsqrt | M::Frndint => {
-            unary(cpu, |a, c| {
-                if i.mnemonic() == M::Fsqrt {
-                    sf::sqrt(a, c)
-                } else {
-                    sf::round_to_int(a, c)
-                }
-            });
+            unary(cpu, |a, c| if i.mnemonic() == M::Fsqrt { sf::sqrt(a, c) } else { sf::round_to_int(a, c) });
             Ok(())
         }
         M::Fscale => {
@@ -626,10 +606,7 @@ fn exec_inner(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
                 let mut sig = [0u8; 8];
                 sig.copy_from_slice(&buf[o..o + 8]);
                 let se = u16::from_le_bytes([buf[o + 8], buf[o + 9]]);
-                x.st[(t + k) & 7] = to_f80(Ext {
-                    se,
-                    sig: u64::from_le_bytes(sig),
-                });
+                x.st[(t + k) & 7] = to_f80(Ext { se, sig: u64::from_le_bytes(sig) });
             }
             retag(x);
             Ok(())
@@ -658,10 +635,7 @@ fn read_mem_operand(cpu: &CpuState, bus: &mut Bus, i: &Instruction, integer: boo
         _ => {
             let mut b = [0u8; 10];
             bus.read_bytes(a, &mut b)?;
-            Ext {
-                sig: u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8])),
-                se: u16::from_le_bytes([b[8], b[9]]),
-            }
+            Ext { sig: u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8])), se: u16::from_le_bytes([b[8], b[9]]) }
         }
     })
 }

@@ -41,10 +41,7 @@ pub struct Ext {
 }
 
 /// The "real indefinite" QNaN produced by masked invalid operations.
-pub const INDEFINITE: Ext = Ext {
-    se: 0xffff,
-    sig: 0xc000_0000_0000_0000,
-};
+pub const INDEFINITE: Ext = Ext { se: 0xffff, sig: 0xc000_0000_0000_0000 };
 pub const QUIET: u64 = 1 << 62;
 const INT_BIT: u64 = 1 << 63;
 
@@ -66,10 +63,7 @@ impl Ext {
     pub const ONE: Ext = Ext { se: 0x3fff, sig: INT_BIT };
 
     pub fn new(sign: bool, exp: u16, sig: u64) -> Ext {
-        Ext {
-            se: ((sign as u16) << 15) | (exp & 0x7fff),
-            sig,
-        }
+        Ext { se: ((sign as u16) << 15) | (exp & 0x7fff), sig }
     }
     pub fn inf(sign: bool) -> Ext {
         Ext::new(sign, 0x7fff, INT_BIT)
@@ -84,16 +78,10 @@ impl Ext {
         self.se & 0x7fff
     }
     pub fn neg(self) -> Ext {
-        Ext {
-            se: self.se ^ 0x8000,
-            sig: self.sig,
-        }
+        Ext { se: self.se ^ 0x8000, sig: self.sig }
     }
     pub fn abs(self) -> Ext {
-        Ext {
-            se: self.se & 0x7fff,
-            sig: self.sig,
-        }
+        Ext { se: self.se & 0x7fff, sig: self.sig }
     }
     pub fn kind(self) -> Kind {
         let e = self.exp();
@@ -113,10 +101,7 @@ impl Ext {
         matches!(self.kind(), Kind::QNaN | Kind::SNaN)
     }
     pub fn quiet(self) -> Ext {
-        Ext {
-            se: self.se,
-            sig: self.sig | QUIET,
-        }
+        Ext { se: self.se, sig: self.sig | QUIET }
     }
     /// Unpack a finite non-zero value (normal or denormal).
     pub fn unpack(self) -> Unp {
@@ -125,11 +110,7 @@ impl Ext {
             exp = EMIN;
         }
         let lz = self.sig.leading_zeros();
-        Unp {
-            sign: self.sign(),
-            exp: exp - lz as i32,
-            sig: (self.sig as u128) << (64 + lz),
-        }
+        Unp { sign: self.sign(), exp: exp - lz as i32, sig: (self.sig as u128) << (64 + lz) }
     }
 }
 
@@ -144,11 +125,7 @@ pub struct Unp {
 impl Unp {
     pub fn normalize(sign: bool, exp: i32, sig: u128) -> Unp {
         let lz = sig.leading_zeros();
-        Unp {
-            sign,
-            exp: exp - lz as i32,
-            sig: sig << lz,
-        }
+        Unp { sign, exp: exp - lz as i32, sig: sig << lz }
     }
 }
 
@@ -164,11 +141,7 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(fcw: u16) -> Ctx {
-        Ctx {
-            fcw,
-            flags: 0,
-            pending_de: false,
-        }
+        Ctx { fcw, flags: 0, pending_de: false }
     }
     pub fn rc(&self) -> u8 {
         ((self.fcw >> 10) & 3) as u8
@@ -227,12 +200,7 @@ fn round_core(sign: bool, exp: i32, sig: u128, p: u32, lsb_min: i32, rc: u8) -> 
         2 => inexact && !sign,
         _ => false,
     };
-    Rounded {
-        q: q + inc as u128,
-        lsb_exp,
-        inexact,
-        up: inc,
-    }
+    Rounded { q: q + inc as u128, lsb_exp, inexact, up: inc }
 }
 
 fn bitlen(q: u128) -> i32 {
@@ -600,11 +568,7 @@ pub fn sqrt_unp(a: Unp) -> Unp {
     // digits plus the sticky remainder decide any rounding to 64 bits.
     let digits = if a.sig as u64 == 0 { 68 } else { 128 };
     for k in 0..digits {
-        let pair = if k < 64 {
-            (hi >> (126 - 2 * k)) & 3
-        } else {
-            (lo >> (126 - 2 * (k - 64))) & 3
-        };
+        let pair = if k < 64 { (hi >> (126 - 2 * k)) & 3 } else { (lo >> (126 - 2 * (k - 64))) & 3 };
         // rem = rem*4 + pair (tracked in 130 bits: rem < 2*root+1).
         let top2 = (rem >> 126) as u8 | ((rem_hi as u8) << 2);
         rem = (rem << 2) | pair;
@@ -856,11 +820,7 @@ pub fn to_ieee(a: Ext, ebits: u32, mbits: u32, c: &mut Ctx) -> Option<u64> {
     }
     let biased = top + bias;
     let body = if biased >= 1 {
-        let m = if n > p as i32 {
-            r.q >> (n - p as i32)
-        } else {
-            r.q << (p as i32 - n)
-        };
+        let m = if n > p as i32 { r.q >> (n - p as i32) } else { r.q << (p as i32 - n) };
         ((biased as u64) << mbits) | (m as u64 & ((1u64 << mbits) - 1))
     } else {
         (r.q << (r.lsb_exp - (emin - (p as i32 - 1)))) as u64
@@ -1012,13 +972,5 @@ fn int_rem(a: u64, b: u64, n: i32) -> (u64, u64) {
 /// (it may be denormal, which signals an unmasked underflow).
 fn exact(sign: bool, q: u128, lsb_exp: i32, c: &mut Ctx) -> Ext {
     let n = bitlen(q);
-    round_ext_p(
-        Unp {
-            sign,
-            exp: lsb_exp + n - 1,
-            sig: q << (128 - n),
-        },
-        64,
-        c,
-    )
+    round_ext_p(Unp { sign, exp: lsb_exp + n - 1, sig: q << (128 - n) }, 64, c)
 }

@@ -91,10 +91,7 @@ fn emulate(code: &[u8], block: &mut [u8; BLOCK]) -> Result<(), String> {
     space.map(&mut mem.phys, data_va, df, Prot::RW);
     let sf_ = mem.phys.alloc();
     space.map(&mut mem.phys, stack_va, sf_, Prot::RW);
-    let mut cpu = CpuState {
-        rip: code_va,
-        ..Default::default()
-    };
+    let mut cpu = CpuState { rip: code_va, ..Default::default() };
     cpu.gpr[crate::state::reg::RDI] = data_va;
     cpu.gpr[crate::state::reg::RSI] = data_va + MEM as u64;
     cpu.gpr[crate::state::reg::RSP] = stack_va + 0x800;
@@ -146,10 +143,7 @@ fn image(c: &Case) -> [u8; 108] {
     for n in 0..8 {
         let v = c.st.get(n).copied().flatten();
         let p = (c.top as usize + n) & 7;
-        let val = v.unwrap_or(Ext {
-            se: 0x1234,
-            sig: 0x5555_aaaa_0000_1111 ^ n as u64,
-        });
+        let val = v.unwrap_or(Ext { se: 0x1234, sig: 0x5555_aaaa_0000_1111 ^ n as u64 });
         if v.is_some() {
             ftw &= !(3 << (2 * p));
         }
@@ -206,11 +200,7 @@ fn compare(host: &Host, insn: &[u8], c: &Case) -> Result<(), String> {
     // FIP/FCS/FOP/FDP/FDS live in bytes 12..28 of the image.
     let img_eq = h[OUT_IMG..OUT_IMG + 12] == e[OUT_IMG..OUT_IMG + 12] && h[OUT_IMG + 28..OUT_IMG + 108] == e[OUT_IMG + 28..OUT_IMG + 108];
     if !img_eq {
-        diffs.push(format!(
-            "\n  host {}\n  emu  {}",
-            describe_img(&h[OUT_IMG..]),
-            describe_img(&e[OUT_IMG..])
-        ));
+        diffs.push(format!("\n  host {}\n  emu  {}", describe_img(&h[OUT_IMG..]), describe_img(&e[OUT_IMG..])));
     }
     let rax = |b: &[u8]| u64::from_le_bytes(b[OUT_RAX..OUT_RAX + 8].try_into().unwrap());
     let fl = |b: &[u8]| u64::from_le_bytes(b[OUT_FLAGS..OUT_FLAGS + 8].try_into().unwrap()) & 0x8d5;
@@ -224,22 +214,12 @@ fn compare(host: &Host, insn: &[u8], c: &Case) -> Result<(), String> {
         let first = (MEM..BLOCK).find(|&k| h[k] != e[k]).unwrap_or(MEM) - MEM;
         let n = first.max(16) & !15;
         let m = (n + 16).min(BLOCK - MEM);
-        diffs.push(format!(
-            "mem at {first}: host {:02x?} emu {:02x?}",
-            &h[MEM + n - 16..MEM + m],
-            &e[MEM + n - 16..MEM + m]
-        ));
+        diffs.push(format!("mem at {first}: host {:02x?} emu {:02x?}", &h[MEM + n - 16..MEM + m], &e[MEM + n - 16..MEM + m]));
     }
     if diffs.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "insn {:02x?} in: {} mem {:02x?}{}",
-            insn,
-            describe_img(&image(c)),
-            c.mem,
-            diffs.join("; ")
-        ))
+        Err(format!("insn {:02x?} in: {} mem {:02x?}{}", insn, describe_img(&image(c)), c.mem, diffs.join("; ")))
     }
 }
 
@@ -271,11 +251,7 @@ fn value(r: &mut Rng) -> Ext {
         0..=5 => Ext::new(sign, 0x3fff + r.below(80) as u16 - 40, sig),
         6..=7 => Ext::new(sign, 0x3fff + r.below(80) as u16 - 40, short | 1 << 63),
         8 => Ext::new(sign, r.below(0x7fff) as u16, sig),
-        9 => Ext::new(
-            sign,
-            [1, 2, 0x7ffe, 0x7ffd, 0x3f80, 0x3c00, 0x43fe, 0x407e][r.below(8) as usize],
-            sig,
-        ),
+        9 => Ext::new(sign, [1, 2, 0x7ffe, 0x7ffd, 0x3f80, 0x3c00, 0x43fe, 0x407e][r.below(8) as usize], sig),
         10 => Ext::new(sign, 0, sig >> (1 + r.below(63))),
         11 => Ext::zero(sign),
         12 => Ext::inf(sign),
@@ -314,14 +290,7 @@ fn case(r: &mut Rng, n: usize, unmasked: bool) -> Case {
         st[7] = Some(value(r));
     }
     let fsw = if r.below(2) == 0 { r.next() as u16 & 0x7fff } else { 0 };
-    Case {
-        st,
-        fcw: fcw(r, unmasked),
-        top: r.below(8) as u16,
-        fsw,
-        mem: vec![0; 16],
-        rflags: r.next(),
-    }
+    Case { st, fcw: fcw(r, unmasked), top: r.below(8) as u16, fsw, mem: vec![0; 16], rflags: r.next() }
 }
 
 /// Run `count` random cases of each instruction; returns the failures.
@@ -409,11 +378,7 @@ fn run_set(name: &str, insns: &[Vec<u8>], operands: usize, mem: usize, count: us
 /// Cases per test group; `X87_TEST_SCALE=n` multiplies them (and the
 /// seeds change with it) for longer soak runs.
 fn scale() -> usize {
-    std::env::var("X87_TEST_SCALE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-        .max(1)
+    std::env::var("X87_TEST_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(1).max(1)
 }
 
 /// Base case counts (smaller in unoptimised builds).
@@ -471,25 +436,14 @@ fn arith_mem() {
 #[test]
 fn unary_ops() {
     // fchs fabs ftst fxam fsqrt frndint fscale fxtract fprem fprem1
-    let forms: Vec<Vec<u8>> = [0xe0u8, 0xe1, 0xe4, 0xe5, 0xfa, 0xfc, 0xfd, 0xf4, 0xf8, 0xf5]
-        .iter()
-        .map(|&b| vec![0xd9, b])
-        .collect();
+    let forms: Vec<Vec<u8>> = [0xe0u8, 0xe1, 0xe4, 0xe5, 0xfa, 0xfc, 0xfd, 0xf4, 0xf8, 0xf5].iter().map(|&b| vec![0xd9, b]).collect();
     run_set("unary", &forms, 3, 0, N / 2, 4, false);
 }
 
 #[test]
 fn compares() {
-    let mut forms = reg_forms(&[
-        (0xd8, 0xd0),
-        (0xd8, 0xd8),
-        (0xdd, 0xe0),
-        (0xdd, 0xe8),
-        (0xdb, 0xe8),
-        (0xdb, 0xf0),
-        (0xdf, 0xe8),
-        (0xdf, 0xf0),
-    ]);
+    let mut forms =
+        reg_forms(&[(0xd8, 0xd0), (0xd8, 0xd8), (0xdd, 0xe0), (0xdd, 0xe8), (0xdb, 0xe8), (0xdb, 0xf0), (0xdf, 0xe8), (0xdf, 0xf0)]);
     forms.push(vec![0xde, 0xd9]);
     forms.push(vec![0xda, 0xe9]);
     forms.push(vec![0xdf, 0xe0]); // fnstsw ax
@@ -579,13 +533,7 @@ fn loads_stores() {
 
 #[test]
 fn stores_unmasked() {
-    let forms: Vec<Vec<u8>> = vec![
-        vec![0xd9, 0x1e],
-        vec![0xdd, 0x1e],
-        vec![0xdb, 0x1e],
-        vec![0xd9, 0x06],
-        vec![0xdd, 0x06],
-    ];
+    let forms: Vec<Vec<u8>> = vec![vec![0xd9, 0x1e], vec![0xdd, 0x1e], vec![0xdb, 0x1e], vec![0xd9, 0x06], vec![0xdd, 0x06]];
     let mut total = 0;
     let mut fails = Vec::new();
     for (k, f) in forms.iter().enumerate() {
@@ -652,11 +600,7 @@ fn trans_report(name: &str, s: &UlpStats, max_ulps: i128) {
         s.hist[1],
         s.hist[2],
         s.hist[3],
-        if s.max == i128::MAX {
-            "special".to_string()
-        } else {
-            s.max.to_string()
-        },
+        if s.max == i128::MAX { "special".to_string() } else { s.max.to_string() },
         s.other.len()
     );
     for w in s.worst.iter().take(4) {
@@ -674,21 +618,14 @@ fn rand_ext(r: &mut Rng, lo: i32, hi: i32) -> Ext {
 }
 
 fn trans_gen(r: &mut Rng, lo: i32, hi: i32, n: usize) -> Vec<Ext> {
-    (0..n)
-        .map(|_| if r.below(16) == 0 { value(r) } else { rand_ext(r, lo, hi) })
-        .collect()
+    (0..n).map(|_| if r.below(16) == 0 { value(r) } else { rand_ext(r, lo, hi) }).collect()
 }
 
 const TN: usize = if cfg!(debug_assertions) { 1000 } else { 4000 };
 
 #[test]
 fn trans_sin_cos() {
-    for (name, insn) in [
-        ("fsin", [0xd9u8, 0xfe]),
-        ("fcos", [0xd9, 0xff]),
-        ("fsincos", [0xd9, 0xfb]),
-        ("fptan", [0xd9, 0xf2]),
-    ] {
+    for (name, insn) in [("fsin", [0xd9u8, 0xfe]), ("fcos", [0xd9, 0xff]), ("fsincos", [0xd9, 0xfb]), ("fptan", [0xd9, 0xf2])] {
         for (lo, hi, tag) in [(-70, 0, "small"), (0, 12, "medium"), (12, 62, "large")] {
             let s = trans_sweep(&insn, 1, 7 + lo as u64, TN, &|r| trans_gen(r, lo, hi, 1));
             trans_report(&format!("{name} {tag}"), &s, 1 << 40);
@@ -726,25 +663,14 @@ fn trans_exp_log() {
 
 #[test]
 fn unary_unmasked() {
-    let forms: Vec<Vec<u8>> = [0xe0u8, 0xe1, 0xe4, 0xe5, 0xfa, 0xfc, 0xfd, 0xf4, 0xf8, 0xf5]
-        .iter()
-        .map(|&b| vec![0xd9, b])
-        .collect();
+    let forms: Vec<Vec<u8>> = [0xe0u8, 0xe1, 0xe4, 0xe5, 0xfa, 0xfc, 0xfd, 0xf4, 0xf8, 0xf5].iter().map(|&b| vec![0xd9, b]).collect();
     run_set("unary_unmasked", &forms, 3, 0, N / 2, 40, true);
 }
 
 #[test]
 fn compares_unmasked() {
-    let mut forms = reg_forms(&[
-        (0xd8, 0xd0),
-        (0xd8, 0xd8),
-        (0xdd, 0xe0),
-        (0xdd, 0xe8),
-        (0xdb, 0xe8),
-        (0xdb, 0xf0),
-        (0xdf, 0xe8),
-        (0xdf, 0xf0),
-    ]);
+    let mut forms =
+        reg_forms(&[(0xd8, 0xd0), (0xd8, 0xd8), (0xdd, 0xe0), (0xdd, 0xe8), (0xdb, 0xe8), (0xdb, 0xf0), (0xdf, 0xe8), (0xdf, 0xf0)]);
     forms.push(vec![0xde, 0xd9]);
     forms.push(vec![0xda, 0xe9]);
     run_set("compares_unmasked", &forms, 8, 0, N / 8, 41, true);
@@ -778,17 +704,7 @@ fn loads_unmasked() {
 fn trans_unmasked_and_specials() {
     // Special operands and unmasked exceptions: everything but the value
     // must match, and the value within an ulp.
-    for (k, insn) in [
-        [0xd9u8, 0xfe],
-        [0xd9, 0xff],
-        [0xd9, 0xfb],
-        [0xd9, 0xf2],
-        [0xd9, 0xf0],
-        [0xd9, 0xf1],
-        [0xd9, 0xf3],
-    ]
-    .iter()
-    .enumerate()
+    for (k, insn) in [[0xd9u8, 0xfe], [0xd9, 0xff], [0xd9, 0xfb], [0xd9, 0xf2], [0xd9, 0xf0], [0xd9, 0xf1], [0xd9, 0xf3]].iter().enumerate()
     {
         let host = Host::new();
         let mut r = Rng(500 + k as u64);
@@ -799,11 +715,7 @@ fn trans_unmasked_and_specials() {
             for v in c.st.iter_mut().take(2) {
                 let x = value(&mut r);
                 // Keep f2xm1/fyl2xp1 inside their domains.
-                *v = Some(if (k == 4 || k == 5) && x.exp() >= 0x3ffd && x.exp() != 0x7fff {
-                    rand_ext(&mut r, -60, -3)
-                } else {
-                    x
-                });
+                *v = Some(if (k == 4 || k == 5) && x.exp() >= 0x3ffd && x.exp() != 0x7fff { rand_ext(&mut r, -60, -3) } else { x });
             }
             merge(&mut s, trans_case(&host, insn, &c));
         }
@@ -847,11 +759,7 @@ fn trans_case(host: &Host, insn: &[u8], c: &Case) -> UlpStats {
     for n in 0..2 {
         let (hv, ev) = (st_of(h, n), st_of(e, n));
         if hv != ev {
-            let d = if hv.sign() == ev.sign() && hv.exp() != 0x7fff && ev.exp() != 0x7fff {
-                (key(hv) - key(ev)).abs()
-            } else {
-                i128::MAX
-            };
+            let d = if hv.sign() == ev.sign() && hv.exp() != 0x7fff && ev.exp() != 0x7fff { (key(hv) - key(ev)).abs() } else { i128::MAX };
             worst = worst.max(d);
         }
     }
@@ -871,12 +779,7 @@ fn trans_case(host: &Host, insn: &[u8], c: &Case) -> UlpStats {
     st.hist[(worst.min(3)) as usize] += 1;
     st.max = worst;
     if worst > 1 {
-        st.worst.push(format!(
-            "{worst} ulp: in: {}\n  host {}\n  emu  {}",
-            describe_img(&image(c)),
-            describe_img(h),
-            describe_img(e)
-        ));
+        st.worst.push(format!("{worst} ulp: in: {}\n  host {}\n  emu  {}", describe_img(&image(c)), describe_img(h), describe_img(e)));
     }
     st
 }
@@ -948,10 +851,7 @@ fn run_code(code: &[u8], max: u64, setup: impl FnOnce(&mut CpuState, &mut [u8]))
     space.map(&mut mem.phys, 0x60_0000, df, Prot::RW);
     let rf = mem.phys.alloc();
     space.map(&mut mem.phys, 0x70_0000, rf, Prot::READ);
-    let mut cpu = CpuState {
-        rip: 0x40_0000,
-        ..Default::default()
-    };
+    let mut cpu = CpuState { rip: 0x40_0000, ..Default::default() };
     cpu.gpr[crate::state::reg::RSI] = 0x60_0000;
     cpu.gpr[crate::state::reg::RDI] = 0x70_0000;
     setup(&mut cpu, mem.phys.bytes_mut(df));
@@ -988,41 +888,16 @@ fn unmasked_exception_faults_at_next_x87_instruction() {
 fn faults_leave_the_fpu_unchanged() {
     let cases: &[(&[u8], crate::Fault)] = &[
         // fld1; fstp qword [rdi] (read-only page)
-        (
-            &[0xd9, 0xe8, 0xdd, 0x1f],
-            crate::Fault::Page {
-                addr: 0x70_0000,
-                access: crate::Access::Write,
-                present: true,
-            },
-        ),
+        (&[0xd9, 0xe8, 0xdd, 0x1f], crate::Fault::Page { addr: 0x70_0000, access: crate::Access::Write, present: true }),
         // fld1; fld qword [rsi+0x1000] (unmapped)
         (
             &[0xd9, 0xe8, 0xdd, 0x86, 0x00, 0x10, 0x00, 0x00],
-            crate::Fault::Page {
-                addr: 0x60_1000,
-                access: crate::Access::Read,
-                present: false,
-            },
+            crate::Fault::Page { addr: 0x60_1000, access: crate::Access::Read, present: false },
         ),
         // fld1; fnstenv [rdi]
-        (
-            &[0xd9, 0xe8, 0xd9, 0x37],
-            crate::Fault::Page {
-                addr: 0x70_0000,
-                access: crate::Access::Write,
-                present: true,
-            },
-        ),
+        (&[0xd9, 0xe8, 0xd9, 0x37], crate::Fault::Page { addr: 0x70_0000, access: crate::Access::Write, present: true }),
         // fld1; fistp dword [rdi]
-        (
-            &[0xd9, 0xe8, 0xdb, 0x1f],
-            crate::Fault::Page {
-                addr: 0x70_0000,
-                access: crate::Access::Write,
-                present: true,
-            },
-        ),
+        (&[0xd9, 0xe8, 0xdb, 0x1f], crate::Fault::Page { addr: 0x70_0000, access: crate::Access::Write, present: true }),
         // fld1; fxsave [rsi+8] (misaligned)
         (&[0xd9, 0xe8, 0x0f, 0xae, 0x46, 0x08], crate::Fault::GeneralProtection),
         // fld1; fxrstor [rsi] with a reserved MXCSR bit set
@@ -1050,10 +925,7 @@ fn constants_follow_rc() {
         let (_, cpu) = run_code(&[0xd9, 0x2e, 0xd9, 0xeb], 2, |_, d| d[..2].copy_from_slice(&fcw.to_le_bytes()));
         seen.push(cpu.st(0).signif);
     }
-    assert_eq!(
-        seen,
-        vec![0xc90fdaa22168c235, 0xc90fdaa22168c234, 0xc90fdaa22168c235, 0xc90fdaa22168c234]
-    );
+    assert_eq!(seen, vec![0xc90fdaa22168c235, 0xc90fdaa22168c234, 0xc90fdaa22168c235, 0xc90fdaa22168c234]);
 }
 
 #[test]
@@ -1062,14 +934,8 @@ fn fop_matches_host() {
     // must agree; FIP and FDP hold addresses that differ between the two.
     let host = Host::new();
     let mut fails = Vec::new();
-    let insns: &[&[u8]] = &[
-        &[0xd9, 0xe8],
-        &[0xdc, 0x46, 0x10],
-        &[0xd8, 0xc1],
-        &[0x66, 0xdd, 0x46, 0x08],
-        &[0x41, 0xd9, 0xc9],
-        &[0xdb, 0xe2],
-    ];
+    let insns: &[&[u8]] =
+        &[&[0xd9, 0xe8], &[0xdc, 0x46, 0x10], &[0xd8, 0xc1], &[0x66, 0xdd, 0x46, 0x08], &[0x41, 0xd9, 0xc9], &[0xdb, 0xe2]];
     for insn in insns {
         let mut code = insn.to_vec();
         code.extend_from_slice(&[0xd9, 0x36]);
@@ -1133,16 +999,8 @@ fn stack_faults() {
         &[0xda, 0xc1],
         &[0xdb, 0xd1],
     ];
-    let trans: &[&[u8]] = &[
-        &[0xd9, 0xfe],
-        &[0xd9, 0xff],
-        &[0xd9, 0xfb],
-        &[0xd9, 0xf2],
-        &[0xd9, 0xf0],
-        &[0xd9, 0xf1],
-        &[0xd9, 0xf3],
-        &[0xd9, 0xf9],
-    ];
+    let trans: &[&[u8]] =
+        &[&[0xd9, 0xfe], &[0xd9, 0xff], &[0xd9, 0xfb], &[0xd9, 0xf2], &[0xd9, 0xf0], &[0xd9, 0xf1], &[0xd9, 0xf3], &[0xd9, 0xf9]];
     let mut r = Rng(4242 + scale() as u64);
     let mut total = 0;
     let mut fails = Vec::new();
@@ -1208,11 +1066,7 @@ fn targeted_values() {
         let insn: &[u8] = if r.below(2) == 0 { &[0xd9, 0xf8] } else { &[0xd9, 0xf5] };
         run(insn, [a, b], vec![0; 16], &mut r);
         // FSCALE by small, fractional, large and huge factors.
-        let a = if r.below(4) == 0 {
-            value(&mut r)
-        } else {
-            rand_ext(&mut r, -16000, 16000)
-        };
+        let a = if r.below(4) == 0 { value(&mut r) } else { rand_ext(&mut r, -16000, 16000) };
         let s = match r.below(4) {
             0 => rand_ext(&mut r, -3, 3),
             1 => rand_ext(&mut r, 10, 15),
@@ -1222,11 +1076,7 @@ fn targeted_values() {
         run(&[0xd9, 0xfd], [a, s], vec![0; 16], &mut r);
         // FIST/FISTP/FISTTP near +-2^15, 2^31, 2^63, and FBSTP near 10^18.
         let k = [15, 31, 63, 59][r.below(4) as usize];
-        let v = Ext::new(
-            r.below(2) == 1,
-            (16383 + k - r.below(2) as i32) as u16,
-            (1 << 63) | (r.next() >> (1 + r.below(63))),
-        );
+        let v = Ext::new(r.below(2) == 1, (16383 + k - r.below(2) as i32) as u16, (1 << 63) | (r.next() >> (1 + r.below(63))));
         let insn: &[u8] = match (k, r.below(3)) {
             (15, 0) => &[0xdf, 0x16],
             (15, 1) => &[0xdf, 0x1e],
@@ -1289,16 +1139,9 @@ fn non_waiting_with_pending_exception() {
 #[ignore]
 fn bench_loop() {
     // fld1; fld1; L: fadd st0,st1; fmul st0,st1; fdiv st0,st1; fsqrt; dec ecx; jnz L
-    let code = [
-        0xd9, 0xe8, 0xd9, 0xe8, 0xd8, 0xc1, 0xd8, 0xc9, 0xd8, 0xf1, 0xd9, 0xfa, 0xff, 0xc9, 0x75, 0xf4,
-    ];
+    let code = [0xd9, 0xe8, 0xd9, 0xe8, 0xd8, 0xc1, 0xd8, 0xc9, 0xd8, 0xf1, 0xd9, 0xfa, 0xff, 0xc9, 0x75, 0xf4];
     let t = std::time::Instant::now();
     let (_, cpu) = run_code(&code, 2 + 6 * 1_000_000, |cpu, _| cpu.gpr[1] = 1_000_000);
     let dt = t.elapsed();
-    eprintln!(
-        "{:?} for 1M iterations ({:.1} ns/insn), rcx={}",
-        dt,
-        dt.as_nanos() as f64 / 6e6,
-        cpu.gpr[1]
-    );
+    eprintln!("{:?} for 1M iterations ({:.1} ns/insn), rcx={}", dt, dt.as_nanos() as f64 / 6e6, cpu.gpr[1]);
 }

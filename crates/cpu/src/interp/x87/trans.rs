@@ -32,14 +32,8 @@ pub const LN2: Const = (0xB17217F7_D1CF79AB_C9E3B398_03F2F6AF, 0x3ffe);
 
 /// 2/pi to 384 bits, most significant limb first (binary point before the
 /// first bit).
-const TWO_OVER_PI: [u64; 6] = [
-    0xa2f9836e4e441529,
-    0xfc2757d1f534ddc0,
-    0xdb6295993c439041,
-    0xfe5163abdebbc561,
-    0xb7246e3a424dd2e0,
-    0x06492eea09d1921c,
-];
+const TWO_OVER_PI: [u64; 6] =
+    [0xa2f9836e4e441529, 0xfc2757d1f534ddc0, 0xdb6295993c439041, 0xfe5163abdebbc561, 0xb7246e3a424dd2e0, 0x06492eea09d1921c];
 
 /// FLDPI and friends: the hardware rounds its internal constant per RC
 /// (PC does not apply).
@@ -53,10 +47,7 @@ pub fn constant(k: Const, rc: u8) -> Ext {
         _ => false,
     };
     // None of the constants has an all-ones significand, so no carry out.
-    Ext {
-        se: exp,
-        sig: hi + up as u64,
-    }
+    Ext { se: exp, sig: hi + up as u64 }
 }
 
 // ---------------------------------------------------------------------------
@@ -70,29 +61,17 @@ struct B {
     sig: u128,
 }
 
-const ZERO: B = B {
-    neg: false,
-    exp: 0,
-    sig: 0,
-};
+const ZERO: B = B { neg: false, exp: 0, sig: 0 };
 
 impl B {
     fn is_zero(self) -> bool {
         self.sig == 0
     }
     fn from_unp(u: Unp) -> B {
-        B {
-            neg: u.sign,
-            exp: u.exp,
-            sig: u.sig,
-        }
+        B { neg: u.sign, exp: u.exp, sig: u.sig }
     }
     fn unp(self) -> Unp {
-        Unp {
-            sign: self.neg,
-            exp: self.exp,
-            sig: self.sig,
-        }
+        Unp { sign: self.neg, exp: self.exp, sig: self.sig }
     }
     fn from_ext(e: Ext) -> B {
         if e.kind() == Kind::Zero {
@@ -101,22 +80,14 @@ impl B {
         B::from_unp(e.unpack())
     }
     fn konst(k: Const) -> B {
-        B {
-            neg: false,
-            exp: k.1 as i32 - 16383,
-            sig: k.0,
-        }
+        B { neg: false, exp: k.1 as i32 - 16383, sig: k.0 }
     }
     fn int(n: u64) -> B {
         if n == 0 {
             return ZERO;
         }
         let lz = n.leading_zeros();
-        B {
-            neg: false,
-            exp: 63 - lz as i32,
-            sig: ((n << lz) as u128) << 64,
-        }
+        B { neg: false, exp: 63 - lz as i32, sig: ((n << lz) as u128) << 64 }
     }
     fn neg(self) -> B {
         B { neg: !self.neg, ..self }
@@ -144,19 +115,13 @@ impl B {
     }
     fn mul(self, o: B) -> B {
         if self.is_zero() || o.is_zero() {
-            return B {
-                neg: self.neg != o.neg,
-                ..ZERO
-            };
+            return B { neg: self.neg != o.neg, ..ZERO };
         }
         B::from_unp(sf::mul_unp(self.unp(), o.unp()))
     }
     fn div(self, o: B) -> B {
         if self.is_zero() {
-            return B {
-                neg: self.neg != o.neg,
-                ..ZERO
-            };
+            return B { neg: self.neg != o.neg, ..ZERO };
         }
         B::from_unp(sf::div_unp(self.unp(), o.unp()))
     }
@@ -171,11 +136,7 @@ impl B {
         let q2 = (r1 << 64) / d128;
         let lz = q1.leading_zeros();
         let sig = if lz == 0 { q1 } else { (q1 << lz) | (q2 >> (64 - lz.min(64))) };
-        B {
-            neg: self.neg,
-            exp: self.exp - lz as i32,
-            sig,
-        }
+        B { neg: self.neg, exp: self.exp - lz as i32, sig }
     }
     fn sqrt(self) -> B {
         if self.is_zero() {
@@ -276,18 +237,10 @@ fn reduce(x: B) -> (u64, B) {
     let f = if hi != 0 {
         let lz = hi.leading_zeros();
         let sig = if lz == 0 { hi } else { (hi << lz) | (lo >> (128 - lz)) };
-        B {
-            neg,
-            exp: -1 - lz as i32,
-            sig,
-        }
+        B { neg, exp: -1 - lz as i32, sig }
     } else if lo != 0 {
         let lz = lo.leading_zeros();
-        B {
-            neg,
-            exp: -129 - lz as i32,
-            sig: lo << lz,
-        }
+        B { neg, exp: -129 - lz as i32, sig: lo << lz }
     } else {
         ZERO
     };
@@ -331,14 +284,7 @@ fn reduce66(x: B) -> (u64, B) {
         return (k as u64, ZERO);
     }
     let lz = rem.leading_zeros();
-    (
-        k as u64,
-        B {
-            neg,
-            exp: 127 - lz as i32 - 65,
-            sig: rem << lz,
-        },
-    )
+    (k as u64, B { neg, exp: 127 - lz as i32 - 65, sig: rem << lz })
 }
 
 /// (sin x, cos x) for finite |x| < 2^63.
@@ -710,11 +656,7 @@ fn fpatan(y: Ext, x: Ext, c: &mut Ctx) -> Ext {
         }
         _ => {
             let (by, bx) = (B::from_ext(y).abs(), B::from_ext(x).abs());
-            let a = if cmp_abs(by, bx) == core::cmp::Ordering::Greater {
-                pi.scale(-1).sub(atan(bx.div(by)))
-            } else {
-                atan(by.div(bx))
-            };
+            let a = if cmp_abs(by, bx) == core::cmp::Ordering::Greater { pi.scale(-1).sub(atan(bx.div(by))) } else { atan(by.div(bx)) };
             if x.sign() {
                 pi.sub(a)
             } else {
@@ -747,13 +689,7 @@ mod unit {
     #[test]
     fn tiny_results_are_inexact() {
         for m in [Mnemonic::Fsin, Mnemonic::Fptan] {
-            for x in [
-                Ext {
-                    se: 0xbfc2,
-                    sig: 0x8f212c9dfafb59e6,
-                },
-                Ext { se: 0x8000, sig: 1 },
-            ] {
+            for x in [Ext { se: 0xbfc2, sig: 0x8f212c9dfafb59e6 }, Ext { se: 0x8000, sig: 1 }] {
                 let mut c = Ctx::new(0x037f);
                 let _ = trig(m, x, &mut c);
                 assert_ne!(c.flags & sf::PE, 0, "{m:?} {x:x?}");
