@@ -12,6 +12,10 @@ pub enum Fault {
     /// #GP: non-canonical address, misaligned SSE operand, privileged
     /// instruction.
     GeneralProtection,
+    /// #SS: a non-canonical address through the stack segment (an operand
+    /// based on RSP or RBP, or the implicit stack access of PUSH, POP,
+    /// CALL, RET, ENTER, LEAVE). Linux delivers SIGBUS.
+    StackFault,
     /// #UD: undefined or unimplemented instruction.
     InvalidOpcode,
     /// #DE: division by zero or quotient overflow.

@@ -201,3 +201,23 @@ fn rep_movs_and_stos_bulk_paths_match_element_semantics() {
         }
     }
 }
+
+#[test]
+fn non_canonical_stack_accesses_raise_stack_fault() {
+    const BAD: u64 = 0x8000_0000_0000_0000;
+    // (code, register to make non-canonical, expected fault)
+    let cases: [(&[u8], usize, Fault); 5] = [
+        (&[0x50, 0xcc], 4, Fault::StackFault),                                // push rax (rsp)
+        (&[0x48, 0x8b, 0x45, 0x00, 0xcc], 5, Fault::StackFault),              // mov rax, [rbp]
+        (&[0x48, 0x8b, 0x03, 0xcc], 3, Fault::GeneralProtection),             // mov rax, [rbx]
+        (&[0x36, 0x48, 0x8b, 0x03, 0xcc], 3, Fault::GeneralProtection),       // ss: mov rax, [rbx] (prefix ignored)
+        (&[0x64, 0x48, 0x8b, 0x45, 0x00, 0xcc], 5, Fault::GeneralProtection), // mov rax, fs:[rbp]
+    ];
+    for (code, reg, expected) in cases {
+        let (mut mem, mut space, mut cpu) = setup(code, Prot::RX);
+        cpu.gpr[reg] = BAD;
+        let (exit, _) = run(&mut cpu, &mut Bus::new(&mut space, &mut mem), 10);
+        assert_eq!(exit, Exit::Fault(expected), "{code:02x?}");
+        assert_eq!(cpu.rip, CODE);
+    }
+}

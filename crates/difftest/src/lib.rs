@@ -24,7 +24,7 @@
 //! empty x87 registers. RCP/RSQRT and the x87 transcendentals are compared
 //! with a tolerance (their exact bits are implementation-specific).
 //! Differences that are understood and tracked elsewhere are counted as
-//! "known" per class instead of as mismatches ([`compare::KNOWN_SS`]).
+//! "known" per class instead of as mismatches ([`compare::known_divergence`]).
 //!
 //! Instruction forms whose behaviour differs between vendors or that user
 //! code cannot meaningfully use are not generated (see `gen::class_of`):

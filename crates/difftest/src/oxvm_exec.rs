@@ -65,6 +65,7 @@ pub fn fault_signal(f: Fault, rip: u64) -> (i32, i32, u64) {
     match f {
         Fault::Page { addr, present, .. } => (sig::SIGSEGV, if present { sig::SEGV_ACCERR } else { sig::SEGV_MAPERR }, addr),
         Fault::GeneralProtection => (sig::SIGSEGV, sig::SI_KERNEL, 0),
+        Fault::StackFault => (sig::SIGBUS, sig::SI_KERNEL, 0),
         Fault::InvalidOpcode => (sig::SIGILL, sig::ILL_ILLOPN, rip),
         Fault::DivideError => (sig::SIGFPE, sig::FPE_INTDIV, rip),
         // The si_code of #MF/#XM depends on which exception is pending;

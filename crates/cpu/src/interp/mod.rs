@@ -44,7 +44,7 @@ impl From<Fault> for Trap {
     fn from(f: Fault) -> Self {
         match f {
             Fault::Page { .. } => Trap::Page,
-            Fault::GeneralProtection => Trap::GeneralProtection,
+            Fault::GeneralProtection | Fault::StackFault => Trap::GeneralProtection,
             Fault::InvalidOpcode => Trap::InvalidOpcode,
             Fault::DivideError => Trap::DivideError,
             Fault::X87 => Trap::X87,
@@ -56,10 +56,13 @@ impl From<Fault> for Trap {
 
 impl Trap {
     /// The fault this trap stands for (`None` for SYSCALL).
-    fn fault(self, bus: &mut Bus) -> Option<Fault> {
+    fn fault(self, cpu: &CpuState, bus: &mut Bus, i: &Instruction) -> Option<Fault> {
         Some(match self {
             Trap::Page => bus.last_fault.take().expect("a page-fault trap comes from a Bus access, which records the fault"),
-            Trap::GeneralProtection => Fault::GeneralProtection,
+            Trap::GeneralProtection => match bus.last_non_canonical.take() {
+                Some(addr) if through_stack_segment(cpu, i, addr) => Fault::StackFault,
+                _ => Fault::GeneralProtection,
+            },
             Trap::InvalidOpcode => Fault::InvalidOpcode,
             Trap::DivideError => Fault::DivideError,
             Trap::X87 => Fault::X87,
@@ -68,6 +71,24 @@ impl Trap {
             Trap::Syscall => return None,
         })
     }
+}
+
+/// Whether the non-canonical access at `addr` that instruction `i` made
+/// went through SS, for which hardware raises #SS rather than #GP. An
+/// explicit operand is SS-relative when its base is RSP or RBP (segment
+/// prefixes other than FS/GS are ignored in 64-bit mode); the implicit
+/// accesses of stack instructions are. An instruction with both (PUSH m,
+/// POP m, CALL m) is told apart by the address.
+fn through_stack_segment(cpu: &CpuState, i: &Instruction, addr: u64) -> bool {
+    let stack_op = i.stack_pointer_increment() != 0 || matches!(i.mnemonic(), Mnemonic::Enter | Mnemonic::Leave);
+    let explicit = (0..i.op_count()).any(|n| i.op_kind(n) == OpKind::Memory);
+    // A page-crossing operand may fail on its second part, 64 bytes covers
+    // the widest access.
+    if explicit && (!stack_op || addr.wrapping_sub(ea(cpu, i)) < 64) {
+        let ss_base = matches!(i.memory_base(), Register::RSP | Register::RBP | Register::ESP | Register::EBP);
+        return ss_base && !matches!(i.memory_segment(), Register::FS | Register::GS);
+    }
+    stack_op
 }
 
 pub(crate) type R = core::result::Result<(), Trap>;
@@ -100,7 +121,7 @@ pub fn run(cpu: &mut CpuState, bus: &mut Bus, budget: u64) -> (Exit, u64) {
             match (op.handler)(cpu, bus, op) {
                 Ok(()) => {}
                 Err(t) => {
-                    match t.fault(bus) {
+                    match t.fault(cpu, bus, insn) {
                         // INT3 is a trap: it completes, and RIP (as the
                         // kernel reports it) is past it. Faults leave RIP
                         // on the faulting instruction.

@@ -36,6 +36,9 @@ pub struct Bus<'a> {
     /// The last page fault an access raised (the interpreter's compact trap
     /// code refers to it).
     pub last_fault: Option<crate::Fault>,
+    /// The address of the last access rejected as non-canonical (#GP or,
+    /// through the stack segment, #SS: the interpreter decides which).
+    pub last_non_canonical: Option<u64>,
 }
 
 macro_rules! typed_access {
@@ -74,7 +77,7 @@ macro_rules! typed_access {
 
 impl<'a> Bus<'a> {
     pub fn new(space: &'a mut AddressSpace, mem: &'a mut Memory) -> Self {
-        Bus { space, mem, code_written: false, last_fault: None }
+        Bus { space, mem, code_written: false, last_fault: None, last_non_canonical: None }
     }
 
     typed_access!(read_u8, write_u8, u8);
@@ -82,6 +85,13 @@ impl<'a> Bus<'a> {
     typed_access!(read_u32, write_u32, u32);
     typed_access!(read_u64, write_u64, u64);
     typed_access!(read_u128, write_u128, u128);
+
+    fn record(&mut self, f: crate::Fault, va: u64) {
+        self.last_fault = Some(f);
+        if f == crate::Fault::GeneralProtection {
+            self.last_non_canonical = Some(va);
+        }
+    }
 
     /// Read `buf.len()` bytes at `va`, checking read permission.
     pub fn read_bytes(&mut self, va: u64, buf: &mut [u8]) -> Result<()> {
@@ -105,7 +115,7 @@ impl<'a> Bus<'a> {
     }
 
     fn copy_in(&mut self, va: u64, buf: &mut [u8], access: Access) -> Result<()> {
-        self.copy_in_inner(va, buf, access).inspect_err(|f| self.last_fault = Some(*f))
+        self.copy_in_inner(va, buf, access).inspect_err(|f| self.record(*f, va))
     }
 
     fn copy_in_inner(&mut self, va: u64, buf: &mut [u8], access: Access) -> Result<()> {
@@ -123,7 +133,7 @@ impl<'a> Bus<'a> {
 
     #[cold]
     fn write_slow(&mut self, va: u64, data: &[u8]) -> Result<()> {
-        self.write_slow_inner(va, data).inspect_err(|f| self.last_fault = Some(*f))
+        self.write_slow_inner(va, data).inspect_err(|f| self.record(*f, va))
     }
 
     fn write_slow_inner(&mut self, va: u64, data: &[u8]) -> Result<()> {
@@ -160,7 +170,7 @@ impl<'a> Bus<'a> {
     /// blocks decoded from it first. For bulk copies (REP MOVS/STOS).
     pub(crate) fn host_span(&mut self, va: u64, len: usize, access: Access) -> Result<*mut u8> {
         debug_assert!((va & 0xfff) as usize + len <= PAGE_SIZE);
-        let (host, frame) = self.space.host_page(&mut self.mem.phys, va, access).inspect_err(|f| self.last_fault = Some(*f))?;
+        let (host, frame) = self.space.host_page(&mut self.mem.phys, va, access).inspect_err(|f| self.record(*f, va))?;
         if access == Access::Write && self.mem.phys.is_code(frame) {
             self.mem.code.invalidate_frame(frame);
             self.mem.phys.set_code(frame, false);

@@ -90,6 +90,7 @@ impl FaultSignal {
         let (signal, addr) = match f {
             Fault::Page { addr, .. } => (Signal::SIGSEGV, addr),
             Fault::GeneralProtection => (Signal::SIGSEGV, 0),
+            Fault::StackFault => (Signal::SIGBUS, 0),
             Fault::InvalidOpcode => (Signal::SIGILL, rip),
             Fault::DivideError | Fault::X87 | Fault::Simd => (Signal::SIGFPE, rip),
             Fault::Breakpoint => (Signal::SIGTRAP, rip),
