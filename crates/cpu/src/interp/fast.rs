@@ -232,6 +232,123 @@ fn pop_r64(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
     Ok(())
 }
 
+/// MOV of a byte or word between a low register (not AH..BH) and memory.
+fn mov_load_narrow<const SIZE: u32>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    let v = read_mem(bus, op.mem.ea(cpu), SIZE)?;
+    super::set_reg(cpu, op.insn.op0_register(), v);
+    Ok(())
+}
+
+fn mov_store_narrow<const SIZE: u32>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    let v = super::get_reg(cpu, op.insn.op1_register());
+    write_mem(bus, op.mem.ea(cpu), SIZE, v)
+}
+
+const SHL: u8 = 0;
+const SHR: u8 = 1;
+const SAR: u8 = 2;
+const ROL: u8 = 3;
+const ROR: u8 = 4;
+
+/// Shift or rotate of a 32/64-bit register by a non-zero immediate count
+/// (a zero count changes no flags and takes the generic path). Flag rules as
+/// in `shift.rs`.
+fn shift_ri<const OP: u8, const SIZE: u32>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
+    use crate::flags::{sign_bit, zsp, CF, OF};
+    let i = &op.insn;
+    let d = gpr::<SIZE>(i.op0_register());
+    let bits = SIZE * 8;
+    let mask = size_mask(SIZE);
+    let sign = sign_bit(SIZE);
+    let c = (i.immediate8() as u32) & if SIZE == 8 { 63 } else { 31 };
+    let a = cpu.gpr[d] & mask;
+    let (res, flags) = match OP {
+        SHL => {
+            let res = (a << c) & mask;
+            let cf = (a >> (bits - c)) & 1 != 0;
+            let of = (res & sign != 0) != cf;
+            (res, zsp(res, SIZE) | (cf as u64 * CF) | (of as u64 * OF))
+        }
+        SHR => {
+            let res = a >> c;
+            let cf = (a >> (c - 1)) & 1 != 0;
+            let of = c == 1 && a & sign != 0;
+            (res, zsp(res, SIZE) | (cf as u64 * CF) | (of as u64 * OF))
+        }
+        SAR => {
+            let sa = super::int::sign_extend(a, SIZE) as i64;
+            let res = (sa >> c) as u64 & mask;
+            let cf = (sa >> (c - 1)) & 1 != 0;
+            (res, zsp(res, SIZE) | (cf as u64 * CF))
+        }
+        _ => {
+            let old = cpu.flags.arith() & !(CF | OF);
+            let res = if OP == ROL { ((a << c) | (a >> (bits - c))) & mask } else { ((a >> c) | (a << (bits - c))) & mask };
+            let (cf, of) = if OP == ROL {
+                let cf = res & 1 != 0;
+                (cf, (res & sign != 0) != cf)
+            } else {
+                let msb = res & sign != 0;
+                (msb, msb != (res & (sign >> 1) != 0))
+            };
+            (res, old | (cf as u64 * CF) | (of as u64 * OF))
+        }
+    };
+    wr::<SIZE>(cpu, d, res);
+    cpu.flags.set_arith(flags);
+    Ok(())
+}
+
+/// IMUL r, r/m, imm and IMUL r, r/m (32/64-bit): the truncated product,
+/// CF = OF = whether it overflowed; SF/ZF/PF as the generic path sets them.
+fn imul_r<const SIZE: u32, const IMM: bool>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    use crate::flags::{zsp, CF, OF};
+    let i = &op.insn;
+    let src = match i.op1_kind() {
+        OpKind::Memory => read_mem(bus, op.mem.ea(cpu), SIZE)?,
+        _ => cpu.gpr[gpr::<SIZE>(i.op1_register())],
+    };
+    let d = gpr::<SIZE>(i.op0_register());
+    let (a, b) = if IMM { (src, i.immediate(2)) } else { (cpu.gpr[d], src) };
+    let (res, overflow) = if SIZE == 8 {
+        let (r, o) = (a as i64).overflowing_mul(b as i64);
+        (r as u64, o)
+    } else {
+        let p = (a as u32 as i32 as i64) * (b as u32 as i32 as i64);
+        (p as u64 & 0xffff_ffff, p != p as i32 as i64)
+    };
+    wr::<SIZE>(cpu, d, res);
+    cpu.flags.set_arith(zsp(res, SIZE) | if overflow { CF | OF } else { 0 });
+    Ok(())
+}
+
+fn neg_not<const NEG: bool, const SIZE: u32>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
+    let d = gpr::<SIZE>(op.insn.op0_register());
+    let a = cpu.gpr[d] & size_mask(SIZE);
+    if NEG {
+        let res = 0u64.wrapping_sub(a) & size_mask(SIZE);
+        wr::<SIZE>(cpu, d, res);
+        cpu.flags.set_lazy(FlagOp::Sub, SIZE, 0, a, res);
+    } else {
+        wr::<SIZE>(cpu, d, !a & size_mask(SIZE));
+    }
+    Ok(())
+}
+
+/// ADC/SBB between registers.
+fn adc_sbb_rr<const SBB: bool, const SIZE: u32>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    let d = gpr::<SIZE>(i.op0_register());
+    let a = cpu.gpr[d] & size_mask(SIZE);
+    let b = cpu.gpr[gpr::<SIZE>(i.op1_register())] & size_mask(SIZE);
+    let cin = cpu.flags.cf();
+    let res = if SBB { a.wrapping_sub(b).wrapping_sub(cin as u64) } else { a.wrapping_add(b).wrapping_add(cin as u64) } & size_mask(SIZE);
+    wr::<SIZE>(cpu, d, res);
+    let f = if SBB { super::int::sub_flags(SIZE, a, b, cin, res) } else { super::int::add_flags(SIZE, a, b, cin, res) };
+    cpu.flags.set_arith(f);
+    Ok(())
+}
+
 fn movzx_r32<const SRC: u32>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
     let i = &op.insn;
     let v = match i.op1_kind() {
@@ -353,6 +470,28 @@ fn is_cmov(m: Mnemonic) -> bool {
     )
 }
 
+/// Byte and word moves between low registers and memory.
+fn select_narrow_mov(i: &Instruction, k0: OpKind, k1: OpKind) -> Handler {
+    let low = |r: Register| (r.is_gpr8() && !matches!(r, Register::AH | Register::CH | Register::DH | Register::BH)) || r.is_gpr16();
+    match (k0, k1) {
+        (OpKind::Register, OpKind::Memory) if low(i.op0_register()) => {
+            if i.op0_register().is_gpr8() {
+                mov_load_narrow::<1>
+            } else {
+                mov_load_narrow::<2>
+            }
+        }
+        (OpKind::Memory, OpKind::Register) if low(i.op1_register()) => {
+            if i.op1_register().is_gpr8() {
+                mov_store_narrow::<1>
+            } else {
+                mov_store_narrow::<2>
+            }
+        }
+        _ => generic,
+    }
+}
+
 /// Pick the handler for a decoded instruction.
 pub(crate) fn select(i: &Instruction) -> Handler {
     let m = i.mnemonic();
@@ -468,7 +607,7 @@ pub(crate) fn select(i: &Instruction) -> Handler {
                 }
                 _ => {}
             }
-            generic
+            select_narrow_mov(i, k0, k1)
         }
         Mnemonic::Lea if i.memory_segment() != Register::FS && i.memory_segment() != Register::GS => match reg_size(0) {
             8 => lea::<8>,
@@ -480,6 +619,53 @@ pub(crate) fn select(i: &Instruction) -> Handler {
             match reg_size(0) {
                 8 if reg_size(1) == 8 => CMOV64[cc],
                 4 if reg_size(1) == 4 => CMOV32[cc],
+                _ => generic,
+            }
+        }
+        Mnemonic::Shl | Mnemonic::Shr | Mnemonic::Sar | Mnemonic::Rol | Mnemonic::Ror
+            if k0 == OpKind::Register && k1 == OpKind::Immediate8 && (i.immediate8() & if reg_size(0) == 8 { 63 } else { 31 }) != 0 =>
+        {
+            macro_rules! pick {
+                ($op:expr) => {
+                    match reg_size(0) {
+                        8 => shift_ri::<{ $op }, 8> as Handler,
+                        4 => shift_ri::<{ $op }, 4>,
+                        _ => generic,
+                    }
+                };
+            }
+            match m {
+                Mnemonic::Shl => pick!(SHL),
+                Mnemonic::Shr => pick!(SHR),
+                Mnemonic::Sar => pick!(SAR),
+                Mnemonic::Rol => pick!(ROL),
+                _ => pick!(ROR),
+            }
+        }
+        Mnemonic::Imul if count >= 2 && k0 == OpKind::Register && (k1 == OpKind::Register || k1 == OpKind::Memory) => {
+            let s = reg_size(0);
+            let src_ok = k1 == OpKind::Memory || reg_size(1) == s;
+            match (s, count == 3, src_ok) {
+                (8, true, true) => imul_r::<8, true>,
+                (8, false, true) => imul_r::<8, false>,
+                (4, true, true) => imul_r::<4, true>,
+                (4, false, true) => imul_r::<4, false>,
+                _ => generic,
+            }
+        }
+        Mnemonic::Neg | Mnemonic::Not if k0 == OpKind::Register => match (m == Mnemonic::Neg, reg_size(0)) {
+            (true, 8) => neg_not::<true, 8>,
+            (true, 4) => neg_not::<true, 4>,
+            (false, 8) => neg_not::<false, 8>,
+            (false, 4) => neg_not::<false, 4>,
+            _ => generic,
+        },
+        Mnemonic::Adc | Mnemonic::Sbb if k0 == OpKind::Register && k1 == OpKind::Register && reg_size(0) == reg_size(1) => {
+            match (m == Mnemonic::Sbb, reg_size(0)) {
+                (true, 8) => adc_sbb_rr::<true, 8>,
+                (true, 4) => adc_sbb_rr::<true, 4>,
+                (false, 8) => adc_sbb_rr::<false, 8>,
+                (false, 4) => adc_sbb_rr::<false, 4>,
                 _ => generic,
             }
         }
