@@ -20,7 +20,7 @@ use crate::state::CpuState;
 pub(crate) type Handler = fn(&mut CpuState, &mut Bus, &Op) -> R;
 
 /// The generic path: dispatch on the mnemonic.
-fn generic(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+pub(crate) fn generic(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
     exec(cpu, bus, &op.insn)
 }
 
@@ -494,6 +494,9 @@ fn select_narrow_mov(i: &Instruction, k0: OpKind, k1: OpKind) -> Handler {
 
 /// Pick the handler for a decoded instruction.
 pub(crate) fn select(i: &Instruction) -> Handler {
+    if let Some(h) = super::sse::fast_handler(i) {
+        return h;
+    }
     let m = i.mnemonic();
     let count = i.op_count();
     let k0 = if count > 0 { i.op0_kind() } else { OpKind::Register };

@@ -25,6 +25,12 @@ use crate::fault::Fault;
 use crate::mem::Bus;
 use crate::state::CpuState;
 
+/// A specialised handler for a frequent SSE form, if there is one (see
+/// `interp::fast`); `None` sends the instruction down the generic path.
+pub(crate) fn fast_handler(_i: &Instruction) -> Option<super::fast::Handler> {
+    None
+}
+
 pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     use Mnemonic as M;
     let m = i.mnemonic();
