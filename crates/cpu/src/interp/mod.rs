@@ -109,7 +109,7 @@ pub fn run(cpu: &mut CpuState, bus: &mut Bus, budget: u64) -> (Exit, u64) {
         Err(f) => return (Exit::Fault(f), 0),
     };
     loop {
-        bus.code_written = false;
+        bus.end_block = false;
         // Run the whole block, or as much of it as the budget allows.
         let n = block.ops.len().min((budget - done).min(usize::MAX as u64) as usize);
         let mut executed = 0u64;
@@ -142,9 +142,10 @@ pub fn run(cpu: &mut CpuState, bus: &mut Bus, budget: u64) -> (Exit, u64) {
                 }
             }
             executed += 1;
-            // Leave the block when control went elsewhere (a branch, or an
-            // interrupted REP) or the block's own code was overwritten.
-            if cpu.rip != next || bus.code_written {
+            // Only the last instruction of a block transfers control; one
+            // in the middle ends the block early when its code was
+            // overwritten or a REP yielded (both set `end_block`).
+            if bus.end_block {
                 break;
             }
         }

@@ -63,6 +63,7 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             }
             if n == MAX_ITERATIONS_PER_STEP {
                 cpu.rip = i.ip();
+                bus.end_block = true;
                 return Ok(());
             }
         }

@@ -25,6 +25,7 @@ pub(super) fn forward(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction, movs: 
         }
         if budget == 0 {
             cpu.rip = i.ip();
+            bus.end_block = true;
             return Ok(());
         }
         let di = cpu.gpr[reg::RDI];

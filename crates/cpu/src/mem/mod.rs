@@ -30,9 +30,10 @@ impl Memory {
 pub struct Bus<'a> {
     pub space: &'a mut AddressSpace,
     pub mem: &'a mut Memory,
-    /// Set when a write hit a page holding decoded code: the interpreter
-    /// must leave the current block, whose instructions may be stale.
-    pub code_written: bool,
+    /// Set when the current block must end after the running instruction:
+    /// a write hit a page holding decoded code (the block's instructions may
+    /// be stale), or a REP instruction yielded before finishing.
+    pub end_block: bool,
     /// The last page fault an access raised (the interpreter's compact trap
     /// code refers to it).
     pub last_fault: Option<crate::Fault>,
@@ -77,7 +78,7 @@ macro_rules! typed_access {
 
 impl<'a> Bus<'a> {
     pub fn new(space: &'a mut AddressSpace, mem: &'a mut Memory) -> Self {
-        Bus { space, mem, code_written: false, last_fault: None, last_non_canonical: None }
+        Bus { space, mem, end_block: false, last_fault: None, last_non_canonical: None }
     }
 
     typed_access!(read_u8, write_u8, u8);
@@ -157,7 +158,7 @@ impl<'a> Bus<'a> {
             if self.mem.phys.is_code(frame) {
                 self.mem.code.invalidate_frame(frame);
                 self.mem.phys.set_code(frame, false);
-                self.code_written = true;
+                self.end_block = true;
             }
             self.mem.phys.bytes_mut(frame)[off..off + n].copy_from_slice(&data[done..done + n]);
             done += n;
@@ -174,7 +175,7 @@ impl<'a> Bus<'a> {
         if access == Access::Write && self.mem.phys.is_code(frame) {
             self.mem.code.invalidate_frame(frame);
             self.mem.phys.set_code(frame, false);
-            self.code_written = true;
+            self.end_block = true;
         }
         Ok((host + (va & 0xfff) as usize) as *mut u8)
     }
