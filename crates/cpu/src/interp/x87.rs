@@ -9,6 +9,8 @@
 //! leaving its destination alone), sets ES and B, and the *next* waiting x87
 //! instruction (or FWAIT) raises `Fault::X87` without executing.
 
+#[cfg(test)]
+mod edge_tests;
 mod sf;
 // The differential tests run the host's FPU, so they need an x86-64 Linux
 // host.
