@@ -262,6 +262,11 @@ fn fyl2xp1_outside_its_domain() {
     let cpu = exec(&[0xd9, 0xf9], &[Ext::ONE, y], 0x037f);
     assert_eq!(st0(&cpu), (y.se, y.sig));
     assert_eq!(cpu.x87.fsw & 0x3f, PE | UE | DE);
+    // With underflow unmasked, the result is delivered scaled by 2^24576
+    // (values from the host).
+    let cpu = exec(&[0xd9, 0xf9], &[Ext::ONE, y], 0x036f);
+    assert_eq!(st0(&cpu), (0x5fff, 0xa050_954e_c809_2b80));
+    assert_eq!(cpu.x87.fsw & 0x3f, PE | UE | DE);
     // x <= -1: the operand x comes back, inexact.
     let cpu = exec(&[0xd9, 0xf9], &[from_f64(-2.5), from_f64(4.0)], 0x037f);
     assert_eq!(to_f64(&cpu), -2.5);
