@@ -74,6 +74,8 @@ pub const STRICT_CLASSES: &[Class] = &[
     Class::SseFloat,
     Class::SseInt,
     Class::SseMisc,
+    Class::X87,
+    Class::X87Trans,
 ];
 
 #[derive(Clone, Debug)]

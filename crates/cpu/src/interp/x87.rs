@@ -9,6 +9,8 @@
 //! leaving its destination alone), sets ES and B, and the *next* waiting x87
 //! instruction (or FWAIT) raises `Fault::X87` without executing.
 
+#[cfg(test)]
+mod edge_tests;
 mod sf;
 // The differential tests run the host's FPU, so they need an x86-64 Linux
 // host.
@@ -20,9 +22,9 @@ use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 
 use self::sf::{Cmp, Ctx, Ext, Kind, C0, C1, C2, C3, DE, ES, IE, INDEFINITE, SF, ZE};
 use super::{R, RV};
-use crate::fault::Fault;
+use crate::fault::{Access, Fault};
 use crate::flags::{AF, CF, OF, PF, SF as SFLAG, ZF};
-use crate::mem::Bus;
+use crate::mem::{page_floor, Bus};
 use crate::state::{CpuState, F80, X87};
 
 /// Busy bit of the status word; mirrors ES.
@@ -568,35 +570,44 @@ fn exec_inner(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             Ok(())
         }
         M::Fnstenv | M::Fstenv => {
+            let a = super::ea(cpu, i);
+            let n = env_len(i);
+            probe_image(bus, a, n as u64, env_head(n), Access::Write)?;
             let x = with_fop(cpu, bus);
-            bus.write_bytes(super::ea(cpu, i), &env_bytes(&x, env_len(i)))?;
+            bus.write_bytes(a, &env_bytes(&x, n))?;
             cpu.x87.fop = x.fop;
             cpu.x87.fcw |= 0x3f;
             update_es(&mut cpu.x87);
             Ok(())
         }
         M::Fldenv => {
+            let a = super::ea(cpu, i);
             let mut env = vec![0u8; env_len(i)];
-            bus.read_bytes(super::ea(cpu, i), &mut env)?;
+            probe_image(bus, a, env.len() as u64, env_head(env.len()), Access::Read)?;
+            bus.read_bytes(a, &mut env)?;
             load_env(&mut cpu.x87, &env);
             Ok(())
         }
         M::Fnsave | M::Fsave => {
+            let a = super::ea(cpu, i);
             let n = env_len(i);
+            probe_image(bus, a, n as u64 + 80, env_head(n), Access::Write)?;
             let mut buf = env_bytes(&with_fop(cpu, bus), n);
             for k in 0..8 {
                 let v = get(&cpu.x87, k);
                 buf.extend_from_slice(&v.sig.to_le_bytes());
                 buf.extend_from_slice(&v.se.to_le_bytes());
             }
-            bus.write_bytes(super::ea(cpu, i), &buf)?;
+            bus.write_bytes(a, &buf)?;
             init(&mut cpu.x87);
             Ok(())
         }
         M::Frstor => {
+            let a = super::ea(cpu, i);
             let n = env_len(i);
             let mut buf = vec![0u8; n + 80];
-            bus.read_bytes(super::ea(cpu, i), &mut buf)?;
+            probe_image(bus, a, buf.len() as u64, env_head(n), Access::Read)?;
+            bus.read_bytes(a, &mut buf)?;
             let x = &mut cpu.x87;
             load_env(x, &buf[..n]);
             // Registers are in stack order relative to the loaded TOP.
@@ -709,7 +720,11 @@ fn fst(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             }
         };
         let store = bits.is_some() && (c.flags & IE == 0 || masked_ie(&x));
-        if store {
+        if !store {
+            // A store that an unmasked exception suppresses still checks
+            // the destination first, as the host does.
+            probe(bus, a, size as u64, Access::Write)?;
+        } else {
             match (size, bits) {
                 (4, Some(b)) => bus.write_u32(a, b as u32)?,
                 (8, Some(b)) => bus.write_u64(a, b)?,
@@ -772,9 +787,12 @@ fn fist(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         sf::to_int(get(&x, 0), size * 8, i.mnemonic() == Mnemonic::Fisttp, &mut c)
     };
     let store = r.is_some() || masked_ie(&x);
+    let a = super::ea(cpu, i);
     if store {
         let v = r.unwrap_or(i64::MIN >> (64 - size * 8)) as u64;
-        super::write_mem(bus, super::ea(cpu, i), size, v)?;
+        super::write_mem(bus, a, size, v)?;
+    } else {
+        probe(bus, a, size as u64, Access::Write)?;
     }
     let x = &mut cpu.x87;
     commit(x, c.flags);
@@ -851,6 +869,8 @@ fn fbstp(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
             }
         }
         bus.write_bytes(super::ea(cpu, i), &b)?;
+    } else {
+        probe(bus, super::ea(cpu, i), 10, Access::Write)?;
     }
     let x = &mut cpu.x87;
     commit(x, c.flags);
@@ -1074,6 +1094,50 @@ fn fop_at(bus: &mut Bus, ip: u64) -> Option<u16> {
     None
 }
 
+/// Check that the `len` (at most 4096) bytes at `a` allow `access`, in
+/// ascending page order, without transferring anything: a fault reports
+/// the first byte of the first page that does not.
+fn probe(bus: &mut Bus, a: u64, len: u64, access: Access) -> R {
+    let last = a.wrapping_add(len.max(1) - 1);
+    bus.host_span(a, 1, access)?;
+    if page_floor(last) != page_floor(a) {
+        bus.host_span(page_floor(last), 1, access)?;
+    }
+    Ok(())
+}
+
+/// The access checks of the FNSTENV/FLDENV and FNSAVE/FRSTOR images, as
+/// the host performs them before transferring any byte: first the leading
+/// field (`head` bytes, the control word in its 16- or 32-bit slot), then
+/// the image's last byte. So an image running from an accessible page
+/// into an inaccessible one faults at its last byte (unless the leading
+/// field itself crosses), and memory is left untouched. At most two pages
+/// are involved (`len` <= 108), so after both checks the whole image is
+/// accessible.
+fn probe_image(bus: &mut Bus, a: u64, len: u64, head: u64, access: Access) -> R {
+    probe(bus, a, head, access)?;
+    probe(bus, a.wrapping_add(len - 1), 1, access)
+}
+
+/// The access checks of the 512-byte FXSAVE/FXRSTOR image (16-byte
+/// aligned, so its first 16 bytes share a page): the host checks the last
+/// byte first, then the first, so an image with both ends inaccessible
+/// faults at its last byte.
+fn probe_fx(bus: &mut Bus, a: u64, access: Access) -> R {
+    probe(bus, a.wrapping_add(511), 1, access)?;
+    probe(bus, a, 16, access)
+}
+
+/// The leading field of an environment image of `len` bytes: the control
+/// word, in a 16-bit slot (14-byte form) or a 32-bit one (28-byte form).
+fn env_head(len: usize) -> u64 {
+    if len == 14 {
+        2
+    } else {
+        4
+    }
+}
+
 /// The protected-mode environment image: 28 bytes, or 14 with a 16-bit
 /// operand size (FNSTENV/FLDENV, and the head of FNSAVE/FRSTOR).
 fn env_bytes(x: &X87, len: usize) -> Vec<u8> {
@@ -1138,6 +1202,7 @@ fn fxsave(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     if a & 15 != 0 {
         return Err(Fault::GeneralProtection.into());
     }
+    probe_fx(bus, a, Access::Write)?;
     let x = with_fop(cpu, bus);
     // Bytes 416..512 are left alone, as the hardware does.
     let mut b = [0u8; 416];
@@ -1158,6 +1223,8 @@ fn fxrstor(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     if a & 15 != 0 {
         return Err(Fault::GeneralProtection.into());
     }
+    // The page checks come before the MXCSR check.
+    probe_fx(bus, a, Access::Read)?;
     let mut b = [0u8; 416];
     bus.read_bytes(a, &mut b)?;
     let mxcsr = u32::from_le_bytes([b[24], b[25], b[26], b[27]]);

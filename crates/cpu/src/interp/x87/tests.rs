@@ -647,7 +647,7 @@ fn trans_exp_log() {
     });
     trans_report("fyl2x", &s, 1 << 40);
     // Inside the domain |x| < 1 - sqrt(2)/2, and below -1 where the host
-    // returns x (between the two it computes something undocumented).
+    // returns x.
     let s = trans_sweep(&[0xd9, 0xf9], 2, 13, TN, &|r| {
         let mut v = trans_gen(r, -80, -3, 2);
         if v[0].exp() >= 0x3ffe && !(v[0].sign() && v[0].exp() >= 0x3fff) {
@@ -657,6 +657,33 @@ fn trans_exp_log() {
         v
     });
     trans_report("fyl2xp1", &s, 1 << 40);
+    // Outside the domain, where the SDM leaves the result undefined, the
+    // host still returns y * log2(1+x) to an ulp: x in (-1, -0.29) and
+    // (0.29, huge), the integers 1..64 (1+x a power of two: exact, yet
+    // inexact is signalled), and tiny y (underflowing results).
+    let s = trans_sweep(&[0xd9, 0xf9], 2, 15, TN, &|r| {
+        let x = match r.below(4) {
+            0 => rand_ext(r, -2, -1).abs().neg(),
+            1 => rand_ext(r, -2, 16000).abs(),
+            2 => sf::from_i64(1 + r.below(64) as i64),
+            _ => rand_ext(r, -2, 70).abs(),
+        };
+        let y = if r.below(4) == 0 { Ext::new(r.below(2) == 1, r.below(3) as u16, r.next() >> r.below(64)) } else { rand_ext(r, -40, 40) };
+        vec![x, y]
+    });
+    trans_report("fyl2xp1 outside the domain", &s, 1 << 40);
+    // FYL2X of powers of two: exact, with inexact signalled.
+    let s = trans_sweep(&[0xd9, 0xf1], 2, 16, TN / 4, &|r| {
+        vec![Ext::new(false, (16383 + r.below(400) as i32 - 200) as u16, 1 << 63), rand_ext(r, -10, 10)]
+    });
+    trans_report("fyl2x of powers of two", &s, 0);
+    // F2XM1 at the ends of its domain and just inside them (the random
+    // control words cover all rounding modes).
+    let s = trans_sweep(&[0xd9, 0xf0], 1, 17, TN / 4, &|r| {
+        let sig = if r.below(2) == 0 { 1 << 63 } else { u64::MAX - r.below(4) };
+        vec![Ext::new(r.below(2) == 1, if sig == 1 << 63 { 0x3fff } else { 0x3ffe }, sig)]
+    });
+    trans_report("f2xm1 at +-1", &s, 1);
     let s = trans_sweep(&[0xd9, 0xf3], 2, 14, TN, &|r| trans_gen(r, -40, 40, 2));
     trans_report("fpatan", &s, 1 << 40);
 }

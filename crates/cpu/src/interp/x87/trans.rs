@@ -300,9 +300,9 @@ fn sin_cos(x: B) -> (B, B) {
     (if x.neg { s.neg() } else { s }, c)
 }
 
-/// ln(x) for x > 0.
-fn ln(x: B) -> B {
-    // x = m * 2^e with m in [1/sqrt2, sqrt2).
+/// log2(x) for x > 0, as e + log2(m) with x = m * 2^e, m in [1/sqrt2,
+/// sqrt2): a power of two gives its exponent exactly, as on the host.
+fn log2(x: B) -> B {
     let mut e = x.exp;
     let mut m = B { exp: 0, ..x };
     if m.sig > 0xB504F333F9DE6484_597D89B3754ABE9F {
@@ -311,8 +311,9 @@ fn ln(x: B) -> B {
     }
     let one = B::int(1);
     let s = m.sub(one).div(m.add(one));
-    let l = atanh2(s);
-    B::int(e.unsigned_abs() as u64).mul(B::konst(LN2)).neg_if(e < 0).add(l)
+    // ln(m) * log2(e); zero for m = 1.
+    let l = atanh2(s).mul(B::konst(L2E));
+    B::int(e.unsigned_abs() as u64).neg_if(e < 0).add(l)
 }
 
 /// 2 * atanh(s) = ln((1+s)/(1-s)) for small |s|.
@@ -541,7 +542,18 @@ fn f2xm1(a: Ext, c: &mut Ctx) -> Ext {
         Kind::Inf => return if a.sign() { Ext::ONE.neg() } else { a },
         _ => {}
     }
-    if a.exp() >= 0x3fff && a.abs() != Ext::ONE {
+    if a.abs() == Ext::ONE {
+        // The ends of the domain, as the host computes them: 2^-1 - 1 is
+        // exactly -1/2 but still signals inexact; 2^1 - 1 comes out a hair
+        // below 1, so it rounds to 1 (C1 set) to nearest or up and to
+        // 1 - 2^-64 down or toward zero.
+        c.flags |= sf::PE;
+        if a.sign() {
+            return Ext { se: 0xbffe, sig: 1 << 63 };
+        }
+        return B::int(1).sub(B::int(1).scale(-100)).round(c);
+    }
+    if a.exp() >= 0x3fff {
         // Outside the documented domain |x| <= 1 the host returns the
         // operand unchanged and signals inexact.
         c.flags |= sf::PE;
@@ -580,7 +592,7 @@ fn fyl2x(y: Ext, x: Ext, c: &mut Ctx) -> Ext {
         }
         _ => {}
     }
-    let lx = ln(B::from_ext(x)).mul(B::konst(L2E));
+    let lx = log2(B::from_ext(x));
     if ky == Kind::Inf {
         if lx.is_zero() {
             return c.invalid();
@@ -590,7 +602,19 @@ fn fyl2x(y: Ext, x: Ext, c: &mut Ctx) -> Ext {
     if ky == Kind::Zero || lx.is_zero() {
         return Ext::zero(y.sign() != lx.neg);
     }
-    B::from_ext(y).mul(lx).round(c)
+    always_inexact(B::from_ext(y).mul(lx).round(c), c)
+}
+
+/// FYL2X and FYL2XP1 on the host signal inexact even when the result is
+/// exact (a power of two for log2), and so underflow too when such a
+/// result is tiny (a denormal; unmasked underflow was already reported
+/// by the rounding, which only then delivers a scaled normal result).
+fn always_inexact(r: Ext, c: &mut Ctx) -> Ext {
+    c.flags |= sf::PE;
+    if r.kind() == Kind::Denormal {
+        c.flags |= sf::UE;
+    }
+    r
 }
 
 /// FYL2XP1: y * log2(x + 1).
@@ -620,8 +644,13 @@ fn fyl2xp1(y: Ext, x: Ext, c: &mut Ctx) -> Ext {
         c.flags |= sf::PE;
         return x;
     }
-    let l = atanh2(bx.div(B::int(2).add(bx))).mul(B::konst(L2E));
-    B::from_ext(y).mul(l).round(c)
+    // Within the documented domain |x| < 1 - sqrt(2)/2 (here |x| < 1/4)
+    // the series in x/(2+x) keeps tiny x's bits, which 1+x would lose.
+    // Outside it the host still returns y * log2(1+x) to about an ulp, so
+    // it is computed from 1+x (exact there, or off by far less than an
+    // ulp for huge x); a power of two comes out exact.
+    let l = if x.exp() < 0x3ffd { atanh2(bx.div(B::int(2).add(bx))).mul(B::konst(L2E)) } else { log2(sum) };
+    always_inexact(B::from_ext(y).mul(l).round(c), c)
 }
 
 /// FPATAN: atan2(y, x).
