@@ -253,7 +253,9 @@ fn decode_block(bus: &mut Bus, rip: u64, frame: FrameId) -> Result<Rc<Block>> {
             second_frame = Some(f2);
         }
     }
-    let ops = insns.into_iter().map(|insn| Op { handler: select(&insn), mem: MemOperand::of(&insn), insn }).collect();
+    let dead = flags_dead(&insns);
+    let ops =
+        insns.into_iter().zip(dead).map(|(insn, dead)| Op { handler: select(&insn, dead), mem: MemOperand::of(&insn), insn }).collect();
     let block =
         Rc::new(Block { start: rip, ops, links: RefCell::new([None, None]), frames: [Some(frame), second_frame], valid: Cell::new(true) });
     let cache = &mut bus.mem.code;
@@ -269,7 +271,125 @@ fn decode_block(bus: &mut Bus, rip: u64, frame: FrameId) -> Result<Rc<Block>> {
     Ok(block)
 }
 
+/// For each instruction, whether the arithmetic flags it produces are dead:
+/// a later instruction of the block overwrites all six before anything
+/// reads them, and nothing in between (nor the overwriting instruction)
+/// can fault, so no signal handler or fault report can observe them.
+/// Handlers may then skip computing flags.
+fn flags_dead(insns: &[Instruction]) -> Vec<bool> {
+    use iced_x86::{Mnemonic as M, OpKind, RflagsBits};
+    // iced's own flag bit layout, not RFLAGS positions.
+    const ARITH: u32 = RflagsBits::OF | RflagsBits::SF | RflagsBits::ZF | RflagsBits::AF | RflagsBits::CF | RflagsBits::PF;
+    // Only general-purpose registers and immediates (a control or segment
+    // register operand can fault).
+    let no_memory = |i: &Instruction| {
+        (0..i.op_count()).all(|n| match i.op_kind(n) {
+            OpKind::Register => i.op_register(n).is_gpr(),
+            k => is_immediate(k),
+        })
+    };
+    // Register-only instructions that cannot fault.
+    let safe = |i: &Instruction| {
+        no_memory(i)
+            && i.stack_pointer_increment() == 0
+            && matches!(
+                i.mnemonic(),
+                M::Mov
+                    | M::Lea
+                    | M::Add
+                    | M::Sub
+                    | M::And
+                    | M::Or
+                    | M::Xor
+                    | M::Cmp
+                    | M::Test
+                    | M::Inc
+                    | M::Dec
+                    | M::Neg
+                    | M::Not
+                    | M::Shl
+                    | M::Shr
+                    | M::Sar
+                    | M::Rol
+                    | M::Ror
+                    | M::Imul
+                    | M::Movzx
+                    | M::Movsx
+                    | M::Movsxd
+                    | M::Bswap
+                    | M::Nop
+            )
+            && i.op_count() > 0
+    };
+    let mut dead = vec![false; insns.len()];
+    // Walk backwards tracking whether flags are dead at each point: at the
+    // end of the block they are live.
+    let mut dead_after = false;
+    for (k, i) in insns.iter().enumerate().rev() {
+        dead[k] = dead_after;
+        if !safe(i) {
+            dead_after = false;
+            continue;
+        }
+        let read = i.rflags_read() & ARITH != 0;
+        let written = (i.rflags_written() | i.rflags_cleared() | i.rflags_set() | i.rflags_undefined()) & ARITH;
+        // Shifts by zero write nothing: only non-zero immediate counts kill.
+        let count_mask = if i.op_count() > 0 && i.op0_kind() == OpKind::Register && i.op0_register().is_gpr64() { 63 } else { 31 };
+        let shift_zero = matches!(i.mnemonic(), M::Shl | M::Shr | M::Sar | M::Rol | M::Ror)
+            && (i.op_count() < 2 || !is_immediate(i.op1_kind()) || i.immediate(1) & count_mask == 0);
+        if read {
+            dead_after = false;
+        } else if written == ARITH && !shift_zero {
+            dead_after = true;
+        }
+    }
+    dead
+}
+
+fn is_immediate(k: iced_x86::OpKind) -> bool {
+    use iced_x86::OpKind as K;
+    matches!(
+        k,
+        K::Immediate8
+            | K::Immediate8_2nd
+            | K::Immediate16
+            | K::Immediate32
+            | K::Immediate64
+            | K::Immediate8to16
+            | K::Immediate8to32
+            | K::Immediate8to64
+            | K::Immediate32to64
+    )
+}
+
 /// Whether execution may leave the straight line after `insn`.
 fn ends_block(insn: &Instruction) -> bool {
     !matches!(insn.flow_control(), FlowControl::Next) || insn.code() == Code::INVALID
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(bytes: &[u8]) -> Vec<Instruction> {
+        Decoder::with_ip(64, bytes, 0x1000, DecoderOptions::NONE).into_iter().collect()
+    }
+
+    #[test]
+    fn flags_are_dead_only_when_overwritten_by_non_faulting_code() {
+        // shl rax,13 ; xor r8,rax : the XOR overwrites every flag.
+        assert_eq!(flags_dead(&decode(&[0x48, 0xc1, 0xe0, 0x0d, 0x49, 0x31, 0xc0])), [true, false]);
+        // shl rax,13 ; adc r8,rax : ADC reads CF.
+        assert_eq!(flags_dead(&decode(&[0x48, 0xc1, 0xe0, 0x0d, 0x49, 0x11, 0xc0])), [false, false]);
+        // shl rax,13 ; mov rbx,[rcx] ; xor r8,rax : the load may fault and a
+        // fault must show SHL's flags (the MOV itself produces none).
+        assert_eq!(flags_dead(&decode(&[0x48, 0xc1, 0xe0, 0x0d, 0x48, 0x8b, 0x19, 0x49, 0x31, 0xc0]))[0], false);
+        // shl rax,13 ; inc rbx ; sub r8,rax : INC keeps CF, SUB then kills all.
+        assert_eq!(flags_dead(&decode(&[0x48, 0xc1, 0xe0, 0x0d, 0x48, 0xff, 0xc3, 0x49, 0x29, 0xc0])), [true, true, false]);
+        // shl eax,32 is a zero count for a 32-bit operand: it writes no
+        // flags, so the IMUL before it stays live.
+        assert_eq!(flags_dead(&decode(&[0x48, 0x6b, 0xc0, 0x03, 0xc1, 0xe0, 0x20])), [false, false]);
+        // At the end of a block flags are live.
+        assert_eq!(flags_dead(&decode(&[0x48, 0xc1, 0xe0, 0x0d])), [false]);
+    }
 }

@@ -253,7 +253,7 @@ const ROR: u8 = 4;
 /// Shift or rotate of a 32/64-bit register by a non-zero immediate count
 /// (a zero count changes no flags and takes the generic path). Flag rules as
 /// in `shift.rs`.
-fn shift_ri<const OP: u8, const SIZE: u32>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
+fn shift_ri<const OP: u8, const SIZE: u32, const DEAD: bool>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
     use crate::flags::{sign_bit, zsp, CF, OF};
     let i = &op.insn;
     let d = gpr::<SIZE>(i.op0_register());
@@ -262,6 +262,19 @@ fn shift_ri<const OP: u8, const SIZE: u32>(cpu: &mut CpuState, _: &mut Bus, op: 
     let sign = sign_bit(SIZE);
     let c = (i.immediate8() as u32) & if SIZE == 8 { 63 } else { 31 };
     let a = cpu.gpr[d] & mask;
+    if DEAD {
+        // No instruction reads these flags before the block overwrites
+        // them (see `block::flags_dead`): compute the result only.
+        let res = match OP {
+            SHL => (a << c) & mask,
+            SHR => a >> c,
+            SAR => (super::int::sign_extend(a, SIZE) as i64 >> c) as u64 & mask,
+            ROL => ((a << c) | (a >> (bits - c))) & mask,
+            _ => ((a >> c) | (a << (bits - c))) & mask,
+        };
+        wr::<SIZE>(cpu, d, res);
+        return Ok(());
+    }
     let (res, flags) = match OP {
         SHL => {
             let res = (a << c) & mask;
@@ -301,7 +314,7 @@ fn shift_ri<const OP: u8, const SIZE: u32>(cpu: &mut CpuState, _: &mut Bus, op: 
 
 /// IMUL r, r/m, imm and IMUL r, r/m (32/64-bit): the truncated product,
 /// CF = OF = whether it overflowed; SF/ZF/PF as the generic path sets them.
-fn imul_r<const SIZE: u32, const IMM: bool>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+fn imul_r<const SIZE: u32, const IMM: bool, const DEAD: bool>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
     use crate::flags::{zsp, CF, OF};
     let i = &op.insn;
     let src = match i.op1_kind() {
@@ -318,7 +331,9 @@ fn imul_r<const SIZE: u32, const IMM: bool>(cpu: &mut CpuState, bus: &mut Bus, o
         (p as u64 & 0xffff_ffff, p != p as i32 as i64)
     };
     wr::<SIZE>(cpu, d, res);
-    cpu.flags.set_arith(zsp(res, SIZE) | if overflow { CF | OF } else { 0 });
+    if !DEAD {
+        cpu.flags.set_arith(zsp(res, SIZE) | if overflow { CF | OF } else { 0 });
+    }
     Ok(())
 }
 
@@ -492,8 +507,10 @@ fn select_narrow_mov(i: &Instruction, k0: OpKind, k1: OpKind) -> Handler {
     }
 }
 
-/// Pick the handler for a decoded instruction.
-pub(crate) fn select(i: &Instruction) -> Handler {
+/// Pick the handler for a decoded instruction. `flags_dead`: no instruction
+/// reads the arithmetic flags this one produces (they are overwritten
+/// first, with nothing in between that could fault).
+pub(crate) fn select(i: &Instruction, flags_dead: bool) -> Handler {
     if let Some(h) = super::sse::fast_handler(i) {
         return h;
     }
@@ -631,8 +648,10 @@ pub(crate) fn select(i: &Instruction) -> Handler {
             macro_rules! pick {
                 ($op:expr) => {
                     match reg_size(0) {
-                        8 => shift_ri::<{ $op }, 8> as Handler,
-                        4 => shift_ri::<{ $op }, 4>,
+                        8 if flags_dead => shift_ri::<{ $op }, 8, true> as Handler,
+                        4 if flags_dead => shift_ri::<{ $op }, 4, true>,
+                        8 => shift_ri::<{ $op }, 8, false>,
+                        4 => shift_ri::<{ $op }, 4, false>,
                         _ => generic,
                     }
                 };
@@ -648,11 +667,15 @@ pub(crate) fn select(i: &Instruction) -> Handler {
         Mnemonic::Imul if count >= 2 && k0 == OpKind::Register && (k1 == OpKind::Register || k1 == OpKind::Memory) => {
             let s = reg_size(0);
             let src_ok = k1 == OpKind::Memory || reg_size(1) == s;
-            match (s, count == 3, src_ok) {
-                (8, true, true) => imul_r::<8, true>,
-                (8, false, true) => imul_r::<8, false>,
-                (4, true, true) => imul_r::<4, true>,
-                (4, false, true) => imul_r::<4, false>,
+            match (s, count == 3, src_ok, flags_dead) {
+                (8, true, true, false) => imul_r::<8, true, false>,
+                (8, false, true, false) => imul_r::<8, false, false>,
+                (4, true, true, false) => imul_r::<4, true, false>,
+                (4, false, true, false) => imul_r::<4, false, false>,
+                (8, true, true, true) => imul_r::<8, true, true>,
+                (8, false, true, true) => imul_r::<8, false, true>,
+                (4, true, true, true) => imul_r::<4, true, true>,
+                (4, false, true, true) => imul_r::<4, false, true>,
                 _ => generic,
             }
         }
