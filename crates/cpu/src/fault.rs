@@ -45,8 +45,6 @@ pub enum Exit {
     Fault(Fault),
     /// The instruction budget ran out; call `run` again to continue.
     Budget,
-    /// RIP reached the stop address the caller asked for.
-    Stop,
 }
 
 pub type Result<T> = core::result::Result<T, Fault>;

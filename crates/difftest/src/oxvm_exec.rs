@@ -121,7 +121,7 @@ impl OxvmExec {
             loop {
                 let (exit, _) = oxvm_cpu::run(&mut cpu, &mut bus, 1);
                 match exit {
-                    Exit::Budget | Exit::Stop => {}
+                    Exit::Budget => {}
                     Exit::Fault(f) => {
                         // #BP is a trap: oxvm, like Linux, reports RIP after the INT3.
                         let (s, c, a) = fault_signal(f, cpu.rip);

@@ -151,7 +151,7 @@ impl Kernel {
             };
             left = left.saturating_sub(n);
             match exit {
-                Exit::Budget | Exit::Stop => {}
+                Exit::Budget => {}
                 Exit::Syscall => {
                     let mut ctx = Ctx { cpu: &mut task.cpu, process, mem: &mut self.mem, host: &mut *self.host };
                     match self.syscalls.dispatch(&mut ctx) {
