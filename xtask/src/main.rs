@@ -13,6 +13,7 @@
 //! missing when it cannot.
 
 mod bench;
+mod rootfs;
 mod setup;
 
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ commands:
   test                          format, lints, tests, differential CPU test, fuzz (what CI runs)
   serve                         build and serve the browser VM (not available yet)
   bench cpu                     interpreter speed vs native and qemu-x86_64
+  rootfs                        build (or reuse) the Debian bookworm root filesystem in target/rootfs
   fuzz-cpu --seed S --cases N [--class C]...
                                 run the CPU differential tester against the host CPU
 ";
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Some("serve") => serve(),
         Some("bench") => bench::bench(&args[1..]),
         Some("fuzz-cpu") => fuzz_cpu(&args[1..]),
+        Some("rootfs") => rootfs::ensure().map(|p| println!("{}", p.display())),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
