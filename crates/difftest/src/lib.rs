@@ -319,7 +319,7 @@ impl Tester {
             c.data = Box::new([0; DATA_LEN]);
             attempt(self, c, &mut best, &mut best_diffs)?;
         }
-        if matches!(case.class, Class::SseFloat | Class::SseInt | Class::SseMisc) {
+        if matches!(case.class, Class::SseFloat | Class::SseInt | Class::SseMisc | Class::Mmx) {
             for x in 0..16 {
                 if best.init.fx.xmm(x) != [0, 0] {
                     let mut c = best.clone();
@@ -333,7 +333,7 @@ impl Tester {
                 attempt(self, c, &mut best, &mut best_diffs)?;
             }
         }
-        if matches!(case.class, Class::X87 | Class::X87Trans) {
+        if matches!(case.class, Class::X87 | Class::X87Trans | Class::Mmx) {
             for phys in 0..8 {
                 if best.init.fx.abridged_tag() & (1 << phys) != 0 {
                     let mut c = best.clone();
@@ -413,7 +413,7 @@ pub fn describe(case: &Case, diffs: &[Diff], native_signal: &str) -> String {
             }
         }
     }
-    if matches!(case.class, Class::SseFloat | Class::SseInt | Class::SseMisc) {
+    if matches!(case.class, Class::SseFloat | Class::SseInt | Class::SseMisc | Class::Mmx) {
         let _ = write!(s, "  mxcsr={:#x}", case.init.fx.mxcsr());
         for x in 0..16 {
             let v = case.init.fx.xmm(x);
@@ -423,7 +423,7 @@ pub fn describe(case: &Case, diffs: &[Diff], native_signal: &str) -> String {
         }
         s.push('\n');
     }
-    if matches!(case.class, Class::X87 | Class::X87Trans) {
+    if matches!(case.class, Class::X87 | Class::X87Trans | Class::Mmx) {
         let fx = &case.init.fx;
         let _ = write!(s, "  fcw={:#x} fsw={:#x} (top {}) ftw={:#x}", fx.fcw(), fx.fsw(), fx.top(), fx.full_tag());
         for i in 0..8 {
