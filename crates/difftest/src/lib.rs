@@ -76,6 +76,7 @@ pub const STRICT_CLASSES: &[Class] = &[
     Class::SseMisc,
     Class::X87,
     Class::X87Trans,
+    Class::Mmx,
 ];
 
 #[derive(Clone, Debug)]
