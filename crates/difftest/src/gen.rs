@@ -1581,6 +1581,7 @@ mod tests {
             Class::SseFloat,
             Class::SseMisc,
             Class::Misc,
+            Class::Mmx,
         ] {
             for _ in 0..3000 {
                 let case = generate(&t, c, &mut rng);
