@@ -28,8 +28,9 @@
 //!   flags), and MASKMOVQ switches to MMX state before it checks write
 //!   access to all eight bytes at [RDI] (whatever the mask: an all-zero
 //!   mask still faults on a read-only page) and only then stores.
-//! - MMX instructions leave the x87 condition codes, FOP, FIP and FDP
-//!   alone.
+//! - MMX instructions leave the rest of the status word (condition codes,
+//!   sticky flags) alone. FOP, FIP and FDP are left alone too; the host
+//!   cannot tell (AMD saves them only with an exception pending).
 //!
 //! The element helpers (`map2`, `pack`, `interleave`, ...) mirror the
 //! 128-bit ones in `sse/int.rs` on 64 bits; the integer<->float
