@@ -14,6 +14,7 @@
 //! or absent, as CPUID advertises.
 
 mod approx;
+mod fast;
 mod float;
 mod fp;
 mod int;
@@ -27,8 +28,8 @@ use crate::state::CpuState;
 
 /// A specialised handler for a frequent SSE form, if there is one (see
 /// `interp::fast`); `None` sends the instruction down the generic path.
-pub(crate) fn fast_handler(_i: &Instruction) -> Option<super::fast::Handler> {
-    None
+pub(crate) fn fast_handler(i: &Instruction) -> Option<super::fast::Handler> {
+    fast::select(i)
 }
 
 pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
