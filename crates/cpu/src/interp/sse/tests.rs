@@ -1034,8 +1034,7 @@ fn stores_and_unusual_addressing() {
     let mut mach = Machine::new(&[0x64, 0x66, 0x0f, 0x58, 0x08]);
     let v = 1.5f64.to_bits() as u128 | (2.5f64.to_bits() as u128) << 64;
     mach.bus().write_bytes(DATA + 32, &v.to_le_bytes()).unwrap();
-    let mut cpu = CpuState::default();
-    cpu.fs_base = 32;
+    let mut cpu = CpuState { fs_base: 32, ..Default::default() };
     cpu.gpr[crate::state::reg::RAX] = DATA;
     set(&mut cpu, 1, 1f64.to_bits() as u128 | (1f64.to_bits() as u128) << 64);
     assert_eq!(mach.run(&mut cpu), Exit::Budget);
