@@ -317,7 +317,8 @@ const MAX: u8 = 6;
 const STICKY_MASK: u32 = (3 << 13) | (PE << 7) | PE;
 const STICKY: u32 = (PE << 7) | PE;
 
-/// Sign bit, smallest normal and infinity of the format (`S`: single).
+/// Sign bit, smallest normal and infinity (= the exponent field) of the
+/// format (`S`: single).
 #[inline(always)]
 const fn consts<const S: bool>() -> (u64, u64, u64) {
     if S {
@@ -388,10 +389,25 @@ fn host<const OP: u8, const S: bool>(a: u64, b: u64) -> u64 {
     }
 }
 
-/// Whether the host result `r` of `a OP b` is exact-path-identical when PE
-/// is sticky (for MIN/MAX: always): see the module comment.
+/// Whether the host result `r` of `a OP b` is the exact path's when PE is
+/// sticky (for MIN/MAX: always), the cheap test for the common case: a
+/// result above the smallest normal and finite proves the operands were
+/// finite and non-zero (and, for SQRT, positive), so excluding denormal
+/// operands (a zero exponent field) leaves only normal ones. See the
+/// module comment.
 #[inline(always)]
 fn plain<const OP: u8, const S: bool>(a: u64, b: u64, r: u64) -> bool {
+    let exp = consts::<S>().2;
+    match OP {
+        ADD | SUB | MUL | DIV => roomy::<S>(r) & (a & exp != 0) & (b & exp != 0),
+        SQRT => roomy::<S>(r) & (b & exp != 0),
+        _ => ordered::<S>(a) & ordered::<S>(b),
+    }
+}
+
+/// The second chance, for zero operands and results.
+#[inline(always)]
+fn plain_zero<const OP: u8, const S: bool>(a: u64, b: u64, r: u64) -> bool {
     let (sign, _, _) = consts::<S>();
     let (za, zb, zr) = (mag::<S>(a) == 0, mag::<S>(b) == 0, mag::<S>(r) == 0);
     match OP {
@@ -406,9 +422,10 @@ fn plain<const OP: u8, const S: bool>(a: u64, b: u64, r: u64) -> bool {
     }
 }
 
-/// The fast result of the whole instruction, or None for the exact path.
+/// The fast result of the whole instruction, or None for the exact path;
+/// `ZEROS` selects the wider (slower) test that also admits zeros.
 #[inline(always)]
-fn quick<const OP: u8, const S: bool, const PACKED: bool>(mxcsr: u32, a: u128, b: u128) -> Option<u128> {
+fn quick<const OP: u8, const S: bool, const PACKED: bool, const ZEROS: bool>(mxcsr: u32, a: u128, b: u128) -> Option<u128> {
     if !matches!(OP, MIN | MAX) && mxcsr & STICKY_MASK != STICKY {
         return None;
     }
@@ -420,21 +437,48 @@ fn quick<const OP: u8, const S: bool, const PACKED: bool>(mxcsr: u32, a: u128, b
         let sh = bits * k;
         let (x, y) = (((a >> sh) & lmask) as u64, ((b >> sh) & lmask) as u64);
         let z = host::<OP, S>(x, y);
-        ok &= plain::<OP, S>(x, y, z);
+        ok &= if ZEROS { plain_zero::<OP, S>(x, y, z) } else { plain::<OP, S>(x, y, z) };
         r = (r & !(lmask << sh)) | (z as u128) << sh;
     }
     ok.then_some(r)
 }
 
 fn arith<const OP: u8, const S: bool, const PACKED: bool, const MEM: bool>(cpu: &mut CpuState, bus: &mut Bus, op: &BOp) -> R {
-    // Scalar memory operands are the element, unaligned; packed ones m128.
-    let b = match (PACKED, S) {
-        (true, _) => src::<MEM, 16, true>(cpu, bus, op)?,
-        (false, true) => src::<MEM, 4, false>(cpu, bus, op)?,
-        (false, false) => src::<MEM, 8, false>(cpu, bus, op)?,
+    let i = &op.insn;
+    let d = xi(i, 0);
+    if PACKED {
+        let b = src::<MEM, 16, true>(cpu, bus, op)?;
+        if let Some(r) = quick::<OP, S, true, false>(cpu.mxcsr, get(cpu, d), b) {
+            set(cpu, d, r);
+            return Ok(());
+        }
+        return arith_slow::<OP, S, true>(cpu, d, b);
+    }
+    // Scalar: the element is unaligned memory or the low quadword of a
+    // register. Only low quadwords are read and written, which also keeps
+    // the host's store-to-load forwarding working between scalar ops.
+    let b = if MEM {
+        if S {
+            load::<4, false>(cpu, bus, op)? as u64
+        } else {
+            load::<8, false>(cpu, bus, op)? as u64
+        }
+    } else {
+        cpu.xmm[xi(i, 1)][0]
     };
-    let d = xi(&op.insn, 0);
-    if let Some(r) = quick::<OP, S, PACKED>(cpu.mxcsr, get(cpu, d), b) {
+    if let Some(r) = quick::<OP, S, false, false>(cpu.mxcsr, cpu.xmm[d][0] as u128, b as u128) {
+        cpu.xmm[d][0] = r as u64;
+        return Ok(());
+    }
+    arith_slow::<OP, S, false>(cpu, d, b as u128)
+}
+
+/// The second chance for zeros, then the exact path; out of line: it is
+/// rare, and keeping it out keeps the fast path's code small.
+#[cold]
+#[inline(never)]
+fn arith_slow<const OP: u8, const S: bool, const PACKED: bool>(cpu: &mut CpuState, d: usize, b: u128) -> R {
+    if let Some(r) = quick::<OP, S, PACKED, true>(cpu.mxcsr, get(cpu, d), b) {
         set(cpu, d, r);
         return Ok(());
     }
@@ -532,12 +576,16 @@ fn cvt_from_int<const S: bool, const SIZE: u32, const MEM: bool>(cpu: &mut CpuSt
     let i = &op.insn;
     let raw = if MEM { crate::interp::read_mem(bus, addr(cpu, op), SIZE)? } else { cpu.gpr[gpr_index::<SIZE>(i.op1_register())] };
     let v = if SIZE == 4 { raw as u32 as i32 as i64 } else { raw as i64 };
+    // Exact iff the value converts back; a result of 2^63 (rounded up
+    // from near i64::MAX) is never exact, and would saturate converting
+    // back.
+    const TWO63: f64 = 9223372036854775808.0;
     let (bits, exact) = if S {
         let r = v as f32;
-        (r.to_bits() as u64, r as i128 == v as i128)
+        (r.to_bits() as u64, (r as f64) < TWO63 && r as i64 == v)
     } else {
         let r = v as f64;
-        (r.to_bits(), r as i128 == v as i128)
+        (r.to_bits(), r < TWO63 && r as i64 == v)
     };
     let bits = if exact || cpu.mxcsr & STICKY_MASK == STICKY {
         bits
