@@ -67,11 +67,16 @@ fn load<const BYTES: u32, const ALIGN: bool>(cpu: &CpuState, bus: &mut Bus, op: 
     })
 }
 
-/// Operand 1: XMM register, or `BYTES` of memory.
+/// Operand 1: XMM register, or `BYTES` of memory. For a scalar operand
+/// (`BYTES` < 16) only the register's low quadword is read: the 64-bit
+/// load keeps the host's store-to-load forwarding working after a scalar
+/// op wrote that quadword (a 128-bit load would stall on it).
 #[inline(always)]
 fn src<const MEM: bool, const BYTES: u32, const ALIGN: bool>(cpu: &CpuState, bus: &mut Bus, op: &BOp) -> RV<u128> {
     if MEM {
         load::<BYTES, ALIGN>(cpu, bus, op)
+    } else if BYTES < 16 {
+        Ok(cpu.xmm[xi(&op.insn, 1)][0] as u128)
     } else {
         Ok(get(cpu, xi(&op.insn, 1)))
     }
@@ -504,7 +509,8 @@ fn cmp<const S: bool, const PACKED: bool, const MEM: bool>(cpu: &mut CpuState, b
     };
     let i = &op.insn;
     let d = xi(i, 0);
-    let a = get(cpu, d);
+    // Scalar forms read and write only the low quadword (see `src`).
+    let a = if PACKED { get(cpu, d) } else { cpu.xmm[d][0] as u128 };
     let pred = i.immediate8() & 7;
     let (bits, lmask) = if S { (32, 0xffff_ffffu128) } else { (64, u64::MAX as u128) };
     let n = if PACKED { 128 / bits } else { 1 };
@@ -529,7 +535,11 @@ fn cmp<const S: bool, const PACKED: bool, const MEM: bool>(cpu: &mut CpuState, b
         };
         r = (r & !(lmask << sh)) | if t { lmask << sh } else { 0 };
     }
-    set(cpu, d, r);
+    if PACKED {
+        set(cpu, d, r);
+    } else {
+        cpu.xmm[d][0] = r as u64;
+    }
     Ok(())
 }
 
@@ -537,7 +547,7 @@ fn cmp<const S: bool, const PACKED: bool, const MEM: bool>(cpu: &mut CpuState, b
 fn comi<const S: bool, const MEM: bool>(cpu: &mut CpuState, bus: &mut Bus, op: &BOp) -> R {
     let b = if S { src::<MEM, 4, false>(cpu, bus, op)? } else { src::<MEM, 8, false>(cpu, bus, op)? };
     let i = &op.insn;
-    let a = get(cpu, xi(i, 0));
+    let a = cpu.xmm[xi(i, 0)][0] as u128;
     let lmask = if S { 0xffff_ffffu128 } else { u64::MAX as u128 };
     let (x, y) = ((a & lmask) as u64, (b & lmask) as u64);
     if !(ordered::<S>(x) && ordered::<S>(y)) {
