@@ -609,27 +609,42 @@ fn cvt_from_int<const S: bool, const SIZE: u32, const MEM: bool>(cpu: &mut CpuSt
     Ok(())
 }
 
-/// CVTTSS2SI/CVTTSD2SI to a 32/64-bit register: in range, a zero or
-/// normal operand truncates on the host, and converting back tells whether
-/// that was exact (PE). Denormals (DAZ decides their PE), NaNs and out of
-/// range values take the exact path.
-fn cvtt_to_int<const S: bool, const SIZE: u32, const MEM: bool>(cpu: &mut CpuState, bus: &mut Bus, op: &BOp) -> R {
+/// CVT(T)SS2SI/CVT(T)SD2SI to a 32/64-bit register, truncating or (only
+/// under round-to-nearest) rounding: a zero or normal operand whose
+/// rounded value is in range converts on the host, and comparing that
+/// value with the operand tells whether it was exact (PE). Denormals (DAZ
+/// decides their PE), NaNs, out of range values and the directed rounding
+/// modes take the exact path.
+fn cvt_to_int<const S: bool, const SIZE: u32, const TRUNC: bool, const MEM: bool>(cpu: &mut CpuState, bus: &mut Bus, op: &BOp) -> R {
+    const TWO52: f64 = 4503599627370496.0;
     let b = if S { src::<MEM, 4, false>(cpu, bus, op)? } else { src::<MEM, 8, false>(cpu, bus, op)? };
     let i = &op.insn;
     let bits = if S { b as u32 as u64 } else { b as u64 };
     let x = if S { f32::from_bits(bits as u32) as f64 } else { f64::from_bits(bits) };
+    // The integer value as a float: truncated by the conversion below, or
+    // rounded to nearest-even here. Below 2^52, adding and subtracting
+    // 2^52 (with x's sign) rounds x in the host's round-to-nearest; above,
+    // x is an integer already.
+    let r = if TRUNC {
+        x
+    } else if x.abs() < TWO52 {
+        let t = if x < 0.0 { -TWO52 } else { TWO52 };
+        (x + t) - t
+    } else {
+        x
+    };
     let in_range =
-        if SIZE == 8 { (-9223372036854775808.0..9223372036854775808.0).contains(&x) } else { x > -2147483649.0 && x < 2147483648.0 };
-    if !(in_range && zero_or_normal::<S>(bits)) {
+        if SIZE == 8 { (-9223372036854775808.0..9223372036854775808.0).contains(&r) } else { r > -2147483649.0 && r < 2147483648.0 };
+    if !(in_range && zero_or_normal::<S>(bits) && (TRUNC || cpu.mxcsr & (3 << 13) == 0)) {
         return super::exec(cpu, bus, i);
     }
-    let r = x as i64;
-    // |r| < 2^63; below 2^53 it converts back exactly, and above it x was
+    let v = r as i64;
+    // |v| < 2^63; below 2^53 it converts back exactly, and above it x was
     // an integer already.
-    if r as f64 != x {
+    if v as f64 != x {
         commit(cpu, PE)?;
     }
-    cpu.gpr[gpr_index::<SIZE>(i.op0_register())] = if SIZE == 8 { r as u64 } else { r as u32 as u64 };
+    cpu.gpr[gpr_index::<SIZE>(i.op0_register())] = if SIZE == 8 { v as u64 } else { v as u32 as u64 };
     Ok(())
 }
 
@@ -791,10 +806,14 @@ pub(super) fn select(i: &Instruction) -> Option<Handler> {
         C::Cvtsi2sd_xmm_rm64 if mem || gpr_size(1) == 8 => rm_pick!(mem, cvt_from_int, false, 8),
         C::Cvtsi2ss_xmm_rm32 if mem || gpr_size(1) == 4 => rm_pick!(mem, cvt_from_int, true, 4),
         C::Cvtsi2ss_xmm_rm64 if mem || gpr_size(1) == 8 => rm_pick!(mem, cvt_from_int, true, 8),
-        C::Cvttsd2si_r32_xmmm64 if gpr_size(0) == 4 => rm_pick!(mem, cvtt_to_int, false, 4),
-        C::Cvttsd2si_r64_xmmm64 if gpr_size(0) == 8 => rm_pick!(mem, cvtt_to_int, false, 8),
-        C::Cvttss2si_r32_xmmm32 if gpr_size(0) == 4 => rm_pick!(mem, cvtt_to_int, true, 4),
-        C::Cvttss2si_r64_xmmm32 if gpr_size(0) == 8 => rm_pick!(mem, cvtt_to_int, true, 8),
+        C::Cvttsd2si_r32_xmmm64 if gpr_size(0) == 4 => rm_pick!(mem, cvt_to_int, false, 4, true),
+        C::Cvttsd2si_r64_xmmm64 if gpr_size(0) == 8 => rm_pick!(mem, cvt_to_int, false, 8, true),
+        C::Cvttss2si_r32_xmmm32 if gpr_size(0) == 4 => rm_pick!(mem, cvt_to_int, true, 4, true),
+        C::Cvttss2si_r64_xmmm32 if gpr_size(0) == 8 => rm_pick!(mem, cvt_to_int, true, 8, true),
+        C::Cvtsd2si_r32_xmmm64 if gpr_size(0) == 4 => rm_pick!(mem, cvt_to_int, false, 4, false),
+        C::Cvtsd2si_r64_xmmm64 if gpr_size(0) == 8 => rm_pick!(mem, cvt_to_int, false, 8, false),
+        C::Cvtss2si_r32_xmmm32 if gpr_size(0) == 4 => rm_pick!(mem, cvt_to_int, true, 4, false),
+        C::Cvtss2si_r64_xmmm32 if gpr_size(0) == 8 => rm_pick!(mem, cvt_to_int, true, 8, false),
         C::Cvtss2sd_xmm_xmmm32 => rm_pick!(mem, cvtss2sd),
         C::Cvtsd2ss_xmm_xmmm64 => rm_pick!(mem, cvtsd2ss),
         c => match arith_of(c) {
