@@ -3,7 +3,10 @@
 //! Data movement lives here; floating-point arithmetic, compares and
 //! conversions in `sse/float.rs` (on top of the soft-float in `sse/fp.rs`);
 //! packed-integer instructions in `sse/int.rs`; RCP/RSQRT tables in
-//! `sse/approx.rs`.
+//! `sse/approx.rs`. `sse/fast.rs` has the specialised handlers that the
+//! block decoder picks for the frequent forms (with a cheap exactness test
+//! for float arithmetic when PE is already set), falling back to this
+//! generic code.
 //!
 //! Not here: the MMX-register forms that share mnemonics with these
 //! (`paddb mm0, mm1`, `movq2dq`, `cvtpi2ps xmm, mm`, ...) go to the x87 file,
