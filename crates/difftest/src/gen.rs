@@ -322,10 +322,8 @@ fn class_of(code: Code) -> Option<Class> {
     if !(0..op.op_count()).all(|n| operand_supported(op.op_kind(n))) {
         return None;
     }
-    // The implicit [RDI] operand is set up for MASKMOVQ only (MASKMOVDQU
-    // is not generated: an all-zero mask still checks the store's address
-    // on the host, which sse.rs does not do yet).
-    if (0..op.op_count()).any(|n| op.op_kind(n) == K::seg_rDI) && code.mnemonic() != Mnemonic::Maskmovq {
+    // The implicit [RDI] operand is set up for MASKMOVQ and MASKMOVDQU.
+    if (0..op.op_count()).any(|n| op.op_kind(n) == K::seg_rDI) && !matches!(code.mnemonic(), Mnemonic::Maskmovq | Mnemonic::Maskmovdqu) {
         return None;
     }
     let m = code.mnemonic();
@@ -867,8 +865,10 @@ impl Builder<'_> {
                     ins.set_op_register(n, MM[self.rng.below(8) as usize]);
                 }
                 K::seg_rDI => {
-                    // MASKMOVQ's [RDI] (EDI with a 67 prefix): 8 bytes.
-                    let a = self.target(8, 8);
+                    // MASKMOVQ's (8 bytes) or MASKMOVDQU's (16 bytes) [RDI],
+                    // EDI with a 67 prefix.
+                    let len = if code.mnemonic() == Mnemonic::Maskmovdqu { 16 } else { 8 };
+                    let a = self.target(len, len);
                     self.mem_addr = Some(a);
                     let rdi = if addr32 { a | (self.rng.next_u64() & 0xffff_ffff_0000_0000) } else { a };
                     self.pin(7, rdi);

@@ -221,13 +221,18 @@ fn movdq(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
 fn maskmov(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     let data = get(cpu, xi(i, 1)).to_le_bytes();
     let sel = (0..16).fold(0u16, |m, k| m | (((get(cpu, xi(i, 2)) >> (8 * k + 7)) & 1) as u16) << k);
+    let rdi = cpu.gpr[crate::state::reg::RDI];
+    let rdi = if i.op0_kind() == OpKind::MemorySegEDI { rdi & 0xffff_ffff } else { rdi };
+    let base = super::seg_base(cpu, i.memory_segment()).wrapping_add(rdi);
+    // The hardware checks write access to all 16 bytes even when the mask
+    // selects none of them.
+    bus.write_bytes(base, &[])?;
+    super::probe_write(bus, base, 16)?;
     if sel == 0 {
         return Ok(());
     }
     let (lo, hi) = (sel.trailing_zeros() as usize, 15 - sel.leading_zeros() as usize);
-    let rdi = cpu.gpr[crate::state::reg::RDI];
-    let rdi = if i.op0_kind() == OpKind::MemorySegEDI { rdi & 0xffff_ffff } else { rdi };
-    let at = super::seg_base(cpu, i.memory_segment()).wrapping_add(rdi).wrapping_add(lo as u64);
+    let at = base.wrapping_add(lo as u64);
     // Merge into the covered span and write it back in one checked write,
     // so a fault on either page leaves memory untouched.
     let mut buf = [0u8; 16];
