@@ -53,7 +53,15 @@ pub(crate) fn build_elf(e_type: u16, vaddr: u64, code: &[u8], data: &[u8], bss: 
 }
 
 fn params<'a>(image: &'a [u8], argv: &'a [Vec<u8>], envp: &'a [Vec<u8>]) -> ExecParams<'a> {
-    ExecParams { image, argv, envp, execfn: b"/bin/test", creds: Creds { uid: 1000, euid: 1000, gid: 100, egid: 100 }, random: [7; 16] }
+    ExecParams {
+        image,
+        interp: None,
+        argv,
+        envp,
+        execfn: b"/bin/test",
+        creds: Creds { uid: 1000, euid: 1000, gid: 100, egid: 100 },
+        random: [7; 16],
+    }
 }
 
 fn read_u64(us: &mut UserSpace, a: u64) -> u64 {

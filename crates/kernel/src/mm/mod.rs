@@ -13,7 +13,7 @@ use oxvm_cpu::{Access, AddressSpace, Memory};
 
 use crate::errno::Errno;
 pub use uaccess::{UserPtr, UserSpace, UserValue};
-pub use vma::{VmProt, Vma, VmaKind, VmaSet};
+pub use vma::{FileMap, VmProt, Vma, VmaKind, VmaSet};
 
 pub const PAGE: u64 = PAGE_SIZE as u64;
 
@@ -103,6 +103,10 @@ impl Mm {
         self.frame_limit = frames;
     }
 
+    pub fn frame_limit(&self) -> usize {
+        self.frame_limit
+    }
+
     pub fn vmas(&self) -> &VmaSet {
         &self.vmas
     }
@@ -118,6 +122,20 @@ impl Mm {
     /// Map [addr, addr+len) (both page-aligned by the caller's rounding)
     /// with no pages yet: they appear on first touch.
     pub fn map(&mut self, mem: &mut Memory, place: Placement, len: u64, prot: VmProt, kind: VmaKind) -> Result<u64, Errno> {
+        self.map_file(mem, place, len, prot, kind, None)
+    }
+
+    /// Map [addr, addr+len) whose pages are read from `file` on first
+    /// touch (or zero-filled when `file` is None).
+    pub fn map_file(
+        &mut self,
+        mem: &mut Memory,
+        place: Placement,
+        len: u64,
+        prot: VmProt,
+        kind: VmaKind,
+        file: Option<FileMap>,
+    ) -> Result<u64, Errno> {
         let len = page_up(len).filter(|&l| l != 0 && l <= oxvm_cpu::mem::USER_END).ok_or(Errno::ENOMEM)?;
         let start = match place {
             Placement::Fixed(a) | Placement::FixedNoReplace(a) => {
@@ -143,7 +161,7 @@ impl Mm {
                 }
             }
         };
-        self.vmas.insert(Vma { start, end: start + len, prot, kind });
+        self.vmas.insert(Vma { start, end: start + len, prot, kind, file });
         Ok(start)
     }
 
@@ -189,6 +207,11 @@ impl Mm {
         if !self.vmas.covers(addr, end) {
             return Err(Errno::ENOMEM);
         }
+        // Shared file mappings are read-only: nothing would write the
+        // pages back to the file.
+        if prot.contains(VmProt::WRITE) && self.vmas.intersecting(addr, end).any(|v| v.file.as_ref().is_some_and(|f| f.shared)) {
+            return Err(Errno::EACCES);
+        }
         self.vmas.protect(addr, end, prot);
         for va in self.mapped_pages(addr, end) {
             self.space.protect(va, prot.page_prot());
@@ -199,7 +222,7 @@ impl Mm {
     /// Handle a page fault at `addr`: if a VMA allows the access, map a
     /// zeroed page there so the access can be retried. Err means SIGSEGV.
     pub fn handle_fault(&mut self, mem: &mut Memory, addr: u64, access: Access) -> Result<(), FaultError> {
-        let vma = *self.vmas.find(addr).ok_or(FaultError::BadAccess)?;
+        let vma = self.vmas.find(addr).ok_or(FaultError::BadAccess)?;
         if !vma.prot.allows(access) {
             return Err(FaultError::BadAccess);
         }
@@ -209,8 +232,15 @@ impl Mm {
             // enforces on purpose.
             return Err(FaultError::BadAccess);
         }
+        let (prot, file) = (vma.prot, vma.file.as_ref().map(|f| (f.file.clone(), f.offset + (va - vma.start))));
         let f = alloc_frame(mem, self.frame_limit).ok_or(FaultError::OutOfMemory)?;
-        self.space.map(&mut mem.phys, va, f, vma.prot.page_prot());
+        if let Some((file, off)) = file {
+            // A private mapping's page is a copy of the file as it is now;
+            // past the end of the file it reads as zeroes (Linux would
+            // raise SIGBUS for whole pages beyond it).
+            let _ = file.read_page(off, mem.phys.bytes_mut(f));
+        }
+        self.space.map(&mut mem.phys, va, f, prot.page_prot());
         Ok(())
     }
 
@@ -231,7 +261,8 @@ impl Mm {
 
     /// The frame behind `va`, allocated if the page was never touched.
     fn kernel_frame(&mut self, mem: &mut Memory, va: u64) -> Result<FrameId, Errno> {
-        let vma = *self.vmas.find(va).ok_or(Errno::EFAULT)?;
+        let vma = self.vmas.find(va).ok_or(Errno::EFAULT)?;
+        let (prot, file) = (vma.prot, vma.file.as_ref().map(|f| (f.file.clone(), f.offset + (page_down(va) - vma.start))));
         if let Some(m) = self.space.lookup(va) {
             // Frames are private until fork exists; a shared one would need
             // its copy-on-write broken first.
@@ -242,7 +273,10 @@ impl Mm {
             return Ok(m.frame);
         }
         let f = alloc_frame(mem, self.frame_limit).ok_or(Errno::ENOMEM)?;
-        self.space.map(&mut mem.phys, page_down(va), f, vma.prot.page_prot());
+        if let Some((file, off)) = file {
+            let _ = file.read_page(off, mem.phys.bytes_mut(f));
+        }
+        self.space.map(&mut mem.phys, page_down(va), f, prot.page_prot());
         Ok(f)
     }
 
@@ -273,7 +307,7 @@ impl Mm {
             let heap = self.vmas.find(old_end - 1).filter(|v| v.kind == VmaKind::Heap && v.end == old_end).map(|v| v.start);
             match heap {
                 Some(s) if old_end > self.brk_start => self.vmas.set_end(s, new_end),
-                _ => self.vmas.insert(Vma { start: old_end, end: new_end, prot: VmProt::RW, kind: VmaKind::Heap }),
+                _ => self.vmas.insert(Vma { start: old_end, end: new_end, prot: VmProt::RW, kind: VmaKind::Heap, file: None }),
             }
         } else if new_end < old_end {
             self.unmap_range(mem, new_end, old_end);

@@ -1,8 +1,9 @@
-//! brk(2), mmap(2), munmap(2), mprotect(2): anonymous memory only.
+//! brk(2), mmap(2), munmap(2), mprotect(2): anonymous memory and file
+//! mappings (private ones copy-on-write; shared ones read-only).
 
 use super::{Ctx, SyscallArgs, SyscallResult, SyscallReturn};
 use crate::errno::Errno;
-use crate::mm::{Placement, VmProt, VmaKind, MMAP_MIN, PAGE};
+use crate::mm::{FileMap, Placement, VmProt, VmaKind, MMAP_MIN, PAGE};
 
 pub const PROT_READ: u64 = 1;
 pub const PROT_WRITE: u64 = 2;
@@ -60,10 +61,24 @@ pub fn sys_mmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         MAP_SHARED_VALIDATE => return Err(Errno(95)), // EOPNOTSUPP
         _ => return Err(Errno::EINVAL),
     }
-    if flags & MAP_ANONYMOUS == 0 {
-        // No files yet: the console descriptors cannot be mapped.
-        return Err(if (0..=2).contains(&fd) { Errno::ENODEV } else { Errno::EBADF });
-    }
+    let shared = flags & MAP_TYPE != MAP_PRIVATE;
+    let file = if flags & MAP_ANONYMOUS == 0 {
+        let f = ctx.file(fd)?;
+        if !f.readable() {
+            return Err(Errno::EACCES);
+        }
+        if shared && prot & PROT_WRITE != 0 {
+            // Writing pages back to the file is not implemented; refusing
+            // is better than losing the writes.
+            return Err(if f.writable() { Errno::ENODEV } else { Errno::EACCES });
+        }
+        // Probe: a file that cannot be mapped says so now, not at fault.
+        f.ops.read_page(off, &mut [])?;
+        off.checked_add(len).filter(|&e| e <= i64::MAX as u64).ok_or(Errno::EOVERFLOW)?;
+        Some(FileMap { file: f.ops.clone(), offset: off, shared })
+    } else {
+        None
+    };
     let place = if flags & MAP_FIXED_NOREPLACE != 0 {
         Placement::FixedNoReplace(addr)
     } else if flags & MAP_FIXED != 0 {
@@ -76,9 +91,13 @@ pub fn sys_mmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     }
     let prot = VmProt((prot & !PROT_SEM) as u32 & VmProt::ALL);
     // Shared anonymous memory is recorded as such, for fork to share.
-    let kind = if flags & MAP_TYPE == MAP_PRIVATE { VmaKind::Anon } else { VmaKind::SharedAnon };
+    let kind = match (&file, shared) {
+        (Some(_), _) => VmaKind::File,
+        (None, false) => VmaKind::Anon,
+        (None, true) => VmaKind::SharedAnon,
+    };
     let p = &mut *ctx.process;
-    p.mm.map(ctx.mem, place, len, prot, kind).map(SyscallReturn::Return)
+    p.mm.map_file(ctx.mem, place, len, prot, kind, file).map(SyscallReturn::Return)
 }
 
 pub fn sys_munmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {

@@ -1,0 +1,97 @@
+//! File attributes and data: chmod(2)/fchmod/fchmodat, truncate(2)/
+//! ftruncate, fsync(2)/fdatasync, fadvise64(2), umask(2).
+
+use super::{ret, Ctx, SyscallArgs, SyscallResult, AT_FDCWD, AT_SYMLINK_NOFOLLOW};
+use crate::errno::Errno;
+use crate::vfs::{Dentry, FileType};
+
+fn chmod(ctx: &mut Ctx, d: &Dentry, mode: u64) -> SyscallResult {
+    let st = d.inode().stat()?;
+    let c = ctx.process.creds;
+    if c.euid != 0 && c.euid != st.uid {
+        return Err(Errno::EPERM);
+    }
+    d.inode().chmod(mode as u32 & 0o7777)?;
+    ret(0)
+}
+
+fn chmod_at(ctx: &mut Ctx, dirfd: i32, path: u64, mode: u64, flags: u32) -> SyscallResult {
+    if flags & !AT_SYMLINK_NOFOLLOW != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = ctx.path(path)?;
+    let d = ctx.lookup_at(dirfd, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    chmod(ctx, &d, mode)
+}
+
+pub fn sys_chmod(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    chmod_at(ctx, AT_FDCWD, a.arg(0), a.arg(1), 0)
+}
+
+pub fn sys_fchmodat(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    // The syscall has no flags argument; fchmodat2 (452) adds one.
+    chmod_at(ctx, a.arg(0) as i32, a.arg(1), a.arg(2), 0)
+}
+
+pub fn sys_fchmod(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let f = ctx.file(a.arg(0) as i32)?;
+    if f.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    let d = f.dentry.clone().ok_or(Errno::EPERM)?;
+    chmod(ctx, &d, a.arg(1))
+}
+
+pub fn sys_truncate(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let path = ctx.path(a.arg(0))?;
+    let len = a.arg(1) as i64;
+    if len < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let d = ctx.lookup_at(AT_FDCWD, &path, true)?;
+    if d.inode().kind() == FileType::Directory {
+        return Err(Errno::EISDIR);
+    }
+    d.inode().truncate(len as u64)?;
+    ret(0)
+}
+
+pub fn sys_ftruncate(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let f = ctx.file(a.arg(0) as i32)?;
+    let len = a.arg(1) as i64;
+    if len < 0 || !f.writable() {
+        return Err(if f.is_path_only() { Errno::EBADF } else { Errno::EINVAL });
+    }
+    let d = f.dentry.clone().ok_or(Errno::EINVAL)?;
+    if d.inode().kind() != FileType::Regular {
+        return Err(Errno::EINVAL);
+    }
+    d.inode().truncate(len as u64)?;
+    ret(0)
+}
+
+pub fn sys_fsync(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let f = ctx.file(a.arg(0) as i32)?;
+    if f.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    f.ops.sync()?;
+    ret(0)
+}
+
+pub fn sys_fadvise64(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let f = ctx.file(a.arg(0) as i32)?;
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    if a.arg(3) > 5 {
+        return Err(Errno::EINVAL);
+    }
+    ret(0)
+}
+
+pub fn sys_umask(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let old = ctx.process.fs.umask;
+    ctx.process.fs.umask = a.arg(0) as u32 & 0o777;
+    ret(old as u64)
+}
