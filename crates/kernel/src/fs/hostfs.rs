@@ -30,7 +30,7 @@ use crate::dev::mem::MemDevice;
 use crate::errno::Errno;
 use crate::host::Host;
 use crate::vfs::file::{O_ACCMODE, O_PATH, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
-use crate::vfs::{DirEntry, FileOps, FileType, Inode, InodeRef, Io, Result, Stat, Timespec, RENAME_NOREPLACE};
+use crate::vfs::{DirEntry, FileOps, FileType, Inode, InodeRef, Io, Result, Stat, StatFs, Timespec, RENAME_NOREPLACE};
 
 /// The host's errno for a failed std call (Linux hosts share the numbers).
 pub fn host_errno(e: io::Error) -> Errno {
@@ -268,6 +268,32 @@ impl Inode for HostInode {
         }
         let f = OpenOptions::new().write(true).custom_flags(O_NOFOLLOW_HOST).open(&self.path).map_err(host_errno)?;
         f.set_len(len).map_err(host_errno)
+    }
+
+    /// The host filesystem's numbers (df shows what the host has).
+    fn statfs(&self) -> Result<StatFs> {
+        let c = std::ffi::CString::new(self.path.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: an all-zero struct statfs is a valid value to overwrite.
+        let mut s: libc::statfs = unsafe { std::mem::zeroed() };
+        // SAFETY: `c` is NUL-terminated and `s` is a writable struct statfs.
+        if unsafe { libc::statfs(c.as_ptr(), &mut s) } != 0 {
+            return Err(host_errno(io::Error::last_os_error()));
+        }
+        // SAFETY: fsid_t is two ints; reading it as bytes is sound.
+        let fsid: [u8; 8] = unsafe { std::mem::transmute(s.f_fsid) };
+        Ok(StatFs {
+            fs_type: s.f_type as u64,
+            bsize: s.f_bsize as u64,
+            blocks: s.f_blocks,
+            bfree: s.f_bfree,
+            bavail: s.f_bavail,
+            files: s.f_files,
+            ffree: s.f_ffree,
+            fsid: u64::from_le_bytes(fsid),
+            namelen: s.f_namelen as u64,
+            // f_flags is not exposed by the libc crate on every target.
+            flags: 0,
+        })
     }
 
     fn as_any(&self) -> &dyn Any {

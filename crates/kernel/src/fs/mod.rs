@@ -1,4 +1,5 @@
 //! Filesystem implementations, one folder (or file) each, behind the
 //! [`crate::vfs`] traits.
 
+#[cfg(unix)]
 pub mod hostfs;

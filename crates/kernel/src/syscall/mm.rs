@@ -1,7 +1,7 @@
 //! brk(2), mmap(2), munmap(2), mprotect(2): anonymous memory and file
 //! mappings (private ones copy-on-write; shared ones read-only).
 
-use super::{Ctx, SyscallArgs, SyscallResult, SyscallReturn};
+use super::{ret, Ctx, SyscallArgs, SyscallResult, SyscallReturn};
 use crate::errno::Errno;
 use crate::mm::{FileMap, Placement, VmProt, VmaKind, MMAP_MIN, PAGE};
 
@@ -113,4 +113,26 @@ pub fn sys_mprotect(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     }
     ctx.process.mm.protect(a.arg(0), a.arg(1), VmProt((prot & !PROT_SEM) as u32))?;
     Ok(SyscallReturn::Return(0))
+}
+
+/// mincore(2): a page is "resident" when it has been touched (present in
+/// the page table).
+pub fn sys_mincore(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let (addr, len, vec) = (a.arg(0), a.arg(1), a.arg(2));
+    if addr % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = crate::mm::page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::ENOMEM)?;
+    if end > oxvm_cpu::mem::USER_END || !ctx.process.mm.vmas().covers(addr, end) {
+        return Err(Errno::ENOMEM);
+    }
+    let pages = ((end - addr) / PAGE) as usize;
+    let mut done = 0;
+    while done < pages {
+        let n = (pages - done).min(4096);
+        let v: Vec<u8> = (0..n).map(|i| ctx.process.mm.space.lookup(addr + (done + i) as u64 * PAGE).is_some() as u8).collect();
+        ctx.user().write_bytes(vec.wrapping_add(done as u64), &v)?;
+        done += n;
+    }
+    ret(0)
 }

@@ -121,3 +121,38 @@ pub fn sys_tgkill(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     }
     signal_self(ctx, a.arg(2))
 }
+
+const SS_DISABLE: u32 = 2;
+const MINSIGSTKSZ: u64 = 2048;
+
+/// sigaltstack(2): the alternate stack is recorded (and reported back);
+/// it is used once handlers run.
+pub fn sys_sigaltstack(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let (ss, old) = (a.arg(0), a.arg(1));
+    let new = if ss != 0 {
+        let sp: u64 = ctx.user().read_val(ss)?;
+        let flags: u32 = ctx.user().read_val(ss.wrapping_add(8))?;
+        let size: u64 = ctx.user().read_val(ss.wrapping_add(16))?;
+        if flags & !(SS_DISABLE | (1 << 31)) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if flags & SS_DISABLE == 0 && size < MINSIGSTKSZ {
+            return Err(Errno::ENOMEM);
+        }
+        Some(if flags & SS_DISABLE != 0 { (0, SS_DISABLE, 0) } else { (sp, flags, size) })
+    } else {
+        None
+    };
+    if old != 0 {
+        let (sp, flags, size) = ctx.process.altstack;
+        let mut b = [0u8; 24];
+        b[..8].copy_from_slice(&sp.to_le_bytes());
+        b[8..12].copy_from_slice(&flags.to_le_bytes());
+        b[16..].copy_from_slice(&size.to_le_bytes());
+        ctx.user().write_bytes(old, &b)?;
+    }
+    if let Some(n) = new {
+        ctx.process.altstack = n;
+    }
+    ret(0)
+}

@@ -78,6 +78,9 @@ pub struct Process {
     pub sigactions: [[u64; 4]; 64],
     /// The blocked-signal mask (per task once threads exist).
     pub sigmask: u64,
+    /// sigaltstack's (ss_sp, ss_flags, ss_size); SS_DISABLE (2) when none
+    /// (per task once threads exist).
+    pub altstack: (u64, u32, u64),
     /// set_tid_address's pointer (per task once threads exist).
     pub clear_child_tid: u64,
     /// set_robust_list's head and length (per task once threads exist).
@@ -98,6 +101,7 @@ impl Process {
             rlimits: default_rlimits(),
             sigactions: [[0; 4]; 64],
             sigmask: 0,
+            altstack: (0, 2, 0),
             clear_child_tid: 0,
             robust_list: (0, 0),
             exit: None,
