@@ -18,7 +18,7 @@ const FUTEX_CMD_MASK: u64 = 0x7f;
 
 pub fn sys_futex(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let (uaddr, op, val, timeout) = (a.arg(0), a.arg(1), a.arg(2) as u32, a.arg(3));
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     match op & FUTEX_CMD_MASK {

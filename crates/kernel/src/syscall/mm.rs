@@ -119,7 +119,7 @@ pub fn sys_mprotect(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 /// the page table).
 pub fn sys_mincore(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let (addr, len, vec) = (a.arg(0), a.arg(1), a.arg(2));
-    if addr % PAGE != 0 {
+    if !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     let end = crate::mm::page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::ENOMEM)?;

@@ -69,7 +69,7 @@ pub fn sys_sched_getaffinity(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if pid != 0 && pid as u32 != ctx.process.pid {
         return Err(Errno::ESRCH);
     }
-    if len < 8 || len % 8 != 0 {
+    if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     ctx.user().write_val(mask, &1u64)?;
