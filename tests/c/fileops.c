@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,9 +132,41 @@ int main(void) {
     close(dfd);
     show("unlinkat removedir", unlinkat(AT_FDCWD, "sub", AT_REMOVEDIR));
     show("truncate", truncate("a.txt", 2));
+    struct timespec ts[2] = {{1000000000, 5}, {1200000000, 7}};
+    show("utimensat", utimensat(AT_FDCWD, "a.txt", ts, 0));
+    stat("a.txt", &st);
+    printf("atime %ld.%ld mtime %ld.%ld\n", (long)st.st_atim.tv_sec, st.st_atim.tv_nsec, (long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    struct timespec omit[2] = {{0, UTIME_OMIT}, {1300000000, 0}};
+    show("utimensat omit", utimensat(AT_FDCWD, "a.txt", omit, 0));
+    stat("a.txt", &st);
+    printf("atime %ld mtime %ld\n", (long)st.st_atim.tv_sec, (long)st.st_mtim.tv_sec);
+    struct timespec bad[2] = {{0, 1000000000}, {0, 0}};
+    show("utimensat bad nsec", utimensat(AT_FDCWD, "a.txt", bad, 0));
     show("unlink", unlink("a.txt"));
     show("unlink missing", unlink("a.txt"));
     show("stat missing", stat("nope/x", &st));
     show("getdents bad fd", syscall(SYS_getdents64, 99, buf, sizeof buf));
+
+    // Pipes.
+    int pp[2];
+    show("pipe2", pipe2(pp, O_CLOEXEC | O_NONBLOCK));
+    show("pipe cloexec", fcntl(pp[0], F_GETFD));
+    show("pipe fl", fcntl(pp[1], F_GETFL) & (O_ACCMODE | O_NONBLOCK));
+    show("read empty nonblocking", read(pp[0], buf, 10));
+    struct pollfd pf[2] = {{pp[0], POLLIN, 0}, {pp[1], POLLOUT, 0}};
+    show("poll", poll(pf, 2, 0));
+    printf("revents %d %d\n", pf[0].revents, pf[1].revents);
+    show("pipe write", write(pp[1], "through", 7));
+    show("poll again", poll(pf, 2, -1));
+    printf("revents %d %d\n", pf[0].revents, pf[1].revents);
+    show("fstat pipe", fstat(pp[0], &st) == 0 ? (long)S_ISFIFO(st.st_mode) : -1);
+    show("lseek pipe", lseek(pp[0], 0, SEEK_SET));
+    show("pipe read", read(pp[0], buf, 100));
+    close(pp[1]);
+    show("read after writer closed", read(pp[0], buf, 100));
+    show("poll hup", poll(pf, 1, 0));
+    printf("revents %d\n", pf[0].revents);
+    close(pp[0]);
+    show("pipe2 bad flags", pipe2(pp, O_APPEND));
     return 0;
 }

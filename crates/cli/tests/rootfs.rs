@@ -131,6 +131,18 @@ differential! {
     missing_dir: ["ls", "/nonexistent/dir"], status 2;
     not_a_directory: ["ls", "/etc/passwd/x"], status 2;
     mkdir_existing: ["mkdir", "/etc"], status 1;
+    awk_fields: ["awk", "-F:", "{print $1 \" \" $3}", "/etc/passwd"];
+    gzip_stdout: ["gzip", "-c", "/etc/passwd"];
+    xz_stdout: ["xz", "-c", "/etc/os-release"];
+    bzip2_stdout: ["bzip2", "-c", "/etc/os-release"];
+    tar_stdout: ["tar", "-cf", "-", "/etc/apt"];
+    dev_zero_and_null: ["head", "-c", "16", "/dev/zero", "/dev/null"];
+    ls_dev: ["ls", "-la", "/dev"];
+    python_sqlite: ["python3", "-c", "import sqlite3; c = sqlite3.connect(':memory:'); c.execute('create table t(x)'); c.executemany('insert into t values (?)', [(i,) for i in range(100)]); print(c.execute('select sum(x) from t').fetchone())"];
+    python_pipe: ["python3", "-c", "import os; r, w = os.pipe(); os.write(w, b'abc'); os.close(w); print(os.read(r, 10), os.read(r, 10))"];
+    python_sigpipe: ["python3", "-c", "import os, signal; signal.signal(signal.SIGPIPE, signal.SIG_DFL); r, w = os.pipe(); os.close(r); os.write(w, b'x')"], status 141;
+    python_broken_pipe: ["python3", "-c", "import os; r, w = os.pipe(); os.close(r); os.write(w, b'x')"], status 1;
+    python_abort: ["python3", "-c", "import os; os.abort()"], status 134;
     // `#!/usr/bin/perl`, and `#!/usr/bin/perl -w` (an interpreter argument).
     script: ["json_pp", "-json_opt", "canonical,pretty"], stdin br#"{"b":[1,2],"a":"x"}"#;
     script_with_interpreter_arg: ["debconf-escape", "-e"], stdin b"a\\b\nc\n";

@@ -270,6 +270,30 @@ impl Inode for HostInode {
         f.set_len(len).map_err(host_errno)
     }
 
+    fn set_times(&self, atime: Option<Timespec>, mtime: Option<Timespec>) -> Result<()> {
+        if self.kind == FileType::Symlink {
+            // std can only set times through an open file, which would
+            // follow the link.
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let when = |t: Timespec| {
+            if t.sec >= 0 {
+                UNIX_EPOCH + std::time::Duration::new(t.sec as u64, t.nsec)
+            } else {
+                UNIX_EPOCH - std::time::Duration::from_secs(t.sec.unsigned_abs()) + std::time::Duration::from_nanos(t.nsec as u64)
+            }
+        };
+        let mut times = std::fs::FileTimes::new();
+        if let Some(a) = atime {
+            times = times.set_accessed(when(a));
+        }
+        if let Some(m) = mtime {
+            times = times.set_modified(when(m));
+        }
+        let f = OpenOptions::new().read(true).custom_flags(O_NOFOLLOW_HOST).open(&self.path).map_err(host_errno)?;
+        f.set_times(times).map_err(host_errno)
+    }
+
     /// The host filesystem's numbers (df shows what the host has).
     fn statfs(&self) -> Result<StatFs> {
         let c = std::ffi::CString::new(self.path.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;

@@ -3,3 +3,4 @@
 
 #[cfg(unix)]
 pub mod hostfs;
+pub mod pipe;

@@ -3,7 +3,7 @@
 
 use super::{ret, Ctx, SyscallArgs, SyscallResult, AT_FDCWD, AT_SYMLINK_NOFOLLOW};
 use crate::errno::Errno;
-use crate::vfs::{Dentry, FileType};
+use crate::vfs::{Dentry, FileType, Timespec};
 
 fn chmod(ctx: &mut Ctx, d: &Dentry, mode: u64) -> SyscallResult {
     let st = d.inode().stat()?;
@@ -94,4 +94,58 @@ pub fn sys_umask(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let old = ctx.process.fs.umask;
     ctx.process.fs.umask = a.arg(0) as u32 & 0o777;
     ret(old as u64)
+}
+
+const UTIME_NOW: i64 = (1 << 30) - 1;
+const UTIME_OMIT: i64 = (1 << 30) - 2;
+
+/// utimensat(2): times from a struct timespec[2] (NULL: both now), with
+/// UTIME_NOW and UTIME_OMIT; a NULL path with a descriptor is futimens.
+pub fn sys_utimensat(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let (dirfd, path, times, flags) = (a.arg(0) as i32, a.arg(1), a.arg(2), a.arg(3) as u32);
+    if flags & !(AT_SYMLINK_NOFOLLOW | super::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let now = {
+        let ns = ctx.host.now(crate::host::Clock::Realtime);
+        Timespec { sec: (ns / 1_000_000_000) as i64, nsec: (ns % 1_000_000_000) as u32 }
+    };
+    let mut set = [Some(now), Some(now)];
+    let mut explicit = false;
+    if times != 0 {
+        for (i, t) in set.iter_mut().enumerate() {
+            let sec: i64 = ctx.user().read_val(times.wrapping_add(16 * i as u64))?;
+            let nsec: i64 = ctx.user().read_val(times.wrapping_add(16 * i as u64 + 8))?;
+            *t = match nsec {
+                UTIME_NOW => Some(now),
+                UTIME_OMIT => None,
+                0..=999_999_999 => {
+                    explicit = true;
+                    Some(Timespec { sec, nsec: nsec as u32 })
+                }
+                _ => return Err(Errno::EINVAL),
+            };
+        }
+    }
+    let d = if path == 0 {
+        ctx.file(dirfd)?.dentry.clone().ok_or(Errno::EPERM)?
+    } else {
+        let p = ctx.path(path)?;
+        if p.is_empty() && flags & super::AT_EMPTY_PATH != 0 {
+            ctx.file(dirfd)?.dentry.clone().ok_or(Errno::EPERM)?
+        } else {
+            ctx.lookup_at(dirfd, &p, flags & AT_SYMLINK_NOFOLLOW == 0)?
+        }
+    };
+    if set == [None, None] {
+        return ret(0);
+    }
+    // Explicit times need ownership; "now" needs write access or ownership.
+    let st = d.inode().stat()?;
+    let c = ctx.process.creds;
+    if c.euid != 0 && c.euid != st.uid && (explicit || !crate::vfs::permitted(&st, c.euid, c.egid, 2)) {
+        return Err(if explicit { Errno::EPERM } else { Errno::EACCES });
+    }
+    d.inode().set_times(set[0], set[1])?;
+    ret(0)
 }

@@ -17,6 +17,8 @@ pub mod ioctl;
 pub mod mm;
 pub mod namei;
 pub mod open;
+pub mod pipe;
+pub mod poll;
 pub mod read_write;
 pub mod signal;
 pub mod socket;

@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use super::signal::on_epipe;
 use super::{ret, Ctx, SyscallArgs, SyscallResult, SyscallReturn};
 use crate::errno::Errno;
 use crate::vfs::{FileType, Io, OpenFile};
@@ -104,7 +105,8 @@ pub fn sys_read(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 pub fn sys_write(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let file = ctx.file(a.arg(0) as i32)?;
     let count = checked_buf(a.arg(1), a.arg(2))?;
-    io_ret(write_from(ctx, &file, a.arg(1), count, None)?)
+    let r = write_from(ctx, &file, a.arg(1), count, None).and_then(io_ret);
+    on_epipe(ctx, r)
 }
 
 fn position(v: u64) -> Result<u64, Errno> {
@@ -126,7 +128,8 @@ pub fn sys_pwrite64(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let file = ctx.file(a.arg(0) as i32)?;
     let count = checked_buf(a.arg(1), a.arg(2))?;
     let pos = position(a.arg(3))?;
-    io_ret(write_from(ctx, &file, a.arg(1), count, Some(pos))?)
+    let r = write_from(ctx, &file, a.arg(1), count, Some(pos)).and_then(io_ret);
+    on_epipe(ctx, r)
 }
 
 /// The (base, len) pairs of an iovec array.
@@ -181,7 +184,8 @@ pub fn sys_readv(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 }
 
 pub fn sys_writev(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
-    vector_io(ctx, a, true)
+    let r = vector_io(ctx, a, true);
+    on_epipe(ctx, r)
 }
 
 pub const SEEK_SET: u64 = 0;

@@ -92,6 +92,21 @@ fn signal_self(ctx: &mut Ctx, sig: u64) -> SyscallResult {
     Ok(SyscallReturn::NoReturn)
 }
 
+/// A write to a pipe with no reader: SIGPIPE, whose default action ends
+/// the process; ignored (or caught: handlers do not run yet), the write
+/// fails with EPIPE.
+pub fn on_epipe(ctx: &mut Ctx, r: SyscallResult) -> SyscallResult {
+    const SIGPIPE: u64 = 13;
+    if r != Err(Errno::EPIPE) {
+        return r;
+    }
+    let handler = ctx.process.sigactions[SIGPIPE as usize - 1][0];
+    if handler == 0 && ctx.process.sigmask & (1 << (SIGPIPE - 1)) == 0 {
+        return signal_self(ctx, SIGPIPE);
+    }
+    r
+}
+
 fn is_self(ctx: &Ctx, pid: i32) -> bool {
     pid == ctx.process.pid as i32 || pid == 0 || pid == -(ctx.process.pid as i32)
 }

@@ -24,7 +24,7 @@ pub fn sys_fstatfs(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let f = ctx.file(a.arg(0) as i32)?;
     let s = match &f.dentry {
         Some(d) => d.inode().statfs()?,
-        None => StatFs::pipefs(),
+        None => f.ops.statfs(),
     };
     ctx.user().write_bytes(a.arg(1), &statfs_bytes(&s))?;
     ret(0)

@@ -98,7 +98,7 @@ impl OpenFile {
         if !self.readable() {
             return Err(Errno::EBADF);
         }
-        let r = self.ops.read(host, self.offset.get(), buf)?;
+        let r = self.nonblock(self.ops.read(host, self.offset.get(), buf)?)?;
         if let Io::Done(n) = r {
             if self.ops.seekable() {
                 self.offset.set(self.offset.get() + n as u64);
@@ -114,11 +114,19 @@ impl OpenFile {
         }
         let seekable = self.ops.seekable();
         let off = if seekable && self.flags.get() & O_APPEND != 0 { self.stat()?.size } else { self.offset.get() };
-        let r = self.ops.write(host, off, data)?;
+        let r = self.nonblock(self.ops.write(host, off, data)?)?;
         if let Io::Done(n) = r {
             if seekable {
                 self.offset.set(off + n as u64);
             }
+        }
+        Ok(r)
+    }
+
+    /// A call that would wait fails with EAGAIN under O_NONBLOCK.
+    fn nonblock(&self, r: Io) -> Result<Io> {
+        if r == Io::Block && self.flags.get() & O_NONBLOCK != 0 {
+            return Err(Errno::EAGAIN);
         }
         Ok(r)
     }

@@ -201,6 +201,10 @@ pub trait Inode {
     fn statfs(&self) -> Result<StatFs> {
         Ok(StatFs::generic())
     }
+    /// Set the access and/or modification time (None leaves one as is).
+    fn set_times(&self, _atime: Option<Timespec>, _mtime: Option<Timespec>) -> Result<()> {
+        Err(Errno::EPERM)
+    }
     fn as_any(&self) -> &dyn Any;
 }
 
@@ -232,9 +236,18 @@ pub trait FileOps {
     fn read_page(&self, _off: u64, _buf: &mut [u8]) -> Result<usize> {
         Err(Errno::ENODEV)
     }
-    /// For files with no inode (the console), what fstat reports.
+    /// For files with no inode (the console, pipes), what fstat reports.
     fn stat(&self) -> Result<Stat> {
         Err(Errno::EBADF)
+    }
+    /// For files with no inode, what fstatfs reports.
+    fn statfs(&self) -> StatFs {
+        StatFs::pipefs()
+    }
+    /// The poll(2) events ready now (POLLIN 1, POLLOUT 4, POLLERR 8,
+    /// POLLHUP 16). Files that never wait are always ready.
+    fn poll(&self) -> u16 {
+        0x1 | 0x4
     }
 }
 
