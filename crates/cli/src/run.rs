@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use oxvm_kernel::fs::hostfs;
-use oxvm_kernel::{Creds, Errno, ExecError, ExitStatus, Kernel, RunState, SpawnPath};
+use oxvm_kernel::{Creds, Errno, ExecError, ExitStatus, Kernel, Rlimit, RunState, SpawnPath, RLIM_NLIMITS};
 
 use crate::host::NativeHost;
 
@@ -74,6 +74,19 @@ fn host_creds() -> Creds {
     // SAFETY: these calls have no arguments and cannot fail.
     let (uid, euid, gid, egid) = unsafe { (libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()) };
     Creds { uid, euid, gid, egid }
+}
+
+/// Our resource limits, which the guest inherits as a child would.
+fn host_rlimits() -> [Rlimit; RLIM_NLIMITS] {
+    let mut out = [Rlimit { cur: u64::MAX, max: u64::MAX }; RLIM_NLIMITS];
+    for (i, o) in out.iter_mut().enumerate() {
+        let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit writes one struct rlimit, which `r` is.
+        if unsafe { libc::getrlimit(i as _, &mut r) } == 0 {
+            *o = Rlimit { cur: r.rlim_cur, max: r.rlim_max };
+        }
+    }
+    out
 }
 
 /// The guest's working directory: the host's, if it lies inside the root,
@@ -146,6 +159,7 @@ pub fn run(args: RunArgs) -> i32 {
 
     let mut kernel = Kernel::new(Box::new(NativeHost::new()));
     kernel.set_root(root);
+    kernel.set_rlimits(host_rlimits());
     kernel.set_strace(args.strace);
     kernel.set_memory_limit(args.memory.saturating_mul(1 << 20));
     let Some(path) = locate(&kernel, &cwd, &env, &program) else {

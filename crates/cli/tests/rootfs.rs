@@ -143,6 +143,9 @@ differential! {
     python_sigpipe: ["python3", "-c", "import os, signal; signal.signal(signal.SIGPIPE, signal.SIG_DFL); r, w = os.pipe(); os.close(r); os.write(w, b'x')"], status 141;
     python_broken_pipe: ["python3", "-c", "import os; r, w = os.pipe(); os.close(r); os.write(w, b'x')"], status 1;
     python_abort: ["python3", "-c", "import os; os.abort()"], status 134;
+    sleep_: ["sleep", "0.05"];
+    nice_: ["nice"];
+    python_sleep: ["python3", "-c", "import time; t = time.monotonic(); time.sleep(0.05); print(time.monotonic() - t >= 0.05)"];
     // `#!/usr/bin/perl`, and `#!/usr/bin/perl -w` (an interpreter argument).
     script: ["json_pp", "-json_opt", "canonical,pretty"], stdin br#"{"b":[1,2],"a":"x"}"#;
     script_with_interpreter_arg: ["debconf-escape", "-e"], stdin b"a\\b\nc\n";

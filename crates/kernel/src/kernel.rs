@@ -6,12 +6,12 @@ use std::rc::Rc;
 use oxvm_cpu::{Bus, CpuState, Exit, Fault, Memory};
 
 use crate::dev::console::Console;
-use crate::host::Host;
+use crate::host::{Clock, Host};
 use crate::loader::{self, Creds, ExecError, ExecParams};
 use crate::mm::{FaultError, Mm, DEFAULT_FRAME_LIMIT};
 use crate::signal::FaultSignal;
 use crate::syscall::{Ctx, Dispatcher, SyscallReturn};
-use crate::task::{ExitStatus, Pid, Process, Task, TaskState};
+use crate::task::{default_rlimits, ExitStatus, Pid, Process, Rlimit, Task, TaskState, RLIMIT_NOFILE, RLIM_NLIMITS};
 use crate::vfs::file::{O_RDONLY, O_WRONLY};
 use crate::vfs::{Dentry, EmptyDir, FdTable, FsContext, InodeRef, OpenFile, Vfs};
 
@@ -64,6 +64,8 @@ pub struct Kernel {
     /// The mount table and the root every new process starts in.
     vfs: Rc<Vfs>,
     root: Dentry,
+    /// Resource limits new processes start with.
+    rlimits: [Rlimit; RLIM_NLIMITS],
 }
 
 impl Kernel {
@@ -80,7 +82,14 @@ impl Kernel {
             frame_limit: DEFAULT_FRAME_LIMIT,
             vfs: Rc::new(Vfs::default()),
             root: Dentry::root(Rc::new(EmptyDir)),
+            rlimits: default_rlimits(),
         }
+    }
+
+    /// The resource limits processes spawned from now on start with (the
+    /// runner passes its own, as a child inherits them).
+    pub fn set_rlimits(&mut self, limits: [Rlimit; RLIM_NLIMITS]) {
+        self.rlimits = limits;
     }
 
     /// Make `root` the root directory of processes spawned from now on.
@@ -191,8 +200,15 @@ impl Kernel {
         let mut gpr = [0; 16];
         gpr[oxvm_cpu::state::reg::RSP] = loaded.sp;
         let cpu = CpuState { rip: loaded.entry, gpr, ..Default::default() };
-        let files = self.console_files();
-        self.processes.insert(pid, Process::new(pid, 0, mm, creds, fs, files));
+        let mut files = self.console_files();
+        files.set_max(usize::try_from(self.rlimits[RLIMIT_NOFILE].cur).unwrap_or(usize::MAX));
+        let mut process = Process::new(pid, 0, mm, creds, fs, files);
+        process.rlimits = self.rlimits;
+        // The task name is the executable's base name, cut to 15 bytes.
+        let base = execfn.rsplit(|&b| b == b'/').next().unwrap_or(execfn);
+        let n = base.len().min(15);
+        process.prctl.name[..n].copy_from_slice(&base[..n]);
+        self.processes.insert(pid, process);
         self.tasks.push(Task { tid: pid, pid, cpu, state: TaskState::Runnable });
         self.init.get_or_insert(pid);
         Ok(pid)
@@ -215,6 +231,12 @@ impl Kernel {
             let Some(ti) = self.tasks.iter().position(|t| t.state != TaskState::Dead) else {
                 return RunState::Idle { until: None };
             };
+            if let TaskState::Sleep(until) = self.tasks[ti].state {
+                if self.host.now(Clock::Monotonic) < until {
+                    return RunState::Idle { until: Some(until) };
+                }
+                self.tasks[ti].state = TaskState::Runnable;
+            }
             if left == 0 {
                 return RunState::Runnable;
             }
@@ -237,6 +259,10 @@ impl Kernel {
                         SyscallReturn::Block => {
                             task.state = TaskState::WaitConsole;
                             return RunState::Idle { until: None };
+                        }
+                        SyscallReturn::Sleep { until, .. } => {
+                            task.state = TaskState::Sleep(until);
+                            continue;
                         }
                         SyscallReturn::NoReturn => {}
                     }

@@ -30,7 +30,7 @@ pub use host::{Clock, ConsoleRead, Host};
 pub use kernel::{Kernel, RunState, Spawn, SpawnPath};
 pub use loader::{Creds, ExecError};
 pub use signal::{FaultSignal, Signal};
-pub use task::ExitStatus;
+pub use task::{ExitStatus, Rlimit, RLIM_NLIMITS};
 
 #[cfg(test)]
 mod tests;

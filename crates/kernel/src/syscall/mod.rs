@@ -73,6 +73,9 @@ pub enum SyscallReturn {
     /// The task must wait; the syscall restarts from scratch when the task
     /// next runs.
     Block,
+    /// Put `value` in RAX, then sleep until the monotonic time `until`
+    /// (ns) before continuing.
+    Sleep { until: u64, value: u64 },
 }
 
 pub type SyscallResult = Result<SyscallReturn, Errno>;
@@ -167,14 +170,14 @@ impl Dispatcher {
             }
         };
         match outcome {
-            SyscallReturn::Return(v) => ctx.cpu.gpr[reg::RAX] = v,
+            SyscallReturn::Return(v) | SyscallReturn::Sleep { value: v, .. } => ctx.cpu.gpr[reg::RAX] = v,
             // RAX still holds the number: re-executing SYSCALL restarts it.
             SyscallReturn::Block => ctx.cpu.rip = ctx.cpu.rip.wrapping_sub(SYSCALL_LEN),
             SyscallReturn::NoReturn => {}
         }
         if self.strace && outcome != SyscallReturn::Block {
             let ret = match outcome {
-                SyscallReturn::Return(v) => Some(v),
+                SyscallReturn::Return(v) | SyscallReturn::Sleep { value: v, .. } => Some(v),
                 _ => None,
             };
             let line = strace::format(&mut ctx.process.mm.user(ctx.mem), entry, &args, ret);

@@ -140,3 +140,113 @@ pub fn sys_setrlimit(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     set_rlimit(ctx, r, n)?;
     ret(0)
 }
+
+const PRIO_PROCESS: u64 = 0;
+const PRIO_USER: u64 = 2;
+
+/// getpriority(2): every process has nice 0 (the syscall returns 20 -
+/// nice).
+pub fn sys_getpriority(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    prio_target(ctx, a.arg(0), a.arg(1))?;
+    ret(20)
+}
+
+/// setpriority(2): accepted and forgotten; there is one CPU and one
+/// scheduler class.
+pub fn sys_setpriority(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    prio_target(ctx, a.arg(0), a.arg(1))?;
+    let nice = a.arg(2) as i32;
+    if nice < 0 && ctx.process.creds.euid != 0 {
+        return Err(Errno::EACCES);
+    }
+    ret(0)
+}
+
+fn prio_target(ctx: &Ctx, which: u64, who: u64) -> Result<(), Errno> {
+    if which > PRIO_USER {
+        return Err(Errno::EINVAL);
+    }
+    let who = who as u32;
+    let me = match which {
+        PRIO_PROCESS => ctx.process.pid,
+        PRIO_USER => ctx.process.creds.uid,
+        _ => ctx.process.pid, // PRIO_PGRP: each process leads its group
+    };
+    if who != 0 && who != me {
+        return Err(Errno::ESRCH);
+    }
+    Ok(())
+}
+
+const PR_SET_PDEATHSIG: u64 = 1;
+const PR_GET_PDEATHSIG: u64 = 2;
+const PR_GET_DUMPABLE: u64 = 3;
+const PR_SET_DUMPABLE: u64 = 4;
+const PR_SET_NAME: u64 = 15;
+const PR_GET_NAME: u64 = 16;
+const PR_CAPBSET_READ: u64 = 23;
+const PR_SET_CHILD_SUBREAPER: u64 = 36;
+const PR_GET_CHILD_SUBREAPER: u64 = 37;
+const PR_SET_NO_NEW_PRIVS: u64 = 38;
+const PR_GET_NO_NEW_PRIVS: u64 = 39;
+/// CAP_LAST_CAP on Linux 6.1.
+const CAP_LAST_CAP: u64 = 40;
+
+/// prctl(2): the common process attributes, recorded where a later call
+/// can read them back.
+pub fn sys_prctl(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let (op, arg) = (a.arg(0), a.arg(1));
+    let p = &mut ctx.process.prctl;
+    match op {
+        PR_SET_PDEATHSIG => {
+            if arg > 64 {
+                return Err(Errno::EINVAL);
+            }
+            p.pdeathsig = arg as u32;
+            ret(0)
+        }
+        PR_GET_PDEATHSIG => {
+            let v = p.pdeathsig;
+            ctx.user().write_val(arg, &v)?;
+            ret(0)
+        }
+        PR_GET_DUMPABLE => ret(p.dumpable as u64),
+        PR_SET_DUMPABLE if arg <= 1 => {
+            p.dumpable = arg == 1;
+            ret(0)
+        }
+        PR_SET_NAME => {
+            let mut name = [0u8; 16];
+            let mut us = ctx.process.mm.user(ctx.mem);
+            for (i, b) in name.iter_mut().take(15).enumerate() {
+                *b = us.read_val::<u8>(arg.wrapping_add(i as u64))?;
+                if *b == 0 {
+                    break;
+                }
+            }
+            ctx.process.prctl.name = name;
+            ret(0)
+        }
+        PR_GET_NAME => {
+            let name = p.name;
+            ctx.user().write_bytes(arg, &name)?;
+            ret(0)
+        }
+        PR_CAPBSET_READ if arg <= CAP_LAST_CAP => ret(1),
+        PR_SET_CHILD_SUBREAPER => {
+            p.child_subreaper = arg != 0;
+            ret(0)
+        }
+        PR_GET_CHILD_SUBREAPER => {
+            let v = p.child_subreaper as u32;
+            ctx.user().write_val(arg, &v)?;
+            ret(0)
+        }
+        PR_SET_NO_NEW_PRIVS if arg == 1 => {
+            p.no_new_privs = true;
+            ret(0)
+        }
+        PR_GET_NO_NEW_PRIVS => ret(p.no_new_privs as u64),
+        _ => Err(Errno::EINVAL),
+    }
+}

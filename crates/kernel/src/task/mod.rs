@@ -60,6 +60,23 @@ pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
     r
 }
 
+/// What prctl(2) sets and reads back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrctlState {
+    /// The task name (comm), NUL-padded: the executable's base name.
+    pub name: [u8; 16],
+    pub pdeathsig: u32,
+    pub dumpable: bool,
+    pub child_subreaper: bool,
+    pub no_new_privs: bool,
+}
+
+impl Default for PrctlState {
+    fn default() -> Self {
+        PrctlState { name: [0; 16], pdeathsig: 0, dumpable: true, child_subreaper: false, no_new_privs: false }
+    }
+}
+
 /// A process: an address space, files and an identity, shared by its
 /// tasks.
 pub struct Process {
@@ -85,6 +102,7 @@ pub struct Process {
     pub clear_child_tid: u64,
     /// set_robust_list's head and length (per task once threads exist).
     pub robust_list: (u64, u64),
+    pub prctl: PrctlState,
     /// Set once the process has exited; its tasks no longer run.
     pub exit: Option<ExitStatus>,
 }
@@ -104,6 +122,7 @@ impl Process {
             altstack: (0, 2, 0),
             clear_child_tid: 0,
             robust_list: (0, 0),
+            prctl: PrctlState::default(),
             exit: None,
         }
     }
@@ -115,6 +134,8 @@ pub enum TaskState {
     Runnable,
     /// Waiting for console input; its syscall restarts when it runs again.
     WaitConsole,
+    /// Sleeping until this monotonic time (ns); its syscall has returned.
+    Sleep(u64),
     Dead,
 }
 
