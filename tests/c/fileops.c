@@ -62,6 +62,10 @@ int main(void) {
     close(20);
     show("close twice", close(20));
     show("read closed", read(20, buf, 1));
+    show("read to a bad buffer", read(fd, (char *)8, 2));
+    show("offset unchanged by the failed read", lseek(fd, 0, SEEK_CUR));
+    show("pread bad offset", pread(fd, buf, 1, -1));
+    show("write from a bad buffer", write(fd, (char *)8, 2));
 
     // A private file mapping is a copy; a shared read-only one sees the file.
     show("pwrite", pwrite(fd, "ABCDEFGH", 8, 0));

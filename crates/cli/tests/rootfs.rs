@@ -51,14 +51,26 @@ fn status(o: &Output) -> i32 {
 /// Run `args` both ways with `stdin`; assert identical results. Returns
 /// the native output for further checks, None when skipped.
 fn same(args: &[&str], stdin: &[u8]) -> Option<Output> {
+    same_as(None, args, stdin)
+}
+
+/// As [`same`], as user and group `id` when given.
+fn same_as(id: Option<u32>, args: &[&str], stdin: &[u8]) -> Option<Output> {
     let root = rootfs()?;
     let mut native = Command::new("/usr/sbin/chroot");
     env(&mut native);
+    if let Some(id) = id {
+        native.arg(format!("--userspec={id}:{id}"));
+    }
     native.arg(&root).args(args);
     let native = run(native, stdin);
     let mut guest = Command::new(env!("CARGO_BIN_EXE_oxvm"));
     env(&mut guest);
-    guest.arg("run").arg("--root").arg(&root).arg("--").args(args);
+    guest.arg("run").arg("--root").arg(&root);
+    if let Some(id) = id {
+        guest.arg("--uid").arg(id.to_string()).arg("--gid").arg(id.to_string());
+    }
+    guest.arg("--").args(args);
     let guest = run(guest, stdin);
     let gerr = String::from_utf8_lossy(&guest.stderr);
     if gerr.contains("CPU ISA level is lower than required") {
@@ -170,4 +182,22 @@ fn missing_command() {
 fn dotdot_stays_inside() {
     same(&["ls", "/../../.."], b"");
     same(&["cat", "/../../etc/os-release"], b"");
+}
+
+/// An unprivileged user meets the tree's permissions: no search in
+/// /root, no reading /etc/shadow.
+#[test]
+fn permissions_as_a_user() {
+    for args in [
+        &["ls", "/root"][..],
+        &["cat", "/root/.bashrc"],
+        &["stat", "/root/.bashrc"],
+        &["cat", "/etc/shadow"],
+        &["id"],
+        &["ls", "-l", "/etc/shadow"],
+    ] {
+        if same_as(Some(1000), args, b"").is_none() {
+            return;
+        }
+    }
 }

@@ -99,8 +99,9 @@ impl Kernel {
 
     /// A filesystem context at the root, with working directory `cwd`
     /// (the root if it cannot be resolved).
-    fn fs_context(&self, cwd: &[u8]) -> FsContext {
+    fn fs_context(&self, cwd: &[u8], creds: Creds) -> FsContext {
         let mut fs = FsContext::new(self.vfs.clone(), self.root.clone());
+        fs.walker = (creds.euid, creds.egid);
         if let Ok(d) = fs.resolve(&fs.root.clone(), cwd, true) {
             fs.cwd = d;
         }
@@ -122,14 +123,14 @@ impl Kernel {
     /// Whether `path` names an existing file in the guest filesystem, as
     /// seen from `cwd` (for a PATH search).
     pub fn is_file(&self, cwd: &[u8], path: &[u8]) -> bool {
-        let fs = self.fs_context(cwd);
+        let fs = self.fs_context(cwd, Creds::default());
         fs.resolve(&fs.cwd, path, true).is_ok_and(|d| d.inode().kind() == crate::vfs::FileType::Regular)
     }
 
     /// Start the program at `s.path` in the guest filesystem (`#!` scripts
     /// and dynamically linked ELF files included) as a new process.
     pub fn spawn_path(&mut self, s: &SpawnPath) -> Result<Pid, ExecError> {
-        let fs = self.fs_context(s.cwd);
+        let fs = self.fs_context(s.cwd, s.creds);
         let prepared = loader::binfmt::prepare(&fs, s.path, &s.argv, &s.creds)?;
         self.start(&prepared.image, prepared.interp.as_deref(), &prepared.argv, &s.envp, s.path, s.creds, fs)
     }
@@ -168,7 +169,7 @@ impl Kernel {
     /// Create a process running `s.image`; the first one is init, whose
     /// exit ends [`Kernel::run`].
     pub fn spawn(&mut self, s: &Spawn) -> Result<Pid, ExecError> {
-        let fs = self.fs_context(b"/");
+        let fs = self.fs_context(b"/", s.creds);
         self.start(s.image, None, &s.argv, &s.envp, &s.execfn, s.creds, fs)
     }
 

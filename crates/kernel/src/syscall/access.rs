@@ -10,7 +10,11 @@ fn access_at(ctx: &mut Ctx, dirfd: i32, path: u64, mode: u64, flags: u32) -> Sys
     }
     let path = ctx.path(path)?;
     let st = if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
-        ctx.file(dirfd)?.stat()?
+        if dirfd == AT_FDCWD {
+            ctx.process.fs.cwd.inode().stat()?
+        } else {
+            ctx.file(dirfd)?.stat()?
+        }
     } else {
         ctx.lookup_at(dirfd, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?.inode().stat()?
     };

@@ -35,6 +35,11 @@ fn read_into(ctx: &mut Ctx, file: &OpenFile, buf: u64, count: u64, pos: Option<u
             Err(_) => break,
         };
         if let Err(e) = ctx.user().write_bytes(buf.wrapping_add(done), &chunk[..got]) {
+            // Bytes that never reached the guest were not read: the
+            // position goes back to just after the last delivered byte.
+            if pos.is_none() && file.ops.seekable() {
+                file.set_offset(file.offset() - got as u64);
+            }
             return if done > 0 { Ok(Io::Done(done as usize)) } else { Err(e) };
         }
         done += got as u64;

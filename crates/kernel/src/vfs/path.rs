@@ -98,13 +98,18 @@ impl Vfs {
 }
 
 /// A process's view of the filesystem: its root, working directory and
-/// umask (CLONE_FS shares this).
+/// umask (CLONE_FS shares this), and whose search permission a walk
+/// needs on each directory.
 #[derive(Clone)]
 pub struct FsContext {
     pub vfs: Rc<Vfs>,
     pub root: Dentry,
     pub cwd: Dentry,
     pub umask: u32,
+    /// The effective (uid, gid) walks check directories against; keep it
+    /// in step with the process's credentials (setuid, exec of set-id
+    /// files) once those can change.
+    pub walker: (u32, u32),
 }
 
 /// A validated name: not empty, no `/`, not too long.
@@ -131,7 +136,7 @@ pub struct Parent {
 
 impl FsContext {
     pub fn new(vfs: Rc<Vfs>, root: Dentry) -> FsContext {
-        FsContext { vfs, cwd: root.clone(), root, umask: 0o022 }
+        FsContext { vfs, cwd: root.clone(), root, umask: 0o022, walker: (0, 0) }
     }
 
     fn start(&self, base: &Dentry, path: &[u8]) -> Dentry {
@@ -155,6 +160,11 @@ impl FsContext {
             return Err(Errno::ENOTDIR);
         }
         check_name(name)?;
+        // Root searches any directory; others need its x bit.
+        let (uid, gid) = self.walker;
+        if uid != 0 && !super::permitted(&dir.inode().stat()?, uid, gid, 1) {
+            return Err(Errno::EACCES);
+        }
         let inode = dir.inode().lookup(name)?;
         Ok(dir.child(name, self.vfs.cross(inode)))
     }

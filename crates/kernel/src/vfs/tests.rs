@@ -195,3 +195,18 @@ fn file_mappings_read_the_file_and_stay_private() {
     mm.clear(&mut mem);
     assert_eq!(mem.phys.frames_in_use(), 0);
 }
+
+#[test]
+fn walks_need_search_permission() {
+    use std::os::unix::fs::PermissionsExt;
+    let (t, mut fs) = tree("search");
+    let private = t.0.join("root/private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::write(private.join("f"), b"x").unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(res(&fs, "/private/f").is_ok(), "root searches anything");
+    fs.walker = (1000, 1000);
+    assert_eq!(res(&fs, "/private/f").err(), Some(Errno::EACCES));
+    assert!(res(&fs, "/private").is_ok(), "the directory itself is reachable");
+    assert!(res(&fs, "/usr/bin/prog").is_ok());
+}
