@@ -201,3 +201,30 @@ fn permissions_as_a_user() {
         }
     }
 }
+
+/// On a terminal (a pty from script(1)) the termios and window-size
+/// ioctls reach the host's terminal: colours, columns and `stty -a` match.
+#[test]
+fn terminal_ioctls() {
+    let Some(root) = rootfs() else { return };
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipping: script(1) is needed to give the guest a terminal");
+        return;
+    }
+    let oxvm = env!("CARGO_BIN_EXE_oxvm");
+    for cmd in ["ls --color=auto /etc/apt", "stty -a", "tty -s"] {
+        let on_tty = |line: String| {
+            let mut c = Command::new("script");
+            env(&mut c);
+            c.env("TERM", "xterm").args(["-qec", &line, "/dev/null"]);
+            run(c, b"")
+        };
+        let native = on_tty(format!("/usr/sbin/chroot {} {cmd}", root.display()));
+        let guest = on_tty(format!("{oxvm} run --root {} -- {cmd}", root.display()));
+        if String::from_utf8_lossy(&guest.stdout).contains("CPU ISA level") {
+            return;
+        }
+        assert_eq!(String::from_utf8_lossy(&guest.stdout), String::from_utf8_lossy(&native.stdout), "{cmd}");
+        assert_eq!(status(&guest), status(&native), "{cmd}");
+    }
+}
