@@ -350,6 +350,18 @@ impl FileOps for HostFile {
         self.file.sync_all().map_err(host_errno)
     }
 
+    fn stat(&self) -> Option<Result<Stat>> {
+        Some(self.file.metadata().map(|m| stat_of(&m)).map_err(host_errno))
+    }
+
+    fn truncate(&self, len: u64) -> Option<Result<()>> {
+        Some(self.file.set_len(len).map_err(host_errno))
+    }
+
+    fn chmod(&self, mode: u32) -> Option<Result<()>> {
+        Some(self.file.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777)).map_err(host_errno))
+    }
+
     fn read_page(&self, off: u64, buf: &mut [u8]) -> Result<usize> {
         let mut done = 0;
         while done < buf.len() {

@@ -38,6 +38,15 @@ pub fn sys_fchmod(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if f.is_path_only() {
         return Err(Errno::EBADF);
     }
+    let st = f.stat()?;
+    let c = ctx.process.creds;
+    if c.euid != 0 && c.euid != st.uid {
+        return Err(Errno::EPERM);
+    }
+    if let Some(r) = f.ops.chmod(a.arg(1) as u32 & 0o7777) {
+        r?;
+        return ret(0);
+    }
     let d = f.dentry.clone().ok_or(Errno::EPERM)?;
     chmod(ctx, &d, a.arg(1))
 }
@@ -66,7 +75,10 @@ pub fn sys_ftruncate(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if d.inode().kind() != FileType::Regular {
         return Err(Errno::EINVAL);
     }
-    d.inode().truncate(len as u64)?;
+    match f.ops.truncate(len as u64) {
+        Some(r) => r?,
+        None => d.inode().truncate(len as u64)?,
+    }
     ret(0)
 }
 

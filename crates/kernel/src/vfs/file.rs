@@ -87,9 +87,10 @@ impl OpenFile {
     }
 
     pub fn stat(&self) -> Result<Stat> {
-        match &self.dentry {
-            Some(d) => d.inode().stat(),
-            None => self.ops.stat(),
+        match (self.ops.stat(), &self.dentry) {
+            (Some(st), _) => st,
+            (None, Some(d)) => d.inode().stat(),
+            (None, None) => Err(Errno::EBADF),
         }
     }
 

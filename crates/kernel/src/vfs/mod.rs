@@ -236,9 +236,20 @@ pub trait FileOps {
     fn read_page(&self, _off: u64, _buf: &mut [u8]) -> Result<usize> {
         Err(Errno::ENODEV)
     }
-    /// For files with no inode (the console, pipes), what fstat reports.
-    fn stat(&self) -> Result<Stat> {
-        Err(Errno::EBADF)
+    /// What fstat reports, when the open file knows better than its
+    /// inode (an open host file still has its attributes after being
+    /// renamed or unlinked) or has no inode (the console, pipes). None:
+    /// ask the inode.
+    fn stat(&self) -> Option<Result<Stat>> {
+        None
+    }
+    /// ftruncate/fchmod through the open file, when it can (an unlinked
+    /// host file has no path left). None: use the inode.
+    fn truncate(&self, _len: u64) -> Option<Result<()>> {
+        None
+    }
+    fn chmod(&self, _mode: u32) -> Option<Result<()>> {
+        None
     }
     /// For files with no inode, what fstatfs reports.
     fn statfs(&self) -> StatFs {
