@@ -34,7 +34,7 @@ commands:
 /// Fixed seed and size of the differential run inside `cargo xtask test`:
 /// enough cases per class to reach every implemented form, in a few minutes.
 const TEST_SEED: u64 = 1;
-const TEST_CASES: u64 = 400_000;
+const TEST_CASES: u64 = 1_600_000;
 const TEST_ROBUST_CASES: u64 = 20_000;
 
 fn main() -> ExitCode {

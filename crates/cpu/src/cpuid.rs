@@ -8,6 +8,7 @@ const EDX1_TSC: u32 = 1 << 4;
 const EDX1_CX8: u32 = 1 << 8;
 const EDX1_CMOV: u32 = 1 << 15;
 const EDX1_CLFSH: u32 = 1 << 19;
+const EDX1_MMX: u32 = 1 << 23;
 const EDX1_FXSR: u32 = 1 << 24;
 const EDX1_SSE: u32 = 1 << 25;
 const EDX1_SSE2: u32 = 1 << 26;
@@ -38,7 +39,7 @@ pub fn cpuid(leaf: u32, sub: u32) -> [u32; 4] {
             // CLFLUSH line size 8*8 = 64 bytes, one logical processor.
             (8 << 8) | (1 << 16),
             ECX1_CX16,
-            EDX1_FPU | EDX1_TSC | EDX1_CX8 | EDX1_CMOV | EDX1_CLFSH | EDX1_FXSR | EDX1_SSE | EDX1_SSE2,
+            EDX1_FPU | EDX1_TSC | EDX1_CX8 | EDX1_CMOV | EDX1_CLFSH | EDX1_MMX | EDX1_FXSR | EDX1_SSE | EDX1_SSE2,
         ],
         // Descriptor 0xFF: "use leaf 4 for cache parameters".
         2 => [0x00ff_0001, 0, 0, 0],
@@ -86,7 +87,10 @@ mod tests {
         }
         assert_eq!(&v, VENDOR);
         let f = cpuid(1, 0);
-        assert_ne!(f[3] & EDX1_SSE2, 0);
+        // Exactly the implemented features: bits 0, 4, 8, 15, 19, 23
+        // (MMX, which glibc's x86-64 baseline ISA level requires with
+        // CMOV, CX8, FPU, FXSR, SSE and SSE2), 24, 25, 26.
+        assert_eq!(f[3], (1 << 0) | (1 << 4) | (1 << 8) | (1 << 15) | (1 << 19) | (1 << 23) | (1 << 24) | (1 << 25) | (1 << 26));
         // Nothing beyond what is implemented: no SSE3, SSSE3, SSE4, AVX, etc.
         assert_eq!(f[2] & !ECX1_CX16, 0);
         assert_eq!(cpuid(7, 0), [0; 4]);

@@ -148,10 +148,13 @@ pub enum Class {
     X87Trans,
     /// Hints, fences and the instructions that trap in user mode.
     Misc,
+    /// MMX registers: MMX, the SSE/SSE2 forms on MMX registers, the
+    /// MMX<->XMM moves and conversions, EMMS.
+    Mmx,
 }
 
 impl Class {
-    pub const ALL: [Class; 16] = [
+    pub const ALL: [Class; 17] = [
         Class::Alu,
         Class::Mov,
         Class::Shift,
@@ -168,6 +171,7 @@ impl Class {
         Class::X87,
         Class::X87Trans,
         Class::Misc,
+        Class::Mmx,
     ];
     pub const INTEGER: [Class; 10] = [
         Class::Alu,
@@ -200,6 +204,7 @@ impl Class {
             Class::X87 => "x87",
             Class::X87Trans => "x87_trans",
             Class::Misc => "misc",
+            Class::Mmx => "mmx",
         }
     }
 
@@ -208,7 +213,7 @@ impl Class {
     }
 
     fn is_fp(self) -> bool {
-        matches!(self, Class::SseFloat | Class::SseInt | Class::SseMisc | Class::X87 | Class::X87Trans)
+        matches!(self, Class::SseFloat | Class::SseInt | Class::SseMisc | Class::X87 | Class::X87Trans | Class::Mmx)
     }
 }
 
@@ -226,6 +231,7 @@ fn feature_ok(f: CpuidFeature) -> bool {
             | F::X64
             | F::CMOV
             | F::CX8
+            | F::MMX
             | F::CMPXCHG16B
             | F::FPU
             | F::FPU287
@@ -263,6 +269,10 @@ fn operand_supported(k: K) -> bool {
             | K::r64_opcode
             | K::xmm_reg
             | K::xmm_rm
+            | K::mm_or_mem
+            | K::mm_reg
+            | K::mm_rm
+            | K::seg_rDI
             | K::al
             | K::cl
             | K::ax
@@ -312,9 +322,16 @@ fn class_of(code: Code) -> Option<Class> {
     if !(0..op.op_count()).all(|n| operand_supported(op.op_kind(n))) {
         return None;
     }
+    // The implicit [RDI] operand is set up for MASKMOVQ only (MASKMOVDQU
+    // is not generated: an all-zero mask still checks the store's address
+    // on the host, which sse.rs does not do yet).
+    if (0..op.op_count()).any(|n| op.op_kind(n) == K::seg_rDI) && code.mnemonic() != Mnemonic::Maskmovq {
+        return None;
+    }
     let m = code.mnemonic();
     let name = format!("{m:?}");
     let has_xmm = (0..op.op_count()).any(|n| matches!(op.op_kind(n), K::xmm_or_mem | K::xmm_reg | K::xmm_rm));
+    let has_mm = (0..op.op_count()).any(|n| matches!(op.op_kind(n), K::mm_or_mem | K::mm_reg | K::mm_rm));
     let is_sse = code.cpuid_features().iter().any(|f| matches!(f, CpuidFeature::SSE | CpuidFeature::SSE2));
     let c = match m {
         M::Add | M::Or | M::Adc | M::Sbb | M::And | M::Sub | M::Xor | M::Cmp | M::Test | M::Inc | M::Dec | M::Neg | M::Not => Class::Alu,
@@ -377,6 +394,7 @@ fn class_of(code: Code) -> Option<Class> {
         | M::Unpckhpd
         | M::Movmskps
         | M::Movmskpd => Class::SseMisc,
+        _ if has_mm || m == M::Emms => Class::Mmx,
         _ if is_sse && has_xmm => {
             let float =
                 ["Add", "Sub", "Mul", "Div", "Min", "Max", "Sqrt", "Rcp", "Rsqrt", "Cmp", "Comi", "Ucomi", "And", "Or", "Xor", "Cvt"];
@@ -827,7 +845,7 @@ impl Builder<'_> {
                 _ => 0,
             };
             match k {
-                K::r8_or_mem | K::r16_or_mem | K::r32_or_mem | K::r64_or_mem | K::xmm_or_mem if self.rng.coin() => {
+                K::r8_or_mem | K::r16_or_mem | K::r32_or_mem | K::r64_or_mem | K::xmm_or_mem | K::mm_or_mem if self.rng.coin() => {
                     self.memory(&mut ins, n, addr32, msize)?;
                 }
                 K::mem => self.memory(&mut ins, n, addr32, msize.max(1))?,
@@ -843,6 +861,18 @@ impl Builder<'_> {
                 K::xmm_or_mem | K::xmm_reg | K::xmm_rm => {
                     ins.set_op_kind(n, OpKind::Register);
                     ins.set_op_register(n, XMM[self.rng.below(16) as usize]);
+                }
+                K::mm_or_mem | K::mm_reg | K::mm_rm => {
+                    ins.set_op_kind(n, OpKind::Register);
+                    ins.set_op_register(n, MM[self.rng.below(8) as usize]);
+                }
+                K::seg_rDI => {
+                    // MASKMOVQ's [RDI] (EDI with a 67 prefix): 8 bytes.
+                    let a = self.target(8, 8);
+                    self.mem_addr = Some(a);
+                    let rdi = if addr32 { a | (self.rng.next_u64() & 0xffff_ffff_0000_0000) } else { a };
+                    self.pin(7, rdi);
+                    ins.set_op_kind(n, if addr32 { OpKind::MemorySegEDI } else { OpKind::MemorySegRDI });
                 }
                 _ if reg_size != 0 => {
                     ins.set_op_kind(n, OpKind::Register);
@@ -944,6 +974,8 @@ const XMM: [Register; 16] = [
     Register::XMM14,
     Register::XMM15,
 ];
+const MM: [Register; 8] =
+    [Register::MM0, Register::MM1, Register::MM2, Register::MM3, Register::MM4, Register::MM5, Register::MM6, Register::MM7];
 const ST: [Register; 8] =
     [Register::ST0, Register::ST1, Register::ST2, Register::ST3, Register::ST4, Register::ST5, Register::ST6, Register::ST7];
 
@@ -1202,6 +1234,11 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
                     buf[..8].copy_from_slice(&m.to_le_bytes());
                     buf[8..10].copy_from_slice(&e.to_le_bytes());
                 }
+                MS::Packed64_Float32 if class == Class::Mmx => {
+                    for k in 0..2 {
+                        buf[4 * k..4 * k + 4].copy_from_slice(&b.rng.f32_bits().to_le_bytes());
+                    }
+                }
                 MS::Packed128_Float32 => {
                     for k in 0..4 {
                         buf[4 * k..4 * k + 4].copy_from_slice(&b.rng.f32_bits().to_le_bytes());
@@ -1359,6 +1396,9 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
         }
         _ => {}
     }
+    if class == Class::Mmx {
+        mmx_state(&mut b, &mut ins);
+    }
     if matches!(m, Mnemonic::Loop | Mnemonic::Loope | Mnemonic::Loopne | Mnemonic::Jrcxz | Mnemonic::Jecxz) && b.rng.coin() {
         b.st.gpr[1] = b.rng.pick(&[0, 1, 2, 0x1_0000_0000, 0x1_0000_0001, 0xffff_ffff]);
     }
@@ -1396,6 +1436,68 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
         return None;
     }
     Some(Case { class, code: bytes, init: st, data })
+}
+
+/// The MMX class's initial state on top of the x87 one: integer values
+/// (edge cases in every element size) in about half of the MMX registers,
+/// mostly small shift counts, and now and then an unmasked x87 exception
+/// pending (every MMX instruction, EMMS included, then raises #MF).
+fn mmx_state(b: &mut Builder, ins: &mut Instruction) {
+    use Mnemonic as M;
+    let top = b.st.fx.top();
+    let stack_index = |r: Register| (r.number() + 8 - top) & 7;
+    for i in 0..8 {
+        if b.rng.coin() {
+            let (_, e) = b.st.fx.st(i);
+            let v = mmx_value(b.rng);
+            b.st.fx.set_st(i, v, e);
+        }
+    }
+    if matches!(ins.mnemonic(), M::Psllw | M::Pslld | M::Psllq | M::Psrlw | M::Psrld | M::Psrlq | M::Psraw | M::Psrad) {
+        let c = b.rng.count();
+        match ins.op1_kind() {
+            OpKind::Immediate8 => ins.set_immediate8(c as u8),
+            OpKind::Register if b.rng.coin() => {
+                let i = stack_index(ins.op1_register());
+                let (_, e) = b.st.fx.st(i);
+                b.st.fx.set_st(i, c, e);
+            }
+            OpKind::Memory if b.rng.coin() => {
+                if let Some(a) = b.mem_addr {
+                    write_data(b.data, a, &c.to_le_bytes());
+                }
+            }
+            _ => {}
+        }
+    }
+    if b.rng.one_in(12) {
+        let e = 1u16 << b.rng.below(6);
+        b.st.fx.set_fcw(b.st.fx.fcw() & !e);
+        b.st.fx.set_fsw(b.st.fx.fsw() | e | 0x8080);
+    }
+}
+
+/// A 64-bit MMX value.
+fn mmx_value(rng: &mut Rng) -> u64 {
+    match rng.below(4) {
+        0 => {
+            // Bytes from the saturation edges.
+            (0..8).fold(0u64, |v, k| v | (rng.pick(&[0u64, 1, 0x7f, 0x80, 0x81, 0xfe, 0xff]) << (8 * k)))
+        }
+        1 => {
+            // Two 32-bit integers of random magnitude and sign.
+            let mut half = || {
+                let v = (rng.next_u64() as u32) >> rng.below(32);
+                if rng.coin() {
+                    v
+                } else {
+                    v.wrapping_neg()
+                }
+            };
+            half() as u64 | (half() as u64) << 32
+        }
+        _ => rng.value(),
+    }
 }
 
 /// Encode `ins` at `ip`. A branch to "0" means the fall-through exit
@@ -1479,6 +1581,7 @@ mod tests {
             Class::SseFloat,
             Class::SseMisc,
             Class::Misc,
+            Class::Mmx,
         ] {
             for _ in 0..3000 {
                 let case = generate(&t, c, &mut rng);

@@ -76,6 +76,7 @@ pub const STRICT_CLASSES: &[Class] = &[
     Class::SseMisc,
     Class::X87,
     Class::X87Trans,
+    Class::Mmx,
 ];
 
 #[derive(Clone, Debug)]
@@ -319,7 +320,7 @@ impl Tester {
             c.data = Box::new([0; DATA_LEN]);
             attempt(self, c, &mut best, &mut best_diffs)?;
         }
-        if matches!(case.class, Class::SseFloat | Class::SseInt | Class::SseMisc) {
+        if matches!(case.class, Class::SseFloat | Class::SseInt | Class::SseMisc | Class::Mmx) {
             for x in 0..16 {
                 if best.init.fx.xmm(x) != [0, 0] {
                     let mut c = best.clone();
@@ -333,7 +334,7 @@ impl Tester {
                 attempt(self, c, &mut best, &mut best_diffs)?;
             }
         }
-        if matches!(case.class, Class::X87 | Class::X87Trans) {
+        if matches!(case.class, Class::X87 | Class::X87Trans | Class::Mmx) {
             for phys in 0..8 {
                 if best.init.fx.abridged_tag() & (1 << phys) != 0 {
                     let mut c = best.clone();
@@ -413,7 +414,7 @@ pub fn describe(case: &Case, diffs: &[Diff], native_signal: &str) -> String {
             }
         }
     }
-    if matches!(case.class, Class::SseFloat | Class::SseInt | Class::SseMisc) {
+    if matches!(case.class, Class::SseFloat | Class::SseInt | Class::SseMisc | Class::Mmx) {
         let _ = write!(s, "  mxcsr={:#x}", case.init.fx.mxcsr());
         for x in 0..16 {
             let v = case.init.fx.xmm(x);
@@ -423,7 +424,7 @@ pub fn describe(case: &Case, diffs: &[Diff], native_signal: &str) -> String {
         }
         s.push('\n');
     }
-    if matches!(case.class, Class::X87 | Class::X87Trans) {
+    if matches!(case.class, Class::X87 | Class::X87Trans | Class::Mmx) {
         let fx = &case.init.fx;
         let _ = write!(s, "  fcw={:#x} fsw={:#x} (top {}) ftw={:#x}", fx.fcw(), fx.fsw(), fx.top(), fx.full_tag());
         for i in 0..8 {
@@ -549,9 +550,10 @@ mod tests {
             }
             assert!(o.data[..] == case.data[..]);
         }
-        // Determinism over a batch of every class.
+        // Determinism over a batch of every class (as many of each as fit).
+        let per_class = BATCH / Class::ALL.len();
         let cases: Vec<Case> =
-            Class::ALL.iter().flat_map(|c| (0..8).map(|_| gen::generate(&tables, *c, &mut rng)).collect::<Vec<_>>()).collect();
+            Class::ALL.iter().flat_map(|c| (0..per_class).map(|_| gen::generate(&tables, *c, &mut rng)).collect::<Vec<_>>()).collect();
         let run = |t: &mut Tester| {
             for (i, c) in cases.iter().enumerate() {
                 let input = t.worker.input(i);

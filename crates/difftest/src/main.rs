@@ -43,7 +43,7 @@ fn main() -> ExitCode {
             "--class" => match args.next().as_deref() {
                 Some("integer") => cfg.classes.extend(Class::INTEGER),
                 Some("strict") => cfg.classes.extend(oxvm_difftest::STRICT_CLASSES),
-                Some("fp") => cfg.classes.extend([Class::SseFloat, Class::SseInt, Class::SseMisc, Class::X87, Class::X87Trans]),
+                Some("fp") => cfg.classes.extend([Class::SseFloat, Class::SseInt, Class::SseMisc, Class::X87, Class::X87Trans, Class::Mmx]),
                 Some(name) => match Class::from_name(name) {
                     Some(c) => cfg.classes.push(c),
                     None => return usage(),

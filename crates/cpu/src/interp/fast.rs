@@ -176,13 +176,15 @@ fn lea<const SIZE: u32>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
     Ok(())
 }
 
-fn incdec<const INC: bool, const SIZE: u32>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
+fn incdec<const INC: bool, const SIZE: u32, const DEAD: bool>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
     let i = &op.insn;
     let d = gpr::<SIZE>(i.op0_register());
     let a = cpu.gpr[d] & size_mask(SIZE);
     let res = if INC { a.wrapping_add(1) } else { a.wrapping_sub(1) } & size_mask(SIZE);
     wr::<SIZE>(cpu, d, res);
-    cpu.flags.set_incdec(if INC { FlagOp::Inc } else { FlagOp::Dec }, SIZE, a, res);
+    if !DEAD {
+        cpu.flags.set_incdec(if INC { FlagOp::Inc } else { FlagOp::Dec }, SIZE, a, res);
+    }
     Ok(())
 }
 
@@ -698,10 +700,14 @@ pub(crate) fn select(i: &Instruction, flags_dead: bool) -> Handler {
         Mnemonic::Inc | Mnemonic::Dec if k0 == OpKind::Register => {
             let inc = m == Mnemonic::Inc;
             match (inc, reg_size(0)) {
-                (true, 8) => incdec::<true, 8>,
-                (true, 4) => incdec::<true, 4>,
-                (false, 8) => incdec::<false, 8>,
-                (false, 4) => incdec::<false, 4>,
+                (true, 8) if flags_dead => incdec::<true, 8, true>,
+                (true, 4) if flags_dead => incdec::<true, 4, true>,
+                (false, 8) if flags_dead => incdec::<false, 8, true>,
+                (false, 4) if flags_dead => incdec::<false, 4, true>,
+                (true, 8) => incdec::<true, 8, false>,
+                (true, 4) => incdec::<true, 4, false>,
+                (false, 8) => incdec::<false, 8, false>,
+                (false, 4) => incdec::<false, 4, false>,
                 _ => generic,
             }
         }

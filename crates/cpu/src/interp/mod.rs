@@ -7,6 +7,7 @@ mod bits;
 mod control;
 pub(crate) mod fast;
 mod int;
+mod mmx;
 mod muldiv;
 mod shift;
 mod sse;

@@ -185,7 +185,9 @@ pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
     );
     if !nowait {
         if !is_x87(m) {
-            return super::ud();
+            // MMX instructions share the register file; they check for a
+            // pending exception themselves, and leave FIP/FDP alone.
+            return super::mmx::exec(cpu, bus, i);
         }
         if cpu.x87.fsw & ES != 0 {
             return Err(Fault::X87.into());

@@ -536,15 +536,6 @@ fn unmasked_exceptions_fault_and_keep_destination() {
 }
 
 #[test]
-fn mmx_forms_are_undefined() {
-    let mut cpu = CpuState::default();
-    // paddb mm1, mm2; movq2dq xmm1, mm2; cvtpi2ps xmm1, mm2.
-    for code in [&[0x0f, 0xfc, 0xca][..], &[0xf3, 0x0f, 0xd6, 0xca], &[0x0f, 0x2a, 0xca]] {
-        assert_eq!(Machine::new(code).run(&mut cpu), Exit::Fault(Fault::InvalidOpcode), "{code:x?}");
-    }
-}
-
-#[test]
 fn cvtpi2ps_memory_form() {
     let mut d = vec![0u8; 16];
     d[..4].copy_from_slice(&(-7i32).to_le_bytes());
