@@ -205,10 +205,7 @@ impl Kernel {
         files.set_max(usize::try_from(self.rlimits[RLIMIT_NOFILE].cur).unwrap_or(usize::MAX));
         let mut process = Process::new(pid, 0, mm, creds, fs, files);
         process.rlimits = self.rlimits;
-        // The task name is the executable's base name, cut to 15 bytes.
-        let base = execfn.rsplit(|&b| b == b'/').next().unwrap_or(execfn);
-        let n = base.len().min(15);
-        process.prctl.name[..n].copy_from_slice(&base[..n]);
+        process.set_comm(execfn);
         self.processes.insert(pid, process);
         self.tasks.push(Task { tid: pid, pid, cpu, state: TaskState::Runnable });
         self.init.get_or_insert(pid);

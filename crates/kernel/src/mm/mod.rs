@@ -195,6 +195,81 @@ impl Mm {
         }
     }
 
+    /// mremap: resize the mapping at [old, old+old_len), which must lie in
+    /// one VMA, in place if the room is free, else (with `may_move`) by
+    /// moving its pages to a new range (`fixed`: exactly there). Returns
+    /// the mapping's address.
+    pub fn remap(
+        &mut self,
+        mem: &mut Memory,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        may_move: bool,
+        fixed: Option<u64>,
+    ) -> Result<u64, Errno> {
+        if !old.is_multiple_of(PAGE) || new_len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
+        let new_len = page_up(new_len).filter(|&l| l <= oxvm_cpu::mem::USER_END).ok_or(Errno::ENOMEM)?;
+        let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
+        let vma = self.vmas.find(old).cloned().filter(|v| old_len != 0 && old_end <= v.end).ok_or(Errno::EFAULT)?;
+        if fixed.is_none() {
+            if new_len <= old_len {
+                self.unmap_range(mem, old + new_len, old_end);
+                return Ok(old);
+            }
+            let grow_end = old.checked_add(new_len).filter(|&e| e <= STACK_TOP - STACK_SIZE);
+            if let Some(e) = grow_end {
+                if vma.end == old_end && !self.vmas.overlaps(old_end, e) && vma.kind != VmaKind::Stack {
+                    self.vmas.set_end(vma.start, e);
+                    return Ok(old);
+                }
+            }
+            if !may_move {
+                return Err(Errno::ENOMEM);
+            }
+        }
+        let new = match fixed {
+            Some(a) => {
+                let end = a.checked_add(new_len).filter(|&e| e <= oxvm_cpu::mem::USER_END).ok_or(Errno::EINVAL)?;
+                if !a.is_multiple_of(PAGE) || (a < old_end && old < end) {
+                    return Err(Errno::EINVAL);
+                }
+                self.unmap_range(mem, a, end);
+                a
+            }
+            None => self.vmas.find_free_top_down(new_len, MMAP_MIN, MMAP_BASE).ok_or(Errno::ENOMEM)?,
+        };
+        let moved = new_len.min(old_len);
+        let file = vma.file.clone().map(|mut f| {
+            f.offset += old - vma.start;
+            f
+        });
+        // Take the old range out of the VMAs first (its pages stay mapped
+        // until moved below), then give the new range the same kind.
+        self.vmas.remove_range(old, old_end);
+        self.vmas.insert(Vma { start: new, end: new + new_len, prot: vma.prot, kind: vma.kind, file });
+        for va in self.mapped_pages(old, old_end) {
+            let Some(m) = self.space.lookup(va) else { continue };
+            let off = va - old;
+            if off < moved {
+                // A frame shared with another address space (after fork)
+                // must not become writable here: give the new place a copy.
+                let frame = if m.cow || mem.phys.refs(m.frame) > 1 {
+                    mem.phys.alloc_copy(m.frame)
+                } else {
+                    mem.phys.add_ref(m.frame);
+                    m.frame
+                };
+                self.space.map(&mut mem.phys, new + off, frame, vma.prot.page_prot());
+            }
+            self.space.unmap(&mut mem.phys, va);
+        }
+        Ok(new)
+    }
+
     /// mprotect: the whole range must be mapped (else ENOMEM).
     pub fn protect(&mut self, addr: u64, len: u64, prot: VmProt) -> Result<(), Errno> {
         if !addr.is_multiple_of(PAGE) || prot.0 & !VmProt::ALL != 0 {
@@ -377,6 +452,27 @@ mod tests {
         mm.protect(0x40_0000, PAGE, VmProt::READ).unwrap();
         assert!(mm.handle_fault(&mut mem, 0x40_0000, Access::Write).is_err());
         assert_eq!(mm.protect(0x40_0000, 2 * PAGE, VmProt::READ), Err(Errno::ENOMEM));
+    }
+
+    #[test]
+    fn remap_grows_in_place_or_moves() {
+        let mut mem = Memory::new();
+        let mut mm = Mm::new();
+        let a = mm.map(&mut mem, Placement::Fixed(0x40_0000), 2 * PAGE, VmProt::RW, VmaKind::Anon).unwrap();
+        mm.user(&mut mem).write_bytes(a + PAGE, b"keep").unwrap();
+        assert_eq!(mm.remap(&mut mem, a, 2 * PAGE, 3 * PAGE, false, None), Ok(a), "room above: grows in place");
+        mm.map(&mut mem, Placement::Fixed(a + 3 * PAGE), PAGE, VmProt::RW, VmaKind::Anon).unwrap();
+        assert_eq!(mm.remap(&mut mem, a, 3 * PAGE, 5 * PAGE, false, None), Err(Errno::ENOMEM));
+        let b = mm.remap(&mut mem, a, 3 * PAGE, 5 * PAGE, true, None).unwrap();
+        assert_ne!(b, a);
+        let mut buf = [0u8; 4];
+        mm.user(&mut mem).read_bytes(b + PAGE, &mut buf).unwrap();
+        assert_eq!(&buf, b"keep", "pages move with the mapping");
+        assert!(mm.vmas().find(a).is_none(), "the old range is gone");
+        assert_eq!(mem.phys.frames_in_use(), 1, "moved, not copied");
+        assert_eq!(mm.remap(&mut mem, b, 5 * PAGE, PAGE, false, None), Ok(b), "shrinks in place");
+        assert!(mm.vmas().find(b + PAGE).is_none());
+        assert_eq!(mm.remap(&mut mem, 0x1000_0000, PAGE, 2 * PAGE, true, None), Err(Errno::EFAULT));
     }
 
     #[test]

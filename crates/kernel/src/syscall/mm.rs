@@ -136,3 +136,20 @@ pub fn sys_mincore(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     }
     ret(0)
 }
+
+const MREMAP_MAYMOVE: u64 = 1;
+const MREMAP_FIXED: u64 = 2;
+const MREMAP_DONTUNMAP: u64 = 4;
+
+pub fn sys_mremap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let (old, old_len, new_len, flags, new_addr) = (a.arg(0), a.arg(1), a.arg(2), a.arg(3), a.arg(4));
+    if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 || (flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MREMAP_DONTUNMAP != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let fixed = (flags & MREMAP_FIXED != 0).then_some(new_addr);
+    let p = &mut *ctx.process;
+    p.mm.remap(ctx.mem, old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed).map(SyscallReturn::Return)
+}

@@ -8,6 +8,7 @@ pub mod access;
 pub mod arch;
 pub mod attr;
 pub mod cwd;
+pub mod exec;
 pub mod exit;
 pub mod fcntl;
 pub mod futex;

@@ -294,7 +294,7 @@ fn arg(us: &mut UserSpace, kind: Arg, a: &SyscallArgs, i: usize, ret: Option<u64
 
 /// Syscalls whose result is an address.
 fn returns_address(name: &str) -> bool {
-    matches!(name, "mmap" | "brk")
+    matches!(name, "mmap" | "mremap" | "brk")
 }
 
 /// One strace line. `ret` is None when the call does not return (exit).

@@ -7,7 +7,7 @@
 
 use super::strace::Arg::{self, *};
 use super::{
-    access, arch, attr, cwd, exit, fcntl, futex, getdents, id, ioctl, mm, namei, open, pipe, poll, read_write, signal, socket, stat,
+    access, arch, attr, cwd, exec, exit, fcntl, futex, getdents, id, ioctl, mm, namei, open, pipe, poll, read_write, signal, socket, stat,
     statfs, system, thread, time, xattr, Handler,
 };
 
@@ -74,7 +74,7 @@ pub static TABLE: &[Entry] = &[
     sys(22, "pipe", pipe::sys_pipe, Supported, "", &[Ptr]),
     nosys(23, "select"),
     nosys(24, "sched_yield"),
-    nosys(25, "mremap"),
+    sys(25, "mremap", mm::sys_mremap, Partial, "MREMAP_DONTUNMAP gives EINVAL", &[Ptr, Uint, Uint, Hex, Ptr]),
     nosys(26, "msync"),
     sys(27, "mincore", mm::sys_mincore, Supported, "resident means touched", &[Ptr, Uint, Ptr]),
     nosys(28, "madvise"),
@@ -108,7 +108,7 @@ pub static TABLE: &[Entry] = &[
     nosys(56, "clone"),
     nosys(57, "fork"),
     nosys(58, "vfork"),
-    nosys(59, "execve"),
+    sys(59, "execve", exec::sys_execve, Partial, "ELF (static, PIE, dynamic) and #! scripts; no set-id bits; strace shows = ?", &[Path, Ptr, Ptr]),
     sys(60, "exit", exit::sys_exit, Partial, "ends the whole process: one task per process so far", &[Int]),
     nosys(61, "wait4"),
     sys(62, "kill", signal::sys_kill, Partial, "own process only; default actions (no handlers run yet)", &[Int, Int]),

@@ -108,6 +108,15 @@ pub struct Process {
 }
 
 impl Process {
+    /// The task name becomes the executable's base name, cut to 15 bytes
+    /// (exec does this).
+    pub fn set_comm(&mut self, path: &[u8]) {
+        let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+        let n = base.len().min(15);
+        self.prctl.name = [0; 16];
+        self.prctl.name[..n].copy_from_slice(&base[..n]);
+    }
+
     pub fn new(pid: Pid, ppid: Pid, mm: Mm, creds: Creds, fs: FsContext, files: FdTable) -> Process {
         Process {
             pid,
