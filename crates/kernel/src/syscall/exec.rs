@@ -15,31 +15,36 @@ use crate::mm::Mm;
 
 /// Linux's MAX_ARG_STRLEN: one argument or environment string.
 const MAX_ARG_STRLEN: usize = 32 * 4096;
-/// A sanity bound on argv/envp entries (the stack limit caps the bytes).
-const MAX_ARG_STRINGS: u64 = 0x7fff_ffff;
+/// Arguments and environment together may take a quarter of the stack
+/// limit, as on Linux; checked while copying so a guest cannot make the
+/// kernel copy more.
+const MAX_ARG_BYTES: u64 = crate::mm::STACK_SIZE / 4;
 
-/// A NULL-terminated array of string pointers (argv or envp).
-fn strings(ctx: &mut Ctx, mut addr: u64) -> Result<Vec<Vec<u8>>, Errno> {
+/// A NULL-terminated array of string pointers (argv or envp); `budget`
+/// is what is left of [`MAX_ARG_BYTES`] (each string costs its bytes,
+/// NUL and pointer).
+fn strings(ctx: &mut Ctx, mut addr: u64, budget: &mut u64) -> Result<Vec<Vec<u8>>, Errno> {
     let mut out = Vec::new();
     if addr == 0 {
         return Ok(out);
     }
-    for _ in 0..MAX_ARG_STRINGS {
+    loop {
         let p: u64 = ctx.user().read_val(addr)?;
         if p == 0 {
             return Ok(out);
         }
         let s = ctx.user().read_cstring(p, MAX_ARG_STRLEN).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
+        *budget = budget.checked_sub(s.len() as u64 + 1 + 8).ok_or(Errno::E2BIG)?;
         out.push(s);
         addr = addr.checked_add(8).ok_or(Errno::EFAULT)?;
     }
-    Err(Errno::E2BIG)
 }
 
 pub fn sys_execve(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let path = ctx.path(a.arg(0))?;
-    let argv = strings(ctx, a.arg(1))?;
-    let envp = strings(ctx, a.arg(2))?;
+    let mut budget = MAX_ARG_BYTES;
+    let argv = strings(ctx, a.arg(1), &mut budget)?;
+    let envp = strings(ctx, a.arg(2), &mut budget)?;
     let creds = ctx.process.creds;
     let prepared = loader::binfmt::prepare(&ctx.process.fs, &path, &argv, &creds).map_err(|e| e.errno())?;
 

@@ -160,6 +160,11 @@ impl Dispatcher {
     pub fn dispatch(&mut self, ctx: &mut Ctx) -> SyscallReturn {
         let args = SyscallArgs::from_cpu(ctx.cpu);
         let entry = table::lookup(args.nr);
+        // A call that does not return (exit, a successful execve) is shown
+        // with its arguments as they were before it ran: execve replaces
+        // the memory they point into.
+        let before = (self.strace && entry.is_some_and(|e| matches!(e.name, "execve" | "execveat")))
+            .then(|| strace::format(&mut ctx.process.mm.user(ctx.mem), entry, &args, None));
         let outcome = match entry.and_then(|e| e.handler) {
             Some(handler) => handler(ctx, &args).unwrap_or_else(|e| SyscallReturn::Return(e.as_return())),
             None => {
@@ -181,7 +186,10 @@ impl Dispatcher {
                 SyscallReturn::Return(v) | SyscallReturn::Sleep { value: v, .. } => Some(v),
                 _ => None,
             };
-            let line = strace::format(&mut ctx.process.mm.user(ctx.mem), entry, &args, ret);
+            let line = match (outcome, before) {
+                (SyscallReturn::NoReturn, Some(b)) => b,
+                _ => strace::format(&mut ctx.process.mm.user(ctx.mem), entry, &args, ret),
+            };
             ctx.host.diag(&line);
         }
         outcome
