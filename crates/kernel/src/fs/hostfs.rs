@@ -1,47 +1,112 @@
 //! A host directory as a filesystem (the native runner's `--root DIR`).
 //!
-//! Confinement: an inode's host path is the root directory plus names the
-//! VFS handed over one at a time, each checked here to be a plain name (no
-//! `/`, NUL, `.` or `..`), and each intermediate one was seen by `lstat`
-//! as a real directory, not a symlink: symlinks are read with readlink and
-//! expanded by the VFS, never followed by the host. Operations on the last
-//! component use calls that do not follow symlinks (lstat, unlink, rename,
-//! link, O_NOFOLLOW). What remains is a race with *other host processes*
-//! swapping a directory for a symlink between two calls; guest processes
-//! cannot race the walk since the kernel runs them one at a time.
+//! Confinement: the host never resolves more than one name of a guest
+//! path. Every directory inode holds an `O_PATH` descriptor of its own,
+//! and every operation is a `*at` call on a directory descriptor with a
+//! single name, which is checked here to be plain (no `/`, NUL, `.` or
+//! `..`; the VFS already guarantees it) and never followed when it is a
+//! symlink (`O_NOFOLLOW`, `AT_SYMLINK_NOFOLLOW`, or calls that act on the
+//! link itself). Symlinks are read with readlinkat and expanded by the VFS
+//! walker, inside the guest's root. So neither the guest nor another host
+//! process swapping names around can make oxvm touch anything outside the
+//! tree, and a directory renamed under an open inode keeps working.
 //!
 //! Device nodes in the tree are not opened on the host (a block device
 //! would reach the host's disk): the memory devices (null, zero, full,
 //! random, urandom) are served by [`crate::dev::mem`], others give ENXIO.
 //!
-//! Native only: the browser has no host directory (it gets ext2).
+//! Native Linux only: the browser has no host directory (it gets ext2).
 
 use std::any::Any;
-use std::ffi::OsStr;
-use std::fs::{File, OpenOptions};
+use std::ffi::{CStr, CString};
+use std::fs::File;
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, DirEntryExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
 use std::rc::Rc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::dev::mem::MemDevice;
 use crate::errno::Errno;
 use crate::host::Host;
 use crate::vfs::file::{O_ACCMODE, O_PATH, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
-use crate::vfs::{DirEntry, FileOps, FileType, Inode, InodeRef, Io, Result, Stat, StatFs, Timespec, RENAME_NOREPLACE};
+use crate::vfs::{makedev, DirEntry, FileOps, FileType, Inode, InodeRef, Io, Result, Stat, StatFs, Timespec};
 
 /// The host's errno for a failed std call (Linux hosts share the numbers).
 pub fn host_errno(e: io::Error) -> Errno {
     Errno(e.raw_os_error().unwrap_or(Errno::EIO.0))
 }
 
-const O_NOFOLLOW_HOST: i32 = 0o400000;
+fn last_errno() -> Errno {
+    host_errno(io::Error::last_os_error())
+}
+
+/// A libc return value: negative means errno.
+fn cvt(r: libc::c_int) -> Result<libc::c_int> {
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(r)
+    }
+}
+
+/// A single plain name as a C string.
+fn cname(name: &[u8]) -> Result<CString> {
+    if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') {
+        return Err(Errno::EINVAL);
+    }
+    CString::new(name).map_err(|_| Errno::EINVAL)
+}
+
+const EMPTY: &CStr = c"";
+
+fn openat(dir: RawFd, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> Result<OwnedFd> {
+    // SAFETY: `name` is NUL-terminated; the result is a new descriptor
+    // that nothing else owns.
+    let fd = cvt(unsafe { libc::openat(dir, name.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) })?;
+    // SAFETY: `fd` was just opened and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// statx on (dir, name) without following a last symlink; an empty name
+/// with AT_EMPTY_PATH describes `dir` itself.
+fn statx(dir: RawFd, name: &CStr) -> Result<Stat> {
+    // SAFETY: all-zero is a valid struct statx to be overwritten.
+    let mut x: libc::statx = unsafe { std::mem::zeroed() };
+    let flags = libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH;
+    // SAFETY: `name` is NUL-terminated and `x` is a writable struct statx.
+    cvt(unsafe { libc::statx(dir, name.as_ptr(), flags, libc::STATX_BASIC_STATS | libc::STATX_BTIME, &mut x) })?;
+    let t = |t: libc::statx_timestamp| Timespec { sec: t.tv_sec, nsec: t.tv_nsec };
+    Ok(Stat {
+        dev: makedev(x.stx_dev_major, x.stx_dev_minor),
+        ino: x.stx_ino,
+        mode: x.stx_mode as u32,
+        nlink: x.stx_nlink as u64,
+        uid: x.stx_uid,
+        gid: x.stx_gid,
+        rdev: makedev(x.stx_rdev_major, x.stx_rdev_minor),
+        size: x.stx_size,
+        blksize: x.stx_blksize as u64,
+        blocks: x.stx_blocks,
+        atime: t(x.stx_atime),
+        mtime: t(x.stx_mtime),
+        ctime: t(x.stx_ctime),
+        btime: (x.stx_mask & libc::STATX_BTIME != 0).then(|| t(x.stx_btime)),
+    })
+}
+
+/// Where an inode lives on the host.
+enum Place {
+    /// A directory: its own O_PATH descriptor.
+    Dir(Rc<OwnedFd>),
+    /// Anything else: its parent directory's descriptor and its name.
+    Entry { parent: Rc<OwnedFd>, name: CString },
+}
 
 /// A file or directory inside the host root.
 pub struct HostInode {
-    path: PathBuf,
+    place: Place,
     kind: FileType,
     dev: u64,
     ino: u64,
@@ -50,85 +115,36 @@ pub struct HostInode {
 
 /// The root directory of a host tree, as an inode.
 pub fn open_root(dir: &Path) -> Result<InodeRef> {
-    let m = std::fs::metadata(dir).map_err(host_errno)?;
-    if !m.is_dir() {
-        return Err(Errno::ENOTDIR);
-    }
-    Ok(Rc::new(HostInode { path: dir.to_path_buf(), kind: FileType::Directory, dev: m.dev(), ino: m.ino(), rdev: 0 }))
-}
-
-fn file_type(ft: std::fs::FileType) -> FileType {
-    use std::os::unix::fs::FileTypeExt;
-    if ft.is_dir() {
-        FileType::Directory
-    } else if ft.is_symlink() {
-        FileType::Symlink
-    } else if ft.is_char_device() {
-        FileType::CharDev
-    } else if ft.is_block_device() {
-        FileType::BlockDev
-    } else if ft.is_fifo() {
-        FileType::Fifo
-    } else if ft.is_socket() {
-        FileType::Socket
-    } else {
-        FileType::Regular
-    }
-}
-
-fn timespec(sec: i64, nsec: i64) -> Timespec {
-    Timespec { sec, nsec: nsec as u32 }
-}
-
-fn system_time(t: SystemTime) -> Timespec {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => Timespec { sec: d.as_secs() as i64, nsec: d.subsec_nanos() },
-        Err(e) => {
-            let d = e.duration();
-            if d.subsec_nanos() == 0 {
-                Timespec { sec: -(d.as_secs() as i64), nsec: 0 }
-            } else {
-                Timespec { sec: -(d.as_secs() as i64) - 1, nsec: 1_000_000_000 - d.subsec_nanos() }
-            }
-        }
-    }
-}
-
-fn stat_of(m: &std::fs::Metadata) -> Stat {
-    Stat {
-        dev: m.dev(),
-        ino: m.ino(),
-        mode: m.mode(),
-        nlink: m.nlink(),
-        uid: m.uid(),
-        gid: m.gid(),
-        rdev: m.rdev(),
-        size: m.size(),
-        blksize: m.blksize(),
-        blocks: m.blocks(),
-        atime: timespec(m.atime(), m.atime_nsec()),
-        mtime: timespec(m.mtime(), m.mtime_nsec()),
-        ctime: timespec(m.ctime(), m.ctime_nsec()),
-        btime: m.created().ok().map(system_time),
-    }
+    let c = CString::new(dir.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+    let fd = openat(libc::AT_FDCWD, &c, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+    let st = statx(fd.as_raw_fd(), EMPTY)?;
+    Ok(Rc::new(HostInode { place: Place::Dir(Rc::new(fd)), kind: FileType::Directory, dev: st.dev, ino: st.ino, rdev: 0 }))
 }
 
 impl HostInode {
-    /// The host path of `name` in this directory; the name must be one
-    /// plain component (the VFS guarantees it; this is the last line).
-    fn child_path(&self, name: &[u8]) -> Result<PathBuf> {
-        if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0) {
-            return Err(Errno::EINVAL);
+    /// This directory's descriptor, for operations on its entries.
+    fn dir_fd(&self) -> Result<RawFd> {
+        match &self.place {
+            Place::Dir(fd) => Ok(fd.as_raw_fd()),
+            Place::Entry { .. } => Err(Errno::ENOTDIR),
         }
-        if self.kind != FileType::Directory {
-            return Err(Errno::ENOTDIR);
-        }
-        Ok(self.path.join(OsStr::from_bytes(name)))
     }
 
-    fn from_path(path: PathBuf) -> Result<HostInode> {
-        let m = std::fs::symlink_metadata(&path).map_err(host_errno)?;
-        Ok(HostInode { kind: file_type(m.file_type()), dev: m.dev(), ino: m.ino(), rdev: m.rdev(), path })
+    /// (directory descriptor, name) that names this inode for `*at` calls;
+    /// a directory names itself with an empty name (AT_EMPTY_PATH).
+    fn at(&self) -> (RawFd, &CStr) {
+        match &self.place {
+            Place::Dir(fd) => (fd.as_raw_fd(), EMPTY),
+            Place::Entry { parent, name } => (parent.as_raw_fd(), name),
+        }
+    }
+
+    /// Open this inode for I/O (never following a symlink).
+    fn reopen(&self, flags: libc::c_int) -> Result<OwnedFd> {
+        match &self.place {
+            Place::Dir(fd) => openat(fd.as_raw_fd(), c".", flags, 0),
+            Place::Entry { parent, name } => openat(parent.as_raw_fd(), name, flags | libc::O_NOFOLLOW, 0),
+        }
     }
 }
 
@@ -142,18 +158,45 @@ impl Inode for HostInode {
     }
 
     fn stat(&self) -> Result<Stat> {
-        std::fs::symlink_metadata(&self.path).map(|m| stat_of(&m)).map_err(host_errno)
+        let (fd, name) = self.at();
+        statx(fd, name)
     }
 
     fn lookup(&self, name: &[u8]) -> Result<InodeRef> {
-        Ok(Rc::new(HostInode::from_path(self.child_path(name)?)?))
+        let dir = match &self.place {
+            Place::Dir(fd) => fd.clone(),
+            Place::Entry { .. } => return Err(Errno::ENOTDIR),
+        };
+        let c = cname(name)?;
+        let st = statx(dir.as_raw_fd(), &c)?;
+        let kind = st.file_type().ok_or(Errno::EIO)?;
+        let place = if kind == FileType::Directory {
+            // Held open so that later calls never walk a host path; the
+            // descriptor's own statx is the truth if the name changed in
+            // between.
+            let fd = openat(dir.as_raw_fd(), &c, libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?;
+            let st = statx(fd.as_raw_fd(), EMPTY)?;
+            return Ok(Rc::new(HostInode { place: Place::Dir(Rc::new(fd)), kind, dev: st.dev, ino: st.ino, rdev: 0 }));
+        } else {
+            Place::Entry { parent: dir, name: c }
+        };
+        Ok(Rc::new(HostInode { place, kind, dev: st.dev, ino: st.ino, rdev: st.rdev }))
     }
 
     fn readlink(&self) -> Result<Vec<u8>> {
+        let Place::Entry { parent, name } = &self.place else { return Err(Errno::EINVAL) };
         if self.kind != FileType::Symlink {
             return Err(Errno::EINVAL);
         }
-        std::fs::read_link(&self.path).map(|p| p.into_os_string().into_encoded_bytes()).map_err(host_errno)
+        let mut buf = vec![0u8; crate::vfs::PATH_MAX];
+        // SAFETY: `name` is NUL-terminated and `buf` is writable for its
+        // whole length, which is what we pass.
+        let n = unsafe { libc::readlinkat(parent.as_raw_fd(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            return Err(last_errno());
+        }
+        buf.truncate(n as usize);
+        Ok(buf)
     }
 
     fn open(&self, flags: u32) -> Result<Rc<dyn FileOps>> {
@@ -166,20 +209,20 @@ impl Inode for HostInode {
                 if acc != O_RDONLY {
                     return Err(Errno::EISDIR);
                 }
-                Ok(Rc::new(HostDir { path: self.path.clone() }))
+                Ok(Rc::new(HostDir { dir: self.reopen(libc::O_RDONLY | libc::O_DIRECTORY)? }))
             }
             FileType::Regular => {
-                let mut o = OpenOptions::new();
-                o.read(acc == O_RDONLY || acc == O_RDWR).write(acc == O_WRONLY || acc == O_RDWR).custom_flags(O_NOFOLLOW_HOST);
+                let mut f = match acc {
+                    O_WRONLY => libc::O_WRONLY,
+                    O_RDWR => libc::O_RDWR,
+                    // O_RDONLY, and the "no access" mode 3 some programs
+                    // open for ioctls.
+                    _ => libc::O_RDONLY,
+                };
                 if flags & O_TRUNC != 0 && acc != O_RDONLY {
-                    o.truncate(true);
+                    f |= libc::O_TRUNC;
                 }
-                if acc == 3 {
-                    // The "no access" mode some programs use for ioctls.
-                    o.read(true);
-                }
-                let file = o.open(&self.path).map_err(host_errno)?;
-                Ok(Rc::new(HostFile { file }))
+                Ok(Rc::new(HostFile { file: File::from(self.reopen(f)?) }))
             }
             FileType::CharDev => MemDevice::from_rdev(self.rdev).map(|d| Rc::new(d) as Rc<dyn FileOps>).ok_or(Errno::ENXIO),
             FileType::Symlink => Err(Errno::ELOOP),
@@ -188,76 +231,77 @@ impl Inode for HostInode {
     }
 
     fn create(&self, name: &[u8], mode: u32) -> Result<InodeRef> {
-        let p = self.child_path(name)?;
-        let f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode & 0o7777)
-            .custom_flags(O_NOFOLLOW_HOST)
-            .open(&p)
-            .map_err(host_errno)?;
+        let c = cname(name)?;
+        let fd = openat(self.dir_fd()?, &c, libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW, mode & 0o7777)?;
         // The host's umask applied too; the guest's already did.
-        f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777)).map_err(host_errno)?;
-        Ok(Rc::new(HostInode::from_path(p)?))
+        // SAFETY: plain syscall on a descriptor we own.
+        cvt(unsafe { libc::fchmod(fd.as_raw_fd(), mode & 0o7777) })?;
+        self.lookup(name)
     }
 
     fn mkdir(&self, name: &[u8], mode: u32) -> Result<()> {
-        let p = self.child_path(name)?;
-        std::fs::DirBuilder::new().mode(mode & 0o7777).create(&p).map_err(host_errno)?;
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode & 0o7777)).map_err(host_errno)
+        let c = cname(name)?;
+        let dir = self.dir_fd()?;
+        // SAFETY: `c` is NUL-terminated.
+        cvt(unsafe { libc::mkdirat(dir, c.as_ptr(), mode & 0o7777) })?;
+        // Undo the host's umask through a descriptor of the new directory.
+        let fd = openat(dir, &c, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?;
+        // SAFETY: plain syscall on a descriptor we own.
+        cvt(unsafe { libc::fchmod(fd.as_raw_fd(), mode & 0o7777) })?;
+        Ok(())
     }
 
     fn unlink(&self, name: &[u8]) -> Result<()> {
-        let p = self.child_path(name)?;
-        let m = std::fs::symlink_metadata(&p).map_err(host_errno)?;
-        if m.is_dir() {
-            return Err(Errno::EISDIR);
-        }
-        std::fs::remove_file(p).map_err(host_errno)
+        let c = cname(name)?;
+        // SAFETY: `c` is NUL-terminated.
+        cvt(unsafe { libc::unlinkat(self.dir_fd()?, c.as_ptr(), 0) })?;
+        Ok(())
     }
 
     fn rmdir(&self, name: &[u8]) -> Result<()> {
-        let p = self.child_path(name)?;
-        let m = std::fs::symlink_metadata(&p).map_err(host_errno)?;
-        if !m.is_dir() {
-            return Err(Errno::ENOTDIR);
-        }
-        std::fs::remove_dir(p).map_err(host_errno)
+        let c = cname(name)?;
+        // SAFETY: `c` is NUL-terminated.
+        cvt(unsafe { libc::unlinkat(self.dir_fd()?, c.as_ptr(), libc::AT_REMOVEDIR) })?;
+        Ok(())
     }
 
     fn symlink(&self, name: &[u8], target: &[u8]) -> Result<()> {
-        let p = self.child_path(name)?;
-        std::os::unix::fs::symlink(OsStr::from_bytes(target), p).map_err(host_errno)
+        let (c, t) = (cname(name)?, CString::new(target).map_err(|_| Errno::EINVAL)?);
+        // SAFETY: both strings are NUL-terminated.
+        cvt(unsafe { libc::symlinkat(t.as_ptr(), self.dir_fd()?, c.as_ptr()) })?;
+        Ok(())
     }
 
     fn link(&self, name: &[u8], target: &InodeRef) -> Result<()> {
         let t = target.as_any().downcast_ref::<HostInode>().ok_or(Errno::EXDEV)?;
-        let p = self.child_path(name)?;
-        std::fs::hard_link(&t.path, p).map_err(host_errno)
+        let Place::Entry { parent, name: tname } = &t.place else { return Err(Errno::EPERM) };
+        let c = cname(name)?;
+        // SAFETY: both names are NUL-terminated; flags 0 links a symlink
+        // itself rather than its target.
+        cvt(unsafe { libc::linkat(parent.as_raw_fd(), tname.as_ptr(), self.dir_fd()?, c.as_ptr(), 0) })?;
+        Ok(())
     }
 
     fn rename(&self, old: &[u8], new_dir: &InodeRef, new: &[u8], flags: u32) -> Result<()> {
         let nd = new_dir.as_any().downcast_ref::<HostInode>().ok_or(Errno::EXDEV)?;
-        let (from, to) = (self.child_path(old)?, nd.child_path(new)?);
-        if flags & !RENAME_NOREPLACE != 0 {
-            // RENAME_EXCHANGE and RENAME_WHITEOUT need renameat2 on the host.
-            return Err(Errno::EINVAL);
-        }
-        let fm = std::fs::symlink_metadata(&from).map_err(host_errno)?;
-        match std::fs::symlink_metadata(&to) {
-            Ok(_) if flags & RENAME_NOREPLACE != 0 => return Err(Errno::EEXIST),
-            Ok(tm) if tm.is_dir() && !fm.is_dir() => return Err(Errno::EISDIR),
-            Ok(tm) if !tm.is_dir() && fm.is_dir() => return Err(Errno::ENOTDIR),
-            _ => {}
-        }
-        std::fs::rename(from, to).map_err(host_errno)
+        let (o, n) = (cname(old)?, cname(new)?);
+        // SAFETY: both names are NUL-terminated.
+        cvt(unsafe { libc::renameat2(self.dir_fd()?, o.as_ptr(), nd.dir_fd()?, n.as_ptr(), flags) })?;
+        Ok(())
     }
 
     fn chmod(&self, mode: u32) -> Result<()> {
-        if self.kind == FileType::Symlink {
-            return Err(Errno(95)); // EOPNOTSUPP, as Linux for symlinks
+        match self.kind {
+            FileType::Symlink => Err(Errno::EOPNOTSUPP),
+            FileType::Directory | FileType::Regular => {
+                let fd = self.reopen(if self.kind == FileType::Directory { libc::O_RDONLY | libc::O_DIRECTORY } else { libc::O_PATH })?;
+                fchmod_any(&fd, mode)
+            }
+            _ => {
+                let fd = self.reopen(libc::O_PATH)?;
+                fchmod_any(&fd, mode)
+            }
         }
-        std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(mode & 0o7777)).map_err(host_errno)
     }
 
     fn truncate(&self, len: u64) -> Result<()> {
@@ -266,43 +310,32 @@ impl Inode for HostInode {
             FileType::Regular => {}
             _ => return Err(Errno::EINVAL),
         }
-        let f = OpenOptions::new().write(true).custom_flags(O_NOFOLLOW_HOST).open(&self.path).map_err(host_errno)?;
-        f.set_len(len).map_err(host_errno)
+        File::from(self.reopen(libc::O_WRONLY)?).set_len(len).map_err(host_errno)
     }
 
     fn set_times(&self, atime: Option<Timespec>, mtime: Option<Timespec>) -> Result<()> {
-        if self.kind == FileType::Symlink {
-            // std can only set times through an open file, which would
-            // follow the link.
-            return Err(Errno::EOPNOTSUPP);
-        }
-        let when = |t: Timespec| {
-            if t.sec >= 0 {
-                UNIX_EPOCH + std::time::Duration::new(t.sec as u64, t.nsec)
-            } else {
-                UNIX_EPOCH - std::time::Duration::from_secs(t.sec.unsigned_abs()) + std::time::Duration::from_nanos(t.nsec as u64)
-            }
+        let ts = |t: Option<Timespec>| match t {
+            Some(t) => libc::timespec { tv_sec: t.sec, tv_nsec: t.nsec as _ },
+            None => libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT },
         };
-        let mut times = std::fs::FileTimes::new();
-        if let Some(a) = atime {
-            times = times.set_accessed(when(a));
-        }
-        if let Some(m) = mtime {
-            times = times.set_modified(when(m));
-        }
-        let f = OpenOptions::new().read(true).custom_flags(O_NOFOLLOW_HOST).open(&self.path).map_err(host_errno)?;
-        f.set_times(times).map_err(host_errno)
+        let times = [ts(atime), ts(mtime)];
+        let (fd, name) = self.at();
+        let flags = libc::AT_SYMLINK_NOFOLLOW | if name.is_empty() { libc::AT_EMPTY_PATH } else { 0 };
+        // SAFETY: `name` is NUL-terminated and `times` holds two timespecs.
+        cvt(unsafe { libc::utimensat(fd, name.as_ptr(), times.as_ptr(), flags) })?;
+        Ok(())
     }
 
     /// The host filesystem's numbers (df shows what the host has).
     fn statfs(&self) -> Result<StatFs> {
-        let c = std::ffi::CString::new(self.path.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+        let fd = match &self.place {
+            Place::Dir(fd) => fd.clone(),
+            Place::Entry { parent, .. } => parent.clone(),
+        };
         // SAFETY: an all-zero struct statfs is a valid value to overwrite.
         let mut s: libc::statfs = unsafe { std::mem::zeroed() };
-        // SAFETY: `c` is NUL-terminated and `s` is a writable struct statfs.
-        if unsafe { libc::statfs(c.as_ptr(), &mut s) } != 0 {
-            return Err(host_errno(io::Error::last_os_error()));
-        }
+        // SAFETY: `s` is a writable struct statfs.
+        cvt(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut s) })?;
         // SAFETY: fsid_t is two ints; reading it as bytes is sound.
         let fsid: [u8; 8] = unsafe { std::mem::transmute(s.f_fsid) };
         Ok(StatFs {
@@ -323,6 +356,24 @@ impl Inode for HostInode {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// fchmod through any descriptor, O_PATH ones included (via the
+/// descriptor's /proc link when fchmod refuses an O_PATH descriptor).
+fn fchmod_any(fd: &OwnedFd, mode: u32) -> Result<()> {
+    // SAFETY: plain syscall on a descriptor we own.
+    if unsafe { libc::fchmod(fd.as_raw_fd(), mode & 0o7777) } == 0 {
+        return Ok(());
+    }
+    let e = last_errno();
+    if e != Errno::EBADF {
+        return Err(e);
+    }
+    let link = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: `link` is NUL-terminated. The /proc link names exactly the
+    // file the descriptor holds (no guest name is walked).
+    cvt(unsafe { libc::fchmodat(libc::AT_FDCWD, link.as_ptr(), mode & 0o7777, 0) })?;
+    Ok(())
 }
 
 /// An open regular file.
@@ -351,7 +402,7 @@ impl FileOps for HostFile {
     }
 
     fn stat(&self) -> Option<Result<Stat>> {
-        Some(self.file.metadata().map(|m| stat_of(&m)).map_err(host_errno))
+        Some(statx(self.file.as_raw_fd(), EMPTY))
     }
 
     fn truncate(&self, len: u64) -> Option<Result<()>> {
@@ -359,7 +410,8 @@ impl FileOps for HostFile {
     }
 
     fn chmod(&self, mode: u32) -> Option<Result<()>> {
-        Some(self.file.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777)).map_err(host_errno))
+        // SAFETY: plain syscall on a descriptor we own.
+        Some(cvt(unsafe { libc::fchmod(self.file.as_raw_fd(), mode & 0o7777) }).map(|_| ()))
     }
 
     fn read_page(&self, off: u64, buf: &mut [u8]) -> Result<usize> {
@@ -378,7 +430,7 @@ impl FileOps for HostFile {
 
 /// An open directory.
 struct HostDir {
-    path: PathBuf,
+    dir: OwnedFd,
 }
 
 impl FileOps for HostDir {
@@ -391,12 +443,51 @@ impl FileOps for HostDir {
     }
 
     fn readdir(&self) -> Result<Vec<DirEntry>> {
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(&self.path).map_err(host_errno)? {
-            let e = e.map_err(host_errno)?;
-            out.push(DirEntry { ino: e.ino(), kind: e.file_type().ok().map(file_type), name: e.file_name().into_encoded_bytes() });
+        // A fresh descriptor for the stream: fdopendir takes ownership
+        // and the listing always starts at the beginning.
+        let fd = openat(self.dir.as_raw_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+        // SAFETY: fdopendir takes over `fd` (released from OwnedFd here);
+        // on failure it does not, so it is closed again.
+        let raw = fd.as_raw_fd();
+        let dirp = unsafe { libc::fdopendir(raw) };
+        if dirp.is_null() {
+            return Err(last_errno());
         }
+        std::mem::forget(fd);
+        let mut out = Vec::new();
+        loop {
+            // SAFETY: `dirp` is a valid open DIR stream until closedir.
+            let e = unsafe { libc::readdir64(dirp) };
+            if e.is_null() {
+                break;
+            }
+            // SAFETY: readdir64 returned a valid dirent64 whose d_name is
+            // NUL-terminated; we copy what we need before the next call.
+            let (ino, ty, name) = unsafe { ((*e).d_ino, (*e).d_type, CStr::from_ptr((*e).d_name.as_ptr()).to_bytes().to_vec()) };
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let kind = match ty {
+                libc::DT_DIR => Some(FileType::Directory),
+                libc::DT_REG => Some(FileType::Regular),
+                libc::DT_LNK => Some(FileType::Symlink),
+                libc::DT_CHR => Some(FileType::CharDev),
+                libc::DT_BLK => Some(FileType::BlockDev),
+                libc::DT_FIFO => Some(FileType::Fifo),
+                libc::DT_SOCK => Some(FileType::Socket),
+                _ => None,
+            };
+            out.push(DirEntry { ino, kind, name });
+        }
+        // SAFETY: `dirp` came from fdopendir and is closed once.
+        unsafe { libc::closedir(dirp) };
         Ok(out)
+    }
+
+    fn sync(&self) -> Result<()> {
+        // SAFETY: plain syscall on a descriptor we own.
+        cvt(unsafe { libc::fsync(self.dir.as_raw_fd()) })?;
+        Ok(())
     }
 }
 

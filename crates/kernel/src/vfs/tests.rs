@@ -210,3 +210,20 @@ fn walks_need_search_permission() {
     assert!(res(&fs, "/private").is_ok(), "the directory itself is reachable");
     assert!(res(&fs, "/usr/bin/prog").is_ok());
 }
+
+/// hostfs holds directories open: a directory renamed (or replaced by a
+/// symlink leading out of the root) on the host keeps resolving to the
+/// real directory, and a fresh walk meets the symlink, which it resolves
+/// inside the root.
+#[test]
+fn held_directories_survive_host_renames_and_swaps() {
+    let (t, fs) = tree("swap");
+    let root = t.0.join("root");
+    let usr = res(&fs, "/usr").unwrap();
+    std::fs::rename(root.join("usr"), root.join("usr.old")).unwrap();
+    symlink(&t.0, root.join("usr")).unwrap();
+    let prog = fs.resolve(&usr, b"bin/prog", true).unwrap();
+    assert_eq!(read_file(&prog).unwrap(), b"x", "the held directory is the renamed one");
+    assert_eq!(res(&fs, "/usr/secret").err(), Some(Errno::ENOENT), "the swapped-in symlink stays inside the root");
+    assert!(usr.inode().stat().is_ok());
+}
