@@ -89,6 +89,20 @@ fn host_rlimits() -> [Rlimit; RLIM_NLIMITS] {
     out
 }
 
+/// Lift our soft descriptor limit to the hard one: the host filesystem
+/// holds a descriptor per open guest file and per directory in use, so
+/// the guest's limit (inherited above) must not be ours.
+fn raise_nofile() {
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit read and write one struct rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
+
 /// The guest's working directory: the host's, if it lies inside the root,
 /// else "/".
 fn default_cwd(root: &Path) -> Vec<u8> {
@@ -160,6 +174,7 @@ pub fn run(args: RunArgs) -> i32 {
     let mut kernel = Kernel::new(Box::new(NativeHost::new()));
     kernel.set_root(root);
     kernel.set_rlimits(host_rlimits());
+    raise_nofile();
     kernel.set_strace(args.strace);
     kernel.set_memory_limit(args.memory.saturating_mul(1 << 20));
     let Some(path) = locate(&kernel, &cwd, &env, &program) else {

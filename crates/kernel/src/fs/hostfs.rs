@@ -18,6 +18,8 @@
 //! Native Linux only: the browser has no host directory (it gets ext2).
 
 use std::any::Any;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
@@ -25,7 +27,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use crate::dev::mem::MemDevice;
 use crate::errno::Errno;
@@ -104,8 +106,41 @@ enum Place {
     Entry { parent: Rc<OwnedFd>, name: CString },
 }
 
+/// What the inodes of one host tree share: the descriptors of the
+/// directories currently held, by identity, so that any number of dentries
+/// (every open file keeps its whole chain of parents) costs one host
+/// descriptor per distinct directory.
+#[derive(Default)]
+struct Tree {
+    dirs: RefCell<HashMap<(u64, u64), Weak<OwnedFd>>>,
+}
+
+impl Tree {
+    /// The held descriptor of directory `id` (dev, ino), or a new one from
+    /// `open`, which also says what the descriptor really is (the name may
+    /// have changed in between); returns the descriptor and its identity.
+    fn dir(&self, id: (u64, u64), open: impl FnOnce() -> Result<OwnedFd>) -> Result<(Rc<OwnedFd>, (u64, u64))> {
+        if let Some(fd) = self.dirs.borrow().get(&id).and_then(Weak::upgrade) {
+            // A live descriptor pins the inode, so (dev, ino) cannot
+            // have been reused for another directory.
+            return Ok((fd, id));
+        }
+        let fd = open()?;
+        let st = statx(fd.as_raw_fd(), EMPTY)?;
+        let id = (st.dev, st.ino);
+        let fd = Rc::new(fd);
+        let mut dirs = self.dirs.borrow_mut();
+        if dirs.len() >= 64 && dirs.len().is_power_of_two() {
+            dirs.retain(|_, w| w.strong_count() > 0);
+        }
+        dirs.insert(id, Rc::downgrade(&fd));
+        Ok((fd, id))
+    }
+}
+
 /// A file or directory inside the host root.
 pub struct HostInode {
+    tree: Rc<Tree>,
     place: Place,
     kind: FileType,
     dev: u64,
@@ -117,8 +152,9 @@ pub struct HostInode {
 pub fn open_root(dir: &Path) -> Result<InodeRef> {
     let c = CString::new(dir.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
     let fd = openat(libc::AT_FDCWD, &c, libc::O_PATH | libc::O_DIRECTORY, 0)?;
-    let st = statx(fd.as_raw_fd(), EMPTY)?;
-    Ok(Rc::new(HostInode { place: Place::Dir(Rc::new(fd)), kind: FileType::Directory, dev: st.dev, ino: st.ino, rdev: 0 }))
+    let tree = Rc::new(Tree::default());
+    let (fd, (dev, ino)) = tree.dir((u64::MAX, u64::MAX), || Ok(fd))?;
+    Ok(Rc::new(HostInode { tree, place: Place::Dir(fd), kind: FileType::Directory, dev, ino, rdev: 0 }))
 }
 
 impl HostInode {
@@ -170,17 +206,14 @@ impl Inode for HostInode {
         let c = cname(name)?;
         let st = statx(dir.as_raw_fd(), &c)?;
         let kind = st.file_type().ok_or(Errno::EIO)?;
-        let place = if kind == FileType::Directory {
-            // Held open so that later calls never walk a host path; the
-            // descriptor's own statx is the truth if the name changed in
-            // between.
-            let fd = openat(dir.as_raw_fd(), &c, libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?;
-            let st = statx(fd.as_raw_fd(), EMPTY)?;
-            return Ok(Rc::new(HostInode { place: Place::Dir(Rc::new(fd)), kind, dev: st.dev, ino: st.ino, rdev: 0 }));
-        } else {
-            Place::Entry { parent: dir, name: c }
-        };
-        Ok(Rc::new(HostInode { place, kind, dev: st.dev, ino: st.ino, rdev: st.rdev }))
+        let tree = self.tree.clone();
+        if kind == FileType::Directory {
+            // Held open so that later calls never walk a host path.
+            let (fd, (dev, ino)) =
+                self.tree.dir((st.dev, st.ino), || openat(dir.as_raw_fd(), &c, libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0))?;
+            return Ok(Rc::new(HostInode { tree, place: Place::Dir(fd), kind, dev, ino, rdev: 0 }));
+        }
+        Ok(Rc::new(HostInode { tree, place: Place::Entry { parent: dir, name: c }, kind, dev: st.dev, ino: st.ino, rdev: st.rdev }))
     }
 
     fn readlink(&self) -> Result<Vec<u8>> {
