@@ -346,6 +346,15 @@ impl Inode for HostInode {
         File::from(self.reopen(libc::O_WRONLY)?).set_len(len).map_err(host_errno)
     }
 
+    fn chown(&self, uid: Option<u32>, gid: Option<u32>) -> Result<()> {
+        let (fd, name) = self.at();
+        let flags = libc::AT_SYMLINK_NOFOLLOW | if name.is_empty() { libc::AT_EMPTY_PATH } else { 0 };
+        let (u, g) = (uid.unwrap_or(u32::MAX), gid.unwrap_or(u32::MAX));
+        // SAFETY: `name` is NUL-terminated; -1 leaves an id unchanged.
+        cvt(unsafe { libc::fchownat(fd, name.as_ptr(), u, g, flags) })?;
+        Ok(())
+    }
+
     fn set_times(&self, atime: Option<Timespec>, mtime: Option<Timespec>) -> Result<()> {
         let ts = |t: Option<Timespec>| match t {
             Some(t) => libc::timespec { tv_sec: t.sec, tv_nsec: t.nsec as _ },

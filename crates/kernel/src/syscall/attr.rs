@@ -161,3 +161,58 @@ pub fn sys_utimensat(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     d.inode().set_times(set[0], set[1])?;
     ret(0)
 }
+
+/// Who may change what: root anything; the owner only the group, and
+/// only to its own group (no supplementary groups yet).
+fn chown(ctx: &mut Ctx, d: &Dentry, uid: u64, gid: u64) -> SyscallResult {
+    let (uid, gid) = ((uid as u32 != u32::MAX).then_some(uid as u32), (gid as u32 != u32::MAX).then_some(gid as u32));
+    let st = d.inode().stat()?;
+    let c = ctx.process.creds;
+    if c.euid != 0 {
+        let uid_ok = uid.is_none_or(|u| u == st.uid);
+        let gid_ok = gid.is_none_or(|g| g == st.gid || (c.euid == st.uid && g == c.egid));
+        if c.euid != st.uid || !uid_ok || !gid_ok {
+            return Err(Errno::EPERM);
+        }
+    }
+    d.inode().chown(uid, gid)?;
+    ret(0)
+}
+
+fn chown_at(ctx: &mut Ctx, dirfd: i32, path: u64, uid: u64, gid: u64, flags: u32) -> SyscallResult {
+    if flags & !(AT_SYMLINK_NOFOLLOW | super::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = ctx.path(path)?;
+    let d = if p.is_empty() && flags & super::AT_EMPTY_PATH != 0 {
+        if dirfd == AT_FDCWD {
+            ctx.process.fs.cwd.clone()
+        } else {
+            ctx.file(dirfd)?.dentry.clone().ok_or(Errno::EPERM)?
+        }
+    } else {
+        ctx.lookup_at(dirfd, &p, flags & AT_SYMLINK_NOFOLLOW == 0)?
+    };
+    chown(ctx, &d, uid, gid)
+}
+
+pub fn sys_chown(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    chown_at(ctx, AT_FDCWD, a.arg(0), a.arg(1), a.arg(2), 0)
+}
+
+pub fn sys_lchown(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    chown_at(ctx, AT_FDCWD, a.arg(0), a.arg(1), a.arg(2), AT_SYMLINK_NOFOLLOW)
+}
+
+pub fn sys_fchownat(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    chown_at(ctx, a.arg(0) as i32, a.arg(1), a.arg(2), a.arg(3), a.arg(4) as u32)
+}
+
+pub fn sys_fchown(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let f = ctx.file(a.arg(0) as i32)?;
+    if f.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    let d = f.dentry.clone().ok_or(Errno::EPERM)?;
+    chown(ctx, &d, a.arg(1), a.arg(2))
+}

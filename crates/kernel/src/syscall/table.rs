@@ -7,8 +7,8 @@
 
 use super::strace::Arg::{self, *};
 use super::{
-    access, arch, attr, cwd, exec, exit, fcntl, futex, getdents, id, ioctl, mm, namei, open, pipe, poll, read_write, signal, socket, stat,
-    statfs, system, thread, time, xattr, Handler,
+    access, arch, attr, copy, cwd, exec, exit, fcntl, futex, getdents, id, ioctl, mm, namei, open, pipe, poll, read_write, signal, socket,
+    stat, statfs, system, thread, time, xattr, Handler,
 };
 
 /// How completely oxvm implements a syscall.
@@ -89,7 +89,7 @@ pub static TABLE: &[Entry] = &[
     nosys(37, "alarm"),
     nosys(38, "setitimer"),
     sys(39, "getpid", id::sys_getpid, Supported, "", &[]),
-    nosys(40, "sendfile"),
+    sys(40, "sendfile", copy::sys_sendfile, Supported, "", &[Fd, Fd, Ptr, Uint]),
     sys(41, "socket", socket::sys_socket, Partial, "no address family yet: always EAFNOSUPPORT", &[Int, Int, Int]),
     nosys(42, "connect"),
     nosys(43, "accept"),
@@ -141,9 +141,9 @@ pub static TABLE: &[Entry] = &[
     sys(89, "readlink", namei::sys_readlink, Supported, "", &[Path, Ptr, Uint]),
     sys(90, "chmod", attr::sys_chmod, Supported, "", &[Path, Mode]),
     sys(91, "fchmod", attr::sys_fchmod, Supported, "", &[Fd, Mode]),
-    nosys(92, "chown"),
-    nosys(93, "fchown"),
-    nosys(94, "lchown"),
+    sys(92, "chown", attr::sys_chown, Partial, "no supplementary groups: a non-root owner may only pick its own group", &[Path, Int, Int]),
+    sys(93, "fchown", attr::sys_fchown, Partial, "as chown", &[Fd, Int, Int]),
+    sys(94, "lchown", attr::sys_lchown, Partial, "as chown", &[Path, Int, Int]),
     sys(95, "umask", attr::sys_umask, Supported, "", &[Mode]),
     sys(96, "gettimeofday", time::sys_gettimeofday, Supported, "the timezone is always UTC", &[Ptr, Ptr]),
     sys(97, "getrlimit", system::sys_getrlimit, Supported, "", &[Int, Ptr]),
@@ -309,7 +309,7 @@ pub static TABLE: &[Entry] = &[
     sys(257, "openat", open::sys_openat, Partial, "O_TMPFILE gives EOPNOTSUPP", &[DirFd, Path, OpenFlags, Mode]),
     sys(258, "mkdirat", namei::sys_mkdirat, Supported, "", &[DirFd, Path, Mode]),
     nosys(259, "mknodat"),
-    nosys(260, "fchownat"),
+    sys(260, "fchownat", attr::sys_fchownat, Partial, "as chown", &[DirFd, Path, Int, Int, AtFlags]),
     nosys(261, "futimesat"),
     sys(262, "newfstatat", stat::sys_newfstatat, Supported, "", &[DirFd, Path, Ptr, AtFlags]),
     sys(263, "unlinkat", namei::sys_unlinkat, Supported, "", &[DirFd, Path, AtFlags]),
@@ -375,7 +375,7 @@ pub static TABLE: &[Entry] = &[
     nosys(323, "userfaultfd"),
     nosys(324, "membarrier"),
     nosys(325, "mlock2"),
-    nosys(326, "copy_file_range"),
+    sys(326, "copy_file_range", copy::sys_copy_file_range, Supported, "copies through a kernel buffer (no reflinks)", &[Fd, Ptr, Fd, Ptr, Uint, Hex]),
     nosys(327, "preadv2"),
     nosys(328, "pwritev2"),
     nosys(329, "pkey_mprotect"),

@@ -201,6 +201,10 @@ pub trait Inode {
     fn statfs(&self) -> Result<StatFs> {
         Ok(StatFs::generic())
     }
+    /// Change owner and/or group (None leaves one as is).
+    fn chown(&self, _uid: Option<u32>, _gid: Option<u32>) -> Result<()> {
+        Err(Errno::EPERM)
+    }
     /// Set the access and/or modification time (None leaves one as is).
     fn set_times(&self, _atime: Option<Timespec>, _mtime: Option<Timespec>) -> Result<()> {
         Err(Errno::EPERM)
