@@ -202,7 +202,7 @@ impl FsContext {
             }
             at = next;
         }
-        if (trailing_slash || (comps.last() == Some(&&b".."[..]))) && at.inode().kind() != FileType::Directory {
+        if trailing_slash && at.inode().kind() != FileType::Directory {
             return Err(Errno::ENOTDIR);
         }
         Ok(at)
