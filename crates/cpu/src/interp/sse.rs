@@ -3,7 +3,10 @@
 //! Data movement lives here; floating-point arithmetic, compares and
 //! conversions in `sse/float.rs` (on top of the soft-float in `sse/fp.rs`);
 //! packed-integer instructions in `sse/int.rs`; RCP/RSQRT tables in
-//! `sse/approx.rs`.
+//! `sse/approx.rs`. `sse/fast.rs` has the specialised handlers that the
+//! block decoder picks for the frequent forms (with a cheap exactness test
+//! for float arithmetic when PE is already set), falling back to this
+//! generic code.
 //!
 //! Not here: the MMX-register forms that share mnemonics with these
 //! (`paddb mm0, mm1`, `movq2dq`, `cvtpi2ps xmm, mm`, ...) go to the x87 file,
@@ -14,6 +17,7 @@
 //! or absent, as CPUID advertises.
 
 mod approx;
+mod fast;
 mod float;
 mod fp;
 mod int;
@@ -27,8 +31,8 @@ use crate::state::CpuState;
 
 /// A specialised handler for a frequent SSE form, if there is one (see
 /// `interp::fast`); `None` sends the instruction down the generic path.
-pub(crate) fn fast_handler(_i: &Instruction) -> Option<super::fast::Handler> {
-    None
+pub(crate) fn fast_handler(i: &Instruction) -> Option<super::fast::Handler> {
+    fast::select(i)
 }
 
 pub(super) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {

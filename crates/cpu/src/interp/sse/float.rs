@@ -16,7 +16,7 @@ use crate::mem::Bus;
 use crate::state::CpuState;
 
 #[derive(Clone, Copy)]
-enum Op {
+pub(super) enum Op {
     Add,
     Sub,
     Mul,
@@ -117,7 +117,7 @@ fn width(f: Fmt) -> u32 {
 
 /// Merge exception flags into MXCSR; an unmasked one faults (#XM).
 #[inline(always)]
-fn commit(cpu: &mut CpuState, fl: u32) -> R {
+pub(super) fn commit(cpu: &mut CpuState, fl: u32) -> R {
     if fl == 0 {
         return Ok(());
     }
@@ -146,8 +146,17 @@ fn nearest(mxcsr: u32) -> bool {
 
 #[inline(always)]
 fn arith(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction, f: Fmt, packed: bool, op: Op) -> R {
+    let b = rm(cpu, bus, i, 1, if packed { 16 } else { width(f) }, true)?;
+    arith_on(cpu, xi(i, 0), b, f, packed, op)
+}
+
+/// The arithmetic on XMM register `d` and the source value `b` (already
+/// read): the host-float fast paths when they can prove their flags, else
+/// the exact soft-float.
+#[inline(always)]
+pub(super) fn arith_on(cpu: &mut CpuState, d: usize, b: u128, f: Fmt, packed: bool, op: Op) -> R {
     let fast = nearest(cpu.mxcsr);
-    lanes(cpu, bus, i, f, packed, |mode, a, b| {
+    lanes_on(cpu, d, b, f, packed, |mode, a, b| {
         if fast {
             let r = if f == F64 {
                 let (x, y) = (f64::from_bits(a), f64::from_bits(b));
@@ -192,9 +201,13 @@ fn arith(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction, f: Fmt, packed: boo
 /// m128 (packed).
 #[inline(always)]
 fn lanes(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction, f: Fmt, packed: bool, op: impl Fn(Mode, u64, u64) -> (u64, u32)) -> R {
+    let b = rm(cpu, bus, i, 1, if packed { 16 } else { width(f) }, true)?;
+    lanes_on(cpu, xi(i, 0), b, f, packed, op)
+}
+
+#[inline(always)]
+fn lanes_on(cpu: &mut CpuState, d: usize, b: u128, f: Fmt, packed: bool, op: impl Fn(Mode, u64, u64) -> (u64, u32)) -> R {
     let w = width(f);
-    let b = rm(cpu, bus, i, 1, if packed { 16 } else { w }, true)?;
-    let d = xi(i, 0);
     let a = get(cpu, d);
     let mode = Mode::new(cpu.mxcsr);
     let n = if packed { 16 / w } else { 1 };

@@ -142,7 +142,7 @@ fn pinsrw(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
 
 /// Element `k` of `w` bits.
 #[inline(always)]
-fn elem(v: u128, w: u32, k: u32) -> u64 {
+pub(super) fn elem(v: u128, w: u32, k: u32) -> u64 {
     ((v >> (w * k)) as u64) & lmask(w)
 }
 
@@ -157,7 +157,7 @@ fn lmask(w: u32) -> u64 {
 
 /// Element-wise `f` over `w`-bit elements (the result is truncated to `w`).
 #[inline(always)]
-fn map2(a: u128, b: u128, w: u32, f: impl Fn(u64, u64) -> u64) -> u128 {
+pub(super) fn map2(a: u128, b: u128, w: u32, f: impl Fn(u64, u64) -> u64) -> u128 {
     let mut r = 0u128;
     for k in 0..128 / w {
         r |= ((f(elem(a, w, k), elem(b, w, k)) & lmask(w)) as u128) << (w * k);
@@ -167,7 +167,7 @@ fn map2(a: u128, b: u128, w: u32, f: impl Fn(u64, u64) -> u64) -> u128 {
 
 /// Sign-extend a `w`-bit element.
 #[inline(always)]
-fn sx(x: u64, w: u32) -> i64 {
+pub(super) fn sx(x: u64, w: u32) -> i64 {
     ((x << (64 - w)) as i64) >> (64 - w)
 }
 
@@ -180,7 +180,7 @@ fn sat_u(v: i64, w: u32) -> u64 {
     v.clamp(0, (1i64 << w) - 1) as u64
 }
 
-fn mask(t: bool) -> u64 {
+pub(super) fn mask(t: bool) -> u64 {
     if t {
         u64::MAX
     } else {
@@ -202,7 +202,8 @@ fn pack(a: u128, b: u128, w: u32, sat: impl Fn(i64) -> u64) -> u128 {
 }
 
 /// PUNPCKL*/PUNPCKH*: alternate the elements of the low (high) halves.
-fn interleave(a: u128, b: u128, w: u32, high: bool) -> u128 {
+#[inline(always)]
+pub(super) fn interleave(a: u128, b: u128, w: u32, high: bool) -> u128 {
     let n = 64 / w;
     let off = if high { n } else { 0 };
     let mut r = 0u128;

@@ -5,7 +5,7 @@
 
 use core::arch::asm;
 
-use super::fp::tests::{host, host_flags, m, modes, operand, operand2, u, Rng};
+use super::fp::tests::{host, host_flags, host_from_gpr, host_to_gpr, m, modes, operand, operand2, u, Rng};
 use super::fp::{self, F32, F64};
 use crate::fault::{Exit, Fault};
 use crate::mem::{AddressSpace, Bus, Memory, Prot};
@@ -103,6 +103,67 @@ fn mixed(r: &mut Rng) -> (u128, u128) {
 
 const TRIALS: usize = 1500;
 
+/// MXCSR values for the host comparisons: the 16 combinations of rounding,
+/// DAZ and FTZ, each also with PE already set and with all six flags set
+/// (the sticky-flag fast paths apply only then). Bit operations just get
+/// the default and one sticky value.
+fn test_modes(all: bool) -> Vec<u32> {
+    if !all {
+        return vec![0x1f80, 0x1f80 | fp::PE];
+    }
+    modes().chain(modes().map(|c| c | fp::PE)).chain(modes().map(|c| c | 0x3f)).collect()
+}
+
+/// A zero or normal element, mostly of moderate size but also near the
+/// ends of the exponent range (so that results overflow or become tiny):
+/// the operands of the sticky fast paths, and of their boundaries.
+fn normal(f: fp::Fmt, r: &mut Rng) -> u64 {
+    let (frac, ea) = if f == F32 { (23, 0xff) } else { (52, 0x7ff) };
+    let bias = ea >> 1;
+    let sign = (r.next() & 1) << (frac + if f == F32 { 8 } else { 11 });
+    let e = match r.below(8) {
+        0 => 1 + r.below(frac + 4),
+        1 => ea - 1 - r.below(8),
+        2 => bias / 2 + r.below(8),
+        3 if r.below(4) == 0 => return sign,
+        _ => bias - 30 + r.below(60),
+    };
+    let fr = match r.below(3) {
+        0 => r.next() & ((1 << frac) - 1),
+        1 => (r.next() & 0xff) << (frac - 8),
+        _ => ((1 << frac) - 1) & !(r.next() & 0xf),
+    };
+    sign | e << frac | fr
+}
+
+/// A second operand: independent, or close to the first (cancellation,
+/// exact quotients), or the same.
+fn normal2(f: fp::Fmt, r: &mut Rng, a: u64) -> u64 {
+    let sign = if f == F32 { 1 << 31 } else { 1 << 63 };
+    match r.below(6) {
+        0 => a ^ sign ^ (r.below(3)),
+        1 => a,
+        2 => (a & !0xff) | 1 << (if f == F32 { 23 } else { 52 }) | sign & r.next(),
+        _ => normal(f, r),
+    }
+}
+
+fn n32x4(r: &mut Rng) -> (u128, u128) {
+    let mut a = 0u128;
+    let mut b = 0u128;
+    for k in 0..4 {
+        let x = normal(F32, r);
+        a |= (x as u128) << (32 * k);
+        b |= (normal2(F32, r, x) as u128) << (32 * k);
+    }
+    (a, b)
+}
+
+fn n64x2(r: &mut Rng) -> (u128, u128) {
+    let (x, y) = (normal(F64, r), normal(F64, r));
+    (x as u128 | (y as u128) << 64, normal2(F64, r, x) as u128 | (normal2(F64, r, y) as u128) << 64)
+}
+
 /// `insn xmm1, xmm2[, imm]` against the host in every MXCSR mode.
 macro_rules! diff {
     ($name:ident, $gen:ident, $all_modes:expr, [$($byte:expr),*], $insn:literal $(, $suf:literal)?) => {
@@ -113,7 +174,7 @@ macro_rules! diff {
             let mut cpu = CpuState::default();
             for _ in 0..TRIALS {
                 let (a, b) = $gen(&mut r);
-                for csr in modes().take(if $all_modes { 16 } else { 1 }) {
+                for csr in test_modes($all_modes) {
                     let (hr, hc) = host!($insn, a, b, csr $(, $suf)?);
                     set(&mut cpu, 1, a);
                     set(&mut cpu, 2, b);
@@ -757,3 +818,282 @@ diff!(xorps, f32x4, false, [0x0f, 0x57, 0xca], "xorps");
 diff!(movapd_rr, mixed, false, [0x66, 0x0f, 0x28, 0xca], "movapd");
 diff!(movdqa_rr, ints, false, [0x66, 0x0f, 0x6f, 0xca], "movdqa");
 diff!(movq_d6_rr, ints, false, [0x66, 0x0f, 0xd6, 0xd1], "movq");
+
+// The sticky fast paths on mostly ordinary operands.
+diff!(addps_n, n32x4, true, [0x0f, 0x58, 0xca], "addps");
+diff!(addpd_n, n64x2, true, [0x66, 0x0f, 0x58, 0xca], "addpd");
+diff!(addss_n, n32x4, true, [0xf3, 0x0f, 0x58, 0xca], "addss");
+diff!(subsd_n, n64x2, true, [0xf2, 0x0f, 0x5c, 0xca], "subsd");
+diff!(subps_n, n32x4, true, [0x0f, 0x5c, 0xca], "subps");
+diff!(mulps_n, n32x4, true, [0x0f, 0x59, 0xca], "mulps");
+diff!(mulpd_n, n64x2, true, [0x66, 0x0f, 0x59, 0xca], "mulpd");
+diff!(mulss_n, n32x4, true, [0xf3, 0x0f, 0x59, 0xca], "mulss");
+diff!(divpd_n, n64x2, true, [0x66, 0x0f, 0x5e, 0xca], "divpd");
+diff!(divps_n, n32x4, true, [0x0f, 0x5e, 0xca], "divps");
+diff!(divsd_n, n64x2, true, [0xf2, 0x0f, 0x5e, 0xca], "divsd");
+diff!(sqrtpd_n, n64x2, true, [0x66, 0x0f, 0x51, 0xca], "sqrtpd");
+diff!(sqrtss_n, n32x4, true, [0xf3, 0x0f, 0x51, 0xca], "sqrtss");
+diff!(sqrtsd_n, n64x2, true, [0xf2, 0x0f, 0x51, 0xca], "sqrtsd");
+diff!(minpd_n, n64x2, true, [0x66, 0x0f, 0x5d, 0xca], "minpd");
+diff!(maxss_n, n32x4, true, [0xf3, 0x0f, 0x5f, 0xca], "maxss");
+diff!(cmppd_lt_n, n64x2, true, [0x66, 0x0f, 0xc2, 0xca, 1], "cmppd", ", 1");
+diff!(cmpss_le_n, n32x4, true, [0xf3, 0x0f, 0xc2, 0xca, 2], "cmpss", ", 2");
+diff!(cvtsd2ss_n, n64x2, true, [0xf2, 0x0f, 0x5a, 0xca], "cvtsd2ss");
+diff!(cvtss2sd_n, n32x4, true, [0xf3, 0x0f, 0x5a, 0xca], "cvtss2sd");
+
+/// Whole-instruction conversions between XMM and GPRs against the host,
+/// in every mode (with and without sticky flags): CVTTSx2SI, CVTSx2SI and
+/// CVTSI2Sx, 32- and 64-bit integers.
+#[test]
+fn gpr_conversions_match_host() {
+    use crate::state::reg::{RAX, RCX};
+    let mut r = Rng::new(77);
+    // (code, f32 source, 64-bit destination): op xAX, xmm2.
+    let to_gpr: [(&[u8], &str); 8] = [
+        (&[0xf2, 0x0f, 0x2c, 0xc2], "cvttsd2si32"),
+        (&[0xf2, 0x48, 0x0f, 0x2c, 0xc2], "cvttsd2si64"),
+        (&[0xf3, 0x0f, 0x2c, 0xc2], "cvttss2si32"),
+        (&[0xf3, 0x48, 0x0f, 0x2c, 0xc2], "cvttss2si64"),
+        (&[0xf2, 0x0f, 0x2d, 0xc2], "cvtsd2si32"),
+        (&[0xf2, 0x48, 0x0f, 0x2d, 0xc2], "cvtsd2si64"),
+        (&[0xf3, 0x0f, 0x2d, 0xc2], "cvtss2si32"),
+        (&[0xf3, 0x48, 0x0f, 0x2d, 0xc2], "cvtss2si64"),
+    ];
+    let mut to_m: Vec<Machine> = to_gpr.iter().map(|(c, _)| Machine::new(c)).collect();
+    // op xmm1, ecx/rcx.
+    let from_gpr: [(&[u8], &str); 4] = [
+        (&[0xf2, 0x0f, 0x2a, 0xc9], "cvtsi2sd32"),
+        (&[0xf2, 0x48, 0x0f, 0x2a, 0xc9], "cvtsi2sd64"),
+        (&[0xf3, 0x0f, 0x2a, 0xc9], "cvtsi2ss32"),
+        (&[0xf3, 0x48, 0x0f, 0x2a, 0xc9], "cvtsi2ss64"),
+    ];
+    let mut from_m: Vec<Machine> = from_gpr.iter().map(|(c, _)| Machine::new(c)).collect();
+    let mut cpu = CpuState::default();
+    for _ in 0..600 {
+        let d = match r.below(3) {
+            0 => operand(F64, &mut r),
+            1 => normal(F64, &mut r),
+            // Around 2^31 and 2^63, either sign.
+            _ => {
+                let e: u64 = if r.next() & 1 != 0 { 0x41e0 } else { 0x43e0 };
+                ((e << 48) - 0x2_0000_0000 + (r.next() & 0x3_ffff_ffff)) ^ (r.next() & (1 << 63))
+            }
+        };
+        let s = match r.below(3) {
+            0 => operand(F32, &mut r),
+            1 => normal(F32, &mut r),
+            _ => {
+                let e: u64 = if r.next() & 1 != 0 { 0x4f00_0000 } else { 0x5f00_0000 };
+                (e + (r.next() & 0x3f) - 0x20) ^ (r.next() & 0x8000_0000)
+            }
+        };
+        let v = r.next() >> r.below(64);
+        let v = if r.next() & 1 != 0 { v.wrapping_neg() } else { v };
+        for csr in test_modes(true) {
+            let hosts = [
+                host_to_gpr!("cvttsd2si {r:e}, {y}", d as u128, csr),
+                host_to_gpr!("cvttsd2si {r}, {y}", d as u128, csr),
+                host_to_gpr!("cvttss2si {r:e}, {y}", s as u128, csr),
+                host_to_gpr!("cvttss2si {r}, {y}", s as u128, csr),
+                host_to_gpr!("cvtsd2si {r:e}, {y}", d as u128, csr),
+                host_to_gpr!("cvtsd2si {r}, {y}", d as u128, csr),
+                host_to_gpr!("cvtss2si {r:e}, {y}", s as u128, csr),
+                host_to_gpr!("cvtss2si {r}, {y}", s as u128, csr),
+            ];
+            for (k, ((_, name), want)) in to_gpr.iter().zip(hosts).enumerate() {
+                let src = if name.contains("sd") { d } else { s };
+                set(&mut cpu, 2, src as u128 | 0x5555_u128 << 64);
+                cpu.gpr[RAX] = 0xdead_beef_dead_beef;
+                cpu.mxcsr = csr;
+                assert_eq!(to_m[k].run(&mut cpu), Exit::Budget);
+                assert_eq!((cpu.gpr[RAX], cpu.mxcsr), want, "{name} {src:#x} mxcsr={csr:#x}");
+            }
+            let hosts = [
+                host_from_gpr!("cvtsi2sd {x}, {g:e}", v, csr),
+                host_from_gpr!("cvtsi2sd {x}, {g}", v, csr),
+                host_from_gpr!("cvtsi2ss {x}, {g:e}", v, csr),
+                host_from_gpr!("cvtsi2ss {x}, {g}", v, csr),
+            ];
+            for (k, ((_, name), want)) in from_gpr.iter().zip(hosts).enumerate() {
+                set(&mut cpu, 1, 0);
+                cpu.gpr[RCX] = v;
+                cpu.mxcsr = csr;
+                assert_eq!(from_m[k].run(&mut cpu), Exit::Budget);
+                assert_eq!((get(&cpu, 1), cpu.mxcsr), want, "{name} {v:#x} mxcsr={csr:#x}");
+            }
+        }
+    }
+}
+
+/// The memory forms of the specialised handlers give what the register
+/// forms give (those are checked against the host above), and keep the
+/// rest of the destination; the operands sit at an unaligned address for
+/// the scalar forms. ModRM 0xCA = xmm1, xmm2; 0x08 = xmm1, [rax].
+#[test]
+fn memory_forms_match_register_forms() {
+    type Gen = fn(&mut Rng) -> (u128, u128);
+    // (opcode bytes before ModRM, trailing immediate, operand bytes, gen)
+    let ops: &[(&[u8], &[u8], usize, Gen)] = &[
+        (&[0x66, 0x0f, 0x58], &[], 16, n64x2),
+        (&[0x0f, 0x59], &[], 16, n32x4),
+        (&[0xf2, 0x0f, 0x5e], &[], 8, n64x2),
+        (&[0xf3, 0x0f, 0x5c], &[], 4, n32x4),
+        (&[0xf2, 0x0f, 0x51], &[], 8, f64x2),
+        (&[0x66, 0x0f, 0x5f], &[], 16, f64x2),
+        (&[0xf3, 0x0f, 0x5d], &[], 4, f32x4),
+        (&[0x66, 0x0f, 0xc2], &[2], 16, n64x2),
+        (&[0xf2, 0x0f, 0xc2], &[5], 8, f64x2),
+        (&[0x66, 0x0f, 0x2e], &[], 8, n64x2),
+        (&[0x0f, 0x2f], &[], 4, f32x4),
+        (&[0xf3, 0x0f, 0x5a], &[], 4, n32x4),
+        (&[0xf2, 0x0f, 0x5a], &[], 8, n64x2),
+        (&[0x66, 0x0f, 0xfe], &[], 16, ints),
+        (&[0x66, 0x0f, 0xef], &[], 16, ints),
+        (&[0x66, 0x0f, 0x62], &[], 16, ints),
+        (&[0x66, 0x0f, 0x70], &[0x6c], 16, ints),
+        (&[0x0f, 0xc6], &[0x93], 16, ints),
+        (&[0x66, 0x0f, 0x74], &[], 16, ints),
+        (&[0x66, 0x0f, 0xf4], &[], 16, ints),
+        (&[0x0f, 0x28], &[], 16, ints),
+        (&[0xf3, 0x0f, 0x6f], &[], 16, ints),
+        (&[0xf3, 0x0f, 0x7e], &[], 8, ints),
+        (&[0x66, 0x0f, 0x6e], &[], 4, ints),
+    ];
+    let mut r = Rng::new(99);
+    for &(pre, imm, bytes, gen) in ops {
+        let code = |modrm: u8| [pre, &[modrm], imm].concat();
+        // MOVD xmm, r/m32 takes a GPR in its register form (ecx).
+        let gpr_src = pre == [0x66, 0x0f, 0x6e];
+        let mut reg = Machine::new(&if gpr_src { vec![0x66, 0x0f, 0x6e, 0xc9] } else { code(0xca) });
+        let mut mem = Machine::new(&code(0x08));
+        let off = if bytes == 16 { 16 } else { 16 + 4 + r.below(3) * 4 };
+        for _ in 0..300 {
+            let (a, b) = gen(&mut r);
+            for csr in [0x1f80, 0x1f80 | fp::PE, 0x3f80 | fp::PE | fp::DAZ, 0x1fbf] {
+                let mut c1 = CpuState::default();
+                set(&mut c1, 1, a);
+                set(&mut c1, 2, b);
+                c1.gpr[crate::state::reg::RCX] = b as u64;
+                c1.mxcsr = csr;
+                let mut c2 = c1.clone();
+                c2.gpr[crate::state::reg::RAX] = DATA + off;
+                let bb = if gpr_src { b & 0xffff_ffff } else { b };
+                mem.bus().write_bytes(DATA + off, &bb.to_le_bytes()[..bytes]).unwrap();
+                let e1 = reg.run(&mut c1);
+                let e2 = mem.run(&mut c2);
+                assert_eq!(
+                    (e1, get(&c1, 1), c1.mxcsr, c1.rflags()),
+                    (e2, get(&c2, 1), c2.mxcsr, c2.rflags()),
+                    "{pre:x?} a={a:#x} b={b:#x} mxcsr={csr:#x}"
+                );
+            }
+        }
+    }
+}
+
+/// Stores of the specialised handlers, and addressing that is not the
+/// plain 64-bit form (32-bit address size, FS base).
+#[test]
+fn stores_and_unusual_addressing() {
+    let d = pattern();
+    let x1 = 0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10u128;
+    // movaps/movups/movsd/movss/movq/movd stores at [rax+16].
+    for (code, n) in [
+        (&[0x0f, 0x29, 0x48, 0x10][..], 16),
+        (&[0x0f, 0x11, 0x48, 0x10], 16),
+        (&[0xf2, 0x0f, 0x11, 0x48, 0x10], 8),
+        (&[0xf3, 0x0f, 0x11, 0x48, 0x10], 4),
+        (&[0x66, 0x0f, 0xd6, 0x48, 0x10], 8),
+        (&[0x66, 0x48, 0x0f, 0x7e, 0x48, 0x10], 8),
+        (&[0x66, 0x0f, 0x7e, 0x48, 0x10], 4),
+    ] {
+        let (exit, _, out) = run_mem(code, x1, 0, &d);
+        assert_eq!(exit, Exit::Budget, "{code:x?}");
+        let mut want = d.clone();
+        want[16..16 + n].copy_from_slice(&x1.to_le_bytes()[..n]);
+        assert_eq!(out, want, "{code:x?}");
+    }
+    // movups xmm1, [eax+3] with a 32-bit address size: RAX's upper half
+    // is ignored.
+    let mut mach = Machine::new(&[0x67, 0x0f, 0x10, 0x48, 0x03]);
+    mach.bus().write_bytes(DATA, &d).unwrap();
+    let mut cpu = CpuState::default();
+    cpu.gpr[crate::state::reg::RAX] = 0xffff_ffff_0000_0000 | DATA;
+    assert_eq!(mach.run(&mut cpu), Exit::Budget);
+    assert_eq!(get(&cpu, 1), le128(&d[3..]));
+    // addpd xmm1, fs:[rax]: the FS base is added.
+    let mut mach = Machine::new(&[0x64, 0x66, 0x0f, 0x58, 0x08]);
+    let v = 1.5f64.to_bits() as u128 | (2.5f64.to_bits() as u128) << 64;
+    mach.bus().write_bytes(DATA + 32, &v.to_le_bytes()).unwrap();
+    let mut cpu = CpuState { fs_base: 32, ..Default::default() };
+    cpu.gpr[crate::state::reg::RAX] = DATA;
+    set(&mut cpu, 1, 1f64.to_bits() as u128 | (1f64.to_bits() as u128) << 64);
+    assert_eq!(mach.run(&mut cpu), Exit::Budget);
+    assert_eq!(get(&cpu, 1), 2.5f64.to_bits() as u128 | (3.5f64.to_bits() as u128) << 64);
+    // A page fault on the source leaves the destination and MXCSR alone.
+    let mut mach = Machine::new(&[0xf2, 0x0f, 0x59, 0x08]);
+    let mut cpu = CpuState::default();
+    cpu.gpr[crate::state::reg::RAX] = DATA + 0x2000;
+    cpu.mxcsr = 0x1fa0;
+    set(&mut cpu, 1, x1);
+    assert!(matches!(mach.run(&mut cpu), Exit::Fault(Fault::Page { .. })));
+    assert_eq!((get(&cpu, 1), cpu.mxcsr, cpu.rip), (x1, 0x1fa0, CODE));
+}
+
+/// Products and quotients just around the smallest normal: a tiny exact
+/// result that rounds up to the smallest normal underflows (tininess is
+/// judged before the exponent is bounded), which the fast paths must leave
+/// to the exact path even with PE sticky.
+#[test]
+fn results_at_the_smallest_normal() {
+    let mut r = Rng::new(31);
+    let cases: [(&[u8], bool, bool); 6] = [
+        (&[0xf2, 0x0f, 0x59, 0xca], false, false),
+        (&[0x66, 0x0f, 0x59, 0xca], false, false),
+        (&[0xf3, 0x0f, 0x59, 0xca], true, false),
+        (&[0x0f, 0x59, 0xca], true, false),
+        (&[0xf2, 0x0f, 0x5e, 0xca], false, true),
+        (&[0xf3, 0x0f, 0x5e, 0xca], true, true),
+    ];
+    for (code, single, div) in cases {
+        let mut mach = Machine::new(code);
+        let mut cpu = CpuState::default();
+        let (min, one, frac) =
+            if single { (0x0080_0000u64, 0x3f80_0000u64, 23) } else { (0x0010_0000_0000_0000, 0x3ff0_0000_0000_0000, 52) };
+        let lanes = if single { 4 } else { 2 };
+        for _ in 0..400 {
+            let (mut a, mut b) = (0u128, 0u128);
+            for k in 0..lanes {
+                // Just below 1 (or just above it, for the divisor), and
+                // the smallest normal plus a few units.
+                let near1 = if div { one + 1 + r.below(4) } else { one - 1 - r.below(4) };
+                let small = (min + r.below(4)) | (r.next() & 1) << (frac + if single { 8 } else { 11 });
+                let (x, y) = if div {
+                    (small, near1)
+                } else if r.next() & 1 != 0 {
+                    (near1, small)
+                } else {
+                    (small, near1)
+                };
+                let w = if single { 32 } else { 64 };
+                a |= (x as u128) << (w * k);
+                b |= (y as u128) << (w * k);
+            }
+            for csr in test_modes(true) {
+                let (hr, hc) = match (code.len(), code[0], code[code.len() - 2]) {
+                    (4, 0xf2, 0x59) => host!("mulsd", a, b, csr),
+                    (4, 0x66, _) => host!("mulpd", a, b, csr),
+                    (4, 0xf3, 0x59) => host!("mulss", a, b, csr),
+                    (3, _, _) => host!("mulps", a, b, csr),
+                    (4, 0xf2, _) => host!("divsd", a, b, csr),
+                    _ => host!("divss", a, b, csr),
+                };
+                set(&mut cpu, 1, a);
+                set(&mut cpu, 2, b);
+                cpu.mxcsr = csr;
+                assert_eq!(mach.run(&mut cpu), Exit::Budget);
+                assert_eq!((get(&cpu, 1), cpu.mxcsr), (hr, hc), "{code:x?} a={a:#x} b={b:#x} mxcsr={csr:#x}");
+            }
+        }
+    }
+}

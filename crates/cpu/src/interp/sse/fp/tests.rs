@@ -21,7 +21,7 @@ impl Rng {
         self.0 = x;
         x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
@@ -72,6 +72,7 @@ macro_rules! host_to_gpr {
         (r, csr)
     }};
 }
+pub(crate) use host_to_gpr;
 
 /// `insn xmm, r64/r32` (conversions from integers).
 macro_rules! host_from_gpr {
@@ -88,6 +89,7 @@ macro_rules! host_from_gpr {
         (u(x), csr)
     }};
 }
+pub(crate) use host_from_gpr;
 
 /// `comiss`-style: returns the arithmetic RFLAGS bits.
 macro_rules! host_flags {
