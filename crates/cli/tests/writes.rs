@@ -80,7 +80,8 @@ macro_rules! writes {
 writes! {
     cp_file: ["cp", "a.txt", "b.txt"];
     cp_recursive: ["cp", "-r", "sub", "sub2"];
-    cp_archive: ["cp", "-a", "sub", "link", "a.txt", "sub/deep"];
+    cp_archive: ["cp", "-a", "sub", "copy"];
+    cp_into_dir: ["cp", "-a", "link", "a.txt", "sub/deep"];
     cp_symlink_itself: ["cp", "-P", "link", "l2"];
     mv_file: ["mv", "a.txt", "sub/deep/moved"];
     mv_dir: ["mv", "sub", "renamed"];
