@@ -144,21 +144,21 @@ pub fn sys_setrlimit(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 const PRIO_PROCESS: u64 = 0;
 const PRIO_USER: u64 = 2;
 
-/// getpriority(2): every process has nice 0 (the syscall returns 20 -
-/// nice).
+/// getpriority(2): the syscall returns 20 - nice.
 pub fn sys_getpriority(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     prio_target(ctx, a.arg(0), a.arg(1))?;
-    ret(20)
+    ret((20 - ctx.process.nice) as u64)
 }
 
-/// setpriority(2): accepted and forgotten; there is one CPU and one
-/// scheduler class.
+/// setpriority(2): the niceness is recorded (and inherited); with one
+/// scheduler class and one CPU it changes nothing else.
 pub fn sys_setpriority(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     prio_target(ctx, a.arg(0), a.arg(1))?;
-    let nice = a.arg(2) as i32;
-    if nice < 0 && ctx.process.creds.euid != 0 {
+    let nice = (a.arg(2) as i32).clamp(-20, 19);
+    if nice < ctx.process.nice && ctx.process.creds.euid != 0 {
         return Err(Errno::EACCES);
     }
+    ctx.process.nice = nice;
     ret(0)
 }
 

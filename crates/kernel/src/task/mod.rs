@@ -103,6 +103,8 @@ pub struct Process {
     /// set_robust_list's head and length (per task once threads exist).
     pub robust_list: (u64, u64),
     pub prctl: PrctlState,
+    /// The nice value (-20..19) set by setpriority.
+    pub nice: i32,
     /// Set once the process has exited; its tasks no longer run.
     pub exit: Option<ExitStatus>,
 }
@@ -132,6 +134,7 @@ impl Process {
             clear_child_tid: 0,
             robust_list: (0, 0),
             prctl: PrctlState::default(),
+            nice: 0,
             exit: None,
         }
     }
