@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static void show(const char *what, long r) {
@@ -145,8 +146,8 @@ int main(void) {
     show("utimensat omit", utimensat(AT_FDCWD, "a.txt", omit, 0));
     stat("a.txt", &st);
     printf("atime %ld mtime %ld\n", (long)st.st_atim.tv_sec, (long)st.st_mtim.tv_sec);
-    struct timespec bad[2] = {{0, 1000000000}, {0, 0}};
-    show("utimensat bad nsec", utimensat(AT_FDCWD, "a.txt", bad, 0));
+    struct timespec bad_ns[2] = {{0, 1000000000}, {0, 0}};
+    show("utimensat bad nsec", utimensat(AT_FDCWD, "a.txt", bad_ns, 0));
     show("unlink", unlink("a.txt"));
     show("unlink missing", unlink("a.txt"));
     show("stat missing", stat("nope/x", &st));
@@ -159,6 +160,11 @@ int main(void) {
     show("fstat unlinked", fstat(fd, &st) == 0 ? (long)st.st_nlink * 100 + st.st_size : -1);
     show("append after unlink", write(fd, "678", 3));
     show("pread after unlink", pread(fd, buf, 8, 0));
+    struct iovec iov[2] = {{buf + 100, 3}, {buf + 110, 10}};
+    show("preadv", preadv(fd, iov, 2, 1));
+    printf("got %.3s|%.4s\n", buf + 100, buf + 110);
+    show("fallocate grows", fallocate(fd, 0, 0, 20) == 0 ? (long)lseek(fd, 0, SEEK_END) : -1);
+    show("fallocate keep size", fallocate(fd, 1, 0, 40));
     printf("got %.8s\n", buf);
     show("fstatat empty path", fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 ? (long)st.st_size : -1);
     show("ftruncate unlinked", ftruncate(fd, 2));

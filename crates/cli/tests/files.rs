@@ -20,16 +20,26 @@ fn scratch(name: &str) -> Scratch {
     Scratch(d)
 }
 
-/// Build tests/c/fileops.c into `dir`; None (skip) without gcc.
+/// Build tests/c/fileops.c into `dir`; None (skip) without gcc or a
+/// static libc. A compile error in the program itself fails the test.
 fn build(dir: &Path) -> Option<PathBuf> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/c/fileops.c");
-    let exe = dir.join("fileops");
-    let ok =
-        Command::new("gcc").args(["-O1", "-static", "-o"]).arg(&exe).arg(&src).stderr(Stdio::inherit()).status().is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipping: gcc -static could not build {} (gcc and libc6-dev are needed)", src.display());
+    let probe = dir.join("probe.c");
+    std::fs::write(&probe, "int main(void) { return 0; }\n").unwrap();
+    let have = Command::new("gcc")
+        .args(["-static", "-o"])
+        .arg(dir.join("probe"))
+        .arg(&probe)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        eprintln!("skipping: no `gcc -static` (gcc and libc6-dev are needed)");
         return None;
     }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/c/fileops.c");
+    let exe = dir.join("fileops");
+    let o = Command::new("gcc").args(["-O1", "-Wall", "-static", "-o"]).arg(&exe).arg(&src).output().unwrap();
+    assert!(o.status.success(), "{} does not build:\n{}", src.display(), String::from_utf8_lossy(&o.stderr));
     Some(exe)
 }
 

@@ -216,3 +216,38 @@ pub fn sys_fchown(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let d = f.dentry.clone().ok_or(Errno::EPERM)?;
     chown(ctx, &d, a.arg(1), a.arg(2))
 }
+
+/// fallocate(2): mode 0 (make sure [offset, offset+len) is part of the
+/// file, growing it) and KEEP_SIZE (a no-op: space is not reserved); the
+/// hole-punching, zeroing and collapsing modes are not offered.
+pub fn sys_fallocate(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let f = ctx.file(a.arg(0) as i32)?;
+    let (mode, off, len) = (a.arg(1), a.arg(2) as i64, a.arg(3) as i64);
+    if off < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    // FALLOC_FL_KEEP_SIZE alone only preallocates: nothing to do here.
+    const FALLOC_FL_KEEP_SIZE: u64 = 1;
+    match mode {
+        0 => {}
+        FALLOC_FL_KEEP_SIZE => {}
+        _ => return Err(Errno::EOPNOTSUPP),
+    }
+    let d = f.dentry.clone().ok_or(Errno::ESPIPE)?;
+    match d.inode().kind() {
+        FileType::Regular => {}
+        FileType::Directory => return Err(Errno::EISDIR),
+        _ => return Err(Errno::ENODEV),
+    }
+    let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+    if mode == 0 && end > f.stat()?.size {
+        match f.ops.truncate(end) {
+            Some(r) => r?,
+            None => d.inode().truncate(end)?,
+        }
+    }
+    ret(0)
+}

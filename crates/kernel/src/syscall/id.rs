@@ -84,3 +84,22 @@ pub fn sys_setpgid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 pub fn sys_setsid(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
     Err(Errno::EPERM)
 }
+
+fn put_ids(ctx: &mut Ctx, addrs: [u64; 3], ids: [u32; 3]) -> SyscallResult {
+    for (a, v) in addrs.iter().zip(ids) {
+        ctx.user().write_val(*a, &v)?;
+    }
+    ret(0)
+}
+
+/// getresuid(2): real, effective, saved (the saved id is the effective
+/// one: nothing changes credentials yet).
+pub fn sys_getresuid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let c = ctx.process.creds;
+    put_ids(ctx, [a.arg(0), a.arg(1), a.arg(2)], [c.uid, c.euid, c.euid])
+}
+
+pub fn sys_getresgid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let c = ctx.process.creds;
+    put_ids(ctx, [a.arg(0), a.arg(1), a.arg(2)], [c.gid, c.egid, c.egid])
+}

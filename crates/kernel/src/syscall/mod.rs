@@ -22,6 +22,7 @@ pub mod open;
 pub mod pipe;
 pub mod poll;
 pub mod read_write;
+pub mod sched;
 pub mod signal;
 pub mod socket;
 pub mod stat;

@@ -220,3 +220,66 @@ pub fn sys_lseek(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     file.set_offset(new as u64);
     ret(new as u64)
 }
+
+/// preadv(2)/pwritev(2) and the v2 forms: the vector calls at an explicit
+/// position (-1 in the v2 forms: the file position, as readv/writev).
+fn vector_at(ctx: &mut Ctx, a: &SyscallArgs, write: bool, v2: bool) -> SyscallResult {
+    let file: Rc<OpenFile> = ctx.file(a.arg(0) as i32)?;
+    if !write {
+        not_dir(&file)?;
+    }
+    let pos = a.arg(3) as i64;
+    if v2 && a.arg(5) != 0 {
+        // RWF_* hints (HIPRI, DSYNC, SYNC, NOWAIT, APPEND) are not offered.
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if v2 && pos == -1 {
+        return vector_io(ctx, a, write);
+    }
+    if pos < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !file.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let vecs = iovecs(ctx, a.arg(1), a.arg(2))?;
+    let mut done = 0u64;
+    for (base, len) in vecs {
+        if len == 0 {
+            continue;
+        }
+        let at = Some(pos as u64 + done);
+        let r = if write { write_from(ctx, &file, base, len, at) } else { read_into(ctx, &file, base, len, at) };
+        match r {
+            Ok(Io::Done(n)) => {
+                done += n as u64;
+                if (n as u64) < len {
+                    break;
+                }
+            }
+            Ok(Io::Block) if done == 0 => return Ok(SyscallReturn::Block),
+            Ok(Io::Block) => break,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    ret(done)
+}
+
+pub fn sys_preadv(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    vector_at(ctx, a, false, false)
+}
+
+pub fn sys_pwritev(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let r = vector_at(ctx, a, true, false);
+    on_epipe(ctx, r)
+}
+
+pub fn sys_preadv2(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    vector_at(ctx, a, false, true)
+}
+
+pub fn sys_pwritev2(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let r = vector_at(ctx, a, true, true);
+    on_epipe(ctx, r)
+}
