@@ -60,6 +60,32 @@ impl Host for NativeHost {
         }
     }
 
+    fn console_tcgets(&mut self, fd: i32) -> Option<[u8; 36]> {
+        let mut t = [0u8; 36];
+        // SAFETY: TCGETS writes a kernel struct termios, 36 bytes on
+        // x86-64, into the buffer, which is that large.
+        let r = unsafe { libc::ioctl(fd, libc::TCGETS, t.as_mut_ptr()) };
+        (r == 0).then_some(t)
+    }
+
+    fn console_tcsets(&mut self, fd: i32, termios: &[u8; 36]) -> Result<(), Errno> {
+        // SAFETY: TCSETS reads a 36-byte kernel struct termios.
+        let r = unsafe { libc::ioctl(fd, libc::TCSETS, termios.as_ptr()) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(errno(std::io::Error::last_os_error()))
+        }
+    }
+
+    fn console_winsize(&mut self, fd: i32) -> Option<[u16; 4]> {
+        let mut ws = [0u16; 4];
+        // SAFETY: TIOCGWINSZ writes a struct winsize (four u16) into the
+        // buffer, which is that large.
+        let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, ws.as_mut_ptr()) };
+        (r == 0).then_some(ws)
+    }
+
     fn diag(&mut self, line: &str) {
         eprintln!("{line}");
     }

@@ -2,7 +2,6 @@
 //! the browser build).
 
 mod host;
-mod root;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -16,7 +15,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a static x86-64 Linux program.
+    /// Run an x86-64 Linux program (static or dynamically linked, or a #! script).
     Run(run::RunArgs),
 }
 

@@ -1,23 +1,41 @@
-//! `oxvm run`: load a program from the root directory and run it until it
-//! exits, with the guest's console on ours.
+//! `oxvm run`: run a program from the root directory until it exits, with
+//! the guest's console on ours.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
-use oxvm_kernel::{Creds, ExitStatus, Kernel, RunState, Spawn};
+use oxvm_kernel::fs::hostfs;
+use oxvm_kernel::{Creds, Errno, ExecError, ExitStatus, Kernel, Rlimit, RunState, SpawnPath, RLIM_NLIMITS};
 
 use crate::host::NativeHost;
-use crate::root::{self, ResolveError};
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// Directory holding the guest's root filesystem; PROGRAM is looked up
-    /// inside it and cannot escape it.
+    /// Directory holding the guest's root filesystem. The guest cannot
+    /// reach anything outside it: `..` stops at it and symlinks resolve
+    /// inside it.
     #[arg(long, value_name = "DIR", default_value = "/")]
     root: PathBuf,
+
+    /// Set a guest environment variable (repeatable); the guest inherits
+    /// oxvm's environment otherwise.
+    #[arg(long = "env", value_name = "K=V")]
+    env: Vec<OsString>,
+
+    /// The guest's working directory (a path inside the root). Default:
+    /// the current directory if it lies inside the root, else /.
+    #[arg(long, value_name = "DIR")]
+    cwd: Option<OsString>,
+
+    /// The guest's user id (default: ours).
+    #[arg(long, value_name = "N")]
+    uid: Option<u32>,
+
+    /// The guest's group id (default: ours).
+    #[arg(long, value_name = "N")]
+    gid: Option<u32>,
 
     /// Print each syscall, its arguments and result to stderr.
     #[arg(long)]
@@ -39,8 +57,8 @@ pub struct RunArgs {
 
 /// Instructions per call into the kernel between checks of host events.
 const SLICE: u64 = 10_000_000;
-/// Searched for a PROGRAM without a slash when the host has no PATH.
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// Searched for a PROGRAM without a slash when the guest has no PATH.
+const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Exit codes a shell uses when it cannot run a command.
 const EXIT_NOT_FOUND: i32 = 127;
@@ -51,82 +69,121 @@ fn fail(program: &[u8], msg: impl std::fmt::Display, code: i32) -> i32 {
     code
 }
 
-/// Find the executable: by path, or by name along PATH, inside the root.
-fn locate(root: &std::path::Path, cwd: &[u8], program: &[u8]) -> Result<PathBuf, ResolveError> {
-    if program.contains(&b'/') {
-        return root::resolve(root, cwd, program);
+/// The real and effective ids of this process.
+fn host_creds() -> Creds {
+    // SAFETY: these calls have no arguments and cannot fail.
+    let (uid, euid, gid, egid) = unsafe { (libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()) };
+    Creds { uid, euid, gid, egid }
+}
+
+/// Our resource limits, which the guest inherits as a child would.
+fn host_rlimits() -> [Rlimit; RLIM_NLIMITS] {
+    let mut out = [Rlimit { cur: u64::MAX, max: u64::MAX }; RLIM_NLIMITS];
+    for (i, o) in out.iter_mut().enumerate() {
+        let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit writes one struct rlimit, which `r` is.
+        if unsafe { libc::getrlimit(i as _, &mut r) } == 0 {
+            *o = Rlimit { cur: r.rlim_cur, max: r.rlim_max };
+        }
     }
-    let path = std::env::var_os("PATH").map(|p| p.into_vec()).unwrap_or_else(|| DEFAULT_PATH.as_bytes().to_vec());
-    for dir in path.split(|&b| b == b':').filter(|d| !d.is_empty()) {
+    out
+}
+
+/// Lift our soft descriptor limit to the hard one: the host filesystem
+/// holds a descriptor per open guest file and per directory in use, so
+/// the guest's limit (inherited above) must not be ours.
+fn raise_nofile() {
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit read and write one struct rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
+
+/// The guest's working directory: the host's, if it lies inside the root,
+/// else "/".
+fn default_cwd(root: &Path) -> Vec<u8> {
+    let (Ok(root), Ok(cwd)) = (root.canonicalize(), std::env::current_dir().and_then(|d| d.canonicalize())) else {
+        return b"/".to_vec();
+    };
+    match cwd.strip_prefix(&root) {
+        Ok(rel) => {
+            let mut g = b"/".to_vec();
+            g.extend_from_slice(rel.as_os_str().as_bytes());
+            g
+        }
+        Err(_) => b"/".to_vec(),
+    }
+}
+
+/// The guest environment: ours, then the --env overrides.
+fn guest_env(overrides: &[OsString]) -> Vec<Vec<u8>> {
+    let mut env: Vec<Vec<u8>> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut e = k.into_vec();
+            e.push(b'=');
+            e.extend(v.into_vec());
+            e
+        })
+        .collect();
+    for o in overrides {
+        let o = o.as_bytes();
+        let key = &o[..o.iter().position(|&b| b == b'=').unwrap_or(o.len())];
+        env.retain(|e| !(e.starts_with(key) && e.get(key.len()) == Some(&b'=')));
+        env.push(o.to_vec());
+    }
+    env
+}
+
+/// Find the program: a path as given, or a name along the guest's PATH.
+fn locate(kernel: &Kernel, cwd: &[u8], env: &[Vec<u8>], program: &[u8]) -> Option<Vec<u8>> {
+    if program.contains(&b'/') {
+        return Some(program.to_vec());
+    }
+    let path = env.iter().find_map(|e| e.strip_prefix(b"PATH=")).unwrap_or(DEFAULT_PATH);
+    path.split(|&b| b == b':').filter(|d| !d.is_empty()).find_map(|dir| {
         let mut candidate = dir.to_vec();
         candidate.push(b'/');
         candidate.extend_from_slice(program);
-        if let Ok(p) = root::resolve(root, cwd, &candidate) {
-            if p.is_file() {
-                return Ok(p);
-            }
-        }
-    }
-    Err(ResolveError::NotFound)
-}
-
-/// The real uid/gid of this process, from /proc (std has no getuid).
-fn host_creds() -> Creds {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let ids = |key: &str| -> [u32; 2] {
-        let mut out = [0; 2];
-        if let Some(line) = status.lines().find(|l| l.starts_with(key)) {
-            for (o, v) in out.iter_mut().zip(line[key.len()..].split_whitespace()) {
-                *o = v.parse().unwrap_or(0);
-            }
-        }
-        out
-    };
-    let ([uid, euid], [gid, egid]) = (ids("Uid:"), ids("Gid:"));
-    Creds { uid, euid, gid, egid }
+        kernel.is_file(cwd, &candidate).then_some(candidate)
+    })
 }
 
 pub fn run(args: RunArgs) -> i32 {
     let program = args.command[0].as_bytes().to_vec();
-    if !args.root.is_dir() {
-        eprintln!("oxvm: --root {}: not a directory", args.root.display());
-        return 2;
-    }
-    let cwd = root::guest_cwd(&args.root);
-    let path = match locate(&args.root, &cwd, &program) {
-        Ok(p) => p,
-        Err(ResolveError::NotFound) => return fail(&program, "No such file or directory", EXIT_NOT_FOUND),
-        Err(e) => return fail(&program, e, EXIT_CANNOT_EXEC),
+    let root = match hostfs::open_root(&args.root) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("oxvm: --root {}: {}", args.root.display(), e.text());
+            return 2;
+        }
     };
-    match std::fs::metadata(&path) {
-        Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => {}
-        Ok(_) => return fail(&program, "Permission denied", EXIT_CANNOT_EXEC),
-        Err(e) => return fail(&program, e, EXIT_CANNOT_EXEC),
+    let cwd = args.cwd.as_ref().map(|c| c.as_bytes().to_vec()).unwrap_or_else(|| default_cwd(&args.root));
+    let env = guest_env(&args.env);
+    let mut creds = host_creds();
+    if let Some(u) = args.uid {
+        (creds.uid, creds.euid) = (u, u);
     }
-    let image = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) => return fail(&program, e, EXIT_CANNOT_EXEC),
-    };
+    if let Some(g) = args.gid {
+        (creds.gid, creds.egid) = (g, g);
+    }
 
     let mut kernel = Kernel::new(Box::new(NativeHost::new()));
+    kernel.set_root(root);
+    kernel.set_rlimits(host_rlimits());
+    raise_nofile();
     kernel.set_strace(args.strace);
     kernel.set_memory_limit(args.memory.saturating_mul(1 << 20));
-    let spawn = Spawn {
-        image: &image,
-        argv: args.command.iter().map(|a| a.as_bytes().to_vec()).collect(),
-        envp: std::env::vars_os()
-            .map(|(k, v)| {
-                let mut e = k.into_vec();
-                e.push(b'=');
-                e.extend(v.into_vec());
-                e
-            })
-            .collect(),
-        execfn: program.clone(),
-        creds: host_creds(),
+    let Some(path) = locate(&kernel, &cwd, &env, &program) else {
+        return fail(&program, "command not found", EXIT_NOT_FOUND);
     };
-    if let Err(e) = kernel.spawn(&spawn) {
-        return fail(&program, e, EXIT_CANNOT_EXEC);
+    let spawn = SpawnPath { path: &path, argv: args.command.iter().map(|a| a.as_bytes().to_vec()).collect(), envp: env, cwd: &cwd, creds };
+    if let Err(e) = kernel.spawn_path(&spawn) {
+        let code = if e.errno() == Errno::ENOENT && !matches!(e, ExecError::BadInterpreter(_)) { EXIT_NOT_FOUND } else { EXIT_CANNOT_EXEC };
+        return fail(&program, e, code);
     }
     let start = std::time::Instant::now();
     loop {

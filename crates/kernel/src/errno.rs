@@ -48,11 +48,14 @@ errnos! {
     EFAULT = 14, "Bad address";
     EBUSY = 16, "Device or resource busy";
     EEXIST = 17, "File exists";
+    EXDEV = 18, "Invalid cross-device link";
     ENODEV = 19, "No such device";
     ENOTDIR = 20, "Not a directory";
     EISDIR = 21, "Is a directory";
     EINVAL = 22, "Invalid argument";
+    ENFILE = 23, "Too many open files in system";
     EMFILE = 24, "Too many open files";
+    ETXTBSY = 26, "Text file busy";
     ENOTTY = 25, "Inappropriate ioctl for device";
     EFBIG = 27, "File too large";
     ENOSPC = 28, "No space left on device";
@@ -62,7 +65,14 @@ errnos! {
     ERANGE = 34, "Numerical result out of range";
     ENAMETOOLONG = 36, "File name too long";
     ENOSYS = 38, "Function not implemented";
+    ENOTEMPTY = 39, "Directory not empty";
+    EAFNOSUPPORT = 97, "Address family not supported by protocol";
+    ETIMEDOUT = 110, "Connection timed out";
     ELOOP = 40, "Too many levels of symbolic links";
+    ENODATA = 61, "No data available";
+    ELIBBAD = 80, "Accessing a corrupted shared library";
+    EOVERFLOW = 75, "Value too large for defined data type";
+    EOPNOTSUPP = 95, "Operation not supported";
 }
 
 impl Errno {

@@ -40,6 +40,23 @@ pub trait Host {
     /// Fill `buf` with random bytes (AT_RANDOM, getrandom).
     fn random(&mut self, buf: &mut [u8]);
 
+    /// The kernel struct termios (36 bytes) of console stream `fd` when it
+    /// is a terminal; None when it is not (the guest then sees ENOTTY).
+    fn console_tcgets(&mut self, _fd: i32) -> Option<[u8; 36]> {
+        None
+    }
+
+    /// Apply a struct termios to console stream `fd`.
+    fn console_tcsets(&mut self, _fd: i32, _termios: &[u8; 36]) -> Result<(), Errno> {
+        Err(Errno::ENOTTY)
+    }
+
+    /// The terminal size (rows, columns, x pixels, y pixels) of console
+    /// stream `fd`, when it is a terminal.
+    fn console_winsize(&mut self, _fd: i32) -> Option<[u16; 4]> {
+        None
+    }
+
     /// A diagnostic line from oxvm itself (warnings, strace output), not
     /// guest output. `line` has no trailing newline.
     fn diag(&mut self, line: &str);

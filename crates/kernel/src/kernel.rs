@@ -1,15 +1,19 @@
 //! The kernel object and its event-driven run loop.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use oxvm_cpu::{Bus, CpuState, Exit, Fault, Memory};
 
-use crate::host::Host;
+use crate::dev::console::Console;
+use crate::host::{Clock, Host};
 use crate::loader::{self, Creds, ExecError, ExecParams};
 use crate::mm::{FaultError, Mm, DEFAULT_FRAME_LIMIT};
 use crate::signal::FaultSignal;
 use crate::syscall::{Ctx, Dispatcher, SyscallReturn};
-use crate::task::{ExitStatus, Pid, Process, Task, TaskState};
+use crate::task::{default_rlimits, ExitStatus, Pid, Process, Rlimit, Task, TaskState, RLIMIT_NOFILE, RLIM_NLIMITS};
+use crate::vfs::file::{O_RDONLY, O_WRONLY};
+use crate::vfs::{Dentry, EmptyDir, FdTable, FsContext, InodeRef, OpenFile, Vfs};
 
 /// What the host should do after [`Kernel::run`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,7 +27,18 @@ pub enum RunState {
     Exited(ExitStatus),
 }
 
-/// What to start as the first process.
+/// A program to start from the kernel's filesystem.
+pub struct SpawnPath<'a> {
+    /// Resolved in the guest filesystem from `cwd`.
+    pub path: &'a [u8],
+    pub argv: Vec<Vec<u8>>,
+    pub envp: Vec<Vec<u8>>,
+    /// The guest working directory (absolute).
+    pub cwd: &'a [u8],
+    pub creds: Creds,
+}
+
+/// What to start as the first process, from an image in memory.
 pub struct Spawn<'a> {
     pub image: &'a [u8],
     pub argv: Vec<Vec<u8>>,
@@ -46,6 +61,11 @@ pub struct Kernel {
     last_fatal: Option<FaultSignal>,
     /// Guest memory limit, in frames.
     frame_limit: usize,
+    /// The mount table and the root every new process starts in.
+    vfs: Rc<Vfs>,
+    root: Dentry,
+    /// Resource limits new processes start with.
+    rlimits: [Rlimit; RLIM_NLIMITS],
 }
 
 impl Kernel {
@@ -60,7 +80,59 @@ impl Kernel {
             init: None,
             last_fatal: None,
             frame_limit: DEFAULT_FRAME_LIMIT,
+            vfs: Rc::new(Vfs::default()),
+            root: Dentry::root(Rc::new(EmptyDir)),
+            rlimits: default_rlimits(),
         }
+    }
+
+    /// The resource limits processes spawned from now on start with (the
+    /// runner passes its own, as a child inherits them).
+    pub fn set_rlimits(&mut self, limits: [Rlimit; RLIM_NLIMITS]) {
+        self.rlimits = limits;
+    }
+
+    /// Make `root` the root directory of processes spawned from now on.
+    pub fn set_root(&mut self, root: InodeRef) {
+        self.root = Dentry::root(root);
+    }
+
+    /// A filesystem context at the root, with working directory `cwd`
+    /// (the root if it cannot be resolved).
+    fn fs_context(&self, cwd: &[u8], creds: Creds) -> FsContext {
+        let mut fs = FsContext::new(self.vfs.clone(), self.root.clone());
+        fs.walker = (creds.euid, creds.egid);
+        if let Ok(d) = fs.resolve(&fs.root.clone(), cwd, true) {
+            fs.cwd = d;
+        }
+        fs
+    }
+
+    /// Descriptors 0, 1 and 2 on the host's console.
+    fn console_files(&mut self) -> FdTable {
+        let mut t = FdTable::default();
+        for stream in 0..3 {
+            let tty = self.host.console_tcgets(stream).is_some();
+            let flags = if stream == 0 { O_RDONLY } else { O_WRONLY };
+            let f = OpenFile::new(Rc::new(Console { stream, tty }), None, flags);
+            t.install(stream, f, false).expect("descriptors 0-2 fit any table");
+        }
+        t
+    }
+
+    /// Whether `path` names an existing file in the guest filesystem, as
+    /// seen from `cwd` (for a PATH search).
+    pub fn is_file(&self, cwd: &[u8], path: &[u8]) -> bool {
+        let fs = self.fs_context(cwd, Creds::default());
+        fs.resolve(&fs.cwd, path, true).is_ok_and(|d| d.inode().kind() == crate::vfs::FileType::Regular)
+    }
+
+    /// Start the program at `s.path` in the guest filesystem (`#!` scripts
+    /// and dynamically linked ELF files included) as a new process.
+    pub fn spawn_path(&mut self, s: &SpawnPath) -> Result<Pid, ExecError> {
+        let fs = self.fs_context(s.cwd, s.creds);
+        let prepared = loader::binfmt::prepare(&fs, s.path, &s.argv, &s.creds)?;
+        self.start(&prepared.image, prepared.interp.as_deref(), &prepared.argv, &s.envp, s.path, s.creds, fs)
     }
 
     /// Print every syscall with its arguments and result, like strace.
@@ -97,11 +169,26 @@ impl Kernel {
     /// Create a process running `s.image`; the first one is init, whose
     /// exit ends [`Kernel::run`].
     pub fn spawn(&mut self, s: &Spawn) -> Result<Pid, ExecError> {
+        let fs = self.fs_context(b"/", s.creds);
+        self.start(s.image, None, &s.argv, &s.envp, &s.execfn, s.creds, fs)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start(
+        &mut self,
+        image: &[u8],
+        interp: Option<&[u8]>,
+        argv: &[Vec<u8>],
+        envp: &[Vec<u8>],
+        execfn: &[u8],
+        creds: Creds,
+        fs: FsContext,
+    ) -> Result<Pid, ExecError> {
         let mut random = [0u8; 16];
         self.host.random(&mut random);
         let mut mm = Mm::new();
         mm.set_frame_limit(self.frame_limit);
-        let params = ExecParams { image: s.image, argv: &s.argv, envp: &s.envp, execfn: &s.execfn, creds: s.creds, random };
+        let params = ExecParams { image, interp, argv, envp, execfn, creds, random };
         let loaded = match loader::exec(&mut mm, &mut self.mem, &params) {
             Ok(l) => l,
             Err(e) => {
@@ -114,7 +201,12 @@ impl Kernel {
         let mut gpr = [0; 16];
         gpr[oxvm_cpu::state::reg::RSP] = loaded.sp;
         let cpu = CpuState { rip: loaded.entry, gpr, ..Default::default() };
-        self.processes.insert(pid, Process { pid, mm, creds: s.creds, exit: None });
+        let mut files = self.console_files();
+        files.set_max(usize::try_from(self.rlimits[RLIMIT_NOFILE].cur).unwrap_or(usize::MAX));
+        let mut process = Process::new(pid, 0, mm, creds, fs, files);
+        process.rlimits = self.rlimits;
+        process.set_comm(execfn);
+        self.processes.insert(pid, process);
         self.tasks.push(Task { tid: pid, pid, cpu, state: TaskState::Runnable });
         self.init.get_or_insert(pid);
         Ok(pid)
@@ -137,6 +229,12 @@ impl Kernel {
             let Some(ti) = self.tasks.iter().position(|t| t.state != TaskState::Dead) else {
                 return RunState::Idle { until: None };
             };
+            if let TaskState::Sleep(until) = self.tasks[ti].state {
+                if self.host.now(Clock::Monotonic) < until {
+                    return RunState::Idle { until: Some(until) };
+                }
+                self.tasks[ti].state = TaskState::Runnable;
+            }
             if left == 0 {
                 return RunState::Runnable;
             }
@@ -159,6 +257,10 @@ impl Kernel {
                         SyscallReturn::Block => {
                             task.state = TaskState::WaitConsole;
                             return RunState::Idle { until: None };
+                        }
+                        SyscallReturn::Sleep { until, .. } => {
+                            task.state = TaskState::Sleep(until);
+                            continue;
                         }
                         SyscallReturn::NoReturn => {}
                     }

@@ -3,14 +3,19 @@
 //!
 //! A reader finds each kernel concept by module name:
 //! - [`loader`]: ELF parsing and exec (initial stack, auxv);
-//! - [`mm`]: VMAs, demand paging, brk/mmap, typed user-memory access;
+//! - [`mm`]: VMAs, demand paging (anonymous and file pages), brk/mmap,
+//!   typed user-memory access;
+//! - [`vfs`]: path walking, dentries, inodes, open files, descriptor
+//!   tables; [`fs`]: the filesystems behind it; [`dev`]: devices;
 //! - [`task`]: tasks (registers) and processes (memory, identity);
 //! - [`syscall`]: the syscall table and one file per syscall family;
 //! - [`signal`]: signal numbers and fault-to-signal mapping;
 //! - [`host`]: what the kernel needs from the machine it runs on;
 //! - [`kernel`]: the [`Kernel`] object and its event-driven run loop.
 
+pub mod dev;
 pub mod errno;
+pub mod fs;
 pub mod host;
 pub mod kernel;
 pub mod loader;
@@ -18,13 +23,14 @@ pub mod mm;
 pub mod signal;
 pub mod syscall;
 pub mod task;
+pub mod vfs;
 
 pub use errno::Errno;
 pub use host::{Clock, ConsoleRead, Host};
-pub use kernel::{Kernel, RunState, Spawn};
+pub use kernel::{Kernel, RunState, Spawn, SpawnPath};
 pub use loader::{Creds, ExecError};
 pub use signal::{FaultSignal, Signal};
-pub use task::ExitStatus;
+pub use task::{ExitStatus, Rlimit, RLIM_NLIMITS};
 
 #[cfg(test)]
 mod tests;

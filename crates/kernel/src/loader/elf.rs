@@ -43,6 +43,12 @@ pub enum ExecError {
     TooBig,
     /// Out of guest memory.
     NoMemory,
+    /// The PT_INTERP program is unusable.
+    BadInterpreter(Box<ExecError>),
+    /// The file could not be found or read (execve's errno).
+    Io(Errno),
+    /// `#!` interpreters nested too deeply.
+    TooManyInterpreters,
 }
 
 impl ExecError {
@@ -55,6 +61,12 @@ impl ExecError {
             ExecError::NeedsInterpreter(_) => Errno::ENOENT,
             ExecError::TooBig => Errno::E2BIG,
             ExecError::NoMemory => Errno::ENOMEM,
+            ExecError::BadInterpreter(e) => match **e {
+                ExecError::Io(e) => e,
+                _ => Errno::ELIBBAD,
+            },
+            ExecError::Io(e) => *e,
+            ExecError::TooManyInterpreters => Errno::ELOOP,
         }
     }
 }
@@ -71,6 +83,9 @@ impl fmt::Display for ExecError {
             }
             ExecError::TooBig => write!(f, "argument list too long"),
             ExecError::NoMemory => write!(f, "out of memory"),
+            ExecError::BadInterpreter(e) => write!(f, "bad ELF interpreter: {e}"),
+            ExecError::Io(e) => write!(f, "{}", e.text()),
+            ExecError::TooManyInterpreters => write!(f, "too many levels of #! interpreters"),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! exec: load an ELF executable into a fresh address space and build its
 //! initial stack.
 
+pub mod binfmt;
 pub mod elf;
 pub mod stack;
 
@@ -26,6 +27,9 @@ pub struct Creds {
 pub struct ExecParams<'a> {
     /// The executable file's bytes.
     pub image: &'a [u8],
+    /// The bytes of its PT_INTERP program (the dynamic loader), which the
+    /// caller read from the filesystem; see [`interpreter_of`].
+    pub interp: Option<&'a [u8]>,
     pub argv: &'a [Vec<u8>],
     pub envp: &'a [Vec<u8>],
     /// The path as given to execve (AT_EXECFN).
@@ -90,21 +94,15 @@ fn seg_range(ph: &ProgramHeader, bias: u64) -> Result<SegRange, ExecError> {
     Ok(SegRange { addr: start, start: page_down(start), end })
 }
 
-/// Load `p.image` into `mm` (which must be empty) and build the stack.
-pub fn exec(mm: &mut Mm, mem: &mut Memory, p: &ExecParams) -> Result<Loaded, ExecError> {
-    let elf = ElfFile::parse(p.image)?;
-    if let Some(interp) = elf.interpreter()? {
-        return Err(ExecError::NeedsInterpreter(interp));
-    }
-    let first = elf.loads().next().ok_or(ExecError::Malformed("no PT_LOAD segment"))?;
-    let bias = if elf.header.e_type == ET_DYN {
-        // Static PIE: load where an unrandomised Linux would.
-        ET_DYN_BASE.wrapping_sub(page_down(first.p_vaddr))
-    } else {
-        0
-    };
-    let ranges = elf.loads().map(|ph| Ok((ph, seg_range(ph, bias)?, elf.segment_data(ph)?))).collect::<Result<Vec<_>, ExecError>>()?;
+/// The PT_INTERP path of an executable image, if it has one.
+pub fn interpreter_of(image: &[u8]) -> Result<Option<String>, ExecError> {
+    ElfFile::parse(image)?.interpreter()
+}
 
+/// Map every PT_LOAD segment of `elf` at `bias`; returns the end of the
+/// highest one.
+fn load_segments(mm: &mut Mm, mem: &mut Memory, elf: &ElfFile, bias: u64) -> Result<u64, ExecError> {
+    let ranges = elf.loads().map(|ph| Ok((ph, seg_range(ph, bias)?, elf.segment_data(ph)?))).collect::<Result<Vec<_>, ExecError>>()?;
     let mut image_end = 0;
     for (ph, r, data) in &ranges {
         // An empty segment maps nothing (Linux skips it too).
@@ -115,16 +113,68 @@ pub fn exec(mm: &mut Mm, mem: &mut Memory, p: &ExecParams) -> Result<Loaded, Exe
         mm.write_as_kernel(mem, r.addr, data).map_err(|_| ExecError::NoMemory)?;
         image_end = image_end.max(r.end);
     }
+    Ok(image_end)
+}
+
+/// The page span [lowest, highest) of an image's PT_LOAD segments.
+fn load_span(elf: &ElfFile) -> Result<(u64, u64), ExecError> {
+    let lo = elf.loads().map(|p| page_down(p.p_vaddr)).min().ok_or(ExecError::Malformed("no PT_LOAD segment"))?;
+    let hi = elf
+        .loads()
+        .map(|p| p.p_vaddr.checked_add(p.p_memsz).and_then(page_up))
+        .try_fold(0u64, |m, e| e.map(|e| m.max(e)))
+        .ok_or(ExecError::BadLayout("segment end overflows"))?;
+    Ok((lo, hi.max(lo)))
+}
+
+/// Load `p.image` (and its interpreter) into `mm` (which must be empty)
+/// and build the stack.
+pub fn exec(mm: &mut Mm, mem: &mut Memory, p: &ExecParams) -> Result<Loaded, ExecError> {
+    let elf = ElfFile::parse(p.image)?;
+    let interp = match (elf.interpreter()?, p.interp) {
+        (Some(path), None) => return Err(ExecError::NeedsInterpreter(path)),
+        (Some(_), Some(bytes)) => {
+            let i = ElfFile::parse(bytes).map_err(|e| ExecError::BadInterpreter(Box::new(e)))?;
+            if i.header.e_type != ET_DYN || i.interpreter()?.is_some() {
+                return Err(ExecError::BadInterpreter(Box::new(ExecError::Unsupported(
+                    "the interpreter must be a static ET_DYN ELF".into(),
+                ))));
+            }
+            Some(i)
+        }
+        (None, _) => None,
+    };
+    let first = elf.loads().next().ok_or(ExecError::Malformed("no PT_LOAD segment"))?;
+    let bias = if elf.header.e_type == ET_DYN {
+        // PIE: load where an unrandomised Linux would.
+        ET_DYN_BASE.wrapping_sub(page_down(first.p_vaddr))
+    } else {
+        0
+    };
+    let image_end = load_segments(mm, mem, &elf, bias)?;
 
     let stack_prot = if elf.exec_stack() { VmProt::RW | VmProt::EXEC } else { VmProt::RW };
     mm.map(mem, Placement::Fixed(STACK_TOP - STACK_SIZE), STACK_SIZE, stack_prot, VmaKind::Stack).map_err(|_| ExecError::NoMemory)?;
     mm.init_brk(image_end);
 
+    // The interpreter goes where the first mmap would put it, as Linux
+    // maps it (top-down below the stack gap).
+    let (base, entry) = match &interp {
+        Some(i) => {
+            let (lo, hi) = load_span(i)?;
+            let base = mm.vmas().find_free_top_down(hi - lo, MMAP_MIN, crate::mm::MMAP_BASE).ok_or(ExecError::NoMemory)?;
+            let ibias = base.wrapping_sub(lo);
+            load_segments(mm, mem, i, ibias).map_err(|e| ExecError::BadInterpreter(Box::new(e)))?;
+            (base, i.header.e_entry.wrapping_add(ibias))
+        }
+        None => (0, elf.header.e_entry.wrapping_add(bias)),
+    };
+
     let aux = AuxInfo {
         phdr: phdr_addr(&elf, bias),
         phent: PHDR_SIZE as u64,
         phnum: elf.header.e_phnum as u64,
-        base: 0,
+        base,
         entry: elf.header.e_entry.wrapping_add(bias),
         uid: p.creds.uid,
         euid: p.creds.euid,
@@ -134,14 +184,14 @@ pub fn exec(mm: &mut Mm, mem: &mut Memory, p: &ExecParams) -> Result<Loaded, Exe
         random: p.random,
     };
     let sp = stack::build(&mut mm.user(mem), &StackArgs { argv: p.argv, envp: p.envp, execfn: p.execfn }, &aux)?;
-    Ok(Loaded { entry: aux.entry, sp, bias, brk: image_end })
+    Ok(Loaded { entry, sp, bias, brk: image_end })
 }
 
 /// Map a segment's pages. Pages shared with an earlier segment (possible
 /// when segments are not page-aligned apart) keep their contents and get
 /// both segments' permissions.
 fn map_segment(mm: &mut Mm, mem: &mut Memory, start: u64, end: u64, prot: VmProt) -> Result<(), ExecError> {
-    let existing: Vec<_> = mm.vmas().intersecting(start, end).copied().collect();
+    let existing: Vec<_> = mm.vmas().intersecting(start, end).cloned().collect();
     let mut at = start;
     let nomem = |_| ExecError::NoMemory;
     for v in existing {

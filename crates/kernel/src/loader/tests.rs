@@ -53,7 +53,15 @@ pub(crate) fn build_elf(e_type: u16, vaddr: u64, code: &[u8], data: &[u8], bss: 
 }
 
 fn params<'a>(image: &'a [u8], argv: &'a [Vec<u8>], envp: &'a [Vec<u8>]) -> ExecParams<'a> {
-    ExecParams { image, argv, envp, execfn: b"/bin/test", creds: Creds { uid: 1000, euid: 1000, gid: 100, egid: 100 }, random: [7; 16] }
+    ExecParams {
+        image,
+        interp: None,
+        argv,
+        envp,
+        execfn: b"/bin/test",
+        creds: Creds { uid: 1000, euid: 1000, gid: 100, egid: 100 },
+        random: [7; 16],
+    }
 }
 
 fn read_u64(us: &mut UserSpace, a: u64) -> u64 {
@@ -275,4 +283,52 @@ fn truncated_and_corrupted_files_never_panic() {
     // both paths.
     assert!(loaded > 0 && loaded < 3000, "{loaded} of 3000 corrupted files loaded");
     assert_eq!(mem.phys.frames_in_use(), 0, "every frame released");
+}
+
+/// The auxiliary vector of the stack at `sp` (argc first).
+fn auxv(us: &mut UserSpace, sp: u64) -> std::collections::HashMap<u64, u64> {
+    let argc = read_u64(us, sp);
+    let mut p = sp + 8 * (argc + 2);
+    while read_u64(us, p) != 0 {
+        p += 8;
+    }
+    p += 8;
+    let mut m = std::collections::HashMap::new();
+    loop {
+        let (k, v) = (read_u64(us, p), read_u64(us, p + 8));
+        if k == AT_NULL {
+            return m;
+        }
+        m.insert(k, v);
+        p += 16;
+    }
+}
+
+#[test]
+fn interpreter_is_loaded_and_started() {
+    let img = build_elf(ET_DYN, 0, &[0xc3], b"", 0, &[(PT_INTERP, PF_R, b"/lib64/ld-linux-x86-64.so.2\0")]);
+    let interp = build_elf(ET_DYN, 0, &[0x90, 0xc3], b"data", 100, &[]);
+    let mut mem = Memory::new();
+    let mut mm = Mm::new();
+    let argv = [b"prog".to_vec()];
+    let p = ExecParams { interp: Some(&interp), ..params(&img, &argv, &[]) };
+    let l = exec(&mut mm, &mut mem, &p).unwrap();
+    let code_off = 64 + 3 * 56;
+    let interp_code_off = 64 + 2 * 56;
+    let mut us = mm.user(&mut mem);
+    let aux = auxv(&mut us, l.sp);
+    let base = aux[&AT_BASE];
+    assert!(base != 0 && base.is_multiple_of(PAGE) && base < crate::mm::MMAP_BASE, "base {base:#x}");
+    assert_eq!(aux[&AT_ENTRY], ET_DYN_BASE + code_off, "AT_ENTRY is the program's entry");
+    assert_eq!(l.entry, base + interp_code_off, "execution starts in the interpreter");
+    assert_eq!(us.read_val::<u16>(l.entry).unwrap(), 0xc390);
+    assert_eq!(aux[&AT_PHDR], ET_DYN_BASE + 64);
+    // The interpreter sits just below the mmap base, as Linux puts it.
+    let span = 0x2000;
+    assert_eq!(base, crate::mm::MMAP_BASE - span);
+    let bad = build_elf(ET_EXEC, 0x40_0000, &[0xc3], b"", 0, &[]);
+    let p = ExecParams { interp: Some(&bad), ..params(&img, &[], &[]) };
+    let e = exec(&mut Mm::new(), &mut Memory::new(), &p).unwrap_err();
+    assert!(matches!(e, ExecError::BadInterpreter(_)), "{e:?}");
+    assert_eq!(e.errno(), crate::Errno::ELIBBAD);
 }

@@ -13,7 +13,7 @@ use oxvm_cpu::{Access, AddressSpace, Memory};
 
 use crate::errno::Errno;
 pub use uaccess::{UserPtr, UserSpace, UserValue};
-pub use vma::{VmProt, Vma, VmaKind, VmaSet};
+pub use vma::{FileMap, VmProt, Vma, VmaKind, VmaSet};
 
 pub const PAGE: u64 = PAGE_SIZE as u64;
 
@@ -103,6 +103,10 @@ impl Mm {
         self.frame_limit = frames;
     }
 
+    pub fn frame_limit(&self) -> usize {
+        self.frame_limit
+    }
+
     pub fn vmas(&self) -> &VmaSet {
         &self.vmas
     }
@@ -118,6 +122,20 @@ impl Mm {
     /// Map [addr, addr+len) (both page-aligned by the caller's rounding)
     /// with no pages yet: they appear on first touch.
     pub fn map(&mut self, mem: &mut Memory, place: Placement, len: u64, prot: VmProt, kind: VmaKind) -> Result<u64, Errno> {
+        self.map_file(mem, place, len, prot, kind, None)
+    }
+
+    /// Map [addr, addr+len) whose pages are read from `file` on first
+    /// touch (or zero-filled when `file` is None).
+    pub fn map_file(
+        &mut self,
+        mem: &mut Memory,
+        place: Placement,
+        len: u64,
+        prot: VmProt,
+        kind: VmaKind,
+        file: Option<FileMap>,
+    ) -> Result<u64, Errno> {
         let len = page_up(len).filter(|&l| l != 0 && l <= oxvm_cpu::mem::USER_END).ok_or(Errno::ENOMEM)?;
         let start = match place {
             Placement::Fixed(a) | Placement::FixedNoReplace(a) => {
@@ -143,7 +161,7 @@ impl Mm {
                 }
             }
         };
-        self.vmas.insert(Vma { start, end: start + len, prot, kind });
+        self.vmas.insert(Vma { start, end: start + len, prot, kind, file });
         Ok(start)
     }
 
@@ -177,6 +195,81 @@ impl Mm {
         }
     }
 
+    /// mremap: resize the mapping at [old, old+old_len), which must lie in
+    /// one VMA, in place if the room is free, else (with `may_move`) by
+    /// moving its pages to a new range (`fixed`: exactly there). Returns
+    /// the mapping's address.
+    pub fn remap(
+        &mut self,
+        mem: &mut Memory,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        may_move: bool,
+        fixed: Option<u64>,
+    ) -> Result<u64, Errno> {
+        if !old.is_multiple_of(PAGE) || new_len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
+        let new_len = page_up(new_len).filter(|&l| l <= oxvm_cpu::mem::USER_END).ok_or(Errno::ENOMEM)?;
+        let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
+        let vma = self.vmas.find(old).cloned().filter(|v| old_len != 0 && old_end <= v.end).ok_or(Errno::EFAULT)?;
+        if fixed.is_none() {
+            if new_len <= old_len {
+                self.unmap_range(mem, old + new_len, old_end);
+                return Ok(old);
+            }
+            let grow_end = old.checked_add(new_len).filter(|&e| e <= STACK_TOP - STACK_SIZE);
+            if let Some(e) = grow_end {
+                if vma.end == old_end && !self.vmas.overlaps(old_end, e) && vma.kind != VmaKind::Stack {
+                    self.vmas.set_end(vma.start, e);
+                    return Ok(old);
+                }
+            }
+            if !may_move {
+                return Err(Errno::ENOMEM);
+            }
+        }
+        let new = match fixed {
+            Some(a) => {
+                let end = a.checked_add(new_len).filter(|&e| e <= oxvm_cpu::mem::USER_END).ok_or(Errno::EINVAL)?;
+                if !a.is_multiple_of(PAGE) || (a < old_end && old < end) {
+                    return Err(Errno::EINVAL);
+                }
+                self.unmap_range(mem, a, end);
+                a
+            }
+            None => self.vmas.find_free_top_down(new_len, MMAP_MIN, MMAP_BASE).ok_or(Errno::ENOMEM)?,
+        };
+        let moved = new_len.min(old_len);
+        let file = vma.file.clone().map(|mut f| {
+            f.offset += old - vma.start;
+            f
+        });
+        // Take the old range out of the VMAs first (its pages stay mapped
+        // until moved below), then give the new range the same kind.
+        self.vmas.remove_range(old, old_end);
+        self.vmas.insert(Vma { start: new, end: new + new_len, prot: vma.prot, kind: vma.kind, file });
+        for va in self.mapped_pages(old, old_end) {
+            let Some(m) = self.space.lookup(va) else { continue };
+            let off = va - old;
+            if off < moved {
+                // A frame shared with another address space (after fork)
+                // must not become writable here: give the new place a copy.
+                let frame = if m.cow || mem.phys.refs(m.frame) > 1 {
+                    mem.phys.alloc_copy(m.frame)
+                } else {
+                    mem.phys.add_ref(m.frame);
+                    m.frame
+                };
+                self.space.map(&mut mem.phys, new + off, frame, vma.prot.page_prot());
+            }
+            self.space.unmap(&mut mem.phys, va);
+        }
+        Ok(new)
+    }
+
     /// mprotect: the whole range must be mapped (else ENOMEM).
     pub fn protect(&mut self, addr: u64, len: u64, prot: VmProt) -> Result<(), Errno> {
         if !addr.is_multiple_of(PAGE) || prot.0 & !VmProt::ALL != 0 {
@@ -189,6 +282,11 @@ impl Mm {
         if !self.vmas.covers(addr, end) {
             return Err(Errno::ENOMEM);
         }
+        // Shared file mappings are read-only: nothing would write the
+        // pages back to the file.
+        if prot.contains(VmProt::WRITE) && self.vmas.intersecting(addr, end).any(|v| v.file.as_ref().is_some_and(|f| f.shared)) {
+            return Err(Errno::EACCES);
+        }
         self.vmas.protect(addr, end, prot);
         for va in self.mapped_pages(addr, end) {
             self.space.protect(va, prot.page_prot());
@@ -199,7 +297,7 @@ impl Mm {
     /// Handle a page fault at `addr`: if a VMA allows the access, map a
     /// zeroed page there so the access can be retried. Err means SIGSEGV.
     pub fn handle_fault(&mut self, mem: &mut Memory, addr: u64, access: Access) -> Result<(), FaultError> {
-        let vma = *self.vmas.find(addr).ok_or(FaultError::BadAccess)?;
+        let vma = self.vmas.find(addr).ok_or(FaultError::BadAccess)?;
         if !vma.prot.allows(access) {
             return Err(FaultError::BadAccess);
         }
@@ -209,8 +307,15 @@ impl Mm {
             // enforces on purpose.
             return Err(FaultError::BadAccess);
         }
+        let (prot, file) = (vma.prot, vma.file.as_ref().map(|f| (f.file.clone(), f.offset + (va - vma.start))));
         let f = alloc_frame(mem, self.frame_limit).ok_or(FaultError::OutOfMemory)?;
-        self.space.map(&mut mem.phys, va, f, vma.prot.page_prot());
+        if let Some((file, off)) = file {
+            // A private mapping's page is a copy of the file as it is now;
+            // past the end of the file it reads as zeroes (Linux would
+            // raise SIGBUS for whole pages beyond it).
+            let _ = file.read_page(off, mem.phys.bytes_mut(f));
+        }
+        self.space.map(&mut mem.phys, va, f, prot.page_prot());
         Ok(())
     }
 
@@ -231,7 +336,8 @@ impl Mm {
 
     /// The frame behind `va`, allocated if the page was never touched.
     fn kernel_frame(&mut self, mem: &mut Memory, va: u64) -> Result<FrameId, Errno> {
-        let vma = *self.vmas.find(va).ok_or(Errno::EFAULT)?;
+        let vma = self.vmas.find(va).ok_or(Errno::EFAULT)?;
+        let (prot, file) = (vma.prot, vma.file.as_ref().map(|f| (f.file.clone(), f.offset + (page_down(va) - vma.start))));
         if let Some(m) = self.space.lookup(va) {
             // Frames are private until fork exists; a shared one would need
             // its copy-on-write broken first.
@@ -242,7 +348,10 @@ impl Mm {
             return Ok(m.frame);
         }
         let f = alloc_frame(mem, self.frame_limit).ok_or(Errno::ENOMEM)?;
-        self.space.map(&mut mem.phys, page_down(va), f, vma.prot.page_prot());
+        if let Some((file, off)) = file {
+            let _ = file.read_page(off, mem.phys.bytes_mut(f));
+        }
+        self.space.map(&mut mem.phys, page_down(va), f, prot.page_prot());
         Ok(f)
     }
 
@@ -273,7 +382,7 @@ impl Mm {
             let heap = self.vmas.find(old_end - 1).filter(|v| v.kind == VmaKind::Heap && v.end == old_end).map(|v| v.start);
             match heap {
                 Some(s) if old_end > self.brk_start => self.vmas.set_end(s, new_end),
-                _ => self.vmas.insert(Vma { start: old_end, end: new_end, prot: VmProt::RW, kind: VmaKind::Heap }),
+                _ => self.vmas.insert(Vma { start: old_end, end: new_end, prot: VmProt::RW, kind: VmaKind::Heap, file: None }),
             }
         } else if new_end < old_end {
             self.unmap_range(mem, new_end, old_end);
@@ -343,6 +452,27 @@ mod tests {
         mm.protect(0x40_0000, PAGE, VmProt::READ).unwrap();
         assert!(mm.handle_fault(&mut mem, 0x40_0000, Access::Write).is_err());
         assert_eq!(mm.protect(0x40_0000, 2 * PAGE, VmProt::READ), Err(Errno::ENOMEM));
+    }
+
+    #[test]
+    fn remap_grows_in_place_or_moves() {
+        let mut mem = Memory::new();
+        let mut mm = Mm::new();
+        let a = mm.map(&mut mem, Placement::Fixed(0x40_0000), 2 * PAGE, VmProt::RW, VmaKind::Anon).unwrap();
+        mm.user(&mut mem).write_bytes(a + PAGE, b"keep").unwrap();
+        assert_eq!(mm.remap(&mut mem, a, 2 * PAGE, 3 * PAGE, false, None), Ok(a), "room above: grows in place");
+        mm.map(&mut mem, Placement::Fixed(a + 3 * PAGE), PAGE, VmProt::RW, VmaKind::Anon).unwrap();
+        assert_eq!(mm.remap(&mut mem, a, 3 * PAGE, 5 * PAGE, false, None), Err(Errno::ENOMEM));
+        let b = mm.remap(&mut mem, a, 3 * PAGE, 5 * PAGE, true, None).unwrap();
+        assert_ne!(b, a);
+        let mut buf = [0u8; 4];
+        mm.user(&mut mem).read_bytes(b + PAGE, &mut buf).unwrap();
+        assert_eq!(&buf, b"keep", "pages move with the mapping");
+        assert!(mm.vmas().find(a).is_none(), "the old range is gone");
+        assert_eq!(mem.phys.frames_in_use(), 1, "moved, not copied");
+        assert_eq!(mm.remap(&mut mem, b, 5 * PAGE, PAGE, false, None), Ok(b), "shrinks in place");
+        assert!(mm.vmas().find(b + PAGE).is_none());
+        assert_eq!(mm.remap(&mut mem, 0x1000_0000, PAGE, 2 * PAGE, true, None), Err(Errno::EFAULT));
     }
 
     #[test]

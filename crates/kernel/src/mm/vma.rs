@@ -4,7 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use std::rc::Rc;
+
 use oxvm_cpu::{Access, Prot};
+
+use crate::vfs::FileOps;
 
 /// mmap/mprotect protection bits, with the PROT_* values of the ABI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -64,6 +68,8 @@ pub enum VmaKind {
     /// A MAP_SHARED anonymous mmap: private until fork exists, after which
     /// parent and child must share its pages instead of copying them.
     SharedAnon,
+    /// A mapping of a file (mmap with a descriptor).
+    File,
     /// A PT_LOAD segment of the executable.
     Image,
     /// The brk heap.
@@ -72,13 +78,37 @@ pub enum VmaKind {
     Stack,
 }
 
+/// The file behind a file mapping.
+#[derive(Clone)]
+pub struct FileMap {
+    pub file: Rc<dyn FileOps>,
+    /// The file offset of the VMA's first byte.
+    pub offset: u64,
+    /// MAP_SHARED (read-only for now: nothing is written back).
+    pub shared: bool,
+}
+
+impl core::fmt::Debug for FileMap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "FileMap {{ offset: {:#x}, shared: {} }}", self.offset, self.shared)
+    }
+}
+
+impl PartialEq for FileMap {
+    fn eq(&self, o: &FileMap) -> bool {
+        Rc::ptr_eq(&self.file, &o.file) && self.offset == o.offset && self.shared == o.shared
+    }
+}
+
 /// One mapped range [start, end), page-aligned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Vma {
     pub start: u64,
     pub end: u64,
     pub prot: VmProt,
     pub kind: VmaKind,
+    /// Where the pages come from when first touched: a file, or zeroes.
+    pub file: Option<FileMap>,
 }
 
 impl Vma {
@@ -126,10 +156,14 @@ impl VmaSet {
 
     /// Cut VMAs so that none straddles `addr`.
     fn split_at(&mut self, addr: u64) {
-        if let Some(v) = self.find(addr).copied() {
+        if let Some(v) = self.find(addr).cloned() {
             if v.start < addr {
+                let mut upper = Vma { start: addr, ..v.clone() };
+                if let Some(f) = &mut upper.file {
+                    f.offset += addr - v.start;
+                }
                 self.map.insert(v.start, Vma { end: addr, ..v });
-                self.map.insert(addr, Vma { start: addr, ..v });
+                self.map.insert(addr, upper);
             }
         }
     }
@@ -192,7 +226,7 @@ mod tests {
     use super::*;
 
     fn vma(start: u64, end: u64) -> Vma {
-        Vma { start, end, prot: VmProt::RW, kind: VmaKind::Anon }
+        Vma { start, end, prot: VmProt::RW, kind: VmaKind::Anon, file: None }
     }
 
     #[test]
@@ -201,7 +235,7 @@ mod tests {
         s.insert(vma(0x1000, 0x5000));
         let removed = s.remove_range(0x2000, 0x3000);
         assert_eq!(removed, vec![vma(0x2000, 0x3000)]);
-        assert_eq!(s.iter().copied().collect::<Vec<_>>(), vec![vma(0x1000, 0x2000), vma(0x3000, 0x5000)]);
+        assert_eq!(s.iter().cloned().collect::<Vec<_>>(), vec![vma(0x1000, 0x2000), vma(0x3000, 0x5000)]);
         assert!(s.find(0x2800).is_none());
         assert!(s.find(0x3000).is_some());
         assert!(!s.covers(0x1000, 0x5000));

@@ -1,8 +1,9 @@
-//! brk(2), mmap(2), munmap(2), mprotect(2): anonymous memory only.
+//! brk(2), mmap(2), munmap(2), mprotect(2): anonymous memory and file
+//! mappings (private ones copy-on-write; shared ones read-only).
 
-use super::{Ctx, SyscallArgs, SyscallResult, SyscallReturn};
+use super::{ret, Ctx, SyscallArgs, SyscallResult, SyscallReturn};
 use crate::errno::Errno;
-use crate::mm::{Placement, VmProt, VmaKind, MMAP_MIN, PAGE};
+use crate::mm::{FileMap, Placement, VmProt, VmaKind, MMAP_MIN, PAGE};
 
 pub const PROT_READ: u64 = 1;
 pub const PROT_WRITE: u64 = 2;
@@ -60,10 +61,24 @@ pub fn sys_mmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         MAP_SHARED_VALIDATE => return Err(Errno(95)), // EOPNOTSUPP
         _ => return Err(Errno::EINVAL),
     }
-    if flags & MAP_ANONYMOUS == 0 {
-        // No files yet: the console descriptors cannot be mapped.
-        return Err(if (0..=2).contains(&fd) { Errno::ENODEV } else { Errno::EBADF });
-    }
+    let shared = flags & MAP_TYPE != MAP_PRIVATE;
+    let file = if flags & MAP_ANONYMOUS == 0 {
+        let f = ctx.file(fd)?;
+        if !f.readable() {
+            return Err(Errno::EACCES);
+        }
+        if shared && prot & PROT_WRITE != 0 {
+            // Writing pages back to the file is not implemented; refusing
+            // is better than losing the writes.
+            return Err(if f.writable() { Errno::ENODEV } else { Errno::EACCES });
+        }
+        // Probe: a file that cannot be mapped says so now, not at fault.
+        f.ops.read_page(off, &mut [])?;
+        off.checked_add(len).filter(|&e| e <= i64::MAX as u64).ok_or(Errno::EOVERFLOW)?;
+        Some(FileMap { file: f.ops.clone(), offset: off, shared })
+    } else {
+        None
+    };
     let place = if flags & MAP_FIXED_NOREPLACE != 0 {
         Placement::FixedNoReplace(addr)
     } else if flags & MAP_FIXED != 0 {
@@ -76,9 +91,13 @@ pub fn sys_mmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     }
     let prot = VmProt((prot & !PROT_SEM) as u32 & VmProt::ALL);
     // Shared anonymous memory is recorded as such, for fork to share.
-    let kind = if flags & MAP_TYPE == MAP_PRIVATE { VmaKind::Anon } else { VmaKind::SharedAnon };
+    let kind = match (&file, shared) {
+        (Some(_), _) => VmaKind::File,
+        (None, false) => VmaKind::Anon,
+        (None, true) => VmaKind::SharedAnon,
+    };
     let p = &mut *ctx.process;
-    p.mm.map(ctx.mem, place, len, prot, kind).map(SyscallReturn::Return)
+    p.mm.map_file(ctx.mem, place, len, prot, kind, file).map(SyscallReturn::Return)
 }
 
 pub fn sys_munmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
@@ -94,4 +113,43 @@ pub fn sys_mprotect(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     }
     ctx.process.mm.protect(a.arg(0), a.arg(1), VmProt((prot & !PROT_SEM) as u32))?;
     Ok(SyscallReturn::Return(0))
+}
+
+/// mincore(2): a page is "resident" when it has been touched (present in
+/// the page table).
+pub fn sys_mincore(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let (addr, len, vec) = (a.arg(0), a.arg(1), a.arg(2));
+    if !addr.is_multiple_of(PAGE) {
+        return Err(Errno::EINVAL);
+    }
+    let end = crate::mm::page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::ENOMEM)?;
+    if end > oxvm_cpu::mem::USER_END || !ctx.process.mm.vmas().covers(addr, end) {
+        return Err(Errno::ENOMEM);
+    }
+    let pages = ((end - addr) / PAGE) as usize;
+    let mut done = 0;
+    while done < pages {
+        let n = (pages - done).min(4096);
+        let v: Vec<u8> = (0..n).map(|i| ctx.process.mm.space.lookup(addr + (done + i) as u64 * PAGE).is_some() as u8).collect();
+        ctx.user().write_bytes(vec.wrapping_add(done as u64), &v)?;
+        done += n;
+    }
+    ret(0)
+}
+
+const MREMAP_MAYMOVE: u64 = 1;
+const MREMAP_FIXED: u64 = 2;
+const MREMAP_DONTUNMAP: u64 = 4;
+
+pub fn sys_mremap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let (old, old_len, new_len, flags, new_addr) = (a.arg(0), a.arg(1), a.arg(2), a.arg(3), a.arg(4));
+    if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 || (flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MREMAP_DONTUNMAP != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let fixed = (flags & MREMAP_FIXED != 0).then_some(new_addr);
+    let p = &mut *ctx.process;
+    p.mm.remap(ctx.mem, old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed).map(SyscallReturn::Return)
 }

@@ -4,13 +4,35 @@
 //! One file per syscall family; the handlers read like the man page and
 //! leave the real work to the subsystems (`mm`, `loader`, ...).
 
+pub mod access;
 pub mod arch;
+pub mod attr;
+pub mod copy;
+pub mod cwd;
+pub mod exec;
 pub mod exit;
-pub mod io;
+pub mod fcntl;
+pub mod futex;
+pub mod getdents;
+pub mod id;
+pub mod ioctl;
 pub mod mm;
+pub mod namei;
+pub mod open;
+pub mod pipe;
+pub mod poll;
+pub mod read_write;
+pub mod sched;
+pub mod signal;
+pub mod socket;
+pub mod stat;
+pub mod statfs;
 pub mod strace;
+pub mod system;
 pub mod table;
+pub mod thread;
 pub mod time;
+pub mod xattr;
 
 use std::collections::HashSet;
 
@@ -19,8 +41,11 @@ use oxvm_cpu::{CpuState, Memory};
 
 use crate::errno::Errno;
 use crate::host::Host;
+use std::rc::Rc;
+
 use crate::mm::UserSpace;
 use crate::task::Process;
+use crate::vfs::{Dentry, FileType, OpenFile, PATH_MAX};
 
 /// A syscall's number and raw arguments, as the x86-64 ABI passes them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +76,9 @@ pub enum SyscallReturn {
     /// The task must wait; the syscall restarts from scratch when the task
     /// next runs.
     Block,
+    /// Put `value` in RAX, then sleep until the monotonic time `until`
+    /// (ns) before continuing.
+    Sleep { until: u64, value: u64 },
 }
 
 pub type SyscallResult = Result<SyscallReturn, Errno>;
@@ -63,10 +91,56 @@ pub struct Ctx<'a> {
     pub host: &'a mut dyn Host,
 }
 
+/// The *at calls' "relative to the working directory".
+pub const AT_FDCWD: i32 = -100;
+pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
+pub const AT_REMOVEDIR: u32 = 0x200;
+pub const AT_EACCESS: u32 = 0x200;
+pub const AT_SYMLINK_FOLLOW: u32 = 0x400;
+pub const AT_NO_AUTOMOUNT: u32 = 0x800;
+pub const AT_EMPTY_PATH: u32 = 0x1000;
+pub const AT_STATX_SYNC_TYPE: u32 = 0x6000;
+
+/// A successful syscall's value.
+pub fn ret(v: u64) -> SyscallResult {
+    Ok(SyscallReturn::Return(v))
+}
+
 impl Ctx<'_> {
     /// Typed access to the calling process's memory.
     pub fn user(&mut self) -> UserSpace<'_> {
         self.process.mm.user(self.mem)
+    }
+
+    /// A path argument: NUL-terminated, shorter than PATH_MAX.
+    pub fn path(&mut self, addr: u64) -> Result<Vec<u8>, Errno> {
+        self.user().read_cstring(addr, PATH_MAX - 1)
+    }
+
+    /// The open file behind descriptor `fd`.
+    pub fn file(&self, fd: i32) -> Result<Rc<OpenFile>, Errno> {
+        self.process.files.borrow().get(fd)
+    }
+
+    /// Where a relative `path` given to an *at call starts: the working
+    /// directory for AT_FDCWD, else the directory `dirfd` refers to.
+    /// Absolute paths ignore `dirfd` entirely, even a bad one.
+    pub fn base(&self, dirfd: i32, path: &[u8]) -> Result<Dentry, Errno> {
+        if dirfd == AT_FDCWD || path.first() == Some(&b'/') {
+            return Ok(self.process.fs.cwd.clone());
+        }
+        let f = self.file(dirfd)?;
+        let d = f.dentry.clone().ok_or(Errno::ENOTDIR)?;
+        if d.inode().kind() != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(d)
+    }
+
+    /// Resolve `path` for an *at call.
+    pub fn lookup_at(&self, dirfd: i32, path: &[u8], follow: bool) -> Result<Dentry, Errno> {
+        let base = self.base(dirfd, path)?;
+        self.process.fs.resolve(&base, path, follow)
     }
 }
 
@@ -88,6 +162,11 @@ impl Dispatcher {
     pub fn dispatch(&mut self, ctx: &mut Ctx) -> SyscallReturn {
         let args = SyscallArgs::from_cpu(ctx.cpu);
         let entry = table::lookup(args.nr);
+        // A call that does not return (exit, a successful execve) is shown
+        // with its arguments as they were before it ran: execve replaces
+        // the memory they point into.
+        let before = (self.strace && entry.is_some_and(|e| matches!(e.name, "execve" | "execveat")))
+            .then(|| strace::format(&mut ctx.process.mm.user(ctx.mem), entry, &args, None));
         let outcome = match entry.and_then(|e| e.handler) {
             Some(handler) => handler(ctx, &args).unwrap_or_else(|e| SyscallReturn::Return(e.as_return())),
             None => {
@@ -99,17 +178,20 @@ impl Dispatcher {
             }
         };
         match outcome {
-            SyscallReturn::Return(v) => ctx.cpu.gpr[reg::RAX] = v,
+            SyscallReturn::Return(v) | SyscallReturn::Sleep { value: v, .. } => ctx.cpu.gpr[reg::RAX] = v,
             // RAX still holds the number: re-executing SYSCALL restarts it.
             SyscallReturn::Block => ctx.cpu.rip = ctx.cpu.rip.wrapping_sub(SYSCALL_LEN),
             SyscallReturn::NoReturn => {}
         }
         if self.strace && outcome != SyscallReturn::Block {
             let ret = match outcome {
-                SyscallReturn::Return(v) => Some(v),
+                SyscallReturn::Return(v) | SyscallReturn::Sleep { value: v, .. } => Some(v),
                 _ => None,
             };
-            let line = strace::format(&mut ctx.process.mm.user(ctx.mem), entry, &args, ret);
+            let line = match (outcome, before) {
+                (SyscallReturn::NoReturn, Some(b)) => b,
+                _ => strace::format(&mut ctx.process.mm.user(ctx.mem), entry, &args, ret),
+            };
             ctx.host.diag(&line);
         }
         outcome

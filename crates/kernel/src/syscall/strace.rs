@@ -30,6 +30,22 @@ pub enum Arg {
     MapFlags,
     /// arch_prctl's code.
     ArchCode,
+    /// A path name, shown in full (up to PATH_MAX).
+    Path,
+    /// A directory descriptor for the *at calls (AT_FDCWD by name).
+    DirFd,
+    /// open(2) flags.
+    OpenFlags,
+    /// A file mode, in octal.
+    Mode,
+    /// AT_* flags.
+    AtFlags,
+    /// lseek's whence.
+    Whence,
+    /// fcntl's command.
+    FcntlCmd,
+    /// ioctl's request.
+    IoctlCmd,
 }
 
 /// Longest string shown, as strace's default `-s 32`.
@@ -134,6 +150,98 @@ fn map_flags(v: u64) -> String {
     }
 }
 
+fn open_flags(v: u64) -> String {
+    use crate::vfs::file::*;
+    let acc = match v as u32 & O_ACCMODE {
+        O_RDONLY => "O_RDONLY",
+        O_WRONLY => "O_WRONLY",
+        O_RDWR => "O_RDWR",
+        _ => "O_ACCMODE",
+    };
+    let rest = flags(
+        v & !(O_ACCMODE as u64),
+        &[
+            (O_TMPFILE as u64, "O_TMPFILE"),
+            (O_SYNC as u64, "O_SYNC"),
+            (O_CREAT as u64, "O_CREAT"),
+            (O_EXCL as u64, "O_EXCL"),
+            (O_NOCTTY as u64, "O_NOCTTY"),
+            (O_TRUNC as u64, "O_TRUNC"),
+            (O_APPEND as u64, "O_APPEND"),
+            (O_NONBLOCK as u64, "O_NONBLOCK"),
+            (O_DSYNC as u64, "O_DSYNC"),
+            (O_ASYNC as u64, "O_ASYNC"),
+            (O_DIRECT as u64, "O_DIRECT"),
+            (O_LARGEFILE as u64, "O_LARGEFILE"),
+            (O_DIRECTORY as u64, "O_DIRECTORY"),
+            (O_NOFOLLOW as u64, "O_NOFOLLOW"),
+            (O_NOATIME as u64, "O_NOATIME"),
+            (O_CLOEXEC as u64, "O_CLOEXEC"),
+            (O_PATH as u64, "O_PATH"),
+        ],
+        "",
+    );
+    if rest.is_empty() {
+        acc.into()
+    } else {
+        format!("{acc}|{rest}")
+    }
+}
+
+fn at_flags(v: u64) -> String {
+    use super::*;
+    flags(
+        v,
+        &[
+            (AT_SYMLINK_NOFOLLOW as u64, "AT_SYMLINK_NOFOLLOW"),
+            (AT_REMOVEDIR as u64, "AT_REMOVEDIR"),
+            (AT_SYMLINK_FOLLOW as u64, "AT_SYMLINK_FOLLOW"),
+            (AT_NO_AUTOMOUNT as u64, "AT_NO_AUTOMOUNT"),
+            (AT_EMPTY_PATH as u64, "AT_EMPTY_PATH"),
+        ],
+        "0",
+    )
+}
+
+fn fcntl_cmd(v: u64) -> String {
+    use super::fcntl::*;
+    let name = match v {
+        F_DUPFD => "F_DUPFD",
+        F_GETFD => "F_GETFD",
+        F_SETFD => "F_SETFD",
+        F_GETFL => "F_GETFL",
+        F_SETFL => "F_SETFL",
+        F_GETLK => "F_GETLK",
+        F_SETLK => "F_SETLK",
+        F_SETLKW => "F_SETLKW",
+        F_OFD_GETLK => "F_OFD_GETLK",
+        F_OFD_SETLK => "F_OFD_SETLK",
+        F_OFD_SETLKW => "F_OFD_SETLKW",
+        F_DUPFD_CLOEXEC => "F_DUPFD_CLOEXEC",
+        _ => return format!("{v:#x}"),
+    };
+    name.into()
+}
+
+fn ioctl_cmd(v: u64) -> String {
+    use crate::dev::console::*;
+    let name = match v as u32 {
+        TCGETS => "TCGETS",
+        TCSETS => "TCSETS",
+        TCSETSW => "TCSETSW",
+        TCSETSF => "TCSETSF",
+        TIOCGPGRP => "TIOCGPGRP",
+        TIOCGWINSZ => "TIOCGWINSZ",
+        TIOCSWINSZ => "TIOCSWINSZ",
+        FIONREAD => "FIONREAD",
+        super::ioctl::FIOCLEX => "FIOCLEX",
+        super::ioctl::FIONCLEX => "FIONCLEX",
+        super::ioctl::FIONBIO => "FIONBIO",
+        _ => return format!("{v:#x}"),
+    };
+    name.into()
+}
+
 fn arg(us: &mut UserSpace, kind: Arg, a: &SyscallArgs, i: usize, ret: Option<u64>) -> String {
     let v = a.arg(i);
     match kind {
@@ -155,6 +263,25 @@ fn arg(us: &mut UserSpace, kind: Arg, a: &SyscallArgs, i: usize, ret: Option<u64
         },
         Arg::Prot => flags(v, &[(m::PROT_READ, "PROT_READ"), (m::PROT_WRITE, "PROT_WRITE"), (m::PROT_EXEC, "PROT_EXEC")], "PROT_NONE"),
         Arg::MapFlags => map_flags(v),
+        Arg::Path => match us.read_cstring(v, crate::vfs::PATH_MAX) {
+            Ok(s) => quote(&s, false),
+            Err(_) => ptr(v),
+        },
+        Arg::DirFd if v as i32 == super::AT_FDCWD => "AT_FDCWD".into(),
+        Arg::DirFd => (v as i32).to_string(),
+        Arg::OpenFlags => open_flags(v),
+        Arg::Mode => format!("0{:o}", v as u32),
+        Arg::AtFlags => at_flags(v),
+        Arg::Whence => match v {
+            0 => "SEEK_SET".into(),
+            1 => "SEEK_CUR".into(),
+            2 => "SEEK_END".into(),
+            3 => "SEEK_DATA".into(),
+            4 => "SEEK_HOLE".into(),
+            _ => v.to_string(),
+        },
+        Arg::FcntlCmd => fcntl_cmd(v),
+        Arg::IoctlCmd => ioctl_cmd(v),
         Arg::ArchCode => match v {
             ARCH_SET_GS => "ARCH_SET_GS".into(),
             ARCH_SET_FS => "ARCH_SET_FS".into(),
@@ -167,7 +294,7 @@ fn arg(us: &mut UserSpace, kind: Arg, a: &SyscallArgs, i: usize, ret: Option<u64
 
 /// Syscalls whose result is an address.
 fn returns_address(name: &str) -> bool {
-    matches!(name, "mmap" | "brk")
+    matches!(name, "mmap" | "mremap" | "brk")
 }
 
 /// One strace line. `ret` is None when the call does not return (exit).
@@ -197,6 +324,16 @@ mod tests {
         assert_eq!(quote(b"hi\n", false), "\"hi\\n\"");
         assert_eq!(quote(b"\x001\x1b[", false), "\"\\0001\\33[\"");
         assert_eq!(quote(b"a\"b\\", true), "\"a\\\"b\\\\\"...");
+    }
+
+    #[test]
+    fn file_flag_names() {
+        assert_eq!(open_flags(0o2000000 | 0o100 | 1), "O_WRONLY|O_CREAT|O_CLOEXEC");
+        assert_eq!(open_flags(0), "O_RDONLY");
+        assert_eq!(at_flags(0x100), "AT_SYMLINK_NOFOLLOW");
+        assert_eq!(at_flags(0), "0");
+        assert_eq!(fcntl_cmd(1030), "F_DUPFD_CLOEXEC");
+        assert_eq!(ioctl_cmd(0x5401), "TCGETS");
     }
 
     #[test]

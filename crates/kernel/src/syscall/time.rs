@@ -75,3 +75,39 @@ pub fn sys_time(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     }
     Ok(SyscallReturn::Return(sec))
 }
+
+/// A struct timespec argument, validated as nanosleep does.
+fn read_timespec(ctx: &mut Ctx, addr: u64) -> Result<(i64, i64), Errno> {
+    let t = UserPtr::<TimePair>::new(addr).read(&mut ctx.user())?;
+    if t.sec < 0 || !(0..NSEC_PER_SEC as i64).contains(&t.frac) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((t.sec, t.frac))
+}
+
+fn sleep_for(ctx: &mut Ctx, ns: u64) -> SyscallResult {
+    let until = ctx.host.now(Clock::Monotonic).saturating_add(ns);
+    Ok(SyscallReturn::Sleep { until, value: 0 })
+}
+
+/// nanosleep(2): the task sleeps; nothing interrupts it yet, so `rem` is
+/// never written.
+pub fn sys_nanosleep(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let (sec, nsec) = read_timespec(ctx, a.arg(0))?;
+    sleep_for(ctx, (sec as u64).saturating_mul(NSEC_PER_SEC).saturating_add(nsec as u64))
+}
+
+const TIMER_ABSTIME: u64 = 1;
+
+pub fn sys_clock_nanosleep(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let id = a.arg(0) as i32;
+    // The CPU-time clocks of the caller cannot be slept on.
+    if id == 3 {
+        return Err(Errno::EINVAL);
+    }
+    let clock = clock_of(a.arg(0))?;
+    let (sec, nsec) = read_timespec(ctx, a.arg(2))?;
+    let t = (sec as u64).saturating_mul(NSEC_PER_SEC).saturating_add(nsec as u64);
+    let ns = if a.arg(1) & TIMER_ABSTIME != 0 { t.saturating_sub(ctx.host.now(clock)) } else { t };
+    sleep_for(ctx, ns)
+}

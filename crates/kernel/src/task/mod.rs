@@ -2,11 +2,15 @@
 //! plus a reference to the process whose memory and identity it shares.
 //! Today every process has exactly one task.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use oxvm_cpu::CpuState;
 
 use crate::loader::Creds;
 use crate::mm::Mm;
 use crate::signal::Signal;
+use crate::vfs::{FdTable, FsContext};
 
 pub type Pid = u32;
 
@@ -29,13 +33,111 @@ impl ExitStatus {
     }
 }
 
-/// A process: an address space and an identity, shared by its tasks.
+/// A resource limit (struct rlimit64); u64::MAX is RLIM_INFINITY.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rlimit {
+    pub cur: u64,
+    pub max: u64,
+}
+
+pub const RLIM_NLIMITS: usize = 16;
+pub const RLIMIT_STACK: usize = 3;
+pub const RLIMIT_NOFILE: usize = 7;
+
+/// Linux's defaults for init (and what a login shell usually inherits).
+pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
+    let inf = Rlimit { cur: u64::MAX, max: u64::MAX };
+    let mut r = [inf; RLIM_NLIMITS];
+    r[RLIMIT_STACK] = Rlimit { cur: crate::mm::STACK_SIZE, max: u64::MAX };
+    r[4] = Rlimit { cur: 0, max: u64::MAX }; // RLIMIT_CORE
+    r[6] = Rlimit { cur: 63_704, max: 63_704 }; // RLIMIT_NPROC
+    r[RLIMIT_NOFILE] = Rlimit { cur: 1024, max: 1_048_576 };
+    r[8] = Rlimit { cur: 8 << 20, max: 8 << 20 }; // RLIMIT_MEMLOCK
+    r[11] = Rlimit { cur: 63_704, max: 63_704 }; // RLIMIT_SIGPENDING
+    r[12] = Rlimit { cur: 819_200, max: 819_200 }; // RLIMIT_MSGQUEUE
+    r[13] = Rlimit { cur: 0, max: 0 }; // RLIMIT_NICE
+    r[14] = Rlimit { cur: 0, max: 0 }; // RLIMIT_RTPRIO
+    r
+}
+
+/// What prctl(2) sets and reads back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrctlState {
+    /// The task name (comm), NUL-padded: the executable's base name.
+    pub name: [u8; 16],
+    pub pdeathsig: u32,
+    pub dumpable: bool,
+    pub child_subreaper: bool,
+    pub no_new_privs: bool,
+}
+
+impl Default for PrctlState {
+    fn default() -> Self {
+        PrctlState { name: [0; 16], pdeathsig: 0, dumpable: true, child_subreaper: false, no_new_privs: false }
+    }
+}
+
+/// A process: an address space, files and an identity, shared by its
+/// tasks.
 pub struct Process {
     pub pid: Pid,
+    pub ppid: Pid,
     pub mm: Mm,
     pub creds: Creds,
+    /// Root, working directory, umask (shared with CLONE_FS).
+    pub fs: FsContext,
+    /// Descriptor table (shared with CLONE_FILES).
+    pub files: Rc<RefCell<FdTable>>,
+    pub rlimits: [Rlimit; RLIM_NLIMITS],
+    /// Signal dispositions as rt_sigaction stored them (handler, flags,
+    /// restorer, mask), indexed by signal number - 1. Recorded only: no
+    /// signal is delivered to a handler yet.
+    pub sigactions: [[u64; 4]; 64],
+    /// The blocked-signal mask (per task once threads exist).
+    pub sigmask: u64,
+    /// sigaltstack's (ss_sp, ss_flags, ss_size); SS_DISABLE (2) when none
+    /// (per task once threads exist).
+    pub altstack: (u64, u32, u64),
+    /// set_tid_address's pointer (per task once threads exist).
+    pub clear_child_tid: u64,
+    /// set_robust_list's head and length (per task once threads exist).
+    pub robust_list: (u64, u64),
+    pub prctl: PrctlState,
+    /// The nice value (-20..19) set by setpriority.
+    pub nice: i32,
     /// Set once the process has exited; its tasks no longer run.
     pub exit: Option<ExitStatus>,
+}
+
+impl Process {
+    /// The task name becomes the executable's base name, cut to 15 bytes
+    /// (exec does this).
+    pub fn set_comm(&mut self, path: &[u8]) {
+        let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+        let n = base.len().min(15);
+        self.prctl.name = [0; 16];
+        self.prctl.name[..n].copy_from_slice(&base[..n]);
+    }
+
+    pub fn new(pid: Pid, ppid: Pid, mm: Mm, creds: Creds, fs: FsContext, files: FdTable) -> Process {
+        Process {
+            pid,
+            ppid,
+            mm,
+            creds,
+            fs,
+            files: Rc::new(RefCell::new(files)),
+            rlimits: default_rlimits(),
+            sigactions: [[0; 4]; 64],
+            sigmask: 0,
+            altstack: (0, 2, 0),
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            prctl: PrctlState::default(),
+            nice: 0,
+            exit: None,
+        }
+    }
 }
 
 /// What a task is doing.
@@ -44,6 +146,8 @@ pub enum TaskState {
     Runnable,
     /// Waiting for console input; its syscall restarts when it runs again.
     WaitConsole,
+    /// Sleeping until this monotonic time (ns); its syscall has returned.
+    Sleep(u64),
     Dead,
 }
 

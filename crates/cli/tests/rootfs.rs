@@ -1,0 +1,232 @@
+//! Native Linux is the oracle: Debian programs from the test root
+//! filesystem run natively (`chroot ROOT ...`) and under `oxvm run --root
+//! ROOT ...` must print the same stdout and stderr and exit the same way.
+//!
+//! The root is `$OXVM_TEST_ROOTFS`, by default `<workspace>/target/rootfs/
+//! bookworm` (`cargo xtask rootfs` builds it). Without it, or without the
+//! privileges chroot needs, the tests skip with a message. The tree is
+//! only read.
+
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn rootfs() -> Option<PathBuf> {
+    let root = std::env::var_os("OXVM_TEST_ROOTFS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/rootfs/bookworm"));
+    if !root.join("usr/bin/ls").exists() {
+        eprintln!("skipping: no test root filesystem at {} (run `cargo xtask rootfs` or set OXVM_TEST_ROOTFS)", root.display());
+        return None;
+    }
+    // SAFETY: geteuid has no arguments and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipping: the native side runs in a chroot, which needs root");
+        return None;
+    }
+    Some(root)
+}
+
+const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The same clean environment for both sides.
+fn env(cmd: &mut Command) {
+    cmd.env_clear().env("PATH", PATH).env("LANG", "C.UTF-8").env("HOME", "/root").current_dir("/");
+}
+
+fn run(mut cmd: Command, stdin: &[u8]) -> Output {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut input = child.stdin.take().unwrap();
+    let _ = input.write_all(stdin);
+    drop(input);
+    child.wait_with_output().expect("wait")
+}
+
+fn status(o: &Output) -> i32 {
+    o.status.code().unwrap_or_else(|| 128 + o.status.signal().unwrap_or(0))
+}
+
+/// Run `args` both ways with `stdin`; assert identical results. Returns
+/// the native output for further checks, None when skipped.
+fn same(args: &[&str], stdin: &[u8]) -> Option<Output> {
+    same_as(None, args, stdin)
+}
+
+/// As [`same`], as user and group `id` when given.
+fn same_as(id: Option<u32>, args: &[&str], stdin: &[u8]) -> Option<Output> {
+    let root = rootfs()?;
+    let mut native = Command::new("/usr/sbin/chroot");
+    env(&mut native);
+    if let Some(id) = id {
+        native.arg(format!("--userspec={id}:{id}"));
+    }
+    native.arg(&root).args(args);
+    let native = run(native, stdin);
+    let mut guest = Command::new(env!("CARGO_BIN_EXE_oxvm"));
+    env(&mut guest);
+    guest.arg("run").arg("--root").arg(&root);
+    if let Some(id) = id {
+        guest.arg("--uid").arg(id.to_string()).arg("--gid").arg(id.to_string());
+    }
+    guest.arg("--").args(args);
+    let guest = run(guest, stdin);
+    let gerr = String::from_utf8_lossy(&guest.stderr);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    assert_eq!(text(&guest.stdout), text(&native.stdout), "{args:?}: stdout differs (oxvm stderr: {gerr})");
+    assert_eq!(gerr, text(&native.stderr), "{args:?}: stderr differs");
+    assert_eq!(status(&guest), status(&native), "{args:?}: exit status differs");
+    Some(native)
+}
+
+macro_rules! differential {
+    ($($name:ident: [$($arg:expr),+] $(, stdin $stdin:expr)? $(, status $st:expr)?;)*) => {$(
+        #[test]
+        fn $name() {
+            #[allow(unused_mut, unused_assignments)]
+            let mut stdin: &[u8] = b"";
+            $(stdin = $stdin;)?
+            if let Some(_o) = same(&[$($arg),+], stdin) {
+                $(assert_eq!(status(&_o), $st, "expected exit status");)?
+            }
+        }
+    )*};
+}
+
+const TEXT: &[u8] = b"pear 3\napple 10\nfig 7\napple 10\nbanana 2\n";
+
+differential! {
+    true_: ["/bin/true"], status 0;
+    false_: ["/bin/false"], status 1;
+    echo: ["echo", "hello", "world"];
+    cat_os_release: ["cat", "/etc/os-release"];
+    ls_la_etc: ["ls", "-la", "/etc"];
+    ls_recursive: ["ls", "-lR", "/etc/apt"];
+    ls_inodes: ["ls", "-i", "/"];
+    head_file: ["head", "-n", "3", "/etc/passwd"];
+    head_bytes_binary: ["head", "-c", "300", "/usr/bin/ls"];
+    tail_file: ["tail", "-n", "4", "/etc/passwd"];
+    wc_files: ["wc", "/etc/passwd", "/etc/group", "/etc/os-release"];
+    sort_file: ["sort", "-t:", "-k3", "-n", "/etc/passwd"];
+    sort_stdin: ["sort"], stdin TEXT;
+    uniq_stdin: ["uniq", "-c"], stdin b"a\na\nb\nc\nc\nc\n";
+    cut_file: ["cut", "-d:", "-f1,3", "/etc/passwd"];
+    tr_stdin: ["tr", "a-z", "A-Z"], stdin TEXT;
+    stat_file: ["stat", "/etc/passwd"];
+    stat_dir_and_link: ["stat", "/etc", "/bin"];
+    stat_format: ["stat", "-c", "%n %s %F %a %U %G %h", "/etc/passwd", "/usr", "/bin", "/etc/os-release"];
+    readlink_: ["readlink", "/bin"];
+    readlink_f: ["readlink", "-f", "/usr/bin/python3"];
+    sha256sum_binary: ["sha256sum", "/usr/bin/ls"];
+    md5sum_stdin: ["md5sum"], stdin TEXT;
+    find_etc: ["find", "/etc/apt"];
+    grep_recursive: ["grep", "-r", "root", "/etc/passwd", "/etc/group"];
+    sed_print: ["sed", "-n", "2,4p", "/etc/passwd"];
+    od_hostname: ["od", "-c", "/etc/debian_version"];
+    du_etc: ["du", "-s", "/etc/apt"];
+    id_: ["id"];
+    pwd_: ["pwd"];
+    env_: ["env"];
+    python_arith: ["python3", "-c", "print(2**100)"];
+    python_modules: ["python3", "-c", "import json, re, hashlib, os; print(json.dumps({'a': [1, 2]}), re.sub('b+', 'x', 'abbbc'), hashlib.sha256(b'x').hexdigest(), sorted(os.listdir('/etc'))[:5])"];
+    python_stdin: ["python3", "-c", "import sys; print(sorted(sys.stdin.read().split()))"], stdin TEXT;
+    python_exit_code: ["python3", "-c", "import sys; sys.exit(3)"], status 3;
+    python_exception: ["python3", "-c", "1/0"], status 1;
+    missing_file: ["cat", "/nonexistent"], status 1;
+    missing_dir: ["ls", "/nonexistent/dir"], status 2;
+    not_a_directory: ["ls", "/etc/passwd/x"], status 2;
+    mkdir_existing: ["mkdir", "/etc"], status 1;
+    awk_fields: ["awk", "-F:", "{print $1 \" \" $3}", "/etc/passwd"];
+    gzip_stdout: ["gzip", "-c", "/etc/passwd"];
+    xz_stdout: ["xz", "-c", "/etc/os-release"];
+    bzip2_stdout: ["bzip2", "-c", "/etc/os-release"];
+    tar_stdout: ["tar", "-cf", "-", "/etc/apt"];
+    dev_zero_and_null: ["head", "-c", "16", "/dev/zero", "/dev/null"];
+    ls_dev: ["ls", "-la", "/dev"];
+    python_sqlite: ["python3", "-c", "import sqlite3; c = sqlite3.connect(':memory:'); c.execute('create table t(x)'); c.executemany('insert into t values (?)', [(i,) for i in range(100)]); print(c.execute('select sum(x) from t').fetchone())"];
+    python_pipe: ["python3", "-c", "import os; r, w = os.pipe(); os.write(w, b'abc'); os.close(w); print(os.read(r, 10), os.read(r, 10))"];
+    python_sigpipe: ["python3", "-c", "import os, signal; signal.signal(signal.SIGPIPE, signal.SIG_DFL); r, w = os.pipe(); os.close(r); os.write(w, b'x')"], status 141;
+    python_broken_pipe: ["python3", "-c", "import os; r, w = os.pipe(); os.close(r); os.write(w, b'x')"], status 1;
+    python_abort: ["python3", "-c", "import os; os.abort()"], status 134;
+    sleep_: ["sleep", "0.05"];
+    nice_: ["nice"];
+    nice_exec: ["nice", "-n", "5", "nice"];
+    python_sleep: ["python3", "-c", "import time; t = time.monotonic(); time.sleep(0.05); print(time.monotonic() - t >= 0.05)"];
+    python_select_poll: ["python3", "-c", "import os, select, time\nr, w = os.pipe()\nprint(select.select([r], [w], [], 0.05)[0:2])\nt = time.monotonic(); print(select.select([r], [], [], 0.05), time.monotonic() - t >= 0.05)\np = select.poll(); p.register(r, select.POLLIN)\nt = time.monotonic(); print(p.poll(50), time.monotonic() - t >= 0.05)\nos.write(w, b'x'); print(select.select([r], [], [], None)[0] == [r], p.poll(-1))\ntry: select.select([99], [], [], 0)\nexcept OSError as e: print(e.errno)"];
+    python_big_buffers: ["python3", "-c", "x = bytearray(10**7); x += bytearray(10**7); print(len(x))"];
+    // execve without fork: env, nohup, `#!/usr/bin/env python3`, os.exec*.
+    env_exec: ["env", "python3", "-c", "print(1)"];
+    env_missing: ["env", "nonexistent"], status 127;
+    nohup_: ["nohup", "echo", "hi"];
+    env_script: ["pdb3", "--help"];
+    python_execv: ["python3", "-c", "import os; os.execv('/bin/echo', ['echo', 'from', 'exec'])"];
+    python_execve_env: ["python3", "-c", "import os; os.execve('/usr/bin/env', ['env'], {'A': '1'})"];
+    python_execv_missing: ["python3", "-c", "import os; os.execv('/nonexistent', ['x'])"], status 1;
+    // `#!/usr/bin/perl`, and `#!/usr/bin/perl -w` (an interpreter argument).
+    script: ["json_pp", "-json_opt", "canonical,pretty"], stdin br#"{"b":[1,2],"a":"x"}"#;
+    script_with_interpreter_arg: ["debconf-escape", "-e"], stdin b"a\\b\nc\n";
+}
+
+/// A missing program: chroot and oxvm word the complaint differently, but
+/// both exit 127 and say why.
+#[test]
+fn missing_command() {
+    let Some(root) = rootfs() else { return };
+    let mut guest = Command::new(env!("CARGO_BIN_EXE_oxvm"));
+    env(&mut guest);
+    guest.arg("run").arg("--root").arg(&root).args(["--", "/usr/bin/nonexistent"]);
+    let o = run(guest, b"");
+    assert_eq!(status(&o), 127);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("No such file or directory"));
+}
+
+/// `..` and absolute symlinks inside the guest stay inside the root,
+/// exactly as chroot confines them.
+#[test]
+fn dotdot_stays_inside() {
+    same(&["ls", "/../../.."], b"");
+    same(&["cat", "/../../etc/os-release"], b"");
+}
+
+/// An unprivileged user meets the tree's permissions: no search in
+/// /root, no reading /etc/shadow.
+#[test]
+fn permissions_as_a_user() {
+    for args in [
+        &["ls", "/root"][..],
+        &["cat", "/root/.bashrc"],
+        &["stat", "/root/.bashrc"],
+        &["cat", "/etc/shadow"],
+        &["id"],
+        &["ls", "-l", "/etc/shadow"],
+    ] {
+        if same_as(Some(1000), args, b"").is_none() {
+            return;
+        }
+    }
+}
+
+/// On a terminal (a pty from script(1)) the termios and window-size
+/// ioctls reach the host's terminal: colours, columns and `stty -a` match.
+#[test]
+fn terminal_ioctls() {
+    let Some(root) = rootfs() else { return };
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipping: script(1) is needed to give the guest a terminal");
+        return;
+    }
+    let oxvm = env!("CARGO_BIN_EXE_oxvm");
+    for cmd in ["ls --color=auto /etc/apt", "stty -a", "tty -s"] {
+        let on_tty = |line: String| {
+            let mut c = Command::new("script");
+            env(&mut c);
+            c.env("TERM", "xterm").args(["-qec", &line, "/dev/null"]);
+            run(c, b"")
+        };
+        let native = on_tty(format!("/usr/sbin/chroot {} {cmd}", root.display()));
+        let guest = on_tty(format!("{oxvm} run --root {} -- {cmd}", root.display()));
+        assert_eq!(String::from_utf8_lossy(&guest.stdout), String::from_utf8_lossy(&native.stdout), "{cmd}");
+        assert_eq!(status(&guest), status(&native), "{cmd}");
+    }
+}

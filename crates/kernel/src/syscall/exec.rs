@@ -1,0 +1,91 @@
+//! execve(2): replace the calling process's program.
+//!
+//! Everything that can fail (finding the file, `#!` expansion, reading
+//! the interpreter, building the new address space and stack) happens
+//! before the old image is touched, so a failed exec returns an errno to
+//! the unchanged caller: there is no point of no return to kill at.
+
+use oxvm_cpu::state::reg;
+use oxvm_cpu::CpuState;
+
+use super::{Ctx, SyscallArgs, SyscallResult, SyscallReturn};
+use crate::errno::Errno;
+use crate::loader::{self, ExecParams};
+use crate::mm::Mm;
+
+/// Linux's MAX_ARG_STRLEN: one argument or environment string.
+const MAX_ARG_STRLEN: usize = 32 * 4096;
+/// Arguments and environment together may take a quarter of the stack
+/// limit, as on Linux; checked while copying so a guest cannot make the
+/// kernel copy more.
+const MAX_ARG_BYTES: u64 = crate::mm::STACK_SIZE / 4;
+
+/// A NULL-terminated array of string pointers (argv or envp); `budget`
+/// is what is left of [`MAX_ARG_BYTES`] (each string costs its bytes,
+/// NUL and pointer).
+fn strings(ctx: &mut Ctx, mut addr: u64, budget: &mut u64) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut out = Vec::new();
+    if addr == 0 {
+        return Ok(out);
+    }
+    loop {
+        let p: u64 = ctx.user().read_val(addr)?;
+        if p == 0 {
+            return Ok(out);
+        }
+        let s = ctx.user().read_cstring(p, MAX_ARG_STRLEN).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
+        *budget = budget.checked_sub(s.len() as u64 + 1 + 8).ok_or(Errno::E2BIG)?;
+        out.push(s);
+        addr = addr.checked_add(8).ok_or(Errno::EFAULT)?;
+    }
+}
+
+pub fn sys_execve(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let path = ctx.path(a.arg(0))?;
+    let mut budget = MAX_ARG_BYTES;
+    let argv = strings(ctx, a.arg(1), &mut budget)?;
+    let envp = strings(ctx, a.arg(2), &mut budget)?;
+    let creds = ctx.process.creds;
+    let prepared = loader::binfmt::prepare(&ctx.process.fs, &path, &argv, &creds).map_err(|e| e.errno())?;
+
+    let mut random = [0u8; 16];
+    ctx.host.random(&mut random);
+    let mut mm = Mm::new();
+    mm.set_frame_limit(ctx.process.mm.frame_limit());
+    let params = ExecParams {
+        image: &prepared.image,
+        interp: prepared.interp.as_deref(),
+        argv: &prepared.argv,
+        envp: &envp,
+        execfn: &path,
+        creds,
+        random,
+    };
+    let loaded = match loader::exec(&mut mm, ctx.mem, &params) {
+        Ok(l) => l,
+        Err(e) => {
+            mm.clear(ctx.mem);
+            return Err(e.errno());
+        }
+    };
+
+    // The new image is complete: switch to it.
+    let mut old = std::mem::replace(&mut ctx.process.mm, mm);
+    old.clear(ctx.mem);
+    let icount = ctx.cpu.icount;
+    *ctx.cpu = CpuState { rip: loaded.entry, icount, ..Default::default() };
+    ctx.cpu.gpr[reg::RSP] = loaded.sp;
+    ctx.process.files.borrow_mut().close_on_exec();
+    // Caught signals go back to their default action; ignored ones stay
+    // ignored, and the mask is kept.
+    for act in ctx.process.sigactions.iter_mut() {
+        if act[0] != 1 {
+            *act = [0; 4];
+        }
+    }
+    ctx.process.altstack = (0, 2, 0);
+    ctx.process.clear_child_tid = 0;
+    ctx.process.robust_list = (0, 0);
+    ctx.process.set_comm(&path);
+    Ok(SyscallReturn::NoReturn)
+}

@@ -1,0 +1,82 @@
+//! open(2), openat(2), creat(2), close(2).
+
+use super::{ret, Ctx, SyscallArgs, SyscallResult, AT_FDCWD};
+use crate::errno::Errno;
+use crate::vfs::file::*;
+use crate::vfs::{permitted, FileType, OpenFile};
+
+pub fn sys_open(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let path = ctx.path(a.arg(0))?;
+    open_at(ctx, AT_FDCWD, &path, a.arg(1) as u32, a.arg(2) as u32)
+}
+
+pub fn sys_openat(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let path = ctx.path(a.arg(1))?;
+    open_at(ctx, a.arg(0) as i32, &path, a.arg(2) as u32, a.arg(3) as u32)
+}
+
+pub fn sys_creat(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let path = ctx.path(a.arg(0))?;
+    open_at(ctx, AT_FDCWD, &path, O_CREAT | O_WRONLY | O_TRUNC, a.arg(1) as u32)
+}
+
+pub fn sys_close(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    ctx.process.files.borrow_mut().close(a.arg(0) as i32)?;
+    ret(0)
+}
+
+fn open_at(ctx: &mut Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SyscallResult {
+    if flags & O_TMPFILE == O_TMPFILE {
+        // An unnamed file needs inode support from the filesystem.
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let fs = ctx.process.fs.clone();
+    let base = ctx.base(dirfd, path)?;
+    let creds = ctx.process.creds;
+    let dentry = if flags & O_CREAT != 0 && flags & O_PATH == 0 {
+        let follow = flags & (O_EXCL | O_NOFOLLOW) == 0;
+        let p = fs.resolve_create(&base, path, follow)?;
+        if p.trailing_slash || p.name.is_empty() || p.name == b"." || p.name == b".." {
+            return Err(Errno::EISDIR);
+        }
+        match fs.lookup_in(&p.dir, &p.name) {
+            Ok(_) if flags & O_EXCL != 0 => return Err(Errno::EEXIST),
+            Ok(d) => d,
+            Err(Errno::ENOENT) => {
+                let dst = p.dir.inode().stat()?;
+                if !permitted(&dst, creds.euid, creds.egid, 3) {
+                    return Err(Errno::EACCES);
+                }
+                p.dir.inode().create(&p.name, mode & !fs.umask & 0o7777)?;
+                fs.lookup_in(&p.dir, &p.name)?
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        fs.resolve(&base, path, flags & O_NOFOLLOW == 0)?
+    };
+    let kind = dentry.inode().kind();
+    if flags & O_PATH == 0 {
+        if kind == FileType::Symlink {
+            return Err(Errno::ELOOP);
+        }
+        if kind == FileType::Directory && (flags & O_ACCMODE != O_RDONLY || flags & O_CREAT != 0) {
+            return Err(Errno::EISDIR);
+        }
+        let want = match flags & O_ACCMODE {
+            O_RDONLY => 4,
+            O_WRONLY => 2,
+            _ => 6,
+        };
+        if !permitted(&dentry.inode().stat()?, creds.euid, creds.egid, want) {
+            return Err(Errno::EACCES);
+        }
+    }
+    if flags & O_DIRECTORY != 0 && kind != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    let ops = dentry.inode().open(flags)?;
+    let file = OpenFile::new(ops, Some(dentry), flags);
+    let fd = ctx.process.files.borrow_mut().insert(file, flags & O_CLOEXEC != 0)?;
+    ret(fd as u64)
+}

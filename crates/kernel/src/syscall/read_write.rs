@@ -1,0 +1,285 @@
+//! read(2), write(2), pread64(2), pwrite64(2), readv(2), writev(2),
+//! lseek(2).
+
+use std::rc::Rc;
+
+use super::signal::on_epipe;
+use super::{ret, Ctx, SyscallArgs, SyscallResult, SyscallReturn};
+use crate::errno::Errno;
+use crate::vfs::{FileType, Io, OpenFile};
+
+/// Copy at most this much per filesystem call, so a huge count does not
+/// make the kernel allocate a huge buffer.
+const CHUNK: usize = 64 * 1024;
+/// Linux caps one read or write at 2 GiB minus a page.
+pub const MAX_RW_COUNT: u64 = 0x7fff_f000;
+/// Most iovecs one readv/writev takes (UIO_MAXIOV).
+const UIO_MAXIOV: u64 = 1024;
+
+/// Read up to `count` bytes into guest memory at `buf`, at the file
+/// position (`pos` None) or at `pos`. Stops at the first short read.
+fn read_into(ctx: &mut Ctx, file: &OpenFile, buf: u64, count: u64, pos: Option<u64>) -> Result<Io, Errno> {
+    let mut done = 0u64;
+    let mut chunk = vec![0u8; CHUNK.min(count as usize)];
+    while done < count {
+        let n = (count - done).min(CHUNK as u64) as usize;
+        let r = match pos {
+            None => file.read(ctx.host, &mut chunk[..n]),
+            Some(p) => file.pread(ctx.host, p + done, &mut chunk[..n]),
+        };
+        let got = match r {
+            Ok(Io::Done(g)) => g,
+            Ok(Io::Block) if done == 0 => return Ok(Io::Block),
+            Ok(Io::Block) => break,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        if let Err(e) = ctx.user().write_bytes(buf.wrapping_add(done), &chunk[..got]) {
+            // Bytes that never reached the guest were not read: the
+            // position goes back to just after the last delivered byte.
+            if pos.is_none() && file.ops.seekable() {
+                file.set_offset(file.offset() - got as u64);
+            }
+            return if done > 0 { Ok(Io::Done(done as usize)) } else { Err(e) };
+        }
+        done += got as u64;
+        if got < n {
+            break;
+        }
+    }
+    Ok(Io::Done(done as usize))
+}
+
+/// Write `count` bytes from guest memory at `buf`.
+fn write_from(ctx: &mut Ctx, file: &OpenFile, buf: u64, count: u64, pos: Option<u64>) -> Result<Io, Errno> {
+    let mut done = 0u64;
+    let mut chunk = vec![0u8; CHUNK.min(count as usize)];
+    while done < count {
+        let n = (count - done).min(CHUNK as u64) as usize;
+        // A fault after some bytes went out reports the partial count, as
+        // Linux does.
+        if let Err(e) = ctx.user().read_bytes(buf.wrapping_add(done), &mut chunk[..n]) {
+            return if done > 0 { Ok(Io::Done(done as usize)) } else { Err(e) };
+        }
+        let r = match pos {
+            None => file.write(ctx.host, &chunk[..n]),
+            Some(p) => file.pwrite(ctx.host, p + done, &chunk[..n]),
+        };
+        let put = match r {
+            Ok(Io::Done(p)) => p,
+            Ok(Io::Block) if done == 0 => return Ok(Io::Block),
+            Ok(Io::Block) => break,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        done += put as u64;
+        if put < n {
+            break;
+        }
+    }
+    Ok(Io::Done(done as usize))
+}
+
+fn io_ret(r: Io) -> SyscallResult {
+    match r {
+        Io::Done(n) => ret(n as u64),
+        Io::Block => Ok(SyscallReturn::Block),
+    }
+}
+
+fn checked_buf(buf: u64, count: u64) -> Result<u64, Errno> {
+    let count = count.min(MAX_RW_COUNT);
+    buf.checked_add(count).ok_or(Errno::EFAULT)?;
+    Ok(count)
+}
+
+fn not_dir(file: &OpenFile) -> Result<(), Errno> {
+    if file.dentry.as_ref().is_some_and(|d| d.inode().kind() == FileType::Directory) {
+        return Err(Errno::EISDIR);
+    }
+    Ok(())
+}
+
+pub fn sys_read(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let file = ctx.file(a.arg(0) as i32)?;
+    not_dir(&file)?;
+    let count = checked_buf(a.arg(1), a.arg(2))?;
+    io_ret(read_into(ctx, &file, a.arg(1), count, None)?)
+}
+
+pub fn sys_write(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let file = ctx.file(a.arg(0) as i32)?;
+    let count = checked_buf(a.arg(1), a.arg(2))?;
+    let r = write_from(ctx, &file, a.arg(1), count, None).and_then(io_ret);
+    on_epipe(ctx, r)
+}
+
+fn position(v: u64) -> Result<u64, Errno> {
+    if (v as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(v)
+}
+
+pub fn sys_pread64(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let file = ctx.file(a.arg(0) as i32)?;
+    not_dir(&file)?;
+    let count = checked_buf(a.arg(1), a.arg(2))?;
+    let pos = position(a.arg(3))?;
+    io_ret(read_into(ctx, &file, a.arg(1), count, Some(pos))?)
+}
+
+pub fn sys_pwrite64(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let file = ctx.file(a.arg(0) as i32)?;
+    let count = checked_buf(a.arg(1), a.arg(2))?;
+    let pos = position(a.arg(3))?;
+    let r = write_from(ctx, &file, a.arg(1), count, Some(pos)).and_then(io_ret);
+    on_epipe(ctx, r)
+}
+
+/// The (base, len) pairs of an iovec array.
+fn iovecs(ctx: &mut Ctx, addr: u64, n: u64) -> Result<Vec<(u64, u64)>, Errno> {
+    if n > UIO_MAXIOV {
+        return Err(Errno::EINVAL);
+    }
+    let mut v = Vec::with_capacity(n as usize);
+    let mut total = 0u64;
+    for i in 0..n {
+        let base = ctx.user().read_val::<u64>(addr.wrapping_add(16 * i))?;
+        let len = ctx.user().read_val::<u64>(addr.wrapping_add(16 * i + 8))?;
+        if (len as i64) < 0 {
+            return Err(Errno::EINVAL);
+        }
+        total = total.saturating_add(len);
+        v.push((base, len.min(MAX_RW_COUNT.saturating_sub(total - len))));
+    }
+    Ok(v)
+}
+
+fn vector_io(ctx: &mut Ctx, a: &SyscallArgs, write: bool) -> SyscallResult {
+    let file: Rc<OpenFile> = ctx.file(a.arg(0) as i32)?;
+    if !write {
+        not_dir(&file)?;
+    }
+    let vecs = iovecs(ctx, a.arg(1), a.arg(2))?;
+    let mut done = 0usize;
+    for (base, len) in vecs {
+        if len == 0 {
+            continue;
+        }
+        let r = if write { write_from(ctx, &file, base, len, None) } else { read_into(ctx, &file, base, len, None) };
+        match r {
+            Ok(Io::Done(n)) => {
+                done += n;
+                if (n as u64) < len {
+                    break;
+                }
+            }
+            Ok(Io::Block) if done == 0 => return Ok(SyscallReturn::Block),
+            Ok(Io::Block) => break,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    ret(done as u64)
+}
+
+pub fn sys_readv(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    vector_io(ctx, a, false)
+}
+
+pub fn sys_writev(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let r = vector_io(ctx, a, true);
+    on_epipe(ctx, r)
+}
+
+pub const SEEK_SET: u64 = 0;
+pub const SEEK_CUR: u64 = 1;
+pub const SEEK_END: u64 = 2;
+pub const SEEK_DATA: u64 = 3;
+pub const SEEK_HOLE: u64 = 4;
+
+pub fn sys_lseek(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let file = ctx.file(a.arg(0) as i32)?;
+    let (off, whence) = (a.arg(1) as i64, a.arg(2));
+    if !file.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let size = || file.stat().map(|s| s.size as i64);
+    let new = match whence {
+        SEEK_SET => Some(off),
+        SEEK_CUR => (file.offset() as i64).checked_add(off),
+        SEEK_END => size()?.checked_add(off),
+        // No holes are known: all data, one hole at the end.
+        SEEK_DATA if off >= 0 && off < size()? => Some(off),
+        SEEK_HOLE if off >= 0 && off < size()? => Some(size()?),
+        SEEK_DATA | SEEK_HOLE => return Err(Errno::ENXIO),
+        _ => return Err(Errno::EINVAL),
+    };
+    let new = new.filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
+    file.set_offset(new as u64);
+    ret(new as u64)
+}
+
+/// preadv(2)/pwritev(2) and the v2 forms: the vector calls at an explicit
+/// position (-1 in the v2 forms: the file position, as readv/writev).
+fn vector_at(ctx: &mut Ctx, a: &SyscallArgs, write: bool, v2: bool) -> SyscallResult {
+    let file: Rc<OpenFile> = ctx.file(a.arg(0) as i32)?;
+    if !write {
+        not_dir(&file)?;
+    }
+    let pos = a.arg(3) as i64;
+    if v2 && a.arg(5) != 0 {
+        // RWF_* hints (HIPRI, DSYNC, SYNC, NOWAIT, APPEND) are not offered.
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if v2 && pos == -1 {
+        return vector_io(ctx, a, write);
+    }
+    if pos < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !file.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let vecs = iovecs(ctx, a.arg(1), a.arg(2))?;
+    let mut done = 0u64;
+    for (base, len) in vecs {
+        if len == 0 {
+            continue;
+        }
+        let at = Some(pos as u64 + done);
+        let r = if write { write_from(ctx, &file, base, len, at) } else { read_into(ctx, &file, base, len, at) };
+        match r {
+            Ok(Io::Done(n)) => {
+                done += n as u64;
+                if (n as u64) < len {
+                    break;
+                }
+            }
+            Ok(Io::Block) if done == 0 => return Ok(SyscallReturn::Block),
+            Ok(Io::Block) => break,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    ret(done)
+}
+
+pub fn sys_preadv(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    vector_at(ctx, a, false, false)
+}
+
+pub fn sys_pwritev(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let r = vector_at(ctx, a, true, false);
+    on_epipe(ctx, r)
+}
+
+pub fn sys_preadv2(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    vector_at(ctx, a, false, true)
+}
+
+pub fn sys_pwritev2(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let r = vector_at(ctx, a, true, true);
+    on_epipe(ctx, r)
+}

@@ -1,0 +1,368 @@
+//! The virtual filesystem: what every filesystem implements ([`Inode`],
+//! [`FileOps`]), named nodes and path walking ([`path`]), open file
+//! descriptions ([`file`]) and the per-process descriptor table
+//! ([`fdtable`]).
+//!
+//! Filesystems only ever see single, validated names (never `/`, `.` or
+//! `..`): the walk, symlink following and the clamping of `..` at the
+//! process root all happen here, so no filesystem can be asked for a path
+//! outside the tree it serves.
+
+pub mod fdtable;
+pub mod file;
+pub mod path;
+
+use std::any::Any;
+use std::rc::Rc;
+
+use crate::errno::Errno;
+use crate::host::Host;
+use crate::mm::UserSpace;
+
+pub use fdtable::FdTable;
+pub use file::OpenFile;
+pub use path::{Dentry, FsContext, Vfs};
+
+pub type Result<T> = core::result::Result<T, Errno>;
+pub type InodeRef = Rc<dyn Inode>;
+
+/// Longest single name in a path (NAME_MAX).
+pub const NAME_MAX: usize = 255;
+/// Longest path a syscall accepts, including the NUL (PATH_MAX).
+pub const PATH_MAX: usize = 4096;
+
+/// The S_IFMT file types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileType {
+    Fifo,
+    CharDev,
+    Directory,
+    BlockDev,
+    Regular,
+    Symlink,
+    Socket,
+}
+
+pub const S_IFMT: u32 = 0o170000;
+
+impl FileType {
+    /// The S_IFMT bits of st_mode.
+    pub fn mode_bits(self) -> u32 {
+        match self {
+            FileType::Fifo => 0o010000,
+            FileType::CharDev => 0o020000,
+            FileType::Directory => 0o040000,
+            FileType::BlockDev => 0o060000,
+            FileType::Regular => 0o100000,
+            FileType::Symlink => 0o120000,
+            FileType::Socket => 0o140000,
+        }
+    }
+
+    pub fn from_mode(mode: u32) -> Option<FileType> {
+        Some(match mode & S_IFMT {
+            0o010000 => FileType::Fifo,
+            0o020000 => FileType::CharDev,
+            0o040000 => FileType::Directory,
+            0o060000 => FileType::BlockDev,
+            0o100000 => FileType::Regular,
+            0o120000 => FileType::Symlink,
+            0o140000 => FileType::Socket,
+            _ => return None,
+        })
+    }
+
+    /// The DT_* value getdents64 reports.
+    pub fn dirent_type(self) -> u8 {
+        (self.mode_bits() >> 12) as u8
+    }
+}
+
+/// A point in time as stat reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timespec {
+    pub sec: i64,
+    pub nsec: u32,
+}
+
+/// What stat/statx report about a file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stat {
+    /// Device number, in glibc's dev_t encoding (the kernel's on x86-64).
+    pub dev: u64,
+    pub ino: u64,
+    /// File type and permission bits.
+    pub mode: u32,
+    pub nlink: u64,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+    pub size: u64,
+    pub blksize: u64,
+    /// 512-byte blocks allocated.
+    pub blocks: u64,
+    pub atime: Timespec,
+    pub mtime: Timespec,
+    pub ctime: Timespec,
+    /// Creation time, when the filesystem records one.
+    pub btime: Option<Timespec>,
+}
+
+impl Stat {
+    pub fn file_type(&self) -> Option<FileType> {
+        FileType::from_mode(self.mode)
+    }
+}
+
+/// dev_t's major and minor numbers (glibc's encoding).
+pub fn dev_major(dev: u64) -> u32 {
+    (((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff)) as u32
+}
+
+pub fn dev_minor(dev: u64) -> u32 {
+    ((dev & 0xff) | ((dev >> 12) & !0xff)) as u32
+}
+
+pub fn makedev(major: u32, minor: u32) -> u64 {
+    let (ma, mi) = (major as u64, minor as u64);
+    ((ma & 0xfffff000) << 32) | ((ma & 0xfff) << 8) | ((mi & 0xffffff00) << 12) | (mi & 0xff)
+}
+
+/// One directory entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    pub ino: u64,
+    pub kind: Option<FileType>,
+    pub name: Vec<u8>,
+}
+
+/// The result of an I/O call that may have to wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Io {
+    Done(usize),
+    /// Nothing yet: the task waits and the syscall restarts.
+    Block,
+}
+
+/// rename(2) flags.
+pub const RENAME_NOREPLACE: u32 = 1;
+pub const RENAME_EXCHANGE: u32 = 2;
+pub const RENAME_WHITEOUT: u32 = 4;
+
+/// A file or directory of some filesystem. Directory operations take one
+/// validated name (no `/`, never `.` or `..`). Defaults give the errors
+/// Linux gives for objects that do not support the operation.
+pub trait Inode {
+    /// Which (device, inode) this is: stable while the inode lives, and how
+    /// mount points are recognised.
+    fn id(&self) -> (u64, u64);
+    fn kind(&self) -> FileType;
+    fn stat(&self) -> Result<Stat>;
+
+    fn lookup(&self, _name: &[u8]) -> Result<InodeRef> {
+        Err(Errno::ENOTDIR)
+    }
+    fn readlink(&self) -> Result<Vec<u8>> {
+        Err(Errno::EINVAL)
+    }
+    /// Open for I/O. `flags` are the open(2) flags after the VFS handled
+    /// O_CREAT/O_EXCL/O_DIRECTORY/O_NOFOLLOW (O_TRUNC is the inode's job).
+    fn open(&self, flags: u32) -> Result<Rc<dyn FileOps>>;
+    /// Create a regular file; EEXIST if the name is taken.
+    fn create(&self, _name: &[u8], _mode: u32) -> Result<InodeRef> {
+        Err(Errno::ENOTDIR)
+    }
+    fn mkdir(&self, _name: &[u8], _mode: u32) -> Result<()> {
+        Err(Errno::ENOTDIR)
+    }
+    fn unlink(&self, _name: &[u8]) -> Result<()> {
+        Err(Errno::ENOTDIR)
+    }
+    fn rmdir(&self, _name: &[u8]) -> Result<()> {
+        Err(Errno::ENOTDIR)
+    }
+    fn symlink(&self, _name: &[u8], _target: &[u8]) -> Result<()> {
+        Err(Errno::ENOTDIR)
+    }
+    /// Make `name` in this directory a hard link to `target` (same fs).
+    fn link(&self, _name: &[u8], _target: &InodeRef) -> Result<()> {
+        Err(Errno::ENOTDIR)
+    }
+    /// Move `old` in this directory to `new` in `new_dir` (same fs).
+    fn rename(&self, _old: &[u8], _new_dir: &InodeRef, _new: &[u8], _flags: u32) -> Result<()> {
+        Err(Errno::ENOTDIR)
+    }
+    fn chmod(&self, _mode: u32) -> Result<()> {
+        Err(Errno::EPERM)
+    }
+    fn truncate(&self, _len: u64) -> Result<()> {
+        Err(Errno::EINVAL)
+    }
+    fn statfs(&self) -> Result<StatFs> {
+        Ok(StatFs::generic())
+    }
+    /// Change owner and/or group (None leaves one as is).
+    fn chown(&self, _uid: Option<u32>, _gid: Option<u32>) -> Result<()> {
+        Err(Errno::EPERM)
+    }
+    /// Set the access and/or modification time (None leaves one as is).
+    fn set_times(&self, _atime: Option<Timespec>, _mtime: Option<Timespec>) -> Result<()> {
+        Err(Errno::EPERM)
+    }
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// What an open file does. Offsets are the VFS's business: seekable files
+/// get the position in `read`/`write`, streams ignore it.
+pub trait FileOps {
+    fn read(&self, _host: &mut dyn Host, _off: u64, _buf: &mut [u8]) -> Result<Io> {
+        Err(Errno::EINVAL)
+    }
+    fn write(&self, _host: &mut dyn Host, _off: u64, _data: &[u8]) -> Result<Io> {
+        Err(Errno::EINVAL)
+    }
+    /// Whether the file has a position (lseek works, pread is allowed).
+    fn seekable(&self) -> bool {
+        false
+    }
+    /// The directory's entries, without `.` and `..` (the VFS adds them).
+    fn readdir(&self) -> Result<Vec<DirEntry>> {
+        Err(Errno::ENOTDIR)
+    }
+    fn ioctl(&self, _host: &mut dyn Host, _us: &mut UserSpace, _cmd: u32, _arg: u64) -> Result<u64> {
+        Err(Errno::ENOTTY)
+    }
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Fill `buf` with file bytes at `off` for a memory mapping (short at
+    /// end of file). ENODEV: the file cannot be mapped.
+    fn read_page(&self, _off: u64, _buf: &mut [u8]) -> Result<usize> {
+        Err(Errno::ENODEV)
+    }
+    /// What fstat reports, when the open file knows better than its
+    /// inode (an open host file still has its attributes after being
+    /// renamed or unlinked) or has no inode (the console, pipes). None:
+    /// ask the inode.
+    fn stat(&self) -> Option<Result<Stat>> {
+        None
+    }
+    /// ftruncate/fchmod through the open file, when it can (an unlinked
+    /// host file has no path left). None: use the inode.
+    fn truncate(&self, _len: u64) -> Option<Result<()>> {
+        None
+    }
+    fn chmod(&self, _mode: u32) -> Option<Result<()>> {
+        None
+    }
+    /// For files with no inode, what fstatfs reports.
+    fn statfs(&self) -> StatFs {
+        StatFs::pipefs()
+    }
+    /// The poll(2) events ready now (POLLIN 1, POLLOUT 4, POLLERR 8,
+    /// POLLHUP 16). Files that never wait are always ready.
+    fn poll(&self) -> u16 {
+        0x1 | 0x4
+    }
+}
+
+/// What statfs reports (the struct statfs fields that carry values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatFs {
+    pub fs_type: u64,
+    pub bsize: u64,
+    pub blocks: u64,
+    pub bfree: u64,
+    pub bavail: u64,
+    pub files: u64,
+    pub ffree: u64,
+    pub fsid: u64,
+    pub namelen: u64,
+    pub flags: u64,
+}
+
+impl StatFs {
+    /// An ext4-like filesystem of 64 GiB, half free.
+    pub fn generic() -> StatFs {
+        StatFs {
+            fs_type: 0xef53,
+            bsize: 4096,
+            blocks: 16 << 20,
+            bfree: 8 << 20,
+            bavail: 8 << 20,
+            files: 4 << 20,
+            ffree: 2 << 20,
+            fsid: 0,
+            namelen: NAME_MAX as u64,
+            flags: 0x20, // ST_RELATIME
+        }
+    }
+
+    /// What fstatfs says of a pipe or the console.
+    pub fn pipefs() -> StatFs {
+        StatFs {
+            fs_type: 0x5049_5045,
+            bsize: 4096,
+            blocks: 0,
+            bfree: 0,
+            bavail: 0,
+            files: 0,
+            ffree: 0,
+            fsid: 0,
+            namelen: NAME_MAX as u64,
+            flags: 0,
+        }
+    }
+}
+
+/// A directory with nothing in it: the root of a kernel with no
+/// filesystem mounted.
+pub struct EmptyDir;
+
+impl Inode for EmptyDir {
+    fn id(&self) -> (u64, u64) {
+        (0, 1)
+    }
+    fn kind(&self) -> FileType {
+        FileType::Directory
+    }
+    fn stat(&self) -> Result<Stat> {
+        Ok(Stat { ino: 1, mode: FileType::Directory.mode_bits() | 0o755, nlink: 2, blksize: 4096, ..Default::default() })
+    }
+    fn lookup(&self, _name: &[u8]) -> Result<InodeRef> {
+        Err(Errno::ENOENT)
+    }
+    fn open(&self, _flags: u32) -> Result<Rc<dyn FileOps>> {
+        struct Empty;
+        impl FileOps for Empty {
+            fn readdir(&self) -> Result<Vec<DirEntry>> {
+                Ok(Vec::new())
+            }
+        }
+        Ok(Rc::new(Empty))
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Permission check by mode bits, as generic_permission does: `mask` is
+/// R_OK=4 | W_OK=2 | X_OK=1. Root may read and write anything, and execute
+/// anything with an x bit (or any directory).
+pub fn permitted(st: &Stat, uid: u32, gid: u32, mask: u32) -> bool {
+    if uid == 0 {
+        let x_ok = mask & 1 == 0 || st.mode & 0o111 != 0 || st.file_type() == Some(FileType::Directory);
+        return x_ok;
+    }
+    let bits = if st.uid == uid {
+        (st.mode >> 6) & 7
+    } else if st.gid == gid {
+        (st.mode >> 3) & 7
+    } else {
+        st.mode & 7
+    };
+    bits & mask == mask
+}
+
+#[cfg(test)]
+mod tests;
