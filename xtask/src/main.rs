@@ -68,8 +68,11 @@ fn test() -> Result<(), String> {
     run_checked(cargo().args(["fmt", "--all", "--check"]))?;
     setup::step("cargo clippy");
     run_checked(cargo().args(["clippy", "--workspace", "--all-targets", "--release", "--", "-D", "warnings"]))?;
+    // The Linux-personality tests compare programs of a Debian root
+    // filesystem run natively (chroot) and under oxvm.
+    let rootfs = rootfs::ensure()?;
     setup::step("cargo test (release: the CPU tests are heavy)");
-    run_checked(cargo().args(["test", "--workspace", "--release"]))?;
+    run_checked(cargo().args(["test", "--workspace", "--release"]).env("OXVM_TEST_ROOTFS", &rootfs))?;
     setup::step(&format!("differential CPU test: seed {TEST_SEED}, {TEST_CASES} cases over the strict classes"));
     // The classes oxvm must already match exactly (`STRICT_CLASSES` in
     // crates/difftest); `cargo xtask fuzz-cpu` runs any others.

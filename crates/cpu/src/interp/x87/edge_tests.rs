@@ -237,7 +237,7 @@ fn to_f64(cpu: &CpuState) -> f64 {
 fn from_f64(v: f64) -> Ext {
     let bits = v.to_bits();
     let e = ((bits >> 52) & 0x7ff) as u16;
-    Ext::new(v < 0.0, e - 1023 + 16383, (1 << 63) | (bits & ((1 << 52) - 1)) << 11)
+    Ext::new(v < 0.0, e + 16383 - 1023, (1 << 63) | (bits & ((1 << 52) - 1)) << 11)
 }
 
 #[test]
