@@ -72,6 +72,6 @@ pub fn ensure() -> Result<PathBuf, String> {
     Ok(dir)
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
 }
