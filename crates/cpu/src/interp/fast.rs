@@ -464,6 +464,29 @@ fn plain_mem(i: &Instruction) -> bool {
     crate::block::MemOperand::of(i).simple
 }
 
+fn is_setcc(m: Mnemonic) -> bool {
+    use Mnemonic as M;
+    matches!(
+        m,
+        M::Seto
+            | M::Setno
+            | M::Setb
+            | M::Setae
+            | M::Sete
+            | M::Setne
+            | M::Setbe
+            | M::Seta
+            | M::Sets
+            | M::Setns
+            | M::Setp
+            | M::Setnp
+            | M::Setl
+            | M::Setge
+            | M::Setle
+            | M::Setg
+    )
+}
+
 fn is_cmov(m: Mnemonic) -> bool {
     use Mnemonic as M;
     matches!(
@@ -486,6 +509,68 @@ fn is_cmov(m: Mnemonic) -> bool {
             | M::Cmovg
     )
 }
+
+/// A low byte register (AL..R15L, not AH..BH).
+fn low8(r: Register) -> bool {
+    r.is_gpr8() && !matches!(r, Register::AH | Register::CH | Register::DH | Register::BH)
+}
+
+/// Byte ALU operation: register or memory destination (`MEM`), source a
+/// low byte register or an immediate. The destination is resolved once.
+fn alu8<const OP: u8, const MEM: bool>(cpu: &mut CpuState, bus: &mut Bus, op: &Op) -> R {
+    let i = &op.insn;
+    let b = if i.op1_kind() == OpKind::Register { super::get_reg(cpu, i.op1_register()) } else { i.immediate(1) } & 0xff;
+    let addr = if MEM { op.mem.ea(cpu) } else { 0 };
+    let a = if MEM { bus.read_u8(addr)? as u64 } else { super::get_reg(cpu, i.op0_register()) };
+    let (res, fop, b) = alu_compute::<OP, 1>(a, b);
+    if writes(OP) {
+        if MEM {
+            bus.write_u8(addr, res as u8)?;
+        } else {
+            super::set_reg(cpu, i.op0_register(), res);
+        }
+    }
+    cpu.flags.set_lazy(fop, 1, a, b, res);
+    Ok(())
+}
+
+fn select_alu8(i: &Instruction, op: u8, k0: OpKind, k1: OpKind) -> Option<Handler> {
+    let src_ok = match k1 {
+        OpKind::Register => low8(i.op1_register()),
+        OpKind::Immediate8 => true,
+        _ => false,
+    };
+    let mem = match k0 {
+        OpKind::Register if low8(i.op0_register()) => false,
+        OpKind::Memory if i.memory_size().size() == 1 && !i.has_lock_prefix() => true,
+        _ => return None,
+    };
+    if !src_ok {
+        return None;
+    }
+    macro_rules! pick {
+        ($m:literal) => {
+            match op {
+                ADD => alu8::<ADD, $m> as Handler,
+                SUB => alu8::<SUB, $m>,
+                CMP => alu8::<CMP, $m>,
+                AND => alu8::<AND, $m>,
+                TEST => alu8::<TEST, $m>,
+                OR => alu8::<OR, $m>,
+                _ => alu8::<XOR, $m>,
+            }
+        };
+    }
+    Some(if mem { pick!(true) } else { pick!(false) })
+}
+
+fn setcc_r8<const CC: u8>(cpu: &mut CpuState, _: &mut Bus, op: &Op) -> R {
+    let v = cpu.flags.cond(CC) as u64;
+    super::set_reg(cpu, op.insn.op0_register(), v);
+    Ok(())
+}
+
+const SETCC: [Handler; 16] = cc_table!(setcc_r8);
 
 /// Byte and word moves between low registers and memory.
 fn select_narrow_mov(i: &Instruction, k0: OpKind, k1: OpKind) -> Handler {
@@ -587,6 +672,9 @@ pub(crate) fn select(i: &Instruction, flags_dead: bool) -> Handler {
                     }
                 }
                 _ => {}
+            }
+            if let Some(h) = select_alu8(i, op, k0, k1) {
+                return h;
             }
         }
         return generic;
@@ -697,6 +785,7 @@ pub(crate) fn select(i: &Instruction, flags_dead: bool) -> Handler {
                 _ => generic,
             }
         }
+        _ if count == 1 && k0 == OpKind::Register && low8(i.op0_register()) && is_setcc(m) => SETCC[super::cc_of(i) as usize],
         Mnemonic::Inc | Mnemonic::Dec if k0 == OpKind::Register => {
             let inc = m == Mnemonic::Inc;
             match (inc, reg_size(0)) {
