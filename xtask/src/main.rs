@@ -86,7 +86,15 @@ fn test() -> Result<(), String> {
     setup::step(&format!("differential CPU test: seed {TEST_SEED}, {TEST_CASES} cases over the strict classes"));
     // The classes oxvm must already match exactly (`STRICT_CLASSES` in
     // crates/difftest); `cargo xtask fuzz-cpu` runs any others.
-    run_checked(difftest().args(["--seed", &TEST_SEED.to_string(), "--cases", &TEST_CASES.to_string(), "--class", "strict"]))?;
+    run_checked(difftest().args([
+        "--seed",
+        &TEST_SEED.to_string(),
+        "--cases",
+        &TEST_CASES.to_string(),
+        "--class",
+        "strict",
+        "--require-all-forms",
+    ]))?;
     setup::step(&format!("robustness fuzz: seed {TEST_SEED}, {TEST_ROBUST_CASES} random byte streams"));
     run_checked(difftest().args(["--robust", "--seed", &TEST_SEED.to_string(), "--cases", &TEST_ROBUST_CASES.to_string()]))?;
     setup::step("all tests passed");

@@ -532,6 +532,9 @@ impl Default for Tables {
 #[derive(Clone)]
 pub struct Case {
     pub class: Class,
+    /// The instruction form the case was generated from (`None` for the
+    /// string class, which builds its own encodings).
+    pub form: Option<Code>,
     pub code: Vec<u8>,
     pub init: MachineState,
     pub data: Box<[u8; DATA_LEN]>,
@@ -1183,7 +1186,7 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
     base_state(rng, class, &mut st, &mut data);
     if class == Class::String {
         let code = string_insn(rng, &mut st);
-        return Some(Case { class, code, init: st, data });
+        return Some(Case { class, form: None, code, init: st, data });
     }
     let codes = tables.of(class);
     if codes.is_empty() {
@@ -1214,7 +1217,7 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
         }
         b.pin(3, rbx);
         let code = if addr32 { vec![0x67, 0xd7] } else { vec![0xd7] };
-        return Some(Case { class, code, init: st, data });
+        return Some(Case { class, form: Some(Code::Xlat_m8), code, init: st, data });
     }
     let mut ins = b.build(code)?;
     let size = ins.memory_size().size();
@@ -1435,7 +1438,7 @@ fn try_generate(tables: &Tables, class: Class, rng: &mut Rng) -> Option<Case> {
     if bytes.len() > MAX_TEST_BYTES {
         return None;
     }
-    Some(Case { class, code: bytes, init: st, data })
+    Some(Case { class, form: Some(code), code: bytes, init: st, data })
 }
 
 /// The MMX class's initial state on top of the x87 one: integer values

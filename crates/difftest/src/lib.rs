@@ -112,6 +112,10 @@ pub struct ClassReport {
     /// fault paths).
     pub faulted: u64,
     pub reproducers: Vec<String>,
+    /// Instruction forms (iced `Code`s) of the class's table, and those of
+    /// them no case started with.
+    pub forms_total: usize,
+    pub forms_missing: Vec<iced_x86::Code>,
     /// One example per known divergence seen.
     pub known_examples: Vec<String>,
 }
@@ -152,16 +156,23 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "{:<10} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8}",
-            "class", "run", "passed", "mismatched", "known", "faulted", "crashed"
+            "{:<10} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8} {:>9}",
+            "class", "run", "passed", "mismatched", "known", "faulted", "crashed", "forms"
         );
         for c in &self.classes {
             let name = c.class.map_or("?", |c| c.name());
+            let forms =
+                if c.forms_total == 0 { "-".to_string() } else { format!("{}/{}", c.forms_total - c.forms_missing.len(), c.forms_total) };
             let _ = writeln!(
                 s,
-                "{:<10} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8}",
-                name, c.run, c.passed, c.mismatched, c.known, c.faulted, c.native_crashes
+                "{:<10} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8} {:>9}",
+                name, c.run, c.passed, c.mismatched, c.known, c.faulted, c.native_crashes, forms
             );
+        }
+        for c in &self.classes {
+            if !c.forms_missing.is_empty() {
+                let _ = writeln!(s, "{}: forms no case started with: {:?}", c.class.map_or("?", |c| c.name()), c.forms_missing);
+            }
         }
         let rate = if self.seconds > 0.0 { self.cases() as f64 / self.seconds } else { 0.0 };
         let _ = writeln!(
@@ -458,11 +469,15 @@ pub fn run_campaign(cfg: &Config) -> io::Result<Report> {
         let mut cr = ClassReport { class: Some(class), ..Default::default() };
         let mut done = 0;
         let mut seen = std::collections::HashSet::new();
+        let mut forms_seen = std::collections::HashSet::new();
         while done < n {
             let b = (n - done).min(BATCH as u64) as usize;
             let cases: Vec<Case> = (0..b).map(|_| gen::generate(&tables, class, &mut rng)).collect();
             let verdicts = t.run_batch(&cases)?;
             for (c, v) in cases.iter().zip(verdicts) {
+                if let Some(form) = c.form {
+                    forms_seen.insert(form);
+                }
                 cr.run += 1;
                 cr.faulted += u64::from(v.native_signal);
                 if let Some(k) = v.known {
@@ -495,6 +510,9 @@ pub fn run_campaign(cfg: &Config) -> io::Result<Report> {
             }
             done += b as u64;
         }
+        let forms = tables.of(class);
+        cr.forms_total = forms.len();
+        cr.forms_missing = forms.iter().copied().filter(|f| !forms_seen.contains(f)).collect();
         report.classes.push(cr);
     }
     report.seconds = start.elapsed().as_secs_f64();

@@ -1,16 +1,17 @@
-//! `oxvm-difftest --seed S --cases N [--class C]... [--max-report K] [--no-reduce]`
+//! `oxvm-difftest --seed S --cases N [--class C]... [--max-report K] [--no-reduce] [--require-all-forms]`
 //! `oxvm-difftest --robust --seed S --cases N`
 //!
 //! `--cases` is the total over the selected classes (split evenly). The
 //! exit status is 1 if any case mismatched (or, with --robust, panicked or
-//! hung), 2 on usage or harness errors.
+//! hung) or, with --require-all-forms, if some instruction form of a
+//! selected class was not exercised; 2 on usage or harness errors.
 
 use std::process::ExitCode;
 
 use oxvm_difftest::{robust, run_campaign, Class, Config};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: oxvm-difftest [--seed S] [--cases N] [--class C]... [--max-report K] [--no-reduce]");
+    eprintln!("usage: oxvm-difftest [--seed S] [--cases N] [--class C]... [--max-report K] [--no-reduce] [--require-all-forms]");
     eprintln!("       oxvm-difftest --robust [--seed S] [--cases N]");
     eprintln!("classes (or the groups `integer` and `fp`): {}", Class::ALL.iter().map(|c| c.name()).collect::<Vec<_>>().join(" "));
     ExitCode::from(2)
@@ -19,6 +20,7 @@ fn usage() -> ExitCode {
 fn main() -> ExitCode {
     let mut cfg = Config { classes: Vec::new(), ..Config::default() };
     let mut robust_mode = false;
+    let mut require_all_forms = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut num = |what: &str| -> Option<u64> {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
                 None => return usage(),
             },
             "--no-reduce" => cfg.reduce = false,
+            "--require-all-forms" => require_all_forms = true,
             "--robust" => robust_mode = true,
             _ => return usage(),
         }
@@ -79,7 +82,11 @@ fn main() -> ExitCode {
     match run_campaign(&cfg) {
         Ok(report) => {
             print!("{}", report.render());
-            if report.mismatches() == 0 {
+            let uncovered = require_all_forms && report.classes.iter().any(|c| !c.forms_missing.is_empty());
+            if uncovered {
+                println!("not every instruction form was exercised (see above): raise --cases");
+            }
+            if report.mismatches() == 0 && !uncovered {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
