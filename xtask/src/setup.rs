@@ -89,3 +89,16 @@ pub fn ensure_debian_packages(needs: &[(&str, &str)]) -> Result<(), String> {
     install.extend(missing.iter().copied());
     apt(&install).map_err(|e| format!("{e}; install the Debian packages {} by hand", missing.join(" ")))
 }
+
+/// Install a rustup target (for example wasm32-unknown-unknown) if missing.
+pub fn ensure_rust_target(target: &str) -> Result<(), String> {
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    match installed {
+        Ok(o) if String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == target) => Ok(()),
+        Ok(_) => {
+            step(&format!("installing rustup target {target}"));
+            run_checked(Command::new("rustup").args(["target", "add", target]))
+        }
+        Err(_) => Err(format!("the Rust target `{target}` is needed and rustup is not available to install it")),
+    }
+}
