@@ -12,9 +12,8 @@ pub fn sys_getppid(ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
     ret(ctx.process.ppid as u64)
 }
 
-/// One task per process so far: the thread id is the process id.
 pub fn sys_gettid(ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
-    ret(ctx.process.pid as u64)
+    ret(ctx.tid as u64)
 }
 
 pub fn sys_getuid(ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {

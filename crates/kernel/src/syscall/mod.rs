@@ -12,7 +12,6 @@ pub mod cwd;
 pub mod exec;
 pub mod exit;
 pub mod fcntl;
-pub mod futex;
 pub mod getdents;
 pub mod id;
 pub mod ioctl;
@@ -86,6 +85,10 @@ pub type SyscallResult = Result<SyscallReturn, Errno>;
 /// Everything a handler may touch.
 pub struct Ctx<'a> {
     pub cpu: &'a mut CpuState,
+    /// The calling thread's id.
+    pub tid: crate::task::Pid,
+    /// The calling thread's set_tid_address pointer.
+    pub clear_child_tid: &'a mut u64,
     pub process: &'a mut Process,
     pub mem: &'a mut Memory,
     pub host: &'a mut dyn Host,
