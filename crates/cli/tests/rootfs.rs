@@ -166,6 +166,19 @@ differential! {
     // `#!/usr/bin/perl`, and `#!/usr/bin/perl -w` (an interpreter argument).
     script: ["json_pp", "-json_opt", "canonical,pretty"], stdin br#"{"b":[1,2],"a":"x"}"#;
     script_with_interpreter_arg: ["debconf-escape", "-e"], stdin b"a\\b\nc\n";
+    // fork, exec, wait4, pipes between processes.
+    bash_subshells: ["bash", "-c", "echo $((6*7)); (echo sub); echo a | tr a b; x=$(echo cmd); echo $x"];
+    sh_or: ["sh", "-c", "false || echo ok"];
+    sh_status: ["sh", "-c", "sh -c 'exit 3'; echo $?; (exit 4)"], status 4;
+    bash_pipeline: ["bash", "-c", "seq 1000 | sort -r | head -3"];
+    bash_long_pipeline: ["bash", "-c", "seq 20000 | sort -n | tail -5 | tr 0-9 a-j | cat -n"];
+    bash_signal_status: ["bash", "-c", "x=$(python3 -c 'import os; os.abort()'); echo $?"];
+    xargs_: ["xargs", "-n", "2", "echo"], stdin b"a b c d e\n";
+    timeout_: ["timeout", "5", "true"];
+    python_subprocess: ["python3", "-c", "import subprocess; print(subprocess.run(['echo','hi'],capture_output=True).stdout)"];
+    python_fork_wait: ["python3", "-c", "import os\npid = os.fork()\nif pid == 0: os._exit(5)\np, st = os.waitpid(pid, 0)\nprint(p == pid, os.WIFEXITED(st), os.WEXITSTATUS(st))\ntry: os.waitpid(-1, 0)\nexcept ChildProcessError as e: print(e.errno)"];
+    python_waitid_nohang: ["python3", "-c", "import os, time\nr, w = os.pipe()\npid = os.fork()\nif pid == 0:\n    os.read(r, 1); os._exit(2)\nprint(os.waitpid(pid, os.WNOHANG))\nos.write(w, b'x')\ni = os.waitid(os.P_PID, pid, os.WEXITED)\nprint(i.si_pid == pid, i.si_status, i.si_code == os.CLD_EXITED)"];
+    python_threads: ["python3", "-c", "import threading\nlock = threading.Lock(); cond = threading.Condition(lock); total = [0]; done = [0]\ndef work():\n    for _ in range(500):\n        with lock: total[0] += 1\n    with cond:\n        done[0] += 1; cond.notify_all()\nts = [threading.Thread(target=work) for _ in range(4)]\nfor t in ts: t.start()\nwith cond: cond.wait_for(lambda: done[0] == 4)\nfor t in ts: t.join()\nprint(total[0], done[0], threading.active_count())"];
 }
 
 /// A missing program: chroot and oxvm word the complaint differently, but

@@ -93,6 +93,7 @@ impl Kernel {
             61 => self.sys_wait4(ti, &args),
             247 => self.sys_waitid(ti, &args),
             202 => self.sys_futex(ti, &args),
+            130 => self.sys_rt_sigsuspend(ti, &args),
             _ => Err(Errno::ENOSYS),
         };
         let task = &mut self.tasks[ti];
@@ -365,6 +366,21 @@ impl Kernel {
             us.write_bytes(rusage, &[0; 144])?;
         }
         Ok(Outcome::Return(0))
+    }
+
+    /// Without signal delivery the only signal a suspended process can
+    /// expect is SIGCHLD: return EINTR once a child is a zombie.
+    fn sys_rt_sigsuspend(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
+        if a.arg(1) != 8 {
+            return Err(Errno::EINVAL);
+        }
+        let pid = self.tasks[ti].pid;
+        self.user(pid)?.read_val::<u64>(a.arg(0))?;
+        let kids = self.children(pid, -1);
+        if kids.iter().any(|k| self.processes.get(k).is_some_and(|p| p.exit.is_some())) {
+            return Err(Errno::EINTR);
+        }
+        Ok(Outcome::Block)
     }
 
     /// Make the woken tasks runnable (their RAX already holds 0).

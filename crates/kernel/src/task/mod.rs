@@ -109,6 +109,8 @@ pub struct Process {
     /// Set once the process has exited; its tasks no longer run and it is
     /// a zombie until its parent waits for it.
     pub exit: Option<ExitStatus>,
+    /// alarm(2)'s deadline (monotonic ns).
+    pub alarm: Option<u64>,
     /// The task that vforked this process, released when it execs or exits.
     pub vfork_parent: Option<Pid>,
 }
@@ -136,6 +138,7 @@ impl Process {
             sigmask: 0,
             altstack: (0, 2, 0),
             vfork_parent: None,
+            alarm: None,
             robust_list: (0, 0),
             prctl: PrctlState::default(),
             nice: 0,
