@@ -94,6 +94,7 @@ impl Kernel {
             247 => self.sys_waitid(ti, &args),
             202 => self.sys_futex(ti, &args),
             130 => self.sys_rt_sigsuspend(ti, &args),
+            62 => self.sys_kill(ti, &args),
             _ => Err(Errno::ENOSYS),
         };
         let task = &mut self.tasks[ti];
@@ -381,6 +382,30 @@ impl Kernel {
             return Err(Errno::EINTR);
         }
         Ok(Outcome::Block)
+    }
+
+    /// kill(2) with a process id: the target takes the signal's default
+    /// action (no handler runs yet). Process groups are not there yet: 0
+    /// and -pgid reach the caller only, -1 the caller.
+    fn sys_kill(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
+        let (pid, sig) = (a.arg(0) as i32, a.arg(1));
+        if sig > 64 {
+            return Err(Errno::EINVAL);
+        }
+        let me = self.tasks[ti].pid;
+        let target = match pid {
+            1.. => pid as Pid,
+            0 | -1 => me,
+            _ if pid == -(me as i32) => me,
+            _ => return Err(Errno::ESRCH),
+        };
+        let p = self.processes.get(&target).ok_or(Errno::ESRCH)?;
+        // A zombie can still be signalled, to no effect.
+        if sig == 0 || p.exit.is_some() || !crate::syscall::signal::default_action_kills(p, sig) {
+            return Ok(Outcome::Return(0));
+        }
+        self.exit_process(target, ExitStatus::Signaled(crate::signal::Signal(sig as u8)));
+        Ok(if target == me { Outcome::Done } else { Outcome::Return(0) })
     }
 
     /// Make the woken tasks runnable (their RAX already holds 0).

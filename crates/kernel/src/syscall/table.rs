@@ -111,7 +111,7 @@ pub static TABLE: &[Entry] = &[
     sys(59, "execve", exec::sys_execve, Partial, "ELF (static, PIE, dynamic) and #! scripts; no set-id bits; strace shows = ?", &[Path, Ptr, Ptr]),
     sys(60, "exit", exit::in_kernel, Supported, "ends the thread; the last one ends the process", &[Int]),
     sys(61, "wait4", exit::in_kernel, Partial, "no stopped children (no job control yet); process groups match any child; rusage is zero", &[Int, Ptr, Hex, Ptr]),
-    sys(62, "kill", signal::sys_kill, Partial, "own process only; default actions (no handlers run yet)", &[Int, Int]),
+    sys(62, "kill", exit::in_kernel, Partial, "any process by pid; 0 and negative pids reach the caller only (no process groups); default actions (no handlers run yet); no permission check", &[Int, Int]),
     sys(63, "uname", system::sys_uname, Supported, "Linux 6.1.0-oxvm x86_64, nodename oxvm", &[Ptr]),
     nosys(64, "semget"),
     nosys(65, "semop"),
