@@ -179,6 +179,7 @@ differential! {
     python_fork_wait: ["python3", "-c", "import os\npid = os.fork()\nif pid == 0: os._exit(5)\np, st = os.waitpid(pid, 0)\nprint(p == pid, os.WIFEXITED(st), os.WEXITSTATUS(st))\ntry: os.waitpid(-1, 0)\nexcept ChildProcessError as e: print(e.errno)"];
     python_waitid_nohang: ["python3", "-c", "import os, time\nr, w = os.pipe()\npid = os.fork()\nif pid == 0:\n    os.read(r, 1); os._exit(2)\nprint(os.waitpid(pid, os.WNOHANG))\nos.write(w, b'x')\ni = os.waitid(os.P_PID, pid, os.WEXITED)\nprint(i.si_pid == pid, i.si_status, i.si_code == os.CLD_EXITED)"];
     python_kill_child: ["python3", "-c", "import subprocess; p = subprocess.Popen(['sleep', '5']); p.kill(); print(p.wait())"];
+    python_pipe_big_write: ["python3", "-c", "import os\nr, w = os.pipe()\npid = os.fork()\nif pid == 0:\n    os.close(r); n = os.write(w, b'x' * 300000); os._exit(n == 300000)\nos.close(w); n = 0\nwhile b := os.read(r, 65536): n += len(b)\nprint(n, os.waitpid(pid, 0)[1])"];
     python_threads: ["python3", "-c", "import threading\nlock = threading.Lock(); cond = threading.Condition(lock); total = [0]; done = [0]\ndef work():\n    for _ in range(500):\n        with lock: total[0] += 1\n    with cond:\n        done[0] += 1; cond.notify_all()\nts = [threading.Thread(target=work) for _ in range(4)]\nfor t in ts: t.start()\nwith cond: cond.wait_for(lambda: done[0] == 4)\nfor t in ts: t.join()\nprint(total[0], done[0], threading.active_count())"];
 }
 

@@ -221,7 +221,7 @@ impl Kernel {
         process.rlimits = self.rlimits;
         process.set_comm(execfn);
         self.processes.insert(pid, process);
-        self.tasks.push(Task { tid: pid, pid, cpu, state: TaskState::Runnable, clear_child_tid: 0 });
+        self.tasks.push(Task { tid: pid, pid, cpu, state: TaskState::Runnable, clear_child_tid: 0, progress: 0 });
         self.init.get_or_insert(pid);
         Ok(pid)
     }
@@ -339,6 +339,7 @@ impl Kernel {
                     cpu: &mut task.cpu,
                     tid: task.tid,
                     clear_child_tid: &mut task.clear_child_tid,
+                    progress: &mut task.progress,
                     process,
                     mem: &mut self.mem,
                     host: &mut *self.host,

@@ -89,6 +89,9 @@ pub struct Ctx<'a> {
     pub tid: crate::task::Pid,
     /// The calling thread's set_tid_address pointer.
     pub clear_child_tid: &'a mut u64,
+    /// Bytes a restarted call already transferred (a blocking pipe write
+    /// larger than the room in the pipe).
+    pub progress: &'a mut u64,
     pub process: &'a mut Process,
     pub mem: &'a mut Memory,
     pub host: &'a mut dyn Host,

@@ -177,4 +177,6 @@ pub struct Task {
     /// set_tid_address / CLONE_CHILD_CLEARTID: zeroed and futex-woken when
     /// the task exits.
     pub clear_child_tid: u64,
+    /// What the syscall being restarted has done so far (`Ctx::progress`).
+    pub progress: u64,
 }
