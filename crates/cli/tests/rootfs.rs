@@ -180,6 +180,10 @@ differential! {
     python_waitid_nohang: ["python3", "-c", "import os, time\nr, w = os.pipe()\npid = os.fork()\nif pid == 0:\n    os.read(r, 1); os._exit(2)\nprint(os.waitpid(pid, os.WNOHANG))\nos.write(w, b'x')\ni = os.waitid(os.P_PID, pid, os.WEXITED)\nprint(i.si_pid == pid, i.si_status, i.si_code == os.CLD_EXITED)"];
     python_kill_child: ["python3", "-c", "import subprocess; p = subprocess.Popen(['sleep', '5']); p.kill(); print(p.wait())"];
     python_pipe_big_write: ["python3", "-c", "import os\nr, w = os.pipe()\npid = os.fork()\nif pid == 0:\n    os.close(r); n = os.write(w, b'x' * 300000); os._exit(n == 300000)\nos.close(w); n = 0\nwhile b := os.read(r, 65536): n += len(b)\nprint(n, os.waitpid(pid, 0)[1])"];
+    // make runs its recipes through posix_spawn (clone3 with CLONE_VM|CLONE_VFORK).
+    make_eval: ["make", "-f", "/dev/null", "--eval", "all: ; echo built; false", "--eval", ".IGNORE:"];
+    python_os_system: ["python3", "-c", "import os; print(os.system('exit 3') >> 8)"];
+    perl_system: ["perl", "-e", "system('false'); print $? >> 8, qq(\n); print qx(echo hi)"];
     python_threads: ["python3", "-c", "import threading\nlock = threading.Lock(); cond = threading.Condition(lock); total = [0]; done = [0]\ndef work():\n    for _ in range(500):\n        with lock: total[0] += 1\n    with cond:\n        done[0] += 1; cond.notify_all()\nts = [threading.Thread(target=work) for _ in range(4)]\nfor t in ts: t.start()\nwith cond: cond.wait_for(lambda: done[0] == 4)\nfor t in ts: t.join()\nprint(total[0], done[0], threading.active_count())"];
 }
 
