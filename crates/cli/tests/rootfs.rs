@@ -184,6 +184,9 @@ differential! {
     make_eval: ["make", "-f", "/dev/null", "--eval", "all: ; echo built; false", "--eval", ".IGNORE:"];
     python_os_system: ["python3", "-c", "import os; print(os.system('exit 3') >> 8)"];
     perl_system: ["perl", "-e", "system('false'); print $? >> 8, qq(\n); print qx(echo hi)"];
+    // Queue, Event and Semaphore timeouts, Barrier, Timer: futex waits with
+    // and without deadlines, wakes and requeues.
+    python_thread_sync: ["python3", "-c", "import threading, queue, time\nq = queue.Queue(); out = queue.Queue()\ndef worker():\n    while (item := q.get()) is not None:\n        out.put(item * 2)\nts = [threading.Thread(target=worker) for _ in range(8)]\nfor t in ts: t.start()\nfor i in range(200): q.put(i)\nfor _ in ts: q.put(None)\nfor t in ts: t.join()\nprint(sum(out.get() for _ in range(200)))\ne = threading.Event(); t0 = time.monotonic(); print(e.wait(0.05), time.monotonic() - t0 >= 0.05)\nb = threading.Barrier(3); r = []\ndef bw(): r.append(b.wait())\nts = [threading.Thread(target=bw) for _ in range(3)]\n[t.start() for t in ts]; [t.join() for t in ts]; print(sorted(r))\ns = threading.Semaphore(2); print(s.acquire(timeout=0.01), s.acquire(timeout=0.01), s.acquire(timeout=0.01))\ntimer = threading.Timer(0.01, lambda: print(\"timer\")); timer.start(); timer.join()\n"];
     python_threads: ["python3", "-c", "import threading\nlock = threading.Lock(); cond = threading.Condition(lock); total = [0]; done = [0]\ndef work():\n    for _ in range(500):\n        with lock: total[0] += 1\n    with cond:\n        done[0] += 1; cond.notify_all()\nts = [threading.Thread(target=work) for _ in range(4)]\nfor t in ts: t.start()\nwith cond: cond.wait_for(lambda: done[0] == 4)\nfor t in ts: t.join()\nprint(total[0], done[0], threading.active_count())"];
 }
 

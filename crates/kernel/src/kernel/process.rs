@@ -140,7 +140,7 @@ impl Kernel {
         let mut us = self.user(pid)?;
         let mut f = [0u64; 11];
         for (i, v) in f.iter_mut().enumerate().take((size / 8).min(11) as usize) {
-            *v = us.read_val(addr + 8 * i as u64)?;
+            *v = us.read_val(addr.wrapping_add(8 * i as u64))?;
         }
         if f[4] > 64 || f[9] != 0 || f[8] != 0 {
             return Err(Errno::EINVAL);
