@@ -221,7 +221,7 @@ impl Kernel {
         process.rlimits = self.rlimits;
         process.set_comm(execfn);
         self.processes.insert(pid, process);
-        self.tasks.push(Task { tid: pid, pid, cpu, state: TaskState::Runnable, clear_child_tid: 0, progress: 0 });
+        self.tasks.push(Task { tid: pid, pid, cpu, state: TaskState::Runnable, clear_child_tid: 0, progress: 0, waits: None });
         self.init.get_or_insert(pid);
         Ok(pid)
     }
@@ -276,7 +276,10 @@ impl Kernel {
         let now = self.host.now(Clock::Monotonic);
         let task = &mut self.tasks[ti];
         match task.state {
-            TaskState::Runnable | TaskState::Blocked => true,
+            TaskState::Runnable => true,
+            // Retried once something it waits on changed, or on every pass
+            // when it waits on something without a queue.
+            TaskState::Blocked => task.waits.as_ref().is_none_or(|w| w.iter().any(|(q, g)| q.generation() != *g)),
             TaskState::Sleep(until) if now >= until => {
                 task.state = TaskState::Runnable;
                 true
@@ -340,14 +343,19 @@ impl Kernel {
                     tid: task.tid,
                     clear_child_tid: &mut task.clear_child_tid,
                     progress: &mut task.progress,
+                    waits: std::cell::RefCell::new(Some(Vec::new())),
                     process,
                     mem: &mut self.mem,
                     host: &mut *self.host,
                 };
                 let out = self.syscalls.dispatch(&mut ctx);
+                let waits = ctx.waits.into_inner();
                 match out {
                     SyscallReturn::Return(_) | SyscallReturn::NoReturn => {}
-                    SyscallReturn::Block => task.state = TaskState::Blocked,
+                    SyscallReturn::Block => {
+                        task.state = TaskState::Blocked;
+                        task.waits = waits.filter(|w| !w.is_empty());
+                    }
                     SyscallReturn::Sleep { until, .. } => task.state = TaskState::Sleep(until),
                 }
                 if let Some(status) = process.exit {

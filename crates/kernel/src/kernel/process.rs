@@ -110,6 +110,7 @@ impl Kernel {
             Ok(Outcome::Block) => {
                 task.cpu.rip = task.cpu.rip.wrapping_sub(2);
                 task.state = TaskState::Blocked;
+                task.waits = None;
                 return;
             }
             Ok(Outcome::Done) => None,
@@ -209,7 +210,7 @@ impl Kernel {
             let _ = self.user(child_pid)?.write_val(c.child_tid, &tid);
         }
         let clear = if f & CLONE_CHILD_CLEARTID != 0 { c.child_tid } else { 0 };
-        self.tasks.push(Task { tid, pid: child_pid, cpu, state: TaskState::Runnable, clear_child_tid: clear, progress: 0 });
+        self.tasks.push(Task { tid, pid: child_pid, cpu, state: TaskState::Runnable, clear_child_tid: clear, progress: 0, waits: None });
         let parent = &mut self.tasks[ti];
         parent.cpu.gpr[reg::RAX] = tid as u64;
         if f & CLONE_VFORK != 0 {

@@ -151,9 +151,10 @@ impl Process {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TaskState {
     Runnable,
-    /// Its syscall could not complete (an empty pipe, console input, a child
-    /// still running): RIP points back at the SYSCALL, and the scheduler
-    /// retries it on each pass; a retry that blocks again is no progress.
+    /// Its syscall could not complete (an empty pipe, a child still
+    /// running): RIP points back at the SYSCALL, and the scheduler retries
+    /// it once one of `Task::waits` moved (or on every pass without
+    /// queues); a retry that blocks again is no progress.
     Blocked,
     /// Sleeping until this monotonic time (ns); its syscall has returned.
     Sleep(u64),
@@ -179,4 +180,7 @@ pub struct Task {
     pub clear_child_tid: u64,
     /// What the syscall being restarted has done so far (`Ctx::progress`).
     pub progress: u64,
+    /// While `Blocked`: the wait queues and the generations they had when
+    /// the call looked at them; None: retry on every pass.
+    pub waits: Option<Vec<(crate::vfs::WaitQueue, u64)>>,
 }
