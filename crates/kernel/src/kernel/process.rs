@@ -110,7 +110,10 @@ impl Kernel {
             Ok(Outcome::Block) => {
                 task.cpu.rip = task.cpu.rip.wrapping_sub(2);
                 task.state = TaskState::Blocked;
-                task.waits = None;
+                // Every call that blocks here waits for a child to change
+                // state: retried when the process's child queue moves.
+                let pid = task.pid;
+                task.waits = self.processes.get(&pid).map(|p| vec![(p.child_events.clone(), p.child_events.generation())]);
                 return;
             }
             Ok(Outcome::Done) => None,
@@ -268,9 +271,19 @@ impl Kernel {
             p.files = Default::default();
             p.vfork_parent = None;
         }
+        let mut orphans = false;
         for child in self.processes.values_mut() {
             if child.ppid == pid && child.pid != pid {
                 child.ppid = init;
+                orphans = true;
+            }
+        }
+        // Wake the parent's wait4 (and init's, which may have inherited
+        // zombies).
+        let ppid = self.processes.get(&pid).map_or(0, |p| p.ppid);
+        for waiter in [Some(ppid), orphans.then_some(init)].into_iter().flatten() {
+            if let Some(p) = self.processes.get(&waiter) {
+                p.child_events.notify();
             }
         }
         // The first process has no parent to reap it.

@@ -109,6 +109,9 @@ pub struct Process {
     /// Set once the process has exited; its tasks no longer run and it is
     /// a zombie until its parent waits for it.
     pub exit: Option<ExitStatus>,
+    /// Moves when a child exits (or zombies are reparented here): what
+    /// wait4, waitid and rt_sigsuspend block on.
+    pub child_events: crate::vfs::WaitQueue,
     /// alarm(2)'s deadline (monotonic ns).
     pub alarm: Option<u64>,
     /// The task that vforked this process, released when it execs or exits.
@@ -139,6 +142,7 @@ impl Process {
             altstack: (0, 2, 0),
             vfork_parent: None,
             alarm: None,
+            child_events: Default::default(),
             robust_list: (0, 0),
             prctl: PrctlState::default(),
             nice: 0,
