@@ -24,10 +24,21 @@ pub const CLONE_SETTLS: u64 = 0x80000;
 pub const CLONE_PARENT_SETTID: u64 = 0x100000;
 pub const CLONE_CHILD_CLEARTID: u64 = 0x200000;
 pub const CLONE_CHILD_SETTID: u64 = 0x1000000;
-/// Flags that need something oxvm does not have (namespaces, pidfds,
-/// ptrace, cgroups, clear_sighand): EINVAL rather than a silent mismatch.
-const CLONE_UNSUPPORTED: u64 =
-    0x1000 /* PIDFD */ | 0x2000 /* PTRACE */ | 0x0200_0000 /* NEWNS.. */ | 0x7e02_0000 | 0x1_0000_0000 | 0x2_0000_0000;
+/// Flags that need something oxvm does not have: EINVAL rather than a
+/// silent mismatch. CLONE_PIDFD, CLONE_PTRACE, the namespaces (NEWNS,
+/// NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET), CLONE_CLEAR_SIGHAND
+/// and CLONE_INTO_CGROUP.
+const CLONE_UNSUPPORTED: u64 = 0x1000
+    | 0x2000
+    | 0x2_0000
+    | 0x0200_0000
+    | 0x0400_0000
+    | 0x0800_0000
+    | 0x1000_0000
+    | 0x2000_0000
+    | 0x4000_0000
+    | 0x1_0000_0000
+    | 0x2_0000_0000;
 
 const WNOHANG: u64 = 1;
 const WEXITED: u64 = 4;
