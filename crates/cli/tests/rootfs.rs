@@ -166,6 +166,28 @@ differential! {
     // `#!/usr/bin/perl`, and `#!/usr/bin/perl -w` (an interpreter argument).
     script: ["json_pp", "-json_opt", "canonical,pretty"], stdin br#"{"b":[1,2],"a":"x"}"#;
     script_with_interpreter_arg: ["debconf-escape", "-e"], stdin b"a\\b\nc\n";
+    // fork, exec, wait4, pipes between processes.
+    bash_subshells: ["bash", "-c", "echo $((6*7)); (echo sub); echo a | tr a b; x=$(echo cmd); echo $x"];
+    sh_or: ["sh", "-c", "false || echo ok"];
+    sh_status: ["sh", "-c", "sh -c 'exit 3'; echo $?; (exit 4)"], status 4;
+    bash_pipeline: ["bash", "-c", "seq 1000 | sort -r | head -3"];
+    bash_long_pipeline: ["bash", "-c", "seq 20000 | sort -n | tail -5 | tr 0-9 a-j | cat -n"];
+    bash_signal_status: ["bash", "-c", "x=$(python3 -c 'import os; os.abort()'); echo $?"];
+    xargs_: ["xargs", "-n", "2", "echo"], stdin b"a b c d e\n";
+    timeout_: ["timeout", "5", "true"];
+    python_subprocess: ["python3", "-c", "import subprocess; print(subprocess.run(['echo','hi'],capture_output=True).stdout)"];
+    python_fork_wait: ["python3", "-c", "import os\npid = os.fork()\nif pid == 0: os._exit(5)\np, st = os.waitpid(pid, 0)\nprint(p == pid, os.WIFEXITED(st), os.WEXITSTATUS(st))\ntry: os.waitpid(-1, 0)\nexcept ChildProcessError as e: print(e.errno)"];
+    python_waitid_nohang: ["python3", "-c", "import os, time\nr, w = os.pipe()\npid = os.fork()\nif pid == 0:\n    os.read(r, 1); os._exit(2)\nprint(os.waitpid(pid, os.WNOHANG))\nos.write(w, b'x')\ni = os.waitid(os.P_PID, pid, os.WEXITED)\nprint(i.si_pid == pid, i.si_status, i.si_code == os.CLD_EXITED)"];
+    python_kill_child: ["python3", "-c", "import subprocess; p = subprocess.Popen(['sleep', '5']); p.kill(); print(p.wait())"];
+    python_pipe_big_write: ["python3", "-c", "import os\nr, w = os.pipe()\npid = os.fork()\nif pid == 0:\n    os.close(r); n = os.write(w, b'x' * 300000); os._exit(n == 300000)\nos.close(w); n = 0\nwhile b := os.read(r, 65536): n += len(b)\nprint(n, os.waitpid(pid, 0)[1])"];
+    // make runs its recipes through posix_spawn (clone3 with CLONE_VM|CLONE_VFORK).
+    make_eval: ["make", "-f", "/dev/null", "--eval", "all: ; echo built; false", "--eval", ".IGNORE:"];
+    python_os_system: ["python3", "-c", "import os; print(os.system('exit 3') >> 8)"];
+    perl_system: ["perl", "-e", "system('false'); print $? >> 8, qq(\n); print qx(echo hi)"];
+    // Queue, Event and Semaphore timeouts, Barrier, Timer: futex waits with
+    // and without deadlines, wakes and requeues.
+    python_thread_sync: ["python3", "-c", "import threading, queue, time\nq = queue.Queue(); out = queue.Queue()\ndef worker():\n    while (item := q.get()) is not None:\n        out.put(item * 2)\nts = [threading.Thread(target=worker) for _ in range(8)]\nfor t in ts: t.start()\nfor i in range(200): q.put(i)\nfor _ in ts: q.put(None)\nfor t in ts: t.join()\nprint(sum(out.get() for _ in range(200)))\ne = threading.Event(); t0 = time.monotonic(); print(e.wait(0.05), time.monotonic() - t0 >= 0.05)\nb = threading.Barrier(3); r = []\ndef bw(): r.append(b.wait())\nts = [threading.Thread(target=bw) for _ in range(3)]\n[t.start() for t in ts]; [t.join() for t in ts]; print(sorted(r))\ns = threading.Semaphore(2); print(s.acquire(timeout=0.01), s.acquire(timeout=0.01), s.acquire(timeout=0.01))\ntimer = threading.Timer(0.01, lambda: print(\"timer\")); timer.start(); timer.join()\n"];
+    python_threads: ["python3", "-c", "import threading\nlock = threading.Lock(); cond = threading.Condition(lock); total = [0]; done = [0]\ndef work():\n    for _ in range(500):\n        with lock: total[0] += 1\n    with cond:\n        done[0] += 1; cond.notify_all()\nts = [threading.Thread(target=work) for _ in range(4)]\nfor t in ts: t.start()\nwith cond: cond.wait_for(lambda: done[0] == 4)\nfor t in ts: t.join()\nprint(total[0], done[0], threading.active_count())"];
 }
 
 /// A missing program: chroot and oxvm word the complaint differently, but

@@ -66,6 +66,7 @@ errnos! {
     ENAMETOOLONG = 36, "File name too long";
     ENOSYS = 38, "Function not implemented";
     ENOTEMPTY = 39, "Directory not empty";
+    ENOTSOCK = 88, "Socket operation on non-socket";
     EAFNOSUPPORT = 97, "Address family not supported by protocol";
     ETIMEDOUT = 110, "Connection timed out";
     ELOOP = 40, "Too many levels of symbolic links";

@@ -1,5 +1,7 @@
 //! The kernel object and its event-driven run loop.
 
+mod process;
+
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -11,6 +13,7 @@ use crate::loader::{self, Creds, ExecError, ExecParams};
 use crate::mm::{FaultError, Mm, DEFAULT_FRAME_LIMIT};
 use crate::signal::FaultSignal;
 use crate::syscall::{Ctx, Dispatcher, SyscallReturn};
+use crate::task::futex::FutexQueues;
 use crate::task::{default_rlimits, ExitStatus, Pid, Process, Rlimit, Task, TaskState, RLIMIT_NOFILE, RLIM_NLIMITS};
 use crate::vfs::file::{O_RDONLY, O_WRONLY};
 use crate::vfs::{Dentry, EmptyDir, FdTable, FsContext, InodeRef, OpenFile, Vfs};
@@ -66,7 +69,15 @@ pub struct Kernel {
     root: Dentry,
     /// Resource limits new processes start with.
     rlimits: [Rlimit; RLIM_NLIMITS],
+    /// The task that ran last (round-robin position).
+    cur: usize,
+    /// Instructions retired by tasks already gone.
+    retired_icount: u64,
+    futexes: FutexQueues,
 }
+
+/// The most instructions a task runs before the next one gets its turn.
+pub const SLICE: u64 = 50_000;
 
 impl Kernel {
     pub fn new(host: Box<dyn Host>) -> Self {
@@ -83,6 +94,9 @@ impl Kernel {
             vfs: Rc::new(Vfs::default()),
             root: Dentry::root(Rc::new(EmptyDir)),
             rlimits: default_rlimits(),
+            cur: 0,
+            retired_icount: 0,
+            futexes: FutexQueues::default(),
         }
     }
 
@@ -153,7 +167,7 @@ impl Kernel {
 
     /// Guest instructions retired so far, by all tasks.
     pub fn instructions(&self) -> u64 {
-        self.tasks.iter().map(|t| t.cpu.icount).sum()
+        self.retired_icount + self.tasks.iter().map(|t| t.cpu.icount).sum::<u64>()
     }
 
     /// Guest memory in use, in 4 KiB frames.
@@ -207,7 +221,7 @@ impl Kernel {
         process.rlimits = self.rlimits;
         process.set_comm(execfn);
         self.processes.insert(pid, process);
-        self.tasks.push(Task { tid: pid, pid, cpu, state: TaskState::Runnable });
+        self.tasks.push(Task { tid: pid, pid, cpu, state: TaskState::Runnable, clear_child_tid: 0, progress: 0, waits: None });
         self.init.get_or_insert(pid);
         Ok(pid)
     }
@@ -216,75 +230,156 @@ impl Kernel {
         self.init.and_then(|p| self.processes.get(&p)).and_then(|p| p.exit)
     }
 
-    /// Run guest code for at most `budget` instructions.
+    /// Run guest code for at most `budget` instructions, round-robin over
+    /// the tasks in slices of at most [`SLICE`] instructions.
     pub fn run(&mut self, budget: u64) -> RunState {
         let mut left = budget;
+        // Tasks visited in a row without progress: once every task has been
+        // visited so, all of them wait for something outside the guest.
+        let mut stalled = 0usize;
         loop {
             if let Some(status) = self.init_exit() {
                 return RunState::Exited(status);
             }
-            // One task per process and a single process so far: the
-            // scheduler is "the first live task". A budget slice per task
-            // comes with fork.
-            let Some(ti) = self.tasks.iter().position(|t| t.state != TaskState::Dead) else {
+            if self.tasks.iter().any(|t| t.state == TaskState::Dead) {
+                self.retired_icount += self.tasks.iter().filter(|t| t.state == TaskState::Dead).map(|t| t.cpu.icount).sum::<u64>();
+                self.tasks.retain(|t| t.state != TaskState::Dead);
+            }
+            let n = self.tasks.len();
+            if n == 0 {
                 return RunState::Idle { until: None };
-            };
-            if let TaskState::Sleep(until) = self.tasks[ti].state {
-                if self.host.now(Clock::Monotonic) < until {
-                    return RunState::Idle { until: Some(until) };
-                }
-                self.tasks[ti].state = TaskState::Runnable;
+            }
+            if stalled >= n {
+                return RunState::Idle { until: self.next_deadline() };
             }
             if left == 0 {
                 return RunState::Runnable;
             }
-            let task = &mut self.tasks[ti];
-            let Some(process) = self.processes.get_mut(&task.pid) else {
-                task.state = TaskState::Dead;
+            self.cur = (self.cur + 1) % n;
+            let ti = self.cur;
+            if !self.ready(ti) {
+                stalled += 1;
                 continue;
-            };
-            let (exit, n) = {
-                let mut bus = Bus::new(&mut process.mm.space, &mut self.mem);
-                oxvm_cpu::run(&mut task.cpu, &mut bus, left)
-            };
-            left = left.saturating_sub(n);
-            match exit {
-                Exit::Budget => {}
-                Exit::Syscall => {
-                    let mut ctx = Ctx { cpu: &mut task.cpu, process, mem: &mut self.mem, host: &mut *self.host };
-                    match self.syscalls.dispatch(&mut ctx) {
-                        SyscallReturn::Return(_) => task.state = TaskState::Runnable,
-                        SyscallReturn::Block => {
-                            task.state = TaskState::WaitConsole;
-                            return RunState::Idle { until: None };
-                        }
-                        SyscallReturn::Sleep { until, .. } => {
-                            task.state = TaskState::Sleep(until);
-                            continue;
-                        }
-                        SyscallReturn::NoReturn => {}
-                    }
-                    if process.exit.is_some() {
-                        process.mm.clear(&mut self.mem);
-                        task.state = TaskState::Dead;
-                    }
+            }
+            let retry = self.tasks[ti].state == TaskState::Blocked;
+            let progressed = self.run_task(ti, left.min(SLICE), &mut left);
+            if progressed || !retry {
+                stalled = 0;
+            } else {
+                stalled += 1;
+            }
+        }
+    }
+
+    /// Whether task `ti` can run now; wakes it if its wait is over.
+    fn ready(&mut self, ti: usize) -> bool {
+        let now = self.host.now(Clock::Monotonic);
+        let task = &mut self.tasks[ti];
+        match task.state {
+            TaskState::Runnable => true,
+            // Retried once something it waits on changed, or on every pass
+            // when it waits on something without a queue.
+            TaskState::Blocked => task.waits.as_ref().is_none_or(|w| w.iter().any(|(q, g)| q.generation() != *g)),
+            TaskState::Sleep(until) if now >= until => {
+                task.state = TaskState::Runnable;
+                true
+            }
+            TaskState::Futex { deadline: Some(d) } if now >= d => {
+                let tid = task.tid;
+                task.cpu.gpr[oxvm_cpu::state::reg::RAX] = crate::errno::Errno::ETIMEDOUT.as_return();
+                task.state = TaskState::Runnable;
+                self.futexes.remove(tid);
+                true
+            }
+            TaskState::Vfork(child) => {
+                let done = self.processes.get(&child).is_none_or(|p| p.exit.is_some() || p.vfork_parent.is_none());
+                if done {
+                    task.state = TaskState::Runnable;
                 }
-                Exit::Fault(f) => {
-                    let rip = task.cpu.rip;
-                    let fatal = match f {
-                        Fault::Page { addr, access, present: false } => match process.mm.handle_fault(&mut self.mem, addr, access) {
-                            Ok(()) => continue,
-                            Err(FaultError::OutOfMemory) => FaultSignal::out_of_memory(addr, rip),
-                            Err(FaultError::BadAccess) => FaultSignal::from_fault(f, rip),
-                        },
-                        _ => FaultSignal::from_fault(f, rip),
-                    };
-                    // No signal handlers yet: a synchronous signal kills.
-                    self.last_fatal = Some(fatal);
-                    process.exit = Some(ExitStatus::Signaled(fatal.signal));
-                    process.mm.clear(&mut self.mem);
-                    task.state = TaskState::Dead;
+                done
+            }
+            _ => false,
+        }
+    }
+
+    /// The earliest time a sleeping task wakes.
+    fn next_deadline(&self) -> Option<u64> {
+        self.tasks
+            .iter()
+            .filter_map(|t| match t.state {
+                TaskState::Sleep(until) => Some(until),
+                TaskState::Futex { deadline } => deadline,
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Run task `ti` for up to `slice` instructions. Returns false when it
+    /// only retried a syscall that blocked again.
+    fn run_task(&mut self, ti: usize, slice: u64, left: &mut u64) -> bool {
+        let task = &mut self.tasks[ti];
+        let Some(process) = self.processes.get_mut(&task.pid) else {
+            task.state = TaskState::Dead;
+            return true;
+        };
+        let (exit, n) = {
+            let mut bus = Bus::new(&mut process.mm.space, &mut self.mem);
+            oxvm_cpu::run(&mut task.cpu, &mut bus, slice)
+        };
+        *left = left.saturating_sub(n);
+        let was_blocked = task.state == TaskState::Blocked;
+        task.state = TaskState::Runnable;
+        match exit {
+            Exit::Budget => true,
+            Exit::Syscall => {
+                let nr = task.cpu.gpr[oxvm_cpu::state::reg::RAX];
+                if crate::syscall::exit::IN_KERNEL.contains(&nr) {
+                    self.process_syscall(ti, nr);
+                    return !(was_blocked && self.tasks[ti].state == TaskState::Blocked);
                 }
+                let pid = task.pid;
+                let mut ctx = Ctx {
+                    cpu: &mut task.cpu,
+                    tid: task.tid,
+                    clear_child_tid: &mut task.clear_child_tid,
+                    progress: &mut task.progress,
+                    waits: std::cell::RefCell::new(Some(Vec::new())),
+                    process,
+                    mem: &mut self.mem,
+                    host: &mut *self.host,
+                };
+                let out = self.syscalls.dispatch(&mut ctx);
+                let waits = ctx.waits.into_inner();
+                match out {
+                    SyscallReturn::Return(_) | SyscallReturn::NoReturn => {}
+                    SyscallReturn::Block => {
+                        task.state = TaskState::Blocked;
+                        task.waits = waits.filter(|w| !w.is_empty());
+                    }
+                    SyscallReturn::Sleep { until, .. } => task.state = TaskState::Sleep(until),
+                }
+                if let Some(status) = process.exit {
+                    self.exit_process(pid, status);
+                } else if out == SyscallReturn::NoReturn && matches!(nr, 59 | 322) {
+                    self.after_exec(ti);
+                }
+                !(was_blocked && out == SyscallReturn::Block)
+            }
+            Exit::Fault(f) => {
+                let rip = task.cpu.rip;
+                let fatal = match f {
+                    Fault::Page { addr, access, present: false } => match process.mm.handle_fault(&mut self.mem, addr, access) {
+                        Ok(()) => return true,
+                        Err(FaultError::OutOfMemory) => FaultSignal::out_of_memory(addr, rip),
+                        Err(FaultError::BadAccess) => FaultSignal::from_fault(f, rip),
+                    },
+                    _ => FaultSignal::from_fault(f, rip),
+                };
+                // No signal handlers yet: a synchronous signal kills.
+                self.last_fatal = Some(fatal);
+                let pid = task.pid;
+                self.exit_process(pid, ExitStatus::Signaled(fatal.signal));
+                true
             }
         }
     }

@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use crate::errno::Errno;
 use crate::host::Host;
-use crate::vfs::{makedev, FileOps, FileType, Io, Result, Stat, StatFs};
+use crate::vfs::{makedev, FileOps, FileType, Io, Result, Stat, StatFs, WaitQueue};
 
 /// Linux's default pipe capacity.
 pub const PIPE_BUF_SIZE: usize = 65536;
@@ -25,6 +25,9 @@ struct Shared {
     readers: usize,
     writers: usize,
     ino: u64,
+    /// Both ends' waiters: readers wait for data or the last writer's
+    /// close, writers for room or the last reader's close.
+    queue: WaitQueue,
 }
 
 pub struct PipeEnd {
@@ -34,7 +37,7 @@ pub struct PipeEnd {
 
 /// A new pipe: (read end, write end).
 pub fn new_pair(ino: u64) -> (Rc<dyn FileOps>, Rc<dyn FileOps>) {
-    let shared = Rc::new(RefCell::new(Shared { data: VecDeque::new(), readers: 1, writers: 1, ino }));
+    let shared = Rc::new(RefCell::new(Shared { data: VecDeque::new(), readers: 1, writers: 1, ino, queue: WaitQueue::default() }));
     (Rc::new(PipeEnd { shared: shared.clone(), write: false }), Rc::new(PipeEnd { shared, write: true }))
 }
 
@@ -46,10 +49,15 @@ impl Drop for PipeEnd {
         } else {
             s.readers -= 1;
         }
+        s.queue.notify();
     }
 }
 
 impl FileOps for PipeEnd {
+    fn wait_queue(&self) -> Option<WaitQueue> {
+        Some(self.shared.borrow().queue.clone())
+    }
+
     fn read(&self, _host: &mut dyn Host, _off: u64, buf: &mut [u8]) -> Result<Io> {
         let mut s = self.shared.borrow_mut();
         if s.data.is_empty() {
@@ -59,6 +67,7 @@ impl FileOps for PipeEnd {
         for (b, d) in buf.iter_mut().zip(s.data.drain(..n)) {
             *b = d;
         }
+        s.queue.notify();
         Ok(Io::Done(n))
     }
 
@@ -73,6 +82,7 @@ impl FileOps for PipeEnd {
         }
         let n = data.len().min(room);
         s.data.extend(&data[..n]);
+        s.queue.notify();
         Ok(Io::Done(n))
     }
 

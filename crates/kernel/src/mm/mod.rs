@@ -111,6 +111,19 @@ impl Mm {
         &self.vmas
     }
 
+    /// A copy-on-write copy for fork: the same VMAs (file mappings share
+    /// their file) and brk, every present page shared read-only until
+    /// either side writes.
+    pub fn fork(&mut self, mem: &mut Memory) -> Mm {
+        Mm {
+            space: self.space.fork(&mut mem.phys),
+            vmas: self.vmas.clone(),
+            brk_start: self.brk_start,
+            brk: self.brk,
+            frame_limit: self.frame_limit,
+        }
+    }
+
     /// Release every page and VMA (exit, or exec replacing the image).
     pub fn clear(&mut self, mem: &mut Memory) {
         self.space.clear(&mut mem.phys);
@@ -172,6 +185,23 @@ impl Mm {
         }
         let end = page_up(len).and_then(|l| addr.checked_add(l)).filter(|&e| e <= oxvm_cpu::mem::USER_END).ok_or(Errno::EINVAL)?;
         self.unmap_range(mem, addr, end);
+        Ok(())
+    }
+
+    /// madvise(MADV_DONTNEED): drop the pages of [addr, addr+len) but keep
+    /// the mappings, so the next touch reads zeroes (anonymous memory) or
+    /// the file again (private file mappings).
+    pub fn discard(&mut self, mem: &mut Memory, addr: u64, len: u64) -> Result<(), Errno> {
+        if !addr.is_multiple_of(PAGE) {
+            return Err(Errno::EINVAL);
+        }
+        let end = page_up(len).and_then(|l| addr.checked_add(l)).filter(|&e| e <= oxvm_cpu::mem::USER_END).ok_or(Errno::EINVAL)?;
+        if !self.vmas.covers(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        for va in self.mapped_pages(addr, end) {
+            self.space.unmap(&mut mem.phys, va);
+        }
         Ok(())
     }
 

@@ -84,7 +84,7 @@ pub fn sys_execve(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         }
     }
     ctx.process.altstack = (0, 2, 0);
-    ctx.process.clear_child_tid = 0;
+    *ctx.clear_child_tid = 0;
     ctx.process.robust_list = (0, 0);
     ctx.process.set_comm(&path);
     Ok(SyscallReturn::NoReturn)

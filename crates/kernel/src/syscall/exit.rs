@@ -1,14 +1,24 @@
-//! exit(2), exit_group(2).
+//! exit(2), exit_group(2), and the other calls that change the set of
+//! tasks (clone, fork, vfork, wait4, waitid, futex): these need the whole
+//! kernel, not one process, so `Kernel::run` handles them itself
+//! (`kernel/process.rs`) before the dispatcher sees them.
 
-use super::{Ctx, SyscallArgs, SyscallResult, SyscallReturn};
-use crate::task::ExitStatus;
+use super::{Ctx, SyscallArgs, SyscallResult};
+use crate::errno::Errno;
 
-/// With one task per process, ending the task ends the process.
-pub fn sys_exit(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
-    sys_exit_group(ctx, a)
+/// The table's handler for the calls the kernel intercepts; never reached
+/// through the dispatcher.
+pub fn in_kernel(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
+    Err(Errno::ENOSYS)
 }
 
-pub fn sys_exit_group(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
-    ctx.process.exit = Some(ExitStatus::Code(a.arg(0) as u8));
-    Ok(SyscallReturn::NoReturn)
+/// Syscall numbers `Kernel::run` handles itself.
+pub const IN_KERNEL: [u64; 11] = [56, 57, 58, 60, 61, 62, 130, 202, 231, 247, 435];
+
+/// A call oxvm knowingly does not offer: ENOSYS without the "unsupported"
+/// warning, because its callers treat ENOSYS as "use the fallback"
+/// (timeout(1) falls back from timer_create to alarm, Python's selectors
+/// from epoll to poll). The table's note says what is missing.
+pub fn enosys_fallback(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
+    Err(Errno::ENOSYS)
 }

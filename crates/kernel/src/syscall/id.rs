@@ -12,9 +12,8 @@ pub fn sys_getppid(ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
     ret(ctx.process.ppid as u64)
 }
 
-/// One task per process so far: the thread id is the process id.
 pub fn sys_gettid(ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
-    ret(ctx.process.pid as u64)
+    ret(ctx.tid as u64)
 }
 
 pub fn sys_getuid(ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
@@ -102,4 +101,81 @@ pub fn sys_getresuid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 pub fn sys_getresgid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let c = ctx.process.creds;
     put_ids(ctx, [a.arg(0), a.arg(1), a.arg(2)], [c.gid, c.egid, c.egid])
+}
+
+/// The new (real, effective) pair for setresuid/setresgid-style calls:
+/// u32::MAX (-1) keeps a value. Without privilege (euid 0) each new value
+/// must be the current real or effective one (no saved id is tracked, so
+/// it is taken to be the effective one, as after exec without set-id).
+fn new_ids(privileged: bool, cur: (u32, u32), want: [u32; 3]) -> Result<(u32, u32), Errno> {
+    const KEEP: u32 = u32::MAX;
+    if !privileged && want.iter().any(|&w| w != KEEP && w != cur.0 && w != cur.1) {
+        return Err(Errno::EPERM);
+    }
+    let pick = |w: u32, old: u32| if w == KEEP { old } else { w };
+    Ok((pick(want[0], cur.0), pick(want[1], cur.1)))
+}
+
+fn set_uids(ctx: &mut Ctx, want: [u32; 3]) -> SyscallResult {
+    let c = &mut ctx.process.creds;
+    (c.uid, c.euid) = new_ids(c.euid == 0, (c.uid, c.euid), want)?;
+    ctx.process.fs.walker.0 = ctx.process.creds.euid;
+    ret(0)
+}
+
+fn set_gids(ctx: &mut Ctx, want: [u32; 3]) -> SyscallResult {
+    let c = &mut ctx.process.creds;
+    (c.gid, c.egid) = new_ids(c.euid == 0, (c.gid, c.egid), want)?;
+    ctx.process.fs.walker.1 = ctx.process.creds.egid;
+    ret(0)
+}
+
+pub fn sys_setresuid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    set_uids(ctx, [a.arg(0) as u32, a.arg(1) as u32, a.arg(2) as u32])
+}
+
+pub fn sys_setresgid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    set_gids(ctx, [a.arg(0) as u32, a.arg(1) as u32, a.arg(2) as u32])
+}
+
+pub fn sys_setreuid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    set_uids(ctx, [a.arg(0) as u32, a.arg(1) as u32, u32::MAX])
+}
+
+pub fn sys_setregid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    set_gids(ctx, [a.arg(0) as u32, a.arg(1) as u32, u32::MAX])
+}
+
+/// setuid(2): privileged, sets both; otherwise only the effective id.
+pub fn sys_setuid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let id = a.arg(0) as u32;
+    if id == u32::MAX {
+        return Err(Errno::EINVAL);
+    }
+    let both = ctx.process.creds.euid == 0;
+    set_uids(ctx, [if both { id } else { u32::MAX }, id, u32::MAX])
+}
+
+pub fn sys_setgid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let id = a.arg(0) as u32;
+    if id == u32::MAX {
+        return Err(Errno::EINVAL);
+    }
+    let both = ctx.process.creds.euid == 0;
+    set_gids(ctx, [if both { id } else { u32::MAX }, id, u32::MAX])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_ids;
+
+    #[test]
+    fn set_ids_rules() {
+        // Root may become anyone; -1 keeps a value.
+        assert_eq!(new_ids(true, (0, 0), [1000, 1000, u32::MAX]), Ok((1000, 1000)));
+        assert_eq!(new_ids(true, (0, 0), [u32::MAX, 5, u32::MAX]), Ok((0, 5)));
+        // A user may only swap between its real and effective ids.
+        assert_eq!(new_ids(false, (1000, 1001), [1001, 1000, u32::MAX]), Ok((1001, 1000)));
+        assert!(new_ids(false, (1000, 1000), [u32::MAX, 0, u32::MAX]).is_err());
+    }
 }

@@ -153,3 +153,21 @@ pub fn sys_mremap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let p = &mut *ctx.process;
     p.mm.remap(ctx.mem, old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed).map(SyscallReturn::Return)
 }
+
+const MADV_DONTNEED: u64 = 4;
+
+/// madvise(2): advice is accepted and ignored, except MADV_DONTNEED, which
+/// drops the pages (glibc frees dead threads' stacks this way).
+pub fn sys_madvise(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let (addr, len, advice) = (a.arg(0), a.arg(1), a.arg(2));
+    if !addr.is_multiple_of(crate::mm::PAGE) {
+        return Err(Errno::EINVAL);
+    }
+    if len == 0 {
+        return ret(0);
+    }
+    if advice == MADV_DONTNEED {
+        ctx.process.mm.discard(ctx.mem, addr, len)?;
+    }
+    ret(0)
+}

@@ -12,7 +12,6 @@ pub mod cwd;
 pub mod exec;
 pub mod exit;
 pub mod fcntl;
-pub mod futex;
 pub mod getdents;
 pub mod id;
 pub mod ioctl;
@@ -86,6 +85,18 @@ pub type SyscallResult = Result<SyscallReturn, Errno>;
 /// Everything a handler may touch.
 pub struct Ctx<'a> {
     pub cpu: &'a mut CpuState,
+    /// The calling thread's id.
+    pub tid: crate::task::Pid,
+    /// The calling thread's set_tid_address pointer.
+    pub clear_child_tid: &'a mut u64,
+    /// The wait queues (with their generations) of the files this call
+    /// looked up, for the scheduler when the call blocks; None once a file
+    /// without a queue was looked up (the call is then retried on every
+    /// pass). Start with `Some(Vec::new())`.
+    pub waits: std::cell::RefCell<Option<Vec<(crate::vfs::WaitQueue, u64)>>>,
+    /// Bytes a restarted call already transferred (a blocking pipe write
+    /// larger than the room in the pipe).
+    pub progress: &'a mut u64,
     pub process: &'a mut Process,
     pub mem: &'a mut Memory,
     pub host: &'a mut dyn Host,
@@ -119,7 +130,18 @@ impl Ctx<'_> {
 
     /// The open file behind descriptor `fd`.
     pub fn file(&self, fd: i32) -> Result<Rc<OpenFile>, Errno> {
-        self.process.files.borrow().get(fd)
+        let f = self.process.files.borrow().get(fd)?;
+        let mut waits = self.waits.borrow_mut();
+        match f.ops.wait_queue() {
+            Some(q) => {
+                if let Some(w) = waits.as_mut() {
+                    let g = q.generation();
+                    w.push((q, g));
+                }
+            }
+            None => *waits = None,
+        }
+        Ok(f)
     }
 
     /// Where a relative `path` given to an *at call starts: the working

@@ -80,3 +80,26 @@ fn open_at(ctx: &mut Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
     let fd = ctx.process.files.borrow_mut().insert(file, flags & O_CLOEXEC != 0)?;
     ret(fd as u64)
 }
+
+const CLOSE_RANGE_UNSHARE: u64 = 2;
+const CLOSE_RANGE_CLOEXEC: u64 = 4;
+
+/// close_range(2): close (or mark close-on-exec) every descriptor in
+/// [first, last]. CLOSE_RANGE_UNSHARE is accepted: the table is changed in
+/// place, which is the same unless a CLONE_FILES sibling shares it.
+pub fn sys_close_range(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let (first, last, flags) = (a.arg(0) as u32, a.arg(1) as u32, a.arg(2));
+    if first > last || flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut t = ctx.process.files.borrow_mut();
+    let fds: Vec<i32> = t.fds().filter(|&fd| (first..=last).contains(&(fd as u32))).collect();
+    for fd in fds {
+        if flags & CLOSE_RANGE_CLOEXEC != 0 {
+            t.set_cloexec(fd, true)?;
+        } else {
+            t.close(fd)?;
+        }
+    }
+    ret(0)
+}

@@ -6,7 +6,9 @@ use std::rc::Rc;
 use super::signal::on_epipe;
 use super::{ret, Ctx, SyscallArgs, SyscallResult, SyscallReturn};
 use crate::errno::Errno;
+use crate::vfs::file::O_NONBLOCK;
 use crate::vfs::{FileType, Io, OpenFile};
+use oxvm_cpu::state::reg;
 
 /// Copy at most this much per filesystem call, so a huge count does not
 /// make the kernel allocate a huge buffer.
@@ -110,7 +112,25 @@ pub fn sys_read(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 pub fn sys_write(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let file = ctx.file(a.arg(0) as i32)?;
     let count = checked_buf(a.arg(1), a.arg(2))?;
-    let r = write_from(ctx, &file, a.arg(1), count, None).and_then(io_ret);
+    let r = write_from(ctx, &file, a.arg(1), count, None);
+    // A blocking write to a pipe returns only once everything is written:
+    // after a partial write the call restarts for the rest, its buffer and
+    // count advanced in the registers and the bytes so far kept in
+    // `ctx.progress`.
+    let blocking_stream = !file.ops.seekable() && file.flags() & O_NONBLOCK == 0;
+    let r = match r {
+        Ok(Io::Done(n)) if blocking_stream && n > 0 && (n as u64) < count => {
+            *ctx.progress += n as u64;
+            ctx.cpu.gpr[reg::RSI] = a.arg(1).wrapping_add(n as u64);
+            ctx.cpu.gpr[reg::RDX] = count - n as u64;
+            return Ok(SyscallReturn::Block);
+        }
+        Ok(Io::Done(n)) => ret(std::mem::take(ctx.progress) + n as u64),
+        Ok(Io::Block) => Ok(SyscallReturn::Block),
+        // A failure after part of the data went out reports that part.
+        Err(_) if *ctx.progress > 0 => ret(std::mem::take(ctx.progress)),
+        Err(e) => Err(e),
+    };
     on_epipe(ctx, r)
 }
 

@@ -73,6 +73,15 @@ fn ignored_by_default(sig: u64) -> bool {
     matches!(sig, 17 | 18 | 23 | 28) // SIGCHLD, SIGCONT, SIGURG, SIGWINCH
 }
 
+/// Whether `sig` (1..=64) sent to `p` ends it: no handler runs yet, so a
+/// signal that is not ignored, not blocked and not ignored by default
+/// takes its default action, which is to terminate.
+pub fn default_action_kills(p: &crate::task::Process, sig: u64) -> bool {
+    let handler = p.sigactions[sig as usize - 1][0];
+    let blocked = p.sigmask & (1 << (sig - 1)) != 0 && sig != 9 && sig != 19;
+    !(handler == SIG_IGN || (handler == 0 && ignored_by_default(sig)) || blocked)
+}
+
 /// Send `sig` to the calling process (the only one a process can reach
 /// so far): with no handler delivery yet, it takes its default action
 /// unless ignored.
@@ -83,9 +92,7 @@ fn signal_self(ctx: &mut Ctx, sig: u64) -> SyscallResult {
     if !(1..=64).contains(&sig) {
         return Err(Errno::EINVAL);
     }
-    let handler = ctx.process.sigactions[sig as usize - 1][0];
-    let blocked = ctx.process.sigmask & (1 << (sig - 1)) != 0 && sig != 9 && sig != 19;
-    if handler == SIG_IGN || (handler == 0 && ignored_by_default(sig)) || blocked {
+    if !default_action_kills(ctx.process, sig) {
         return ret(0);
     }
     ctx.process.exit = Some(ExitStatus::Signaled(Signal(sig as u8)));
@@ -105,18 +112,6 @@ pub fn on_epipe(ctx: &mut Ctx, r: SyscallResult) -> SyscallResult {
         return signal_self(ctx, SIGPIPE);
     }
     r
-}
-
-fn is_self(ctx: &Ctx, pid: i32) -> bool {
-    pid == ctx.process.pid as i32 || pid == 0 || pid == -(ctx.process.pid as i32)
-}
-
-pub fn sys_kill(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
-    let pid = a.arg(0) as i32;
-    if !is_self(ctx, pid) && pid != -1 {
-        return Err(Errno::ESRCH);
-    }
-    signal_self(ctx, a.arg(1))
 }
 
 pub fn sys_tkill(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {

@@ -8,3 +8,11 @@ use crate::errno::Errno;
 pub fn sys_socket(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
     Err(Errno::EAFNOSUPPORT)
 }
+
+/// getsockname(2), getpeername(2), getsockopt(2) and friends: with no
+/// sockets, any valid descriptor is not a socket (bash asks getpeername
+/// whether stdin is one).
+pub fn sys_not_socket(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    ctx.file(a.arg(0) as i32)?;
+    Err(Errno::ENOTSOCK)
+}

@@ -4,11 +4,11 @@
 use super::{ret, Ctx, SyscallArgs, SyscallResult};
 use crate::errno::Errno;
 
-/// Recorded for thread exit (clear and futex-wake the word) once threads
-/// exist; returns the caller's thread id.
+/// Recorded for thread exit (the kernel zeroes the word and futex-wakes
+/// it); returns the caller's thread id.
 pub fn sys_set_tid_address(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
-    ctx.process.clear_child_tid = a.arg(0);
-    ret(ctx.process.pid as u64)
+    *ctx.clear_child_tid = a.arg(0);
+    ret(ctx.tid as u64)
 }
 
 /// sizeof(struct robust_list_head).

@@ -1,6 +1,6 @@
 //! clock_gettime(2), gettimeofday(2), time(2): the host's clocks.
 
-use super::{Ctx, SyscallArgs, SyscallResult, SyscallReturn};
+use super::{ret, Ctx, SyscallArgs, SyscallResult, SyscallReturn};
 use crate::errno::Errno;
 use crate::host::Clock;
 use crate::mm::{UserPtr, UserValue};
@@ -110,4 +110,16 @@ pub fn sys_clock_nanosleep(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let t = (sec as u64).saturating_mul(NSEC_PER_SEC).saturating_add(nsec as u64);
     let ns = if a.arg(1) & TIMER_ABSTIME != 0 { t.saturating_sub(ctx.host.now(clock)) } else { t };
     sleep_for(ctx, ns)
+}
+
+/// alarm(2): records the deadline and returns the seconds left of the
+/// previous one. SIGALRM is not delivered yet (no signal delivery).
+pub fn sys_alarm(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let now = ctx.host.now(crate::host::Clock::Monotonic);
+    let secs = a.arg(0) as u32;
+    let old = ctx.process.alarm.take().map_or(0, |d: u64| d.saturating_sub(now).div_ceil(1_000_000_000));
+    if secs != 0 {
+        ctx.process.alarm = Some(now.saturating_add(u64::from(secs) * 1_000_000_000));
+    }
+    ret(old)
 }

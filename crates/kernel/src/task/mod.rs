@@ -1,6 +1,9 @@
 //! Tasks and processes. A task is one thread of execution: its registers
 //! plus a reference to the process whose memory and identity it shares.
-//! Today every process has exactly one task.
+//! A process has one task per thread (CLONE_THREAD adds one).
+
+pub mod futex;
+pub mod wait;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -98,15 +101,21 @@ pub struct Process {
     /// sigaltstack's (ss_sp, ss_flags, ss_size); SS_DISABLE (2) when none
     /// (per task once threads exist).
     pub altstack: (u64, u32, u64),
-    /// set_tid_address's pointer (per task once threads exist).
-    pub clear_child_tid: u64,
     /// set_robust_list's head and length (per task once threads exist).
     pub robust_list: (u64, u64),
     pub prctl: PrctlState,
     /// The nice value (-20..19) set by setpriority.
     pub nice: i32,
-    /// Set once the process has exited; its tasks no longer run.
+    /// Set once the process has exited; its tasks no longer run and it is
+    /// a zombie until its parent waits for it.
     pub exit: Option<ExitStatus>,
+    /// Moves when a child exits (or zombies are reparented here): what
+    /// wait4, waitid and rt_sigsuspend block on.
+    pub child_events: crate::vfs::WaitQueue,
+    /// alarm(2)'s deadline (monotonic ns).
+    pub alarm: Option<u64>,
+    /// The task that vforked this process, released when it execs or exits.
+    pub vfork_parent: Option<Pid>,
 }
 
 impl Process {
@@ -131,7 +140,9 @@ impl Process {
             sigactions: [[0; 4]; 64],
             sigmask: 0,
             altstack: (0, 2, 0),
-            clear_child_tid: 0,
+            vfork_parent: None,
+            alarm: None,
+            child_events: Default::default(),
             robust_list: (0, 0),
             prctl: PrctlState::default(),
             nice: 0,
@@ -144,10 +155,20 @@ impl Process {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TaskState {
     Runnable,
-    /// Waiting for console input; its syscall restarts when it runs again.
-    WaitConsole,
+    /// Its syscall could not complete (an empty pipe, a child still
+    /// running): RIP points back at the SYSCALL, and the scheduler retries
+    /// it once one of `Task::waits` moved (or on every pass without
+    /// queues); a retry that blocks again is no progress.
+    Blocked,
     /// Sleeping until this monotonic time (ns); its syscall has returned.
     Sleep(u64),
+    /// Queued on a futex (see [`futex::FutexQueues`]); RAX already holds 0.
+    /// At the deadline (monotonic ns) it leaves the queue with ETIMEDOUT.
+    Futex {
+        deadline: Option<u64>,
+    },
+    /// Vforked: waits until the child process execs or exits.
+    Vfork(Pid),
     Dead,
 }
 
@@ -158,4 +179,12 @@ pub struct Task {
     pub pid: Pid,
     pub cpu: CpuState,
     pub state: TaskState,
+    /// set_tid_address / CLONE_CHILD_CLEARTID: zeroed and futex-woken when
+    /// the task exits.
+    pub clear_child_tid: u64,
+    /// What the syscall being restarted has done so far (`Ctx::progress`).
+    pub progress: u64,
+    /// While `Blocked`: the wait queues and the generations they had when
+    /// the call looked at them; None: retry on every pass.
+    pub waits: Option<Vec<(crate::vfs::WaitQueue, u64)>>,
 }

@@ -13,6 +13,7 @@ pub mod file;
 pub mod path;
 
 use std::any::Any;
+use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::errno::Errno;
@@ -214,7 +215,30 @@ pub trait Inode {
 
 /// What an open file does. Offsets are the VFS's business: seekable files
 /// get the position in `read`/`write`, streams ignore it.
+/// What a blocked task waits on: a generation counter the object bumps on
+/// every change that may unblock someone (data in, data out, an end
+/// closed). A task blocked on some queues is retried only once one of
+/// their generations moved.
+#[derive(Clone, Default, Debug)]
+pub struct WaitQueue(Rc<Cell<u64>>);
+
+impl WaitQueue {
+    pub fn notify(&self) {
+        self.0.set(self.0.get().wrapping_add(1));
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.0.get()
+    }
+}
+
 pub trait FileOps {
+    /// The queue a read, write or poll that blocks on this file waits on.
+    /// None (the default): the file never blocks, or cannot tell, and a
+    /// call blocked on it is retried on every scheduler pass.
+    fn wait_queue(&self) -> Option<WaitQueue> {
+        None
+    }
     fn read(&self, _host: &mut dyn Host, _off: u64, _buf: &mut [u8]) -> Result<Io> {
         Err(Errno::EINVAL)
     }

@@ -227,3 +227,25 @@ fn held_directories_survive_host_renames_and_swaps() {
     assert_eq!(res(&fs, "/usr/secret").err(), Some(Errno::ENOENT), "the swapped-in symlink stays inside the root");
     assert!(usr.inode().stat().is_ok());
 }
+
+/// A pipe's wait queue moves on every change a blocked peer waits for:
+/// data written, data read, an end closed.
+#[test]
+fn pipe_wait_queue_moves_on_changes() {
+    let mut h = host();
+    let (r, w) = crate::fs::pipe::new_pair(1);
+    let q = r.wait_queue().expect("a pipe has a wait queue");
+    let g0 = q.generation();
+    let mut buf = [0u8; 4];
+    assert_eq!(r.read(&mut h, 0, &mut buf).unwrap(), Io::Block, "empty pipe, writer open");
+    assert_eq!(q.generation(), g0, "a blocked read changes nothing");
+    assert_eq!(w.write(&mut h, 0, b"ab").unwrap(), Io::Done(2));
+    let g1 = q.generation();
+    assert_ne!(g1, g0, "a write wakes readers");
+    assert_eq!(r.read(&mut h, 0, &mut buf).unwrap(), Io::Done(2));
+    let g2 = q.generation();
+    assert_ne!(g2, g1, "a read wakes writers");
+    drop(w);
+    assert_ne!(q.generation(), g2, "the last writer's close wakes readers");
+    assert_eq!(r.read(&mut h, 0, &mut buf).unwrap(), Io::Done(0));
+}

@@ -1,0 +1,521 @@
+//! The syscalls that change the set of tasks or wait on other tasks:
+//! clone/fork/vfork, exit/exit_group, wait4/waitid and futex. They need
+//! the whole kernel (the process and task tables, the futex queues), so
+//! the run loop calls them instead of the dispatcher.
+
+use oxvm_cpu::state::reg;
+use oxvm_cpu::CpuState;
+
+use super::Kernel;
+use crate::errno::Errno;
+use crate::mm::UserSpace;
+use crate::syscall::{strace, table, SyscallArgs};
+use crate::task::futex::FutexKey;
+use crate::task::wait::{wait_status, waitid_code};
+use crate::task::{ExitStatus, Pid, Process, Task, TaskState};
+
+pub const CLONE_VM: u64 = 0x100;
+pub const CLONE_FILES: u64 = 0x400;
+pub const CLONE_SIGHAND: u64 = 0x800;
+pub const CLONE_VFORK: u64 = 0x4000;
+pub const CLONE_PARENT: u64 = 0x8000;
+pub const CLONE_THREAD: u64 = 0x10000;
+pub const CLONE_SETTLS: u64 = 0x80000;
+pub const CLONE_PARENT_SETTID: u64 = 0x100000;
+pub const CLONE_CHILD_CLEARTID: u64 = 0x200000;
+pub const CLONE_CHILD_SETTID: u64 = 0x1000000;
+/// Flags that need something oxvm does not have: EINVAL rather than a
+/// silent mismatch. CLONE_PIDFD, CLONE_PTRACE, the namespaces (NEWNS,
+/// NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET), CLONE_CLEAR_SIGHAND
+/// and CLONE_INTO_CGROUP.
+const CLONE_UNSUPPORTED: u64 = 0x1000
+    | 0x2000
+    | 0x2_0000
+    | 0x0200_0000
+    | 0x0400_0000
+    | 0x0800_0000
+    | 0x1000_0000
+    | 0x2000_0000
+    | 0x4000_0000
+    | 0x1_0000_0000
+    | 0x2_0000_0000;
+
+const WNOHANG: u64 = 1;
+const WEXITED: u64 = 4;
+const WNOWAIT: u64 = 0x0100_0000;
+const SIGCHLD: i32 = 17;
+
+const FUTEX_WAIT: u64 = 0;
+const FUTEX_WAKE: u64 = 1;
+const FUTEX_REQUEUE: u64 = 3;
+const FUTEX_CMP_REQUEUE: u64 = 4;
+const FUTEX_WAIT_BITSET: u64 = 9;
+const FUTEX_WAKE_BITSET: u64 = 10;
+const FUTEX_CLOCK_REALTIME: u64 = 256;
+const FUTEX_CMD_MASK: u64 = 0x7f;
+
+/// What clone/clone3 asked for.
+#[derive(Clone, Copy, Debug, Default)]
+struct CloneArgs {
+    flags: u64,
+    /// The child's stack pointer (0: the parent's).
+    stack: u64,
+    parent_tid: u64,
+    child_tid: u64,
+    tls: u64,
+}
+
+/// What an intercepted call did with the task.
+enum Outcome {
+    Return(u64),
+    /// The task waits; RIP is rewound so the call is retried.
+    Block,
+    /// The task changed state itself (exited, queued on a futex, vforked).
+    Done,
+}
+
+impl Kernel {
+    /// Handle syscall `nr` for task `ti` (RIP past the SYSCALL).
+    pub(super) fn process_syscall(&mut self, ti: usize, nr: u64) {
+        let args = SyscallArgs::from_cpu(&self.tasks[ti].cpu);
+        // exit's arguments are shown before the memory they might point
+        // into is gone.
+        let pid = self.tasks[ti].pid;
+        let before = (self.syscalls.strace && matches!(nr, 60 | 231))
+            .then(|| self.user(pid).ok().map(|mut us| strace::format(&mut us, table::lookup(nr), &args, None)))
+            .flatten();
+        let r = match nr {
+            56 => self.sys_clone(
+                ti,
+                CloneArgs { flags: args.arg(0), stack: args.arg(1), parent_tid: args.arg(2), child_tid: args.arg(3), tls: args.arg(4) },
+            ),
+            435 => self.clone3_args(ti, args.arg(0), args.arg(1)).and_then(|c| self.sys_clone(ti, c)),
+            57 => self.sys_clone(ti, CloneArgs { flags: SIGCHLD as u64, ..Default::default() }),
+            58 => self.sys_clone(ti, CloneArgs { flags: CLONE_VM | CLONE_VFORK | SIGCHLD as u64, ..Default::default() }),
+            60 => {
+                self.exit_task(ti, args.arg(0) as u8);
+                Ok(Outcome::Done)
+            }
+            231 => {
+                let pid = self.tasks[ti].pid;
+                self.exit_process(pid, ExitStatus::Code(args.arg(0) as u8));
+                Ok(Outcome::Done)
+            }
+            61 => self.sys_wait4(ti, &args),
+            247 => self.sys_waitid(ti, &args),
+            202 => self.sys_futex(ti, &args),
+            130 => self.sys_rt_sigsuspend(ti, &args),
+            62 => self.sys_kill(ti, &args),
+            _ => Err(Errno::ENOSYS),
+        };
+        let task = &mut self.tasks[ti];
+        let shown = match r {
+            Ok(Outcome::Return(v)) => {
+                task.cpu.gpr[reg::RAX] = v;
+                Some(v)
+            }
+            Err(e) => {
+                task.cpu.gpr[reg::RAX] = e.as_return();
+                Some(e.as_return())
+            }
+            Ok(Outcome::Block) => {
+                task.cpu.rip = task.cpu.rip.wrapping_sub(2);
+                task.state = TaskState::Blocked;
+                // Every call that blocks here waits for a child to change
+                // state: retried when the process's child queue moves.
+                let pid = task.pid;
+                task.waits = self.processes.get(&pid).map(|p| vec![(p.child_events.clone(), p.child_events.generation())]);
+                return;
+            }
+            Ok(Outcome::Done) => None,
+        };
+        if self.syscalls.strace {
+            let pid = task.pid;
+            let line = match (before, self.processes.get_mut(&pid)) {
+                (Some(line), _) => line,
+                (None, Some(p)) if p.exit.is_none() => strace::format(&mut p.mm.user(&mut self.mem), table::lookup(nr), &args, shown),
+                (None, _) => format!("{}(...) = ?", table::lookup(nr).map_or("?", |e| e.name)),
+            };
+            self.host.diag(&line);
+        }
+    }
+
+    fn user(&mut self, pid: Pid) -> Result<UserSpace<'_>, Errno> {
+        let p = self.processes.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        Ok(p.mm.user(&mut self.mem))
+    }
+
+    fn clone3_args(&mut self, ti: usize, addr: u64, size: u64) -> Result<CloneArgs, Errno> {
+        // struct clone_args: flags, pidfd, child_tid, parent_tid,
+        // exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup.
+        if !(64..=4096).contains(&size) {
+            return Err(Errno::EINVAL);
+        }
+        let pid = self.tasks[ti].pid;
+        let mut us = self.user(pid)?;
+        let mut f = [0u64; 11];
+        for (i, v) in f.iter_mut().enumerate().take((size / 8).min(11) as usize) {
+            *v = us.read_val(addr.wrapping_add(8 * i as u64))?;
+        }
+        if f[4] > 64 || f[9] != 0 || f[8] != 0 {
+            return Err(Errno::EINVAL);
+        }
+        // clone3 gives the stack as its lowest address and a size.
+        let stack = if f[5] != 0 { f[5].wrapping_add(f[6]) } else { 0 };
+        Ok(CloneArgs { flags: f[0] | f[4], stack, parent_tid: f[3], child_tid: f[2], tls: f[7] })
+    }
+
+    fn new_pid(&mut self) -> Pid {
+        let pid = self.next_pid;
+        self.next_pid += 1;
+        pid
+    }
+
+    fn sys_clone(&mut self, ti: usize, c: CloneArgs) -> Result<Outcome, Errno> {
+        let f = c.flags;
+        if f & CLONE_UNSUPPORTED != 0 || (f & CLONE_THREAD != 0 && f & CLONE_SIGHAND == 0) || (f & CLONE_SIGHAND != 0 && f & CLONE_VM == 0)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let parent = &self.tasks[ti];
+        let (ppid_of_caller, caller_pid) = (self.processes.get(&parent.pid).map_or(0, |p| p.ppid), parent.pid);
+        let mut cpu: CpuState = parent.cpu.clone();
+        cpu.gpr[reg::RAX] = 0;
+        cpu.icount = 0;
+        if c.stack != 0 {
+            cpu.gpr[reg::RSP] = c.stack;
+        }
+        if f & CLONE_SETTLS != 0 {
+            cpu.fs_base = c.tls;
+        }
+        let tid = self.new_pid();
+        if f & CLONE_PARENT_SETTID != 0 {
+            self.user(caller_pid)?.write_val(c.parent_tid, &tid)?;
+        }
+        let child_pid = if f & CLONE_THREAD != 0 {
+            caller_pid
+        } else {
+            // A new process: a copy-on-write copy of the memory. CLONE_VM
+            // without CLONE_THREAD (vfork, posix_spawn) should share it;
+            // a copy differs only in what the child writes before exec,
+            // which the parent of a vfork does not read in practice.
+            let p = self.processes.get_mut(&caller_pid).ok_or(Errno::ESRCH)?;
+            let mm = p.mm.fork(&mut self.mem);
+            let files =
+                if f & CLONE_FILES != 0 { p.files.clone() } else { std::rc::Rc::new(std::cell::RefCell::new(p.files.borrow().clone())) };
+            let ppid = if f & CLONE_PARENT != 0 { ppid_of_caller } else { caller_pid };
+            let mut child = Process::new(tid, ppid, mm, p.creds, p.fs.clone(), Default::default());
+            child.files = files;
+            child.rlimits = p.rlimits;
+            child.sigactions = p.sigactions;
+            child.sigmask = p.sigmask;
+            child.altstack = p.altstack;
+            child.prctl = p.prctl;
+            child.prctl.pdeathsig = 0;
+            child.nice = p.nice;
+            if f & CLONE_VFORK != 0 {
+                child.vfork_parent = Some(self.tasks[ti].tid);
+            }
+            self.processes.insert(tid, child);
+            tid
+        };
+        if f & CLONE_CHILD_SETTID != 0 {
+            // A fault here is ignored, as Linux does.
+            let _ = self.user(child_pid)?.write_val(c.child_tid, &tid);
+        }
+        let clear = if f & CLONE_CHILD_CLEARTID != 0 { c.child_tid } else { 0 };
+        self.tasks.push(Task { tid, pid: child_pid, cpu, state: TaskState::Runnable, clear_child_tid: clear, progress: 0, waits: None });
+        let parent = &mut self.tasks[ti];
+        parent.cpu.gpr[reg::RAX] = tid as u64;
+        if f & CLONE_VFORK != 0 {
+            parent.state = TaskState::Vfork(tid);
+            return Ok(Outcome::Done);
+        }
+        Ok(Outcome::Return(tid as u64))
+    }
+
+    /// exit(2): this task ends; the last task ends the process.
+    fn exit_task(&mut self, ti: usize, code: u8) {
+        let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
+        self.clear_child_tid(ti);
+        self.tasks[ti].state = TaskState::Dead;
+        self.futexes.remove(tid);
+        if !self.tasks.iter().any(|t| t.pid == pid && t.state != TaskState::Dead) {
+            self.exit_process(pid, ExitStatus::Code(code));
+        }
+    }
+
+    /// CLONE_CHILD_CLEARTID / set_tid_address: zero the word and wake one
+    /// waiter (pthread_join waits there).
+    fn clear_child_tid(&mut self, ti: usize) {
+        let (pid, addr) = (self.tasks[ti].pid, std::mem::take(&mut self.tasks[ti].clear_child_tid));
+        if addr == 0 {
+            return;
+        }
+        if let Ok(mut us) = self.user(pid) {
+            if us.write_val(addr, &0u32).is_ok() {
+                self.futex_wake(FutexKey { mm: pid, addr }, 1, u32::MAX);
+            }
+        }
+    }
+
+    /// The process ends with `status`: every task stops, memory and
+    /// descriptors are released, children go to init, and it stays a
+    /// zombie for its parent's wait.
+    pub(super) fn exit_process(&mut self, pid: Pid, status: ExitStatus) {
+        let tis: Vec<usize> =
+            (0..self.tasks.len()).filter(|&i| self.tasks[i].pid == pid && self.tasks[i].state != TaskState::Dead).collect();
+        for ti in tis {
+            self.clear_child_tid(ti);
+            self.tasks[ti].state = TaskState::Dead;
+            let tid = self.tasks[ti].tid;
+            self.futexes.remove(tid);
+        }
+        self.futexes.remove_mm(pid);
+        let init = self.init.unwrap_or(1);
+        let Some(p) = self.processes.get_mut(&pid) else { return };
+        if p.exit.is_none() || p.mm.vmas().iter().next().is_some() {
+            p.exit.get_or_insert(status);
+            p.mm.clear(&mut self.mem);
+            // Closing the descriptors is what tells a pipe's reader that
+            // this writer is gone.
+            p.files = Default::default();
+            p.vfork_parent = None;
+        }
+        let mut orphans = false;
+        for child in self.processes.values_mut() {
+            if child.ppid == pid && child.pid != pid {
+                child.ppid = init;
+                orphans = true;
+            }
+        }
+        // Wake the parent's wait4 (and init's, which may have inherited
+        // zombies).
+        let ppid = self.processes.get(&pid).map_or(0, |p| p.ppid);
+        for waiter in [Some(ppid), orphans.then_some(init)].into_iter().flatten() {
+            if let Some(p) = self.processes.get(&waiter) {
+                p.child_events.notify();
+            }
+        }
+        // The first process has no parent to reap it.
+        if Some(pid) != self.init && self.processes.get(&pid).is_some_and(|p| p.ppid == 0) {
+            self.processes.remove(&pid);
+        }
+    }
+
+    /// A successful execve: other threads end, the vfork parent resumes.
+    pub(super) fn after_exec(&mut self, ti: usize) {
+        let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
+        for t in self.tasks.iter_mut().filter(|t| t.pid == pid && t.tid != tid) {
+            t.state = TaskState::Dead;
+        }
+        self.futexes.remove_mm(pid);
+        if let Some(p) = self.processes.get_mut(&pid) {
+            p.vfork_parent = None;
+        }
+    }
+
+    /// The children of process `pid` that `sel` selects (wait4's pid
+    /// argument: > 0 one child, -1 or a process group any child).
+    fn children(&self, pid: Pid, sel: i64) -> Vec<Pid> {
+        self.processes.values().filter(|p| p.ppid == pid && p.pid != pid && (sel <= 0 || p.pid as i64 == sel)).map(|p| p.pid).collect()
+    }
+
+    /// A zombie among `kids`, reaped unless `keep`.
+    fn reap(&mut self, kids: &[Pid], keep: bool) -> Option<(Pid, ExitStatus, u32)> {
+        let &pid = kids.iter().find(|k| self.processes.get(k).is_some_and(|p| p.exit.is_some()))?;
+        let p = self.processes.get(&pid)?;
+        let found = (pid, p.exit?, p.creds.uid);
+        if !keep {
+            self.processes.remove(&pid);
+        }
+        Some(found)
+    }
+
+    fn sys_wait4(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
+        let (sel, status_ptr, options, rusage) = (a.arg(0) as i32 as i64, a.arg(1), a.arg(2), a.arg(3));
+        if options & !(WNOHANG | 2 /* WUNTRACED */ | 8 /* WCONTINUED */ | 0xe000_0000/* __WNOTHREAD|__WALL|__WCLONE */) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let pid = self.tasks[ti].pid;
+        let kids = self.children(pid, sel);
+        if kids.is_empty() {
+            return Err(Errno::ECHILD);
+        }
+        let Some((child, status, _)) = self.reap(&kids, false) else {
+            return Ok(if options & WNOHANG != 0 { Outcome::Return(0) } else { Outcome::Block });
+        };
+        let mut us = self.user(pid)?;
+        if status_ptr != 0 {
+            us.write_val(status_ptr, &wait_status(status))?;
+        }
+        if rusage != 0 {
+            us.write_bytes(rusage, &[0; 144])?;
+        }
+        Ok(Outcome::Return(child as u64))
+    }
+
+    fn sys_waitid(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
+        let (idtype, id, infop, options, rusage) = (a.arg(0), a.arg(1) as i32 as i64, a.arg(2), a.arg(3), a.arg(4));
+        if options & WEXITED == 0 || options & !(WNOHANG | 2 | WEXITED | 8 | WNOWAIT | 0xe000_0000) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let sel = match idtype {
+            0 => -1,           // P_ALL
+            1 if id > 0 => id, // P_PID
+            2 => 0,            // P_PGID: no process groups yet
+            _ => return Err(Errno::EINVAL),
+        };
+        let pid = self.tasks[ti].pid;
+        let kids = self.children(pid, sel);
+        if kids.is_empty() {
+            return Err(Errno::ECHILD);
+        }
+        let found = self.reap(&kids, options & WNOWAIT != 0);
+        if found.is_none() && options & WNOHANG == 0 {
+            return Ok(Outcome::Block);
+        }
+        let mut us = self.user(pid)?;
+        if infop != 0 {
+            let mut si = [0u8; 128];
+            if let Some((child, status, uid)) = found {
+                let (code, st) = waitid_code(status);
+                si[0..4].copy_from_slice(&SIGCHLD.to_le_bytes());
+                si[8..12].copy_from_slice(&code.to_le_bytes());
+                si[16..20].copy_from_slice(&child.to_le_bytes());
+                si[20..24].copy_from_slice(&uid.to_le_bytes());
+                si[24..28].copy_from_slice(&st.to_le_bytes());
+            }
+            us.write_bytes(infop, &si)?;
+        }
+        if rusage != 0 {
+            us.write_bytes(rusage, &[0; 144])?;
+        }
+        Ok(Outcome::Return(0))
+    }
+
+    /// Without signal delivery the only signal a suspended process can
+    /// expect is SIGCHLD: return EINTR once a child is a zombie.
+    fn sys_rt_sigsuspend(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
+        if a.arg(1) != 8 {
+            return Err(Errno::EINVAL);
+        }
+        let pid = self.tasks[ti].pid;
+        self.user(pid)?.read_val::<u64>(a.arg(0))?;
+        let kids = self.children(pid, -1);
+        if kids.iter().any(|k| self.processes.get(k).is_some_and(|p| p.exit.is_some())) {
+            return Err(Errno::EINTR);
+        }
+        Ok(Outcome::Block)
+    }
+
+    /// kill(2) with a process id: the target takes the signal's default
+    /// action (no handler runs yet). Process groups are not there yet: 0
+    /// and -pgid reach the caller only, -1 the caller.
+    fn sys_kill(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
+        let (pid, sig) = (a.arg(0) as i32, a.arg(1));
+        if sig > 64 {
+            return Err(Errno::EINVAL);
+        }
+        let me = self.tasks[ti].pid;
+        let target = match pid {
+            1.. => pid as Pid,
+            0 | -1 => me,
+            _ if pid == -(me as i32) => me,
+            _ => return Err(Errno::ESRCH),
+        };
+        let p = self.processes.get(&target).ok_or(Errno::ESRCH)?;
+        // A zombie can still be signalled, to no effect.
+        if sig == 0 || p.exit.is_some() || !crate::syscall::signal::default_action_kills(p, sig) {
+            return Ok(Outcome::Return(0));
+        }
+        self.exit_process(target, ExitStatus::Signaled(crate::signal::Signal(sig as u8)));
+        Ok(if target == me { Outcome::Done } else { Outcome::Return(0) })
+    }
+
+    /// Make the woken tasks runnable (their RAX already holds 0).
+    fn futex_wake(&mut self, key: FutexKey, n: usize, bitset: u32) -> usize {
+        let woken = self.futexes.wake(key, n, bitset);
+        self.make_runnable(&woken);
+        woken.len()
+    }
+
+    fn make_runnable(&mut self, tids: &[Pid]) {
+        for t in self.tasks.iter_mut().filter(|t| tids.contains(&t.tid)) {
+            if matches!(t.state, TaskState::Futex { .. }) {
+                t.state = TaskState::Runnable;
+            }
+        }
+    }
+
+    fn sys_futex(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
+        let (uaddr, op, val, timeout, uaddr2, val3) = (a.arg(0), a.arg(1), a.arg(2) as u32, a.arg(3), a.arg(4), a.arg(5) as u32);
+        if !uaddr.is_multiple_of(4) {
+            return Err(Errno::EINVAL);
+        }
+        let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
+        let key = FutexKey { mm: pid, addr: uaddr };
+        let cmd = op & FUTEX_CMD_MASK;
+        match cmd {
+            FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+                let bitset = if cmd == FUTEX_WAIT { u32::MAX } else { val3 };
+                if bitset == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let mut us = self.user(pid)?;
+                let deadline = if timeout != 0 {
+                    let sec: i64 = us.read_val(timeout)?;
+                    let nsec: i64 = us.read_val(timeout.wrapping_add(8))?;
+                    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+                        return Err(Errno::EINVAL);
+                    }
+                    let t = (sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64);
+                    let now = self.host.now(crate::host::Clock::Monotonic);
+                    Some(if cmd == FUTEX_WAIT {
+                        // FUTEX_WAIT's timeout is relative.
+                        now.saturating_add(t)
+                    } else if op & FUTEX_CLOCK_REALTIME != 0 {
+                        let real = self.host.now(crate::host::Clock::Realtime);
+                        now.saturating_add(t.saturating_sub(real))
+                    } else {
+                        t
+                    })
+                } else {
+                    None
+                };
+                let mut us = self.user(pid)?;
+                if us.read_val::<u32>(uaddr)? != val {
+                    return Err(Errno::EAGAIN);
+                }
+                self.futexes.wait(key, tid, bitset);
+                let task = &mut self.tasks[ti];
+                task.cpu.gpr[reg::RAX] = 0;
+                task.state = TaskState::Futex { deadline };
+                Ok(Outcome::Done)
+            }
+            FUTEX_WAKE | FUTEX_WAKE_BITSET => {
+                let bitset = if cmd == FUTEX_WAKE { u32::MAX } else { val3 };
+                if bitset == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                Ok(Outcome::Return(self.futex_wake(key, val as usize, bitset) as u64))
+            }
+            FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
+                if !uaddr2.is_multiple_of(4) {
+                    return Err(Errno::EINVAL);
+                }
+                if cmd == FUTEX_CMP_REQUEUE && self.user(pid)?.read_val::<u32>(uaddr)? != val3 {
+                    return Err(Errno::EAGAIN);
+                }
+                // val2 travels in the timeout argument.
+                let nreq = timeout as u32 as usize;
+                let (woken, moved) = self.futexes.requeue(key, FutexKey { mm: pid, addr: uaddr2 }, val as usize, nreq);
+                self.make_runnable(&woken);
+                // FUTEX_REQUEUE returns the number woken, CMP_REQUEUE the
+                // number woken plus requeued.
+                Ok(Outcome::Return(if cmd == FUTEX_CMP_REQUEUE { woken.len() + moved } else { woken.len() } as u64))
+            }
+            _ => Err(Errno::ENOSYS),
+        }
+    }
+}
