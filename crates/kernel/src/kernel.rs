@@ -1,6 +1,7 @@
 //! The kernel object and its event-driven run loop.
 
 mod process;
+mod signal;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -221,7 +222,16 @@ impl Kernel {
         process.rlimits = self.rlimits;
         process.set_comm(execfn);
         self.processes.insert(pid, process);
-        self.tasks.push(Task { tid: pid, pid, cpu, state: TaskState::Runnable, clear_child_tid: 0, progress: 0, waits: None });
+        self.tasks.push(Task {
+            tid: pid,
+            pid,
+            cpu,
+            state: TaskState::Runnable,
+            clear_child_tid: 0,
+            progress: 0,
+            waits: None,
+            sleep_rem: 0,
+        });
         self.init.get_or_insert(pid);
         Ok(pid)
     }
@@ -249,6 +259,7 @@ impl Kernel {
             if n == 0 {
                 return RunState::Idle { until: None };
             }
+            self.expire_alarms();
             if stalled >= n {
                 return RunState::Idle { until: self.next_deadline() };
             }
@@ -274,6 +285,9 @@ impl Kernel {
     /// Whether task `ti` can run now; wakes it if its wait is over.
     fn ready(&mut self, ti: usize) -> bool {
         let now = self.host.now(Clock::Monotonic);
+        if let Some(sig) = self.deliverable(ti) {
+            self.interrupt(ti, sig);
+        }
         let task = &mut self.tasks[ti];
         match task.state {
             TaskState::Runnable => true,
@@ -304,6 +318,7 @@ impl Kernel {
 
     /// The earliest time a sleeping task wakes.
     fn next_deadline(&self) -> Option<u64> {
+        let alarms = self.processes.values().filter(|p| p.exit.is_none()).filter_map(|p| p.alarm);
         self.tasks
             .iter()
             .filter_map(|t| match t.state {
@@ -311,12 +326,42 @@ impl Kernel {
                 TaskState::Futex { deadline } => deadline,
                 _ => None,
             })
+            .chain(alarms)
             .min()
+    }
+
+    /// Raise SIGALRM for every alarm whose deadline passed.
+    fn expire_alarms(&mut self) {
+        let now = self.host.now(Clock::Monotonic);
+        let due: Vec<Pid> =
+            self.processes.values().filter(|p| p.exit.is_none() && p.alarm.is_some_and(|d| d <= now)).map(|p| p.pid).collect();
+        for pid in due {
+            if let Some(p) = self.processes.get_mut(&pid) {
+                let i = p.itimer_interval;
+                p.alarm = (i > 0).then(|| now.saturating_add(i));
+            }
+            self.send(pid, 14, 0x80, 0);
+        }
+    }
+
+    /// Send `sig` to process `pid` from the kernel or another process: it
+    /// is queued, or its default action ends the process.
+    pub(crate) fn send(&mut self, pid: Pid, sig: u64, code: i32, word: u64) {
+        let Some(p) = self.processes.get_mut(&pid) else { return };
+        if p.exit.is_some() {
+            return;
+        }
+        if crate::syscall::signal::post(p, sig, code, word) == crate::syscall::signal::Posted::Kill {
+            self.exit_process(pid, ExitStatus::Signaled(crate::signal::Signal(sig as u8)));
+        }
     }
 
     /// Run task `ti` for up to `slice` instructions. Returns false when it
     /// only retried a syscall that blocked again.
     fn run_task(&mut self, ti: usize, slice: u64, left: &mut u64) -> bool {
+        if self.tasks[ti].state == TaskState::Runnable && !self.deliver(ti) {
+            return true;
+        }
         let task = &mut self.tasks[ti];
         let Some(process) = self.processes.get_mut(&task.pid) else {
             task.state = TaskState::Dead;
@@ -356,7 +401,15 @@ impl Kernel {
                         task.state = TaskState::Blocked;
                         task.waits = waits.filter(|w| !w.is_empty());
                     }
-                    SyscallReturn::Sleep { until, .. } => task.state = TaskState::Sleep(until),
+                    SyscallReturn::Sleep { until, .. } => {
+                        task.state = TaskState::Sleep(until);
+                        let g = &task.cpu.gpr;
+                        task.sleep_rem = match nr {
+                            35 => g[oxvm_cpu::state::reg::RSI],
+                            230 if g[oxvm_cpu::state::reg::RSI] & 1 == 0 => g[oxvm_cpu::state::reg::R10],
+                            _ => 0,
+                        };
+                    }
                 }
                 if let Some(status) = process.exit {
                     self.exit_process(pid, status);
@@ -375,10 +428,7 @@ impl Kernel {
                     },
                     _ => FaultSignal::from_fault(f, rip),
                 };
-                // No signal handlers yet: a synchronous signal kills.
-                self.last_fatal = Some(fatal);
-                let pid = task.pid;
-                self.exit_process(pid, ExitStatus::Signaled(fatal.signal));
+                self.fault_signal(ti, f, fatal);
                 true
             }
         }

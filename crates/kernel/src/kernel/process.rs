@@ -224,7 +224,16 @@ impl Kernel {
             let _ = self.user(child_pid)?.write_val(c.child_tid, &tid);
         }
         let clear = if f & CLONE_CHILD_CLEARTID != 0 { c.child_tid } else { 0 };
-        self.tasks.push(Task { tid, pid: child_pid, cpu, state: TaskState::Runnable, clear_child_tid: clear, progress: 0, waits: None });
+        self.tasks.push(Task {
+            tid,
+            pid: child_pid,
+            cpu,
+            state: TaskState::Runnable,
+            clear_child_tid: clear,
+            progress: 0,
+            waits: None,
+            sleep_rem: 0,
+        });
         let parent = &mut self.tasks[ti];
         parent.cpu.gpr[reg::RAX] = tid as u64;
         if f & CLONE_VFORK != 0 {
@@ -290,8 +299,14 @@ impl Kernel {
             }
         }
         // Wake the parent's wait4 (and init's, which may have inherited
-        // zombies).
+        // zombies), and send it SIGCHLD (ignored by default).
         let ppid = self.processes.get(&pid).map_or(0, |p| p.ppid);
+        if let (Some(code), Some(uid)) = (self.processes.get(&pid).and_then(|p| p.exit), self.processes.get(&pid).map(|p| p.creds.uid)) {
+            let cld = if matches!(code, ExitStatus::Code(_)) { 1 } else { 2 };
+            if ppid != 0 {
+                self.send(ppid, 17, cld, u64::from(pid) | u64::from(uid) << 32);
+            }
+        }
         for waiter in [Some(ppid), orphans.then_some(init)].into_iter().flatten() {
             if let Some(p) = self.processes.get(&waiter) {
                 p.child_events.notify();
@@ -394,23 +409,28 @@ impl Kernel {
         Ok(Outcome::Return(0))
     }
 
-    /// Without signal delivery the only signal a suspended process can
-    /// expect is SIGCHLD: return EINTR once a child is a zombie.
+    /// rt_sigsuspend(2): replace the mask and wait for a signal; the
+    /// handler runs with the old mask saved in its frame, and the call
+    /// returns EINTR.
     fn sys_rt_sigsuspend(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
         if a.arg(1) != 8 {
             return Err(Errno::EINVAL);
         }
         let pid = self.tasks[ti].pid;
-        self.user(pid)?.read_val::<u64>(a.arg(0))?;
-        let kids = self.children(pid, -1);
-        if kids.iter().any(|k| self.processes.get(k).is_some_and(|p| p.exit.is_some())) {
+        let set: u64 = self.user(pid)?.read_val(a.arg(0))?;
+        let p = self.processes.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        // A retry (after a wake-up) keeps the mask saved by the first try.
+        if p.saved_mask.is_none() {
+            p.saved_mask = Some(p.sigmask);
+        }
+        p.sigmask = set & !((1 << 8) | (1 << 18));
+        if self.deliverable(ti).is_some() {
             return Err(Errno::EINTR);
         }
         Ok(Outcome::Block)
     }
 
-    /// kill(2) with a process id: the target takes the signal's default
-    /// action (no handler runs yet). Process groups are not there yet: 0
+    /// kill(2) with a process id. Process groups are not there yet: 0
     /// and -pgid reach the caller only, -1 the caller.
     fn sys_kill(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
         let (pid, sig) = (a.arg(0) as i32, a.arg(1));
@@ -426,11 +446,13 @@ impl Kernel {
         };
         let p = self.processes.get(&target).ok_or(Errno::ESRCH)?;
         // A zombie can still be signalled, to no effect.
-        if sig == 0 || p.exit.is_some() || !crate::syscall::signal::default_action_kills(p, sig) {
+        if sig == 0 || p.exit.is_some() {
             return Ok(Outcome::Return(0));
         }
-        self.exit_process(target, ExitStatus::Signaled(crate::signal::Signal(sig as u8)));
-        Ok(if target == me { Outcome::Done } else { Outcome::Return(0) })
+        let uid = self.processes.get(&me).map_or(0, |p| p.creds.uid);
+        self.send(target, sig, crate::syscall::signal::SI_USER, u64::from(me) | u64::from(uid) << 32);
+        let dead = self.processes.get(&me).is_none_or(|p| p.exit.is_some());
+        Ok(if dead { Outcome::Done } else { Outcome::Return(0) })
     }
 
     /// Make the woken tasks runnable (their RAX already holds 0).

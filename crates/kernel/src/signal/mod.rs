@@ -1,6 +1,8 @@
 //! Signals. For now only the synchronous ones a faulting instruction raises,
 //! which kill the process (no handlers yet).
 
+pub mod frame;
+
 use core::fmt;
 
 use oxvm_cpu::Fault;

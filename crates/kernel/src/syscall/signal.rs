@@ -82,21 +82,86 @@ pub fn default_action_kills(p: &crate::task::Process, sig: u64) -> bool {
     !(handler == SIG_IGN || (handler == 0 && ignored_by_default(sig)) || blocked)
 }
 
-/// Send `sig` to the calling process (the only one a process can reach
-/// so far): with no handler delivery yet, it takes its default action
-/// unless ignored.
-fn signal_self(ctx: &mut Ctx, sig: u64) -> SyscallResult {
+/// What sending a signal to a process did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Posted {
+    /// Discarded (ignored) or queued for delivery.
+    Done,
+    /// Its default action ends the process now.
+    Kill,
+}
+
+/// Send `sig` (1..=64) to `p` with si_code `code` and first union word
+/// `word`: ignored signals are discarded, a fatal default action that is
+/// not blocked is reported, anything else is queued for delivery.
+pub fn post(p: &mut crate::task::Process, sig: u64, code: i32, word: u64) -> Posted {
+    let handler = p.sigactions[sig as usize - 1][0];
+    let bit = 1u64 << (sig - 1);
+    if handler == SIG_IGN || (handler == 0 && ignored_by_default(sig)) {
+        return Posted::Done;
+    }
+    if handler == 0 && default_action_kills(p, sig) {
+        return Posted::Kill;
+    }
+    p.pending |= bit;
+    p.pending_info[sig as usize - 1] = (code, word);
+    Posted::Done
+}
+
+/// SI_USER: sent by kill/tgkill.
+pub const SI_USER: i32 = 0;
+pub const SI_TKILL: i32 = -6;
+
+/// Send `sig` to the calling process.
+fn signal_self(ctx: &mut Ctx, sig: u64, code: i32) -> SyscallResult {
     if sig == 0 {
         return ret(0);
     }
     if !(1..=64).contains(&sig) {
         return Err(Errno::EINVAL);
     }
-    if !default_action_kills(ctx.process, sig) {
+    let word = u64::from(ctx.process.pid) | u64::from(ctx.process.creds.uid) << 32;
+    if post(ctx.process, sig, code, word) == Posted::Done {
         return ret(0);
     }
     ctx.process.exit = Some(ExitStatus::Signaled(Signal(sig as u8)));
     Ok(SyscallReturn::NoReturn)
+}
+
+/// rt_sigreturn(2): back from a handler, restore what the frame saved.
+pub fn sys_rt_sigreturn(ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
+    let mut r = Err(oxvm_cpu::Fault::GeneralProtection);
+    for _ in 0..8 {
+        r = {
+            let mut bus = oxvm_cpu::Bus::new(&mut ctx.process.mm.space, ctx.mem);
+            crate::signal::frame::restore(ctx.cpu, &mut bus)
+        };
+        match r {
+            Err(oxvm_cpu::Fault::Page { addr, access, present: false }) if ctx.process.mm.handle_fault(ctx.mem, addr, access).is_ok() => {}
+            _ => break,
+        }
+    }
+    match r {
+        Ok(mask) => {
+            ctx.process.sigmask = mask & !UNBLOCKABLE;
+            Ok(SyscallReturn::NoReturn)
+        }
+        // A frame that cannot be read: Linux forces SIGSEGV.
+        Err(_) => {
+            ctx.process.exit = Some(ExitStatus::Signaled(Signal::SIGSEGV));
+            Ok(SyscallReturn::NoReturn)
+        }
+    }
+}
+
+/// rt_sigpending(2): pending signals that are blocked.
+pub fn sys_rt_sigpending(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    if a.arg(1) > SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let v = ctx.process.pending & ctx.process.sigmask;
+    ctx.user().write_bytes(a.arg(0), &v.to_le_bytes()[..a.arg(1) as usize])?;
+    ret(0)
 }
 
 /// A write to a pipe with no reader: SIGPIPE, whose default action ends
@@ -107,9 +172,10 @@ pub fn on_epipe(ctx: &mut Ctx, r: SyscallResult) -> SyscallResult {
     if r != Err(Errno::EPIPE) {
         return r;
     }
-    let handler = ctx.process.sigactions[SIGPIPE as usize - 1][0];
-    if handler == 0 && ctx.process.sigmask & (1 << (SIGPIPE - 1)) == 0 {
-        return signal_self(ctx, SIGPIPE);
+    let word = u64::from(ctx.process.pid) | u64::from(ctx.process.creds.uid) << 32;
+    if post(ctx.process, SIGPIPE, SI_USER, word) == Posted::Kill {
+        ctx.process.exit = Some(ExitStatus::Signaled(Signal::SIGPIPE));
+        return Ok(SyscallReturn::NoReturn);
     }
     r
 }
@@ -118,7 +184,7 @@ pub fn sys_tkill(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if a.arg(0) as i32 != ctx.process.pid as i32 {
         return Err(if (a.arg(0) as i32) <= 0 { Errno::EINVAL } else { Errno::ESRCH });
     }
-    signal_self(ctx, a.arg(1))
+    signal_self(ctx, a.arg(1), SI_TKILL)
 }
 
 pub fn sys_tgkill(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
@@ -129,7 +195,7 @@ pub fn sys_tgkill(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if tgid != ctx.process.pid as i32 || tid != ctx.process.pid as i32 {
         return Err(Errno::ESRCH);
     }
-    signal_self(ctx, a.arg(2))
+    signal_self(ctx, a.arg(2), SI_TKILL)
 }
 
 const SS_DISABLE: u32 = 2;

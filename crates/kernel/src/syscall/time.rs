@@ -112,14 +112,84 @@ pub fn sys_clock_nanosleep(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     sleep_for(ctx, ns)
 }
 
-/// alarm(2): records the deadline and returns the seconds left of the
-/// previous one. SIGALRM is not delivered yet (no signal delivery).
+/// alarm(2): sets the ITIMER_REAL deadline (SIGALRM, raised by the
+/// scheduler) and returns the seconds left of the previous one.
 pub fn sys_alarm(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let now = ctx.host.now(crate::host::Clock::Monotonic);
     let secs = a.arg(0) as u32;
-    let old = ctx.process.alarm.take().map_or(0, |d: u64| d.saturating_sub(now).div_ceil(1_000_000_000));
+    ctx.process.itimer_interval = 0;
+    let old = ctx.process.alarm.take().map_or(0, |d: u64| {
+        let left = d.saturating_sub(now);
+        // Linux rounds to the nearest second, and never reports 0 for a live alarm.
+        ((left + 500_000_000) / 1_000_000_000).max(1)
+    });
     if secs != 0 {
         ctx.process.alarm = Some(now.saturating_add(u64::from(secs) * 1_000_000_000));
     }
     ret(old)
+}
+
+/// A struct itimerval as (interval, value) in ns.
+fn itimerval_bytes(interval: u64, value: u64) -> [u8; 32] {
+    let mut b = [0u8; 32];
+    for (i, v) in [interval, value].into_iter().enumerate() {
+        b[16 * i..16 * i + 8].copy_from_slice(&(v / NSEC_PER_SEC).to_le_bytes());
+        b[16 * i + 8..16 * i + 16].copy_from_slice(&(v % NSEC_PER_SEC / 1000).to_le_bytes());
+    }
+    b
+}
+
+const ITIMER_REAL: u64 = 0;
+
+/// The current ITIMER_REAL as (interval, value) in ns.
+fn itimer_real(ctx: &mut Ctx) -> (u64, u64) {
+    let now = ctx.host.now(Clock::Monotonic);
+    (ctx.process.itimer_interval, ctx.process.alarm.map_or(0, |d| d.saturating_sub(now).max(1000)))
+}
+
+/// getitimer(2): ITIMER_REAL as set; the CPU-time timers read as unset.
+pub fn sys_getitimer(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let (i, v) = match a.arg(0) {
+        ITIMER_REAL => itimer_real(ctx),
+        1 | 2 => (0, 0),
+        _ => return Err(Errno::EINVAL),
+    };
+    ctx.user().write_bytes(a.arg(1), &itimerval_bytes(i, v))?;
+    ret(0)
+}
+
+/// setitimer(2): ITIMER_REAL drives SIGALRM (it shares alarm's
+/// deadline); the CPU-time timers are accepted but never fire.
+pub fn sys_setitimer(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let which = a.arg(0);
+    if which > 2 {
+        return Err(Errno::EINVAL);
+    }
+    let mut new = None;
+    if a.arg(1) != 0 {
+        let mut v = [0i64; 4];
+        for (k, w) in v.iter_mut().enumerate() {
+            *w = ctx.user().read_val(a.arg(1).wrapping_add(8 * k as u64))?;
+        }
+        if v.iter().any(|&x| x < 0) || v[1] >= 1_000_000 || v[3] >= 1_000_000 {
+            return Err(Errno::EINVAL);
+        }
+        let ns = |s: i64, us: i64| (s as u64).saturating_mul(NSEC_PER_SEC).saturating_add(us as u64 * 1000);
+        new = Some((ns(v[0], v[1]), ns(v[2], v[3])));
+    }
+    let (oi, ov) = if which == ITIMER_REAL { itimer_real(ctx) } else { (0, 0) };
+    if a.arg(2) != 0 {
+        ctx.user().write_bytes(a.arg(2), &itimerval_bytes(oi, ov))?;
+    }
+    if let (Some((interval, value)), ITIMER_REAL) = (new, which) {
+        let now = ctx.host.now(Clock::Monotonic);
+        ctx.process.itimer_interval = interval;
+        ctx.process.alarm = (value != 0).then(|| now.saturating_add(value));
+    }
+    ret(0)
+}
+
+/// pause(2): wait for a signal; the interruption returns EINTR.
+pub fn sys_pause(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
+    Ok(SyscallReturn::Block)
 }

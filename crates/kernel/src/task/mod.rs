@@ -101,6 +101,13 @@ pub struct Process {
     /// sigaltstack's (ss_sp, ss_flags, ss_size); SS_DISABLE (2) when none
     /// (per task once threads exist).
     pub altstack: (u64, u32, u64),
+    /// Signals sent to the process and not yet delivered (bit n-1 for
+    /// signal n), with each one's si_code and first union word (the
+    /// sender's pid | uid << 32).
+    pub pending: u64,
+    pub pending_info: [(i32, u64); 64],
+    /// The mask rt_sigsuspend replaced, put back after the handler runs.
+    pub saved_mask: Option<u64>,
     /// set_robust_list's head and length (per task once threads exist).
     pub robust_list: (u64, u64),
     pub prctl: PrctlState,
@@ -114,6 +121,8 @@ pub struct Process {
     pub child_events: crate::vfs::WaitQueue,
     /// alarm(2)'s deadline (monotonic ns).
     pub alarm: Option<u64>,
+    /// ITIMER_REAL's interval (ns): the alarm re-arms by it when it fires.
+    pub itimer_interval: u64,
     /// The task that vforked this process, released when it execs or exits.
     pub vfork_parent: Option<Pid>,
 }
@@ -139,9 +148,13 @@ impl Process {
             rlimits: default_rlimits(),
             sigactions: [[0; 4]; 64],
             sigmask: 0,
+            pending: 0,
+            pending_info: [(0, 0); 64],
+            saved_mask: None,
             altstack: (0, 2, 0),
             vfork_parent: None,
             alarm: None,
+            itimer_interval: 0,
             child_events: Default::default(),
             robust_list: (0, 0),
             prctl: PrctlState::default(),
@@ -187,4 +200,7 @@ pub struct Task {
     /// While `Blocked`: the wait queues and the generations they had when
     /// the call looked at them; None: retry on every pass.
     pub waits: Option<Vec<(crate::vfs::WaitQueue, u64)>>,
+    /// While `Sleep`: where an interrupted nanosleep writes the time left
+    /// (0: nowhere).
+    pub sleep_rem: u64,
 }
