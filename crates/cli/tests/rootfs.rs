@@ -187,6 +187,18 @@ differential! {
     // Queue, Event and Semaphore timeouts, Barrier, Timer: futex waits with
     // and without deadlines, wakes and requeues.
     python_thread_sync: ["python3", "-c", "import threading, queue, time\nq = queue.Queue(); out = queue.Queue()\ndef worker():\n    while (item := q.get()) is not None:\n        out.put(item * 2)\nts = [threading.Thread(target=worker) for _ in range(8)]\nfor t in ts: t.start()\nfor i in range(200): q.put(i)\nfor _ in ts: q.put(None)\nfor t in ts: t.join()\nprint(sum(out.get() for _ in range(200)))\ne = threading.Event(); t0 = time.monotonic(); print(e.wait(0.05), time.monotonic() - t0 >= 0.05)\nb = threading.Barrier(3); r = []\ndef bw(): r.append(b.wait())\nts = [threading.Thread(target=bw) for _ in range(3)]\n[t.start() for t in ts]; [t.join() for t in ts]; print(sorted(r))\ns = threading.Semaphore(2); print(s.acquire(timeout=0.01), s.acquire(timeout=0.01), s.acquire(timeout=0.01))\ntimer = threading.Timer(0.01, lambda: print(\"timer\")); timer.start(); timer.join()\n"];
+    // Signal delivery: handlers (bash traps, Python's C-level handler plus
+    // its main-loop check), SIGALRM from alarm/setitimer, SIGCHLD, default
+    // actions as 128+N.
+    timeout_kills: ["bash", "-c", "timeout 1 sleep 3; echo $?"];
+    bash_trap_usr1: ["bash", "-c", "trap 'echo got' USR1; kill -USR1 $$; echo after"];
+    bash_trap_exit: ["bash", "-c", "trap 'echo bye' EXIT; echo hi"];
+    bash_trap_chld: ["bash", "-c", "trap 'echo chld' CHLD; sleep 0.1 & wait; echo done $?"];
+    bash_kill_self: ["bash", "-c", "kill -TERM $$; echo no"], status 143;
+    bash_kill_bg: ["bash", "-c", "sleep 5 & kill $!; wait $!; echo $?"];
+    python_alarm: ["python3", "-c", "import signal, time\nsignal.signal(signal.SIGALRM, lambda s, f: print('alarm', s))\nsignal.alarm(1); time.sleep(1.5); print('done')"];
+    python_kill_self: ["python3", "-c", "import signal, os\nsignal.signal(signal.SIGUSR1, lambda s, f: print('usr1', s))\nos.kill(os.getpid(), signal.SIGUSR1); print('after')"];
+    python_setitimer: ["python3", "-c", "import signal, time\nn = [0]\nsignal.signal(signal.SIGALRM, lambda s, f: n.__setitem__(0, n[0] + 1))\nsignal.setitimer(signal.ITIMER_REAL, 0.05, 0.05); time.sleep(0.3)\nprint(signal.setitimer(signal.ITIMER_REAL, 0)[1], n[0] >= 3)"];
     python_threads: ["python3", "-c", "import threading\nlock = threading.Lock(); cond = threading.Condition(lock); total = [0]; done = [0]\ndef work():\n    for _ in range(500):\n        with lock: total[0] += 1\n    with cond:\n        done[0] += 1; cond.notify_all()\nts = [threading.Thread(target=work) for _ in range(4)]\nfor t in ts: t.start()\nwith cond: cond.wait_for(lambda: done[0] == 4)\nfor t in ts: t.join()\nprint(total[0], done[0], threading.active_count())"];
 }
 

@@ -31,6 +31,12 @@ impl Kernel {
     /// A task waiting in the kernel has a signal to take: end the wait so
     /// the handler can run (EINTR, or a restart for SA_RESTART).
     pub(super) fn interrupt(&mut self, ti: usize, sig: u64) {
+        // A runnable sibling thread takes the process's signal when it next
+        // runs: waking this one too would only give it a spurious EINTR.
+        let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
+        if self.tasks.iter().any(|t| t.pid == pid && t.tid != tid && t.state == TaskState::Runnable) {
+            return;
+        }
         let restart = self
             .processes
             .get(&self.tasks[ti].pid)
