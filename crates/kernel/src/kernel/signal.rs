@@ -46,9 +46,11 @@ impl Kernel {
             TaskState::Blocked => {
                 // RIP is back at the SYSCALL and RAX holds its number:
                 // leaving it so restarts the call after the handler.
-                // rt_sigsuspend and pause never restart.
+                // Calls Linux never restarts after a handler (ERESTARTNOHAND
+                // and friends): pause, rt_sigsuspend, rt_sigtimedwait, poll,
+                // select, ppoll, pselect6, epoll_wait, epoll_pwait.
                 let nr = task.cpu.gpr[reg::RAX];
-                if !restart || matches!(nr, 130 | 34) {
+                if !restart || matches!(nr, 34 | 130 | 128 | 7 | 23 | 271 | 270 | 232 | 281) {
                     task.cpu.gpr[reg::RAX] = Errno::EINTR.as_return();
                     task.cpu.rip = task.cpu.rip.wrapping_add(2);
                     task.progress = 0;

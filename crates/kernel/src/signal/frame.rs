@@ -170,3 +170,67 @@ pub fn restore(cpu: &mut CpuState, bus: &mut Bus) -> Result<u64, Fault> {
     *cpu = next;
     Ok(le64(SIGMASK))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oxvm_cpu::{AddressSpace, Memory, Prot};
+
+    #[test]
+    fn frame_layout_alignment_and_round_trip() {
+        let mut mem = Memory::new();
+        let mut space = AddressSpace::new();
+        for page in 0..4u64 {
+            let f = mem.phys.alloc();
+            space.map(&mut mem.phys, 0x10000 + page * 0x1000, f, Prot::RW);
+        }
+        let mut bus = Bus::new(&mut space, &mut mem);
+        let mut cpu = CpuState::default();
+        for (i, r) in cpu.gpr.iter_mut().enumerate() {
+            *r = 0x1000 + i as u64;
+        }
+        cpu.gpr[reg::RSP] = 0x13ff8;
+        cpu.rip = 0x401234;
+        cpu.xmm[3] = [0x1111, 0x2222];
+        cpu.mxcsr = 0x1fa0;
+        let saved = cpu.clone();
+        let d = Delivery {
+            signo: 10,
+            info: siginfo(10, 0, 77),
+            handler: 0x500000,
+            restorer: 0x600000,
+            old_mask: 0x8000,
+            stack_top: current_stack_top(&cpu),
+            altstack: (0, 2, 0),
+            trapno: 0,
+            err: 0,
+            cr2: 0,
+        };
+        setup(&mut cpu, &mut bus, &d).unwrap();
+        let sp = cpu.gpr[reg::RSP];
+        // The handler is entered as if called: (rsp + 8) 16-aligned, the
+        // return address the restorer, below the red zone.
+        assert_eq!((sp + 8) % 16, 0);
+        assert!(sp + FRAME_SIZE <= 0x13ff8 - 128);
+        assert_eq!(bus.read_u64(sp).unwrap(), 0x600000);
+        assert_eq!((cpu.rip, cpu.gpr[reg::RDI], cpu.gpr[reg::RSI], cpu.gpr[reg::RDX]), (0x500000, 10, sp + SIGINFO, sp + 8));
+        // uc_mcontext.gregs[REG_RIP] (16) and [REG_RSP] (15), uc_sigmask.
+        assert_eq!(bus.read_u64(sp + 8 + 40 + 16 * 8).unwrap(), 0x401234);
+        assert_eq!(bus.read_u64(sp + 8 + 40 + 15 * 8).unwrap(), 0x13ff8);
+        assert_eq!(bus.read_u64(sp + 8 + 40 + 256).unwrap(), 0x8000);
+        assert_eq!(bus.read_u64(sp + SIGINFO + 16).unwrap(), 77);
+        let fp = bus.read_u64(sp + 8 + 40 + 184).unwrap();
+        assert_eq!(fp % 64, 0);
+        assert_eq!(bus.read_u32(fp + 24).unwrap(), 0x1fa0);
+        assert_eq!(bus.read_u64(fp + 160 + 48).unwrap(), 0x1111);
+        // A handler moving the saved RIP; rt_sigreturn after its `ret`.
+        bus.write_u64(sp + 8 + 40 + 16 * 8, 0x401236).unwrap();
+        cpu.gpr[reg::RSP] = sp + 8;
+        cpu.xmm[3] = [0, 0];
+        let mask = restore(&mut cpu, &mut bus).unwrap();
+        assert_eq!(mask, 0x8000);
+        assert_eq!(cpu.rip, 0x401236);
+        assert_eq!(cpu.gpr, saved.gpr);
+        assert_eq!((cpu.xmm[3], cpu.mxcsr), (saved.xmm[3], saved.mxcsr));
+    }
+}
