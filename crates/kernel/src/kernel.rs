@@ -231,6 +231,7 @@ impl Kernel {
             progress: 0,
             waits: None,
             sleep_rem: 0,
+            sig: Default::default(),
         });
         self.init.get_or_insert(pid);
         Ok(pid)
@@ -347,11 +348,14 @@ impl Kernel {
     /// Send `sig` to process `pid` from the kernel or another process: it
     /// is queued, or its default action ends the process.
     pub(crate) fn send(&mut self, pid: Pid, sig: u64, code: i32, word: u64) {
+        // Blocked for the process when every thread blocks it.
+        let mask = self.tasks.iter().filter(|t| t.pid == pid && t.state != TaskState::Dead).fold(u64::MAX, |m, t| m & t.sig.mask);
         let Some(p) = self.processes.get_mut(&pid) else { return };
         if p.exit.is_some() {
             return;
         }
-        if crate::syscall::signal::post(p, sig, code, word) == crate::syscall::signal::Posted::Kill {
+        let (pending, info) = (&mut p.pending, &mut p.pending_info);
+        if crate::syscall::signal::post(&p.sigactions, mask, pending, info, sig, code, word) == crate::syscall::signal::Posted::Kill {
             self.exit_process(pid, ExitStatus::Signaled(crate::signal::Signal(sig as u8)));
         }
     }
@@ -390,6 +394,7 @@ impl Kernel {
                     progress: &mut task.progress,
                     waits: std::cell::RefCell::new(Some(Vec::new())),
                     process,
+                    sig: &mut task.sig,
                     mem: &mut self.mem,
                     host: &mut *self.host,
                 };

@@ -208,8 +208,6 @@ impl Kernel {
             child.files = files;
             child.rlimits = p.rlimits;
             child.sigactions = p.sigactions;
-            child.sigmask = p.sigmask;
-            child.altstack = p.altstack;
             child.prctl = p.prctl;
             child.prctl.pdeathsig = 0;
             child.nice = p.nice;
@@ -224,6 +222,13 @@ impl Kernel {
             let _ = self.user(child_pid)?.write_val(c.child_tid, &tid);
         }
         let clear = if f & CLONE_CHILD_CLEARTID != 0 { c.child_tid } else { 0 };
+        // The new thread or process inherits the mask; a thread sharing the
+        // memory does not inherit the alternate stack (Linux clears it for
+        // CLONE_VM without CLONE_VFORK).
+        let mut sig = crate::task::SigState { mask: self.tasks[ti].sig.mask, altstack: self.tasks[ti].sig.altstack, ..Default::default() };
+        if f & CLONE_VM != 0 && f & CLONE_VFORK == 0 {
+            sig.altstack = (0, 2, 0);
+        }
         self.tasks.push(Task {
             tid,
             pid: child_pid,
@@ -233,6 +238,7 @@ impl Kernel {
             progress: 0,
             waits: None,
             sleep_rem: 0,
+            sig,
         });
         let parent = &mut self.tasks[ti];
         parent.cpu.gpr[reg::RAX] = tid as u64;
@@ -418,12 +424,12 @@ impl Kernel {
         }
         let pid = self.tasks[ti].pid;
         let set: u64 = self.user(pid)?.read_val(a.arg(0))?;
-        let p = self.processes.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        let t = &mut self.tasks[ti].sig;
         // A retry (after a wake-up) keeps the mask saved by the first try.
-        if p.saved_mask.is_none() {
-            p.saved_mask = Some(p.sigmask);
+        if t.saved_mask.is_none() {
+            t.saved_mask = Some(t.mask);
         }
-        p.sigmask = set & !((1 << 8) | (1 << 18));
+        t.mask = set & !((1 << 8) | (1 << 18));
         if self.deliverable(ti).is_some() {
             return Err(Errno::EINTR);
         }

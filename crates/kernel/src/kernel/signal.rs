@@ -23,18 +23,22 @@ const UNBLOCKABLE: u64 = (1 << 8) | (1 << 18);
 impl Kernel {
     /// The lowest pending signal task `ti`'s process does not block.
     pub(super) fn deliverable(&self, ti: usize) -> Option<u64> {
-        let p = self.processes.get(&self.tasks[ti].pid)?;
-        let ready = p.pending & !p.sigmask;
+        let t = &self.tasks[ti];
+        let p = self.processes.get(&t.pid)?;
+        let ready = (p.pending | t.sig.pending) & !t.sig.mask;
         (ready != 0).then(|| u64::from(ready.trailing_zeros()) + 1)
     }
 
     /// A task waiting in the kernel has a signal to take: end the wait so
     /// the handler can run (EINTR, or a restart for SA_RESTART).
     pub(super) fn interrupt(&mut self, ti: usize, sig: u64) {
-        // A runnable sibling thread takes the process's signal when it next
-        // runs: waking this one too would only give it a spurious EINTR.
+        // A runnable sibling thread not blocking a process-directed signal
+        // takes it when it next runs: waking this one too would only give it
+        // a spurious EINTR.
         let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
-        if self.tasks.iter().any(|t| t.pid == pid && t.tid != tid && t.state == TaskState::Runnable) {
+        let bit = 1u64 << (sig - 1);
+        let own = self.tasks[ti].sig.pending & bit != 0;
+        if !own && self.tasks.iter().any(|t| t.pid == pid && t.tid != tid && t.state == TaskState::Runnable && t.sig.mask & bit == 0) {
             return;
         }
         let restart = self
@@ -87,8 +91,16 @@ impl Kernel {
         let pid = self.tasks[ti].pid;
         while let Some(sig) = self.deliverable(ti) {
             let Some(p) = self.processes.get_mut(&pid) else { return false };
-            p.pending &= !(1 << (sig - 1));
-            let (code, word) = p.pending_info[sig as usize - 1];
+            let t = &mut self.tasks[ti].sig;
+            let bit = 1 << (sig - 1);
+            // Thread-directed first, as Linux dequeues.
+            let (code, word) = if t.pending & bit != 0 {
+                t.pending &= !bit;
+                t.pending_info[sig as usize - 1]
+            } else {
+                p.pending &= !bit;
+                p.pending_info[sig as usize - 1]
+            };
             let act = p.sigactions[sig as usize - 1];
             if act[0] == SIG_IGN {
                 continue;
@@ -104,10 +116,9 @@ impl Kernel {
             return self.enter_handler(ti, sig, info, (0, 0, 0));
         }
         // rt_sigsuspend returned without a handler to run: its mask goes.
-        if let Some(p) = self.processes.get_mut(&pid) {
-            if let Some(m) = p.saved_mask.take() {
-                p.sigmask = m;
-            }
+        let t = &mut self.tasks[ti].sig;
+        if let Some(m) = t.saved_mask.take() {
+            t.mask = m;
         }
         true
     }
@@ -120,14 +131,14 @@ impl Kernel {
         let act = p.sigactions[sig as usize - 1];
         let task = &mut self.tasks[ti];
         let sp = task.cpu.gpr[reg::RSP];
-        let (ss_sp, ss_flags, ss_size) = p.altstack;
+        let (ss_sp, ss_flags, ss_size) = task.sig.altstack;
         let on_alt = ss_flags & SS_DISABLE == 0 && sp > ss_sp && sp <= ss_sp.wrapping_add(ss_size);
         let stack_top = if act[1] & SA_ONSTACK != 0 && ss_flags & SS_DISABLE == 0 && !on_alt {
             ss_sp.wrapping_add(ss_size)
         } else {
             frame::current_stack_top(&task.cpu)
         };
-        let old_mask = p.saved_mask.take().unwrap_or(p.sigmask);
+        let old_mask = task.sig.saved_mask.take().unwrap_or(task.sig.mask);
         let d = Delivery {
             signo: sig as u32,
             info,
@@ -161,7 +172,7 @@ impl Kernel {
         if act[1] & SA_NODEFER == 0 {
             mask |= 1 << (sig - 1);
         }
-        p.sigmask = mask & !UNBLOCKABLE;
+        task.sig.mask = mask & !UNBLOCKABLE;
         if act[1] & SA_RESETHAND != 0 {
             p.sigactions[sig as usize - 1][0] = 0;
         }
@@ -175,10 +186,11 @@ impl Kernel {
     pub(super) fn fault_signal(&mut self, ti: usize, f: Fault, fs: FaultSignal) -> bool {
         let pid = self.tasks[ti].pid;
         let sig = u64::from(fs.signal.0);
+        let mask = self.tasks[ti].sig.mask;
         let handled = !fs.out_of_memory
             && self.processes.get(&pid).is_some_and(|p| {
                 let h = p.sigactions[sig as usize - 1][0];
-                h > SIG_IGN && p.sigmask & (1 << (sig - 1)) == 0
+                h > SIG_IGN && mask & (1 << (sig - 1)) == 0
             });
         if handled {
             let (code, trapno, err) = match f {

@@ -83,7 +83,7 @@ pub fn sys_execve(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
             *act = [0; 4];
         }
     }
-    ctx.process.altstack = (0, 2, 0);
+    ctx.sig.altstack = (0, 2, 0);
     *ctx.clear_child_tid = 0;
     ctx.process.robust_list = (0, 0);
     ctx.process.set_comm(&path);

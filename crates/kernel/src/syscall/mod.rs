@@ -98,6 +98,8 @@ pub struct Ctx<'a> {
     /// larger than the room in the pipe).
     pub progress: &'a mut u64,
     pub process: &'a mut Process,
+    /// The calling thread's signal mask, alternate stack and pending set.
+    pub sig: &'a mut crate::task::SigState,
     pub mem: &'a mut Memory,
     pub host: &'a mut dyn Host,
 }

@@ -49,7 +49,7 @@ pub fn sys_rt_sigprocmask(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if size != SIGSET_SIZE {
         return Err(Errno::EINVAL);
     }
-    let old = ctx.process.sigmask;
+    let old = ctx.sig.mask;
     if set != 0 {
         let s: u64 = ctx.user().read_val(set)?;
         let new = match how {
@@ -58,7 +58,7 @@ pub fn sys_rt_sigprocmask(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
             SIG_SETMASK => s,
             _ => return Err(Errno::EINVAL),
         };
-        ctx.process.sigmask = new & !UNBLOCKABLE;
+        ctx.sig.mask = new & !UNBLOCKABLE;
     }
     if oset != 0 {
         ctx.user().write_val(oset, &old)?;
@@ -73,12 +73,11 @@ fn ignored_by_default(sig: u64) -> bool {
     matches!(sig, 17 | 18 | 23 | 28) // SIGCHLD, SIGCONT, SIGURG, SIGWINCH
 }
 
-/// Whether `sig` (1..=64) sent to `p` ends it: no handler runs yet, so a
-/// signal that is not ignored, not blocked and not ignored by default
-/// takes its default action, which is to terminate.
-pub fn default_action_kills(p: &crate::task::Process, sig: u64) -> bool {
-    let handler = p.sigactions[sig as usize - 1][0];
-    let blocked = p.sigmask & (1 << (sig - 1)) != 0 && sig != 9 && sig != 19;
+/// Whether `sig` (1..=64) with dispositions `acts`, sent to a thread
+/// (or process) blocking `mask`, takes its fatal default action now.
+pub fn default_action_kills(acts: &[[u64; 4]; 64], mask: u64, sig: u64) -> bool {
+    let handler = acts[sig as usize - 1][0];
+    let blocked = mask & (1 << (sig - 1)) != 0 && sig != 9 && sig != 19;
     !(handler == SIG_IGN || (handler == 0 && ignored_by_default(sig)) || blocked)
 }
 
@@ -91,20 +90,19 @@ pub enum Posted {
     Kill,
 }
 
-/// Send `sig` (1..=64) to `p` with si_code `code` and first union word
+/// Send `sig` (1..=64) with si_code `code` and first union word
 /// `word`: ignored signals are discarded, a fatal default action that is
 /// not blocked is reported, anything else is queued for delivery.
-pub fn post(p: &mut crate::task::Process, sig: u64, code: i32, word: u64) -> Posted {
-    let handler = p.sigactions[sig as usize - 1][0];
-    let bit = 1u64 << (sig - 1);
+pub fn post(acts: &[[u64; 4]; 64], mask: u64, pending: &mut u64, info: &mut [(i32, u64); 64], sig: u64, code: i32, word: u64) -> Posted {
+    let handler = acts[sig as usize - 1][0];
     if handler == SIG_IGN || (handler == 0 && ignored_by_default(sig)) {
         return Posted::Done;
     }
-    if handler == 0 && default_action_kills(p, sig) {
+    if handler == 0 && default_action_kills(acts, mask, sig) {
         return Posted::Kill;
     }
-    p.pending |= bit;
-    p.pending_info[sig as usize - 1] = (code, word);
+    *pending |= 1u64 << (sig - 1);
+    info[sig as usize - 1] = (code, word);
     Posted::Done
 }
 
@@ -112,7 +110,7 @@ pub fn post(p: &mut crate::task::Process, sig: u64, code: i32, word: u64) -> Pos
 pub const SI_USER: i32 = 0;
 pub const SI_TKILL: i32 = -6;
 
-/// Send `sig` to the calling process.
+/// Send `sig` to the calling thread.
 fn signal_self(ctx: &mut Ctx, sig: u64, code: i32) -> SyscallResult {
     if sig == 0 {
         return ret(0);
@@ -121,7 +119,8 @@ fn signal_self(ctx: &mut Ctx, sig: u64, code: i32) -> SyscallResult {
         return Err(Errno::EINVAL);
     }
     let word = u64::from(ctx.process.pid) | u64::from(ctx.process.creds.uid) << 32;
-    if post(ctx.process, sig, code, word) == Posted::Done {
+    let (acts, t) = (&ctx.process.sigactions, &mut *ctx.sig);
+    if post(acts, t.mask, &mut t.pending, &mut t.pending_info, sig, code, word) == Posted::Done {
         return ret(0);
     }
     ctx.process.exit = Some(ExitStatus::Signaled(Signal(sig as u8)));
@@ -143,7 +142,7 @@ pub fn sys_rt_sigreturn(ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
     }
     match r {
         Ok(mask) => {
-            ctx.process.sigmask = mask & !UNBLOCKABLE;
+            ctx.sig.mask = mask & !UNBLOCKABLE;
             Ok(SyscallReturn::NoReturn)
         }
         // A frame that cannot be read: Linux forces SIGSEGV.
@@ -159,7 +158,7 @@ pub fn sys_rt_sigpending(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if a.arg(1) > SIGSET_SIZE {
         return Err(Errno::EINVAL);
     }
-    let v = ctx.process.pending & ctx.process.sigmask;
+    let v = (ctx.process.pending | ctx.sig.pending) & ctx.sig.mask;
     ctx.user().write_bytes(a.arg(0), &v.to_le_bytes()[..a.arg(1) as usize])?;
     ret(0)
 }
@@ -173,7 +172,8 @@ pub fn on_epipe(ctx: &mut Ctx, r: SyscallResult) -> SyscallResult {
         return r;
     }
     let word = u64::from(ctx.process.pid) | u64::from(ctx.process.creds.uid) << 32;
-    if post(ctx.process, SIGPIPE, SI_USER, word) == Posted::Kill {
+    let (acts, t) = (&ctx.process.sigactions, &mut *ctx.sig);
+    if post(acts, t.mask, &mut t.pending, &mut t.pending_info, SIGPIPE, SI_USER, word) == Posted::Kill {
         ctx.process.exit = Some(ExitStatus::Signaled(Signal::SIGPIPE));
         return Ok(SyscallReturn::NoReturn);
     }
@@ -220,7 +220,7 @@ pub fn sys_sigaltstack(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         None
     };
     if old != 0 {
-        let (sp, flags, size) = ctx.process.altstack;
+        let (sp, flags, size) = ctx.sig.altstack;
         let mut b = [0u8; 24];
         b[..8].copy_from_slice(&sp.to_le_bytes());
         b[8..12].copy_from_slice(&flags.to_le_bytes());
@@ -228,7 +228,7 @@ pub fn sys_sigaltstack(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         ctx.user().write_bytes(old, &b)?;
     }
     if let Some(n) = new {
-        ctx.process.altstack = n;
+        ctx.sig.altstack = n;
     }
     ret(0)
 }

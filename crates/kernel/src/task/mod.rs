@@ -96,18 +96,11 @@ pub struct Process {
     /// restorer, mask), indexed by signal number - 1. Recorded only: no
     /// signal is delivered to a handler yet.
     pub sigactions: [[u64; 4]; 64],
-    /// The blocked-signal mask (per task once threads exist).
-    pub sigmask: u64,
-    /// sigaltstack's (ss_sp, ss_flags, ss_size); SS_DISABLE (2) when none
-    /// (per task once threads exist).
-    pub altstack: (u64, u32, u64),
     /// Signals sent to the process and not yet delivered (bit n-1 for
     /// signal n), with each one's si_code and first union word (the
     /// sender's pid | uid << 32).
     pub pending: u64,
     pub pending_info: [(i32, u64); 64],
-    /// The mask rt_sigsuspend replaced, put back after the handler runs.
-    pub saved_mask: Option<u64>,
     /// set_robust_list's head and length (per task once threads exist).
     pub robust_list: (u64, u64),
     pub prctl: PrctlState,
@@ -147,11 +140,8 @@ impl Process {
             files: Rc::new(RefCell::new(files)),
             rlimits: default_rlimits(),
             sigactions: [[0; 4]; 64],
-            sigmask: 0,
             pending: 0,
             pending_info: [(0, 0); 64],
-            saved_mask: None,
-            altstack: (0, 2, 0),
             vfork_parent: None,
             alarm: None,
             itimer_interval: 0,
@@ -161,6 +151,27 @@ impl Process {
             nice: 0,
             exit: None,
         }
+    }
+}
+
+/// A thread's signal state.
+#[derive(Clone, Copy, Debug)]
+pub struct SigState {
+    /// The blocked-signal mask.
+    pub mask: u64,
+    /// sigaltstack's (ss_sp, ss_flags, ss_size); SS_DISABLE (2) when none.
+    pub altstack: (u64, u32, u64),
+    /// The mask rt_sigsuspend replaced, put back after the handler runs.
+    pub saved_mask: Option<u64>,
+    /// Signals sent to this thread (tgkill, SIGPIPE, ...), with their
+    /// si_code and first union word, as `Process::pending`.
+    pub pending: u64,
+    pub pending_info: [(i32, u64); 64],
+}
+
+impl Default for SigState {
+    fn default() -> Self {
+        SigState { mask: 0, altstack: (0, 2, 0), saved_mask: None, pending: 0, pending_info: [(0, 0); 64] }
     }
 }
 
@@ -203,4 +214,5 @@ pub struct Task {
     /// While `Sleep`: where an interrupted nanosleep writes the time left
     /// (0: nowhere).
     pub sleep_rem: u64,
+    pub sig: SigState,
 }
