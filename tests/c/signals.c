@@ -1,6 +1,7 @@
 /* Signal delivery, run natively and under oxvm: output must match. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -56,6 +57,18 @@ static void on_usr2(int sig) {
 }
 
 static void on_chld(int sig) { got = sig; }
+
+static volatile pthread_t hit;
+static void on_usr2_thread(int sig) {
+    hit = pthread_self();
+    got = sig;
+}
+static void *worker(void *a) {
+    (void)a;
+    while (!got)
+        usleep(1000);
+    return NULL;
+}
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -183,5 +196,17 @@ int main(void) {
     kill(w, SIGTERM);
     waitpid(w, &st, 0);
     printf("child killed: %d sig %d\n", WIFSIGNALED(st), WTERMSIG(st));
+
+    /* 11. pthread_kill reaches the named thread. */
+    struct sigaction a4;
+    memset(&a4, 0, sizeof a4);
+    a4.sa_handler = on_usr2_thread;
+    sigaction(SIGUSR2, &a4, NULL);
+    got = 0;
+    pthread_t th;
+    pthread_create(&th, NULL, worker, NULL);
+    pthread_kill(th, SIGUSR2);
+    pthread_join(th, NULL);
+    printf("pthread_kill: got %d in thread %d\n", got, pthread_equal(hit, th));
     return 0;
 }

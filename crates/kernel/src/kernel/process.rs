@@ -106,6 +106,8 @@ impl Kernel {
             202 => self.sys_futex(ti, &args),
             130 => self.sys_rt_sigsuspend(ti, &args),
             62 => self.sys_kill(ti, &args),
+            200 => self.sys_tgkill(ti, None, args.arg(0) as i32, args.arg(1)),
+            234 => self.sys_tgkill(ti, Some(args.arg(0) as i32), args.arg(1) as i32, args.arg(2)),
             _ => Err(Errno::ENOSYS),
         };
         let task = &mut self.tasks[ti];
@@ -457,6 +459,41 @@ impl Kernel {
         }
         let uid = self.processes.get(&me).map_or(0, |p| p.creds.uid);
         self.send(target, sig, crate::syscall::signal::SI_USER, u64::from(me) | u64::from(uid) << 32);
+        let dead = self.processes.get(&me).is_none_or(|p| p.exit.is_some());
+        Ok(if dead { Outcome::Done } else { Outcome::Return(0) })
+    }
+
+    /// tgkill(2) (`tgid` given) and tkill(2): a thread-directed signal.
+    fn sys_tgkill(&mut self, ti: usize, tgid: Option<i32>, tid: i32, sig: u64) -> Result<Outcome, Errno> {
+        if tid <= 0 || tgid.is_some_and(|g| g <= 0) || sig > 64 {
+            return Err(Errno::EINVAL);
+        }
+        let target = self
+            .tasks
+            .iter()
+            .position(|t| t.tid == tid as Pid && t.state != TaskState::Dead && tgid.is_none_or(|g| t.pid == g as Pid))
+            .ok_or(Errno::ESRCH)?;
+        if sig == 0 {
+            return Ok(Outcome::Return(0));
+        }
+        let me = self.tasks[ti].pid;
+        let uid = self.processes.get(&me).map_or(0, |p| p.creds.uid);
+        let pid = self.tasks[target].pid;
+        let Some(p) = self.processes.get_mut(&pid) else { return Err(Errno::ESRCH) };
+        let t = &mut self.tasks[target].sig;
+        let word = u64::from(me) | u64::from(uid) << 32;
+        let posted = crate::syscall::signal::post(
+            &p.sigactions,
+            t.mask,
+            &mut t.pending,
+            &mut t.pending_info,
+            sig,
+            crate::syscall::signal::SI_TKILL,
+            word,
+        );
+        if posted == crate::syscall::signal::Posted::Kill {
+            self.exit_process(pid, ExitStatus::Signaled(crate::signal::Signal(sig as u8)));
+        }
         let dead = self.processes.get(&me).is_none_or(|p| p.exit.is_some());
         Ok(if dead { Outcome::Done } else { Outcome::Return(0) })
     }

@@ -110,23 +110,6 @@ pub fn post(acts: &[[u64; 4]; 64], mask: u64, pending: &mut u64, info: &mut [(i3
 pub const SI_USER: i32 = 0;
 pub const SI_TKILL: i32 = -6;
 
-/// Send `sig` to the calling thread.
-fn signal_self(ctx: &mut Ctx, sig: u64, code: i32) -> SyscallResult {
-    if sig == 0 {
-        return ret(0);
-    }
-    if !(1..=64).contains(&sig) {
-        return Err(Errno::EINVAL);
-    }
-    let word = u64::from(ctx.process.pid) | u64::from(ctx.process.creds.uid) << 32;
-    let (acts, t) = (&ctx.process.sigactions, &mut *ctx.sig);
-    if post(acts, t.mask, &mut t.pending, &mut t.pending_info, sig, code, word) == Posted::Done {
-        return ret(0);
-    }
-    ctx.process.exit = Some(ExitStatus::Signaled(Signal(sig as u8)));
-    Ok(SyscallReturn::NoReturn)
-}
-
 /// rt_sigreturn(2): back from a handler, restore what the frame saved.
 pub fn sys_rt_sigreturn(ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
     let mut r = Err(oxvm_cpu::Fault::GeneralProtection);
@@ -178,24 +161,6 @@ pub fn on_epipe(ctx: &mut Ctx, r: SyscallResult) -> SyscallResult {
         return Ok(SyscallReturn::NoReturn);
     }
     r
-}
-
-pub fn sys_tkill(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
-    if a.arg(0) as i32 != ctx.process.pid as i32 {
-        return Err(if (a.arg(0) as i32) <= 0 { Errno::EINVAL } else { Errno::ESRCH });
-    }
-    signal_self(ctx, a.arg(1), SI_TKILL)
-}
-
-pub fn sys_tgkill(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
-    let (tgid, tid) = (a.arg(0) as i32, a.arg(1) as i32);
-    if tgid <= 0 || tid <= 0 {
-        return Err(Errno::EINVAL);
-    }
-    if tgid != ctx.process.pid as i32 || tid != ctx.process.pid as i32 {
-        return Err(Errno::ESRCH);
-    }
-    signal_self(ctx, a.arg(2), SI_TKILL)
 }
 
 const SS_DISABLE: u32 = 2;
