@@ -162,6 +162,21 @@ int main(void) {
     raise(SIGUSR2);
     printf("altstack: got %d on_alt %d\n", got, on_alt);
 
+    /* 7b. SA_RESETHAND: the second raise takes the default action
+       (SIGWINCH: ignore). */
+    struct sigaction a5;
+    memset(&a5, 0, sizeof a5);
+    a5.sa_handler = on_usr2;
+    a5.sa_flags = SA_RESETHAND;
+    sigaction(SIGWINCH, &a5, NULL);
+    got = 0;
+    raise(SIGWINCH);
+    struct sigaction q;
+    sigaction(SIGWINCH, NULL, &q);
+    printf("resethand: got %d now default %d\n", got, q.sa_handler == SIG_DFL);
+    raise(SIGWINCH);
+
+
     /* 8. SIGCHLD + sigsuspend. */
     struct sigaction a3;
     memset(&a3, 0, sizeof a3);

@@ -69,8 +69,10 @@ pub fn sys_rt_sigprocmask(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 const SIG_IGN: u64 = 1;
 
 /// Signals whose default action is to do nothing.
+/// The stop signals (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) are ignored
+/// too until job control exists.
 fn ignored_by_default(sig: u64) -> bool {
-    matches!(sig, 17 | 18 | 23 | 28) // SIGCHLD, SIGCONT, SIGURG, SIGWINCH
+    matches!(sig, 17 | 18 | 19 | 20 | 21 | 22 | 23 | 28) // CHLD, CONT, STOP, TSTP, TTIN, TTOU, URG, WINCH
 }
 
 /// Whether `sig` (1..=64) with dispositions `acts`, sent to a thread
@@ -166,11 +168,17 @@ pub fn on_epipe(ctx: &mut Ctx, r: SyscallResult) -> SyscallResult {
 const SS_DISABLE: u32 = 2;
 const MINSIGSTKSZ: u64 = 2048;
 
-/// sigaltstack(2): the alternate stack is recorded (and reported back);
-/// it is used once handlers run.
+/// sigaltstack(2): the alternate stack SA_ONSTACK handlers run on;
+/// reported with SS_ONSTACK (and unchangeable) while the caller runs on it.
 pub fn sys_sigaltstack(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let (ss, old) = (a.arg(0), a.arg(1));
+    let (asp, aflags, asize) = ctx.sig.altstack;
+    let rsp = ctx.cpu.gpr[oxvm_cpu::state::reg::RSP];
+    let on = aflags & SS_DISABLE == 0 && rsp > asp && rsp <= asp.wrapping_add(asize);
     let new = if ss != 0 {
+        if on {
+            return Err(Errno::EPERM);
+        }
         let sp: u64 = ctx.user().read_val(ss)?;
         let flags: u32 = ctx.user().read_val(ss.wrapping_add(8))?;
         let size: u64 = ctx.user().read_val(ss.wrapping_add(16))?;
@@ -186,6 +194,7 @@ pub fn sys_sigaltstack(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     };
     if old != 0 {
         let (sp, flags, size) = ctx.sig.altstack;
+        let flags = if on { 1 } else { flags };
         let mut b = [0u8; 24];
         b[..8].copy_from_slice(&sp.to_le_bytes());
         b[8..12].copy_from_slice(&flags.to_le_bytes());
