@@ -199,6 +199,15 @@ differential! {
     python_alarm: ["python3", "-c", "import signal, time\nsignal.signal(signal.SIGALRM, lambda s, f: print('alarm', s))\nsignal.alarm(1); time.sleep(1.5); print('done')"];
     python_kill_self: ["python3", "-c", "import signal, os\nsignal.signal(signal.SIGUSR1, lambda s, f: print('usr1', s))\nos.kill(os.getpid(), signal.SIGUSR1); print('after')"];
     python_setitimer: ["python3", "-c", "import signal, time\nn = [0]\nsignal.signal(signal.SIGALRM, lambda s, f: n.__setitem__(0, n[0] + 1))\nsignal.setitimer(signal.ITIMER_REAL, 0.05, 0.05); time.sleep(0.3)\nprint(signal.setitimer(signal.ITIMER_REAL, 0)[1], n[0] >= 3)"];
+    perl_alarm: ["perl", "-e", "$SIG{ALRM} = sub { print qq(alrm\n); exit 3 }; alarm 1; sleep 5"], status 3;
+    bash_trap_int: ["bash", "-c", "trap 'echo int' INT; kill -INT $$; echo after"];
+    bash_trap_ignore_term: ["bash", "-c", "trap '' TERM; kill -TERM $$; echo survived"];
+    python_sigchld_handler: ["python3", "-c", "import os, signal, time\nsignal.signal(signal.SIGCHLD, lambda s, f: print('chld'))\np = os.fork()\nif p == 0: os._exit(1)\ntime.sleep(0.5); print(os.waitpid(p, 0)[1])"];
+    python_select_alarm: ["python3", "-c", "import select, signal, os\nsignal.signal(signal.SIGALRM, lambda s, f: print('a'))\nsignal.alarm(1); r, w = os.pipe(); print(select.select([r], [], [], 1.5))"];
+    python_pending_blocked: ["python3", "-c", "import signal, os\nsignal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])\nos.kill(os.getpid(), signal.SIGUSR1); print(signal.sigpending())"];
+    python_thread_kill: ["python3", "-c", "import threading, signal, os, time\nsignal.signal(signal.SIGUSR1, lambda s, f: print('got in', threading.current_thread().name))\nt = threading.Thread(target=lambda: os.kill(os.getpid(), signal.SIGUSR1)); t.start(); t.join(); time.sleep(0.1)"];
+    // faulthandler: a SIGSEGV handler on an alternate stack that re-raises.
+    python_faulthandler: ["bash", "-c", "python3 -X faulthandler -c 'import ctypes; ctypes.string_at(0)' 2>&1 | head -1; echo ${PIPESTATUS[0]}"];
     python_threads: ["python3", "-c", "import threading\nlock = threading.Lock(); cond = threading.Condition(lock); total = [0]; done = [0]\ndef work():\n    for _ in range(500):\n        with lock: total[0] += 1\n    with cond:\n        done[0] += 1; cond.notify_all()\nts = [threading.Thread(target=work) for _ in range(4)]\nfor t in ts: t.start()\nwith cond: cond.wait_for(lambda: done[0] == 4)\nfor t in ts: t.join()\nprint(total[0], done[0], threading.active_count())"];
 }
 
