@@ -208,6 +208,7 @@ differential! {
     python_thread_kill: ["python3", "-c", "import threading, signal, os, time\nsignal.signal(signal.SIGUSR1, lambda s, f: print('got in', threading.current_thread().name))\nt = threading.Thread(target=lambda: os.kill(os.getpid(), signal.SIGUSR1)); t.start(); t.join(); time.sleep(0.1)"];
     // faulthandler: a SIGSEGV handler on an alternate stack that re-raises.
     python_faulthandler: ["bash", "-c", "python3 -X faulthandler -c 'import ctypes; ctypes.string_at(0)' 2>&1 | head -1; echo ${PIPESTATUS[0]}"];
+    python_sigchld_ignored: ["python3", "-c", "import os, signal, time\nsignal.signal(signal.SIGCHLD, signal.SIG_IGN)\np = os.fork()\nif p == 0: os._exit(1)\ntime.sleep(0.2)\ntry: os.waitpid(-1, 0)\nexcept ChildProcessError as e: print(e.errno)"];
     python_threads: ["python3", "-c", "import threading\nlock = threading.Lock(); cond = threading.Condition(lock); total = [0]; done = [0]\ndef work():\n    for _ in range(500):\n        with lock: total[0] += 1\n    with cond:\n        done[0] += 1; cond.notify_all()\nts = [threading.Thread(target=work) for _ in range(4)]\nfor t in ts: t.start()\nwith cond: cond.wait_for(lambda: done[0] == 4)\nfor t in ts: t.join()\nprint(total[0], done[0], threading.active_count())"];
 }
 

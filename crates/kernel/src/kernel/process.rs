@@ -320,6 +320,14 @@ impl Kernel {
                 p.child_events.notify();
             }
         }
+        // A parent ignoring SIGCHLD (SIG_IGN or SA_NOCLDWAIT) leaves no
+        // zombie: wait then reports ECHILD once no child is left.
+        let nocldwait = self.processes.get(&ppid).is_some_and(|p| p.sigactions[16][0] == 1 || p.sigactions[16][1] & 2 != 0);
+        let gone = self.processes.get(&pid).is_some_and(|p| p.exit.is_some());
+        if nocldwait && gone && Some(pid) != self.init {
+            self.processes.remove(&pid);
+            return;
+        }
         // The first process has no parent to reap it.
         if Some(pid) != self.init && self.processes.get(&pid).is_some_and(|p| p.ppid == 0) {
             self.processes.remove(&pid);
