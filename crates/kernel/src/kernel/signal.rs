@@ -55,9 +55,10 @@ impl Kernel {
                 // select, ppoll, pselect6, epoll_wait, epoll_pwait.
                 let nr = task.cpu.gpr[reg::RAX];
                 if !restart || matches!(nr, 34 | 130 | 128 | 7 | 23 | 271 | 270 | 232 | 281) {
-                    task.cpu.gpr[reg::RAX] = Errno::EINTR.as_return();
+                    // A write that already moved bytes returns their count.
+                    let done = std::mem::take(&mut task.progress);
+                    task.cpu.gpr[reg::RAX] = if done > 0 { done } else { Errno::EINTR.as_return() };
                     task.cpu.rip = task.cpu.rip.wrapping_add(2);
-                    task.progress = 0;
                 }
             }
             TaskState::Sleep(until) => {
