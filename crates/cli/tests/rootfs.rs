@@ -103,7 +103,8 @@ differential! {
     cat_os_release: ["cat", "/etc/os-release"];
     ls_la_etc: ["ls", "-la", "/etc"];
     ls_recursive: ["ls", "-lR", "/etc/apt"];
-    ls_inodes: ["ls", "-i", "/"];
+    // Not "/": /dev is a devtmpfs under oxvm, the rootfs's directory natively.
+    ls_inodes: ["ls", "-i", "/usr"];
     head_file: ["head", "-n", "3", "/etc/passwd"];
     head_bytes_binary: ["head", "-c", "300", "/usr/bin/ls"];
     tail_file: ["tail", "-n", "4", "/etc/passwd"];
@@ -143,7 +144,12 @@ differential! {
     bzip2_stdout: ["bzip2", "-c", "/etc/os-release"];
     tar_stdout: ["tar", "-cf", "-", "/etc/apt"];
     dev_zero_and_null: ["head", "-c", "16", "/dev/zero", "/dev/null"];
-    ls_dev: ["ls", "-la", "/dev"];
+    // Names and device numbers only: natively (chroot) /dev is the rootfs's
+    // directory, under oxvm a devtmpfs with its own inodes and times.
+    ls_dev: ["ls", "/dev"];
+    dev_numbers: ["stat", "-c", "%n %F %t:%T", "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/console"];
+    dev_links: ["readlink", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/fd"];
+    dev_urandom_count: ["sh", "-c", "head -c 16 /dev/urandom | wc -c; cat /dev/null; echo x > /dev/full"], status 1;
     python_sqlite: ["python3", "-c", "import sqlite3; c = sqlite3.connect(':memory:'); c.execute('create table t(x)'); c.executemany('insert into t values (?)', [(i,) for i in range(100)]); print(c.execute('select sum(x) from t').fetchone())"];
     python_pipe: ["python3", "-c", "import os; r, w = os.pipe(); os.write(w, b'abc'); os.close(w); print(os.read(r, 10), os.read(r, 10))"];
     python_sigpipe: ["python3", "-c", "import os, signal; signal.signal(signal.SIGPIPE, signal.SIG_DFL); r, w = os.pipe(); os.close(r); os.write(w, b'x')"], status 141;
