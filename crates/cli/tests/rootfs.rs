@@ -231,6 +231,28 @@ fn missing_command() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("No such file or directory"));
 }
 
+/// procfs's static files: natively (chroot) /proc is the rootfs's empty
+/// directory, so check the Linux format instead of comparing.
+#[test]
+fn procfs_static_files() {
+    let Some(root) = rootfs() else { return };
+    let mut guest = Command::new(env!("CARGO_BIN_EXE_oxvm"));
+    env(&mut guest);
+    let script = "cat /proc/version /proc/sys/kernel/ostype /proc/sys/kernel/osrelease /proc/sys/kernel/pid_max; grep -c ' /proc proc ' /proc/mounts; uname -r";
+    guest.arg("run").arg("--root").arg(&root).args(["--", "sh", "-c", script]);
+    let o = run(guest, b"");
+    assert_eq!(status(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 6, "{out}");
+    assert!(lines[0].starts_with("Linux version "), "{out}");
+    assert_eq!(lines[1], "Linux");
+    // osrelease is what uname says.
+    assert_eq!(lines[2], lines[5]);
+    assert!(lines[3].parse::<u32>().is_ok_and(|n| n >= 32768), "{out}");
+    assert_eq!(lines[4], "1");
+}
+
 /// `..` and absolute symlinks inside the guest stay inside the root,
 /// exactly as chroot confines them.
 #[test]

@@ -119,6 +119,13 @@ impl Kernel {
                 }
             }
         }
+        if let Ok(proc) = root.lookup(b"proc") {
+            if proc.kind() == FileType::Directory {
+                if let Some(vfs) = Rc::get_mut(&mut self.vfs) {
+                    vfs.mount(&proc, crate::fs::procfs::new_root());
+                }
+            }
+        }
         self.root = Dentry::root(root);
     }
 

@@ -5,3 +5,4 @@ pub mod devtmpfs;
 #[cfg(target_os = "linux")]
 pub mod hostfs;
 pub mod pipe;
+pub mod procfs;
