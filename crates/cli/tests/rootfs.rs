@@ -103,7 +103,8 @@ differential! {
     cat_os_release: ["cat", "/etc/os-release"];
     ls_la_etc: ["ls", "-la", "/etc"];
     ls_recursive: ["ls", "-lR", "/etc/apt"];
-    ls_inodes: ["ls", "-i", "/"];
+    // Not "/": /dev is a devtmpfs under oxvm, the rootfs's directory natively.
+    ls_inodes: ["ls", "-i", "/usr"];
     head_file: ["head", "-n", "3", "/etc/passwd"];
     head_bytes_binary: ["head", "-c", "300", "/usr/bin/ls"];
     tail_file: ["tail", "-n", "4", "/etc/passwd"];
@@ -143,7 +144,12 @@ differential! {
     bzip2_stdout: ["bzip2", "-c", "/etc/os-release"];
     tar_stdout: ["tar", "-cf", "-", "/etc/apt"];
     dev_zero_and_null: ["head", "-c", "16", "/dev/zero", "/dev/null"];
-    ls_dev: ["ls", "-la", "/dev"];
+    // Names and device numbers only: natively (chroot) /dev is the rootfs's
+    // directory, under oxvm a devtmpfs with its own inodes and times.
+    ls_dev: ["ls", "/dev"];
+    dev_numbers: ["stat", "-c", "%n %F %t:%T", "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/console"];
+    dev_links: ["readlink", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/fd"];
+    dev_urandom_count: ["sh", "-c", "head -c 16 /dev/urandom | wc -c; cat /dev/null; echo x > /dev/full"], status 1;
     python_sqlite: ["python3", "-c", "import sqlite3; c = sqlite3.connect(':memory:'); c.execute('create table t(x)'); c.executemany('insert into t values (?)', [(i,) for i in range(100)]); print(c.execute('select sum(x) from t').fetchone())"];
     python_pipe: ["python3", "-c", "import os; r, w = os.pipe(); os.write(w, b'abc'); os.close(w); print(os.read(r, 10), os.read(r, 10))"];
     python_sigpipe: ["python3", "-c", "import os, signal; signal.signal(signal.SIGPIPE, signal.SIG_DFL); r, w = os.pipe(); os.close(r); os.write(w, b'x')"], status 141;
@@ -223,6 +229,28 @@ fn missing_command() {
     let o = run(guest, b"");
     assert_eq!(status(&o), 127);
     assert!(String::from_utf8_lossy(&o.stderr).contains("No such file or directory"));
+}
+
+/// procfs's static files: natively (chroot) /proc is the rootfs's empty
+/// directory, so check the Linux format instead of comparing.
+#[test]
+fn procfs_static_files() {
+    let Some(root) = rootfs() else { return };
+    let mut guest = Command::new(env!("CARGO_BIN_EXE_oxvm"));
+    env(&mut guest);
+    let script = "cat /proc/version /proc/sys/kernel/ostype /proc/sys/kernel/osrelease /proc/sys/kernel/pid_max; grep -c ' /proc proc ' /proc/mounts; uname -r";
+    guest.arg("run").arg("--root").arg(&root).args(["--", "sh", "-c", script]);
+    let o = run(guest, b"");
+    assert_eq!(status(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 6, "{out}");
+    assert!(lines[0].starts_with("Linux version "), "{out}");
+    assert_eq!(lines[1], "Linux");
+    // osrelease is what uname says.
+    assert_eq!(lines[2], lines[5]);
+    assert!(lines[3].parse::<u32>().is_ok_and(|n| n >= 32768), "{out}");
+    assert_eq!(lines[4], "1");
 }
 
 /// `..` and absolute symlinks inside the guest stay inside the root,

@@ -17,7 +17,7 @@ use crate::syscall::{Ctx, Dispatcher, SyscallReturn};
 use crate::task::futex::FutexQueues;
 use crate::task::{default_rlimits, ExitStatus, Pid, Process, Rlimit, Task, TaskState, RLIMIT_NOFILE, RLIM_NLIMITS};
 use crate::vfs::file::{O_RDONLY, O_WRONLY};
-use crate::vfs::{Dentry, EmptyDir, FdTable, FsContext, InodeRef, OpenFile, Vfs};
+use crate::vfs::{Dentry, EmptyDir, FdTable, FileType, FsContext, InodeRef, OpenFile, Vfs};
 
 /// What the host should do after [`Kernel::run`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,7 +108,24 @@ impl Kernel {
     }
 
     /// Make `root` the root directory of processes spawned from now on.
+    /// A devtmpfs is mounted over its `dev` directory (when it has one),
+    /// so the guest sees Linux's device nodes whatever the host tree holds.
     pub fn set_root(&mut self, root: InodeRef) {
+        if let Ok(dev) = root.lookup(b"dev") {
+            // Before any process exists nobody else holds the table.
+            if dev.kind() == FileType::Directory {
+                if let Some(vfs) = Rc::get_mut(&mut self.vfs) {
+                    vfs.mount(&dev, crate::fs::devtmpfs::new_root(Some(dev.clone())));
+                }
+            }
+        }
+        if let Ok(proc) = root.lookup(b"proc") {
+            if proc.kind() == FileType::Directory {
+                if let Some(vfs) = Rc::get_mut(&mut self.vfs) {
+                    vfs.mount(&proc, crate::fs::procfs::new_root());
+                }
+            }
+        }
         self.root = Dentry::root(root);
     }
 

@@ -1,6 +1,8 @@
 //! Filesystem implementations, one folder (or file) each, behind the
 //! [`crate::vfs`] traits.
 
+pub mod devtmpfs;
 #[cfg(target_os = "linux")]
 pub mod hostfs;
 pub mod pipe;
+pub mod procfs;
