@@ -464,52 +464,6 @@ fn plain_mem(i: &Instruction) -> bool {
     crate::block::MemOperand::of(i).simple
 }
 
-fn is_setcc(m: Mnemonic) -> bool {
-    use Mnemonic as M;
-    matches!(
-        m,
-        M::Seto
-            | M::Setno
-            | M::Setb
-            | M::Setae
-            | M::Sete
-            | M::Setne
-            | M::Setbe
-            | M::Seta
-            | M::Sets
-            | M::Setns
-            | M::Setp
-            | M::Setnp
-            | M::Setl
-            | M::Setge
-            | M::Setle
-            | M::Setg
-    )
-}
-
-fn is_cmov(m: Mnemonic) -> bool {
-    use Mnemonic as M;
-    matches!(
-        m,
-        M::Cmovo
-            | M::Cmovno
-            | M::Cmovb
-            | M::Cmovae
-            | M::Cmove
-            | M::Cmovne
-            | M::Cmovbe
-            | M::Cmova
-            | M::Cmovs
-            | M::Cmovns
-            | M::Cmovp
-            | M::Cmovnp
-            | M::Cmovl
-            | M::Cmovge
-            | M::Cmovle
-            | M::Cmovg
-    )
-}
-
 /// A low byte register (AL..R15L, not AH..BH).
 fn low8(r: Register) -> bool {
     r.is_gpr8() && !matches!(r, Register::AH | Register::CH | Register::DH | Register::BH)
@@ -724,7 +678,7 @@ pub(crate) fn select(i: &Instruction, flags_dead: bool) -> Handler {
             4 => lea::<4>,
             _ => generic,
         },
-        _ if k0 == OpKind::Register && k1 == OpKind::Register && is_cmov(m) => {
+        _ if k0 == OpKind::Register && k1 == OpKind::Register && super::is_cmovcc(m) => {
             let cc = super::cc_of(i) as usize;
             match reg_size(0) {
                 8 if reg_size(1) == 8 => CMOV64[cc],
@@ -785,7 +739,7 @@ pub(crate) fn select(i: &Instruction, flags_dead: bool) -> Handler {
                 _ => generic,
             }
         }
-        _ if count == 1 && k0 == OpKind::Register && low8(i.op0_register()) && is_setcc(m) => SETCC[super::cc_of(i) as usize],
+        _ if count == 1 && k0 == OpKind::Register && low8(i.op0_register()) && super::is_setcc(m) => SETCC[super::cc_of(i) as usize],
         Mnemonic::Inc | Mnemonic::Dec if k0 == OpKind::Register => {
             let inc = m == Mnemonic::Inc;
             match (inc, reg_size(0)) {

@@ -212,41 +212,11 @@ pub(crate) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         M::Loop | M::Loope | M::Loopne | M::Jrcxz | M::Jecxz => control::loop_(cpu, i),
         M::Enter => control::enter(cpu, bus, i),
         M::Leave => control::leave(cpu, bus, i),
-        M::Seto
-        | M::Setno
-        | M::Setb
-        | M::Setae
-        | M::Sete
-        | M::Setne
-        | M::Setbe
-        | M::Seta
-        | M::Sets
-        | M::Setns
-        | M::Setp
-        | M::Setnp
-        | M::Setl
-        | M::Setge
-        | M::Setle
-        | M::Setg => {
+        m if is_setcc(m) => {
             let v = cpu.flags.cond(cc_of(i)) as u64;
             write_op(cpu, bus, i, 0, v)
         }
-        M::Cmovo
-        | M::Cmovno
-        | M::Cmovb
-        | M::Cmovae
-        | M::Cmove
-        | M::Cmovne
-        | M::Cmovbe
-        | M::Cmova
-        | M::Cmovs
-        | M::Cmovns
-        | M::Cmovp
-        | M::Cmovnp
-        | M::Cmovl
-        | M::Cmovge
-        | M::Cmovle
-        | M::Cmovg => {
+        m if is_cmovcc(m) => {
             // The source is read (and may fault) even when the condition
             // is false; a 32-bit destination is zero-extended either way.
             let v = read_op(cpu, bus, i, 1)?;
@@ -286,6 +256,54 @@ pub(crate) fn exec(cpu: &mut CpuState, bus: &mut Bus, i: &Instruction) -> R {
         }
         _ => system::exec(cpu, bus, i),
     }
+}
+
+/// SETcc mnemonics (the 16 conditions).
+pub(crate) fn is_setcc(m: Mnemonic) -> bool {
+    use Mnemonic as M;
+    matches!(
+        m,
+        M::Seto
+            | M::Setno
+            | M::Setb
+            | M::Setae
+            | M::Sete
+            | M::Setne
+            | M::Setbe
+            | M::Seta
+            | M::Sets
+            | M::Setns
+            | M::Setp
+            | M::Setnp
+            | M::Setl
+            | M::Setge
+            | M::Setle
+            | M::Setg
+    )
+}
+
+/// CMOVcc mnemonics (the 16 conditions).
+pub(crate) fn is_cmovcc(m: Mnemonic) -> bool {
+    use Mnemonic as M;
+    matches!(
+        m,
+        M::Cmovo
+            | M::Cmovno
+            | M::Cmovb
+            | M::Cmovae
+            | M::Cmove
+            | M::Cmovne
+            | M::Cmovbe
+            | M::Cmova
+            | M::Cmovs
+            | M::Cmovns
+            | M::Cmovp
+            | M::Cmovnp
+            | M::Cmovl
+            | M::Cmovge
+            | M::Cmovle
+            | M::Cmovg
+    )
 }
 
 /// MOVSD and CMPSD share their mnemonics with the SSE2 scalar-double
