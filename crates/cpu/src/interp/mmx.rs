@@ -40,6 +40,7 @@
 #[cfg(all(test, target_arch = "x86_64", target_os = "linux"))]
 mod tests;
 
+use super::sse::int::{lmask, mask, sat_s, sat_u, sx};
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 
 use super::{ea, get_reg, read_mem, set_reg, write_mem, R, RV};
@@ -349,42 +350,10 @@ fn elem(v: u64, w: u32, k: u32) -> u64 {
     (v >> (w * k)) & lmask(w)
 }
 
-#[inline(always)]
-fn lmask(w: u32) -> u64 {
-    if w == 64 {
-        u64::MAX
-    } else {
-        (1 << w) - 1
-    }
-}
-
 /// Element-wise `f` over `w`-bit elements (the result is truncated to `w`).
 #[inline(always)]
 fn map2(a: u64, b: u64, w: u32, f: impl Fn(u64, u64) -> u64) -> u64 {
     (0..64 / w).fold(0, |r, k| r | (f(elem(a, w, k), elem(b, w, k)) & lmask(w)) << (w * k))
-}
-
-/// Sign-extend a `w`-bit element.
-#[inline(always)]
-fn sx(x: u64, w: u32) -> i64 {
-    ((x << (64 - w)) as i64) >> (64 - w)
-}
-
-fn sat_s(v: i64, w: u32) -> u64 {
-    let hi = (1i64 << (w - 1)) - 1;
-    v.clamp(-hi - 1, hi) as u64
-}
-
-fn sat_u(v: i64, w: u32) -> u64 {
-    v.clamp(0, (1i64 << w) - 1) as u64
-}
-
-fn mask(t: bool) -> u64 {
-    if t {
-        u64::MAX
-    } else {
-        0
-    }
 }
 
 /// Narrow the signed `w`-bit elements of `a` (low half of the result) and

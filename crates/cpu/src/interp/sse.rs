@@ -20,7 +20,8 @@ mod approx;
 mod fast;
 mod float;
 mod fp;
-mod int;
+/// Also used by MMX (interp/mmx.rs) for its element arithmetic.
+pub(super) mod int;
 
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 

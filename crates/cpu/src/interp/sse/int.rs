@@ -147,7 +147,7 @@ pub(super) fn elem(v: u128, w: u32, k: u32) -> u64 {
 }
 
 #[inline(always)]
-fn lmask(w: u32) -> u64 {
+pub(crate) fn lmask(w: u32) -> u64 {
     if w == 64 {
         u64::MAX
     } else {
@@ -167,20 +167,23 @@ pub(super) fn map2(a: u128, b: u128, w: u32, f: impl Fn(u64, u64) -> u64) -> u12
 
 /// Sign-extend a `w`-bit element.
 #[inline(always)]
-pub(super) fn sx(x: u64, w: u32) -> i64 {
+pub(crate) fn sx(x: u64, w: u32) -> i64 {
     ((x << (64 - w)) as i64) >> (64 - w)
 }
 
-fn sat_s(v: i64, w: u32) -> u64 {
+/// Saturate to a signed `w`-bit element.
+pub(crate) fn sat_s(v: i64, w: u32) -> u64 {
     let hi = (1i64 << (w - 1)) - 1;
     v.clamp(-hi - 1, hi) as u64
 }
 
-fn sat_u(v: i64, w: u32) -> u64 {
+/// Saturate to an unsigned `w`-bit element.
+pub(crate) fn sat_u(v: i64, w: u32) -> u64 {
     v.clamp(0, (1i64 << w) - 1) as u64
 }
 
-pub(super) fn mask(t: bool) -> u64 {
+/// All ones for true (compare results).
+pub(crate) fn mask(t: bool) -> u64 {
     if t {
         u64::MAX
     } else {
