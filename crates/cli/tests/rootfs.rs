@@ -159,7 +159,7 @@ differential! {
     nice_: ["nice"];
     nice_exec: ["nice", "-n", "5", "nice"];
     python_sleep: ["python3", "-c", "import time; t = time.monotonic(); time.sleep(0.05); print(time.monotonic() - t >= 0.05)"];
-    python_select_poll: ["python3", "-c", "import os, select, time\nr, w = os.pipe()\nprint(select.select([r], [w], [], 0.05)[0:2])\nt = time.monotonic(); print(select.select([r], [], [], 0.05), time.monotonic() - t >= 0.05)\np = select.poll(); p.register(r, select.POLLIN)\nt = time.monotonic(); print(p.poll(50), time.monotonic() - t >= 0.05)\nos.write(w, b'x'); print(select.select([r], [], [], None)[0] == [r], p.poll(-1))\ntry: select.select([99], [], [], 0)\nexcept OSError as e: print(e.errno)"];
+    python_select_poll: ["python3", "-c", "import os, select, time\nr, w = os.pipe()\nprint(select.select([r], [w], [], 0.05)[0:2])\nt = time.monotonic(); print(select.select([r], [], [], 0.05), time.monotonic() - t >= 0.05)\np = select.poll(); p.register(r, select.POLLIN)\nt = time.monotonic(); print(p.poll(50), time.monotonic() - t >= 0.05)\nos.write(w, b'x'); print(select.select([r], [], [], None)[0] == [r], p.poll(-1))\nbad = os.dup(w); os.close(bad)\ntry: select.select([bad], [], [], 0)\nexcept OSError as e: print(e.errno)"];
     python_big_buffers: ["python3", "-c", "x = bytearray(10**7); x += bytearray(10**7); print(len(x))"];
     // execve without fork: env, nohup, `#!/usr/bin/env python3`, os.exec*.
     env_exec: ["env", "python3", "-c", "print(1)"];
