@@ -1,6 +1,10 @@
 //! Shared by the tests that build a C program from tests/c and compare its
 //! run natively with its run under `oxvm run`.
 
+#![allow(dead_code)]
+
+pub mod chroot;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 

@@ -1,0 +1,98 @@
+//! The chroot differential: Debian programs from the test root filesystem
+//! run natively (`chroot ROOT ...`) and under `oxvm run --root ROOT ...`
+//! must print the same stdout and stderr and exit the same way.
+//!
+//! The root is `$OXVM_TEST_ROOTFS`, by default `<workspace>/target/rootfs/
+//! bookworm` (`cargo xtask rootfs` builds it). Without it, or without the
+//! privileges chroot needs, the tests skip with a message. The tree is
+//! only read.
+#![allow(dead_code, unused_macros)]
+
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+pub fn rootfs() -> Option<PathBuf> {
+    let root = std::env::var_os("OXVM_TEST_ROOTFS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/rootfs/bookworm"));
+    if !root.join("usr/bin/ls").exists() {
+        eprintln!("skipping: no test root filesystem at {} (run `cargo xtask rootfs` or set OXVM_TEST_ROOTFS)", root.display());
+        return None;
+    }
+    // SAFETY: geteuid has no arguments and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipping: the native side runs in a chroot, which needs root");
+        return None;
+    }
+    Some(root)
+}
+
+pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The same clean environment for both sides.
+pub fn env(cmd: &mut Command) {
+    cmd.env_clear().env("PATH", PATH).env("LANG", "C.UTF-8").env("HOME", "/root").current_dir("/");
+}
+
+pub fn run(mut cmd: Command, stdin: &[u8]) -> Output {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut input = child.stdin.take().unwrap();
+    let _ = input.write_all(stdin);
+    drop(input);
+    child.wait_with_output().expect("wait")
+}
+
+pub fn status(o: &Output) -> i32 {
+    o.status.code().unwrap_or_else(|| 128 + o.status.signal().unwrap_or(0))
+}
+
+/// Run `args` both ways with `stdin`; assert identical results. Returns
+/// the native output for further checks, None when skipped.
+pub fn same(args: &[&str], stdin: &[u8]) -> Option<Output> {
+    same_as(None, args, stdin)
+}
+
+/// As [`same`], as user and group `id` when given.
+pub fn same_as(id: Option<u32>, args: &[&str], stdin: &[u8]) -> Option<Output> {
+    let root = rootfs()?;
+    let mut native = Command::new("/usr/sbin/chroot");
+    env(&mut native);
+    if let Some(id) = id {
+        native.arg(format!("--userspec={id}:{id}"));
+    }
+    native.arg(&root).args(args);
+    let native = run(native, stdin);
+    let mut guest = Command::new(env!("CARGO_BIN_EXE_oxvm"));
+    env(&mut guest);
+    guest.arg("run").arg("--root").arg(&root);
+    if let Some(id) = id {
+        guest.arg("--uid").arg(id.to_string()).arg("--gid").arg(id.to_string());
+    }
+    guest.arg("--").args(args);
+    let guest = run(guest, stdin);
+    let gerr = String::from_utf8_lossy(&guest.stderr);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    assert_eq!(text(&guest.stdout), text(&native.stdout), "{args:?}: stdout differs (oxvm stderr: {gerr})");
+    assert_eq!(gerr, text(&native.stderr), "{args:?}: stderr differs");
+    assert_eq!(status(&guest), status(&native), "{args:?}: exit status differs");
+    Some(native)
+}
+
+/// One `#[test]` per line: `name: [args...] [, stdin b"..."] [, status N];`.
+#[macro_export]
+macro_rules! differential {
+    ($($name:ident: [$($arg:expr),+] $(, stdin $stdin:expr)? $(, status $st:expr)?;)*) => {$(
+        #[test]
+        fn $name() {
+            #[allow(unused_mut, unused_assignments)]
+            let mut stdin: &[u8] = b"";
+            $(stdin = $stdin;)?
+            if let Some(_o) = $crate::common::chroot::same(&[$($arg),+], stdin) {
+                $(assert_eq!($crate::common::chroot::status(&_o), $st, "expected exit status");)?
+            }
+        }
+    )*};
+}
