@@ -284,6 +284,20 @@ impl Inode for HostInode {
         Ok(())
     }
 
+    fn mknod(&self, name: &[u8], kind: FileType, perm: u32, rdev: u64) -> Result<()> {
+        let c = cname(name)?;
+        let dir = self.dir_fd()?;
+        // Device nodes on the host are only ever names: opening one in the
+        // guest reaches oxvm's own devices by number, never the host's.
+        // SAFETY: `c` is NUL-terminated.
+        cvt(unsafe { libc::mknodat(dir, c.as_ptr(), kind.mode_bits() | (perm & 0o7777), rdev) })?;
+        // Undo the host's umask (the guest's already applied), without
+        // following anything: fchmodat on the name, which mknod just made.
+        // SAFETY: `c` is NUL-terminated.
+        cvt(unsafe { libc::fchmodat(dir, c.as_ptr(), perm & 0o7777, 0) })?;
+        Ok(())
+    }
+
     fn unlink(&self, name: &[u8]) -> Result<()> {
         let c = cname(name)?;
         // SAFETY: `c` is NUL-terminated.

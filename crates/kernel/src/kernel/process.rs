@@ -297,6 +297,7 @@ impl Kernel {
             // Closing the descriptors is what tells a pipe's reader that
             // this writer is gone.
             p.files = Default::default();
+            p.fs.vfs.locks.release_owner(crate::vfs::lock::Owner::Posix(pid));
             p.vfork_parent = None;
         }
         let mut orphans = false;

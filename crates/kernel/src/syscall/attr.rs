@@ -91,6 +91,18 @@ pub fn sys_fsync(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     ret(0)
 }
 
+/// sync(2): every write already went to the host filesystem, which owns
+/// durability from there.
+pub fn sys_sync(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
+    ret(0)
+}
+
+/// syncfs(2): as sync, for the filesystem holding `fd`.
+pub fn sys_syncfs(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    ctx.file(a.arg(0) as i32)?;
+    ret(0)
+}
+
 pub fn sys_fadvise64(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let f = ctx.file(a.arg(0) as i32)?;
     if !f.ops.seekable() {

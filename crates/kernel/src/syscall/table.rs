@@ -7,8 +7,8 @@
 
 use super::strace::Arg::{self, *};
 use super::{
-    access, arch, attr, copy, cwd, exec, exit, fcntl, getdents, id, ioctl, mm, namei, open, pipe, poll, read_write, sched, signal, socket,
-    stat, statfs, system, thread, time, xattr, Handler,
+    access, arch, attr, copy, cwd, exec, exit, fcntl, getdents, id, ioctl, lock, mm, namei, open, pipe, poll, read_write, sched, signal,
+    socket, stat, statfs, system, thread, time, xattr, Handler,
 };
 
 /// How completely oxvm implements a syscall.
@@ -121,8 +121,8 @@ pub static TABLE: &[Entry] = &[
     nosys(69, "msgsnd"),
     nosys(70, "msgrcv"),
     nosys(71, "msgctl"),
-    sys(72, "fcntl", fcntl::sys_fcntl, Partial, "dup, descriptor and status flags; record locks always succeed (one process)", &[Fd, FcntlCmd, Hex]),
-    nosys(73, "flock"),
+    sys(72, "fcntl", fcntl::sys_fcntl, Partial, "dup, descriptor and status flags, POSIX and OFD record locks (no EDEADLK detection); no leases, notify, pipe sizes or seals", &[Fd, FcntlCmd, Hex]),
+    sys(73, "flock", lock::sys_flock, Supported, "", &[Fd, Hex]),
     sys(74, "fsync", attr::sys_fsync, Supported, "", &[Fd]),
     sys(75, "fdatasync", attr::sys_fsync, Supported, "as fsync", &[Fd]),
     sys(76, "truncate", attr::sys_truncate, Supported, "", &[Path, Int]),
@@ -182,7 +182,7 @@ pub static TABLE: &[Entry] = &[
     sys(130, "rt_sigsuspend", exit::in_kernel, Partial, "no signal delivery yet: returns EINTR once a child has exited (the SIGCHLD a handler would catch), else waits", &[Ptr, Uint]),
     sys(131, "sigaltstack", signal::sys_sigaltstack, Partial, "SA_ONSTACK handlers run on it", &[Ptr, Ptr]),
     nosys(132, "utime"),
-    nosys(133, "mknod"),
+    sys(133, "mknod", namei::sys_mknod, Supported, "FIFOs are kernel pipes shared by name; device nodes open oxvm's devices by number", &[Path, Mode, Hex]),
     nosys(134, "uselib"),
     nosys(135, "personality"),
     nosys(136, "ustat"),
@@ -211,7 +211,7 @@ pub static TABLE: &[Entry] = &[
     nosys(159, "adjtimex"),
     sys(160, "setrlimit", system::sys_setrlimit, Partial, "recorded; only RLIMIT_NOFILE is enforced", &[Int, Ptr]),
     nosys(161, "chroot"),
-    nosys(162, "sync"),
+    sys(162, "sync", attr::sys_sync, Supported, "writes already reached the host filesystem", &[]),
     nosys(163, "acct"),
     nosys(164, "settimeofday"),
     nosys(165, "mount"),
@@ -308,7 +308,7 @@ pub static TABLE: &[Entry] = &[
     nosys(256, "migrate_pages"),
     sys(257, "openat", open::sys_openat, Partial, "O_TMPFILE gives EOPNOTSUPP", &[DirFd, Path, OpenFlags, Mode]),
     sys(258, "mkdirat", namei::sys_mkdirat, Supported, "", &[DirFd, Path, Mode]),
-    nosys(259, "mknodat"),
+    sys(259, "mknodat", namei::sys_mknodat, Supported, "as mknod", &[DirFd, Path, Mode, Hex]),
     sys(260, "fchownat", attr::sys_fchownat, Partial, "as chown", &[DirFd, Path, Int, Int, AtFlags]),
     nosys(261, "futimesat"),
     sys(262, "newfstatat", stat::sys_newfstatat, Supported, "", &[DirFd, Path, Ptr, AtFlags]),
@@ -355,7 +355,7 @@ pub static TABLE: &[Entry] = &[
     nosys(303, "name_to_handle_at"),
     nosys(304, "open_by_handle_at"),
     nosys(305, "clock_adjtime"),
-    nosys(306, "syncfs"),
+    sys(306, "syncfs", attr::sys_syncfs, Supported, "as sync", &[Fd]),
     nosys(307, "sendmmsg"),
     nosys(308, "setns"),
     nosys(309, "getcpu"),
