@@ -1,7 +1,7 @@
 //! The syscall table: the single source of truth for which x86-64 Linux
 //! syscalls oxvm knows, how well it supports each, and how strace shows
 //! their arguments. Adding a syscall is one line here plus its handler in
-//! the family's file. `crates/kernel/SYSCALLS.md` is rendered from this
+//! the family's file. `docs/syscalls.md` is rendered from this
 //! table ([`markdown`]); a test keeps it current (run the kernel tests with
 //! `OXVM_BLESS=1` to rewrite it).
 
@@ -465,10 +465,10 @@ mod tests {
 
     #[test]
     fn syscall_doc_is_current() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/SYSCALLS.md");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/syscalls.md");
         let want = markdown();
         if std::env::var_os("OXVM_BLESS").is_some() {
-            std::fs::write(path, &want).expect("write SYSCALLS.md");
+            std::fs::write(path, &want).expect("write docs/syscalls.md");
         }
         let have = std::fs::read_to_string(path).unwrap_or_default();
         assert!(have == want, "{path} is stale: rerun the kernel tests with OXVM_BLESS=1");
