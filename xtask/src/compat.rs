@@ -217,8 +217,13 @@ fn cpython(root: &Path, out: &Path, tests: &[String]) -> Result<bool, String> {
         let n = run_module(root, out, t, false);
         let o = run_module(root, out, t, true);
         let count = |c: &Cases, w: Outcome| c.outcome.values().filter(|&&x| x == w).count();
-        let regressed: Vec<&String> =
-            n.outcome.iter().filter(|(_, &v)| v == Outcome::Pass).map(|(k, _)| k).filter(|k| o.outcome.get(*k) != Some(&Outcome::Pass)).collect();
+        let regressed: Vec<&String> = n
+            .outcome
+            .iter()
+            .filter(|(_, &v)| v == Outcome::Pass)
+            .map(|(k, _)| k)
+            .filter(|k| o.outcome.get(*k) != Some(&Outcome::Pass))
+            .collect();
         let np = (count(&n, Outcome::Pass), count(&n, Outcome::Fail), count(&n, Outcome::Skip));
         let op = (count(&o, Outcome::Pass), count(&o, Outcome::Fail), count(&o, Outcome::Skip));
         let broken = o.broken.as_deref().or(n.broken.as_deref());

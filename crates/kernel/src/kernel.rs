@@ -249,6 +249,7 @@ impl Kernel {
             waits: None,
             sleep_rem: 0,
             sig: Default::default(),
+            times: Default::default(),
         });
         self.init.get_or_insert(pid);
         Ok(pid)
@@ -388,10 +389,14 @@ impl Kernel {
             task.state = TaskState::Dead;
             return true;
         };
+        let t0 = self.host.now(Clock::Monotonic);
         let (exit, n) = {
             let mut bus = Bus::new(&mut process.mm.space, &mut self.mem);
             oxvm_cpu::run(&mut task.cpu, &mut bus, slice)
         };
+        let t1 = self.host.now(Clock::Monotonic);
+        task.times.user += t1.saturating_sub(t0);
+        process.times.user += t1.saturating_sub(t0);
         *left = left.saturating_sub(n);
         let was_blocked = task.state == TaskState::Blocked;
         task.state = TaskState::Runnable;
@@ -412,11 +417,15 @@ impl Kernel {
                     waits: std::cell::RefCell::new(Some(Vec::new())),
                     process,
                     sig: &mut task.sig,
+                    thread_times: task.times,
                     mem: &mut self.mem,
                     host: &mut *self.host,
                 };
                 let out = self.syscalls.dispatch(&mut ctx);
                 let waits = ctx.waits.into_inner();
+                let sys = self.host.now(Clock::Monotonic).saturating_sub(t1);
+                task.times.sys += sys;
+                process.times.sys += sys;
                 match out {
                     SyscallReturn::Return(_) | SyscallReturn::NoReturn => {}
                     SyscallReturn::Block => {
