@@ -159,6 +159,13 @@ impl Kernel {
         fs.resolve(&fs.cwd, path, true).is_ok_and(|d| d.inode().kind() == crate::vfs::FileType::Regular)
     }
 
+    /// Whether `path` names a directory in the guest filesystem (for a
+    /// working directory given by the user).
+    pub fn is_dir(&self, path: &[u8]) -> bool {
+        let fs = self.fs_context(b"/", Creds::default());
+        fs.resolve(&fs.root, path, true).is_ok_and(|d| d.inode().kind() == crate::vfs::FileType::Directory)
+    }
+
     /// Start the program at `s.path` in the guest filesystem (`#!` scripts
     /// and dynamically linked ELF files included) as a new process.
     pub fn spawn_path(&mut self, s: &SpawnPath) -> Result<Pid, ExecError> {
