@@ -67,7 +67,8 @@ impl FileOps for PipeEnd {
         for (b, d) in buf.iter_mut().zip(s.data.drain(..n)) {
             *b = d;
         }
-        s.queue.notify();
+        // Room for writers: not an input edge for epoll.
+        s.queue.notify_events(POLLOUT);
         Ok(Io::Done(n))
     }
 
@@ -82,7 +83,7 @@ impl FileOps for PipeEnd {
         }
         let n = data.len().min(room);
         s.data.extend(&data[..n]);
-        s.queue.notify();
+        s.queue.notify_events(POLLIN);
         Ok(Io::Done(n))
     }
 

@@ -108,6 +108,8 @@ impl Kernel {
             62 => self.sys_kill(ti, &args),
             200 => self.sys_tgkill(ti, None, args.arg(0) as i32, args.arg(1)),
             234 => self.sys_tgkill(ti, Some(args.arg(0) as i32), args.arg(1) as i32, args.arg(2)),
+            129 => self.sys_rt_sigqueueinfo(ti, &args).map(Outcome::Return),
+            297 => self.sys_rt_tgsigqueueinfo(ti, &args).map(Outcome::Return),
             _ => Err(Errno::ENOSYS),
         };
         let task = &mut self.tasks[ti];
@@ -142,7 +144,7 @@ impl Kernel {
         }
     }
 
-    fn user(&mut self, pid: Pid) -> Result<UserSpace<'_>, Errno> {
+    pub(super) fn user(&mut self, pid: Pid) -> Result<UserSpace<'_>, Errno> {
         let p = self.processes.get_mut(&pid).ok_or(Errno::ESRCH)?;
         Ok(p.mm.user(&mut self.mem))
     }
@@ -240,6 +242,7 @@ impl Kernel {
             progress: 0,
             waits: None,
             sleep_rem: 0,
+            deadline: None,
             sig,
         });
         let parent = &mut self.tasks[ti];
@@ -490,15 +493,8 @@ impl Kernel {
         let Some(p) = self.processes.get_mut(&pid) else { return Err(Errno::ESRCH) };
         let t = &mut self.tasks[target].sig;
         let word = u64::from(me) | u64::from(uid) << 32;
-        let posted = crate::syscall::signal::post(
-            &p.sigactions,
-            t.mask,
-            &mut t.pending,
-            &mut t.pending_info,
-            sig,
-            crate::syscall::signal::SI_TKILL,
-            word,
-        );
+        let info = crate::signal::pending::SigInfo::new(sig as u32, crate::syscall::signal::SI_TKILL, word);
+        let posted = crate::syscall::signal::post(&p.sigactions, t.mask, &t.pending, info);
         if posted == crate::syscall::signal::Posted::Kill {
             self.exit_process(pid, ExitStatus::Signaled(crate::signal::Signal(sig as u8)));
         }
