@@ -1,19 +1,23 @@
 //! inotify, as a working stub: descriptors and watch ids behave as on
 //! Linux (one id per watched inode, IN_MASK_ADD/IN_MASK_CREATE,
-//! rm_watch), but no filesystem reports changes yet, so no event is ever
-//! queued: the descriptor never polls readable and a read waits (or
-//! EAGAIN). Programs that use inotify as an optimisation (tail -f,
-//! file managers) fall back on their own timers.
+//! rm_watch and its IN_IGNORED event), but no filesystem reports changes
+//! yet, so no other event is ever queued: the descriptor polls readable
+//! only for IN_IGNORED and a read otherwise waits (or EAGAIN). Programs
+//! that use inotify as an optimisation (tail -f, file managers) fall back
+//! on their own timers.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 
-use super::{anon_stat, anon_statfs};
+use super::{anon_stat, anon_statfs, POLLIN};
 use crate::errno::Errno;
 use crate::host::Host;
 use crate::vfs::{FileOps, Io, Result, Stat, StatFs, WaitQueue};
 
 pub const IN_ALL_EVENTS: u32 = 0xfff;
+/// The watch was removed.
+pub const IN_IGNORED: u32 = 0x8000;
 pub const IN_ONLYDIR: u32 = 0x0100_0000;
 pub const IN_DONT_FOLLOW: u32 = 0x0200_0000;
 pub const IN_EXCL_UNLINK: u32 = 0x0400_0000;
@@ -34,7 +38,8 @@ struct Watch {
 pub struct Inotify {
     watches: RefCell<Vec<Watch>>,
     last_wd: Cell<i32>,
-    /// Never moves: no events come.
+    /// struct inotify_event records (wd, mask, cookie, len = 0) not read.
+    events: RefCell<VecDeque<[u8; 16]>>,
     queue: WaitQueue,
 }
 
@@ -63,6 +68,11 @@ impl Inotify {
         let mut w = self.watches.borrow_mut();
         let i = w.iter().position(|x| x.wd == wd).ok_or(Errno::EINVAL)?;
         w.remove(i);
+        let mut ev = [0u8; 16];
+        ev[0..4].copy_from_slice(&wd.to_le_bytes());
+        ev[4..8].copy_from_slice(&IN_IGNORED.to_le_bytes());
+        self.events.borrow_mut().push_back(ev);
+        self.queue.notify_events(POLLIN);
         Ok(())
     }
 }
@@ -72,18 +82,36 @@ impl FileOps for Inotify {
         Some(self.queue.clone())
     }
 
-    fn read(&self, _host: &mut dyn Host, _off: u64, _buf: &mut [u8]) -> Result<Io> {
-        Ok(Io::Block)
+    fn read(&self, _host: &mut dyn Host, _off: u64, buf: &mut [u8]) -> Result<Io> {
+        let mut q = self.events.borrow_mut();
+        if q.is_empty() {
+            return Ok(Io::Block);
+        }
+        // Whole events only; not even one fitting is EINVAL.
+        let mut n = 0;
+        while buf.len() - n >= 16 {
+            let Some(ev) = q.pop_front() else { break };
+            buf[n..n + 16].copy_from_slice(&ev);
+            n += 16;
+        }
+        if n == 0 {
+            return Err(Errno::EINVAL);
+        }
+        Ok(Io::Done(n))
     }
 
     fn poll(&self) -> u16 {
-        0
+        if self.events.borrow().is_empty() {
+            0
+        } else {
+            POLLIN
+        }
     }
 
     fn ioctl(&self, _host: &mut dyn Host, us: &mut crate::mm::UserSpace, cmd: u32, arg: u64) -> Result<u64> {
         const FIONREAD: u32 = 0x541b;
         if cmd == FIONREAD {
-            us.write_val(arg, &0u32)?;
+            us.write_val(arg, &(self.events.borrow().len() as u32 * 16))?;
             return Ok(0);
         }
         Err(Errno::ENOTTY)
@@ -121,6 +149,13 @@ mod tests {
         assert_eq!(i.rm_watch(1), Ok(()));
         assert_eq!(i.rm_watch(1), Err(Errno::EINVAL));
         assert_eq!(i.add_watch((1, 2), 0x2), Ok(3), "ids are not reused");
+        assert_eq!(i.poll(), POLLIN, "IN_IGNORED is queued");
+        let h = &mut crate::event::testhost::FakeHost::default();
+        assert_eq!(i.read(h, 0, &mut [0; 15]), Err(Errno::EINVAL));
+        let mut b = [0u8; 40];
+        assert_eq!(i.read(h, 0, &mut b), Ok(Io::Done(16)));
+        assert_eq!(&b[..8], &[1, 0, 0, 0, 0, 0x80, 0, 0]);
+        assert_eq!(i.read(h, 0, &mut b), Ok(Io::Block));
         assert_eq!(i.poll(), 0);
     }
 }

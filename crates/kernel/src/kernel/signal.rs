@@ -86,8 +86,8 @@ impl Kernel {
         self.tasks[ti].state = TaskState::Runnable;
     }
 
-    /// Take task `ti`'s deliverable signals: default actions, or one
-    /// handler frame. Returns false when the process ended.
+    /// Take task `ti`'s deliverable signals: default actions, or handler
+    /// frames stacked one per signal. Returns false when the process ended.
     pub(super) fn deliver(&mut self, ti: usize) -> bool {
         let pid = self.tasks[ti].pid;
         while let Some(sig) = self.deliverable(ti) {
@@ -105,7 +105,12 @@ impl Kernel {
                 self.exit_process(pid, ExitStatus::Signaled(Signal(sig as u8)));
                 return false;
             }
-            return self.enter_handler(ti, sig, info.0, (0, 0, 0));
+            // Linux keeps going while unblocked signals remain (the exit to
+            // user mode loops), each frame on top of the last: the handler
+            // of the last one taken runs first.
+            if !self.enter_handler(ti, sig, info.0, (0, 0, 0)) {
+                return false;
+            }
         }
         // rt_sigsuspend returned without a handler to run: its mask goes.
         let t = &mut self.tasks[ti].sig;
