@@ -310,6 +310,33 @@ static void signalfds(void) {
     sigprocmask(SIG_UNBLOCK, &m, NULL);
 }
 
+static void sigchld_info(void) {
+    sigset_t m;
+    sigemptyset(&m);
+    sigaddset(&m, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &m, NULL);
+    int s = signalfd(-1, &m, 0);
+    pid_t c = fork();
+    if (c == 0)
+        _exit(7);
+    struct signalfd_siginfo si;
+    ssize_t n = read(s, &si, sizeof si);
+    printf("sigchld sfd: %zd signo %u code %d pid %d status %d\n", n, si.ssi_signo, si.ssi_code, si.ssi_pid == (uint32_t)c, si.ssi_status);
+    waitpid(c, NULL, 0);
+    c = fork();
+    if (c == 0) {
+        pause();
+        _exit(0);
+    }
+    kill(c, SIGTERM);
+    siginfo_t info;
+    int r = sigwaitinfo(&m, &info);
+    printf("sigchld wait: %d code %d pid %d status %d\n", r == SIGCHLD, info.si_code, info.si_pid == c, info.si_status);
+    waitpid(c, NULL, 0);
+    close(s);
+    sigprocmask(SIG_UNBLOCK, &m, NULL);
+}
+
 static volatile sig_atomic_t alarms;
 static void on_alrm(int sig) {
     (void)sig;
@@ -581,6 +608,7 @@ int main(void) {
     eventfds();
     timerfds();
     signalfds();
+    sigchld_info();
     sigwaits();
     rt_queueing();
     waits();

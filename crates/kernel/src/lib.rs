@@ -15,8 +15,8 @@
 //! - [`kernel`]: the [`Kernel`] object and its event-driven run loop.
 
 pub mod dev;
-pub mod event;
 pub mod errno;
+pub mod event;
 pub mod fs;
 pub mod host;
 pub mod kernel;

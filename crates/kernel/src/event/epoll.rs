@@ -125,7 +125,12 @@ impl Epoll {
         if std::ptr::eq(self, target) || depth >= MAX_NESTS {
             return true;
         }
-        target.entries.borrow().iter().filter_map(|e| e.file.upgrade()).any(|f| Epoll::of(&f).is_some_and(|inner| self.would_loop(inner, depth + 1)))
+        target
+            .entries
+            .borrow()
+            .iter()
+            .filter_map(|e| e.file.upgrade())
+            .any(|f| Epoll::of(&f).is_some_and(|inner| self.would_loop(inner, depth + 1)))
     }
 
     /// epoll_ctl for descriptor `fd` of `file`. The caller has checked

@@ -48,13 +48,17 @@ impl TimerFd {
         if now < d {
             return;
         }
-        if s.interval > 0 {
-            let n = 1 + (now - d) / s.interval;
-            s.ticks = s.ticks.saturating_add(n);
-            s.deadline = Some(d.saturating_add(n.saturating_mul(s.interval)));
-        } else {
-            s.ticks = s.ticks.saturating_add(1);
-            s.deadline = None;
+        match (now - d).checked_div(s.interval) {
+            // Periodic: every period passed since the deadline counts.
+            Some(late) => {
+                let n = late + 1;
+                s.ticks = s.ticks.saturating_add(n);
+                s.deadline = Some(d.saturating_add(n.saturating_mul(s.interval)));
+            }
+            None => {
+                s.ticks = s.ticks.saturating_add(1);
+                s.deadline = None;
+            }
         }
         self.queue.notify_events(POLLIN);
     }

@@ -315,7 +315,14 @@ impl Kernel {
         if let (Some(code), Some(uid)) = (self.processes.get(&pid).and_then(|p| p.exit), self.processes.get(&pid).map(|p| p.creds.uid)) {
             let cld = if matches!(code, ExitStatus::Code(_)) { 1 } else { 2 };
             if ppid != 0 {
-                self.send(ppid, 17, cld, u64::from(pid) | u64::from(uid) << 32);
+                // si_status: the exit code, or the killing signal.
+                let status = match code {
+                    ExitStatus::Code(c) => u32::from(c),
+                    ExitStatus::Signaled(s) => u32::from(s.0),
+                };
+                let mut info = crate::signal::pending::SigInfo::new(17, cld, u64::from(pid) | u64::from(uid) << 32);
+                info.0[24..28].copy_from_slice(&status.to_le_bytes());
+                self.send_info(ppid, info);
             }
         }
         for waiter in [Some(ppid), orphans.then_some(init)].into_iter().flatten() {

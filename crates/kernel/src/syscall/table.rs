@@ -7,8 +7,8 @@
 
 use super::strace::Arg::{self, *};
 use super::{
-    access, arch, attr, copy, cwd, epoll, eventfd, exec, exit, fcntl, getdents, id, inotify, ioctl, mm, namei, open, pipe, poll, read_write, sched,
-    signal, signalfd, sigwait, socket, stat, statfs, system, thread, time, timerfd, xattr, Handler,
+    access, arch, attr, copy, cwd, epoll, eventfd, exec, exit, fcntl, getdents, id, inotify, ioctl, mm, namei, open, pipe, poll,
+    read_write, sched, signal, signalfd, sigwait, socket, stat, statfs, system, thread, time, timerfd, xattr, Handler,
 };
 
 /// How completely oxvm implements a syscall.

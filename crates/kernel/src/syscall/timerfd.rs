@@ -20,7 +20,7 @@ pub fn sys_timerfd_create(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         return Err(Errno::EINVAL);
     }
     let clock = match clockid {
-        0 | 8 => Clock::Realtime,  // REALTIME, REALTIME_ALARM
+        0 | 8 => Clock::Realtime,      // REALTIME, REALTIME_ALARM
         1 | 7 | 9 => Clock::Monotonic, // MONOTONIC, BOOTTIME, BOOTTIME_ALARM (no suspend here)
         _ => return Err(Errno::EINVAL),
     };
