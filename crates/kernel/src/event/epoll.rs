@@ -19,7 +19,7 @@
 //! edge-triggered, it reports only when added or modified.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
@@ -51,6 +51,27 @@ const INPUT: u32 = !(EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND | PRIVATE);
 const OUTPUT: u32 = EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
 /// Deepest chain of epoll instances watching each other.
 const MAX_NESTS: usize = 5;
+
+thread_local! {
+    /// How deep the current poll/queue walk is in nested instances.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Run `f` one nesting level deeper, or give `cut` past the deepest
+/// nesting Linux allows. epoll_ctl only checks the chain below the added
+/// instance, so chains built top-down could be longer: this keeps such a
+/// chain from recursing without bound.
+fn nested<R>(cut: R, f: impl FnOnce() -> R) -> R {
+    DEPTH.with(|d| {
+        if d.get() > MAX_NESTS {
+            return cut;
+        }
+        d.set(d.get() + 1);
+        let r = f();
+        d.set(d.get() - 1);
+        r
+    })
+}
 
 /// (the open file's address, the descriptor): how Linux tells entries
 /// apart.
@@ -273,17 +294,19 @@ impl FileOps for Epoll {
 
     fn wait_queues(&self, out: &mut Vec<WaitQueue>) -> bool {
         out.push(self.queue.clone());
-        let mut complete = true;
-        for e in self.entries.borrow().iter() {
-            if let Some(f) = e.file.upgrade() {
-                complete &= f.ops.wait_queues(out);
+        nested(true, || {
+            let mut complete = true;
+            for e in self.entries.borrow().iter() {
+                if let Some(f) = e.file.upgrade() {
+                    complete &= f.ops.wait_queues(out);
+                }
             }
-        }
-        complete
+            complete
+        })
     }
 
     fn poll(&self) -> u16 {
-        if self.has_ready() {
+        if nested(false, || self.has_ready()) {
             (EPOLLIN | EPOLLRDNORM) as u16
         } else {
             0
@@ -410,5 +433,19 @@ mod tests {
         let mut qs = Vec::new();
         assert!(fo.ops.wait_queues(&mut qs));
         assert_eq!(qs.len(), 3, "outer, inner and the eventfd");
+    }
+
+    #[test]
+    fn chains_built_top_down_do_not_recurse_without_bound() {
+        // Each instance added to the next before that one is added to
+        // another: every epoll_ctl only sees depth 1 below.
+        let files: Vec<Rc<OpenFile>> = (0..10_000).map(|_| OpenFile::new(Rc::new(Epoll::default()), None, O_RDONLY)).collect();
+        for w in files.windows(2).rev() {
+            Epoll::of(&w[1]).unwrap().ctl(Op::Add, 0, &w[0], EPOLLIN, 0).unwrap();
+        }
+        assert_eq!(files.last().unwrap().ops.poll(), 0);
+        let mut qs = Vec::new();
+        files.last().unwrap().ops.wait_queues(&mut qs);
+        assert!(qs.len() <= MAX_NESTS + 2);
     }
 }

@@ -14,6 +14,9 @@ pub mod inotify;
 pub mod signalfd;
 pub mod timerfd;
 
+#[cfg(test)]
+mod tests;
+
 use crate::vfs::{makedev, Stat, StatFs, NAME_MAX};
 
 pub const POLLIN: u16 = 0x1;
