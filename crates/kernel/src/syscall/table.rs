@@ -178,7 +178,7 @@ pub static TABLE: &[Entry] = &[
     nosys(126, "capset"),
     sys(127, "rt_sigpending", signal::sys_rt_sigpending, Supported, "", &[Ptr, Uint]),
     sys(128, "rt_sigtimedwait", sigwait::sys_rt_sigtimedwait, Supported, "the set is blocked while waiting, so its signals come here rather than to handlers; EAGAIN at the timeout, EINTR for another signal", &[Ptr, Ptr, Ptr, Uint]),
-    sys(129, "rt_sigqueueinfo", exit::in_kernel, Supported, "real-time signals queue with their siginfo; only a process signalling itself may use si_code >= 0 or SI_TKILL (EPERM)", &[Int, Int, Ptr]),
+    sys(129, "rt_sigqueueinfo", exit::in_kernel, Supported, "real-time signals queue with their siginfo (at most 4096 per pending set: EAGAIN; Linux counts RLIMIT_SIGPENDING per user); only a process signalling itself may use si_code >= 0 or SI_TKILL (EPERM)", &[Int, Int, Ptr]),
     sys(130, "rt_sigsuspend", exit::in_kernel, Partial, "no signal delivery yet: returns EINTR once a child has exited (the SIGCHLD a handler would catch), else waits", &[Ptr, Uint]),
     sys(131, "sigaltstack", signal::sys_sigaltstack, Partial, "SA_ONSTACK handlers run on it", &[Ptr, Ptr]),
     nosys(132, "utime"),
