@@ -506,6 +506,21 @@ static void waits(void) {
     sigset_t cur;
     sigprocmask(SIG_SETMASK, NULL, &cur);
     printf("mask back: %d\n", sigismember(&cur, SIGUSR1));
+    /* ppoll and pselect take a mask the same way. */
+    raise(SIGUSR1);
+    struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+    r = ppoll(&pfd, 1, NULL, &empty);
+    printf("ppoll: %d %s usr1 %d\n", r, ERR(r), usr1);
+    raise(SIGUSR1);
+    r = pselect(0, NULL, NULL, NULL, NULL, &empty);
+    printf("pselect: %d %s usr1 %d\n", r, ERR(r), usr1);
+    struct timespec short_ts = {0, 5000000};
+    raise(SIGUSR1);
+    r = ppoll(&pfd, 1, &short_ts, &m);
+    printf("ppoll masked: %d usr1 %d\n", r, usr1);
+    sigprocmask(SIG_SETMASK, NULL, &cur);
+    printf("mask back: %d\n", sigismember(&cur, SIGUSR1));
+    printf("ppoll bad size: %s\n", ERR(syscall(SYS_ppoll, &pfd, 1, &short_ts, &m, 4)));
     struct timespec ts = {0, 10000000};
     r = syscall(441, ep, &ev, 1, &ts, NULL, 8);
     printf("pwait2 timeout: %d %s\n", r, ERR(r));

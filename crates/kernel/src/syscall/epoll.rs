@@ -153,26 +153,11 @@ pub fn sys_epoll_wait(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 }
 
 /// The wait with `sigmask` (if not NULL) as the signal mask for its
-/// duration: a signal it unblocks interrupts the wait and its handler runs
-/// with it; any other return puts the caller's mask back at once.
+/// duration (see `sigwait::wait_mask`).
 fn pwait(ctx: &mut Ctx, a: &SyscallArgs, timeout: Option<u64>) -> SyscallResult {
-    let (sigmask, size) = (a.arg(4), a.arg(5));
-    if sigmask != 0 {
-        if size != 8 {
-            return Err(Errno::EINVAL);
-        }
-        let m: u64 = ctx.user().read_val(sigmask)?;
-        if ctx.sig.saved_mask.is_none() {
-            ctx.sig.saved_mask = Some(ctx.sig.mask);
-        }
-        ctx.sig.mask = m & !super::signal::UNBLOCKABLE;
-    }
+    let applied = super::sigwait::wait_mask(ctx, a.arg(4), a.arg(5))?;
     let r = wait(ctx, a.arg(0) as i32, a.arg(1), a.arg(2) as i32, timeout);
-    if sigmask != 0 && r != Ok(SyscallReturn::Block) {
-        if let Some(m) = ctx.sig.saved_mask.take() {
-            ctx.sig.mask = m;
-        }
-    }
+    super::sigwait::end_wait_mask(ctx, applied, &r);
     r
 }
 

@@ -85,11 +85,13 @@ pub fn sys_poll(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     do_poll(ctx, a.arg(0), a.arg(1), wait)
 }
 
-/// The signal mask argument is accepted and ignored: nothing is
-/// delivered yet.
+/// ppoll(2): poll with a timespec timeout and a signal mask for the wait.
 pub fn sys_ppoll(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let wait = timeout(ctx, a.arg(2), 1)?;
-    do_poll(ctx, a.arg(0), a.arg(1), wait)
+    let applied = super::sigwait::wait_mask(ctx, a.arg(3), a.arg(4))?;
+    let r = do_poll(ctx, a.arg(0), a.arg(1), wait);
+    super::sigwait::end_wait_mask(ctx, applied, &r);
+    r
 }
 
 /// The three fd_set bitmaps of select, checked and answered.
@@ -150,7 +152,18 @@ pub fn sys_select(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     Ok(r)
 }
 
+/// The sixth argument points at { const sigset_t *ss; size_t ss_len }.
 pub fn sys_pselect6(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let wait = timeout(ctx, a.arg(4), 1)?;
-    do_select(ctx, a.arg(0), [a.arg(1), a.arg(2), a.arg(3)], wait)
+    let (ss, len) = if a.arg(5) != 0 {
+        let ss: u64 = ctx.user().read_val(a.arg(5))?;
+        let len: u64 = ctx.user().read_val(a.arg(5).wrapping_add(8))?;
+        (ss, len)
+    } else {
+        (0, 0)
+    };
+    let applied = super::sigwait::wait_mask(ctx, ss, len)?;
+    let r = do_select(ctx, a.arg(0), [a.arg(1), a.arg(2), a.arg(3)], wait);
+    super::sigwait::end_wait_mask(ctx, applied, &r);
+    r
 }
