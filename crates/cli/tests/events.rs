@@ -189,3 +189,40 @@ print(libc.timerfd_settime(0, 0, ctypes.byref(spec), None), ctypes.get_errno())
 fn python_timerfd_via_ctypes() {
     same(&["python3", "-c", TFD1], b"");
 }
+
+/// tail -f follows with inotify (a stub: no events) until timeout(1)
+/// ends it.
+#[test]
+fn tail_follow_until_timeout() {
+    same(&["bash", "-c", "timeout 0.3 tail -f /etc/hostname; echo rc=$?"], b"");
+    same(&["bash", "-c", "timeout 0.3 tail -n2 -F /etc/passwd; echo rc=$?"], b"");
+}
+
+/// asyncio: a subprocess (Python 3.11 waits for it with a
+/// ThreadedChildWatcher: a thread in waitpid, neither pidfd nor
+/// SIGCHLD), add_reader on a pipe, timers. The event loop's self-pipe is
+/// a socketpair, which needs AF_UNIX sockets.
+const ASYNCIO: &str = r#"
+import asyncio, os
+async def main():
+    p = await asyncio.create_subprocess_exec("sh", "-c", "echo one; sleep 0.05; echo two", stdout=asyncio.subprocess.PIPE)
+    out, _ = await p.communicate()
+    print(out, p.returncode)
+    r, w = os.pipe()
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+    loop.add_reader(r, lambda: fut.set_result(os.read(r, 10)))
+    loop.call_later(0.02, os.write, w, b"ping")
+    print(await asyncio.wait_for(fut, 5))
+    loop.remove_reader(r)
+    await asyncio.sleep(0.01)
+    res = await asyncio.gather(*(asyncio.sleep(0.01 * i, result=i) for i in range(3)))
+    print(res)
+asyncio.run(main())
+"#;
+
+#[test]
+#[ignore = "asyncio's event loop needs socketpair(AF_UNIX)"]
+fn python_asyncio_subprocess_and_pipes() {
+    same(&["python3", "-c", ASYNCIO], b"");
+}
