@@ -116,6 +116,21 @@ static void epoll_modes(void) {
     close(q[0]);
     close(q[1]);
     close(ep);
+
+    /* Edge-triggered eventfd: a write (even of 0) is an input edge, a read
+       an output one. */
+    e = eventfd(1, 0);
+    ep = epoll_create1(0);
+    add(ep, e, EPOLLIN | EPOLLOUT | EPOLLET, 8);
+    show("et eventfd", ep, 8, 0);
+    show("et eventfd again", ep, 8, 0);
+    uint64_t v = 0;
+    write(e, &v, 8);
+    show("et eventfd write 0", ep, 8, 0);
+    read(e, &v, 8);
+    show("et eventfd read", ep, 8, 0);
+    close(e);
+    close(ep);
 }
 
 static void nested(void) {

@@ -64,9 +64,8 @@ impl FileOps for EventFd {
             return Ok(Io::Block);
         }
         self.count.set(c + v);
-        if v > 0 {
-            self.queue.notify_events(POLLIN);
-        }
+        // Even adding 0 wakes (an edge for EPOLLET watchers), as on Linux.
+        self.queue.notify_events(POLLIN);
         Ok(Io::Done(8))
     }
 
