@@ -117,6 +117,20 @@ static void epoll_modes(void) {
     close(q[1]);
     close(ep);
 
+    /* Edge-triggered write end: only a read that makes room in a full
+       pipe is an edge. */
+    pipe2(p, O_NONBLOCK);
+    ep = epoll_create1(0);
+    add(ep, p[1], EPOLLOUT | EPOLLET, 7);
+    show("et out", ep, 8, 0);
+    write(p[1], "0123456789", 10);
+    show("et out write", ep, 8, 0);
+    read(p[0], buf, 5);
+    show("et out partial read", ep, 8, 0);
+    close(p[0]);
+    close(p[1]);
+    close(ep);
+
     /* Edge-triggered eventfd: a write (even of 0) is an input edge, a read
        an output one. */
     e = eventfd(1, 0);

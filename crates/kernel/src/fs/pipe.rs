@@ -63,12 +63,16 @@ impl FileOps for PipeEnd {
         if s.data.is_empty() {
             return Ok(if s.writers == 0 || buf.is_empty() { Io::Done(0) } else { Io::Block });
         }
+        let was_full = s.data.len() >= PIPE_BUF_SIZE;
         let n = buf.len().min(s.data.len());
         for (b, d) in buf.iter_mut().zip(s.data.drain(..n)) {
             *b = d;
         }
-        // Room for writers: not an input edge for epoll.
-        s.queue.notify_events(POLLOUT);
+        // Only a full pipe has writers waiting (Linux wakes them only
+        // then): an output edge for epoll, never an input one.
+        if was_full {
+            s.queue.notify_events(POLLOUT);
+        }
         Ok(Io::Done(n))
     }
 
