@@ -94,8 +94,10 @@ pub fn sys_epoll_ctl(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     } else {
         (0, 0)
     };
-    let ef = ctx.file(epfd)?;
-    let tf = ctx.file(fd)?;
+    // Looked up without Ctx::file: epoll_ctl never waits, and an epoll
+    // instance's queues are all those of the files it watches.
+    let ef = ctx.process.files.borrow().get(epfd)?;
+    let tf = ctx.process.files.borrow().get(fd)?;
     if ef.is_path_only() || tf.is_path_only() {
         return Err(Errno::EBADF);
     }
