@@ -226,3 +226,39 @@ asyncio.run(main())
 fn python_asyncio_subprocess_and_pipes() {
     same(&["python3", "-c", ASYNCIO], b"");
 }
+
+/// Threads: one blocked in epoll (selectors), in sigwait (woken by
+/// pthread_kill) and in an eventfd read, each woken by another thread.
+const THREADS: &str = r#"
+import os, selectors, threading, time, signal
+r, w = os.pipe()
+sel = selectors.DefaultSelector()
+sel.register(r, selectors.EVENT_READ)
+out = []
+def waiter():
+    ev = sel.select(5)
+    out.append(os.read(r, 10))
+t = threading.Thread(target=waiter); t.start()
+time.sleep(0.05); os.write(w, b"wake"); t.join()
+print(out)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+got = []
+def sigwaiter():
+    got.append(signal.sigwait({signal.SIGUSR1}))
+t = threading.Thread(target=sigwaiter); t.start()
+time.sleep(0.05)
+signal.pthread_kill(t.ident, signal.SIGUSR1)
+t.join(5)
+print(got)
+ev = os.eventfd(0)
+def reader():
+    got.append(os.eventfd_read(ev))
+t = threading.Thread(target=reader); t.start()
+time.sleep(0.05); os.eventfd_write(ev, 3); t.join(5)
+print(got)
+"#;
+
+#[test]
+fn python_threads_wake_each_other() {
+    same(&["python3", "-c", THREADS], b"");
+}
