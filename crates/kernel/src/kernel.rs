@@ -235,7 +235,7 @@ impl Kernel {
         let cpu = CpuState { rip: loaded.entry, gpr, ..Default::default() };
         let mut files = self.console_files();
         files.set_max(usize::try_from(self.rlimits[RLIMIT_NOFILE].cur).unwrap_or(usize::MAX));
-        let mut process = Process::new(pid, 0, mm, creds, fs, files);
+        let mut process = Process::new(pid, 0, crate::mm::MmRef::new(mm), creds, fs, files);
         process.rlimits = self.rlimits;
         process.set_comm(execfn);
         self.processes.insert(pid, process);
@@ -389,7 +389,8 @@ impl Kernel {
             return true;
         };
         let (exit, n) = {
-            let mut bus = Bus::new(&mut process.mm.space, &mut self.mem);
+            let mut mm = process.mm.borrow_mut();
+            let mut bus = Bus::new(&mut mm.space, &mut self.mem);
             oxvm_cpu::run(&mut task.cpu, &mut bus, slice)
         };
         *left = left.saturating_sub(n);
@@ -443,7 +444,8 @@ impl Kernel {
             Exit::Fault(f) => {
                 let rip = task.cpu.rip;
                 let fatal = match f {
-                    Fault::Page { addr, access, present: false } => match process.mm.handle_fault(&mut self.mem, addr, access) {
+                    Fault::Page { addr, access, present: false } => match process.mm.borrow_mut().handle_fault(&mut self.mem, addr, access)
+                    {
                         Ok(()) => return true,
                         Err(FaultError::OutOfMemory) => FaultSignal::out_of_memory(addr, rip),
                         Err(FaultError::BadAccess) => FaultSignal::from_fault(f, rip),

@@ -202,7 +202,7 @@ impl Kernel {
             // a copy differs only in what the child writes before exec,
             // which the parent of a vfork does not read in practice.
             let p = self.processes.get_mut(&caller_pid).ok_or(Errno::ESRCH)?;
-            let mm = p.mm.fork(&mut self.mem);
+            let mm = crate::mm::MmRef::new(p.mm.borrow_mut().fork(&mut self.mem));
             let files =
                 if f & CLONE_FILES != 0 { p.files.clone() } else { std::rc::Rc::new(std::cell::RefCell::new(p.files.borrow().clone())) };
             let ppid = if f & CLONE_PARENT != 0 { ppid_of_caller } else { caller_pid };
@@ -269,10 +269,9 @@ impl Kernel {
         if addr == 0 {
             return;
         }
-        if let Ok(mut us) = self.user(pid) {
-            if us.write_val(addr, &0u32).is_ok() {
-                self.futex_wake(FutexKey { mm: pid, addr }, 1, u32::MAX);
-            }
+        let Some(mm) = self.processes.get(&pid).map(|p| p.mm.id()) else { return };
+        if self.user(pid).is_ok_and(|mut us| us.write_val(addr, &0u32).is_ok()) {
+            self.futex_wake(FutexKey { mm, addr }, 1, u32::MAX);
         }
     }
 
@@ -288,12 +287,11 @@ impl Kernel {
             let tid = self.tasks[ti].tid;
             self.futexes.remove(tid);
         }
-        self.futexes.remove_mm(pid);
         let init = self.init.unwrap_or(1);
         let Some(p) = self.processes.get_mut(&pid) else { return };
-        if p.exit.is_none() || p.mm.vmas().iter().next().is_some() {
+        if p.exit.is_none() || p.mm.borrow().vmas().iter().next().is_some() {
             p.exit.get_or_insert(status);
-            p.mm.clear(&mut self.mem);
+            std::mem::take(&mut p.mm).release(&mut self.mem);
             // Closing the descriptors is what tells a pipe's reader that
             // this writer is gone.
             p.files = Default::default();
@@ -339,8 +337,8 @@ impl Kernel {
         let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
         for t in self.tasks.iter_mut().filter(|t| t.pid == pid && t.tid != tid) {
             t.state = TaskState::Dead;
+            self.futexes.remove(t.tid);
         }
-        self.futexes.remove_mm(pid);
         if let Some(p) = self.processes.get_mut(&pid) {
             p.vfork_parent = None;
         }
@@ -527,7 +525,8 @@ impl Kernel {
             return Err(Errno::EINVAL);
         }
         let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
-        let key = FutexKey { mm: pid, addr: uaddr };
+        let space = self.processes.get(&pid).ok_or(Errno::ESRCH)?.mm.id();
+        let key = FutexKey { mm: space, addr: uaddr };
         let cmd = op & FUTEX_CMD_MASK;
         match cmd {
             FUTEX_WAIT | FUTEX_WAIT_BITSET => {
@@ -535,10 +534,11 @@ impl Kernel {
                 if bitset == 0 {
                     return Err(Errno::EINVAL);
                 }
-                let mut us = self.user(pid)?;
                 let deadline = if timeout != 0 {
-                    let sec: i64 = us.read_val(timeout)?;
-                    let nsec: i64 = us.read_val(timeout.wrapping_add(8))?;
+                    let (sec, nsec): (i64, i64) = {
+                        let mut us = self.user(pid)?;
+                        (us.read_val(timeout)?, us.read_val(timeout.wrapping_add(8))?)
+                    };
                     if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
                         return Err(Errno::EINVAL);
                     }
@@ -556,8 +556,7 @@ impl Kernel {
                 } else {
                     None
                 };
-                let mut us = self.user(pid)?;
-                if us.read_val::<u32>(uaddr)? != val {
+                if self.user(pid)?.read_val::<u32>(uaddr)? != val {
                     return Err(Errno::EAGAIN);
                 }
                 self.futexes.wait(key, tid, bitset);
@@ -582,7 +581,7 @@ impl Kernel {
                 }
                 // val2 travels in the timeout argument.
                 let nreq = timeout as u32 as usize;
-                let (woken, moved) = self.futexes.requeue(key, FutexKey { mm: pid, addr: uaddr2 }, val as usize, nreq);
+                let (woken, moved) = self.futexes.requeue(key, FutexKey { mm: space, addr: uaddr2 }, val as usize, nreq);
                 self.make_runnable(&woken);
                 // FUTEX_REQUEUE returns the number woken, CMP_REQUEUE the
                 // number woken plus requeued.

@@ -157,11 +157,13 @@ impl Kernel {
         let mut r = Err(Fault::GeneralProtection);
         for _ in 0..8 {
             r = {
-                let mut bus = Bus::new(&mut p.mm.space, &mut self.mem);
+                let mut mm = p.mm.borrow_mut();
+                let mut bus = Bus::new(&mut mm.space, &mut self.mem);
                 frame::setup(&mut task.cpu, &mut bus, &d)
             };
             match r {
-                Err(Fault::Page { addr, access, present: false }) if p.mm.handle_fault(&mut self.mem, addr, access).is_ok() => {}
+                Err(Fault::Page { addr, access, present: false })
+                    if p.mm.borrow_mut().handle_fault(&mut self.mem, addr, access).is_ok() => {}
                 _ => break,
             }
         }

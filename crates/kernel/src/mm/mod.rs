@@ -5,6 +5,7 @@
 //! VMA that allows the access allocates a zeroed page and the instruction is
 //! retried; any other fault is a SIGSEGV.
 
+pub mod mmref;
 pub mod uaccess;
 pub mod vma;
 
@@ -12,6 +13,7 @@ use oxvm_cpu::mem::{FrameId, PAGE_SIZE};
 use oxvm_cpu::{Access, AddressSpace, Memory};
 
 use crate::errno::Errno;
+pub use mmref::{next_object_id, MmRef};
 pub use uaccess::{UserPtr, UserSpace, UserValue};
 pub use vma::{FileMap, VmProt, Vma, VmaKind, VmaSet};
 

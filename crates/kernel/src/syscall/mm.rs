@@ -47,7 +47,7 @@ const MAP_KNOWN: u64 = MAP_TYPE
 
 pub fn sys_brk(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let p = &mut *ctx.process;
-    Ok(SyscallReturn::Return(p.mm.set_brk(ctx.mem, a.arg(0))))
+    Ok(SyscallReturn::Return(p.mm.borrow_mut().set_brk(ctx.mem, a.arg(0))))
 }
 
 pub fn sys_mmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
@@ -97,12 +97,12 @@ pub fn sys_mmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         (None, true) => VmaKind::SharedAnon,
     };
     let p = &mut *ctx.process;
-    p.mm.map_file(ctx.mem, place, len, prot, kind, file).map(SyscallReturn::Return)
+    p.mm.borrow_mut().map_file(ctx.mem, place, len, prot, kind, file).map(SyscallReturn::Return)
 }
 
 pub fn sys_munmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let p = &mut *ctx.process;
-    p.mm.unmap(ctx.mem, a.arg(0), a.arg(1))?;
+    p.mm.borrow_mut().unmap(ctx.mem, a.arg(0), a.arg(1))?;
     Ok(SyscallReturn::Return(0))
 }
 
@@ -111,7 +111,7 @@ pub fn sys_mprotect(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM) != 0 {
         return Err(Errno::EINVAL);
     }
-    ctx.process.mm.protect(a.arg(0), a.arg(1), VmProt((prot & !PROT_SEM) as u32))?;
+    ctx.process.mm.borrow_mut().protect(a.arg(0), a.arg(1), VmProt((prot & !PROT_SEM) as u32))?;
     Ok(SyscallReturn::Return(0))
 }
 
@@ -123,14 +123,14 @@ pub fn sys_mincore(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         return Err(Errno::EINVAL);
     }
     let end = crate::mm::page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::ENOMEM)?;
-    if end > oxvm_cpu::mem::USER_END || !ctx.process.mm.vmas().covers(addr, end) {
+    if end > oxvm_cpu::mem::USER_END || !ctx.process.mm.borrow().vmas().covers(addr, end) {
         return Err(Errno::ENOMEM);
     }
     let pages = ((end - addr) / PAGE) as usize;
     let mut done = 0;
     while done < pages {
         let n = (pages - done).min(4096);
-        let v: Vec<u8> = (0..n).map(|i| ctx.process.mm.space.lookup(addr + (done + i) as u64 * PAGE).is_some() as u8).collect();
+        let v: Vec<u8> = (0..n).map(|i| ctx.process.mm.borrow().space.lookup(addr + (done + i) as u64 * PAGE).is_some() as u8).collect();
         ctx.user().write_bytes(vec.wrapping_add(done as u64), &v)?;
         done += n;
     }
@@ -151,7 +151,7 @@ pub fn sys_mremap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     }
     let fixed = (flags & MREMAP_FIXED != 0).then_some(new_addr);
     let p = &mut *ctx.process;
-    p.mm.remap(ctx.mem, old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed).map(SyscallReturn::Return)
+    p.mm.borrow_mut().remap(ctx.mem, old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed).map(SyscallReturn::Return)
 }
 
 const MADV_DONTNEED: u64 = 4;
@@ -167,7 +167,7 @@ pub fn sys_madvise(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         return ret(0);
     }
     if advice == MADV_DONTNEED {
-        ctx.process.mm.discard(ctx.mem, addr, len)?;
+        ctx.process.mm.borrow_mut().discard(ctx.mem, addr, len)?;
     }
     ret(0)
 }

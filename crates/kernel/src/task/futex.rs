@@ -12,7 +12,8 @@ use super::Pid;
 /// What a waiter waits on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FutexKey {
-    pub mm: Pid,
+    /// The address space's id (`MmRef::id`) for a private word.
+    pub mm: u64,
     pub addr: u64,
 }
 
@@ -73,12 +74,6 @@ impl FutexQueues {
         let before = self.waiters.len();
         self.waiters.retain(|w| w.tid != tid);
         self.waiters.len() != before
-    }
-
-    /// Drop every waiter of address space `mm` (the process exited or
-    /// exec'd).
-    pub fn remove_mm(&mut self, mm: Pid) {
-        self.waiters.retain(|w| w.key.mm != mm);
     }
 }
 
