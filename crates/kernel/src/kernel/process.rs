@@ -197,12 +197,12 @@ impl Kernel {
         let child_pid = if f & CLONE_THREAD != 0 {
             caller_pid
         } else {
-            // A new process: a copy-on-write copy of the memory. CLONE_VM
-            // without CLONE_THREAD (vfork, posix_spawn) should share it;
-            // a copy differs only in what the child writes before exec,
-            // which the parent of a vfork does not read in practice.
+            // A new process: a copy-on-write copy of the memory, or with
+            // CLONE_VM (vfork, posix_spawn) the same memory until the
+            // child execs or exits (glibc's posix_spawn reports a failed
+            // exec by writing into the parent's memory).
             let p = self.processes.get_mut(&caller_pid).ok_or(Errno::ESRCH)?;
-            let mm = crate::mm::MmRef::new(p.mm.borrow_mut().fork(&mut self.mem));
+            let mm = if f & CLONE_VM != 0 { p.mm.clone() } else { crate::mm::MmRef::new(p.mm.borrow_mut().fork(&mut self.mem)) };
             let files =
                 if f & CLONE_FILES != 0 { p.files.clone() } else { std::rc::Rc::new(std::cell::RefCell::new(p.files.borrow().clone())) };
             let ppid = if f & CLONE_PARENT != 0 { ppid_of_caller } else { caller_pid };
