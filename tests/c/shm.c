@@ -66,8 +66,205 @@ static void shared_vm(void) {
     free(stack);
 }
 
+struct shared {
+    pthread_mutex_t lock;
+    sem_t ready, done;
+    long counter;
+    int value;
+};
+
+static void shared_anon(void) {
+    struct shared *s = mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (s == MAP_FAILED)
+        return perror("mmap");
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(&s->lock, &ma);
+    sem_init(&s->ready, 1, 0);
+    sem_init(&s->done, 1, 0);
+    enum { KIDS = 3, ROUNDS = 2000 };
+    pid_t kids[KIDS];
+    for (int k = 0; k < KIDS; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            for (int i = 0; i < ROUNDS; i++) {
+                pthread_mutex_lock(&s->lock);
+                s->counter++;
+                pthread_mutex_unlock(&s->lock);
+                if (i % 500 == 0)
+                    sched_yield();
+            }
+            _exit(0);
+        }
+    }
+    for (int i = 0; i < ROUNDS; i++) {
+        pthread_mutex_lock(&s->lock);
+        s->counter++;
+        pthread_mutex_unlock(&s->lock);
+    }
+    int st = 0;
+    for (int k = 0; k < KIDS; k++)
+        st += status_of(kids[k]);
+    printf("shared counter %ld (statuses %d)\n", s->counter, st);
+
+    /* The parent waits on a semaphore a child posts after a while. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        usleep(20000);
+        s->value = 1234;
+        sem_post(&s->ready);
+        sem_wait(&s->done);
+        _exit(s->value == 4321 ? 0 : 1);
+    }
+    sem_wait(&s->ready);
+    printf("semaphore: child set %d\n", s->value);
+    s->value = 4321;
+    sem_post(&s->done);
+    printf("semaphore: child status %d\n", status_of(pid));
+
+    /* MADV_DONTNEED keeps shared memory's contents. */
+    s->value = 99;
+    madvise(s, 4096, MADV_DONTNEED);
+    printf("after MADV_DONTNEED: %d\n", s->value);
+    munmap(s, sizeof *s);
+
+    /* mremap moves a shared mapping and it stays shared across fork. */
+    char *m = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    strcpy(m, "first page");
+    char *to = mmap(NULL, 3 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *g = mremap(m, 3 * 4096, 3 * 4096, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+    if (g == MAP_FAILED)
+        return perror("mremap");
+    pid = fork();
+    if (pid == 0) {
+        strcpy(g + 2 * 4096, "third page");
+        g[0] = 'F';
+        munmap(g, 3 * 4096);
+        _exit(0);
+    }
+    st = status_of(pid);
+    printf("mremap: '%s' '%s' status %d\n", g, g + 2 * 4096, st);
+}
+
+static char dir[] = "/tmp/oxvm-shm-XXXXXX";
+
+static int make_file(const char *name, size_t size, char fill) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    char buf[4096];
+    memset(buf, fill, sizeof buf);
+    for (size_t done = 0; done < size; done += sizeof buf)
+        write(fd, buf, size - done < sizeof buf ? size - done : sizeof buf);
+    return fd;
+}
+
+static void show(int fd, off_t off, size_t n) {
+    char buf[64] = {0};
+    ssize_t r = pread(fd, buf, n, off);
+    printf("  pread %ld @%ld: '%.*s'\n", (long)r, (long)off, (int)(r > 0 ? r : 0), buf);
+}
+
+static void shared_files(void) {
+    if (!mkdtemp(dir))
+        return perror("mkdtemp");
+    /* A child writes a shared mapping and msyncs; the parent reads(2). */
+    int fd = make_file("a", 8192, 'x');
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        memcpy(m + 100, "hello", 5);
+        memcpy(m + 5000, "world", 5);
+        int r = msync(m, 8192, MS_SYNC);
+        _exit(r == 0 ? 0 : 1);
+    }
+    printf("msync child: status %d\n", status_of(pid));
+    show(fd, 98, 9);
+    show(fd, 4998, 9);
+
+    /* Without msync: munmap (or exit) writes back. */
+    pid = fork();
+    if (pid == 0) {
+        char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        memcpy(m + 200, "unmapped", 8);
+        munmap(m, 8192);
+        m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        memcpy(m + 300, "exited", 6);
+        _exit(0);
+    }
+    printf("munmap/exit child: status %d\n", status_of(pid));
+    show(fd, 200, 8);
+    show(fd, 300, 6);
+
+    /* Two processes mapping one file each see the other's writes; a
+     * process-shared semaphore in the file orders them. */
+    char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    sem_t *sem = (sem_t *)(m + 4096);
+    sem_init(sem, 1, 0);
+    pid = fork();
+    if (pid == 0) {
+        int fd2 = open(dir, O_RDONLY);
+        (void)fd2;
+        char path[256];
+        snprintf(path, sizeof path, "%s/a", dir);
+        int f = open(path, O_RDWR);
+        char *c = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+        sem_wait((sem_t *)(c + 4096));
+        memcpy(c + 400, c + 500, 6);
+        _exit(0);
+    }
+    usleep(20000);
+    memcpy(m + 500, "parent", 6);
+    sem_post(sem);
+    printf("two mappings: status %d, parent sees '%.6s'\n", status_of(pid), m + 400);
+
+    /* write(2) shows up in the mapping. */
+    pwrite(fd, "WRITE", 5, 600);
+    printf("pwrite seen by the mapping: '%.5s'\n", m + 600);
+    munmap(m, 8192);
+
+    /* Read-only descriptors. */
+    char path[256];
+    snprintf(path, sizeof path, "%s/a", dir);
+    int ro = open(path, O_RDONLY);
+    void *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, ro, 0);
+    printf("shared writable map of O_RDONLY: %s\n", w == MAP_FAILED ? strerror(errno) : "mapped");
+    char *r = mmap(NULL, 4096, PROT_READ, MAP_SHARED, ro, 0);
+    printf("mprotect it writable: %s\n", mprotect(r, 4096, PROT_READ | PROT_WRITE) ? strerror(errno) : "ok");
+    printf("read-only shared map sees '%.5s'\n", r + 100);
+    munmap(r, 4096);
+    close(ro);
+
+    /* mmap beyond the end, then grow the file with ftruncate. */
+    int g = make_file("b", 0, 0);
+    char *b = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, g, 0);
+    ftruncate(g, 8192);
+    memcpy(b + 4096 + 10, "grown", 5);
+    msync(b, 3 * 4096, MS_SYNC);
+    struct stat st;
+    fstat(g, &st);
+    printf("ftruncate growth: size %ld\n", (long)st.st_size);
+    show(g, 4096 + 10, 5);
+    ftruncate(g, 4096 + 12);
+    ftruncate(g, 8192);
+    printf("shrunk and grown again: '%.5s' (%d)\n", b + 4096 + 10, b[4096 + 13]);
+    printf("msync flags: %s\n", msync(b, 4096, MS_SYNC | MS_ASYNC) ? strerror(errno) : "ok");
+    munmap(b + 2 * 4096, 4096);
+    printf("msync unmapped: %s\n", msync(b + 2 * 4096, 4096, MS_SYNC) ? strerror(errno) : "ok");
+    munmap(b, 2 * 4096);
+
+    snprintf(path, sizeof path, "%s/a", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/b", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     shared_vm();
+    shared_anon();
+    shared_files();
     return 0;
 }

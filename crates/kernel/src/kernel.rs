@@ -444,8 +444,9 @@ impl Kernel {
             Exit::Fault(f) => {
                 let rip = task.cpu.rip;
                 let fatal = match f {
-                    Fault::Page { addr, access, present: false } => match process.mm.borrow_mut().handle_fault(&mut self.mem, addr, access)
-                    {
+                    // A present page faults on purpose too: the first write to a
+                    // clean page of a shared file mapping marks it dirty.
+                    Fault::Page { addr, access, .. } => match process.mm.borrow_mut().handle_fault(&mut self.mem, addr, access) {
                         Ok(()) => return true,
                         Err(FaultError::OutOfMemory) => FaultSignal::out_of_memory(addr, rip),
                         Err(FaultError::BadAccess) => FaultSignal::from_fault(f, rip),

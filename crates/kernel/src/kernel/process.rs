@@ -53,6 +53,7 @@ const FUTEX_WAIT_BITSET: u64 = 9;
 const FUTEX_WAKE_BITSET: u64 = 10;
 const FUTEX_CLOCK_REALTIME: u64 = 256;
 const FUTEX_CMD_MASK: u64 = 0x7f;
+const FUTEX_PRIVATE_FLAG: u64 = 128;
 
 /// What clone/clone3 asked for.
 #[derive(Clone, Copy, Debug, Default)]
@@ -269,9 +270,9 @@ impl Kernel {
         if addr == 0 {
             return;
         }
-        let Some(mm) = self.processes.get(&pid).map(|p| p.mm.id()) else { return };
+        let Ok(key) = self.futex_key(pid, addr, 0) else { return };
         if self.user(pid).is_ok_and(|mut us| us.write_val(addr, &0u32).is_ok()) {
-            self.futex_wake(FutexKey { mm, addr }, 1, u32::MAX);
+            self.futex_wake(key, 1, u32::MAX);
         }
     }
 
@@ -291,7 +292,8 @@ impl Kernel {
         let Some(p) = self.processes.get_mut(&pid) else { return };
         if p.exit.is_none() || p.mm.borrow().vmas().iter().next().is_some() {
             p.exit.get_or_insert(status);
-            std::mem::take(&mut p.mm).release(&mut self.mem);
+            let objs = std::mem::take(&mut p.mm).release(&mut self.mem);
+            crate::mm::shmem::settle(objs, &mut *self.host, &mut self.mem);
             // Closing the descriptors is what tells a pipe's reader that
             // this writer is gone.
             p.files = Default::default();
@@ -519,14 +521,25 @@ impl Kernel {
         }
     }
 
+    /// The key of the futex word at `addr` in process `pid`'s memory: in
+    /// shared memory (unless FUTEX_PRIVATE_FLAG) the shared object and the
+    /// offset in it, so processes mapping it anywhere meet; else the
+    /// address space and the address.
+    fn futex_key(&self, pid: Pid, addr: u64, op: u64) -> Result<FutexKey, Errno> {
+        let mm = &self.processes.get(&pid).ok_or(Errno::ESRCH)?.mm;
+        Ok(match mm.borrow().shared_futex_key(addr, op & FUTEX_PRIVATE_FLAG != 0) {
+            Some((obj, off)) => FutexKey { mm: obj, addr: off },
+            None => FutexKey { mm: mm.id(), addr },
+        })
+    }
+
     fn sys_futex(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
         let (uaddr, op, val, timeout, uaddr2, val3) = (a.arg(0), a.arg(1), a.arg(2) as u32, a.arg(3), a.arg(4), a.arg(5) as u32);
         if !uaddr.is_multiple_of(4) {
             return Err(Errno::EINVAL);
         }
         let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
-        let space = self.processes.get(&pid).ok_or(Errno::ESRCH)?.mm.id();
-        let key = FutexKey { mm: space, addr: uaddr };
+        let key = self.futex_key(pid, uaddr, op)?;
         let cmd = op & FUTEX_CMD_MASK;
         match cmd {
             FUTEX_WAIT | FUTEX_WAIT_BITSET => {
@@ -581,7 +594,8 @@ impl Kernel {
                 }
                 // val2 travels in the timeout argument.
                 let nreq = timeout as u32 as usize;
-                let (woken, moved) = self.futexes.requeue(key, FutexKey { mm: space, addr: uaddr2 }, val as usize, nreq);
+                let key2 = self.futex_key(pid, uaddr2, op)?;
+                let (woken, moved) = self.futexes.requeue(key, key2, val as usize, nreq);
                 self.make_runnable(&woken);
                 // FUTEX_REQUEUE returns the number woken, CMP_REQUEUE the
                 // number woken plus requeued.

@@ -65,9 +65,16 @@ impl MmRef {
     /// Let go of this handle: the memory is freed when it was the last
     /// one (exit, or exec replacing the image of a process that shared
     /// its memory with nobody).
-    pub fn release(self, mem: &mut Memory) {
-        if let Ok(cell) = Rc::try_unwrap(self.inner) {
-            cell.into_inner().clear(mem);
+    /// Returns the shared objects it mapped, for `shmem::settle`.
+    #[must_use]
+    pub fn release(self, mem: &mut Memory) -> Vec<Rc<super::ShmObject>> {
+        match Rc::try_unwrap(self.inner) {
+            Ok(cell) => {
+                let mut mm = cell.into_inner();
+                mm.clear(mem);
+                mm.take_released()
+            }
+            Err(_) => Vec::new(),
         }
     }
 }

@@ -6,14 +6,18 @@
 //! retried; any other fault is a SIGSEGV.
 
 pub mod mmref;
+pub mod shmem;
 pub mod uaccess;
 pub mod vma;
 
+use std::rc::Rc;
+
 use oxvm_cpu::mem::{FrameId, PAGE_SIZE};
-use oxvm_cpu::{Access, AddressSpace, Memory};
+use oxvm_cpu::{Access, AddressSpace, Memory, Prot};
 
 use crate::errno::Errno;
 pub use mmref::{next_object_id, MmRef};
+pub use shmem::{PageCache, ShmMap, ShmObject};
 pub use uaccess::{UserPtr, UserSpace, UserValue};
 pub use vma::{FileMap, VmProt, Vma, VmaKind, VmaSet};
 
@@ -75,12 +79,20 @@ pub struct Mm {
     brk: u64,
     /// Frames (in the shared pool) beyond which no page is allocated.
     frame_limit: usize,
+    /// Shared objects of VMAs removed since the last `take_released`: the
+    /// caller writes them back and frees the unmapped ones
+    /// (`shmem::settle`), which needs the host and the frame pool.
+    released: Vec<Rc<ShmObject>>,
 }
 
 impl Default for Mm {
     fn default() -> Self {
         Self::new()
     }
+}
+
+fn vma_prot(vmas: &VmaSet, va: u64) -> VmProt {
+    vmas.find(va).map_or(VmProt::NONE, |v| v.prot)
 }
 
 /// A fresh zeroed frame, unless the pool has reached `limit` frames. Drops
@@ -97,7 +109,14 @@ fn alloc_frame(mem: &mut Memory, limit: usize) -> Option<FrameId> {
 
 impl Mm {
     pub fn new() -> Self {
-        Mm { space: AddressSpace::new(), vmas: VmaSet::default(), brk_start: 0, brk: 0, frame_limit: DEFAULT_FRAME_LIMIT }
+        Mm {
+            space: AddressSpace::new(),
+            vmas: VmaSet::default(),
+            brk_start: 0,
+            brk: 0,
+            frame_limit: DEFAULT_FRAME_LIMIT,
+            released: Vec::new(),
+        }
     }
 
     /// Cap the frames in use (by all processes) at `frames`.
@@ -123,13 +142,21 @@ impl Mm {
             brk_start: self.brk_start,
             brk: self.brk,
             frame_limit: self.frame_limit,
+            released: Vec::new(),
         }
+    }
+
+    /// The shared objects whose VMAs went away since the last call, for
+    /// `shmem::settle`.
+    pub fn take_released(&mut self) -> Vec<Rc<ShmObject>> {
+        std::mem::take(&mut self.released)
     }
 
     /// Release every page and VMA (exit, or exec replacing the image).
     pub fn clear(&mut self, mem: &mut Memory) {
         self.space.clear(&mut mem.phys);
-        self.vmas = VmaSet::default();
+        let vmas = std::mem::take(&mut self.vmas);
+        self.released.extend(vmas.iter().filter_map(|v| v.shm.as_ref().map(|s| s.obj.clone())));
         self.brk_start = 0;
         self.brk = 0;
     }
@@ -150,6 +177,24 @@ impl Mm {
         prot: VmProt,
         kind: VmaKind,
         file: Option<FileMap>,
+    ) -> Result<u64, Errno> {
+        // Anonymous shared memory gets an object of its own.
+        let shm = (kind == VmaKind::SharedAnon).then(|| ShmMap { obj: ShmObject::anon(), offset: 0, writable: true });
+        self.map_with(mem, place, len, prot, kind, file, shm)
+    }
+
+    /// Map [addr, addr+len) backed by `file` and, for MAP_SHARED, the
+    /// shared object `shm` whose frames it maps.
+    #[allow(clippy::too_many_arguments)]
+    pub fn map_with(
+        &mut self,
+        mem: &mut Memory,
+        place: Placement,
+        len: u64,
+        prot: VmProt,
+        kind: VmaKind,
+        file: Option<FileMap>,
+        shm: Option<ShmMap>,
     ) -> Result<u64, Errno> {
         let len = page_up(len).filter(|&l| l != 0 && l <= oxvm_cpu::mem::USER_END).ok_or(Errno::ENOMEM)?;
         let start = match place {
@@ -176,7 +221,7 @@ impl Mm {
                 }
             }
         };
-        self.vmas.insert(Vma { start, end: start + len, prot, kind, file });
+        self.vmas.insert(Vma { start, end: start + len, prot, kind, file, shm });
         Ok(start)
     }
 
@@ -212,6 +257,7 @@ impl Mm {
             for va in self.mapped_pages(v.start, v.end) {
                 self.space.unmap(&mut mem.phys, va);
             }
+            self.released.extend(v.shm.map(|s| s.obj));
         }
     }
 
@@ -279,14 +325,22 @@ impl Mm {
             f.offset += old - vma.start;
             f
         });
+        let shm = vma.shm.clone().map(|mut s| {
+            s.offset += old - vma.start;
+            s
+        });
         // Take the old range out of the VMAs first (its pages stay mapped
         // until moved below), then give the new range the same kind.
         self.vmas.remove_range(old, old_end);
-        self.vmas.insert(Vma { start: new, end: new + new_len, prot: vma.prot, kind: vma.kind, file });
+        self.vmas.insert(Vma { start: new, end: new + new_len, prot: vma.prot, kind: vma.kind, file, shm });
         for va in self.mapped_pages(old, old_end) {
             let Some(m) = self.space.lookup(va) else { continue };
             let off = va - old;
-            if off < moved {
+            if off < moved && m.shared {
+                // Shared memory stays shared at its new place.
+                mem.phys.add_ref(m.frame);
+                self.space.map_shared(&mut mem.phys, new + off, m.frame, m.prot);
+            } else if off < moved {
                 // A frame shared with another address space (after fork)
                 // must not become writable here: give the new place a copy.
                 let frame = if m.cow || mem.phys.refs(m.frame) > 1 {
@@ -314,16 +368,59 @@ impl Mm {
         if !self.vmas.covers(addr, end) {
             return Err(Errno::ENOMEM);
         }
-        // Shared file mappings are read-only: nothing would write the
-        // pages back to the file.
-        if prot.contains(VmProt::WRITE) && self.vmas.intersecting(addr, end).any(|v| v.file.as_ref().is_some_and(|f| f.shared)) {
+        // A shared file mapping can be made writable only if the file was
+        // open for writing.
+        if prot.contains(VmProt::WRITE) && self.vmas.intersecting(addr, end).any(|v| v.shm.as_ref().is_some_and(|s| !s.writable)) {
             return Err(Errno::EACCES);
         }
         self.vmas.protect(addr, end, prot);
         for va in self.mapped_pages(addr, end) {
-            self.space.protect(va, prot.page_prot());
+            let page = self.page_prot(va, prot);
+            self.space.protect(va, page);
         }
         Ok(())
+    }
+
+    /// The page-table permissions of a present page at `va` under `prot`:
+    /// clean pages of a shared file mapping stay write-protected, so the
+    /// first write marks them dirty (`handle_fault`).
+    fn page_prot(&self, va: u64, prot: VmProt) -> Prot {
+        let clean = self.vmas.find(va).and_then(|v| v.shm.as_ref().map(|s| (s, v.start))).is_some_and(|(s, start)| {
+            let idx = (s.offset + (page_down(va) - start)) / PAGE;
+            s.obj.is_file() && !s.obj.is_dirty(idx)
+        });
+        let p = prot.page_prot();
+        if clean {
+            Prot(p.0 & !Prot::WRITE.0)
+        } else {
+            p
+        }
+    }
+
+    /// The futex key of the word at `addr`: (object id, offset) in shared
+    /// memory unless `private` (FUTEX_PRIVATE_FLAG), else None (the
+    /// caller uses the address space's id and the address).
+    pub fn shared_futex_key(&self, addr: u64, private: bool) -> Option<(u64, u64)> {
+        if private {
+            return None;
+        }
+        let v = self.vmas.find(addr)?;
+        let s = v.shm.as_ref()?;
+        Some((s.obj.id(), s.offset + (addr - v.start)))
+    }
+
+    /// The page cache objects of the shared file mappings in
+    /// [addr, addr+len) (msync): the range must be page-aligned and
+    /// mapped (else EINVAL/ENOMEM).
+    pub fn file_objects(&self, addr: u64, len: u64) -> Result<Vec<Rc<ShmObject>>, Errno> {
+        if !addr.is_multiple_of(PAGE) {
+            return Err(Errno::EINVAL);
+        }
+        let end = page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::ENOMEM)?;
+        if !self.vmas.covers(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(self.vmas.intersecting(addr, end).filter_map(|v| v.shm.as_ref()).filter(|s| s.obj.is_file()).map(|s| s.obj.clone()).collect())
     }
 
     /// Handle a page fault at `addr`: if a VMA allows the access, map a
@@ -334,10 +431,29 @@ impl Mm {
             return Err(FaultError::BadAccess);
         }
         let va = page_down(addr);
-        if self.space.lookup(va).is_some() {
+        let shm = vma.shm.as_ref().map(|s| (s.obj.clone(), (s.offset + (va - vma.start)) / PAGE));
+        if let Some(m) = self.space.lookup(va) {
+            // The first write to a clean page of a shared file mapping:
+            // it becomes dirty (written back from now on) and writable.
+            if let Some((obj, idx)) = shm.filter(|(o, _)| o.is_file() && access == Access::Write && m.shared) {
+                obj.mark_dirty(idx);
+                let prot = vma.prot.page_prot();
+                self.space.protect(va, prot);
+                return Ok(());
+            }
             // Present and still faulting: a permission the page table
             // enforces on purpose.
             return Err(FaultError::BadAccess);
+        }
+        if let Some((obj, idx)) = shm {
+            let frame = obj.page(mem, idx, self.frame_limit).ok_or(FaultError::OutOfMemory)?;
+            mem.phys.add_ref(frame);
+            if access == Access::Write {
+                obj.mark_dirty(idx);
+            }
+            let prot = self.page_prot(va, vma_prot(&self.vmas, va));
+            self.space.map_shared(&mut mem.phys, va, frame, prot);
+            return Ok(());
         }
         let (prot, file) = (vma.prot, vma.file.as_ref().map(|f| (f.file.clone(), f.offset + (va - vma.start))));
         let f = alloc_frame(mem, self.frame_limit).ok_or(FaultError::OutOfMemory)?;
@@ -414,7 +530,7 @@ impl Mm {
             let heap = self.vmas.find(old_end - 1).filter(|v| v.kind == VmaKind::Heap && v.end == old_end).map(|v| v.start);
             match heap {
                 Some(s) if old_end > self.brk_start => self.vmas.set_end(s, new_end),
-                _ => self.vmas.insert(Vma { start: old_end, end: new_end, prot: VmProt::RW, kind: VmaKind::Heap, file: None }),
+                _ => self.vmas.insert(Vma { start: old_end, end: new_end, prot: VmProt::RW, kind: VmaKind::Heap, file: None, shm: None }),
             }
         } else if new_end < old_end {
             self.unmap_range(mem, new_end, old_end);

@@ -162,7 +162,7 @@ fn faulting<T>(mm: &mut Mm, mem: &mut Memory, mut op: impl FnMut(&mut Bus) -> Re
         let mut bus = Bus::new(&mut mm.space, mem);
         match op(&mut bus) {
             Ok(v) => return Ok(v),
-            Err(Fault::Page { addr, access, present: false }) if last_page != Some(page_down(addr)) => {
+            Err(Fault::Page { addr, access, .. }) if last_page != Some(page_down(addr)) => {
                 mm.handle_fault(mem, addr, access).map_err(|_| Errno::EFAULT)?;
                 last_page = Some(page_down(addr));
             }

@@ -73,7 +73,8 @@ pub fn sys_execve(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     // A vfork child hands the shared memory back to its parent here; a
     // process alone in its memory frees it.
     let old = std::mem::replace(&mut ctx.process.mm, crate::mm::MmRef::new(mm));
-    old.release(ctx.mem);
+    let objs = old.release(ctx.mem);
+    crate::mm::shmem::settle(objs, ctx.host, ctx.mem);
     let icount = ctx.cpu.icount;
     *ctx.cpu = CpuState { rip: loaded.entry, icount, ..Default::default() };
     ctx.cpu.gpr[reg::RSP] = loaded.sp;

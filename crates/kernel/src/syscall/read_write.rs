@@ -21,6 +21,8 @@ const UIO_MAXIOV: u64 = 1024;
 /// Read up to `count` bytes into guest memory at `buf`, at the file
 /// position (`pos` None) or at `pos`. Stops at the first short read.
 fn read_into(ctx: &mut Ctx, file: &OpenFile, buf: u64, count: u64, pos: Option<u64>) -> Result<Io, Errno> {
+    // Shared mappings' writes first (see mm/shmem.rs).
+    let _ = super::mm::writeback_file(ctx, file);
     let mut done = 0u64;
     let mut chunk = vec![0u8; CHUNK.min(count as usize)];
     while done < count {
@@ -54,6 +56,17 @@ fn read_into(ctx: &mut Ctx, file: &OpenFile, buf: u64, count: u64, pos: Option<u
 
 /// Write `count` bytes from guest memory at `buf`.
 fn write_from(ctx: &mut Ctx, file: &OpenFile, buf: u64, count: u64, pos: Option<u64>) -> Result<Io, Errno> {
+    // Shared mappings' writes go to the file first, and see this write
+    // after (see mm/shmem.rs).
+    let _ = super::mm::writeback_file(ctx, file);
+    let r = write_chunks(ctx, file, buf, count, pos);
+    if matches!(r, Ok(Io::Done(n)) if n > 0) {
+        super::mm::refresh_file(ctx, file);
+    }
+    r
+}
+
+fn write_chunks(ctx: &mut Ctx, file: &OpenFile, buf: u64, count: u64, pos: Option<u64>) -> Result<Io, Errno> {
     let mut done = 0u64;
     let mut chunk = vec![0u8; CHUNK.min(count as usize)];
     while done < count {

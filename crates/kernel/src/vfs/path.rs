@@ -77,6 +77,8 @@ impl Dentry {
 #[derive(Default)]
 pub struct Vfs {
     mounts: HashMap<(u64, u64), InodeRef>,
+    /// The shared objects of files mapped MAP_SHARED (`mm/shmem.rs`).
+    pub page_cache: crate::mm::PageCache,
 }
 
 impl Vfs {

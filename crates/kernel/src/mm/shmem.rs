@@ -1,0 +1,259 @@
+//! Shared memory objects: the frames behind MAP_SHARED mappings.
+//!
+//! A [`ShmObject`] owns one frame per page touched so far (one reference
+//! each, in the CPU crate's pool); every mapping of the object maps those
+//! same frames with the page table's `shared` bit, so fork keeps them
+//! shared instead of copy-on-write and a write in one process is seen by
+//! all. Anonymous MAP_SHARED memory gets a private object per mmap call;
+//! a file gets one object per inode, (dev, ino), found through the
+//! [`PageCache`] (the VFS holds it), so two processes mapping one file,
+//! or one process mapping it twice, share frames.
+//!
+//! File pages are written back (`FileOps::write` at the page offset,
+//! trimmed to the file size) on msync, munmap, fsync, before a read(2) or
+//! write(2) of the file, before a truncate, and when the last mapping goes
+//! (exit, exec). Only pages written through a mapping are written back:
+//! a file page is first mapped without write permission, and the write
+//! fault marks it dirty (`Mm::handle_fault`). Dirtiness is sticky: after
+//! a write-back the page stays writable in every address space (there are
+//! no reverse mappings to write-protect it again), so it is written back
+//! every time until the object goes away. A read(2)/write(2) therefore
+//! sees the mappings' writes, and a write(2) re-reads the cached pages so
+//! the mappings see it.
+//!
+//! Objects live as long as a VMA refers to them (`Rc`); the page cache
+//! only holds `Weak` references. Dropping frames needs the frame pool, so
+//! VMAs removed by munmap/mremap/exec/exit hand their objects to
+//! [`settle`], which writes them back and frees the frames of those no
+//! longer mapped anywhere.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::{Rc, Weak};
+
+use oxvm_cpu::mem::FrameId;
+use oxvm_cpu::Memory;
+
+use super::{alloc_frame, next_object_id, PAGE};
+use crate::errno::Errno;
+use crate::host::Host;
+use crate::vfs::OpenFile;
+
+/// Memory shared by every mapping of it.
+pub struct ShmObject {
+    id: u64,
+    /// Frames by page index (file offset / PAGE); one reference each.
+    pages: RefCell<BTreeMap<u64, FrameId>>,
+    /// Pages written through a mapping (sticky, see the module notes).
+    dirty: RefCell<BTreeSet<u64>>,
+    /// The file behind a page cache object: pages are read through
+    /// `reader`, written back through `writer` (the last writable open
+    /// file that mapped it: the first mapping may be read-only).
+    reader: Option<Rc<OpenFile>>,
+    writer: RefCell<Option<Rc<OpenFile>>>,
+}
+
+impl ShmObject {
+    /// Anonymous shared memory (MAP_SHARED | MAP_ANONYMOUS): zero-filled.
+    pub fn anon() -> Rc<ShmObject> {
+        Rc::new(ShmObject {
+            id: next_object_id(),
+            pages: Default::default(),
+            dirty: Default::default(),
+            reader: None,
+            writer: RefCell::new(None),
+        })
+    }
+
+    fn for_file(file: &Rc<OpenFile>) -> Rc<ShmObject> {
+        Rc::new(ShmObject {
+            id: next_object_id(),
+            pages: Default::default(),
+            dirty: Default::default(),
+            reader: Some(file.clone()),
+            writer: RefCell::new(file.writable().then(|| file.clone())),
+        })
+    }
+
+    /// The identity of this object: the futex key of a word in it is
+    /// (id, offset), whichever process and address reaches it.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Whether this object caches a file (its pages are written back).
+    pub fn is_file(&self) -> bool {
+        self.reader.is_some()
+    }
+
+    /// The frame of page `idx`, read from the file (or zero-filled) on
+    /// first use. None: the guest memory limit is reached.
+    pub fn page(&self, mem: &mut Memory, idx: u64, limit: usize) -> Option<FrameId> {
+        if let Some(&f) = self.pages.borrow().get(&idx) {
+            return Some(f);
+        }
+        let f = alloc_frame(mem, limit)?;
+        if let Some(file) = &self.reader {
+            // Past the end of the file the page reads as zeroes (Linux
+            // would raise SIGBUS for a whole page beyond it).
+            let _ = file.ops.read_page(idx * PAGE, mem.phys.bytes_mut(f));
+        }
+        self.pages.borrow_mut().insert(idx, f);
+        Some(f)
+    }
+
+    pub fn mark_dirty(&self, idx: u64) {
+        if self.is_file() {
+            self.dirty.borrow_mut().insert(idx);
+        }
+    }
+
+    pub fn is_dirty(&self, idx: u64) -> bool {
+        self.dirty.borrow().contains(&idx)
+    }
+
+    /// Frames held (for tests and accounting).
+    pub fn resident(&self) -> usize {
+        self.pages.borrow().len()
+    }
+
+    /// Write the dirty pages back to the file, each trimmed to the file's
+    /// current size. The first error is reported (msync/fsync return it).
+    pub fn writeback(&self, host: &mut dyn Host, mem: &Memory) -> Result<(), Errno> {
+        let dirty = self.dirty.borrow();
+        if dirty.is_empty() {
+            return Ok(());
+        }
+        let Some(file) = self.writer.borrow().clone() else { return Err(Errno::EBADF) };
+        let size = file.stat()?.size;
+        let pages = self.pages.borrow();
+        let mut result = Ok(());
+        for &idx in dirty.iter() {
+            let (off, Some(&frame)) = (idx * PAGE, pages.get(&idx)) else { continue };
+            if off >= size {
+                continue;
+            }
+            let n = (size - off).min(PAGE) as usize;
+            if let Err(e) = file.ops.write(host, off, &mem.phys.bytes(frame)[..n]) {
+                result = result.and(Err(e));
+            }
+        }
+        result
+    }
+
+    /// Re-read every cached page from the file (after a write(2) changed
+    /// it, once the dirty pages went back).
+    pub fn refresh(&self, mem: &mut Memory) {
+        let Some(file) = &self.reader else { return };
+        for (&idx, &frame) in self.pages.borrow().iter() {
+            let buf = mem.phys.bytes_mut(frame);
+            buf.fill(0);
+            let _ = file.ops.read_page(idx * PAGE, buf);
+            if mem.phys.is_code(frame) {
+                mem.code.invalidate_frame(frame);
+            }
+        }
+    }
+
+    /// The file was truncated to `size`: cached bytes beyond it read as
+    /// zeroes from now on (Linux unmaps those pages and raises SIGBUS on
+    /// access; a growing truncate must not bring old data back).
+    pub fn truncated(&self, mem: &mut Memory, size: u64) {
+        for (&idx, &frame) in self.pages.borrow().iter() {
+            let off = idx * PAGE;
+            if off + PAGE > size {
+                let keep = size.saturating_sub(off) as usize;
+                mem.phys.bytes_mut(frame)[keep..].fill(0);
+            }
+        }
+    }
+
+    /// Free every frame (no mapping refers to the object any more).
+    fn release(&self, mem: &mut Memory) {
+        for (_, f) in std::mem::take(&mut *self.pages.borrow_mut()) {
+            mem.phys.release(f);
+        }
+        self.dirty.borrow_mut().clear();
+    }
+}
+
+/// The part of a shared object a VMA maps: the object and the offset (in
+/// bytes) of the VMA's first page in it.
+#[derive(Clone)]
+pub struct ShmMap {
+    pub obj: Rc<ShmObject>,
+    pub offset: u64,
+    /// The file was open for writing (always true for anonymous memory):
+    /// mprotect may add PROT_WRITE.
+    pub writable: bool,
+}
+
+impl core::fmt::Debug for ShmMap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "ShmMap {{ id: {}, offset: {:#x} }}", self.obj.id, self.offset)
+    }
+}
+
+impl PartialEq for ShmMap {
+    fn eq(&self, o: &ShmMap) -> bool {
+        Rc::ptr_eq(&self.obj, &o.obj) && self.offset == o.offset && self.writable == o.writable
+    }
+}
+
+/// The page cache: the shared object of every file mapped MAP_SHARED,
+/// by (dev, ino). Held by the `Vfs`, so all processes of a kernel share it.
+#[derive(Default)]
+pub struct PageCache {
+    files: RefCell<HashMap<(u64, u64), Weak<ShmObject>>>,
+}
+
+fn file_key(file: &OpenFile) -> Option<(u64, u64)> {
+    file.stat().ok().map(|st| (st.dev, st.ino))
+}
+
+impl PageCache {
+    /// The object caching `file`, created on first use. A writable open
+    /// file becomes the one write-back goes through.
+    pub fn object(&self, file: &Rc<OpenFile>) -> Result<Rc<ShmObject>, Errno> {
+        let key = file_key(file).ok_or(Errno::ENODEV)?;
+        let mut files = self.files.borrow_mut();
+        files.retain(|_, w| w.strong_count() > 0);
+        if let Some(obj) = files.get(&key).and_then(Weak::upgrade) {
+            if file.writable() {
+                *obj.writer.borrow_mut() = Some(file.clone());
+            }
+            return Ok(obj);
+        }
+        let obj = ShmObject::for_file(file);
+        files.insert(key, Rc::downgrade(&obj));
+        Ok(obj)
+    }
+
+    /// The live object caching the file with identity `key`, if any. Cheap
+    /// when nothing is mapped shared.
+    pub fn lookup_key(&self, key: (u64, u64)) -> Option<Rc<ShmObject>> {
+        self.files.borrow().get(&key).and_then(Weak::upgrade)
+    }
+
+    /// The live object caching `file`, if any (no stat when the cache is
+    /// empty or the file is not seekable, i.e. not a regular file).
+    pub fn lookup(&self, file: &OpenFile) -> Option<Rc<ShmObject>> {
+        if self.files.borrow().is_empty() || !file.ops.seekable() {
+            return None;
+        }
+        self.lookup_key(file_key(file)?)
+    }
+}
+
+/// Objects whose VMAs were removed: write file pages back, and free the
+/// frames of the objects no mapping refers to any more.
+pub fn settle(mut objs: Vec<Rc<ShmObject>>, host: &mut dyn Host, mem: &mut Memory) {
+    objs.sort_by_key(|o| o.id);
+    objs.dedup_by(|a, b| Rc::ptr_eq(a, b));
+    for obj in objs {
+        let _ = obj.writeback(host, mem);
+        if Rc::strong_count(&obj) == 1 {
+            obj.release(mem);
+        }
+    }
+}
