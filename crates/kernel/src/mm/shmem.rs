@@ -257,3 +257,165 @@ pub fn settle(mut objs: Vec<Rc<ShmObject>>, host: &mut dyn Host, mem: &mut Memor
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use oxvm_cpu::Access;
+
+    use super::*;
+    use crate::mm::{Mm, MmRef, Placement, VmProt, VmaKind};
+    use crate::tests::{Record, TestHost};
+    use crate::vfs::file::{O_RDONLY, O_RDWR};
+    use crate::vfs::{FileOps, Io, Stat};
+
+    /// A regular file in memory.
+    struct MemFile(RefCell<Vec<u8>>);
+
+    impl FileOps for MemFile {
+        fn read(&self, _h: &mut dyn Host, off: u64, buf: &mut [u8]) -> crate::vfs::Result<Io> {
+            let d = self.0.borrow();
+            let s = (off as usize).min(d.len());
+            let n = buf.len().min(d.len() - s);
+            buf[..n].copy_from_slice(&d[s..s + n]);
+            Ok(Io::Done(n))
+        }
+        fn write(&self, _h: &mut dyn Host, off: u64, data: &[u8]) -> crate::vfs::Result<Io> {
+            let mut d = self.0.borrow_mut();
+            let end = off as usize + data.len();
+            if d.len() < end {
+                d.resize(end, 0);
+            }
+            d[off as usize..end].copy_from_slice(data);
+            Ok(Io::Done(data.len()))
+        }
+        fn seekable(&self) -> bool {
+            true
+        }
+        fn read_page(&self, off: u64, buf: &mut [u8]) -> crate::vfs::Result<usize> {
+            let d = self.0.borrow();
+            let s = (off as usize).min(d.len());
+            let n = buf.len().min(d.len() - s);
+            buf[..n].copy_from_slice(&d[s..s + n]);
+            Ok(n)
+        }
+        fn stat(&self) -> Option<crate::vfs::Result<Stat>> {
+            Some(Ok(Stat { dev: 7, ino: 42, size: self.0.borrow().len() as u64, ..Default::default() }))
+        }
+    }
+
+    fn host() -> TestHost {
+        TestHost(Rc::new(RefCell::new(Record::default())))
+    }
+
+    #[test]
+    fn anonymous_shared_memory_survives_fork_shared() {
+        let mut mem = Memory::new();
+        let mut parent = Mm::new();
+        let a = parent.map(&mut mem, Placement::Hint(0), 2 * PAGE, VmProt::RW, VmaKind::SharedAnon).unwrap();
+        let private = parent.map(&mut mem, Placement::Hint(0), PAGE, VmProt::RW, VmaKind::Anon).unwrap();
+        parent.user(&mut mem).write_bytes(a, b"before").unwrap();
+        parent.user(&mut mem).write_bytes(private, b"mine").unwrap();
+        let mut child = parent.fork(&mut mem);
+        child.user(&mut mem).write_bytes(a, b"CHILD!").unwrap();
+        child.user(&mut mem).write_bytes(a + PAGE, b"second").unwrap();
+        child.user(&mut mem).write_bytes(private, b"kids").unwrap();
+        let mut buf = [0u8; 6];
+        parent.user(&mut mem).read_bytes(a, &mut buf).unwrap();
+        assert_eq!(&buf, b"CHILD!", "the parent sees the child's write");
+        parent.user(&mut mem).read_bytes(a + PAGE, &mut buf).unwrap();
+        assert_eq!(&buf, b"second", "even on a page the parent never touched");
+        parent.user(&mut mem).read_bytes(private, &mut buf[..4]).unwrap();
+        assert_eq!(&buf[..4], b"mine", "private memory stays copy-on-write");
+        // The same futex key in both, whatever the address.
+        assert_eq!(parent.shared_futex_key(a + 8, false), child.shared_futex_key(a + 8, false));
+        assert_eq!(parent.shared_futex_key(a + 8, true), None);
+        assert_eq!(parent.shared_futex_key(private, false), None);
+        // MADV_DONTNEED re-reads the shared frame.
+        parent.discard(&mut mem, a, PAGE).unwrap();
+        parent.user(&mut mem).read_bytes(a, &mut buf).unwrap();
+        assert_eq!(&buf, b"CHILD!");
+        // Shared frames are counted once: 2 shared + 2 private pages.
+        assert_eq!(mem.phys.frames_in_use(), 4);
+        let mut h = host();
+        child.clear(&mut mem);
+        settle(child.take_released(), &mut h, &mut mem);
+        assert_eq!(mem.phys.frames_in_use(), 3, "the parent still maps the shared pages");
+        parent.unmap(&mut mem, a, 2 * PAGE).unwrap();
+        settle(parent.take_released(), &mut h, &mut mem);
+        assert_eq!(mem.phys.frames_in_use(), 1, "the object went with its last mapping");
+    }
+
+    #[test]
+    fn remap_keeps_shared_pages_shared() {
+        let mut mem = Memory::new();
+        let mut mm = Mm::new();
+        let a = mm.map(&mut mem, Placement::Fixed(0x40_0000), PAGE, VmProt::RW, VmaKind::SharedAnon).unwrap();
+        mm.user(&mut mem).write_bytes(a, b"moved").unwrap();
+        let mut child = mm.fork(&mut mem);
+        mm.map(&mut mem, Placement::Fixed(a + PAGE), PAGE, VmProt::RW, VmaKind::Anon).unwrap();
+        let b = mm.remap(&mut mem, a, PAGE, 2 * PAGE, true, None).unwrap();
+        assert_ne!(a, b);
+        child.user(&mut mem).write_bytes(a, b"MOVED").unwrap();
+        let mut buf = [0u8; 5];
+        mm.user(&mut mem).read_bytes(b, &mut buf).unwrap();
+        assert_eq!(&buf, b"MOVED");
+    }
+
+    #[test]
+    fn file_pages_are_cached_shared_and_written_back_when_dirty() {
+        let mut mem = Memory::new();
+        let mut h = host();
+        let data = Rc::new(MemFile(RefCell::new(vec![b'.'; PAGE as usize + 100])));
+        let rw = crate::vfs::OpenFile::new(data.clone(), None, O_RDWR);
+        let ro = crate::vfs::OpenFile::new(data.clone(), None, O_RDONLY);
+        let cache = PageCache::default();
+        // A read-only mapping first, then a writable one: one object.
+        let o1 = cache.object(&ro).unwrap();
+        let o2 = cache.object(&rw).unwrap();
+        assert!(Rc::ptr_eq(&o1, &o2));
+        let a = MmRef::new(Mm::new());
+        let b = MmRef::new(Mm::new());
+        let map = |mm: &MmRef, mem: &mut Memory, obj: &Rc<ShmObject>, writable| {
+            let shm = ShmMap { obj: obj.clone(), offset: 0, writable };
+            mm.borrow_mut().map_with(mem, Placement::Hint(0), 2 * PAGE, VmProt::RW, VmaKind::File, None, Some(shm)).unwrap()
+        };
+        let (va, vb) = (map(&a, &mut mem, &o1, false), map(&b, &mut mem, &o2, true));
+        assert_eq!(a.borrow_mut().protect(va, PAGE, VmProt::RW), Err(Errno::EACCES), "the file is open read-only there");
+        drop((o1, o2));
+        // A read maps the page write-protected: nothing is dirty.
+        let mut buf = [0u8; 4];
+        b.user(&mut mem).read_bytes(vb, &mut buf).unwrap();
+        assert_eq!(&buf, b"....");
+        assert!(b.borrow().space.lookup(vb).is_some_and(|m| m.shared && !m.prot.contains(oxvm_cpu::Prot::WRITE)));
+        b.borrow_mut().handle_fault(&mut mem, vb, Access::Write).unwrap();
+        b.user(&mut mem).write_bytes(vb + 10, b"hi").unwrap();
+        b.user(&mut mem).write_bytes(vb + PAGE + 98, b"tail-cut").unwrap();
+        a.user(&mut mem).read_bytes(va + 10, &mut buf[..2]).unwrap();
+        assert_eq!(&buf[..2], b"hi", "the other mapping shares the frame");
+        assert_eq!(data.0.borrow()[10], b'.', "not written back yet");
+        let obj = cache.lookup(&rw).unwrap();
+        obj.writeback(&mut h, &mem).unwrap();
+        let file = data.0.borrow().clone();
+        assert_eq!(&file[10..12], b"hi");
+        assert_eq!(file.len(), PAGE as usize + 100, "trimmed to the file size");
+        assert_eq!(&file[PAGE as usize + 98..], b"ta");
+        // A write(2) shows in the mappings once refreshed.
+        data.0.borrow_mut()[20] = b'W';
+        obj.refresh(&mut mem);
+        a.user(&mut mem).read_bytes(va + 20, &mut buf[..1]).unwrap();
+        assert_eq!(buf[0], b'W');
+        obj.truncated(&mut mem, 13);
+        a.user(&mut mem).read_bytes(va + 10, &mut buf).unwrap();
+        assert_eq!(&buf, b"hi.\0");
+        drop(obj);
+        // The last mapping going frees the frames.
+        let before = mem.phys.frames_in_use();
+        settle(a.release(&mut mem), &mut h, &mut mem);
+        assert_eq!(mem.phys.frames_in_use(), before);
+        settle(b.release(&mut mem), &mut h, &mut mem);
+        assert_eq!(mem.phys.frames_in_use(), 0);
+        assert!(cache.lookup(&rw).is_none());
+    }
+}
