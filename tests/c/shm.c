@@ -145,6 +145,20 @@ static void shared_anon(void) {
     }
     st = status_of(pid);
     printf("mremap: '%s' '%s' status %d\n", g, g + 2 * 4096, st);
+
+    /* MAP_SHARED of /dev/zero is new shared memory, one per mmap. */
+    int zfd = open("/dev/zero", O_RDWR);
+    int *z1 = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, zfd, 0);
+    int *z2 = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, zfd, 0);
+    close(zfd);
+    pid = fork();
+    if (pid == 0) {
+        z1[0] = 11;
+        z2[0] = 22;
+        _exit(0);
+    }
+    st = status_of(pid);
+    printf("/dev/zero shared: %d %d status %d\n", z1[0], z2[0], st);
 }
 
 static char dir[] = "/tmp/oxvm-shm-XXXXXX";

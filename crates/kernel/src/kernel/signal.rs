@@ -162,8 +162,7 @@ impl Kernel {
                 frame::setup(&mut task.cpu, &mut bus, &d)
             };
             match r {
-                Err(Fault::Page { addr, access, present: false })
-                    if p.mm.borrow_mut().handle_fault(&mut self.mem, addr, access).is_ok() => {}
+                Err(Fault::Page { addr, access, .. }) if p.mm.borrow_mut().handle_fault(&mut self.mem, addr, access).is_ok() => {}
                 _ => break,
             }
         }

@@ -4,7 +4,8 @@
 
 use super::{ret, Ctx, SyscallArgs, SyscallResult, SyscallReturn};
 use crate::errno::Errno;
-use crate::mm::{FileMap, Placement, ShmMap, VmProt, VmaKind, MMAP_MIN, PAGE};
+use crate::mm::{FileMap, Placement, ShmMap, ShmObject, VmProt, VmaKind, MMAP_MIN, PAGE};
+use crate::vfs::FileType;
 
 pub const PROT_READ: u64 = 1;
 pub const PROT_WRITE: u64 = 2;
@@ -73,8 +74,11 @@ pub fn sys_mmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         f.ops.read_page(off, &mut [])?;
         off.checked_add(len).filter(|&e| e <= i64::MAX as u64).ok_or(Errno::EOVERFLOW)?;
         if shared {
-            // Every shared mapping of the file maps the same frames.
-            let obj = ctx.process.fs.vfs.page_cache.object(&f)?;
+            // Every shared mapping of a regular file maps the same frames
+            // (its page cache); a device (/dev/zero) gives what Linux
+            // gives for it: new shared memory, zero-filled.
+            let regular = f.stat().is_ok_and(|st| FileType::from_mode(st.mode) == Some(FileType::Regular));
+            let obj = if regular { ctx.process.fs.vfs.page_cache.object(&f)? } else { ShmObject::anon() };
             shm = Some(ShmMap { obj, offset: off, writable: f.writable() });
         }
         Some(FileMap { file: f.ops.clone(), offset: off, shared })

@@ -122,8 +122,7 @@ pub fn sys_rt_sigreturn(ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
             crate::signal::frame::restore(ctx.cpu, &mut bus)
         };
         match r {
-            Err(oxvm_cpu::Fault::Page { addr, access, present: false })
-                if ctx.process.mm.borrow_mut().handle_fault(ctx.mem, addr, access).is_ok() => {}
+            Err(oxvm_cpu::Fault::Page { addr, access, .. }) if ctx.process.mm.borrow_mut().handle_fault(ctx.mem, addr, access).is_ok() => {}
             _ => break,
         }
     }
