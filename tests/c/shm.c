@@ -146,6 +146,21 @@ static void shared_anon(void) {
     st = status_of(pid);
     printf("mremap: '%s' '%s' status %d\n", g, g + 2 * 4096, st);
 
+    /* mremap with old_size 0 maps the same shared pages again. */
+    char *dup = mremap(g, 0, 4096, MREMAP_MAYMOVE);
+    printf("mremap dup: %s", dup == MAP_FAILED ? strerror(errno) : dup);
+    if (dup != MAP_FAILED) {
+        dup[0] = 'D';
+        printf(" -> '%s'\n", g);
+    } else {
+        printf("\n");
+    }
+    char *priv = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    dup = mremap(priv, 0, 4096, MREMAP_MAYMOVE);
+    printf("mremap dup private: %s\n", dup == MAP_FAILED ? strerror(errno) : "mapped");
+    dup = mremap(g, 0, 4096, 0);
+    printf("mremap dup without MAYMOVE: %s\n", dup == MAP_FAILED ? strerror(errno) : "mapped");
+
     /* MAP_SHARED of /dev/zero is new shared memory, one per mmap. */
     int zfd = open("/dev/zero", O_RDWR);
     int *z1 = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, zfd, 0);

@@ -292,7 +292,23 @@ impl Mm {
         let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
         let new_len = page_up(new_len).filter(|&l| l <= oxvm_cpu::mem::USER_END).ok_or(Errno::ENOMEM)?;
         let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
-        let vma = self.vmas.find(old).cloned().filter(|v| old_len != 0 && old_end <= v.end).ok_or(Errno::EFAULT)?;
+        let vma = self.vmas.find(old).cloned().filter(|v| old_end <= v.end).ok_or(Errno::EFAULT)?;
+        if old_len == 0 {
+            // A second mapping of the same shared pages (only shared
+            // memory can be duplicated, and only to a new place).
+            let Some(mut shm) = vma.shm.clone() else { return Err(Errno::EINVAL) };
+            if !may_move {
+                // Growing 0 bytes in place into a used range: no room.
+                return Err(Errno::ENOMEM);
+            }
+            shm.offset += old - vma.start;
+            let file = vma.file.clone().map(|mut f| {
+                f.offset += old - vma.start;
+                f
+            });
+            let place = fixed.map_or(Placement::Hint(0), Placement::Fixed);
+            return self.map_with(mem, place, new_len, vma.prot, vma.kind, file, Some(shm));
+        }
         if fixed.is_none() {
             if new_len <= old_len {
                 self.unmap_range(mem, old + new_len, old_end);

@@ -74,7 +74,7 @@ pub static TABLE: &[Entry] = &[
     sys(22, "pipe", pipe::sys_pipe, Supported, "", &[Ptr]),
     sys(23, "select", poll::sys_select, Partial, "as poll; exceptional conditions are never reported", &[Int, Ptr, Ptr, Ptr, Ptr]),
     sys(24, "sched_yield", sched::sys_sched_yield, Supported, "", &[]),
-    sys(25, "mremap", mm::sys_mremap, Partial, "MREMAP_DONTUNMAP gives EINVAL", &[Ptr, Uint, Uint, Hex, Ptr]),
+    sys(25, "mremap", mm::sys_mremap, Partial, "MREMAP_DONTUNMAP gives EINVAL; shared mappings move shared, old_size 0 duplicates one", &[Ptr, Uint, Uint, Hex, Ptr]),
     sys(26, "msync", mm::sys_msync, Supported, "writes the shared file mappings' dirty pages back (MS_ASYNC too)", &[Ptr, Uint, Hex]),
     sys(27, "mincore", mm::sys_mincore, Supported, "resident means touched", &[Ptr, Uint, Ptr]),
     sys(28, "madvise", mm::sys_madvise, Partial, "MADV_DONTNEED drops the pages; other advice is accepted and ignored", &[Ptr, Uint, Int]),
