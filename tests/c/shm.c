@@ -251,6 +251,17 @@ static void shared_files(void) {
     /* write(2) shows up in the mapping. */
     pwrite(fd, "WRITE", 5, 600);
     printf("pwrite seen by the mapping: '%.5s'\n", m + 600);
+
+    /* copy_file_range sees the mapping's writes; its destination's
+     * mapping sees the copy. */
+    memcpy(m + 700, "copied", 6);
+    int c = make_file("c", 4096, '-');
+    char *cm = mmap(NULL, 4096, PROT_READ, MAP_SHARED, c, 0);
+    loff_t in = 700, out = 10;
+    ssize_t n = copy_file_range(fd, &in, c, &out, 6, 0);
+    printf("copy_file_range %ld: mapping of the copy '%.8s'\n", (long)n, cm + 9);
+    munmap(cm, 4096);
+    close(c);
     munmap(m, 8192);
 
     /* Read-only descriptors. */
@@ -286,6 +297,8 @@ static void shared_files(void) {
     snprintf(path, sizeof path, "%s/a", dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/b", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/c", dir);
     unlink(path);
     rmdir(dir);
 }
