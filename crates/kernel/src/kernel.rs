@@ -267,6 +267,9 @@ impl Kernel {
         let mut stalled = 0usize;
         loop {
             if let Some(status) = self.init_exit() {
+                // The guest ends here: processes still alive keep no
+                // dirty shared file pages in memory only.
+                crate::mm::shmem::writeback_all(self.processes.values().map(|p| &p.mm), &mut *self.host, &self.mem);
                 return RunState::Exited(status);
             }
             if self.tasks.iter().any(|t| t.state == TaskState::Dead) {

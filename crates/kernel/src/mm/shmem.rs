@@ -245,6 +245,20 @@ impl PageCache {
     }
 }
 
+/// Write back the shared file pages every address space in `mms` maps
+/// (the guest is ending while they still run).
+pub fn writeback_all<'a>(mms: impl Iterator<Item = &'a super::MmRef>, host: &mut dyn Host, mem: &Memory) {
+    let mut objs: Vec<Rc<ShmObject>> = Vec::new();
+    for mm in mms {
+        objs.extend(mm.borrow().vmas().iter().filter_map(|v| v.shm.as_ref()).filter(|s| s.obj.is_file()).map(|s| s.obj.clone()));
+    }
+    objs.sort_by_key(|o| o.id);
+    objs.dedup_by(|a, b| Rc::ptr_eq(a, b));
+    for obj in objs {
+        let _ = obj.writeback(host, mem);
+    }
+}
+
 /// Objects whose VMAs were removed: write file pages back, and free the
 /// frames of the objects no mapping refers to any more.
 pub fn settle(mut objs: Vec<Rc<ShmObject>>, host: &mut dyn Host, mem: &mut Memory) {
