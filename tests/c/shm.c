@@ -252,6 +252,18 @@ static void shared_files(void) {
     pwrite(fd, "WRITE", 5, 600);
     printf("pwrite seen by the mapping: '%.5s'\n", m + 600);
 
+    /* A private mapping reads what the shared one wrote, and keeps its
+     * own writes. */
+    memcpy(m + 800, "shared", 6);
+    char *pm = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    printf("private sees '%.6s'", pm + 800);
+    memcpy(m + 800, "SHARED", 6);
+    printf(" then '%.6s'", pm + 800);
+    memcpy(pm + 800, "mine!!", 6);
+    memcpy(m + 806, "++", 2);
+    printf(", after its write '%.8s', shared '%.8s'\n", pm + 800, m + 800);
+    munmap(pm, 8192);
+
     /* copy_file_range sees the mapping's writes; its destination's
      * mapping sees the copy. */
     memcpy(m + 700, "copied", 6);

@@ -206,6 +206,14 @@ impl AddressSpace {
         self.map_page(phys, va, Mapping { frame, prot, cow: false, shared: true });
     }
 
+    /// Map the page at `va` to `frame` copy-on-write, taking over one
+    /// reference to it: reads see the frame (which others may still
+    /// change, e.g. a page cache), the first write gives this address
+    /// space a private copy.
+    pub fn map_cow(&mut self, phys: &mut PhysMem, va: u64, frame: FrameId, prot: Prot) {
+        self.map_page(phys, va, Mapping { frame, prot, cow: true, shared: false });
+    }
+
     fn map_page(&mut self, phys: &mut PhysMem, va: u64, m: Mapping) {
         let pte = self.leaf_mut(va);
         let old = decode_pte(*pte);

@@ -83,6 +83,10 @@ pub struct Mm {
     /// caller writes them back and frees the unmapped ones
     /// (`shmem::settle`), which needs the host and the frame pool.
     released: Vec<Rc<ShmObject>>,
+    /// The page cache, once a file was mapped (set by mmap): a private
+    /// file page that a shared mapping already brought in is mapped
+    /// copy-on-write from it, so it shows the shared mappings' writes.
+    page_cache: Option<Rc<PageCache>>,
 }
 
 impl Default for Mm {
@@ -116,6 +120,7 @@ impl Mm {
             brk: 0,
             frame_limit: DEFAULT_FRAME_LIMIT,
             released: Vec::new(),
+            page_cache: None,
         }
     }
 
@@ -143,7 +148,13 @@ impl Mm {
             brk: self.brk,
             frame_limit: self.frame_limit,
             released: Vec::new(),
+            page_cache: self.page_cache.clone(),
         }
+    }
+
+    /// Use `cache` for private file mappings (see `page_cache`).
+    pub fn set_page_cache(&mut self, cache: Rc<PageCache>) {
+        self.page_cache = Some(cache);
     }
 
     /// The shared objects whose VMAs went away since the last call, for
@@ -472,6 +483,13 @@ impl Mm {
             return Ok(());
         }
         let (prot, file) = (vma.prot, vma.file.as_ref().map(|f| (f.file.clone(), f.offset + (va - vma.start))));
+        if let Some((file, off)) = &file {
+            if let Some(frame) = self.page_cache.as_ref().and_then(|c| c.cached_page(&**file, off / PAGE)) {
+                mem.phys.add_ref(frame);
+                self.space.map_cow(&mut mem.phys, va, frame, prot.page_prot());
+                return Ok(());
+            }
+        }
         let f = alloc_frame(mem, self.frame_limit).ok_or(FaultError::OutOfMemory)?;
         if let Some((file, off)) = file {
             // A private mapping's page is a copy of the file as it is now;

@@ -164,6 +164,9 @@ impl ShmObject {
             if off + PAGE > size {
                 let keep = size.saturating_sub(off) as usize;
                 mem.phys.bytes_mut(frame)[keep..].fill(0);
+                if mem.phys.is_code(frame) {
+                    mem.code.invalidate_frame(frame);
+                }
             }
         }
     }
@@ -235,13 +238,39 @@ impl PageCache {
         self.files.borrow().get(&key).and_then(Weak::upgrade)
     }
 
+    /// The frame caching page `idx` of the file behind `ops`, if a shared
+    /// mapping brought it in (no stat while nothing is mapped shared).
+    pub fn cached_page(&self, ops: &dyn crate::vfs::FileOps, idx: u64) -> Option<FrameId> {
+        if !self.any_live() {
+            return None;
+        }
+        let st = ops.stat()?.ok()?;
+        let obj = self.lookup_key((st.dev, st.ino))?;
+        let f = obj.pages.borrow().get(&idx).copied();
+        f
+    }
+
     /// The live object caching `file`, if any (no stat when the cache is
     /// empty or the file is not seekable, i.e. not a regular file).
     pub fn lookup(&self, file: &OpenFile) -> Option<Rc<ShmObject>> {
-        if self.files.borrow().is_empty() || !file.ops.seekable() {
+        if !file.ops.seekable() || !self.any_live() {
             return None;
         }
         self.lookup_key(file_key(file)?)
+    }
+
+    /// Whether any file is mapped shared; forgets the dead entries when
+    /// none is, so later calls stop at the emptiness test.
+    fn any_live(&self) -> bool {
+        let mut files = self.files.borrow_mut();
+        if files.is_empty() {
+            return false;
+        }
+        if files.values().any(|w| w.strong_count() > 0) {
+            return true;
+        }
+        files.clear();
+        false
     }
 }
 

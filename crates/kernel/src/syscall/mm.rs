@@ -104,6 +104,9 @@ pub fn sys_mmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     };
     let r = {
         let mut mm = ctx.process.mm.borrow_mut();
+        if file.is_some() {
+            mm.set_page_cache(ctx.process.fs.vfs.page_cache.clone());
+        }
         match shm {
             Some(s) => mm.map_with(ctx.mem, place, len, prot, kind, file, Some(s)),
             None => mm.map_file(ctx.mem, place, len, prot, kind, file),

@@ -78,7 +78,7 @@ impl Dentry {
 pub struct Vfs {
     mounts: HashMap<(u64, u64), InodeRef>,
     /// The shared objects of files mapped MAP_SHARED (`mm/shmem.rs`).
-    pub page_cache: crate::mm::PageCache,
+    pub page_cache: Rc<crate::mm::PageCache>,
 }
 
 impl Vfs {
