@@ -1,8 +1,8 @@
 # Shared memory from Python against native Linux (run by
 # crates/cli/tests/shm.rs with the host's python3): mmap of a file written
 # by a child and read back with read(2), anonymous shared mmap across
-# fork, multiprocessing.Value and Lock (POSIX semaphores in /dev/shm:
-# futexes in a shared file mapping).
+# fork, sqlite in WAL mode across two processes, multiprocessing.Value and
+# Lock (POSIX semaphores in /dev/shm: futexes in a shared file mapping).
 import mmap
 import multiprocessing as mp
 import os
@@ -39,6 +39,29 @@ with open(p, "r+b") as f:
 print("after resize:", os.path.getsize(p), open(p, "rb").read()[9000:9003])
 os.unlink(p)
 
+
+# sqlite in WAL mode: its -shm index is a shared file mapping both
+# processes use.
+import sqlite3
+
+db = d + "/t.db"
+c = sqlite3.connect(db)
+print("journal:", c.execute("pragma journal_mode=wal").fetchone())
+c.execute("create table t(x)")
+c.execute("insert into t values (1)")
+c.commit()
+pid = os.fork()
+if pid == 0:
+    k = sqlite3.connect(db)
+    k.execute("insert into t values (2)")
+    k.commit()
+    k.close()
+    os._exit(0)
+os.waitpid(pid, 0)
+print("sqlite wal:", c.execute("select sum(x), count(*) from t").fetchone())
+c.close()
+print("left:", sorted(os.listdir(d)))
+os.unlink(db)
 
 def work(v, lock):
     for _ in range(300):
