@@ -315,10 +315,35 @@ static void shared_files(void) {
     rmdir(dir);
 }
 
+/* POSIX named semaphores: files in /dev/shm mapped shared by each
+ * process, futexes keyed by the file's page. */
+static void named_semaphores(void) {
+    char name[64];
+    snprintf(name, sizeof name, "/oxvm-shm-test-%d", (int)getpid());
+    sem_t *s = sem_open(name, O_CREAT | O_EXCL, 0600, 0);
+    if (s == SEM_FAILED)
+        return perror("sem_open");
+    pid_t pid = fork();
+    if (pid == 0) {
+        sem_t *c = sem_open(name, 0);
+        usleep(20000);
+        sem_post(c);
+        _exit(c == SEM_FAILED);
+    }
+    sem_wait(s);
+    int v = -1;
+    sem_getvalue(s, &v);
+    printf("sem_open: woken, value %d\n", v);
+    printf("sem_open: child status %d\n", status_of(pid));
+    sem_close(s);
+    sem_unlink(name);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     shared_vm();
     shared_anon();
     shared_files();
+    named_semaphores();
     return 0;
 }
