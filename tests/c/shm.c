@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -195,6 +196,17 @@ static void show(int fd, off_t off, size_t n) {
     printf("  pread %ld @%ld: '%.*s'\n", (long)r, (long)off, (int)(r > 0 ? r : 0), buf);
 }
 
+static sigjmp_buf bus_jump;
+static volatile int bus_code;
+static char *volatile bus_addr;
+
+static void on_bus(int sig, siginfo_t *si, void *uc) {
+    (void)sig, (void)uc;
+    bus_code = si->si_code;
+    bus_addr = si->si_addr;
+    siglongjmp(bus_jump, 1);
+}
+
 static void shared_files(void) {
     if (!mkdtemp(dir))
         return perror("mkdtemp");
@@ -306,7 +318,27 @@ static void shared_files(void) {
     printf("msync unmapped: %s\n", msync(b + 2 * 4096, 4096, MS_SYNC) ? strerror(errno) : "ok");
     munmap(b, 2 * 4096);
 
+    /* A page wholly past the end of the file is a SIGBUS. */
+    int h = make_file("h", 100, 'h');
+    char *hm = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, h, 0);
+    struct sigaction sa = {0}, old;
+    sa.sa_sigaction = on_bus;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGBUS, &sa, &old);
+    if (sigsetjmp(bus_jump, 1) == 0) {
+        hm[4096 + 5] = 1;
+        printf("past the end: no signal\n");
+    } else {
+        printf("past the end: SIGBUS code %d at +%ld\n", bus_code, (long)(bus_addr - hm));
+    }
+    sigaction(SIGBUS, &old, NULL);
+    printf("last page: '%c' %d\n", hm[99], hm[100]);
+    munmap(hm, 2 * 4096);
+    close(h);
+
     snprintf(path, sizeof path, "%s/a", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/h", dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/b", dir);
     unlink(path);

@@ -453,6 +453,7 @@ impl Kernel {
                         Ok(()) => return true,
                         Err(FaultError::OutOfMemory) => FaultSignal::out_of_memory(addr, rip),
                         Err(FaultError::BadAccess) => FaultSignal::from_fault(f, rip),
+                        Err(FaultError::BeyondEof) => FaultSignal::bus(addr, rip),
                     },
                     _ => FaultSignal::from_fault(f, rip),
                 };

@@ -52,6 +52,9 @@ pub enum FaultError {
     BadAccess,
     /// The guest memory limit is reached: the OOM killer's SIGKILL.
     OutOfMemory,
+    /// A page of a shared file mapping wholly past the end of the file:
+    /// SIGBUS (BUS_ADRERR), as Linux.
+    BeyondEof,
 }
 
 /// Guest memory limit by default: 2 GiB, what a browser tab can give.
@@ -473,7 +476,7 @@ impl Mm {
             return Err(FaultError::BadAccess);
         }
         if let Some((obj, idx)) = shm {
-            let frame = obj.page(mem, idx, self.frame_limit).ok_or(FaultError::OutOfMemory)?;
+            let frame = obj.page(mem, idx, self.frame_limit)?;
             mem.phys.add_ref(frame);
             if access == Access::Write {
                 obj.mark_dirty(idx);

@@ -87,19 +87,25 @@ impl ShmObject {
     }
 
     /// The frame of page `idx`, read from the file (or zero-filled) on
-    /// first use. None: the guest memory limit is reached.
-    pub fn page(&self, mem: &mut Memory, idx: u64, limit: usize) -> Option<FrameId> {
+    /// first use. A page wholly past the end of the file is a SIGBUS; the
+    /// size is checked when the page is brought in only (a cached page
+    /// stays, zeroed past the end, if the file shrinks later).
+    pub fn page(&self, mem: &mut Memory, idx: u64, limit: usize) -> Result<FrameId, super::FaultError> {
         if let Some(&f) = self.pages.borrow().get(&idx) {
-            return Some(f);
+            return Ok(f);
         }
-        let f = alloc_frame(mem, limit)?;
         if let Some(file) = &self.reader {
-            // Past the end of the file the page reads as zeroes (Linux
-            // would raise SIGBUS for a whole page beyond it).
+            let size = file.stat().map_or(u64::MAX, |st| st.size);
+            if idx.saturating_mul(PAGE) >= size {
+                return Err(super::FaultError::BeyondEof);
+            }
+        }
+        let f = alloc_frame(mem, limit).ok_or(super::FaultError::OutOfMemory)?;
+        if let Some(file) = &self.reader {
             let _ = file.ops.read_page(idx * PAGE, mem.phys.bytes_mut(f));
         }
         self.pages.borrow_mut().insert(idx, f);
-        Some(f)
+        Ok(f)
     }
 
     pub fn mark_dirty(&self, idx: u64) {

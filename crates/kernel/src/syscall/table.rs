@@ -56,7 +56,7 @@ pub static TABLE: &[Entry] = &[
         "mmap",
         mm::sys_mmap,
         Partial,
-        "anonymous and file mappings; MAP_SHARED maps a shared object (anonymous, or the file's page cache written back on msync/munmap/fsync/exit); pages past end of file read as zeroes instead of SIGBUS",
+        "anonymous and file mappings; MAP_SHARED maps a shared object (anonymous, or the file's page cache written back on msync/munmap/fsync/exit); a shared page past the end of the file is a SIGBUS, a private one reads as zeroes",
         &[Ptr, Uint, Prot, MapFlags, Fd, Hex],
     ),
     sys(10, "mprotect", mm::sys_mprotect, Supported, "", &[Ptr, Uint, Prot]),
