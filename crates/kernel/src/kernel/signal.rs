@@ -198,14 +198,9 @@ impl Kernel {
             let (code, trapno, err) = match f {
                 Fault::Page { present, access, .. } => {
                     let write = matches!(access, oxvm_cpu::Access::Write);
-                    // SEGV_MAPERR/SEGV_ACCERR, or BUS_ADRERR past a file's end.
-                    let code = if fs.signal == crate::signal::Signal::SIGBUS {
-                        2
-                    } else if present {
-                        2
-                    } else {
-                        1
-                    };
+                    // SEGV_MAPERR (1) / SEGV_ACCERR (2), or BUS_ADRERR (2)
+                    // past a file's end.
+                    let code = if present || fs.signal == crate::signal::Signal::SIGBUS { 2 } else { 1 };
                     (code, 14, 4 | u64::from(present) | (u64::from(write) << 1))
                 }
                 Fault::GeneralProtection => (0x80, 13, 0),
