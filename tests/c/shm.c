@@ -318,6 +318,22 @@ static void shared_files(void) {
     printf("msync unmapped: %s\n", msync(b + 2 * 4096, 4096, MS_SYNC) ? strerror(errno) : "ok");
     munmap(b, 2 * 4096);
 
+    /* write(2) at the position and with O_APPEND show in a mapping whose
+     * pages are already cached. */
+    int w5 = make_file("w", 5000, 'w');
+    char *wm = mmap(NULL, 2 * 4096, PROT_READ, MAP_SHARED, w5, 0);
+    printf("before: %d %d", wm[900], wm[5000]);
+    lseek(w5, 900, SEEK_SET);
+    write(w5, "seek", 4);
+    snprintf(path, sizeof path, "%s/w", dir);
+    int ap = open(path, O_WRONLY | O_APPEND);
+    write(ap, "tail", 4);
+    close(ap);
+    printf(", after: '%.4s' '%.4s'\n", wm + 900, wm + 5000);
+    munmap(wm, 2 * 4096);
+    close(w5);
+    unlink(path);
+
     /* A page wholly past the end of the file is a SIGBUS. */
     int h = make_file("h", 100, 'h');
     char *hm = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, h, 0);

@@ -147,11 +147,14 @@ impl ShmObject {
         result
     }
 
-    /// Re-read every cached page from the file (after a write(2) changed
-    /// it, once the dirty pages went back).
-    pub fn refresh(&self, mem: &mut Memory) {
+    /// Re-read the cached pages holding bytes [start, end) of the file
+    /// (after a write(2) changed them, once the dirty pages went back).
+    pub fn refresh(&self, mem: &mut Memory, start: u64, end: u64) {
         let Some(file) = &self.reader else { return };
-        for (&idx, &frame) in self.pages.borrow().iter() {
+        if start >= end {
+            return;
+        }
+        for (&idx, &frame) in self.pages.borrow().range(start / PAGE..end.div_ceil(PAGE)) {
             let buf = mem.phys.bytes_mut(frame);
             buf.fill(0);
             let _ = file.ops.read_page(idx * PAGE, buf);
@@ -452,7 +455,7 @@ mod tests {
         assert_eq!(&file[PAGE as usize + 98..], b"ta");
         // A write(2) shows in the mappings once refreshed.
         data.0.borrow_mut()[20] = b'W';
-        obj.refresh(&mut mem);
+        obj.refresh(&mut mem, 20, 21);
         a.user(&mut mem).read_bytes(va + 20, &mut buf[..1]).unwrap();
         assert_eq!(buf[0], b'W');
         obj.truncated(&mut mem, 13);

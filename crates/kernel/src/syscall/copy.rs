@@ -28,8 +28,12 @@ fn copy(
     let _ = super::mm::writeback_file(ctx, src);
     let _ = super::mm::writeback_file(ctx, dst);
     let r = copy_chunks(ctx, src, src_off, dst, dst_off, len);
-    if matches!(r, Ok((n, ..)) if n > 0) {
-        super::mm::refresh_file(ctx, dst);
+    if let Ok((n, _, end)) = r {
+        // The copy ends at the new offset (or position).
+        let end = end.unwrap_or_else(|| dst.offset());
+        if n > 0 && dst.ops.seekable() {
+            super::mm::refresh_file(ctx, dst, end.saturating_sub(n), end);
+        }
     }
     r
 }

@@ -227,10 +227,11 @@ pub(crate) fn writeback_file(ctx: &mut Ctx, file: &crate::vfs::OpenFile) -> Resu
     }
 }
 
-/// After write(2) to `file`: its shared mappings see the new contents.
-pub(crate) fn refresh_file(ctx: &mut Ctx, file: &crate::vfs::OpenFile) {
+/// After write(2) of bytes [start, end) of `file`: its shared mappings
+/// see the new contents.
+pub(crate) fn refresh_file(ctx: &mut Ctx, file: &crate::vfs::OpenFile, start: u64, end: u64) {
     if let Some(obj) = ctx.process.fs.vfs.page_cache.lookup(file) {
-        obj.refresh(ctx.mem);
+        obj.refresh(ctx.mem, start, end);
     }
 }
 

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use super::signal::on_epipe;
 use super::{ret, Ctx, SyscallArgs, SyscallResult, SyscallReturn};
 use crate::errno::Errno;
-use crate::vfs::file::O_NONBLOCK;
+use crate::vfs::file::{O_APPEND, O_NONBLOCK};
 use crate::vfs::{FileType, Io, OpenFile};
 use oxvm_cpu::state::reg;
 
@@ -60,8 +60,18 @@ fn write_from(ctx: &mut Ctx, file: &OpenFile, buf: u64, count: u64, pos: Option<
     // after (see mm/shmem.rs).
     let _ = super::mm::writeback_file(ctx, file);
     let r = write_chunks(ctx, file, buf, count, pos);
-    if matches!(r, Ok(Io::Done(n)) if n > 0) {
-        super::mm::refresh_file(ctx, file);
+    if let Ok(Io::Done(n)) = r {
+        // Where the bytes went: at `pos`, or just before the new position;
+        // O_APPEND (pwrite too) puts them at the end.
+        let n = n as u64;
+        let end = match pos {
+            _ if file.flags() & O_APPEND != 0 => file.stat().map_or(u64::MAX, |st| st.size),
+            Some(p) => p + n,
+            None => file.offset(),
+        };
+        if n > 0 && file.ops.seekable() {
+            super::mm::refresh_file(ctx, file, end.saturating_sub(n), end);
+        }
     }
     r
 }
