@@ -67,6 +67,32 @@ static void shared_vm(void) {
     free(stack);
 }
 
+static sigjmp_buf bus_jump;
+static volatile int bus_code;
+static char *volatile bus_addr;
+
+static void on_bus(int sig, siginfo_t *si, void *uc) {
+    (void)sig, (void)uc;
+    bus_code = si->si_code;
+    bus_addr = si->si_addr;
+    siglongjmp(bus_jump, 1);
+}
+
+/* Touch `p`: "no signal" or the SIGBUS's si_code and address (from `base`). */
+static void touch(const char *what, char *p, char *base) {
+    struct sigaction sa = {0}, old;
+    sa.sa_sigaction = on_bus;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGBUS, &sa, &old);
+    if (sigsetjmp(bus_jump, 1) == 0) {
+        *(volatile char *)p = 1;
+        printf("%s: no signal\n", what);
+    } else {
+        printf("%s: SIGBUS code %d at +%ld\n", what, bus_code, (long)(bus_addr - base));
+    }
+    sigaction(SIGBUS, &old, NULL);
+}
+
 struct shared {
     pthread_mutex_t lock;
     sem_t ready, done;
@@ -162,6 +188,14 @@ static void shared_anon(void) {
     dup = mremap(g, 0, 4096, 0);
     printf("mremap dup without MAYMOVE: %s\n", dup == MAP_FAILED ? strerror(errno) : "mapped");
 
+    /* Growing shared anonymous memory with mremap: the new pages are past
+     * the end of the object. */
+    char *s1 = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    char *s3 = mremap(s1, 4096, 3 * 4096, MREMAP_MAYMOVE);
+    touch("grown shared memory, old page", s3 + 10, s3);
+    touch("grown shared memory, new page", s3 + 2 * 4096 + 10, s3);
+    munmap(s3, 3 * 4096);
+
     /* MAP_SHARED of /dev/zero is new shared memory, one per mmap. */
     int zfd = open("/dev/zero", O_RDWR);
     int *z1 = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, zfd, 0);
@@ -194,17 +228,6 @@ static void show(int fd, off_t off, size_t n) {
     char buf[64] = {0};
     ssize_t r = pread(fd, buf, n, off);
     printf("  pread %ld @%ld: '%.*s'\n", (long)r, (long)off, (int)(r > 0 ? r : 0), buf);
-}
-
-static sigjmp_buf bus_jump;
-static volatile int bus_code;
-static char *volatile bus_addr;
-
-static void on_bus(int sig, siginfo_t *si, void *uc) {
-    (void)sig, (void)uc;
-    bus_code = si->si_code;
-    bus_addr = si->si_addr;
-    siglongjmp(bus_jump, 1);
 }
 
 static void shared_files(void) {
@@ -337,17 +360,7 @@ static void shared_files(void) {
     /* A page wholly past the end of the file is a SIGBUS. */
     int h = make_file("h", 100, 'h');
     char *hm = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, h, 0);
-    struct sigaction sa = {0}, old;
-    sa.sa_sigaction = on_bus;
-    sa.sa_flags = SA_SIGINFO;
-    sigaction(SIGBUS, &sa, &old);
-    if (sigsetjmp(bus_jump, 1) == 0) {
-        hm[4096 + 5] = 1;
-        printf("past the end: no signal\n");
-    } else {
-        printf("past the end: SIGBUS code %d at +%ld\n", bus_code, (long)(bus_addr - hm));
-    }
-    sigaction(SIGBUS, &old, NULL);
+    touch("past the end", hm + 4096 + 5, hm);
     printf("last page: '%c' %d\n", hm[99], hm[100]);
     munmap(hm, 2 * 4096);
     close(h);

@@ -52,8 +52,9 @@ pub enum FaultError {
     BadAccess,
     /// The guest memory limit is reached: the OOM killer's SIGKILL.
     OutOfMemory,
-    /// A page of a shared file mapping wholly past the end of the file:
-    /// SIGBUS (BUS_ADRERR), as Linux.
+    /// A page of a shared file mapping wholly past the end of the file,
+    /// or of shared anonymous memory past its size: SIGBUS (BUS_ADRERR),
+    /// as Linux.
     BeyondEof,
 }
 
@@ -193,7 +194,8 @@ impl Mm {
         file: Option<FileMap>,
     ) -> Result<u64, Errno> {
         // Anonymous shared memory gets an object of its own.
-        let shm = (kind == VmaKind::SharedAnon).then(|| ShmMap { obj: ShmObject::anon(), offset: 0, writable: true });
+        let size = page_up(len).unwrap_or(u64::MAX);
+        let shm = (kind == VmaKind::SharedAnon).then(|| ShmMap { obj: ShmObject::anon(size), offset: 0, writable: true });
         self.map_with(mem, place, len, prot, kind, file, shm)
     }
 

@@ -51,17 +51,22 @@ pub struct ShmObject {
     /// file that mapped it: the first mapping may be read-only).
     reader: Option<Rc<OpenFile>>,
     writer: RefCell<Option<Rc<OpenFile>>>,
+    /// Anonymous memory's size, fixed at mmap: pages past it (reached by
+    /// growing the mapping with mremap) are a SIGBUS, as on Linux.
+    size: u64,
 }
 
 impl ShmObject {
-    /// Anonymous shared memory (MAP_SHARED | MAP_ANONYMOUS): zero-filled.
-    pub fn anon() -> Rc<ShmObject> {
+    /// Anonymous shared memory (MAP_SHARED | MAP_ANONYMOUS) of `size`
+    /// bytes: zero-filled.
+    pub fn anon(size: u64) -> Rc<ShmObject> {
         Rc::new(ShmObject {
             id: next_object_id(),
             pages: Default::default(),
             dirty: Default::default(),
             reader: None,
             writer: RefCell::new(None),
+            size,
         })
     }
 
@@ -72,6 +77,7 @@ impl ShmObject {
             dirty: Default::default(),
             reader: Some(file.clone()),
             writer: RefCell::new(file.writable().then(|| file.clone())),
+            size: u64::MAX,
         })
     }
 
@@ -94,11 +100,12 @@ impl ShmObject {
         if let Some(&f) = self.pages.borrow().get(&idx) {
             return Ok(f);
         }
-        if let Some(file) = &self.reader {
-            let size = file.stat().map_or(u64::MAX, |st| st.size);
-            if idx.saturating_mul(PAGE) >= size {
-                return Err(super::FaultError::BeyondEof);
-            }
+        let size = match &self.reader {
+            Some(file) => file.stat().map_or(u64::MAX, |st| st.size),
+            None => self.size,
+        };
+        if idx.saturating_mul(PAGE) >= size {
+            return Err(super::FaultError::BeyondEof);
         }
         let f = alloc_frame(mem, limit).ok_or(super::FaultError::OutOfMemory)?;
         if let Some(file) = &self.reader {

@@ -78,7 +78,7 @@ pub fn sys_mmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
             // (its page cache); a device (/dev/zero) gives what Linux
             // gives for it: new shared memory, zero-filled.
             let regular = f.stat().is_ok_and(|st| FileType::from_mode(st.mode) == Some(FileType::Regular));
-            let obj = if regular { ctx.process.fs.vfs.page_cache.object(&f)? } else { ShmObject::anon() };
+            let obj = if regular { ctx.process.fs.vfs.page_cache.object(&f)? } else { ShmObject::anon(off.saturating_add(len)) };
             shm = Some(ShmMap { obj, offset: off, writable: f.writable() });
         }
         Some(FileMap { file: f.ops.clone(), offset: off, shared })
