@@ -341,6 +341,29 @@ static void shared_files(void) {
     printf("msync unmapped: %s\n", msync(b + 2 * 4096, 4096, MS_SYNC) ? strerror(errno) : "ok");
     munmap(b, 2 * 4096);
 
+    /* Pages written again after a write-back are written back again, in
+     * whichever process wrote them. */
+    int r2 = make_file("r", 4096, 'r');
+    char *rm = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, r2, 0);
+    memcpy(rm, "one", 3);
+    msync(rm, 4096, MS_SYNC);
+    memcpy(rm + 3, "two", 3);
+    pid = fork();
+    if (pid == 0) {
+        memcpy(rm + 6, "three", 5);
+        msync(rm, 4096, MS_SYNC);
+        memcpy(rm + 11, "four", 4);
+        _exit(0);
+    }
+    status_of(pid);
+    show(r2, 0, 16);
+    memcpy(rm + 15, "five", 4);
+    show(r2, 0, 20);
+    munmap(rm, 4096);
+    close(r2);
+    snprintf(path, sizeof path, "%s/r", dir);
+    unlink(path);
+
     /* write(2) at the position and with O_APPEND show in a mapping whose
      * pages are already cached. */
     int w5 = make_file("w", 5000, 'w');

@@ -203,7 +203,7 @@ impl Kernel {
             // child execs or exits (glibc's posix_spawn reports a failed
             // exec by writing into the parent's memory).
             let p = self.processes.get_mut(&caller_pid).ok_or(Errno::ESRCH)?;
-            let mm = if f & CLONE_VM != 0 { p.mm.clone() } else { crate::mm::MmRef::new(p.mm.borrow_mut().fork(&mut self.mem)) };
+            let mm = if f & CLONE_VM != 0 { p.mm.clone() } else { p.mm.fork(&mut self.mem) };
             let files =
                 if f & CLONE_FILES != 0 { p.files.clone() } else { std::rc::Rc::new(std::cell::RefCell::new(p.files.borrow().clone())) };
             let ppid = if f & CLONE_PARENT != 0 { ppid_of_caller } else { caller_pid };

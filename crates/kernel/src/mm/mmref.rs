@@ -51,6 +51,25 @@ impl MmRef {
         self.inner.borrow_mut()
     }
 
+    /// A copy-on-write copy for fork (shared memory stays shared); the
+    /// file objects it maps learn of the new address space.
+    pub fn fork(&self, mem: &mut Memory) -> MmRef {
+        let child = MmRef::new(self.inner.borrow_mut().fork(mem));
+        let weak = Rc::downgrade(&child.inner);
+        for v in child.borrow().vmas().iter() {
+            if let Some(s) = &v.shm {
+                s.obj.add_mapper(&weak);
+            }
+        }
+        child
+    }
+
+    /// Register this address space with the file object `obj` it maps
+    /// (mmap), for write-back to write-protect cleaned pages.
+    pub fn add_mapping_of(&self, obj: &super::ShmObject) {
+        obj.add_mapper(&Rc::downgrade(&self.inner));
+    }
+
     /// Whether another process uses this address space too (a vfork child
     /// and its parent).
     pub fn is_shared(&self) -> bool {

@@ -429,6 +429,21 @@ impl Mm {
         }
     }
 
+    /// Write-protect the present pages of shared object `obj` whose page
+    /// index is in `pages` (they were just written back: clean again).
+    pub fn write_protect(&mut self, obj: u64, pages: &std::collections::BTreeSet<u64>) {
+        let ranges: Vec<(u64, u64, u64)> =
+            self.vmas.iter().filter_map(|v| v.shm.as_ref().filter(|s| s.obj.id() == obj).map(|s| (v.start, v.end, s.offset))).collect();
+        for (start, end, offset) in ranges {
+            for va in self.mapped_pages(start, end) {
+                let Some(m) = self.space.lookup(va) else { continue };
+                if m.shared && m.prot.contains(Prot::WRITE) && pages.contains(&((offset + (va - start)) / PAGE)) {
+                    self.space.protect(va, Prot(m.prot.0 & !Prot::WRITE.0));
+                }
+            }
+        }
+    }
+
     /// The futex key of the word at `addr`: (object id, offset) in shared
     /// memory unless `private` (FUTEX_PRIVATE_FLAG), else None (the
     /// caller uses the address space's id and the address).

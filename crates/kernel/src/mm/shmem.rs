@@ -54,6 +54,9 @@ pub struct ShmObject {
     /// Anonymous memory's size, fixed at mmap: pages past it (reached by
     /// growing the mapping with mremap) are a SIGBUS, as on Linux.
     size: u64,
+    /// The address spaces mapping a file object (registered by mmap and
+    /// fork), so a write-back can write-protect the pages it cleaned.
+    mappers: RefCell<Vec<Weak<RefCell<super::Mm>>>>,
 }
 
 impl ShmObject {
@@ -67,6 +70,7 @@ impl ShmObject {
             reader: None,
             writer: RefCell::new(None),
             size,
+            mappers: Default::default(),
         })
     }
 
@@ -78,6 +82,7 @@ impl ShmObject {
             reader: Some(file.clone()),
             writer: RefCell::new(file.writable().then(|| file.clone())),
             size: u64::MAX,
+            mappers: Default::default(),
         })
     }
 
@@ -115,6 +120,18 @@ impl ShmObject {
         Ok(f)
     }
 
+    /// Record that `mm` maps this (file) object.
+    pub fn add_mapper(&self, mm: &Weak<RefCell<super::Mm>>) {
+        if !self.is_file() {
+            return;
+        }
+        let mut m = self.mappers.borrow_mut();
+        m.retain(|w| w.strong_count() > 0);
+        if !m.iter().any(|w| w.ptr_eq(mm)) {
+            m.push(mm.clone());
+        }
+    }
+
     pub fn mark_dirty(&self, idx: u64) {
         if self.is_file() {
             self.dirty.borrow_mut().insert(idx);
@@ -131,8 +148,35 @@ impl ShmObject {
     }
 
     /// Write the dirty pages back to the file, each trimmed to the file's
-    /// current size. The first error is reported (msync/fsync return it).
+    /// current size, then make them clean again (write-protected in every
+    /// mapping, so the next write marks them dirty again). The first error
+    /// is reported (msync/fsync return it); the pages then stay dirty.
     pub fn writeback(&self, host: &mut dyn Host, mem: &Memory) -> Result<(), Errno> {
+        self.write_dirty(host, mem)?;
+        self.clean();
+        Ok(())
+    }
+
+    /// Write-protect the dirty pages in every mapping and forget they were
+    /// dirty. If some mapping's address space is in use (borrowed), they
+    /// stay dirty: written back again next time, which is only slower.
+    fn clean(&self) {
+        let mut mms = Vec::new();
+        for w in self.mappers.borrow().iter() {
+            if let Some(mm) = w.upgrade() {
+                if mm.try_borrow_mut().is_err() {
+                    return;
+                }
+                mms.push(mm);
+            }
+        }
+        let dirty = std::mem::take(&mut *self.dirty.borrow_mut());
+        for mm in mms {
+            mm.borrow_mut().write_protect(self.id, &dirty);
+        }
+    }
+
+    fn write_dirty(&self, host: &mut dyn Host, mem: &Memory) -> Result<(), Errno> {
         let dirty = self.dirty.borrow();
         if dirty.is_empty() {
             return Ok(());
@@ -441,6 +485,8 @@ mod tests {
             mm.borrow_mut().map_with(mem, Placement::Hint(0), 2 * PAGE, VmProt::RW, VmaKind::File, None, Some(shm)).unwrap()
         };
         let (va, vb) = (map(&a, &mut mem, &o1, false), map(&b, &mut mem, &o2, true));
+        a.add_mapping_of(&o1);
+        b.add_mapping_of(&o2);
         assert_eq!(a.borrow_mut().protect(va, PAGE, VmProt::RW), Err(Errno::EACCES), "the file is open read-only there");
         drop((o1, o2));
         // A read maps the page write-protected: nothing is dirty.
@@ -460,6 +506,14 @@ mod tests {
         assert_eq!(&file[10..12], b"hi");
         assert_eq!(file.len(), PAGE as usize + 100, "trimmed to the file size");
         assert_eq!(&file[PAGE as usize + 98..], b"ta");
+        // Written back, the page is clean again: write-protected, and the
+        // next write marks it dirty again.
+        assert!(!obj.is_dirty(0));
+        assert!(b.borrow().space.lookup(vb).is_some_and(|m| !m.prot.contains(oxvm_cpu::Prot::WRITE)));
+        b.user(&mut mem).write_bytes(vb + 30, b"again").unwrap();
+        assert!(obj.is_dirty(0));
+        obj.writeback(&mut h, &mem).unwrap();
+        assert_eq!(&data.0.borrow()[30..35], b"again");
         // A write(2) shows in the mappings once refreshed.
         data.0.borrow_mut()[20] = b'W';
         obj.refresh(&mut mem, 20, 21);

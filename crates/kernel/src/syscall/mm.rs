@@ -79,6 +79,7 @@ pub fn sys_mmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
             // gives for it: new shared memory, zero-filled.
             let regular = f.stat().is_ok_and(|st| FileType::from_mode(st.mode) == Some(FileType::Regular));
             let obj = if regular { ctx.process.fs.vfs.page_cache.object(&f)? } else { ShmObject::anon(off.saturating_add(len)) };
+            ctx.process.mm.add_mapping_of(&obj);
             shm = Some(ShmMap { obj, offset: off, writable: f.writable() });
         }
         Some(FileMap { file: f.ops.clone(), offset: off, shared })
