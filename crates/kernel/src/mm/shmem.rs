@@ -14,12 +14,12 @@
 //! write(2) of the file, before a truncate, and when the last mapping goes
 //! (exit, exec). Only pages written through a mapping are written back:
 //! a file page is first mapped without write permission, and the write
-//! fault marks it dirty (`Mm::handle_fault`). Dirtiness is sticky: after
-//! a write-back the page stays writable in every address space (there are
-//! no reverse mappings to write-protect it again), so it is written back
-//! every time until the object goes away. A read(2)/write(2) therefore
-//! sees the mappings' writes, and a write(2) re-reads the cached pages so
-//! the mappings see it.
+//! fault marks it dirty (`Mm::handle_fault`). A write-back write-protects
+//! the pages it wrote in every address space mapping the object (they
+//! register with it: mmap, `MmRef::fork`), so only pages written since
+//! are written next time. A read(2)/write(2) therefore sees the mappings'
+//! writes, and a write(2) re-reads the cached pages it touched so the
+//! mappings see it.
 //!
 //! Objects live as long as a VMA refers to them (`Rc`); the page cache
 //! only holds `Weak` references. Dropping frames needs the frame pool, so
@@ -44,7 +44,7 @@ pub struct ShmObject {
     id: u64,
     /// Frames by page index (file offset / PAGE); one reference each.
     pages: RefCell<BTreeMap<u64, FrameId>>,
-    /// Pages written through a mapping (sticky, see the module notes).
+    /// Pages written through a mapping since the last write-back.
     dirty: RefCell<BTreeSet<u64>>,
     /// The file behind a page cache object: pages are read through
     /// `reader`, written back through `writer` (the last writable open
