@@ -247,7 +247,7 @@ impl Kernel {
         let cpu = CpuState { rip: loaded.entry, gpr, ..Default::default() };
         let mut files = self.console_files();
         files.set_max(usize::try_from(self.rlimits[RLIMIT_NOFILE].cur).unwrap_or(usize::MAX));
-        let mut process = Process::new(pid, 0, mm, creds, fs, files);
+        let mut process = Process::new(pid, 0, crate::mm::MmRef::new(mm), creds, fs, files);
         process.rlimits = self.rlimits;
         process.set_comm(execfn);
         self.processes.insert(pid, process);
@@ -281,6 +281,9 @@ impl Kernel {
         let mut stalled = 0usize;
         loop {
             if let Some(status) = self.init_exit() {
+                // The guest ends here: processes still alive keep no
+                // dirty shared file pages in memory only.
+                crate::mm::shmem::writeback_all(self.processes.values().map(|p| &p.mm), &mut *self.host, &self.mem);
                 return RunState::Exited(status);
             }
             if self.tasks.iter().any(|t| t.state == TaskState::Dead) {
@@ -417,7 +420,8 @@ impl Kernel {
         };
         let t0 = self.host.now(Clock::Monotonic);
         let (exit, n) = {
-            let mut bus = Bus::new(&mut process.mm.space, &mut self.mem);
+            let mut mm = process.mm.borrow_mut();
+            let mut bus = Bus::new(&mut mm.space, &mut self.mem);
             oxvm_cpu::run(&mut task.cpu, &mut bus, slice)
         };
         let t1 = self.host.now(Clock::Monotonic);
@@ -483,10 +487,13 @@ impl Kernel {
             Exit::Fault(f) => {
                 let rip = task.cpu.rip;
                 let fatal = match f {
-                    Fault::Page { addr, access, present: false } => match process.mm.handle_fault(&mut self.mem, addr, access) {
+                    // A present page faults on purpose too: the first write to a
+                    // clean page of a shared file mapping marks it dirty.
+                    Fault::Page { addr, access, .. } => match process.mm.borrow_mut().handle_fault(&mut self.mem, addr, access) {
                         Ok(()) => return true,
                         Err(FaultError::OutOfMemory) => FaultSignal::out_of_memory(addr, rip),
                         Err(FaultError::BadAccess) => FaultSignal::from_fault(f, rip),
+                        Err(FaultError::BeyondEof) => FaultSignal::bus(addr, rip),
                     },
                     _ => FaultSignal::from_fault(f, rip),
                 };

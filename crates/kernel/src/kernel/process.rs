@@ -53,6 +53,7 @@ const FUTEX_WAIT_BITSET: u64 = 9;
 const FUTEX_WAKE_BITSET: u64 = 10;
 const FUTEX_CLOCK_REALTIME: u64 = 256;
 const FUTEX_CMD_MASK: u64 = 0x7f;
+const FUTEX_PRIVATE_FLAG: u64 = 128;
 
 /// What clone/clone3 asked for.
 #[derive(Clone, Copy, Debug, Default)]
@@ -199,12 +200,12 @@ impl Kernel {
         let child_pid = if f & CLONE_THREAD != 0 {
             caller_pid
         } else {
-            // A new process: a copy-on-write copy of the memory. CLONE_VM
-            // without CLONE_THREAD (vfork, posix_spawn) should share it;
-            // a copy differs only in what the child writes before exec,
-            // which the parent of a vfork does not read in practice.
+            // A new process: a copy-on-write copy of the memory, or with
+            // CLONE_VM (vfork, posix_spawn) the same memory until the
+            // child execs or exits (glibc's posix_spawn reports a failed
+            // exec by writing into the parent's memory).
             let p = self.processes.get_mut(&caller_pid).ok_or(Errno::ESRCH)?;
-            let mm = p.mm.fork(&mut self.mem);
+            let mm = if f & CLONE_VM != 0 { p.mm.clone() } else { p.mm.fork(&mut self.mem) };
             let files =
                 if f & CLONE_FILES != 0 { p.files.clone() } else { std::rc::Rc::new(std::cell::RefCell::new(p.files.borrow().clone())) };
             let ppid = if f & CLONE_PARENT != 0 { ppid_of_caller } else { caller_pid };
@@ -273,10 +274,9 @@ impl Kernel {
         if addr == 0 {
             return;
         }
-        if let Ok(mut us) = self.user(pid) {
-            if us.write_val(addr, &0u32).is_ok() {
-                self.futex_wake(FutexKey { mm: pid, addr }, 1, u32::MAX);
-            }
+        let Ok(key) = self.futex_key(pid, addr, 0) else { return };
+        if self.user(pid).is_ok_and(|mut us| us.write_val(addr, &0u32).is_ok()) {
+            self.futex_wake(key, 1, u32::MAX);
         }
     }
 
@@ -292,12 +292,12 @@ impl Kernel {
             let tid = self.tasks[ti].tid;
             self.futexes.remove(tid);
         }
-        self.futexes.remove_mm(pid);
         let init = self.init.unwrap_or(1);
         let Some(p) = self.processes.get_mut(&pid) else { return };
-        if p.exit.is_none() || p.mm.vmas().iter().next().is_some() {
+        if p.exit.is_none() || p.mm.borrow().vmas().iter().next().is_some() {
             p.exit.get_or_insert(status);
-            p.mm.clear(&mut self.mem);
+            let objs = std::mem::take(&mut p.mm).release(&mut self.mem);
+            crate::mm::shmem::settle(objs, &mut *self.host, &mut self.mem);
             // Closing the descriptors is what tells a pipe's reader that
             // this writer is gone.
             p.files = Default::default();
@@ -351,8 +351,8 @@ impl Kernel {
         let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
         for t in self.tasks.iter_mut().filter(|t| t.pid == pid && t.tid != tid) {
             t.state = TaskState::Dead;
+            self.futexes.remove(t.tid);
         }
-        self.futexes.remove_mm(pid);
         if let Some(p) = self.processes.get_mut(&pid) {
             p.vfork_parent = None;
         }
@@ -534,13 +534,25 @@ impl Kernel {
         }
     }
 
+    /// The key of the futex word at `addr` in process `pid`'s memory: in
+    /// shared memory (unless FUTEX_PRIVATE_FLAG) the shared object and the
+    /// offset in it, so processes mapping it anywhere meet; else the
+    /// address space and the address.
+    fn futex_key(&self, pid: Pid, addr: u64, op: u64) -> Result<FutexKey, Errno> {
+        let mm = &self.processes.get(&pid).ok_or(Errno::ESRCH)?.mm;
+        Ok(match mm.borrow().shared_futex_key(addr, op & FUTEX_PRIVATE_FLAG != 0) {
+            Some((obj, off)) => FutexKey { mm: obj, addr: off },
+            None => FutexKey { mm: mm.id(), addr },
+        })
+    }
+
     fn sys_futex(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
         let (uaddr, op, val, timeout, uaddr2, val3) = (a.arg(0), a.arg(1), a.arg(2) as u32, a.arg(3), a.arg(4), a.arg(5) as u32);
         if !uaddr.is_multiple_of(4) {
             return Err(Errno::EINVAL);
         }
         let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
-        let key = FutexKey { mm: pid, addr: uaddr };
+        let key = self.futex_key(pid, uaddr, op)?;
         let cmd = op & FUTEX_CMD_MASK;
         match cmd {
             FUTEX_WAIT | FUTEX_WAIT_BITSET => {
@@ -548,10 +560,11 @@ impl Kernel {
                 if bitset == 0 {
                     return Err(Errno::EINVAL);
                 }
-                let mut us = self.user(pid)?;
                 let deadline = if timeout != 0 {
-                    let sec: i64 = us.read_val(timeout)?;
-                    let nsec: i64 = us.read_val(timeout.wrapping_add(8))?;
+                    let (sec, nsec): (i64, i64) = {
+                        let mut us = self.user(pid)?;
+                        (us.read_val(timeout)?, us.read_val(timeout.wrapping_add(8))?)
+                    };
                     if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
                         return Err(Errno::EINVAL);
                     }
@@ -569,8 +582,7 @@ impl Kernel {
                 } else {
                     None
                 };
-                let mut us = self.user(pid)?;
-                if us.read_val::<u32>(uaddr)? != val {
+                if self.user(pid)?.read_val::<u32>(uaddr)? != val {
                     return Err(Errno::EAGAIN);
                 }
                 self.futexes.wait(key, tid, bitset);
@@ -595,7 +607,8 @@ impl Kernel {
                 }
                 // val2 travels in the timeout argument.
                 let nreq = timeout as u32 as usize;
-                let (woken, moved) = self.futexes.requeue(key, FutexKey { mm: pid, addr: uaddr2 }, val as usize, nreq);
+                let key2 = self.futex_key(pid, uaddr2, op)?;
+                let (woken, moved) = self.futexes.requeue(key, key2, val as usize, nreq);
                 self.make_runnable(&woken);
                 // FUTEX_REQUEUE returns the number woken, CMP_REQUEUE the
                 // number woken plus requeued.

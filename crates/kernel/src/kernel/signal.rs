@@ -153,11 +153,12 @@ impl Kernel {
         let mut r = Err(Fault::GeneralProtection);
         for _ in 0..8 {
             r = {
-                let mut bus = Bus::new(&mut p.mm.space, &mut self.mem);
+                let mut mm = p.mm.borrow_mut();
+                let mut bus = Bus::new(&mut mm.space, &mut self.mem);
                 frame::setup(&mut task.cpu, &mut bus, &d)
             };
             match r {
-                Err(Fault::Page { addr, access, present: false }) if p.mm.handle_fault(&mut self.mem, addr, access).is_ok() => {}
+                Err(Fault::Page { addr, access, .. }) if p.mm.borrow_mut().handle_fault(&mut self.mem, addr, access).is_ok() => {}
                 _ => break,
             }
         }
@@ -193,7 +194,10 @@ impl Kernel {
             let (code, trapno, err) = match f {
                 Fault::Page { present, access, .. } => {
                     let write = matches!(access, oxvm_cpu::Access::Write);
-                    (if present { 2 } else { 1 }, 14, 4 | u64::from(present) | (u64::from(write) << 1))
+                    // SEGV_MAPERR (1) / SEGV_ACCERR (2), or BUS_ADRERR (2)
+                    // past a file's end.
+                    let code = if present || fs.signal == crate::signal::Signal::SIGBUS { 2 } else { 1 };
+                    (code, 14, 4 | u64::from(present) | (u64::from(write) << 1))
                 }
                 Fault::GeneralProtection => (0x80, 13, 0),
                 Fault::StackFault => (0x80, 12, 0),

@@ -51,7 +51,7 @@ pub fn sys_execve(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let mut random = [0u8; 16];
     ctx.host.random(&mut random);
     let mut mm = Mm::new();
-    mm.set_frame_limit(ctx.process.mm.frame_limit());
+    mm.set_frame_limit(ctx.process.mm.borrow().frame_limit());
     let params = ExecParams {
         image: &prepared.image,
         interp: prepared.interp.as_deref(),
@@ -70,8 +70,11 @@ pub fn sys_execve(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     };
 
     // The new image is complete: switch to it.
-    let mut old = std::mem::replace(&mut ctx.process.mm, mm);
-    old.clear(ctx.mem);
+    // A vfork child hands the shared memory back to its parent here; a
+    // process alone in its memory frees it.
+    let old = std::mem::replace(&mut ctx.process.mm, crate::mm::MmRef::new(mm));
+    let objs = old.release(ctx.mem);
+    crate::mm::shmem::settle(objs, ctx.host, ctx.mem);
     let icount = ctx.cpu.icount;
     *ctx.cpu = CpuState { rip: loaded.entry, icount, ..Default::default() };
     ctx.cpu.gpr[reg::RSP] = loaded.sp;

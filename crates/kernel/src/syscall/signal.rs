@@ -132,11 +132,12 @@ pub fn sys_rt_sigreturn(ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
     let mut r = Err(oxvm_cpu::Fault::GeneralProtection);
     for _ in 0..8 {
         r = {
-            let mut bus = oxvm_cpu::Bus::new(&mut ctx.process.mm.space, ctx.mem);
+            let mut mm = ctx.process.mm.borrow_mut();
+            let mut bus = oxvm_cpu::Bus::new(&mut mm.space, ctx.mem);
             crate::signal::frame::restore(ctx.cpu, &mut bus)
         };
         match r {
-            Err(oxvm_cpu::Fault::Page { addr, access, present: false }) if ctx.process.mm.handle_fault(ctx.mem, addr, access).is_ok() => {}
+            Err(oxvm_cpu::Fault::Page { addr, access, .. }) if ctx.process.mm.borrow_mut().handle_fault(ctx.mem, addr, access).is_ok() => {}
             _ => break,
         }
     }

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use oxvm_cpu::CpuState;
 
 use crate::loader::Creds;
-use crate::mm::Mm;
+use crate::mm::MmRef;
 use crate::signal::pending::PendingSet;
 use crate::signal::Signal;
 use crate::vfs::{FdTable, FsContext};
@@ -105,7 +105,9 @@ impl CpuTimes {
 pub struct Process {
     pub pid: Pid,
     pub ppid: Pid,
-    pub mm: Mm,
+    /// The address space, shared with the process that vforked this one
+    /// (or that this one vforked) until exec or exit.
+    pub mm: MmRef,
     pub creds: Creds,
     /// Root, working directory, umask (shared with CLONE_FS).
     pub fs: FsContext,
@@ -152,7 +154,7 @@ impl Process {
         self.prctl.name[..n].copy_from_slice(&base[..n]);
     }
 
-    pub fn new(pid: Pid, ppid: Pid, mm: Mm, creds: Creds, fs: FsContext, files: FdTable) -> Process {
+    pub fn new(pid: Pid, ppid: Pid, mm: MmRef, creds: Creds, fs: FsContext, files: FdTable) -> Process {
         Process {
             pid,
             ppid,
