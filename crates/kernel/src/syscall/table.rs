@@ -371,7 +371,7 @@ pub static TABLE: &[Entry] = &[
     nosys(319, "memfd_create"),
     nosys(320, "kexec_file_load"),
     nosys(321, "bpf"),
-    nosys(322, "execveat"),
+    sys(322, "execveat", exec::sys_execveat, Supported, "AT_EMPTY_PATH runs the open file itself (found again by its path)", &[DirFd, Path, Ptr, Ptr, Hex]),
     nosys(323, "userfaultfd"),
     nosys(324, "membarrier"),
     sys(325, "mlock2", mlock::sys_mlock2, Supported, "as mlock", &[Ptr, Uint, Hex]),
