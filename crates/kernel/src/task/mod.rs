@@ -3,6 +3,7 @@
 //! A process has one task per thread (CLONE_THREAD adds one).
 
 pub mod futex;
+pub mod job;
 pub mod wait;
 
 use std::cell::RefCell;
@@ -118,6 +119,8 @@ pub struct Process {
     pub itimer_interval: u64,
     /// The task that vforked this process, released when it execs or exits.
     pub vfork_parent: Option<Pid>,
+    /// Process group, session, stopped state (`job.rs`).
+    pub job: job::Job,
 }
 
 impl Process {
@@ -150,6 +153,7 @@ impl Process {
             prctl: PrctlState::default(),
             nice: 0,
             exit: None,
+            job: job::Job::leader(pid),
         }
     }
 }
