@@ -593,7 +593,7 @@ impl TtyRegistry {
         let owner = (c.euid, c.egid);
         let tty = Rc::new(Tty::new(index, false, Termios::pty_slave(), [0; 4], owner, self.shared.clone()));
         ptys.insert(index, Rc::downgrade(&tty));
-        Ok(Rc::new(pty::PtyMaster { tty, registry: Rc::downgrade(self) }))
+        Ok(Rc::new(pty::PtyMaster { tty }))
     }
 }
 

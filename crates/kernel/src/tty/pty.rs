@@ -3,9 +3,9 @@
 //! discipline. Closing the master hangs the slave up; once every slave
 //! descriptor is closed the master reads EIO.
 
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
-use super::{Tty, TtyFile, TtyRegistry, SIGCONT, SIGHUP, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGPTLCK, TIOCGPTN, TIOCGPTPEER, TIOCSPTLCK};
+use super::{Tty, TtyFile, SIGCONT, SIGHUP, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGPTLCK, TIOCGPTN, TIOCGPTPEER, TIOCSPTLCK};
 use crate::errno::Errno;
 use crate::host::Host;
 use crate::mm::UserSpace;
@@ -13,7 +13,6 @@ use crate::vfs::{FileOps, Io, Result, Stat, WaitQueue};
 
 pub struct PtyMaster {
     pub(super) tty: Rc<Tty>,
-    pub(super) registry: Weak<TtyRegistry>,
 }
 
 impl PtyMaster {
@@ -107,8 +106,6 @@ impl FileOps for PtyMaster {
         if cmd != TIOCGPTPEER {
             return None;
         }
-        let reg = self.registry.upgrade()?;
-        let _ = reg;
         if self.tty.locked.get() {
             return Some(Err(Errno::EIO));
         }
