@@ -11,6 +11,7 @@ use crate::errno::Errno;
 use crate::mm::UserSpace;
 use crate::syscall::{strace, table, SyscallArgs};
 use crate::task::futex::FutexKey;
+use crate::task::job::{report_code, report_status};
 use crate::task::wait::{wait_status, waitid_code};
 use crate::task::{ExitStatus, Pid, Process, Task, TaskState};
 
@@ -107,6 +108,10 @@ impl Kernel {
             202 => self.sys_futex(ti, &args),
             130 => self.sys_rt_sigsuspend(ti, &args),
             62 => self.sys_kill(ti, &args),
+            109 => self.sys_setpgid(ti, &args).map(Outcome::Return),
+            112 => self.sys_setsid(ti).map(Outcome::Return),
+            121 => self.sys_getpgid(ti, &args, false).map(Outcome::Return),
+            124 => self.sys_getpgid(ti, &args, true).map(Outcome::Return),
             200 => self.sys_tgkill(ti, None, args.arg(0) as i32, args.arg(1)),
             234 => self.sys_tgkill(ti, Some(args.arg(0) as i32), args.arg(1) as i32, args.arg(2)),
             129 => self.sys_rt_sigqueueinfo(ti, &args).map(Outcome::Return),
@@ -216,10 +221,12 @@ impl Kernel {
             child.prctl = p.prctl;
             child.prctl.pdeathsig = 0;
             child.nice = p.nice;
+            child.job = p.job.child();
             if f & CLONE_VFORK != 0 {
                 child.vfork_parent = Some(self.tasks[ti].tid);
             }
             self.processes.insert(tid, child);
+            self.tty_groups_changed();
             tid
         };
         if f & CLONE_CHILD_SETTID != 0 {
@@ -293,6 +300,7 @@ impl Kernel {
             self.futexes.remove(tid);
         }
         let init = self.init.unwrap_or(1);
+        let groups = self.groups_before_exit(pid);
         let Some(p) = self.processes.get_mut(&pid) else { return };
         if p.exit.is_none() || p.mm.borrow().vmas().iter().next().is_some() {
             p.exit.get_or_insert(status);
@@ -311,6 +319,7 @@ impl Kernel {
                 orphans = true;
             }
         }
+        self.job_exit(pid, &groups);
         // Wake the parent's wait4 (and init's, which may have inherited
         // zombies), and send it SIGCHLD (ignored by default).
         let ppid = self.processes.get(&pid).map_or(0, |p| p.ppid);
@@ -355,13 +364,15 @@ impl Kernel {
         }
         if let Some(p) = self.processes.get_mut(&pid) {
             p.vfork_parent = None;
+            p.job.execed = true;
         }
     }
 
     /// The children of process `pid` that `sel` selects (wait4's pid
-    /// argument: > 0 one child, -1 or a process group any child).
+    /// argument: > 0 one child, -1 any child, 0 the caller's group, < -1
+    /// group -sel).
     fn children(&self, pid: Pid, sel: i64) -> Vec<Pid> {
-        self.processes.values().filter(|p| p.ppid == pid && p.pid != pid && (sel <= 0 || p.pid as i64 == sel)).map(|p| p.pid).collect()
+        self.processes.values().filter(|p| p.ppid == pid && p.pid != pid && self.wait_selects(pid, p.pid, sel)).map(|p| p.pid).collect()
     }
 
     /// A zombie among `kids`, reaped unless `keep`.
@@ -393,12 +404,16 @@ impl Kernel {
         if kids.is_empty() {
             return Err(Errno::ECHILD);
         }
-        let Some((child, status, _)) = self.reap(&kids, false) else {
+        let found = match self.reap(&kids, false) {
+            Some((child, status, _)) => Some((child, wait_status(status))),
+            None => self.take_report(&kids, options & 2 != 0, options & 8 != 0, false).map(|(c, r, _)| (c, report_status(r))),
+        };
+        let Some((child, status)) = found else {
             return Ok(if options & WNOHANG != 0 { Outcome::Return(0) } else { Outcome::Block });
         };
         let mut us = self.user(pid)?;
         if status_ptr != 0 {
-            us.write_val(status_ptr, &wait_status(status))?;
+            us.write_val(status_ptr, &status)?;
         }
         if rusage != 0 {
             us.write_bytes(rusage, &[0; 144])?;
@@ -408,13 +423,13 @@ impl Kernel {
 
     fn sys_waitid(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
         let (idtype, id, infop, options, rusage) = (a.arg(0), a.arg(1) as i32 as i64, a.arg(2), a.arg(3), a.arg(4));
-        if options & WEXITED == 0 || options & !(WNOHANG | 2 | WEXITED | 8 | WNOWAIT | 0xe000_0000) != 0 {
+        if options & (WEXITED | 2 | 8) == 0 || options & !(WNOHANG | 2 | WEXITED | 8 | WNOWAIT | 0xe000_0000) != 0 {
             return Err(Errno::EINVAL);
         }
         let sel = match idtype {
-            0 => -1,           // P_ALL
-            1 if id > 0 => id, // P_PID
-            2 => 0,            // P_PGID: no process groups yet
+            0 => -1,             // P_ALL
+            1 if id > 0 => id,   // P_PID
+            2 if id >= 0 => -id, // P_PGID (0: the caller's group)
             _ => return Err(Errno::EINVAL),
         };
         let pid = self.tasks[ti].pid;
@@ -422,15 +437,19 @@ impl Kernel {
         if kids.is_empty() {
             return Err(Errno::ECHILD);
         }
-        let found = self.reap(&kids, options & WNOWAIT != 0);
+        let keep = options & WNOWAIT != 0;
+        let exited = if options & WEXITED != 0 { self.reap(&kids, keep) } else { None };
+        let found = match exited {
+            Some((child, status, uid)) => Some((child, waitid_code(status), uid)),
+            None => self.take_report(&kids, options & 2 != 0, options & 8 != 0, keep).map(|(c, r, uid)| (c, report_code(r), uid)),
+        };
         if found.is_none() && options & WNOHANG == 0 {
             return Ok(Outcome::Block);
         }
         let mut us = self.user(pid)?;
         if infop != 0 {
             let mut si = [0u8; 128];
-            if let Some((child, status, uid)) = found {
-                let (code, st) = waitid_code(status);
+            if let Some((child, (code, st), uid)) = found {
                 si[0..4].copy_from_slice(&SIGCHLD.to_le_bytes());
                 si[8..12].copy_from_slice(&code.to_le_bytes());
                 si[16..20].copy_from_slice(&child.to_le_bytes());
@@ -466,27 +485,26 @@ impl Kernel {
         Ok(Outcome::Block)
     }
 
-    /// kill(2) with a process id. Process groups are not there yet: 0
-    /// and -pgid reach the caller only, -1 the caller.
+    /// kill(2): a process, the caller's group (0), a group (-pgid), or
+    /// every process but init and the caller (-1). No permission check.
     fn sys_kill(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
         let (pid, sig) = (a.arg(0) as i32, a.arg(1));
-        if sig > 64 {
+        if sig > 64 || pid == i32::MIN {
             return Err(Errno::EINVAL);
         }
         let me = self.tasks[ti].pid;
-        let target = match pid {
-            1.. => pid as Pid,
-            0 | -1 => me,
-            _ if pid == -(me as i32) => me,
-            _ => return Err(Errno::ESRCH),
-        };
-        let p = self.processes.get(&target).ok_or(Errno::ESRCH)?;
-        // A zombie can still be signalled, to no effect.
-        if sig == 0 || p.exit.is_some() {
-            return Ok(Outcome::Return(0));
+        let targets = self.kill_targets(me, pid);
+        if targets.is_empty() {
+            return Err(Errno::ESRCH);
         }
         let uid = self.processes.get(&me).map_or(0, |p| p.creds.uid);
-        self.send(target, sig, crate::syscall::signal::SI_USER, u64::from(me) | u64::from(uid) << 32);
+        for target in targets {
+            // A zombie can still be signalled, to no effect.
+            if sig == 0 || self.processes.get(&target).is_none_or(|p| p.exit.is_some()) {
+                continue;
+            }
+            self.send(target, sig, crate::syscall::signal::SI_USER, u64::from(me) | u64::from(uid) << 32);
+        }
         let dead = self.processes.get(&me).is_none_or(|p| p.exit.is_some());
         Ok(if dead { Outcome::Done } else { Outcome::Return(0) })
     }

@@ -87,7 +87,8 @@ impl Kernel {
     }
 
     /// Take task `ti`'s deliverable signals: default actions, or handler
-    /// frames stacked one per signal. Returns false when the process ended.
+    /// frames stacked one per signal. Returns false when the process ended
+    /// or stopped.
     pub(super) fn deliver(&mut self, ti: usize) -> bool {
         let pid = self.tasks[ti].pid;
         while let Some(sig) = self.deliverable(ti) {
@@ -99,7 +100,14 @@ impl Kernel {
                 continue;
             }
             if act[0] == 0 {
-                if matches!(sig, 17 | 18 | 19 | 20 | 21 | 22 | 23 | 28) {
+                if super::job::is_stop(sig) {
+                    self.stop_process(pid, sig);
+                    if self.processes.get(&pid).is_some_and(|p| p.job.stopped) {
+                        return false;
+                    }
+                    continue;
+                }
+                if matches!(sig, 17 | 18 | 23 | 28) {
                     continue;
                 }
                 self.exit_process(pid, ExitStatus::Signaled(Signal(sig as u8)));

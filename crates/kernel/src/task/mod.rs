@@ -3,6 +3,7 @@
 //! A process has one task per thread (CLONE_THREAD adds one).
 
 pub mod futex;
+pub mod job;
 pub mod wait;
 
 use std::cell::RefCell;
@@ -142,6 +143,8 @@ pub struct Process {
     pub times: CpuTimes,
     /// CPU time of the children (and their descendants) it has reaped.
     pub child_times: CpuTimes,
+    /// Process group, session, stopped state (`job.rs`).
+    pub job: job::Job,
 }
 
 impl Process {
@@ -175,6 +178,7 @@ impl Process {
             prctl: PrctlState::default(),
             nice: 0,
             exit: None,
+            job: job::Job::leader(pid),
         }
     }
 }
