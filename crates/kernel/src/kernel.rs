@@ -1,6 +1,7 @@
 //! The kernel object and its event-driven run loop.
 
 mod process;
+mod procfs;
 mod signal;
 
 use std::collections::BTreeMap;
@@ -17,7 +18,7 @@ use crate::syscall::{Ctx, Dispatcher, SyscallReturn};
 use crate::task::futex::FutexQueues;
 use crate::task::{default_rlimits, ExitStatus, Pid, Process, Rlimit, Task, TaskState, RLIMIT_NOFILE, RLIM_NLIMITS};
 use crate::vfs::file::{O_RDONLY, O_WRONLY};
-use crate::vfs::{Dentry, EmptyDir, FdTable, FileType, FsContext, InodeRef, OpenFile, Vfs};
+use crate::vfs::{Dentry, EmptyDir, FdTable, FsContext, InodeRef, OpenFile, Vfs};
 
 /// What the host should do after [`Kernel::run`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +76,8 @@ pub struct Kernel {
     /// Instructions retired by tasks already gone.
     retired_icount: u64,
     futexes: FutexQueues,
+    /// What procfs shows of the processes (kept current by `procfs.rs`).
+    procfs: procfs::Registry,
 }
 
 /// The most instructions a task runs before the next one gets its turn.
@@ -98,6 +101,7 @@ impl Kernel {
             cur: 0,
             retired_icount: 0,
             futexes: FutexQueues::default(),
+            procfs: Default::default(),
         }
     }
 
@@ -111,20 +115,12 @@ impl Kernel {
     /// A devtmpfs is mounted over its `dev` directory (when it has one),
     /// so the guest sees Linux's device nodes whatever the host tree holds.
     pub fn set_root(&mut self, root: InodeRef) {
-        if let Ok(dev) = root.lookup(b"dev") {
-            // Before any process exists nobody else holds the table.
-            if dev.kind() == FileType::Directory {
-                if let Some(vfs) = Rc::get_mut(&mut self.vfs) {
-                    vfs.mount(&dev, crate::fs::devtmpfs::new_root(Some(dev.clone())));
-                }
-            }
-        }
-        if let Ok(proc) = root.lookup(b"proc") {
-            if proc.kind() == FileType::Directory {
-                if let Some(vfs) = Rc::get_mut(&mut self.vfs) {
-                    vfs.mount(&proc, crate::fs::procfs::new_root());
-                }
-            }
+        let ns = self.host.now(crate::host::Clock::Realtime);
+        self.procfs.now.set(crate::vfs::Timespec { sec: (ns / 1_000_000_000) as i64, nsec: (ns % 1_000_000_000) as u32 });
+        // Before any process exists nobody else holds the table.
+        if let Some(vfs) = Rc::get_mut(&mut self.vfs) {
+            let mounts = crate::fs::mount_standard(vfs, &root, &self.procfs);
+            self.procfs.set_mounts(mounts);
         }
         self.root = Dentry::root(root);
     }
@@ -164,7 +160,7 @@ impl Kernel {
     pub fn spawn_path(&mut self, s: &SpawnPath) -> Result<Pid, ExecError> {
         let fs = self.fs_context(s.cwd, s.creds);
         let prepared = loader::binfmt::prepare(&fs, s.path, &s.argv, &s.creds)?;
-        self.start(&prepared.image, prepared.interp.as_deref(), &prepared.argv, &s.envp, s.path, s.creds, fs)
+        self.start(&prepared.image, prepared.interp.as_deref(), &prepared.argv, &s.envp, s.path, s.creds, fs, Some(&prepared))
     }
 
     /// Print every syscall with its arguments and result, like strace.
@@ -181,6 +177,7 @@ impl Kernel {
     /// killer would. Applies to processes spawned afterwards.
     pub fn set_memory_limit(&mut self, bytes: u64) {
         self.frame_limit = usize::try_from(bytes / oxvm_cpu::mem::PAGE_SIZE as u64).unwrap_or(usize::MAX);
+        self.procfs.frame_limit.set(self.frame_limit);
     }
 
     /// Guest instructions retired so far, by all tasks.
@@ -202,7 +199,7 @@ impl Kernel {
     /// exit ends [`Kernel::run`].
     pub fn spawn(&mut self, s: &Spawn) -> Result<Pid, ExecError> {
         let fs = self.fs_context(b"/", s.creds);
-        self.start(s.image, None, &s.argv, &s.envp, &s.execfn, s.creds, fs)
+        self.start(s.image, None, &s.argv, &s.envp, &s.execfn, s.creds, fs, None)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -215,6 +212,7 @@ impl Kernel {
         execfn: &[u8],
         creds: Creds,
         fs: FsContext,
+        prepared: Option<&loader::binfmt::Prepared>,
     ) -> Result<Pid, ExecError> {
         let mut random = [0u8; 16];
         self.host.random(&mut random);
@@ -238,6 +236,10 @@ impl Kernel {
         let mut process = Process::new(pid, 0, mm, creds, fs, files);
         process.rlimits = self.rlimits;
         process.set_comm(execfn);
+        process.exec_info = Rc::new(match prepared {
+            Some(p) => crate::fs::procfs::ExecInfo::new(p, &loaded, envp.to_vec()),
+            None => crate::fs::procfs::ExecInfo { argv: argv.to_vec(), envp: envp.to_vec(), stack: loaded.sp, ..Default::default() },
+        });
         self.processes.insert(pid, process);
         self.tasks.push(Task {
             tid: pid,
@@ -251,6 +253,7 @@ impl Kernel {
             sig: Default::default(),
         });
         self.init.get_or_insert(pid);
+        self.proc_sync(pid, false);
         Ok(pid)
     }
 
@@ -272,6 +275,7 @@ impl Kernel {
             if self.tasks.iter().any(|t| t.state == TaskState::Dead) {
                 self.retired_icount += self.tasks.iter().filter(|t| t.state == TaskState::Dead).map(|t| t.cpu.icount).sum::<u64>();
                 self.tasks.retain(|t| t.state != TaskState::Dead);
+                self.proc_sync_all();
             }
             let n = self.tasks.len();
             if n == 0 {
@@ -399,11 +403,15 @@ impl Kernel {
             Exit::Budget => true,
             Exit::Syscall => {
                 let nr = task.cpu.gpr[oxvm_cpu::state::reg::RAX];
+                let pid = task.pid;
+                self.proc_before_syscall(ti, nr);
                 if crate::syscall::exit::IN_KERNEL.contains(&nr) {
                     self.process_syscall(ti, nr);
+                    self.proc_after_syscall(pid, nr);
                     return !(was_blocked && self.tasks[ti].state == TaskState::Blocked);
                 }
-                let pid = task.pid;
+                let task = &mut self.tasks[ti];
+                let Some(process) = self.processes.get_mut(&pid) else { return true };
                 let mut ctx = Ctx {
                     cpu: &mut task.cpu,
                     tid: task.tid,
@@ -438,6 +446,7 @@ impl Kernel {
                 } else if out == SyscallReturn::NoReturn && matches!(nr, 59 | 322) {
                     self.after_exec(ti);
                 }
+                self.proc_after_syscall(pid, nr);
                 !(was_blocked && out == SyscallReturn::Block)
             }
             Exit::Fault(f) => {

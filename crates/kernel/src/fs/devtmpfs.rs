@@ -2,8 +2,8 @@
 //! root's own /dev holds. The memory devices, tty and console are nodes
 //! with Linux's numbers; stdin/stdout/stderr/fd are the usual symlinks
 //! into /proc/self/fd. Any other name (shm, pts, ...) falls through to the
-//! covered host directory when there is one, so /dev/shm stays writable
-//! until oxvm has a tmpfs.
+//! covered host directory when there is one. `shm` is a tmpfs of its own
+//! (POSIX shared memory and semaphores live there).
 
 use std::any::Any;
 use std::rc::Rc;
@@ -13,7 +13,7 @@ use crate::errno::Errno;
 use crate::vfs::{makedev, DirEntry, FileOps, FileType, Inode, InodeRef, Result, Stat, StatFs};
 
 /// devtmpfs's device number (an anonymous one, as Linux gives it).
-const DEV: u64 = 5;
+pub const DEV: u64 = 5;
 const TMPFS_MAGIC: u64 = 0x0102_1994;
 
 /// One fixed node: a character device or a symlink.
@@ -40,12 +40,13 @@ const NODES: &[(&[u8], Node)] = &[
 /// The root of the devtmpfs, over the host's /dev (if any).
 pub struct DevRoot {
     host: Option<InodeRef>,
+    shm: Option<InodeRef>,
 }
 
 /// A devtmpfs root; `host` is the directory it covers, where names it
-/// does not define are looked up.
-pub fn new_root(host: Option<InodeRef>) -> InodeRef {
-    Rc::new(DevRoot { host })
+/// does not define are looked up; `shm` is the filesystem at /dev/shm.
+pub fn new_root(host: Option<InodeRef>, shm: Option<InodeRef>) -> InodeRef {
+    Rc::new(DevRoot { host, shm })
 }
 
 struct DevNode {
@@ -71,6 +72,9 @@ impl Inode for DevRoot {
         if let Some(i) = NODES.iter().position(|(n, _)| *n == name) {
             return Ok(Rc::new(DevNode { ino: i as u64 + 2, node: NODES[i].1 }));
         }
+        if let (b"shm", Some(shm)) = (name, &self.shm) {
+            return Ok(shm.clone());
+        }
         match &self.host {
             Some(h) => h.lookup(name),
             None => Err(Errno::ENOENT),
@@ -81,7 +85,8 @@ impl Inode for DevRoot {
             Some(h) => Some(h.open(0)?),
             None => None,
         };
-        Ok(Rc::new(DevDirFile { host }))
+        let shm = self.shm.as_ref().map(|s| DirEntry { ino: s.id().1, kind: Some(FileType::Directory), name: b"shm".to_vec() });
+        Ok(Rc::new(DevDirFile { host, shm }))
     }
     fn statfs(&self) -> Result<StatFs> {
         Ok(StatFs { fs_type: TMPFS_MAGIC, flags: 0x2 | 0x20, ..StatFs::generic() })
@@ -93,6 +98,7 @@ impl Inode for DevRoot {
 
 struct DevDirFile {
     host: Option<Rc<dyn FileOps>>,
+    shm: Option<DirEntry>,
 }
 
 impl FileOps for DevDirFile {
@@ -109,9 +115,10 @@ impl FileOps for DevDirFile {
                 name: name.to_vec(),
             })
             .collect();
+        out.extend(self.shm.clone());
         if let Some(h) = &self.host {
             for e in h.readdir()? {
-                if !NODES.iter().any(|(n, _)| *n == e.name.as_slice()) {
+                if !NODES.iter().any(|(n, _)| *n == e.name.as_slice()) && !(self.shm.is_some() && e.name == b"shm") {
                     out.push(e);
                 }
             }
@@ -165,7 +172,7 @@ mod tests {
 
     #[test]
     fn nodes_have_linux_numbers() {
-        let root = new_root(None);
+        let root = new_root(None, None);
         for (name, ma, mi) in
             [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0), ("console", 5, 1)]
         {

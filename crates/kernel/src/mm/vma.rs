@@ -86,6 +86,8 @@ pub struct FileMap {
     pub offset: u64,
     /// MAP_SHARED (read-only for now: nothing is written back).
     pub shared: bool,
+    /// The name it was opened by (/proc/PID/maps shows it).
+    pub dentry: Option<crate::vfs::Dentry>,
 }
 
 impl core::fmt::Debug for FileMap {

@@ -10,6 +10,7 @@ use oxvm_cpu::CpuState;
 
 use super::{Ctx, SyscallArgs, SyscallResult, SyscallReturn};
 use crate::errno::Errno;
+use crate::fs::procfs::ExecInfo;
 use crate::loader::{self, ExecParams};
 use crate::mm::Mm;
 
@@ -87,5 +88,6 @@ pub fn sys_execve(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     *ctx.clear_child_tid = 0;
     ctx.process.robust_list = (0, 0);
     ctx.process.set_comm(&path);
+    ctx.process.exec_info = std::rc::Rc::new(ExecInfo::new(&prepared, &loaded, envp));
     Ok(SyscallReturn::NoReturn)
 }

@@ -75,7 +75,7 @@ pub fn sys_mmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         // Probe: a file that cannot be mapped says so now, not at fault.
         f.ops.read_page(off, &mut [])?;
         off.checked_add(len).filter(|&e| e <= i64::MAX as u64).ok_or(Errno::EOVERFLOW)?;
-        Some(FileMap { file: f.ops.clone(), offset: off, shared })
+        Some(FileMap { file: f.ops.clone(), offset: off, shared, dentry: f.dentry.clone() })
     } else {
         None
     };

@@ -33,7 +33,15 @@ fn open_at(ctx: &mut Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
     let fs = ctx.process.fs.clone();
     let base = ctx.base(dirfd, path)?;
     let creds = ctx.process.creds;
-    let dentry = if flags & O_CREAT != 0 && flags & O_PATH == 0 {
+    // An existing file opened with O_CREAT is just opened, following every
+    // link: this also reaches what procfs's magic links (/dev/stdout ->
+    // /proc/self/fd/1) lead to, which have no parent directory and name.
+    let existing = (flags & O_CREAT != 0 && flags & (O_EXCL | O_PATH) == 0 && path.last() != Some(&b'/'))
+        .then(|| fs.resolve(&base, path, flags & O_NOFOLLOW == 0).ok())
+        .flatten();
+    let dentry = if let Some(d) = existing {
+        d
+    } else if flags & O_CREAT != 0 && flags & O_PATH == 0 {
         let follow = flags & (O_EXCL | O_NOFOLLOW) == 0;
         let p = fs.resolve_create(&base, path, follow)?;
         if p.trailing_slash || p.name.is_empty() || p.name == b"." || p.name == b".." {

@@ -118,6 +118,8 @@ pub struct Process {
     pub itimer_interval: u64,
     /// The task that vforked this process, released when it execs or exits.
     pub vfork_parent: Option<Pid>,
+    /// What the last exec loaded (procfs shows it).
+    pub exec_info: Rc<crate::fs::procfs::ExecInfo>,
 }
 
 impl Process {
@@ -143,6 +145,7 @@ impl Process {
             pending: 0,
             pending_info: [(0, 0); 64],
             vfork_parent: None,
+            exec_info: Default::default(),
             alarm: None,
             itimer_interval: 0,
             child_events: Default::default(),

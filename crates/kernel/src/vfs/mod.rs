@@ -166,6 +166,12 @@ pub trait Inode {
     fn readlink(&self) -> Result<Vec<u8>> {
         Err(Errno::EINVAL)
     }
+    /// For a symlink that leads to an object rather than to the path it
+    /// shows (procfs's fd/N, cwd, exe: Linux's "magic links"): where
+    /// following it goes. None: follow the text.
+    fn follow_link(&self) -> Option<Result<Dentry>> {
+        None
+    }
     /// Open for I/O. `flags` are the open(2) flags after the VFS handled
     /// O_CREAT/O_EXCL/O_DIRECTORY/O_NOFOLLOW (O_TRUNC is the inode's job).
     fn open(&self, flags: u32) -> Result<Rc<dyn FileOps>>;

@@ -167,7 +167,7 @@ fn file_mappings_read_the_file_and_stay_private() {
     let mut mem = Memory::new();
     let mut mm = Mm::new();
     // Four pages from file offset 1 page: the last is past the end.
-    let fm = FileMap { file: ops.clone(), offset: PAGE, shared: false };
+    let fm = FileMap { file: ops.clone(), offset: PAGE, shared: false, dentry: None };
     let a = mm.map_file(&mut mem, Placement::Hint(0), 4 * PAGE, VmProt::RW, VmaKind::File, Some(fm)).unwrap();
     // Split the VMA before touching anything: the upper part must keep
     // its own file offset.
@@ -189,7 +189,7 @@ fn file_mappings_read_the_file_and_stay_private() {
     assert_eq!(std::fs::read(t.0.join("root/blob")).unwrap(), data);
     assert_eq!(mm.user(&mut mem).write_bytes(a, b"no"), Err(Errno::EFAULT), "the read-only part refuses writes");
     // Shared file mappings stay read-only.
-    let sm = FileMap { file: ops, offset: 0, shared: true };
+    let sm = FileMap { file: ops, offset: 0, shared: true, dentry: None };
     let s = mm.map_file(&mut mem, Placement::Hint(0), PAGE, VmProt::READ, VmaKind::File, Some(sm)).unwrap();
     assert_eq!(mm.protect(s, PAGE, VmProt::RW), Err(Errno::EACCES));
     mm.clear(&mut mem);

@@ -1,0 +1,435 @@
+//! procfs: the kernel's state as files. The tree:
+//! - global files (`system.rs`): version, cpuinfo, meminfo, stat, uptime,
+//!   loadavg, filesystems, sys/*;
+//! - `self` and `thread-self` (symlinks to the caller's directories) and
+//!   `mounts` (a symlink to self/mounts, as on Linux);
+//! - one directory per process (`pid.rs`), with `task/<tid>/` per thread,
+//!   `fd/` links (`fd.rs`) and `maps` (`maps.rs`).
+//!
+//! Nothing here can see a process directly: the kernel keeps a
+//! [`ProcRegistry`] up to date (see `registry.rs`). A file's text is made
+//! at its first read and kept for the open file (Linux makes it at each
+//! read from offset 0; a snapshot per open is what readers see anyway).
+
+mod fd;
+mod maps;
+mod pid;
+pub mod registry;
+mod system;
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::errno::Errno;
+use crate::host::Host;
+use crate::task::Pid;
+use crate::vfs::{DirEntry, FileOps, FileType, Inode, InodeRef, Io, Result, Stat, StatFs};
+
+pub use registry::{ExecInfo, ImageSeg, MountEntry, ProcInfo, ProcRegistry, ThreadInfo};
+
+/// procfs's device number (anonymous, as on Linux).
+pub const DEV: u64 = 0x16;
+const PROC_SUPER_MAGIC: u64 = 0x9fa0;
+
+/// A node of the tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Node {
+    /// A directory or file of the static tree, by path ("" is the root).
+    Static(&'static str),
+    /// `self`, `thread-self`, `mounts`.
+    SelfLink,
+    ThreadSelfLink,
+    MountsLink,
+    /// /proc/PID, or /proc/PID/task/TID when the thread is given.
+    Pid(Pid, Option<Pid>),
+    Task(Pid),
+    /// A file or link in a process (or thread) directory.
+    PidEntry(Pid, Option<Pid>, &'static str),
+    /// fd/ and fdinfo/ and their entries.
+    FdDir(Pid, bool),
+    Fd(Pid, i32),
+    FdInfo(Pid, i32),
+}
+
+/// A procfs inode.
+pub struct ProcNode {
+    reg: Rc<ProcRegistry>,
+    node: Node,
+}
+
+/// The procfs root, reading the kernel's state from `reg`.
+pub fn new_root(reg: Rc<ProcRegistry>) -> InodeRef {
+    Rc::new(ProcNode { reg, node: Node::Static("") })
+}
+
+/// FNV-1a: inode numbers from a node's description (stable while it
+/// exists, distinct in practice).
+fn hash_ino(key: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    (h >> 16) | 2
+}
+
+impl ProcNode {
+    fn child(&self, node: Node) -> InodeRef {
+        Rc::new(ProcNode { reg: self.reg.clone(), node })
+    }
+
+    fn ino(&self) -> u64 {
+        match &self.node {
+            Node::Static("") => 1,
+            n => hash_ino(&format!("{n:?}")),
+        }
+    }
+
+    /// The process a node belongs to, when it is alive (or a zombie).
+    fn proc(&self, pid: Pid) -> Result<Rc<ProcInfo>> {
+        self.reg.get(pid).ok_or(Errno::ENOENT)
+    }
+
+    /// Whether the caller may look inside `target` (ptrace access: same
+    /// user, or root).
+    fn may_inspect(&self, target: &ProcInfo) -> bool {
+        let me = self.reg.get(self.reg.current().0);
+        me.is_none_or(|me| me.creds.euid == 0 || me.creds.euid == target.creds.uid)
+    }
+}
+
+impl Inode for ProcNode {
+    fn id(&self) -> (u64, u64) {
+        (DEV, self.ino())
+    }
+
+    fn kind(&self) -> FileType {
+        match &self.node {
+            Node::Static(p) => match system::children(p) {
+                Some(_) => FileType::Directory,
+                None => FileType::Regular,
+            },
+            Node::SelfLink | Node::ThreadSelfLink | Node::MountsLink | Node::Fd(..) => FileType::Symlink,
+            Node::Pid(..) | Node::Task(_) | Node::FdDir(..) => FileType::Directory,
+            Node::PidEntry(_, _, name) => pid::kind(name),
+            Node::FdInfo(..) => FileType::Regular,
+        }
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        let kind = self.kind();
+        let (perm, owner) = match &self.node {
+            Node::Static(p) if kind == FileType::Directory => (0o555, None),
+            Node::Static(p) => (system::mode(p), None),
+            Node::SelfLink | Node::ThreadSelfLink | Node::MountsLink => (0o777, None),
+            Node::Pid(pid, _) | Node::Task(pid) => (0o555, Some(*pid)),
+            Node::PidEntry(pid, _, name) => (pid::mode(name), Some(*pid)),
+            Node::FdDir(pid, _) => (0o500, Some(*pid)),
+            Node::Fd(pid, fd) => (fd::link_mode(&*self.proc(*pid)?, *fd)?, Some(*pid)),
+            Node::FdInfo(pid, _) => (0o444, Some(*pid)),
+        };
+        let (uid, gid) = match owner {
+            Some(pid) => {
+                let p = self.proc(pid)?;
+                (p.creds.euid, p.creds.egid)
+            }
+            None => (0, 0),
+        };
+        let nlink = if kind == FileType::Directory { 2 } else { 1 };
+        let size = match &self.node {
+            Node::SelfLink | Node::ThreadSelfLink | Node::MountsLink => self.readlink()?.len() as u64,
+            _ => 0,
+        };
+        // Linux stamps a procfs inode with the time it was made (here: of
+        // the syscall looking at it).
+        let t = self.reg.now.get();
+        Ok(Stat {
+            dev: DEV,
+            ino: self.ino(),
+            mode: kind.mode_bits() | perm,
+            nlink,
+            uid,
+            gid,
+            size,
+            blksize: 1024,
+            atime: t,
+            mtime: t,
+            ctime: t,
+            ..Default::default()
+        })
+    }
+
+    fn lookup(&self, name: &[u8]) -> Result<InodeRef> {
+        let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+        let node = match &self.node {
+            Node::Static("") => match name {
+                "self" => Node::SelfLink,
+                "thread-self" => Node::ThreadSelfLink,
+                "mounts" => Node::MountsLink,
+                _ => match name.parse::<Pid>() {
+                    // Threads have directories too (not listed, as on Linux).
+                    Ok(pid) if name == pid.to_string() => {
+                        let p = self.reg.get(pid).or_else(|| self.reg.thread(pid)).ok_or(Errno::ENOENT)?;
+                        if p.pid == pid {
+                            Node::Pid(pid, None)
+                        } else {
+                            Node::Pid(p.pid, Some(pid))
+                        }
+                    }
+                    _ => Node::Static(system::child("", name).ok_or(Errno::ENOENT)?),
+                },
+            },
+            Node::Static(p) => Node::Static(system::child(p, name).ok_or(Errno::ENOENT)?),
+            Node::Pid(pid, tid) => {
+                self.proc(*pid)?;
+                let e = pid::entry(name, tid.is_some()).ok_or(Errno::ENOENT)?;
+                match e {
+                    "task" => Node::Task(*pid),
+                    "fd" => Node::FdDir(*pid, false),
+                    "fdinfo" => Node::FdDir(*pid, true),
+                    _ => Node::PidEntry(*pid, *tid, e),
+                }
+            }
+            Node::Task(pid) => {
+                let p = self.proc(*pid)?;
+                let tid: Pid = name.parse().map_err(|_| Errno::ENOENT)?;
+                if name != tid.to_string() || !p.threads.iter().any(|t| t.tid == tid) {
+                    return Err(Errno::ENOENT);
+                }
+                Node::Pid(*pid, Some(tid))
+            }
+            Node::FdDir(pid, info) => {
+                let p = self.proc(*pid)?;
+                if !self.may_inspect(&p) {
+                    return Err(Errno::EACCES);
+                }
+                let fd: i32 = name.parse().map_err(|_| Errno::ENOENT)?;
+                let open = p.files.as_ref().is_some_and(|f| f.borrow().get(fd).is_ok());
+                if name != fd.to_string() || !open {
+                    return Err(Errno::ENOENT);
+                }
+                if *info {
+                    Node::FdInfo(*pid, fd)
+                } else {
+                    Node::Fd(*pid, fd)
+                }
+            }
+            _ => return Err(Errno::ENOTDIR),
+        };
+        Ok(self.child(node))
+    }
+
+    fn readlink(&self) -> Result<Vec<u8>> {
+        let (pid, tid) = self.reg.current();
+        match &self.node {
+            Node::SelfLink if pid != 0 => Ok(pid.to_string().into_bytes()),
+            Node::ThreadSelfLink if pid != 0 => Ok(format!("{pid}/task/{tid}").into_bytes()),
+            Node::SelfLink | Node::ThreadSelfLink => Err(Errno::ENOENT),
+            Node::MountsLink => Ok(b"self/mounts".to_vec()),
+            Node::PidEntry(pid, _, name) => {
+                let p = self.proc(*pid)?;
+                if !self.may_inspect(&p) {
+                    return Err(Errno::EACCES);
+                }
+                pid::readlink(&p, name)
+            }
+            Node::Fd(pid, fd) => {
+                let p = self.proc(*pid)?;
+                if !self.may_inspect(&p) {
+                    return Err(Errno::EACCES);
+                }
+                fd::target(&p, *fd)
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn follow_link(&self) -> Option<Result<crate::vfs::Dentry>> {
+        // /proc/PID/{cwd,root,exe} and fd/N lead to the object itself,
+        // not to whatever their text names (Linux's "magic links").
+        let (pid, r) = match &self.node {
+            Node::Fd(pid, fd) => (*pid, Ok(Some(*fd))),
+            Node::PidEntry(pid, _, name @ ("cwd" | "root" | "exe")) => (*pid, Err(*name)),
+            _ => return None,
+        };
+        let p = match self.proc(pid) {
+            Ok(p) => p,
+            Err(e) => return Some(Err(e)),
+        };
+        if !self.may_inspect(&p) {
+            return Some(Err(Errno::EACCES));
+        }
+        Some(match r {
+            Ok(Some(fd)) => fd::follow(&p, fd),
+            Ok(None) => Err(Errno::ENOENT),
+            Err(name) => pid::follow(&p, name),
+        })
+    }
+
+    fn open(&self, flags: u32) -> Result<Rc<dyn FileOps>> {
+        let writing = flags & 3 != 0;
+        let file = match &self.node {
+            Node::Static(p) => {
+                if let Some(kids) = system::children(p) {
+                    let mut entries: Vec<DirEntry> = kids
+                        .iter()
+                        .filter_map(|k| Some(self.child(Node::Static(system::child(p, k)?)).dir_entry(k)))
+                        .collect();
+                    if p.is_empty() {
+                        for k in ["self", "thread-self", "mounts"] {
+                            entries.push(self.child(link_node(k)).dir_entry(k));
+                        }
+                        for pid in self.reg.pids() {
+                            let name = pid.to_string();
+                            entries.push(self.child(Node::Pid(pid, None)).dir_entry(&name));
+                        }
+                    }
+                    return Ok(Rc::new(ProcDir(entries)));
+                }
+                if writing {
+                    return Err(Errno::EACCES);
+                }
+                let (reg, path) = (self.reg.clone(), *p);
+                ProcFile::new(Box::new(move |host: &mut dyn Host| system::content(&reg, path, host)), None)
+            }
+            Node::Pid(pid, tid) => {
+                let p = self.proc(*pid)?;
+                let entries = pid::ENTRIES
+                    .iter()
+                    .filter(|(n, _, _)| !(tid.is_some() && *n == "task"))
+                    .map(|(n, _, _)| {
+                        let node = match *n {
+                            "task" => Node::Task(*pid),
+                            "fd" => Node::FdDir(*pid, false),
+                            "fdinfo" => Node::FdDir(*pid, true),
+                            _ => Node::PidEntry(*pid, *tid, n),
+                        };
+                        self.child(node).dir_entry(n)
+                    })
+                    .collect();
+                let _ = p;
+                return Ok(Rc::new(ProcDir(entries)));
+            }
+            Node::Task(pid) => {
+                let p = self.proc(*pid)?;
+                let entries = p.threads.iter().map(|t| self.child(Node::Pid(*pid, Some(t.tid))).dir_entry(&t.tid.to_string())).collect();
+                return Ok(Rc::new(ProcDir(entries)));
+            }
+            Node::FdDir(pid, info) => {
+                let p = self.proc(*pid)?;
+                if !self.may_inspect(&p) {
+                    return Err(Errno::EACCES);
+                }
+                let fds: Vec<i32> = p.files.as_ref().map(|f| f.borrow().fds().collect()).unwrap_or_default();
+                let entries = fds
+                    .into_iter()
+                    .map(|fd| {
+                        let node = if *info { Node::FdInfo(*pid, fd) } else { Node::Fd(*pid, fd) };
+                        self.child(node).dir_entry(&fd.to_string())
+                    })
+                    .collect();
+                return Ok(Rc::new(ProcDir(entries)));
+            }
+            Node::FdInfo(pid, fd) => {
+                if writing {
+                    return Err(Errno::EACCES);
+                }
+                let text = fd::info(&*self.proc(*pid)?, *fd)?;
+                ProcFile::new(Box::new(move |_: &mut dyn Host| Ok(text.clone().into_bytes())), None)
+            }
+            Node::PidEntry(pid, tid, name) => {
+                let p = self.proc(*pid)?;
+                if matches!(*name, "environ" | "mem") && !self.may_inspect(&p) {
+                    return Err(Errno::EACCES);
+                }
+                let writer = pid::writer(&self.reg, &p, name);
+                if writing && writer.is_none() {
+                    return Err(Errno::EACCES);
+                }
+                let (reg, name, tid) = (self.reg.clone(), *name, *tid);
+                ProcFile::new(Box::new(move |host: &mut dyn Host| pid::content(&reg, &p, tid, name, host)), writer)
+            }
+            Node::SelfLink | Node::ThreadSelfLink | Node::MountsLink | Node::Fd(..) => return Err(Errno::ELOOP),
+        };
+        Ok(file)
+    }
+
+    fn statfs(&self) -> Result<StatFs> {
+        Ok(StatFs { fs_type: PROC_SUPER_MAGIC, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, ..StatFs::generic() })
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+fn link_node(name: &str) -> Node {
+    match name {
+        "self" => Node::SelfLink,
+        "thread-self" => Node::ThreadSelfLink,
+        _ => Node::MountsLink,
+    }
+}
+
+trait AsDirEntry {
+    fn dir_entry(&self, name: &str) -> DirEntry;
+}
+
+impl AsDirEntry for InodeRef {
+    fn dir_entry(&self, name: &str) -> DirEntry {
+        DirEntry { ino: self.id().1, kind: Some(self.kind()), name: name.as_bytes().to_vec() }
+    }
+}
+
+struct ProcDir(Vec<DirEntry>);
+
+impl FileOps for ProcDir {
+    fn readdir(&self) -> Result<Vec<DirEntry>> {
+        Ok(self.0.clone())
+    }
+}
+
+type Generator = Box<dyn Fn(&mut dyn Host) -> Result<Vec<u8>>>;
+/// What a write to the file does (comm, oom_score_adj).
+pub(crate) type Writer = Box<dyn Fn(&[u8]) -> Result<usize>>;
+
+/// A generated file: its text is made at the first read and kept.
+struct ProcFile {
+    gen: Generator,
+    text: RefCell<Option<Vec<u8>>>,
+    writer: Option<Writer>,
+}
+
+impl ProcFile {
+    fn new(gen: Generator, writer: Option<Writer>) -> Rc<dyn FileOps> {
+        Rc::new(ProcFile { gen, text: RefCell::new(None), writer })
+    }
+}
+
+impl FileOps for ProcFile {
+    fn read(&self, host: &mut dyn Host, off: u64, buf: &mut [u8]) -> Result<Io> {
+        if self.text.borrow().is_none() {
+            let t = (self.gen)(host)?;
+            *self.text.borrow_mut() = Some(t);
+        }
+        let text = self.text.borrow();
+        let text = text.as_deref().unwrap_or_default();
+        let start = usize::try_from(off).unwrap_or(usize::MAX).min(text.len());
+        let n = buf.len().min(text.len() - start);
+        buf[..n].copy_from_slice(&text[start..start + n]);
+        Ok(Io::Done(n))
+    }
+    fn write(&self, _host: &mut dyn Host, _off: u64, data: &[u8]) -> Result<Io> {
+        match &self.writer {
+            Some(w) => w(data).map(Io::Done),
+            None => Err(Errno::EINVAL),
+        }
+    }
+    fn seekable(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests;

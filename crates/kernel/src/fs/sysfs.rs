@@ -1,0 +1,189 @@
+//! sysfs, the part common programs read: the CPU topology (one CPU),
+//! transparent hugepage settings, and the usual empty directories
+//! (class, fs/cgroup, ...). Read-only, as a container sees it.
+
+use std::any::Any;
+use std::rc::Rc;
+
+use crate::errno::Errno;
+use crate::host::Host;
+use crate::vfs::{DirEntry, FileOps, FileType, Inode, InodeRef, Io, Result, Stat, StatFs};
+
+pub const DEV: u64 = 0x15;
+const SYSFS_MAGIC: u64 = 0x6265_6572;
+
+/// Every path (from the sysfs root) and its content; None: a directory.
+const TREE: &[(&str, Option<&str>)] = &[
+    ("block", None),
+    ("bus", None),
+    ("class", None),
+    ("class/net", None),
+    ("class/tty", None),
+    ("dev", None),
+    ("dev/block", None),
+    ("dev/char", None),
+    ("devices", None),
+    ("devices/system", None),
+    ("devices/system/cpu", None),
+    ("devices/system/cpu/cpu0", None),
+    ("devices/system/cpu/cpu0/online", Some("1\n")),
+    ("devices/system/cpu/cpu0/topology", None),
+    ("devices/system/cpu/cpu0/topology/core_id", Some("0\n")),
+    ("devices/system/cpu/cpu0/topology/physical_package_id", Some("0\n")),
+    ("devices/system/cpu/cpu0/topology/thread_siblings_list", Some("0\n")),
+    ("devices/system/cpu/cpu0/topology/core_siblings_list", Some("0\n")),
+    ("devices/system/cpu/kernel_max", Some("8191\n")),
+    ("devices/system/cpu/offline", Some("\n")),
+    ("devices/system/cpu/online", Some("0\n")),
+    ("devices/system/cpu/possible", Some("0\n")),
+    ("devices/system/cpu/present", Some("0\n")),
+    ("devices/system/node", None),
+    ("firmware", None),
+    ("fs", None),
+    ("fs/cgroup", None),
+    ("kernel", None),
+    ("kernel/mm", None),
+    ("kernel/mm/transparent_hugepage", None),
+    ("kernel/mm/transparent_hugepage/defrag", Some("always defer defer+madvise [madvise] never\n")),
+    ("kernel/mm/transparent_hugepage/enabled", Some("always [madvise] never\n")),
+    ("kernel/mm/transparent_hugepage/hpage_pmd_size", Some("2097152\n")),
+    ("module", None),
+    ("power", None),
+];
+
+fn parent(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..i])
+}
+
+fn base(path: &str) -> &str {
+    path.rfind('/').map_or(path, |i| &path[i + 1..])
+}
+
+/// The sysfs root.
+pub fn new_root() -> InodeRef {
+    Rc::new(SysNode { index: None })
+}
+
+/// A node by its index in [`TREE`] (None: the root).
+struct SysNode {
+    index: Option<usize>,
+}
+
+impl SysNode {
+    fn path(&self) -> &'static str {
+        self.index.map_or("", |i| TREE[i].0)
+    }
+    fn content(&self) -> Option<&'static str> {
+        self.index.and_then(|i| TREE[i].1)
+    }
+    fn ino(&self) -> u64 {
+        self.index.map_or(1, |i| i as u64 + 2)
+    }
+}
+
+impl Inode for SysNode {
+    fn id(&self) -> (u64, u64) {
+        (DEV, self.ino())
+    }
+    fn kind(&self) -> FileType {
+        if self.content().is_some() {
+            FileType::Regular
+        } else {
+            FileType::Directory
+        }
+    }
+    fn stat(&self) -> Result<Stat> {
+        let (mode, size) = match self.content() {
+            Some(_) => (FileType::Regular.mode_bits() | 0o444, 4096),
+            None => (FileType::Directory.mode_bits() | 0o755, 0),
+        };
+        let nlink = if self.content().is_some() { 1 } else { 2 };
+        Ok(Stat { dev: DEV, ino: self.ino(), mode, nlink, size, blksize: 4096, ..Default::default() })
+    }
+    fn lookup(&self, name: &[u8]) -> Result<InodeRef> {
+        if self.content().is_some() {
+            return Err(Errno::ENOTDIR);
+        }
+        let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+        let dir = self.path();
+        let i = TREE.iter().position(|(p, _)| parent(p) == dir && base(p) == name).ok_or(Errno::ENOENT)?;
+        Ok(Rc::new(SysNode { index: Some(i) }))
+    }
+    fn open(&self, flags: u32) -> Result<Rc<dyn FileOps>> {
+        if let Some(text) = self.content() {
+            if flags & 3 != 0 {
+                return Err(Errno::EACCES);
+            }
+            return Ok(Rc::new(SysFile(text)));
+        }
+        let dir = self.path();
+        let entries = TREE
+            .iter()
+            .enumerate()
+            .filter(|(_, (p, _))| parent(p) == dir && !p.is_empty())
+            .map(|(i, (p, c))| DirEntry {
+                ino: i as u64 + 2,
+                kind: Some(if c.is_some() { FileType::Regular } else { FileType::Directory }),
+                name: base(p).as_bytes().to_vec(),
+            })
+            .collect();
+        Ok(Rc::new(SysDir(entries)))
+    }
+    fn statfs(&self) -> Result<StatFs> {
+        Ok(StatFs { fs_type: SYSFS_MAGIC, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, flags: 0x1 | 0x2 | 0x4 | 0x8 | 0x20, ..StatFs::generic() })
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+struct SysDir(Vec<DirEntry>);
+
+impl FileOps for SysDir {
+    fn readdir(&self) -> Result<Vec<DirEntry>> {
+        Ok(self.0.clone())
+    }
+}
+
+struct SysFile(&'static str);
+
+impl FileOps for SysFile {
+    fn read(&self, _host: &mut dyn Host, off: u64, buf: &mut [u8]) -> Result<Io> {
+        let t = self.0.as_bytes();
+        let start = usize::try_from(off).unwrap_or(usize::MAX).min(t.len());
+        let n = buf.len().min(t.len() - start);
+        buf[..n].copy_from_slice(&t[start..start + n]);
+        Ok(Io::Done(n))
+    }
+    fn seekable(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_files_and_dirs() {
+        let root = new_root();
+        let cpu = root.lookup(b"devices").unwrap().lookup(b"system").unwrap().lookup(b"cpu").unwrap();
+        assert_eq!(cpu.kind(), FileType::Directory);
+        let online = cpu.lookup(b"online").unwrap();
+        let mut buf = [0u8; 16];
+        struct NoHost;
+        let f = online.open(0).unwrap();
+        let _ = NoHost;
+        let names: Vec<Vec<u8>> = cpu.open(0).unwrap().readdir().unwrap().into_iter().map(|e| e.name).collect();
+        assert!(names.contains(&b"cpu0".to_vec()) && names.contains(&b"possible".to_vec()));
+        assert_eq!(root.lookup(b"nope").err(), Some(Errno::ENOENT));
+        assert_eq!(online.lookup(b"x").err(), Some(Errno::ENOTDIR));
+        assert_eq!(online.open(1).err(), Some(Errno::EACCES));
+        // Every directory in the tree has its parent in the tree.
+        for (p, _) in TREE {
+            let par = parent(p);
+            assert!(par.is_empty() || TREE.iter().any(|(q, c)| *q == par && c.is_none()), "{p}");
+        }
+        let _ = (&mut buf, f);
+    }
+}
