@@ -130,7 +130,16 @@ impl Inode for SysNode {
         Ok(Rc::new(SysDir(entries)))
     }
     fn statfs(&self) -> Result<StatFs> {
-        Ok(StatFs { fs_type: SYSFS_MAGIC, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, flags: 0x1 | 0x2 | 0x4 | 0x8 | 0x20, ..StatFs::generic() })
+        Ok(StatFs {
+            fs_type: SYSFS_MAGIC,
+            blocks: 0,
+            bfree: 0,
+            bavail: 0,
+            files: 0,
+            ffree: 0,
+            flags: 0x1 | 0x2 | 0x4 | 0x8 | 0x20,
+            ..StatFs::generic()
+        })
     }
     fn as_any(&self) -> &dyn Any {
         self

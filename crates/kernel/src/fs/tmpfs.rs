@@ -85,7 +85,16 @@ pub fn new_root(mode: u32, max_bytes: u64, caller: Rc<dyn Caller>) -> InodeRef {
     let dev = NEXT_DEV.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let sb = Rc::new(Super { dev, next_ino: Cell::new(2), max_bytes, used: Cell::new(0), caller });
     let now = sb.caller.now();
-    let meta = Meta { mode: FileType::Directory.mode_bits() | (mode & 0o7777), uid: 0, gid: 0, nlink: 2, rdev: 0, atime: now, mtime: now, ctime: now };
+    let meta = Meta {
+        mode: FileType::Directory.mode_bits() | (mode & 0o7777),
+        uid: 0,
+        gid: 0,
+        nlink: 2,
+        rdev: 0,
+        atime: now,
+        mtime: now,
+        ctime: now,
+    };
     Rc::new(Node(Rc::new(Inner { sb, ino: 1, meta: RefCell::new(meta), body: RefCell::new(Body::Dir(BTreeMap::new())) })))
 }
 

@@ -107,11 +107,7 @@ impl Kernel {
         self.tasks
             .iter()
             .filter(|t| t.pid == pid && t.state != TaskState::Dead)
-            .map(|t| ThreadInfo {
-                tid: t.tid,
-                icount: t.cpu.icount,
-                state: if matches!(t.state, TaskState::Runnable) { 'R' } else { 'S' },
-            })
+            .map(|t| ThreadInfo { tid: t.tid, icount: t.cpu.icount, state: if matches!(t.state, TaskState::Runnable) { 'R' } else { 'S' } })
             .collect()
     }
 

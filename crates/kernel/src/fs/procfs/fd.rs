@@ -61,6 +61,11 @@ pub fn info(p: &ProcInfo, fd: i32) -> Result<String> {
     if cloexec {
         flags |= crate::vfs::file::O_CLOEXEC;
     }
+    // Opens by path are O_LARGEFILE on 64-bit Linux (pipes and sockets
+    // are not).
+    if f.dentry.is_some() {
+        flags |= crate::vfs::file::O_LARGEFILE;
+    }
     let st = f.stat().unwrap_or_default();
     Ok(format!("pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n", f.offset(), flags, mount_id(st.dev), st.ino))
 }

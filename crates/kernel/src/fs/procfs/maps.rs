@@ -7,7 +7,6 @@
 //! anonymous, or the same file at consecutive offsets) are shown as one.
 //! oxvm has no vDSO, so there is no [vvar]/[vdso].
 
-
 use super::ProcInfo;
 use crate::mm::{VmProt, Vma, VmaKind};
 use crate::vfs::{dev_major, dev_minor, Dentry};
@@ -83,7 +82,8 @@ fn lines(p: &ProcInfo) -> Vec<Line> {
     for l in raw {
         if let Some(last) = out.last_mut() {
             let same = last.end == l.start && last.prot == l.prot && last.shared == l.shared && last.name == l.name;
-            let cont = if l.file { last.dev == l.dev && last.ino == l.ino && last.offset + (last.end - last.start) == l.offset } else { true };
+            let cont =
+                if l.file { last.dev == l.dev && last.ino == l.ino && last.offset + (last.end - last.start) == l.offset } else { true };
             // The stack and shared anonymous memory are never merged with a
             // neighbour here (Linux keeps them separate objects).
             if same && cont && l.name != b"[stack]" && l.name != b"/dev/zero (deleted)" {
@@ -107,15 +107,8 @@ pub fn render(p: &ProcInfo) -> String {
             if l.prot.contains(VmProt::EXEC) { 'x' } else { '-' },
             if l.shared { 's' } else { 'p' },
         );
-        let head = format!(
-            "{:08x}-{:08x} {perms} {:08x} {:02x}:{:02x} {} ",
-            l.start,
-            l.end,
-            l.offset,
-            dev_major(l.dev),
-            dev_minor(l.dev),
-            l.ino
-        );
+        let head =
+            format!("{:08x}-{:08x} {perms} {:08x} {:02x}:{:02x} {} ", l.start, l.end, l.offset, dev_major(l.dev), dev_minor(l.dev), l.ino);
         s.push_str(&head);
         if !l.name.is_empty() {
             // The header is padded to 72 columns, then a space: the name
@@ -162,4 +155,3 @@ pub fn sizes(p: &ProcInfo) -> Sizes {
     }
     z
 }
-

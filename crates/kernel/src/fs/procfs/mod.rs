@@ -125,7 +125,8 @@ impl Inode for ProcNode {
             Node::SelfLink | Node::ThreadSelfLink | Node::MountsLink => (0o777, None),
             Node::Pid(pid, _) | Node::Task(pid) => (0o555, Some(*pid)),
             Node::PidEntry(pid, _, name) => (pid::mode(name), Some(*pid)),
-            Node::FdDir(pid, _) => (0o500, Some(*pid)),
+            Node::FdDir(pid, false) => (0o500, Some(*pid)),
+            Node::FdDir(pid, true) => (0o555, Some(*pid)),
             Node::Fd(pid, fd) => (fd::link_mode(&*self.proc(*pid)?, *fd)?, Some(*pid)),
             Node::FdInfo(pid, _) => (0o444, Some(*pid)),
         };
@@ -272,10 +273,8 @@ impl Inode for ProcNode {
         let file = match &self.node {
             Node::Static(p) => {
                 if let Some(kids) = system::children(p) {
-                    let mut entries: Vec<DirEntry> = kids
-                        .iter()
-                        .filter_map(|k| Some(self.child(Node::Static(system::child(p, k)?)).dir_entry(k)))
-                        .collect();
+                    let mut entries: Vec<DirEntry> =
+                        kids.iter().filter_map(|k| Some(self.child(Node::Static(system::child(p, k)?)).dir_entry(k))).collect();
                     if p.is_empty() {
                         for k in ["self", "thread-self", "mounts"] {
                             entries.push(self.child(link_node(k)).dir_entry(k));
@@ -321,15 +320,16 @@ impl Inode for ProcNode {
                 if !self.may_inspect(&p) {
                     return Err(Errno::EACCES);
                 }
-                let fds: Vec<i32> = p.files.as_ref().map(|f| f.borrow().fds().collect()).unwrap_or_default();
-                let entries = fds
-                    .into_iter()
-                    .map(|fd| {
-                        let node = if *info { Node::FdInfo(*pid, fd) } else { Node::Fd(*pid, fd) };
-                        self.child(node).dir_entry(&fd.to_string())
-                    })
-                    .collect();
-                return Ok(Rc::new(ProcDir(entries)));
+                // Listed when read, so the descriptor of this very
+                // directory is in it, as on Linux.
+                let (reg, pid, info) = (self.reg.clone(), *pid, *info);
+                let list = move || {
+                    let p = reg.get(pid).ok_or(Errno::ENOENT)?;
+                    let fds: Vec<i32> = p.files.as_ref().map(|f| f.borrow().fds().collect()).unwrap_or_default();
+                    let node = |fd| ProcNode { reg: reg.clone(), node: if info { Node::FdInfo(pid, fd) } else { Node::Fd(pid, fd) } };
+                    Ok(fds.into_iter().map(|fd| (Rc::new(node(fd)) as InodeRef).dir_entry(&fd.to_string())).collect())
+                };
+                return Ok(Rc::new(LazyDir(Box::new(list))));
             }
             Node::FdInfo(pid, fd) => {
                 if writing {
@@ -383,6 +383,15 @@ impl AsDirEntry for InodeRef {
 }
 
 struct ProcDir(Vec<DirEntry>);
+
+/// A directory whose entries are made when it is read.
+struct LazyDir(Box<dyn Fn() -> Result<Vec<DirEntry>>>);
+
+impl FileOps for LazyDir {
+    fn readdir(&self) -> Result<Vec<DirEntry>> {
+        (self.0)()
+    }
+}
 
 impl FileOps for ProcDir {
     fn readdir(&self) -> Result<Vec<DirEntry>> {

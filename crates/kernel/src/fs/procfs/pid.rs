@@ -19,7 +19,7 @@ pub const ENTRIES: &[(&str, FileType, u32)] = &[
     ("environ", FileType::Regular, 0o400),
     ("exe", FileType::Symlink, 0o777),
     ("fd", FileType::Directory, 0o500),
-    ("fdinfo", FileType::Directory, 0o500),
+    ("fdinfo", FileType::Directory, 0o555),
     ("limits", FileType::Regular, 0o444),
     ("loginuid", FileType::Regular, 0o644),
     ("maps", FileType::Regular, 0o444),
@@ -200,7 +200,14 @@ fn status(reg: &ProcRegistry, p: &ProcInfo, tid: Option<Pid>) -> String {
         let _ = writeln!(s, "VmPeak:\t{:8} kB\nVmSize:\t{:8} kB\nVmLck:\t{:8} kB\nVmPin:\t{:8} kB", kb(z.total), kb(z.total), 0, 0);
         let _ = writeln!(s, "VmHWM:\t{:8} kB\nVmRSS:\t{:8} kB", kb(rss), kb(rss));
         let _ = writeln!(s, "RssAnon:\t{:8} kB\nRssFile:\t{:8} kB\nRssShmem:\t{:8} kB", kb(p.rss_anon), kb(p.rss_file), 0);
-        let _ = writeln!(s, "VmData:\t{:8} kB\nVmStk:\t{:8} kB\nVmExe:\t{:8} kB\nVmLib:\t{:8} kB", kb(z.data), kb(z.stack), kb(z.exe), kb(z.lib));
+        let _ = writeln!(
+            s,
+            "VmData:\t{:8} kB\nVmStk:\t{:8} kB\nVmExe:\t{:8} kB\nVmLib:\t{:8} kB",
+            kb(z.data),
+            kb(z.stack),
+            kb(z.exe),
+            kb(z.lib)
+        );
         let _ = writeln!(s, "VmPTE:\t{:8} kB\nVmSwap:\t{:8} kB\nHugetlbPages:\t{:8} kB", 4 * (z.total / 512 + 1), 0, 0);
         let _ = writeln!(s, "CoreDumping:\t0\nTHP_enabled:\t1");
     }
@@ -209,7 +216,11 @@ fn status(reg: &ProcRegistry, p: &ProcInfo, tid: Option<Pid>) -> String {
     let _ = writeln!(s, "SigPnd:\t{:016x}\nShdPnd:\t{:016x}", 0, p.sig_pending);
     let _ = writeln!(s, "SigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}", p.sig_blocked, p.sig_ignored, p.sig_caught);
     let caps = if c.euid == 0 { 0x1ff_ffff_ffffu64 } else { 0 };
-    let _ = writeln!(s, "CapInh:\t{:016x}\nCapPrm:\t{caps:016x}\nCapEff:\t{caps:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}", 0, 0x1ff_ffff_ffffu64, 0);
+    let _ = writeln!(
+        s,
+        "CapInh:\t{:016x}\nCapPrm:\t{caps:016x}\nCapEff:\t{caps:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}",
+        0, 0x1ff_ffff_ffffu64, 0
+    );
     let _ = writeln!(s, "NoNewPrivs:\t{}\nSeccomp:\t0\nSeccomp_filters:\t0", p.no_new_privs as u8);
     let _ = writeln!(s, "Speculation_Store_Bypass:\tvulnerable\nSpeculationIndirectBranch:\talways enabled");
     let _ = writeln!(s, "Cpus_allowed:\t1\nCpus_allowed_list:\t0\nMems_allowed:\t1\nMems_allowed_list:\t0");
@@ -256,7 +267,11 @@ fn limits(p: &ProcInfo) -> String {
     let v = |x: u64| if x == u64::MAX { "unlimited".to_string() } else { x.to_string() };
     for (i, (name, unit)) in LIMITS.iter().enumerate() {
         let l = p.rlimits[i];
-        let _ = writeln!(s, "{name:<25} {:<20} {:<20} {unit:<10}", v(l.cur), v(l.max));
+        let _ = write!(s, "{name:<25} {:<20} {:<20} ", v(l.cur), v(l.max));
+        if !unit.is_empty() {
+            let _ = write!(s, "{unit:<10}");
+        }
+        s.push('\n');
     }
     s
 }
@@ -287,4 +302,3 @@ pub fn content(reg: &ProcRegistry, p: &ProcInfo, tid: Option<Pid>, name: &str, _
         _ => return Err(Errno::ENOENT),
     })
 }
-

@@ -279,7 +279,8 @@ pub fn mountinfo(reg: &ProcRegistry) -> String {
         let parent = if m.target == "/" { 1 } else { 21 };
         let (ma, mi) = (dev_major(m.dev), dev_minor(m.dev));
         let opts = m.options.split(',').take(1).collect::<Vec<_>>().join(",");
-        let mount_opts = m.options.split(',').filter(|o| matches!(*o, "rw" | "ro" | "nosuid" | "nodev" | "noexec" | "relatime")).collect::<Vec<_>>();
+        let mount_opts =
+            m.options.split(',').filter(|o| matches!(*o, "rw" | "ro" | "nosuid" | "nodev" | "noexec" | "relatime")).collect::<Vec<_>>();
         let _ = writeln!(s, "{id} {parent} {ma}:{mi} / {} {} - {} {} {opts}", m.target, mount_opts.join(","), m.fstype, m.source);
     }
     s
