@@ -119,22 +119,14 @@ fn state(p: &ProcInfo, reg: &ProcRegistry, tid: Option<Pid>) -> (char, &'static 
     if p.zombie {
         return ('Z', "zombie");
     }
-    let (cur_pid, cur_tid) = reg.current();
-    let running = match tid {
-        Some(t) => t == cur_tid,
-        None => p.pid == cur_pid,
-    };
-    // The caller is running; the rest wait their turn or for an event.
-    let waiting = match tid {
-        Some(t) => p.threads.iter().find(|x| x.tid == t).is_some_and(|x| x.state != 'R'),
-        None => p.threads.iter().all(|x| x.state != 'R'),
-    };
-    if running {
-        ('R', "running")
-    } else if waiting {
-        ('S', "sleeping")
-    } else {
-        ('R', "running")
+    // A process shows its leader thread's state; the caller is running,
+    // the others as the kernel last saw them (waiting their turn counts
+    // as running, as on Linux).
+    let t = tid.unwrap_or(p.pid);
+    let state = if t == reg.current().1 { 'R' } else { p.threads.iter().find(|x| x.tid == t).map_or('S', |x| x.state) };
+    match state {
+        'R' => ('R', "running"),
+        _ => ('S', "sleeping"),
     }
 }
 
