@@ -51,7 +51,7 @@ pub fn link_mode(p: &ProcInfo, fd: i32) -> Result<u32> {
 }
 
 /// fdinfo/N: position, flags (octal, with O_CLOEXEC), mount id, inode.
-pub fn info(p: &ProcInfo, fd: i32) -> Result<String> {
+pub fn info(reg: &super::ProcRegistry, p: &ProcInfo, fd: i32) -> Result<String> {
     let files = p.files.as_ref().ok_or(Errno::ENOENT)?;
     let (f, cloexec) = {
         let t = files.borrow();
@@ -67,16 +67,7 @@ pub fn info(p: &ProcInfo, fd: i32) -> Result<String> {
         flags |= crate::vfs::file::O_LARGEFILE;
     }
     let st = f.stat().unwrap_or_default();
-    Ok(format!("pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n", f.offset(), flags, mount_id(st.dev), st.ino))
-}
-
-/// The mount id mountinfo shows for a filesystem device.
-pub fn mount_id(dev: u64) -> u64 {
-    match dev {
-        super::DEV => 22,
-        5 => 23,
-        _ => 21,
-    }
+    Ok(format!("pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n", f.offset(), flags, super::system::mount_id(reg, st.dev), st.ino))
 }
 
 /// Where following the link leads: the file's own dentry, or for an

@@ -335,7 +335,7 @@ impl Inode for ProcNode {
                 if writing {
                     return Err(Errno::EACCES);
                 }
-                let text = fd::info(&*self.proc(*pid)?, *fd)?;
+                let text = fd::info(&self.reg, &*self.proc(*pid)?, *fd)?;
                 ProcFile::new(Box::new(move |_: &mut dyn Host| Ok(text.clone().into_bytes())), None)
             }
             Node::PidEntry(pid, tid, name) => {

@@ -3,7 +3,6 @@
 
 use std::fmt::Write;
 
-use super::fd::mount_id;
 use super::ProcRegistry;
 use crate::errno::Errno;
 use crate::host::{Clock, Host};
@@ -271,17 +270,40 @@ pub fn mounts(reg: &ProcRegistry) -> String {
     reg.mounts().iter().map(|m| format!("{} {} {} {} 0 0\n", m.source, m.target, m.fstype, m.options)).collect()
 }
 
-/// /proc/PID/mountinfo: ids, parent ids, device, root, point, options.
+/// A mount's id in mountinfo (and fdinfo's mnt_id): 21 for the root,
+/// then in mount order.
+pub fn mount_id(reg: &ProcRegistry, dev: u64) -> u64 {
+    reg.mounts().iter().position(|m| m.dev == dev).map_or(21, |i| 21 + i as u64)
+}
+
+/// /proc/PID/mountinfo: id, parent id, device, root, mount point,
+/// per-mount options, then the filesystem type, source and its options.
 pub fn mountinfo(reg: &ProcRegistry) -> String {
+    let mounts = reg.mounts();
     let mut s = String::new();
-    for m in reg.mounts() {
-        let id = mount_id(m.dev);
-        let parent = if m.target == "/" { 1 } else { 21 };
+    for (i, m) in mounts.iter().enumerate() {
+        // The parent: the mount with the longest path that contains it.
+        let parent = mounts
+            .iter()
+            .enumerate()
+            .filter(|(j, p)| *j != i && (p.target == "/" || m.target.starts_with(&format!("{}/", p.target))))
+            .max_by_key(|(_, p)| p.target.len())
+            .map_or(1, |(j, _)| 21 + j as u64);
         let (ma, mi) = (dev_major(m.dev), dev_minor(m.dev));
-        let opts = m.options.split(',').take(1).collect::<Vec<_>>().join(",");
-        let mount_opts =
-            m.options.split(',').filter(|o| matches!(*o, "rw" | "ro" | "nosuid" | "nodev" | "noexec" | "relatime")).collect::<Vec<_>>();
-        let _ = writeln!(s, "{id} {parent} {ma}:{mi} / {} {} - {} {} {opts}", m.target, mount_opts.join(","), m.fstype, m.source);
+        let per_mount = ["rw", "ro", "nosuid", "nodev", "noexec", "relatime"];
+        let mount_opts: Vec<&str> = m.options.split(',').filter(|o| per_mount.contains(o)).collect();
+        let mut super_opts: Vec<&str> = m.options.split(',').filter(|o| !per_mount.contains(o)).collect();
+        super_opts.insert(0, if m.options.split(',').any(|o| o == "ro") { "ro" } else { "rw" });
+        let _ = writeln!(
+            s,
+            "{} {parent} {ma}:{mi} / {} {} - {} {} {}",
+            21 + i,
+            m.target,
+            mount_opts.join(","),
+            m.fstype,
+            m.source,
+            super_opts.join(",")
+        );
     }
     s
 }
