@@ -33,7 +33,7 @@ pub fn mount_standard(vfs: &mut Vfs, root: &InodeRef, reg: &std::rc::Rc<ProcRegi
     }
     if let Some(dev) = dir(b"dev") {
         // Docker's default /dev/shm: 64 MiB.
-        let shm = tmpfs::new_root(0o1777, 64 << 20, reg.clone());
+        let shm = tmpfs::new_root(0o1777, 64 << 20, true, reg.clone());
         let shm_dev = dev_of(&shm);
         vfs.mount(&dev, devtmpfs::new_root(Some(dev.clone()), Some(shm)));
         table.push(entry("devtmpfs", "/dev", "devtmpfs", "rw,nosuid,relatime,mode=755", devtmpfs::DEV));

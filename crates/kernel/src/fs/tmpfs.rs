@@ -44,6 +44,8 @@ struct Super {
     /// Size limit and bytes in use (file data, rounded to pages).
     max_bytes: u64,
     used: Cell<u64>,
+    /// Mounted nodev: device nodes cannot be opened (EACCES).
+    nodev: bool,
     caller: Rc<dyn Caller>,
 }
 
@@ -80,10 +82,10 @@ struct Inner {
 pub struct Node(Rc<Inner>);
 
 /// A new, empty tmpfs whose root has permissions `mode`, limited to
-/// `max_bytes` of file data.
-pub fn new_root(mode: u32, max_bytes: u64, caller: Rc<dyn Caller>) -> InodeRef {
+/// `max_bytes` of file data; `nodev` as the mount option.
+pub fn new_root(mode: u32, max_bytes: u64, nodev: bool, caller: Rc<dyn Caller>) -> InodeRef {
     let dev = NEXT_DEV.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let sb = Rc::new(Super { dev, next_ino: Cell::new(2), max_bytes, used: Cell::new(0), caller });
+    let sb = Rc::new(Super { dev, next_ino: Cell::new(2), max_bytes, used: Cell::new(0), nodev, caller });
     let now = sb.caller.now();
     let meta = Meta {
         mode: FileType::Directory.mode_bits() | (mode & 0o7777),
@@ -316,14 +318,6 @@ fn wrap(i: Rc<Inner>) -> InodeRef {
     Rc::new(Node(i))
 }
 
-impl Node {
-    /// mknod(2): a device node, FIFO or socket called `name`.
-    pub fn mknod(&self, name: &[u8], mode: u32, rdev: u64) -> Result<()> {
-        let node = self.0.new_node(mode, rdev, Body::Special);
-        self.0.insert(name, node)
-    }
-}
-
 impl Inode for Node {
     fn id(&self) -> (u64, u64) {
         (self.0.sb.dev, self.0.ino)
@@ -344,8 +338,12 @@ impl Inode for Node {
         }
     }
     fn open(&self, flags: u32) -> Result<Rc<dyn FileOps>> {
+        if flags & crate::vfs::file::O_PATH != 0 {
+            return Ok(Rc::new(crate::vfs::PathOnly));
+        }
         match self.0.kind() {
             FileType::Directory | FileType::Regular => {}
+            FileType::CharDev | FileType::BlockDev if self.0.sb.nodev => return Err(Errno::EACCES),
             FileType::CharDev => {
                 let rdev = self.0.meta.borrow().rdev;
                 return crate::dev::mem::MemDevice::from_rdev(rdev).map(|d| Rc::new(d) as Rc<dyn FileOps>).ok_or(Errno::ENXIO);
@@ -394,6 +392,10 @@ impl Inode for Node {
     }
     fn symlink(&self, name: &[u8], target: &[u8]) -> Result<()> {
         let node = self.0.new_node(FileType::Symlink.mode_bits() | 0o777, 0, Body::Link(target.to_vec()));
+        self.0.insert(name, node)
+    }
+    fn mknod(&self, name: &[u8], mode: u32, rdev: u64) -> Result<()> {
+        let node = self.0.new_node(mode, rdev, Body::Special);
         self.0.insert(name, node)
     }
     fn link(&self, name: &[u8], target: &InodeRef) -> Result<()> {

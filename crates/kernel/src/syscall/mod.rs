@@ -15,6 +15,7 @@ pub mod fcntl;
 pub mod getdents;
 pub mod id;
 pub mod ioctl;
+pub mod mknod;
 pub mod mm;
 pub mod namei;
 pub mod open;

@@ -7,8 +7,8 @@
 
 use super::strace::Arg::{self, *};
 use super::{
-    access, arch, attr, copy, cwd, exec, exit, fcntl, getdents, id, ioctl, mm, namei, open, pipe, poll, read_write, sched, signal, socket,
-    stat, statfs, system, thread, time, xattr, Handler,
+    access, arch, attr, copy, cwd, exec, exit, fcntl, getdents, id, ioctl, mknod, mm, namei, open, pipe, poll, read_write, sched, signal,
+    socket, stat, statfs, system, thread, time, xattr, Handler,
 };
 
 /// How completely oxvm implements a syscall.
@@ -182,7 +182,7 @@ pub static TABLE: &[Entry] = &[
     sys(130, "rt_sigsuspend", exit::in_kernel, Partial, "no signal delivery yet: returns EINTR once a child has exited (the SIGCHLD a handler would catch), else waits", &[Ptr, Uint]),
     sys(131, "sigaltstack", signal::sys_sigaltstack, Partial, "SA_ONSTACK handlers run on it", &[Ptr, Ptr]),
     nosys(132, "utime"),
-    nosys(133, "mknod"),
+    sys(133, "mknod", mknod::sys_mknod, Partial, "FIFOs, sockets and device nodes on tmpfs (/dev/shm) only; elsewhere EPERM", &[Path, Mode, Hex]),
     nosys(134, "uselib"),
     nosys(135, "personality"),
     nosys(136, "ustat"),
@@ -308,7 +308,7 @@ pub static TABLE: &[Entry] = &[
     nosys(256, "migrate_pages"),
     sys(257, "openat", open::sys_openat, Partial, "O_TMPFILE gives EOPNOTSUPP", &[DirFd, Path, OpenFlags, Mode]),
     sys(258, "mkdirat", namei::sys_mkdirat, Supported, "", &[DirFd, Path, Mode]),
-    nosys(259, "mknodat"),
+    sys(259, "mknodat", mknod::sys_mknodat, Partial, "FIFOs, sockets and device nodes on tmpfs (/dev/shm) only; elsewhere EPERM", &[DirFd, Path, Mode, Hex]),
     sys(260, "fchownat", attr::sys_fchownat, Partial, "as chown", &[DirFd, Path, Int, Int, AtFlags]),
     nosys(261, "futimesat"),
     sys(262, "newfstatat", stat::sys_newfstatat, Supported, "", &[DirFd, Path, Ptr, AtFlags]),

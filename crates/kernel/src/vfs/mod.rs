@@ -191,6 +191,11 @@ pub trait Inode {
     fn symlink(&self, _name: &[u8], _target: &[u8]) -> Result<()> {
         Err(Errno::ENOTDIR)
     }
+    /// mknod: a device node, FIFO or socket (`mode` has the type).
+    /// Filesystems that cannot record one refuse with EPERM.
+    fn mknod(&self, _name: &[u8], _mode: u32, _rdev: u64) -> Result<()> {
+        Err(Errno::EPERM)
+    }
     /// Make `name` in this directory a hard link to `target` (same fs).
     fn link(&self, _name: &[u8], _target: &InodeRef) -> Result<()> {
         Err(Errno::ENOTDIR)
@@ -295,6 +300,13 @@ pub trait FileOps {
         0x1 | 0x4
     }
 }
+
+/// The open file of an O_PATH descriptor on an object that cannot be
+/// opened for I/O (a symlink, a FIFO): it only names the object, and
+/// every I/O call fails as on Linux (EBADF is the descriptor's business).
+pub struct PathOnly;
+
+impl FileOps for PathOnly {}
 
 /// What statfs reports (the struct statfs fields that carry values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -269,6 +269,9 @@ impl Inode for ProcNode {
     }
 
     fn open(&self, flags: u32) -> Result<Rc<dyn FileOps>> {
+        if flags & crate::vfs::file::O_PATH != 0 && self.kind() == FileType::Symlink {
+            return Ok(Rc::new(crate::vfs::PathOnly));
+        }
         let writing = flags & 3 != 0;
         let file = match &self.node {
             Node::Static(p) => {

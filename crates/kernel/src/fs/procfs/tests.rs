@@ -18,7 +18,7 @@ fn vma(start: u64, end: u64, prot: VmProt, kind: VmaKind) -> Vma {
 /// A registry with process 1 (two threads, uid 1000) calling.
 fn setup() -> (Rc<ProcRegistry>, InodeRef, Rc<RefCell<FdTable>>) {
     let reg = Rc::new(ProcRegistry::default());
-    let tmp = crate::fs::tmpfs::new_root(0o755, 1 << 20, Rc::new(crate::fs::tmpfs::Root));
+    let tmp = crate::fs::tmpfs::new_root(0o755, 1 << 20, false, Rc::new(crate::fs::tmpfs::Root));
     tmp.mkdir(b"bin", 0o755).unwrap();
     let bin = tmp.lookup(b"bin").unwrap();
     bin.create(b"prog", 0o755).unwrap();

@@ -23,7 +23,7 @@ impl Caller for Who {
 
 fn fs(max: u64) -> (InodeRef, Rc<Who>) {
     let who = Rc::new(Who::default());
-    (new_root(0o1777, max, who.clone()), who)
+    (new_root(0o1777, max, false, who.clone()), who)
 }
 
 fn host() -> TestHost {
@@ -196,7 +196,7 @@ fn owners_sticky_bit_and_times() {
 #[test]
 fn device_nodes() {
     let (root, _) = fs(1 << 20);
-    let node = root.as_any().downcast_ref::<Node>().unwrap();
+    let node = &root;
     node.mknod(b"null", FileType::CharDev.mode_bits() | 0o666, makedev(1, 3)).unwrap();
     node.mknod(b"fifo", FileType::Fifo.mode_bits() | 0o644, 0).unwrap();
     let n = root.lookup(b"null").unwrap();
