@@ -118,7 +118,8 @@ impl FileOps for DevDirFile {
         out.extend(self.shm.clone());
         if let Some(h) = &self.host {
             for e in h.readdir()? {
-                if !NODES.iter().any(|(n, _)| *n == e.name.as_slice()) && !(self.shm.is_some() && e.name == b"shm") {
+                let shadowed = NODES.iter().any(|(n, _)| *n == e.name.as_slice()) || (self.shm.is_some() && e.name == b"shm");
+                if !shadowed {
                     out.push(e);
                 }
             }

@@ -293,7 +293,7 @@ impl Inode for ProcNode {
                     return Err(Errno::EACCES);
                 }
                 let (reg, path) = (self.reg.clone(), *p);
-                ProcFile::new(Box::new(move |host: &mut dyn Host| system::content(&reg, path, host)), None)
+                ProcFile::boxed(Box::new(move |host: &mut dyn Host| system::content(&reg, path, host)), None)
             }
             Node::Pid(pid, tid) => {
                 let p = self.proc(*pid)?;
@@ -339,7 +339,7 @@ impl Inode for ProcNode {
                     return Err(Errno::EACCES);
                 }
                 let text = fd::info(&self.reg, &*self.proc(*pid)?, *fd)?;
-                ProcFile::new(Box::new(move |_: &mut dyn Host| Ok(text.clone().into_bytes())), None)
+                ProcFile::boxed(Box::new(move |_: &mut dyn Host| Ok(text.clone().into_bytes())), None)
             }
             Node::PidEntry(pid, tid, name) => {
                 let p = self.proc(*pid)?;
@@ -351,7 +351,7 @@ impl Inode for ProcNode {
                     return Err(Errno::EACCES);
                 }
                 let (reg, name, tid) = (self.reg.clone(), *name, *tid);
-                ProcFile::new(Box::new(move |host: &mut dyn Host| pid::content(&reg, &p, tid, name, host)), writer)
+                ProcFile::boxed(Box::new(move |host: &mut dyn Host| pid::content(&reg, &p, tid, name, host)), writer)
             }
             Node::SelfLink | Node::ThreadSelfLink | Node::MountsLink | Node::Fd(..) => return Err(Errno::ELOOP),
         };
@@ -414,7 +414,7 @@ struct ProcFile {
 }
 
 impl ProcFile {
-    fn new(gen: Generator, writer: Option<Writer>) -> Rc<dyn FileOps> {
+    fn boxed(gen: Generator, writer: Option<Writer>) -> Rc<dyn FileOps> {
         Rc::new(ProcFile { gen, text: RefCell::new(None), writer })
     }
 }

@@ -142,7 +142,7 @@ fn stat(reg: &ProcRegistry, p: &ProcInfo, tid: Option<Pid>) -> String {
     let (code_lo, code_hi) = code_range(p);
     let id = tid.unwrap_or(p.pid);
     format!(
-        "{id} ({}) {st} {} {} {} 0 -1 4194304 0 0 0 0 {} 0 0 0 20 {} {} 0 {} {} {} {} {} {} {} 0 0 {} {} {} {} 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 {}\n",
+        "{id} ({}) {st} {} {} {} 0 -1 4194304 0 0 0 0 {} 0 0 0 20 {} {} 0 {} {} {} {} {} {} {} 0 0 {} {} {} {} 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
         comm(p),
         p.ppid,
         p.pgid,
@@ -161,7 +161,6 @@ fn stat(reg: &ProcRegistry, p: &ProcInfo, tid: Option<Pid>) -> String {
         p.sig_blocked,
         p.sig_ignored,
         p.sig_caught,
-        if p.zombie { 0 } else { 0 },
     )
 }
 
