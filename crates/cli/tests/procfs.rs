@@ -108,6 +108,11 @@ differential! {
     shm_truncate_and_append: ["bash", "-c", "cd /dev/shm && printf 123456789 > t && truncate -s 4 t && cat t && echo && printf ab >> t && cat t && echo && truncate -s 10 t && od -c t && stat -c %s t && rm t"];
     python_shm: ["python3", "-c", "import os\nfd = os.open('/dev/shm/py', os.O_CREAT | os.O_RDWR, 0o600)\nos.write(fd, b'hello world')\nos.lseek(fd, 6, 0)\nprint(os.read(fd, 5))\nimport mmap\nm = mmap.mmap(fd, 11, mmap.MAP_PRIVATE)\nprint(m[:5])\nos.unlink('/dev/shm/py')\nprint(os.fstat(fd).st_nlink, os.listdir('/dev/shm'))"];
     mknod_shm: ["bash", "-c", "cd /dev/shm && mkfifo -m 600 p && mknod n c 1 3 && mknod -m 640 b b 7 0 && stat -c '%F %t:%T %a' p n b && (echo x > n; echo $?); mknod p c 1 3; echo $?; rm p n b; ls -A"];
+    // Every file mapping (program, interpreter, libraries, locale files)
+    // with Linux's permissions, offsets, device and inode; addresses
+    // differ (ASLR natively, and oxvm has no vDSO).
+    maps_files_awk: ["bash", "-c", "awk '$6 ~ /^\\// {print $2, $3, $4, $5, $6}' /proc/self/maps"];
+    maps_files_python: ["bash", "-c", "python3 -c 'import sys; sys.stdout.write(open(\"/proc/self/maps\").read())' | awk '$6 ~ /^\\// {print $2, $3, $4, $5, $6}'"];
     sticky_shm: ["bash", "-c", "cd /dev/shm && touch mine && mkdir open && chmod 777 open && touch open/f && python3 -c 'import os\nos.setgid(1000); os.setuid(1000)\nfor p in [\"mine\", \"open/f\"]:\n  try: os.unlink(p); print(\"removed\", p)\n  except OSError as e: print(p, e)\nopen(\"theirs\", \"w\").close(); print(os.stat(\"theirs\").st_uid)'; ls; rm -r mine open theirs"];
 }
 

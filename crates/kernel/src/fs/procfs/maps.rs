@@ -3,8 +3,10 @@
 //! loaded from the executable or its interpreter show that file (at the
 //! segment's offset), file mappings their file, the brk area `[heap]`, the
 //! main stack `[stack]`, shared anonymous memory `/dev/zero (deleted)` as
-//! on Linux. Adjacent areas Linux would have merged (same permissions,
-//! anonymous, or the same file at consecutive offsets) are shown as one.
+//! on Linux. Adjacent private anonymous areas with the same permissions
+//! are shown as one, as Linux merges them; file areas are not merged
+//! (Linux keeps a RELRO part apart from its read-only neighbour, whose
+//! pages were never written: their anon_vma differ).
 //! oxvm has no vDSO, so there is no [vvar]/[vdso].
 
 use super::ProcInfo;
@@ -82,11 +84,8 @@ fn lines(p: &ProcInfo) -> Vec<Line> {
     for l in raw {
         if let Some(last) = out.last_mut() {
             let same = last.end == l.start && last.prot == l.prot && last.shared == l.shared && last.name == l.name;
-            let cont =
-                if l.file { last.dev == l.dev && last.ino == l.ino && last.offset + (last.end - last.start) == l.offset } else { true };
-            // The stack and shared anonymous memory are never merged with a
-            // neighbour here (Linux keeps them separate objects).
-            if same && cont && l.name != b"[stack]" && l.name != b"/dev/zero (deleted)" {
+            // The stack is never merged with a neighbour.
+            if same && !l.file && !last.file && l.name != b"[stack]" {
                 last.end = l.end;
                 continue;
             }
