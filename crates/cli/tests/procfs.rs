@@ -82,6 +82,7 @@ macro_rules! differential {
 differential! {
     ps_tree: ["bash", "-c", "ps -o pid,ppid,comm; true"];
     ps_background: ["bash", "-c", "sleep 0.5 & sleep 0.1; ps -e -o pid,ppid,comm,args; wait"];
+    ps_states: ["bash", "-c", "sleep 2 | cat & sleep 0.5; ps -o pid,ppid,state,comm; kill %1; wait"];
     pgrep_sleep: ["bash", "-c", "sleep 0.5 & pgrep -l sleep; pgrep -x nothing; echo $?; wait"];
     // (Not SigQ: it counts the user's queued signals system-wide.)
     status_fields: ["bash", "-c", "grep -E '^(Name|Umask|State|Tgid|Pid|PPid|TracerPid|Uid|Gid|Threads|NoNewPrivs)' /proc/self/status"];

@@ -102,13 +102,15 @@ fn may_be_proc(p: &mut Process, mem: &mut Memory, addr: u64) -> bool {
     head[0] != b'/' || &head == b"/proc"
 }
 
+/// What procfs shows of a task: runnable ones are running (R), the rest
+/// wait for something (S).
+fn thread_info(t: &crate::task::Task) -> ThreadInfo {
+    ThreadInfo { tid: t.tid, icount: t.cpu.icount, state: if t.state == TaskState::Runnable { 'R' } else { 'S' } }
+}
+
 impl Kernel {
     fn threads_of(&self, pid: Pid) -> Vec<ThreadInfo> {
-        self.tasks
-            .iter()
-            .filter(|t| t.pid == pid && t.state != TaskState::Dead)
-            .map(|t| ThreadInfo { tid: t.tid, icount: t.cpu.icount, state: if matches!(t.state, TaskState::Runnable) { 'R' } else { 'S' } })
-            .collect()
+        self.tasks.iter().filter(|t| t.pid == pid && t.state != TaskState::Dead).map(thread_info).collect()
     }
 
     /// Record process `pid` as it is now.
@@ -154,6 +156,7 @@ impl Kernel {
         let Some(p) = self.processes.get_mut(&pid) else { return };
         if may_be_proc(p, &mut self.mem, addr) {
             self.proc_sync(pid, true);
+            self.procfs.set_live(self.tasks.iter().filter(|t| t.state != TaskState::Dead).map(thread_info));
         }
     }
 

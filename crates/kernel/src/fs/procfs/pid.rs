@@ -123,7 +123,7 @@ fn state(p: &ProcInfo, reg: &ProcRegistry, tid: Option<Pid>) -> (char, &'static 
     // the others as the kernel last saw them (waiting their turn counts
     // as running, as on Linux).
     let t = tid.unwrap_or(p.pid);
-    let state = if t == reg.current().1 { 'R' } else { p.threads.iter().find(|x| x.tid == t).map_or('S', |x| x.state) };
+    let state = if t == reg.current().1 { 'R' } else { p.threads.iter().find(|x| x.tid == t).map_or('S', |x| reg.thread_now(x).state) };
     match state {
         'R' => ('R', "running"),
         _ => ('S', "sleeping"),
@@ -133,8 +133,8 @@ fn state(p: &ProcInfo, reg: &ProcRegistry, tid: Option<Pid>) -> (char, &'static 
 fn stat(reg: &ProcRegistry, p: &ProcInfo, tid: Option<Pid>) -> String {
     let (st, _) = state(p, reg, tid);
     let icount: u64 = match tid {
-        Some(t) => p.threads.iter().filter(|x| x.tid == t).map(|x| x.icount).sum(),
-        None => p.threads.iter().map(|x| x.icount).sum(),
+        Some(t) => p.threads.iter().filter(|x| x.tid == t).map(|x| reg.thread_now(x).icount).sum(),
+        None => p.threads.iter().map(|x| reg.thread_now(x).icount).sum(),
     };
     let z = maps::sizes(p);
     let rss = p.rss_anon + p.rss_file;

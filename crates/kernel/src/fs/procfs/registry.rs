@@ -118,6 +118,9 @@ pub struct ProcRegistry {
     oom_adj: RefCell<BTreeMap<Pid, i32>>,
     /// The time (realtime) of the current syscall, for file times.
     pub now: Cell<crate::vfs::Timespec>,
+    /// Every thread's state and instruction count, refreshed more often
+    /// than the snapshots (before a syscall that may read procfs).
+    live: RefCell<BTreeMap<Pid, ThreadInfo>>,
 }
 
 impl Default for ProcRegistry {
@@ -132,6 +135,7 @@ impl Default for ProcRegistry {
             comm_writes: RefCell::default(),
             oom_adj: RefCell::default(),
             now: Cell::new(Default::default()),
+            live: RefCell::default(),
         }
     }
 }
@@ -177,6 +181,18 @@ impl ProcRegistry {
 
     pub fn all(&self) -> Vec<Rc<ProcInfo>> {
         self.procs.borrow().values().cloned().collect()
+    }
+
+    /// Record every thread's current state and CPU use.
+    pub fn set_live(&self, threads: impl Iterator<Item = ThreadInfo>) {
+        let mut live = self.live.borrow_mut();
+        live.clear();
+        live.extend(threads.map(|t| (t.tid, t)));
+    }
+
+    /// The freshest record of thread `t`.
+    pub fn thread_now(&self, t: &ThreadInfo) -> ThreadInfo {
+        self.live.borrow().get(&t.tid).copied().unwrap_or(*t)
     }
 
     pub fn set_mounts(&self, m: Vec<MountEntry>) {

@@ -241,9 +241,9 @@ fn stat(reg: &ProcRegistry, host: &mut dyn Host) -> String {
     let up = host.now(Clock::Monotonic);
     let real = host.now(Clock::Realtime);
     let btime = real.saturating_sub(up) / 1_000_000_000;
-    let user: u64 = reg.all().iter().flat_map(|p| p.threads.iter()).map(|t| t.icount / 1_000_000).sum();
+    let user: u64 = reg.all().iter().flat_map(|p| p.threads.iter()).map(|t| reg.thread_now(t).icount / 1_000_000).sum();
     let idle = (up / 10_000_000).saturating_sub(user);
-    let running = reg.all().iter().flat_map(|p| p.threads.iter()).filter(|t| t.state == 'R').count().max(1);
+    let running = reg.all().iter().flat_map(|p| p.threads.iter()).filter(|t| reg.thread_now(t).state == 'R').count().max(1);
     let blocked = 0;
     let cpu = format!("{user} 0 0 {idle} 0 0 0 0 0 0");
     format!(
@@ -260,7 +260,7 @@ fn uptime(host: &mut dyn Host) -> String {
 fn loadavg(reg: &ProcRegistry) -> String {
     let all = reg.all();
     let threads: usize = all.iter().map(|p| p.threads.len()).sum();
-    let running = all.iter().flat_map(|p| p.threads.iter()).filter(|t| t.state == 'R').count().max(1);
+    let running = all.iter().flat_map(|p| p.threads.iter()).filter(|t| reg.thread_now(t).state == 'R').count().max(1);
     let last = all.iter().map(|p| p.pid).max().unwrap_or(0);
     format!("0.00 0.00 0.00 {running}/{threads} {last}\n")
 }
