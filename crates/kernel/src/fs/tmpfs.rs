@@ -50,7 +50,7 @@ struct Super {
 }
 
 /// Anonymous device numbers for tmpfs instances (Linux's 0:N).
-static NEXT_DEV: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0x30);
+static NEXT_DEV: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0x30);
 
 struct Meta {
     mode: u32,
@@ -84,7 +84,7 @@ pub struct Node(Rc<Inner>);
 /// A new, empty tmpfs whose root has permissions `mode`, limited to
 /// `max_bytes` of file data; `nodev` as the mount option.
 pub fn new_root(mode: u32, max_bytes: u64, nodev: bool, caller: Rc<dyn Caller>) -> InodeRef {
-    let dev = NEXT_DEV.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dev = u64::from(NEXT_DEV.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     let sb = Rc::new(Super { dev, next_ino: Cell::new(2), max_bytes, used: Cell::new(0), nodev, caller });
     let now = sb.caller.now();
     let meta = Meta {

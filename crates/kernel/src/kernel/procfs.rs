@@ -173,7 +173,9 @@ impl Kernel {
         if TABLE_CHANGES.contains(&nr) {
             self.proc_sync_all();
         } else if CHANGES.contains(&nr) {
-            self.proc_sync(pid, true);
+            // Resident pages change at faults, not at these calls: they are
+            // counted when procfs is about to be read.
+            self.proc_sync(pid, false);
         }
     }
 }

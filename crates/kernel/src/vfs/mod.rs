@@ -290,6 +290,12 @@ pub trait FileOps {
     fn chmod(&self, _mode: u32) -> Option<Result<()>> {
         None
     }
+    /// For an object without a path, what /proc/PID/fd/N shows (Linux's
+    /// `anon_inode:[eventfd]` style). None: procfs names it by its type
+    /// (`pipe:[ino]`, `socket:[ino]`, a device path).
+    fn proc_name(&self) -> Option<String> {
+        None
+    }
     /// For files with no inode, what fstatfs reports.
     fn statfs(&self) -> StatFs {
         StatFs::pipefs()

@@ -20,7 +20,15 @@ fn file(p: &ProcInfo, fd: i32) -> Result<Rc<OpenFile>> {
 pub fn target(p: &ProcInfo, fd: i32) -> Result<Vec<u8>> {
     let f = file(p, fd)?;
     if let Some(d) = &f.dentry {
-        return Ok(d.path_from(&p.root));
+        let mut path = d.path_from(&p.root);
+        // An unlinked file still open shows so, as on Linux.
+        if f.stat().is_ok_and(|st| st.nlink == 0 && st.file_type() != Some(FileType::Directory)) {
+            path.extend_from_slice(b" (deleted)");
+        }
+        return Ok(path);
+    }
+    if let Some(name) = f.ops.proc_name() {
+        return Ok(name.into_bytes());
     }
     let st = f.stat()?;
     Ok(match st.file_type() {
@@ -33,8 +41,7 @@ pub fn target(p: &ProcInfo, fd: i32) -> Result<Vec<u8>> {
             (5, 1) => b"/dev/console".to_vec(),
             (ma, mi) => format!("/dev/char/{ma}:{mi}").into_bytes(),
         },
-        // An object of some anonymous inode (eventfd, epoll, ...): its
-        // type is what fstatfs... cannot tell; Linux names the class.
+        // An anonymous object that did not name itself (proc_name).
         _ => b"anon_inode:[unknown]".to_vec(),
     })
 }
@@ -77,9 +84,7 @@ pub fn follow(p: &ProcInfo, fd: i32) -> Result<Dentry> {
     if let Some(d) = &f.dentry {
         return Ok(d.clone());
     }
-    let name = target(p, fd)?;
     let inode: InodeRef = Rc::new(Anon { ops: f.ops.clone(), owner: (p.creds.euid, p.creds.egid) });
-    let _ = name;
     Ok(Dentry::root(inode))
 }
 

@@ -121,6 +121,8 @@ pub struct ProcRegistry {
     /// Every thread's state and instruction count, refreshed more often
     /// than the snapshots (before a syscall that may read procfs).
     live: RefCell<BTreeMap<Pid, ThreadInfo>>,
+    /// /proc/sys/kernel/random/boot_id, drawn at its first read.
+    pub boot_id: RefCell<Option<String>>,
 }
 
 impl Default for ProcRegistry {
@@ -136,6 +138,7 @@ impl Default for ProcRegistry {
             oom_adj: RefCell::default(),
             now: Cell::new(Default::default()),
             live: RefCell::default(),
+            boot_id: RefCell::default(),
         }
     }
 }

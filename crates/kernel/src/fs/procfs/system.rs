@@ -344,9 +344,8 @@ pub fn content(reg: &ProcRegistry, path: &str, host: &mut dyn Host) -> Result<Ve
         "sys/kernel/ostype" => format!("{SYSNAME}\n"),
         "sys/kernel/overflowgid" | "sys/kernel/overflowuid" => "65534\n".to_string(),
         "sys/kernel/pid_max" => "4194304\n".to_string(),
-        // Fixed for the life of the kernel: derived from nothing random
-        // so that it stays the same across reads without state.
-        "sys/kernel/random/boot_id" => "6f78766d-0000-4000-8000-000000000001\n".to_string(),
+        // Random, and the same for the life of the kernel.
+        "sys/kernel/random/boot_id" => reg.boot_id.borrow_mut().get_or_insert_with(|| uuid(host)).clone(),
         "sys/kernel/random/entropy_avail" | "sys/kernel/random/poolsize" => "256\n".to_string(),
         "sys/kernel/random/uuid" => uuid(host),
         "sys/kernel/shmall" => "18446744073692774399\n".to_string(),

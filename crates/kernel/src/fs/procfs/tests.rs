@@ -241,4 +241,7 @@ fn static_files() {
     assert_eq!(walk(&root, "version").unwrap().open(1).err(), Some(Errno::EACCES));
     let uuid = read(&walk(&root, "sys/kernel/random/uuid").unwrap());
     assert_eq!((uuid.len(), &uuid[14..15]), (37, "4"));
+    let boot = read(&walk(&root, "sys/kernel/random/boot_id").unwrap());
+    assert_eq!(boot.len(), 37);
+    assert_eq!(read(&walk(&root, "sys/kernel/random/boot_id").unwrap()), boot);
 }
