@@ -55,6 +55,7 @@ const TREE: &[(&str, bool)] = &[
     ("sys/vm/overcommit_ratio", false),
     ("uptime", false),
     ("version", false),
+    ("vmstat", false),
 ];
 
 pub fn join(dir: &str, name: &str) -> String {
@@ -252,6 +253,59 @@ fn stat(reg: &ProcRegistry, host: &mut dyn Host) -> String {
     )
 }
 
+/// /proc/vmstat: page counts from the frames in use; no swap, no
+/// reclaim, so the event counters oxvm does not keep are 0.
+fn vmstat(reg: &ProcRegistry) -> String {
+    let total = reg.frame_limit.get() as u64;
+    let used = (reg.frames_in_use.get() as u64).min(total);
+    let rows: &[(&str, u64)] = &[
+        ("nr_free_pages", total - used),
+        ("nr_zone_inactive_anon", 0),
+        ("nr_zone_active_anon", used),
+        ("nr_zone_inactive_file", 0),
+        ("nr_zone_active_file", 0),
+        ("nr_zone_unevictable", 0),
+        ("nr_zone_write_pending", 0),
+        ("nr_mlock", 0),
+        ("nr_bounce", 0),
+        ("nr_free_cma", 0),
+        ("nr_inactive_anon", 0),
+        ("nr_active_anon", used),
+        ("nr_inactive_file", 0),
+        ("nr_active_file", 0),
+        ("nr_unevictable", 0),
+        ("nr_slab_reclaimable", 0),
+        ("nr_slab_unreclaimable", 0),
+        ("nr_isolated_anon", 0),
+        ("nr_isolated_file", 0),
+        ("nr_anon_pages", used),
+        ("nr_mapped", 0),
+        ("nr_file_pages", 0),
+        ("nr_dirty", 0),
+        ("nr_writeback", 0),
+        ("nr_writeback_temp", 0),
+        ("nr_shmem", 0),
+        ("nr_kernel_stack", 0),
+        ("nr_page_table_pages", 0),
+        ("pgpgin", 0),
+        ("pgpgout", 0),
+        ("pswpin", 0),
+        ("pswpout", 0),
+        ("pgalloc_normal", used),
+        ("pgfree", 0),
+        ("pgactivate", 0),
+        ("pgdeactivate", 0),
+        ("pgfault", used),
+        ("pgmajfault", 0),
+        ("pgsteal_kswapd", 0),
+        ("pgsteal_direct", 0),
+        ("pgscan_kswapd", 0),
+        ("pgscan_direct", 0),
+        ("oom_kill", 0),
+    ];
+    rows.iter().map(|(k, v)| format!("{k} {v}\n")).collect()
+}
+
 fn uptime(host: &mut dyn Host) -> String {
     let up = host.now(Clock::Monotonic) / 10_000_000;
     format!("{}.{:02} {}.{:02}\n", up / 100, up % 100, up / 100, up % 100)
@@ -329,6 +383,7 @@ pub fn content(reg: &ProcRegistry, path: &str, host: &mut dyn Host) -> Result<Ve
         "stat" => stat(reg, host),
         "uptime" => uptime(host),
         "loadavg" => loadavg(reg),
+        "vmstat" => vmstat(reg),
         "swaps" => "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n".to_string(),
         "sys/fs/file-max" => "9223372036854775807\n".to_string(),
         "sys/fs/file-nr" => "0\t0\t9223372036854775807\n".to_string(),
