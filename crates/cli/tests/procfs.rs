@@ -210,7 +210,7 @@ fn tools_run() {
     let Some(out) = oxvm(&[
         "bash",
         "-c",
-        "free; uptime; ps aux; top -bn1 | head -8; nproc; getconf _NPROCESSORS_ONLN; python3 -c 'import os; print(os.cpu_count())'",
+        "free; uptime; ps aux; top -bn1 | head -8; nproc; getconf _NPROCESSORS_ONLN; python3 -c 'import os; print(os.cpu_count())'; vmstat | tail -1 | wc -w; pmap $$ | tail -1 | grep -c total",
     ]) else {
         return;
     };
@@ -221,7 +221,7 @@ fn tools_run() {
     assert!(l[3].contains(" up ") && l[3].contains("load average: 0.00, 0.00, 0.00"), "{out}");
     assert!(l[4].starts_with("USER") && out.contains("ps aux") && out.contains("bash -c free"), "{out}");
     assert!(out.contains("Tasks:") && out.contains("MiB Mem"), "{out}");
-    assert!(out.ends_with("1\n1\n1\n"), "{out}");
+    assert!(out.ends_with("1\n1\n1\n17\n1\n"), "{out}");
 }
 
 #[test]
