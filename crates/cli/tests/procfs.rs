@@ -82,6 +82,8 @@ macro_rules! differential {
 differential! {
     ps_tree: ["bash", "-c", "ps -o pid,ppid,comm; true"];
     ps_background: ["bash", "-c", "sleep 0.5 & sleep 0.1; ps -e -o pid,ppid,comm,args; wait"];
+    ps_columns: ["bash", "-c", "sleep 0.5 & sleep 0.1; ps -eo pid,ppid,user,group,uid,tty,nice,pri,cls,nlwp,comm,args; wait"];
+    ps_threads: ["python3", "-c", "import threading, subprocess\ne = threading.Event()\nt = threading.Thread(target=e.wait)\nt.start()\nprint(subprocess.run(['ps', '-eLo', 'pid,lwp,nlwp,comm'], capture_output=True, text=True).stdout, end='')\nprint(sorted(__import__('os').listdir('/proc/self/task')))\ne.set()\nt.join()"];
     ps_states: ["bash", "-c", "sleep 2 | cat & sleep 0.5; ps -o pid,ppid,state,comm; kill %1; wait"];
     pgrep_sleep: ["bash", "-c", "sleep 0.5 & pgrep -l sleep; pgrep -x nothing; echo $?; wait"];
     // (Not SigQ: it counts the user's queued signals system-wide.)

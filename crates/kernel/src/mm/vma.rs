@@ -60,7 +60,7 @@ impl core::ops::BitOr for VmProt {
     }
 }
 
-/// What a mapping is for; shown in /proc/PID/maps later, and steers brk.
+/// What a mapping is for; shown in /proc/PID/maps, and steers brk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VmaKind {
     /// A private anonymous mmap.
