@@ -105,7 +105,13 @@ fn may_be_proc(p: &mut Process, mem: &mut Memory, addr: u64) -> bool {
 /// What procfs shows of a task: runnable ones are running (R), the rest
 /// wait for something (S).
 fn thread_info(t: &crate::task::Task) -> ThreadInfo {
-    ThreadInfo { tid: t.tid, icount: t.cpu.icount, state: if t.state == TaskState::Runnable { 'R' } else { 'S' } }
+    ThreadInfo {
+        tid: t.tid,
+        icount: t.cpu.icount,
+        state: if t.state == TaskState::Runnable { 'R' } else { 'S' },
+        mask: t.sig.mask,
+        pending: t.sig.pending,
+    }
 }
 
 impl Kernel {

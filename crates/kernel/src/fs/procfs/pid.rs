@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::rc::Rc;
 
-use super::{maps, system, ProcInfo, ProcRegistry, Writer};
+use super::{maps, system, ProcInfo, ProcRegistry, ThreadInfo, Writer};
 use crate::errno::Errno;
 use crate::host::Host;
 use crate::task::Pid;
@@ -99,6 +99,12 @@ pub fn writer(reg: &Rc<ProcRegistry>, p: &ProcInfo, name: &str) -> Option<Writer
     }
 }
 
+/// The freshest record of thread `tid` (the leader for the process view).
+fn thread(reg: &ProcRegistry, p: &ProcInfo, tid: Option<Pid>) -> Option<ThreadInfo> {
+    let t = tid.unwrap_or(p.pid);
+    p.threads.iter().find(|x| x.tid == t).map(|x| reg.thread_now(x))
+}
+
 fn comm(p: &ProcInfo) -> String {
     let n = p.comm.iter().position(|&b| b == 0).unwrap_or(16);
     String::from_utf8_lossy(&p.comm[..n]).into_owned()
@@ -157,10 +163,12 @@ fn stat(reg: &ProcRegistry, p: &ProcInfo, tid: Option<Pid>) -> String {
         code_lo,
         code_hi,
         p.exec.stack,
-        p.sig_pending,
-        p.sig_blocked,
-        p.sig_ignored,
-        p.sig_caught,
+        // The thread's own pending set, and only the first 31 signals
+        // (the fields are obsolete; status has them all).
+        thread(reg, p, tid).map_or(0, |t| t.pending) & 0x7fff_ffff,
+        thread(reg, p, tid).map_or(p.sig_blocked, |t| t.mask) & 0x7fff_ffff,
+        p.sig_ignored & 0x7fff_ffff,
+        p.sig_caught & 0x7fff_ffff,
     )
 }
 
@@ -204,8 +212,10 @@ fn status(reg: &ProcRegistry, p: &ProcInfo, tid: Option<Pid>) -> String {
     }
     let _ = writeln!(s, "Threads:\t{}", p.threads.len().max(1));
     let _ = writeln!(s, "SigQ:\t0/{}", p.rlimits[11].cur);
-    let _ = writeln!(s, "SigPnd:\t{:016x}\nShdPnd:\t{:016x}", 0, p.sig_pending);
-    let _ = writeln!(s, "SigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}", p.sig_blocked, p.sig_ignored, p.sig_caught);
+    let t = thread(reg, p, tid);
+    let _ = writeln!(s, "SigPnd:\t{:016x}\nShdPnd:\t{:016x}", t.map_or(0, |t| t.pending), p.sig_pending);
+    let blocked = t.map_or(p.sig_blocked, |t| t.mask);
+    let _ = writeln!(s, "SigBlk:\t{blocked:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}", p.sig_ignored, p.sig_caught);
     let caps = if c.euid == 0 { 0x1ff_ffff_ffffu64 } else { 0 };
     let _ = writeln!(
         s,

@@ -60,6 +60,9 @@ pub struct ThreadInfo {
     pub icount: u64,
     /// 'R' runnable, 'S' waiting.
     pub state: char,
+    /// Its blocked and pending (thread-directed) signals.
+    pub mask: u64,
+    pub pending: u64,
 }
 
 /// A snapshot of one process, refreshed by the kernel.

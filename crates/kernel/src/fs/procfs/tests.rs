@@ -68,7 +68,10 @@ fn setup() -> (Rc<ProcRegistry>, InodeRef, Rc<RefCell<FdTable>>) {
         root: root.clone(),
         umask: 0o022,
         files: Some(files.clone()),
-        threads: vec![ThreadInfo { tid: 1, icount: 0, state: 'S' }, ThreadInfo { tid: 5, icount: 0, state: 'R' }],
+        threads: vec![
+            ThreadInfo { tid: 1, icount: 0, state: 'S', mask: 0, pending: 0 },
+            ThreadInfo { tid: 5, icount: 0, state: 'R', mask: 0, pending: 0 },
+        ],
         rlimits: crate::task::default_rlimits(),
         nice: 0,
         start: 0,
@@ -163,7 +166,7 @@ fn environ_needs_the_same_user() {
     // A caller of another user (process 2, uid 2000) is refused.
     let mut other = (*reg.get(1).unwrap()).clone();
     other.pid = 2;
-    other.threads = vec![ThreadInfo { tid: 2, icount: 0, state: 'R' }];
+    other.threads = vec![ThreadInfo { tid: 2, icount: 0, state: 'R', mask: 0, pending: 0 }];
     other.creds = Creds { uid: 2000, euid: 2000, gid: 0, egid: 0 };
     reg.update(other);
     reg.enter(2, 2);
