@@ -111,12 +111,12 @@ impl Kernel {
         self.rlimits = limits;
     }
 
-    /// Make `root` the root directory of processes spawned from now on.
-    /// A devtmpfs is mounted over its `dev` directory (when it has one),
-    /// so the guest sees Linux's device nodes whatever the host tree holds.
+    /// Make `root` the root directory of processes spawned from now on,
+    /// with what a Debian container has mounted over it
+    /// ([`crate::fs::mount_standard`]: devtmpfs and /dev/shm, procfs,
+    /// sysfs), whatever the host tree holds there.
     pub fn set_root(&mut self, root: InodeRef) {
-        let ns = self.host.now(crate::host::Clock::Realtime);
-        self.procfs.now.set(crate::vfs::Timespec { sec: (ns / 1_000_000_000) as i64, nsec: (ns % 1_000_000_000) as u32 });
+        self.proc_note_time();
         // Before any process exists nobody else holds the table.
         if let Some(vfs) = Rc::get_mut(&mut self.vfs) {
             let mounts = crate::fs::mount_standard(vfs, &root, &self.procfs);

@@ -119,6 +119,12 @@ impl Kernel {
         self.tasks.iter().filter(|t| t.pid == pid && t.state != TaskState::Dead).map(thread_info).collect()
     }
 
+    /// The time file changes are stamped with (tmpfs, procfs).
+    pub(super) fn proc_note_time(&mut self) {
+        let ns = self.host.now(crate::host::Clock::Realtime);
+        self.procfs.now.set(crate::vfs::Timespec { sec: (ns / 1_000_000_000) as i64, nsec: (ns % 1_000_000_000) as u32 });
+    }
+
     /// Record process `pid` as it is now.
     pub(super) fn proc_sync(&mut self, pid: Pid, rss: bool) {
         let threads = self.threads_of(pid);
@@ -155,8 +161,7 @@ impl Kernel {
         let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
         self.procfs.enter(pid, tid);
         self.procfs.frames_in_use.set(self.mem.phys.frames_in_use());
-        let ns = self.host.now(crate::host::Clock::Realtime);
-        self.procfs.now.set(crate::vfs::Timespec { sec: (ns / 1_000_000_000) as i64, nsec: (ns % 1_000_000_000) as u32 });
+        self.proc_note_time();
         let Some(arg) = open_path_arg(nr) else { return };
         let addr = self.tasks[ti].cpu.gpr[[reg::RDI, reg::RSI][arg]];
         let Some(p) = self.processes.get_mut(&pid) else { return };
