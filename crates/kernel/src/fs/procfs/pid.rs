@@ -93,8 +93,18 @@ pub fn writer(reg: &Rc<ProcRegistry>, p: &ProcInfo, name: &str) -> Option<Writer
             reg.set_oom_score_adj(pid, v);
             Ok(data.len())
         })),
-        // Only root may set the login uid; accepted and not recorded.
-        "loginuid" => Some(Box::new(move |data: &[u8]| Ok(data.len()))),
+        // Only root (CAP_AUDIT_CONTROL) may set the login uid.
+        "loginuid" => {
+            let root = reg.get(reg.current().0).is_none_or(|me| me.creds.euid == 0);
+            Some(Box::new(move |data: &[u8]| {
+                let v: u32 = std::str::from_utf8(data).ok().and_then(|s| s.trim().parse().ok()).ok_or(Errno::EINVAL)?;
+                if !root {
+                    return Err(Errno::EPERM);
+                }
+                reg.set_loginuid(pid, v);
+                Ok(data.len())
+            }))
+        }
         _ => None,
     }
 }
@@ -296,8 +306,7 @@ pub fn content(reg: &ProcRegistry, p: &ProcInfo, tid: Option<Pid>, name: &str, _
         "mountinfo" => system::mountinfo(reg).into_bytes(),
         "oom_score" => b"0\n".to_vec(),
         "oom_score_adj" => format!("{}\n", reg.oom_score_adj(p.pid)).into_bytes(),
-        // No audit login: the unset value.
-        "loginuid" => b"4294967295".to_vec(),
+        "loginuid" => reg.loginuid(p.pid).to_string().into_bytes(),
         "sessionid" => b"4294967295".to_vec(),
         "cgroup" => b"0::/\n".to_vec(),
         _ => return Err(Errno::ENOENT),

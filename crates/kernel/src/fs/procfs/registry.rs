@@ -119,6 +119,9 @@ pub struct ProcRegistry {
     /// oom_score_adj values written (procfs keeps them: nothing reads them
     /// in the kernel).
     oom_adj: RefCell<BTreeMap<Pid, i32>>,
+    /// Audit login uids set through /proc/PID/loginuid (inherited by
+    /// children, as on Linux).
+    loginuid: RefCell<BTreeMap<Pid, u32>>,
     /// The time (realtime) of the current syscall, for file times.
     pub now: Cell<crate::vfs::Timespec>,
     /// Every thread's state and instruction count, refreshed more often
@@ -139,6 +142,7 @@ impl Default for ProcRegistry {
             forks: Cell::new(0),
             comm_writes: RefCell::default(),
             oom_adj: RefCell::default(),
+            loginuid: RefCell::default(),
             now: Cell::new(Default::default()),
             live: RefCell::default(),
             boot_id: RefCell::default(),
@@ -228,6 +232,26 @@ impl ProcRegistry {
 
     pub fn set_oom_score_adj(&self, pid: Pid, v: i32) {
         self.oom_adj.borrow_mut().insert(pid, v);
+    }
+
+    /// The login uid of `pid` (or of its nearest ancestor that has one;
+    /// u32::MAX: unset).
+    pub fn loginuid(&self, pid: Pid) -> u32 {
+        let mut at = pid;
+        for _ in 0..64 {
+            if let Some(&u) = self.loginuid.borrow().get(&at) {
+                return u;
+            }
+            match self.get(at) {
+                Some(p) if p.ppid != 0 && p.ppid != at => at = p.ppid,
+                _ => break,
+            }
+        }
+        u32::MAX
+    }
+
+    pub fn set_loginuid(&self, pid: Pid, uid: u32) {
+        self.loginuid.borrow_mut().insert(pid, uid);
     }
 }
 
