@@ -136,6 +136,7 @@ impl Kernel {
         let prev = self.procfs.get(pid);
         if prev.is_none() {
             self.procfs.forks.set(self.procfs.forks.get() + 1);
+            self.procfs.inherit(pid, p.ppid);
         }
         let start = prev.as_ref().map_or(now, |q| q.start);
         let mut info = snapshot(p, threads, prev.as_deref(), start, rss);

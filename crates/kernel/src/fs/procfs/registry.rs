@@ -168,12 +168,14 @@ impl ProcRegistry {
     pub fn remove(&self, pid: Pid) {
         self.procs.borrow_mut().remove(&pid);
         self.oom_adj.borrow_mut().remove(&pid);
+        self.loginuid.borrow_mut().remove(&pid);
     }
 
     /// Drop every process not in `live`.
     pub fn retain(&self, live: &dyn Fn(Pid) -> bool) {
         self.procs.borrow_mut().retain(|p, _| live(*p));
         self.oom_adj.borrow_mut().retain(|p, _| live(*p));
+        self.loginuid.borrow_mut().retain(|p, _| live(*p));
     }
 
     pub fn get(&self, pid: Pid) -> Option<Rc<ProcInfo>> {
@@ -234,20 +236,17 @@ impl ProcRegistry {
         self.oom_adj.borrow_mut().insert(pid, v);
     }
 
-    /// The login uid of `pid` (or of its nearest ancestor that has one;
-    /// u32::MAX: unset).
+    /// The login uid of `pid` (u32::MAX: unset).
     pub fn loginuid(&self, pid: Pid) -> u32 {
-        let mut at = pid;
-        for _ in 0..64 {
-            if let Some(&u) = self.loginuid.borrow().get(&at) {
-                return u;
-            }
-            match self.get(at) {
-                Some(p) if p.ppid != 0 && p.ppid != at => at = p.ppid,
-                _ => break,
-            }
+        self.loginuid.borrow().get(&pid).copied().unwrap_or(u32::MAX)
+    }
+
+    /// A new process: it inherits its parent's login uid.
+    pub fn inherit(&self, pid: Pid, ppid: Pid) {
+        let u = self.loginuid(ppid);
+        if u != u32::MAX {
+            self.set_loginuid(pid, u);
         }
-        u32::MAX
     }
 
     pub fn set_loginuid(&self, pid: Pid, uid: u32) {
