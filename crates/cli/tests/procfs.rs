@@ -105,7 +105,7 @@ differential! {
     process_substitution: ["bash", "-c", "cat <(echo from-substitution) ; wc -l < <(seq 5)"];
     modes: ["bash", "-c", "stat -c '%A %U %G %n' /proc/self/environ /proc/self/fd /proc/self/fdinfo /proc/self/stat /proc/self/status /proc/self/comm /proc/self/maps /proc/self/task /proc/self/oom_score_adj /proc/self/exe /proc/self"];
     loginuid: ["bash", "-c", "cat /proc/self/loginuid; echo; echo 1000 > /proc/self/loginuid; cat /proc/$$/loginuid; echo; cat /proc/self/loginuid; echo"];
-    oom_score_adj: ["bash", "-c", "cat /proc/self/oom_score_adj; echo 500 > /proc/self/oom_score_adj; cat /proc/$$/oom_score_adj; echo 5000 > /proc/self/oom_score_adj; echo $?"];
+    oom_score_adj: ["bash", "-c", "cat /proc/self/oom_score_adj; echo 500 > /proc/self/oom_score_adj; cat /proc/$$/oom_score_adj; cat /proc/self/oom_score_adj; echo 5000 > /proc/self/oom_score_adj; echo $?"];
     python_proc: ["python3", "-c", "import os; print(sorted(os.listdir('/proc/self/fd'))); print(os.readlink('/proc/self/exe')); print(open('/proc/self/stat').read().split()[:4]); print(os.path.exists('/proc/%d' % os.getpid()), os.path.exists('/proc/999999'))"];
     proc_dir_is_pid: ["bash", "-c", "echo /proc/[0-9]*; test -d /proc/1/task/1 && echo thread-dir"];
     zombie_state: ["python3", "-c", "import os, time\npid = os.fork()\nif pid == 0: os._exit(3)\ntime.sleep(0.3)\nprint(open('/proc/%d/stat' % pid).read().split()[2], os.waitpid(pid, 0)[1] >> 8, os.path.exists('/proc/%d' % pid))"];

@@ -241,11 +241,16 @@ impl ProcRegistry {
         self.loginuid.borrow().get(&pid).copied().unwrap_or(u32::MAX)
     }
 
-    /// A new process: it inherits its parent's login uid.
+    /// A new process: it inherits its parent's login uid and
+    /// oom_score_adj.
     pub fn inherit(&self, pid: Pid, ppid: Pid) {
         let u = self.loginuid(ppid);
         if u != u32::MAX {
             self.set_loginuid(pid, u);
+        }
+        let adj = self.oom_score_adj(ppid);
+        if adj != 0 {
+            self.set_oom_score_adj(pid, adj);
         }
     }
 
