@@ -146,11 +146,13 @@ impl Kernel {
         self.procfs.update(info);
     }
 
-    /// Record every process, and forget the reaped ones.
+    /// Record every process (resident pages: only for new ones), and
+    /// forget the reaped ones.
     pub(super) fn proc_sync_all(&mut self) {
         let pids: Vec<Pid> = self.processes.keys().copied().collect();
         for pid in pids {
-            self.proc_sync(pid, true);
+            let new = self.procfs.get(pid).is_none();
+            self.proc_sync(pid, new);
         }
         let live: std::collections::BTreeSet<Pid> = self.processes.keys().copied().collect();
         self.procfs.retain(&|p| live.contains(&p));
@@ -167,7 +169,18 @@ impl Kernel {
         let addr = self.tasks[ti].cpu.gpr[[reg::RDI, reg::RSI][arg]];
         let Some(p) = self.processes.get_mut(&pid) else { return };
         if may_be_proc(p, &mut self.mem, addr) {
-            self.proc_sync(pid, true);
+            // The caller's figures now; everyone's at most every 100 ms (a
+            // `ps` reading every process pays for one walk of each).
+            let now = self.host.now(crate::host::Clock::Monotonic);
+            if now.saturating_sub(self.procfs.rss_refreshed.get()) >= 100_000_000 {
+                self.procfs.rss_refreshed.set(now);
+                let pids: Vec<Pid> = self.processes.keys().copied().collect();
+                for p in pids {
+                    self.proc_sync(p, true);
+                }
+            } else {
+                self.proc_sync(pid, true);
+            }
             self.procfs.set_live(self.tasks.iter().filter(|t| t.state != TaskState::Dead).map(thread_info));
         }
     }

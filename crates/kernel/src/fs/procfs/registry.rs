@@ -127,6 +127,9 @@ pub struct ProcRegistry {
     /// Every thread's state and instruction count, refreshed more often
     /// than the snapshots (before a syscall that may read procfs).
     live: RefCell<BTreeMap<Pid, ThreadInfo>>,
+    /// When (monotonic ns) every process's resident pages were last
+    /// counted (the kernel's business).
+    pub rss_refreshed: Cell<u64>,
     /// /proc/sys/kernel/random/boot_id, drawn at its first read.
     pub boot_id: RefCell<Option<String>>,
 }
@@ -146,6 +149,7 @@ impl Default for ProcRegistry {
             now: Cell::new(Default::default()),
             live: RefCell::default(),
             boot_id: RefCell::default(),
+            rss_refreshed: Cell::new(0),
         }
     }
 }
