@@ -172,8 +172,8 @@ impl Kernel {
             // The caller's figures now; everyone's at most every 100 ms (a
             // `ps` reading every process pays for one walk of each).
             let now = self.host.now(crate::host::Clock::Monotonic);
-            if now.saturating_sub(self.procfs.rss_refreshed.get()) >= 100_000_000 {
-                self.procfs.rss_refreshed.set(now);
+            if self.procfs.rss_refreshed.get().is_none_or(|t| now.saturating_sub(t) >= 100_000_000) {
+                self.procfs.rss_refreshed.set(Some(now));
                 let pids: Vec<Pid> = self.processes.keys().copied().collect();
                 for p in pids {
                     self.proc_sync(p, true);
@@ -199,8 +199,9 @@ impl Kernel {
             self.proc_sync_all();
         } else if CHANGES.contains(&nr) {
             // Resident pages change at faults, not at these calls: they are
-            // counted when procfs is about to be read.
-            self.proc_sync(pid, false);
+            // counted when procfs is about to be read (and after exec, whose
+            // new image is small).
+            self.proc_sync(pid, matches!(nr, 59 | 322));
         }
     }
 }

@@ -129,7 +129,7 @@ pub struct ProcRegistry {
     live: RefCell<BTreeMap<Pid, ThreadInfo>>,
     /// When (monotonic ns) every process's resident pages were last
     /// counted (the kernel's business).
-    pub rss_refreshed: Cell<u64>,
+    pub rss_refreshed: Cell<Option<u64>>,
     /// /proc/sys/kernel/random/boot_id, drawn at its first read.
     pub boot_id: RefCell<Option<String>>,
 }
@@ -149,7 +149,7 @@ impl Default for ProcRegistry {
             now: Cell::new(Default::default()),
             live: RefCell::default(),
             boot_id: RefCell::default(),
-            rss_refreshed: Cell::new(0),
+            rss_refreshed: Cell::new(None),
         }
     }
 }
