@@ -278,3 +278,14 @@ fn environ_is_private() {
         "/proc/1/environ Permission denied\n/proc/1/status True\n/proc/self/environ True\n/proc/1/exe Permission denied\n/proc/self/exe /usr/bin/python3.11\n"
     );
 }
+
+#[test]
+fn every_process_has_resident_pages() {
+    // Other processes' memory is counted too, not only the reader's.
+    let Some(out) = oxvm(&["bash", "-c", "sleep 0.5 & sleep 0.1; ps -o rss= -p 1,2; cut -d' ' -f2 /proc/1/statm; grep VmRSS /proc/2/status; wait"]) else {
+        return;
+    };
+    let nums: Vec<u64> = out.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    assert_eq!(nums.len(), 4, "{out}");
+    assert!(nums.iter().all(|&n| n > 0), "{out}");
+}
