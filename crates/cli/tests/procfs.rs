@@ -282,10 +282,27 @@ fn environ_is_private() {
 #[test]
 fn every_process_has_resident_pages() {
     // Other processes' memory is counted too, not only the reader's.
-    let Some(out) = oxvm(&["bash", "-c", "sleep 0.5 & sleep 0.1; ps -o rss= -p 1,2; cut -d' ' -f2 /proc/1/statm; grep VmRSS /proc/2/status; wait"]) else {
+    let Some(out) =
+        oxvm(&["bash", "-c", "sleep 0.5 & sleep 0.1; ps -o rss= -p 1,2; cut -d' ' -f2 /proc/1/statm; grep VmRSS /proc/2/status; wait"])
+    else {
         return;
     };
     let nums: Vec<u64> = out.split_whitespace().filter_map(|w| w.parse().ok()).collect();
     assert_eq!(nums.len(), 4, "{out}");
     assert!(nums.iter().all(|&n| n > 0), "{out}");
+}
+
+#[test]
+fn lscpu_sees_one_cpu() {
+    let Some(out) = oxvm(&["lscpu"]) else { return };
+    for want in [
+        "CPU(s):              1\n",
+        "Vendor ID:           GenuineIntel\n",
+        "Thread(s) per core:  1\n",
+        "Socket(s):           1\n",
+        "L1d cache:           32 KiB (1 instance)\n",
+        "L3 cache:            8 MiB (1 instance)\n",
+    ] {
+        assert!(out.contains(want), "{want:?} not in {out}");
+    }
 }

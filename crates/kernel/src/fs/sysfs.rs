@@ -1,4 +1,5 @@
-//! sysfs, the part common programs read: the CPU topology (one CPU),
+//! sysfs, the part common programs read: the CPU topology (one CPU, its
+//! caches as CPUID leaf 4 describes them),
 //! transparent hugepage settings, and the usual empty directories
 //! (class, fs/cgroup, ...). Read-only, as a container sees it.
 
@@ -26,12 +27,65 @@ const TREE: &[(&str, Option<&str>)] = &[
     ("devices/system", None),
     ("devices/system/cpu", None),
     ("devices/system/cpu/cpu0", None),
+    ("devices/system/cpu/cpu0/cache", None),
+    ("devices/system/cpu/cpu0/cache/index0", None),
+    ("devices/system/cpu/cpu0/cache/index0/coherency_line_size", Some("64\n")),
+    ("devices/system/cpu/cpu0/cache/index0/id", Some("0\n")),
+    ("devices/system/cpu/cpu0/cache/index0/level", Some("1\n")),
+    ("devices/system/cpu/cpu0/cache/index0/number_of_sets", Some("64\n")),
+    ("devices/system/cpu/cpu0/cache/index0/shared_cpu_list", Some("0\n")),
+    ("devices/system/cpu/cpu0/cache/index0/shared_cpu_map", Some("1\n")),
+    ("devices/system/cpu/cpu0/cache/index0/size", Some("32K\n")),
+    ("devices/system/cpu/cpu0/cache/index0/type", Some("Data\n")),
+    ("devices/system/cpu/cpu0/cache/index0/ways_of_associativity", Some("8\n")),
+    ("devices/system/cpu/cpu0/cache/index1", None),
+    ("devices/system/cpu/cpu0/cache/index1/coherency_line_size", Some("64\n")),
+    ("devices/system/cpu/cpu0/cache/index1/id", Some("0\n")),
+    ("devices/system/cpu/cpu0/cache/index1/level", Some("1\n")),
+    ("devices/system/cpu/cpu0/cache/index1/number_of_sets", Some("64\n")),
+    ("devices/system/cpu/cpu0/cache/index1/shared_cpu_list", Some("0\n")),
+    ("devices/system/cpu/cpu0/cache/index1/shared_cpu_map", Some("1\n")),
+    ("devices/system/cpu/cpu0/cache/index1/size", Some("32K\n")),
+    ("devices/system/cpu/cpu0/cache/index1/type", Some("Instruction\n")),
+    ("devices/system/cpu/cpu0/cache/index1/ways_of_associativity", Some("8\n")),
+    ("devices/system/cpu/cpu0/cache/index2", None),
+    ("devices/system/cpu/cpu0/cache/index2/coherency_line_size", Some("64\n")),
+    ("devices/system/cpu/cpu0/cache/index2/id", Some("0\n")),
+    ("devices/system/cpu/cpu0/cache/index2/level", Some("2\n")),
+    ("devices/system/cpu/cpu0/cache/index2/number_of_sets", Some("1024\n")),
+    ("devices/system/cpu/cpu0/cache/index2/shared_cpu_list", Some("0\n")),
+    ("devices/system/cpu/cpu0/cache/index2/shared_cpu_map", Some("1\n")),
+    ("devices/system/cpu/cpu0/cache/index2/size", Some("1024K\n")),
+    ("devices/system/cpu/cpu0/cache/index2/type", Some("Unified\n")),
+    ("devices/system/cpu/cpu0/cache/index2/ways_of_associativity", Some("16\n")),
+    ("devices/system/cpu/cpu0/cache/index3", None),
+    ("devices/system/cpu/cpu0/cache/index3/coherency_line_size", Some("64\n")),
+    ("devices/system/cpu/cpu0/cache/index3/id", Some("0\n")),
+    ("devices/system/cpu/cpu0/cache/index3/level", Some("3\n")),
+    ("devices/system/cpu/cpu0/cache/index3/number_of_sets", Some("8192\n")),
+    ("devices/system/cpu/cpu0/cache/index3/shared_cpu_list", Some("0\n")),
+    ("devices/system/cpu/cpu0/cache/index3/shared_cpu_map", Some("1\n")),
+    ("devices/system/cpu/cpu0/cache/index3/size", Some("8192K\n")),
+    ("devices/system/cpu/cpu0/cache/index3/type", Some("Unified\n")),
+    ("devices/system/cpu/cpu0/cache/index3/ways_of_associativity", Some("16\n")),
     ("devices/system/cpu/cpu0/online", Some("1\n")),
     ("devices/system/cpu/cpu0/topology", None),
+    ("devices/system/cpu/cpu0/topology/cluster_cpus", Some("1\n")),
+    ("devices/system/cpu/cpu0/topology/cluster_cpus_list", Some("0\n")),
+    ("devices/system/cpu/cpu0/topology/cluster_id", Some("0\n")),
+    ("devices/system/cpu/cpu0/topology/core_cpus", Some("1\n")),
+    ("devices/system/cpu/cpu0/topology/core_cpus_list", Some("0\n")),
     ("devices/system/cpu/cpu0/topology/core_id", Some("0\n")),
-    ("devices/system/cpu/cpu0/topology/physical_package_id", Some("0\n")),
-    ("devices/system/cpu/cpu0/topology/thread_siblings_list", Some("0\n")),
+    ("devices/system/cpu/cpu0/topology/core_siblings", Some("1\n")),
     ("devices/system/cpu/cpu0/topology/core_siblings_list", Some("0\n")),
+    ("devices/system/cpu/cpu0/topology/die_cpus", Some("1\n")),
+    ("devices/system/cpu/cpu0/topology/die_cpus_list", Some("0\n")),
+    ("devices/system/cpu/cpu0/topology/die_id", Some("0\n")),
+    ("devices/system/cpu/cpu0/topology/package_cpus", Some("1\n")),
+    ("devices/system/cpu/cpu0/topology/package_cpus_list", Some("0\n")),
+    ("devices/system/cpu/cpu0/topology/physical_package_id", Some("0\n")),
+    ("devices/system/cpu/cpu0/topology/thread_siblings", Some("1\n")),
+    ("devices/system/cpu/cpu0/topology/thread_siblings_list", Some("0\n")),
     ("devices/system/cpu/kernel_max", Some("8191\n")),
     ("devices/system/cpu/offline", Some("\n")),
     ("devices/system/cpu/online", Some("0\n")),
@@ -194,5 +248,21 @@ mod tests {
             assert!(par.is_empty() || TREE.iter().any(|(q, c)| *q == par && c.is_none()), "{p}");
         }
         let _ = (&mut buf, f);
+    }
+
+    #[test]
+    fn caches_match_cpuid() {
+        for i in 0..4u32 {
+            let r = oxvm_cpu::cpuid::cpuid(4, i);
+            let ways = (r[1] >> 22) + 1;
+            let line = (r[1] & 0xfff) + 1;
+            let sets = r[2] + 1;
+            let base = format!("devices/system/cpu/cpu0/cache/index{i}");
+            let get = |k: &str| TREE.iter().find(|(p, _)| *p == format!("{base}/{k}")).and_then(|(_, c)| *c).unwrap().trim().to_string();
+            assert_eq!(get("size"), format!("{}K", ways * line * sets / 1024), "{base}");
+            assert_eq!(get("ways_of_associativity"), ways.to_string());
+            assert_eq!(get("number_of_sets"), sets.to_string());
+            assert_eq!(get("level"), ((r[0] >> 5) & 7).to_string());
+        }
     }
 }
