@@ -12,7 +12,6 @@ use oxvm_cpu::Memory;
 
 use super::Kernel;
 use crate::fs::procfs::{ProcInfo, ThreadInfo};
-use crate::mm::VmaKind;
 use crate::task::{Pid, Process, TaskState};
 
 /// Syscalls after which the caller's snapshot is refreshed (its cwd,
@@ -43,13 +42,7 @@ fn snapshot(p: &Process, threads: Vec<ThreadInfo>, prev: Option<&ProcInfo>, star
     let vmas: Vec<_> = p.mm.vmas().iter().cloned().collect();
     let (mut rss_file, mut rss_anon) = prev.map_or((0, 0), |q| (q.rss_file, q.rss_anon));
     if rss {
-        (rss_file, rss_anon) = (0, 0);
-        for (va, _) in p.mm.space.pages() {
-            match p.mm.vmas().find(va).map(|v| v.kind) {
-                Some(VmaKind::File | VmaKind::Image) => rss_file += 1,
-                _ => rss_anon += 1,
-            }
-        }
+        (rss_file, rss_anon) = p.mm.resident_pages();
     }
     let mut ignored = 0u64;
     let mut caught = 0u64;
