@@ -81,11 +81,11 @@ macro_rules! differential {
 
 differential! {
     ps_tree: ["bash", "-c", "ps -o pid,ppid,comm; true"];
-    ps_background: ["bash", "-c", "sleep 0.5 & sleep 0.1; ps -e -o pid,ppid,comm,args; wait"];
-    ps_columns: ["bash", "-c", "sleep 0.5 & sleep 0.1; ps -eo pid,ppid,user,group,uid,tty,nice,pri,cls,nlwp,comm,args; wait"];
+    ps_background: ["bash", "-c", "sleep 10 & sleep 0.3; ps -e -o pid,ppid,comm,args; kill $!"];
+    ps_columns: ["bash", "-c", "sleep 10 & sleep 0.3; ps -eo pid,ppid,user,group,uid,tty,nice,pri,cls,nlwp,comm,args; kill $!"];
     ps_threads: ["python3", "-c", "import threading, subprocess\ne = threading.Event()\nt = threading.Thread(target=e.wait)\nt.start()\nprint(subprocess.run(['ps', '-eLo', 'pid,lwp,nlwp,comm'], capture_output=True, text=True).stdout, end='')\nprint(sorted(__import__('os').listdir('/proc/self/task')))\ne.set()\nt.join()"];
-    ps_states: ["bash", "-c", "sleep 2 | cat & sleep 0.5; ps -o pid,ppid,state,comm; kill %1; wait"];
-    pgrep_sleep: ["bash", "-c", "sleep 0.5 & pgrep -l sleep; pgrep -x nothing; echo $?; wait"];
+    ps_states: ["bash", "-c", "sleep 10 | cat & sleep 0.5; ps -o pid,ppid,state,comm; kill %1"];
+    pgrep_sleep: ["bash", "-c", "sleep 10 & sleep 0.3; pgrep -l sleep; pgrep -x nothing; echo $?; kill $!"];
     // (Not SigQ: it counts the user's queued signals system-wide.)
     status_fields: ["bash", "-c", "grep -E '^(Name|Umask|State|Tgid|Pid|PPid|TracerPid|Uid|Gid|Threads|NoNewPrivs)' /proc/self/status"];
     // (Signal 32 is left out: the native side may inherit it ignored.)
@@ -108,7 +108,7 @@ differential! {
     oom_score_adj: ["bash", "-c", "cat /proc/self/oom_score_adj; echo 500 > /proc/self/oom_score_adj; cat /proc/$$/oom_score_adj; cat /proc/self/oom_score_adj; echo 5000 > /proc/self/oom_score_adj; echo $?"];
     python_proc: ["python3", "-c", "import os; print(sorted(os.listdir('/proc/self/fd'))); print(os.readlink('/proc/self/exe')); print(open('/proc/self/stat').read().split()[:4]); print(os.path.exists('/proc/%d' % os.getpid()), os.path.exists('/proc/999999'))"];
     proc_dir_is_pid: ["bash", "-c", "echo /proc/[0-9]*; test -d /proc/1/task/1 && echo thread-dir"];
-    zombie_state: ["python3", "-c", "import os, time\npid = os.fork()\nif pid == 0: os._exit(3)\ntime.sleep(0.3)\nprint(open('/proc/%d/stat' % pid).read().split()[2], os.waitpid(pid, 0)[1] >> 8, os.path.exists('/proc/%d' % pid))"];
+    zombie_state: ["python3", "-c", "import os, time\npid = os.fork()\nif pid == 0: os._exit(3)\ntime.sleep(0.5)\nprint(open('/proc/%d/stat' % pid).read().split()[2], os.waitpid(pid, 0)[1] >> 8, os.path.exists('/proc/%d' % pid))"];
     shm_tree: ["bash", "-c", "cd /dev/shm && echo a > f && ln f g && ln -s f s && mkdir -m 700 d && mv g d/ && ls -l --time-style=+ . d && stat -c '%F %s %h %a %U' f s d d/g && rm -r d f s && ls -A"];
     shm_statfs: ["bash", "-c", "stat -f -c '%T %b %S %l' /dev/shm; df -T /dev/shm | tail -1; grep shm /proc/mounts | cut -d' ' -f1-3"];
     shm_rename_errors: ["bash", "-c", "cd /dev/shm && mkdir a b && touch a/x b/y && mv -T a b; echo $?; mv a a/sub; echo $?; mv -T a/x b; echo $?; rm -r a b"];
@@ -283,7 +283,7 @@ fn environ_is_private() {
 fn every_process_has_resident_pages() {
     // Other processes' memory is counted too, not only the reader's.
     let Some(out) =
-        oxvm(&["bash", "-c", "sleep 0.5 & sleep 0.1; ps -o rss= -p 1,2; cut -d' ' -f2 /proc/1/statm; grep VmRSS /proc/2/status; wait"])
+        oxvm(&["bash", "-c", "sleep 10 & sleep 0.3; ps -o rss= -p 1,2; cut -d' ' -f2 /proc/1/statm; grep VmRSS /proc/2/status; kill $!"])
     else {
         return;
     };
