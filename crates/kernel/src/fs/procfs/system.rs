@@ -162,13 +162,15 @@ fn brand() -> String {
     String::from_utf8_lossy(&b[..n]).trim().to_string()
 }
 
+/// One processor as CPUID describes it (cache size: the last level of
+/// leaf 4, as Linux reports).
 fn cpuinfo() -> String {
     let sig = oxvm_cpu::cpuid::cpuid(1, 0)[0];
     let (family, model, stepping) = ((sig >> 8) & 0xf, ((sig >> 4) & 0xf) | ((sig >> 12) & 0xf0), sig & 0xf);
     let flags = cpu_flags();
     format!(
         "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: {family}\nmodel\t\t: {model}\nmodel name\t: {}\nstepping\t: {stepping}\n\
-         cpu MHz\t\t: 1000.000\ncache size\t: 1024 KB\nphysical id\t: 0\nsiblings\t: 1\ncore id\t\t: 0\ncpu cores\t: 1\napicid\t\t: 0\n\
+         cpu MHz\t\t: 1000.000\ncache size\t: 8192 KB\nphysical id\t: 0\nsiblings\t: 1\ncore id\t\t: 0\ncpu cores\t: 1\napicid\t\t: 0\n\
          initial apicid\t: 0\nfpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: {}\nwp\t\t: yes\nflags\t\t: {flags}\nbugs\t\t:\n\
          bogomips\t: 2000.00\nclflush size\t: 64\ncache_alignment\t: 64\naddress sizes\t: 48 bits physical, 48 bits virtual\npower management:\n\n",
         brand(),
