@@ -120,7 +120,7 @@ impl Inode for ProcNode {
     fn stat(&self) -> Result<Stat> {
         let kind = self.kind();
         let (perm, owner) = match &self.node {
-            Node::Static(p) if kind == FileType::Directory => (0o555, None),
+            Node::Static(_) if kind == FileType::Directory => (0o555, None),
             Node::Static(p) => (system::mode(p), None),
             Node::SelfLink | Node::ThreadSelfLink | Node::MountsLink => (0o777, None),
             Node::Pid(pid, _) | Node::Task(pid) => (0o555, Some(*pid)),
@@ -249,23 +249,20 @@ impl Inode for ProcNode {
     fn follow_link(&self) -> Option<Result<crate::vfs::Dentry>> {
         // /proc/PID/{cwd,root,exe} and fd/N lead to the object itself,
         // not to whatever their text names (Linux's "magic links").
-        let (pid, r) = match &self.node {
-            Node::Fd(pid, fd) => (*pid, Ok(Some(*fd))),
-            Node::PidEntry(pid, _, name @ ("cwd" | "root" | "exe")) => (*pid, Err(*name)),
+        let pid = match &self.node {
+            Node::Fd(pid, _) | Node::PidEntry(pid, _, "cwd" | "root" | "exe") => *pid,
             _ => return None,
         };
-        let p = match self.proc(pid) {
-            Ok(p) => p,
-            Err(e) => return Some(Err(e)),
-        };
-        if !self.may_inspect(&p) {
-            return Some(Err(Errno::EACCES));
-        }
-        Some(match r {
-            Ok(Some(fd)) => fd::follow(&p, fd),
-            Ok(None) => Err(Errno::ENOENT),
-            Err(name) => pid::follow(&p, name),
-        })
+        Some(self.proc(pid).and_then(|p| {
+            if !self.may_inspect(&p) {
+                return Err(Errno::EACCES);
+            }
+            match &self.node {
+                Node::Fd(_, fd) => fd::follow(&p, *fd),
+                Node::PidEntry(_, _, name) => pid::follow(&p, name),
+                _ => Err(Errno::EINVAL),
+            }
+        }))
     }
 
     fn open(&self, flags: u32) -> Result<Rc<dyn FileOps>> {
@@ -296,7 +293,7 @@ impl Inode for ProcNode {
                 ProcFile::boxed(Box::new(move |host: &mut dyn Host| system::content(&reg, path, host)), None)
             }
             Node::Pid(pid, tid) => {
-                let p = self.proc(*pid)?;
+                self.proc(*pid)?;
                 let entries = pid::ENTRIES
                     .iter()
                     .filter(|(n, _, _)| !(tid.is_some() && *n == "task"))
@@ -310,7 +307,6 @@ impl Inode for ProcNode {
                         self.child(node).dir_entry(n)
                     })
                     .collect();
-                let _ = p;
                 return Ok(Rc::new(ProcDir(entries)));
             }
             Node::Task(pid) => {
@@ -343,7 +339,9 @@ impl Inode for ProcNode {
             }
             Node::PidEntry(pid, tid, name) => {
                 let p = self.proc(*pid)?;
-                if matches!(*name, "environ" | "mem") && !self.may_inspect(&p) {
+                // Another user's environment and memory map need ptrace
+                // access (Linux checks at open).
+                if matches!(*name, "environ" | "maps") && !self.may_inspect(&p) {
                     return Err(Errno::EACCES);
                 }
                 let writer = pid::writer(&self.reg, &p, name);

@@ -171,6 +171,7 @@ fn environ_needs_the_same_user() {
     reg.update(other);
     reg.enter(2, 2);
     assert_eq!(walk(&root, "1/environ").unwrap().open(0).err(), Some(Errno::EACCES));
+    assert_eq!(walk(&root, "1/maps").unwrap().open(0).err(), Some(Errno::EACCES));
     assert_eq!(walk(&root, "1/exe").unwrap().readlink().err(), Some(Errno::EACCES));
     assert_eq!(walk(&root, "1/fd").unwrap().open(0).err(), Some(Errno::EACCES));
     assert!(read(&walk(&root, "1/status").unwrap()).contains("State:\tS (sleeping)"));
