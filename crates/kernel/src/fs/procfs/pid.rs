@@ -155,7 +155,7 @@ fn stat(reg: &ProcRegistry, p: &ProcInfo, tid: Option<Pid>) -> String {
     let z = maps::sizes(p);
     let rss = p.rss_anon + p.rss_file;
     let rsslim = p.rlimits[5].cur;
-    let (code_lo, code_hi) = code_range(p);
+    let (code_lo, code_hi) = p.exec.code;
     let id = tid.unwrap_or(p.pid);
     format!(
         "{id} ({}) {st} {} {} {} 0 -1 4194304 0 0 0 0 {} 0 0 0 20 {} {} 0 {} {} {} {} {} {} {} 0 0 {} {} {} {} 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
@@ -180,13 +180,6 @@ fn stat(reg: &ProcRegistry, p: &ProcInfo, tid: Option<Pid>) -> String {
         p.sig_ignored & 0x7fff_ffff,
         p.sig_caught & 0x7fff_ffff,
     )
-}
-
-/// The executable's code pages (stat's startcode/endcode).
-fn code_range(p: &ProcInfo) -> (u64, u64) {
-    let exe = p.exec.exe.as_ref().map(|d| d.inode().id());
-    let segs: Vec<_> = p.exec.segs.iter().filter(|s| Some(s.file.inode().id()) == exe).collect();
-    (segs.iter().map(|s| s.start).min().unwrap_or(0), segs.iter().map(|s| s.end).max().unwrap_or(0))
 }
 
 fn status(reg: &ProcRegistry, p: &ProcInfo, tid: Option<Pid>) -> String {

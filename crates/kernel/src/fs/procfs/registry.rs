@@ -50,6 +50,9 @@ pub struct ExecInfo {
     pub segs: Vec<ImageSeg>,
     /// The initial stack pointer (stat's startstack).
     pub stack: u64,
+    /// The executable's code: the lowest start and highest file end of
+    /// its executable segments (stat's startcode, endcode).
+    pub code: (u64, u64),
 }
 
 /// One thread of a process.
@@ -271,7 +274,13 @@ impl ExecInfo {
             // The interpreter's lowest page went to AT_BASE.
             segs.extend(image_segs(d, bytes, |lo| l.interp_base.wrapping_sub(lo)));
         }
-        ExecInfo { exe: Some(p.exe.clone()), argv: p.argv.clone(), envp, segs, stack: l.sp }
+        let code = crate::loader::ElfFile::parse(&p.image).ok().map_or((0, 0), |elf| {
+            let x: Vec<_> = elf.loads().filter(|ph| ph.p_flags & crate::loader::elf::PF_X != 0).collect();
+            let lo = x.iter().map(|ph| ph.p_vaddr).min().unwrap_or(0);
+            let hi = x.iter().map(|ph| ph.p_vaddr.wrapping_add(ph.p_filesz)).max().unwrap_or(0);
+            (lo.wrapping_add(l.bias), hi.wrapping_add(l.bias))
+        });
+        ExecInfo { exe: Some(p.exe.clone()), argv: p.argv.clone(), envp, segs, stack: l.sp, code }
     }
 }
 

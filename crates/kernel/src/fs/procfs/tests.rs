@@ -36,6 +36,7 @@ fn setup() -> (Rc<ProcRegistry>, InodeRef, Rc<RefCell<FdTable>>) {
         envp: vec![b"A=1".to_vec()],
         segs: vec![ImageSeg { start: 0x40_0000, end: 0x40_2000, offset: 0, file: exe.clone() }],
         stack: 0,
+        code: (0x40_0000, 0x40_1800),
     });
     let page = crate::mm::PAGE;
     let vmas = vec![
