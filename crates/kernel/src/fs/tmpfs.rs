@@ -210,14 +210,6 @@ impl Inner {
         let mut m = self.meta.borrow_mut();
         m.nlink = if self.is_dir() { 0 } else { m.nlink.saturating_sub(1) };
         m.ctime = self.sb.caller.now();
-        drop(m);
-        // The data stays while an open file holds the node (unlinked but
-        // open), and its space is released with the last link.
-        if self.meta.borrow().nlink == 0 {
-            if let Body::File(v) = &*self.body.borrow() {
-                self.sb.used.set(self.sb.used.get().saturating_sub(pages(v.len() as u64)));
-            }
-        }
     }
 
     fn stat(&self) -> Stat {
@@ -302,6 +294,16 @@ impl Inner {
                 n
             }
             _ => 0,
+        }
+    }
+}
+
+/// The data of a file lives while a name or an open file refers to it
+/// (unlinked but open files keep their space, as on Linux).
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Body::File(v) = &*self.body.borrow() {
+            self.sb.used.set(self.sb.used.get().saturating_sub(pages(v.len() as u64)));
         }
     }
 }

@@ -77,6 +77,9 @@ fn space_is_limited() {
     assert_eq!(ops.write(&mut host(), 8192, b"x"), Err(Errno::ENOSPC));
     assert_eq!(root.statfs().unwrap().bfree, 0);
     root.unlink(b"big").unwrap();
+    // Still open: the space is held until the last reference goes.
+    assert_eq!(root.statfs().unwrap().bfree, 0);
+    drop((f, ops));
     assert_eq!(root.statfs().unwrap().bfree, 2);
     assert_eq!(root.statfs().unwrap().fs_type, TMPFS_MAGIC);
 }
