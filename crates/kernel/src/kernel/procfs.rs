@@ -199,5 +199,11 @@ impl Kernel {
     }
 }
 
+impl Drop for Kernel {
+    fn drop(&mut self) {
+        self.procfs.clear();
+    }
+}
+
 /// The registry handle other kernel files use.
 pub(super) type Registry = Rc<crate::fs::procfs::ProcRegistry>;

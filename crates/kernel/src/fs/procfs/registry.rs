@@ -178,6 +178,14 @@ impl ProcRegistry {
         self.loginuid.borrow_mut().remove(&pid);
     }
 
+    /// Forget every process. Snapshots hold dentries and descriptor
+    /// tables, which may hold procfs and tmpfs inodes, which hold this
+    /// registry: the kernel breaks those cycles when it goes.
+    pub fn clear(&self) {
+        self.procs.borrow_mut().clear();
+        self.live.borrow_mut().clear();
+    }
+
     /// Drop every process not in `live`.
     pub fn retain(&self, live: &dyn Fn(Pid) -> bool) {
         self.procs.borrow_mut().retain(|p, _| live(*p));
