@@ -87,7 +87,7 @@ differential! {
     ps_states: ["bash", "-c", "sleep 10 | cat & sleep 0.5; ps -o pid,ppid,state,comm; kill %1"];
     pgrep_sleep: ["bash", "-c", "sleep 10 & sleep 0.3; pgrep -l sleep; pgrep -x nothing; echo $?; kill $!"];
     // (Not SigQ: it counts the user's queued signals system-wide.)
-    status_fields: ["bash", "-c", "grep -E '^(Name|Umask|State|Tgid|Pid|PPid|TracerPid|Uid|Gid|Threads|NoNewPrivs)' /proc/self/status"];
+    status_fields: ["bash", "-c", "grep -E '^(Name|Umask|State|Tgid|Pid|PPid|TracerPid|Uid|Gid|Threads|NoNewPrivs|Mems_allowed|Mems_allowed_list)' /proc/self/status"];
     // (Signal 32 is left out: the native side may inherit it ignored.)
     signal_masks: ["python3", "-c", "import signal, os\nsignal.signal(signal.SIGUSR1, lambda *a: 0)\nsignal.signal(signal.SIGHUP, signal.SIG_IGN)\nsignal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2, signal.SIGTERM])\nos.kill(os.getpid(), signal.SIGUSR2)\nsignal.pthread_kill(signal.pthread_self(), signal.SIGTERM)\nfor l in open('/proc/self/status'):\n  k, v = l.split(':')\n  if k in ('SigPnd', 'ShdPnd', 'SigBlk', 'SigIgn', 'SigCgt'): print(k, hex(int(v, 16) & ~(1 << 31)))\nprint(open('/proc/self/stat').read().split()[30:34])"];
     status_of_parent: ["bash", "-c", "grep -E '^(Name|Pid|PPid|Uid)' /proc/$$/status; true"];

@@ -227,7 +227,9 @@ fn status(reg: &ProcRegistry, p: &ProcInfo, tid: Option<Pid>) -> String {
     );
     let _ = writeln!(s, "NoNewPrivs:\t{}\nSeccomp:\t0\nSeccomp_filters:\t0", p.no_new_privs as u8);
     let _ = writeln!(s, "Speculation_Store_Bypass:\tvulnerable\nSpeculationIndirectBranch:\talways enabled");
-    let _ = writeln!(s, "Cpus_allowed:\t1\nCpus_allowed_list:\t0\nMems_allowed:\t1\nMems_allowed_list:\t0");
+    // One CPU; one memory node in Debian's 1024-node mask.
+    let nodes = format!("{}00000001", "00000000,".repeat(31));
+    let _ = writeln!(s, "Cpus_allowed:\t1\nCpus_allowed_list:\t0\nMems_allowed:\t{nodes}\nMems_allowed_list:\t0");
     let _ = writeln!(s, "voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0");
     s
 }
