@@ -100,6 +100,7 @@ differential! {
     self_links: ["bash", "-c", "readlink /proc/self /proc/thread-self /proc/mounts; ls /proc/self/task"];
     fd_links: ["bash", "-c", "exec 3</etc/hostname 4>/dev/null 5<>/dev/zero; for f in 3 4 5; do readlink /proc/$$/fd/$f; done; ls /proc/$$/fd; stat -c '%A' /proc/$$/fd/3 /proc/$$/fd/4 /proc/$$/fd/5"];
     fd_deleted: ["bash", "-c", "exec 3>/dev/shm/del; echo data >&3; rm /dev/shm/del; readlink /proc/$$/fd/3; cat /proc/$$/fd/3; stat -L -c '%h %s' /proc/$$/fd/3"];
+    cwd_deleted: ["bash", "-c", "mkdir /dev/shm/gone && cd /dev/shm/gone && rmdir /dev/shm/gone && readlink /proc/self/cwd /proc/$$/cwd; exec 3</dev/shm; readlink /proc/$$/fd/3"];
     fdinfo: ["bash", "-c", "exec 3</etc/hostname; read -n 3 x <&3; grep -E '^(pos|flags)' /proc/$$/fdinfo/3; exec 4</etc/passwd; grep flags /proc/$$/fdinfo/4"];
     dev_stdin_stdout: ["bash", "-c", "cat /dev/stdin; echo err > /dev/stderr; cat < /proc/self/fd/0; echo out >> /dev/stdout"], stdin b"piped input\n";
     process_substitution: ["bash", "-c", "cat <(echo from-substitution) ; wc -l < <(seq 5)"];

@@ -22,7 +22,7 @@ pub fn target(p: &ProcInfo, fd: i32) -> Result<Vec<u8>> {
     if let Some(d) = &f.dentry {
         let mut path = d.path_from(&p.root);
         // An unlinked file still open shows so, as on Linux.
-        if f.stat().is_ok_and(|st| st.nlink == 0 && st.file_type() != Some(FileType::Directory)) {
+        if f.stat().is_ok_and(|st| st.nlink == 0) {
             path.extend_from_slice(b" (deleted)");
         }
         return Ok(path);

@@ -61,7 +61,13 @@ pub fn readlink(p: &ProcInfo, name: &str) -> Result<Vec<u8>> {
     if p.zombie {
         return Err(Errno::ENOENT);
     }
-    Ok(link_dentry(p, name)?.path_from(&p.root))
+    let d = link_dentry(p, name)?;
+    let mut path = d.path_from(&p.root);
+    // A removed file or directory shows so, as on Linux.
+    if d.inode().stat().is_ok_and(|st| st.nlink == 0) {
+        path.extend_from_slice(b" (deleted)");
+    }
+    Ok(path)
 }
 
 pub fn follow(p: &ProcInfo, name: &str) -> Result<Dentry> {
