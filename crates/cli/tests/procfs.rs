@@ -101,6 +101,9 @@ differential! {
     fd_links: ["bash", "-c", "exec 3</etc/hostname 4>/dev/null 5<>/dev/zero; for f in 3 4 5; do readlink /proc/$$/fd/$f; done; ls /proc/$$/fd; stat -c '%A' /proc/$$/fd/3 /proc/$$/fd/4 /proc/$$/fd/5"];
     fd_deleted: ["bash", "-c", "exec 3>/dev/shm/del; echo data >&3; rm /dev/shm/del; readlink /proc/$$/fd/3; cat /proc/$$/fd/3; stat -L -c '%h %s' /proc/$$/fd/3"];
     cwd_deleted: ["bash", "-c", "mkdir /dev/shm/gone && cd /dev/shm/gone && rmdir /dev/shm/gone && readlink /proc/self/cwd /proc/$$/cwd; exec 3</dev/shm; readlink /proc/$$/fd/3"];
+    // What root gets trying to change procfs (not the sysctls: oxvm's are
+    // read-only).
+    write_errors: ["bash", "-c", "touch /proc/x; mkdir /proc/self/d; rm /proc/version; rmdir /proc/sys; ln -s a /proc/l; mv /proc/version /proc/v; echo x > /proc/version; echo x > /proc/self/stat; echo x > /proc/self/fdinfo/1; chmod 600 /proc/self/stat; touch -c /proc/self/stat /proc/uptime; echo $?"];
     fdinfo: ["bash", "-c", "exec 3</etc/hostname; read -n 3 x <&3; grep -E '^(pos|flags)' /proc/$$/fdinfo/3; exec 4</etc/passwd; grep flags /proc/$$/fdinfo/4"];
     dev_stdin_stdout: ["bash", "-c", "cat /dev/stdin; echo err > /dev/stderr; cat < /proc/self/fd/0; echo out >> /dev/stdout"], stdin b"piped input\n";
     process_substitution: ["bash", "-c", "cat <(echo from-substitution) ; wc -l < <(seq 5)"];
@@ -306,4 +309,12 @@ fn lscpu_sees_one_cpu() {
     ] {
         assert!(out.contains(want), "{want:?} not in {out}");
     }
+}
+
+#[test]
+fn sysfs_is_read_only() {
+    let Some(out) = oxvm(&["bash", "-c", "touch /sys/x; echo 1 > /sys/devices/system/cpu/online; mkdir /sys/d; rm /sys/devices/system/cpu/online; stat -f -c %T /sys; cat /sys/devices/system/cpu/online 2>&1"]) else {
+        return;
+    };
+    assert_eq!(out, "sysfs\n0\n");
 }

@@ -166,7 +166,7 @@ impl Inode for SysNode {
     fn open(&self, flags: u32) -> Result<Rc<dyn FileOps>> {
         if let Some(text) = self.content() {
             if flags & 3 != 0 {
-                return Err(Errno::EACCES);
+                return Err(Errno::EROFS);
             }
             return Ok(Rc::new(SysFile(text)));
         }
@@ -183,6 +183,41 @@ impl Inode for SysNode {
             .collect();
         Ok(Rc::new(SysDir(entries)))
     }
+    // Mounted read-only, as in a container.
+    fn create(&self, _name: &[u8], _mode: u32) -> Result<InodeRef> {
+        Err(Errno::EROFS)
+    }
+    fn mkdir(&self, _name: &[u8], _mode: u32) -> Result<()> {
+        Err(Errno::EROFS)
+    }
+    fn unlink(&self, _name: &[u8]) -> Result<()> {
+        Err(Errno::EROFS)
+    }
+    fn rmdir(&self, _name: &[u8]) -> Result<()> {
+        Err(Errno::EROFS)
+    }
+    fn symlink(&self, _name: &[u8], _target: &[u8]) -> Result<()> {
+        Err(Errno::EROFS)
+    }
+    fn mknod(&self, _name: &[u8], _mode: u32, _rdev: u64) -> Result<()> {
+        Err(Errno::EROFS)
+    }
+    fn link(&self, _name: &[u8], _target: &InodeRef) -> Result<()> {
+        Err(Errno::EROFS)
+    }
+    fn rename(&self, _old: &[u8], _new_dir: &InodeRef, _new: &[u8], _flags: u32) -> Result<()> {
+        Err(Errno::EROFS)
+    }
+    fn chmod(&self, _mode: u32) -> Result<()> {
+        Err(Errno::EROFS)
+    }
+    fn chown(&self, _uid: Option<u32>, _gid: Option<u32>) -> Result<()> {
+        Err(Errno::EROFS)
+    }
+    fn set_times(&self, _atime: Option<crate::vfs::Timespec>, _mtime: Option<crate::vfs::Timespec>) -> Result<()> {
+        Err(Errno::EROFS)
+    }
+
     fn statfs(&self) -> Result<StatFs> {
         Ok(StatFs {
             fs_type: SYSFS_MAGIC,
@@ -241,7 +276,8 @@ mod tests {
         assert!(names.contains(&b"cpu0".to_vec()) && names.contains(&b"possible".to_vec()));
         assert_eq!(root.lookup(b"nope").err(), Some(Errno::ENOENT));
         assert_eq!(online.lookup(b"x").err(), Some(Errno::ENOTDIR));
-        assert_eq!(online.open(1).err(), Some(Errno::EACCES));
+        assert_eq!(online.open(1).err(), Some(Errno::EROFS));
+        assert_eq!(cpu.create(b"x", 0o644).err(), Some(Errno::EROFS));
         // Every entry's parent directory is in the tree.
         for (p, _) in TREE {
             let par = parent(p);

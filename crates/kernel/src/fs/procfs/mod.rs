@@ -86,6 +86,15 @@ impl ProcNode {
         }
     }
 
+    /// A directory operation's error: `e` on a directory, ENOTDIR else.
+    fn dir_err(&self, e: Errno) -> Errno {
+        if self.kind() == FileType::Directory {
+            e
+        } else {
+            Errno::ENOTDIR
+        }
+    }
+
     /// The process a node belongs to, when it is alive (or a zombie).
     fn proc(&self, pid: Pid) -> Result<Rc<ProcInfo>> {
         self.reg.get(pid).ok_or(Errno::ENOENT)
@@ -286,11 +295,14 @@ impl Inode for ProcNode {
                     }
                     return Ok(Rc::new(ProcDir(entries)));
                 }
-                if writing {
+                // The sysctls cannot be changed; other files open for
+                // writing (root) and refuse the data with EIO, as Linux's.
+                if writing && p.starts_with("sys/") {
                     return Err(Errno::EACCES);
                 }
                 let (reg, path) = (self.reg.clone(), *p);
-                ProcFile::boxed(Box::new(move |host: &mut dyn Host| system::content(&reg, path, host)), None)
+                let eio: Writer = Box::new(|_: &[u8]| Err(Errno::EIO));
+                ProcFile::boxed(Box::new(move |host: &mut dyn Host| system::content(&reg, path, host)), Some(eio))
             }
             Node::Pid(pid, tid) => {
                 self.proc(*pid)?;
@@ -331,9 +343,6 @@ impl Inode for ProcNode {
                 return Ok(Rc::new(LazyDir(Box::new(list))));
             }
             Node::FdInfo(pid, fd) => {
-                if writing {
-                    return Err(Errno::EACCES);
-                }
                 let text = fd::info(&self.reg, &*self.proc(*pid)?, *fd)?;
                 ProcFile::boxed(Box::new(move |_: &mut dyn Host| Ok(text.clone().into_bytes())), None)
             }
@@ -344,16 +353,45 @@ impl Inode for ProcNode {
                 if matches!(*name, "environ" | "maps") && !self.may_inspect(&p) {
                     return Err(Errno::EACCES);
                 }
+                // Files without a writer open for writing (the VFS checked
+                // the mode) and refuse data with EINVAL, as Linux's.
                 let writer = pid::writer(&self.reg, &p, name);
-                if writing && writer.is_none() {
-                    return Err(Errno::EACCES);
-                }
                 let (reg, name, tid) = (self.reg.clone(), *name, *tid);
                 ProcFile::boxed(Box::new(move |host: &mut dyn Host| pid::content(&reg, &p, tid, name, host)), writer)
             }
             Node::SelfLink | Node::ThreadSelfLink | Node::MountsLink | Node::Fd(..) => return Err(Errno::ELOOP),
         };
         Ok(file)
+    }
+
+    // Names cannot be added (ENOENT, as for a name that does not exist)
+    // nor removed (EPERM); times may be set and are not kept.
+    fn create(&self, _name: &[u8], _mode: u32) -> Result<InodeRef> {
+        Err(self.dir_err(Errno::ENOENT))
+    }
+    fn mkdir(&self, _name: &[u8], _mode: u32) -> Result<()> {
+        Err(self.dir_err(Errno::ENOENT))
+    }
+    fn symlink(&self, _name: &[u8], _target: &[u8]) -> Result<()> {
+        Err(self.dir_err(Errno::ENOENT))
+    }
+    fn mknod(&self, _name: &[u8], _mode: u32, _rdev: u64) -> Result<()> {
+        Err(self.dir_err(Errno::ENOENT))
+    }
+    fn link(&self, _name: &[u8], _target: &InodeRef) -> Result<()> {
+        Err(self.dir_err(Errno::ENOENT))
+    }
+    fn rename(&self, _old: &[u8], _new_dir: &InodeRef, _new: &[u8], _flags: u32) -> Result<()> {
+        Err(self.dir_err(Errno::ENOENT))
+    }
+    fn unlink(&self, _name: &[u8]) -> Result<()> {
+        Err(self.dir_err(Errno::EPERM))
+    }
+    fn rmdir(&self, _name: &[u8]) -> Result<()> {
+        Err(self.dir_err(Errno::EPERM))
+    }
+    fn set_times(&self, _atime: Option<crate::vfs::Timespec>, _mtime: Option<crate::vfs::Timespec>) -> Result<()> {
+        Ok(())
     }
 
     fn statfs(&self) -> Result<StatFs> {

@@ -149,8 +149,10 @@ fn process_files() {
     assert_eq!(walk(&root, "1/root").unwrap().readlink().unwrap(), b"/");
     assert!(read(&walk(&root, "1/limits").unwrap())
         .contains("\nMax open files            1024                 1048576              files     \n"));
-    // Read-only files refuse writers; comm takes a new name for the kernel.
-    assert_eq!(walk(&root, "1/stat").unwrap().open(1).err(), Some(Errno::EACCES));
+    // Read-only files refuse data; comm takes a new name for the kernel.
+    assert_eq!(walk(&root, "1/stat").unwrap().open(1).unwrap().write(&mut host(), 0, b"x"), Err(Errno::EINVAL));
+    assert_eq!(walk(&root, "1").unwrap().unlink(b"stat").err(), Some(Errno::EPERM));
+    assert_eq!(walk(&root, "1").unwrap().create(b"new", 0o644).err(), Some(Errno::ENOENT));
     let comm = walk(&root, "1/comm").unwrap().open(1).unwrap();
     assert_eq!(comm.write(&mut host(), 0, b"a-much-longer-name-than-15\n"), Ok(Io::Done(27)));
     let reg = match root.as_any().downcast_ref::<ProcNode>() {
@@ -243,7 +245,8 @@ fn static_files() {
     assert_eq!(read(&walk(&root, "sys/vm/overcommit_memory").unwrap()), "0\n");
     assert_eq!(walk(&root, "sys/kernel").unwrap().kind(), FileType::Directory);
     assert_eq!(walk(&root, "sys/nope").err(), Some(Errno::ENOENT));
-    assert_eq!(walk(&root, "version").unwrap().open(1).err(), Some(Errno::EACCES));
+    assert_eq!(walk(&root, "version").unwrap().open(1).unwrap().write(&mut host(), 0, b"x"), Err(Errno::EIO));
+    assert_eq!(walk(&root, "sys/vm/overcommit_memory").unwrap().open(1).err(), Some(Errno::EACCES));
     let uuid = read(&walk(&root, "sys/kernel/random/uuid").unwrap());
     assert_eq!((uuid.len(), &uuid[14..15]), (37, "4"));
     let boot = read(&walk(&root, "sys/kernel/random/boot_id").unwrap());
