@@ -1,9 +1,11 @@
 //! Keeping procfs's view of the processes current (see
 //! `fs/procfs/registry.rs`): the kernel records a snapshot of a process
-//! at the events that change what procfs shows, and, before a syscall
-//! that opens something under /proc, refreshes the caller's memory
-//! figures (its VMAs and resident pages), which change at every mmap and
-//! page fault.
+//! at the events that change what procfs shows (spawn, clone, exec,
+//! exit, wait, the calls in [`CHANGES`]), and, before a syscall that
+//! opens something under /proc, refreshes what changes without such
+//! events: the caller's memory map and resident pages, everyone's
+//! resident pages (at most every 100 ms) and every thread's state, CPU
+//! count and signal mask.
 
 use std::rc::Rc;
 
