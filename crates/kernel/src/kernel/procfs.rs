@@ -83,18 +83,20 @@ fn snapshot(p: &Process, threads: Vec<ThreadInfo>, prev: Option<&ProcInfo>, star
     }
 }
 
-/// Whether the path at `addr` may lead into procfs: absolute under
-/// /proc, or relative (it may start in a procfs directory).
-fn may_be_proc(p: &mut Process, mem: &mut Memory, addr: u64) -> bool {
-    let mut us = p.mm.user(mem);
-    let mut head = [0u8; 5];
-    for (i, b) in head.iter_mut().enumerate() {
-        match us.read_val::<u8>(addr.wrapping_add(i as u64)) {
-            Ok(0) | Err(_) => return i > 0 && head[0] != b'/',
-            Ok(c) => *b = c,
-        }
+/// Whether an open of the path at `addr` from directory `dirfd` may read
+/// procfs: absolute under /proc, or relative from a procfs directory or
+/// naming "proc" somewhere (`proc/self/stat` from /). Links elsewhere
+/// that lead into /proc (/dev/stdin) reach only what is always current.
+fn may_be_proc(p: &mut Process, mem: &mut Memory, dirfd: Option<i32>, addr: u64) -> bool {
+    let Ok(path) = p.mm.user(mem).read_cstring(addr, 255) else { return true };
+    if path.first() == Some(&b'/') {
+        return path.starts_with(b"/proc");
     }
-    head[0] != b'/' || &head == b"/proc"
+    let base = match dirfd {
+        Some(fd) if fd != crate::syscall::AT_FDCWD => p.files.borrow().get(fd).ok().and_then(|f| f.dentry.clone()),
+        _ => Some(p.fs.cwd.clone()),
+    };
+    base.is_some_and(|d| d.inode().id().0 == crate::fs::procfs::DEV) || path.windows(4).any(|w| w == b"proc")
 }
 
 /// What procfs shows of a task: runnable ones are running (R), the rest
@@ -161,9 +163,10 @@ impl Kernel {
         self.procfs.frames_in_use.set(self.mem.phys.frames_in_use());
         self.proc_note_time();
         let Some(arg) = open_path_arg(nr) else { return };
-        let addr = self.tasks[ti].cpu.gpr[[reg::RDI, reg::RSI][arg]];
+        let g = &self.tasks[ti].cpu.gpr;
+        let (dirfd, addr) = if arg == 0 { (None, g[reg::RDI]) } else { (Some(g[reg::RDI] as i32), g[reg::RSI]) };
         let Some(p) = self.processes.get_mut(&pid) else { return };
-        if may_be_proc(p, &mut self.mem, addr) {
+        if may_be_proc(p, &mut self.mem, dirfd, addr) {
             // The caller's figures now; everyone's at most every 100 ms (a
             // `ps` reading every process pays for one walk of each).
             let now = self.host.now(crate::host::Clock::Monotonic);
