@@ -1,6 +1,8 @@
 //! The kernel object and its event-driven run loop.
 
 mod process;
+mod ptimer;
+mod robust;
 mod signal;
 mod sigqueue;
 
@@ -263,6 +265,7 @@ impl Kernel {
             deadline: None,
             sig: Default::default(),
             times: Default::default(),
+            robust_list: (0, 0),
         });
         self.init.get_or_insert(pid);
         Ok(pid)
@@ -293,6 +296,7 @@ impl Kernel {
             }
             self.expire_alarms();
             self.timers.expire(&mut *self.host);
+            self.expire_process_timers();
             if stalled >= n {
                 return RunState::Idle { until: self.next_deadline() };
             }
@@ -365,6 +369,7 @@ impl Kernel {
             })
             .chain(alarms)
             .chain(self.timers.next_deadline())
+            .chain(self.process_timers_deadline())
             .min()
     }
 
@@ -441,6 +446,7 @@ impl Kernel {
                     cpu: &mut task.cpu,
                     tid: task.tid,
                     clear_child_tid: &mut task.clear_child_tid,
+                    robust_list: &mut task.robust_list,
                     progress: &mut task.progress,
                     deadline: if was_blocked { task.deadline } else { None },
                     timers: &self.timers,

@@ -110,6 +110,7 @@ impl Kernel {
             234 => self.sys_tgkill(ti, Some(args.arg(0) as i32), args.arg(1) as i32, args.arg(2)),
             129 => self.sys_rt_sigqueueinfo(ti, &args).map(Outcome::Return),
             297 => self.sys_rt_tgsigqueueinfo(ti, &args).map(Outcome::Return),
+            222 => self.sys_timer_create(ti, &args).map(Outcome::Return),
             _ => Err(Errno::ENOSYS),
         };
         let task = &mut self.tasks[ti];
@@ -215,6 +216,7 @@ impl Kernel {
             child.prctl = p.prctl;
             child.prctl.pdeathsig = 0;
             child.nice = p.nice;
+            child.cred = p.cred.clone();
             if f & CLONE_VFORK != 0 {
                 child.vfork_parent = Some(self.tasks[ti].tid);
             }
@@ -245,6 +247,7 @@ impl Kernel {
             deadline: None,
             sig,
             times: Default::default(),
+            robust_list: (0, 0),
         });
         let parent = &mut self.tasks[ti];
         parent.cpu.gpr[reg::RAX] = tid as u64;
@@ -258,6 +261,7 @@ impl Kernel {
     /// exit(2): this task ends; the last task ends the process.
     fn exit_task(&mut self, ti: usize, code: u8) {
         let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
+        self.exit_robust_list(ti);
         self.clear_child_tid(ti);
         self.tasks[ti].state = TaskState::Dead;
         self.futexes.remove(tid);
@@ -287,6 +291,7 @@ impl Kernel {
         let tis: Vec<usize> =
             (0..self.tasks.len()).filter(|&i| self.tasks[i].pid == pid && self.tasks[i].state != TaskState::Dead).collect();
         for ti in tis {
+            self.exit_robust_list(ti);
             self.clear_child_tid(ti);
             self.tasks[ti].state = TaskState::Dead;
             let tid = self.tasks[ti].tid;

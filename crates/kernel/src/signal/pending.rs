@@ -139,6 +139,12 @@ impl PendingSet {
         self.take(next_signal(self.mask() & set)?)
     }
 
+    /// Find the first pending siginfo for which `f` returns true (`f` may
+    /// change it in place: a timer's si_overrun grows while it waits).
+    pub fn update(&self, mut f: impl FnMut(&mut SigInfo) -> bool) -> bool {
+        self.0.borrow_mut().queue.iter_mut().any(|i| f(i))
+    }
+
     /// Drop every instance of `sig` (its disposition became "ignore").
     pub fn discard(&self, sig: u32) {
         let mut s = self.0.borrow_mut();

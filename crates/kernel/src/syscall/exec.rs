@@ -85,7 +85,13 @@ pub fn sys_execve(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     }
     ctx.sig.altstack = (0, 2, 0);
     *ctx.clear_child_tid = 0;
-    ctx.process.robust_list = (0, 0);
+    // The robust list belonged to the old memory (its futexes had no
+    // waiters left outside it: no shared memory yet, so there is nothing
+    // to walk); the new program registers its own.
+    *ctx.robust_list = (0, 0);
+    ctx.process.timers.exec();
+    let creds = ctx.process.creds;
+    ctx.process.cred.exec(&creds);
     ctx.process.set_comm(&path);
     Ok(SyscallReturn::NoReturn)
 }

@@ -39,6 +39,7 @@ pub mod system;
 pub mod table;
 pub mod thread;
 pub mod time;
+pub mod timer;
 pub mod timerfd;
 pub mod xattr;
 
@@ -98,6 +99,8 @@ pub struct Ctx<'a> {
     pub tid: crate::task::Pid,
     /// The calling thread's set_tid_address pointer.
     pub clear_child_tid: &'a mut u64,
+    /// The calling thread's set_robust_list (head, length).
+    pub robust_list: &'a mut (u64, u64),
     /// The wait queues (with their generations) of the files this call
     /// looked up, for the scheduler when the call blocks; None once a file
     /// without a queue was looked up (the call is then retried on every

@@ -8,7 +8,7 @@
 use super::strace::Arg::{self, *};
 use super::{
     access, arch, attr, copy, cwd, epoll, eventfd, exec, exit, fcntl, getdents, id, inotify, ioctl, lock, mlock, mm, namei, open, pipe,
-    poll, read_write, rusage, sched, signal, signalfd, sigwait, socket, stat, statfs, system, thread, time, timerfd, xattr, Handler,
+    poll, read_write, rusage, sched, signal, signalfd, sigwait, socket, stat, statfs, system, thread, time, timer, timerfd, xattr, Handler,
 };
 
 /// How completely oxvm implements a syscall.
@@ -85,9 +85,9 @@ pub static TABLE: &[Entry] = &[
     sys(33, "dup2", fcntl::sys_dup2, Supported, "", &[Fd, Fd]),
     sys(34, "pause", time::sys_pause, Supported, "", &[]),
     sys(35, "nanosleep", time::sys_nanosleep, Partial, "interrupted by signals with EINTR and the time left in rem", &[Ptr, Ptr]),
-    sys(36, "getitimer", time::sys_getitimer, Partial, "ITIMER_REAL only; the CPU-time timers read as unset", &[Int, Ptr]),
+    sys(36, "getitimer", time::sys_getitimer, Supported, "", &[Int, Ptr]),
     sys(37, "alarm", time::sys_alarm, Partial, "SIGALRM at the deadline (shares ITIMER_REAL)", &[Uint]),
-    sys(38, "setitimer", time::sys_setitimer, Partial, "ITIMER_REAL raises SIGALRM; ITIMER_VIRTUAL/PROF are accepted and never fire", &[Int, Ptr, Ptr]),
+    sys(38, "setitimer", time::sys_setitimer, Partial, "ITIMER_VIRTUAL/PROF count oxvm's CPU-time accounting (checked between slices)", &[Int, Ptr, Ptr]),
     sys(39, "getpid", id::sys_getpid, Supported, "", &[]),
     sys(40, "sendfile", copy::sys_sendfile, Supported, "", &[Fd, Fd, Ptr, Uint]),
     sys(41, "socket", socket::sys_socket, Partial, "no address family yet: always EAFNOSUPPORT", &[Int, Int, Int]),
@@ -271,11 +271,11 @@ pub static TABLE: &[Entry] = &[
     nosys(219, "restart_syscall"),
     nosys(220, "semtimedop"),
     sys(221, "fadvise64", attr::sys_fadvise64, Supported, "advice is ignored", &[Fd, Int, Uint, Int]),
-    sys(222, "timer_create", exit::enosys_fallback, Unsupported, "ENOSYS without a warning: callers (timeout) fall back to alarm", &[Int, Ptr, Ptr]),
-    nosys(223, "timer_settime"),
-    nosys(224, "timer_gettime"),
-    nosys(225, "timer_getoverrun"),
-    nosys(226, "timer_delete"),
+    sys(222, "timer_create", exit::in_kernel, Partial, "REALTIME, MONOTONIC, BOOTTIME (no suspend), TAI (offset 0), the CPU-time clocks of the caller (not of other processes); SIGEV_SIGNAL/NONE/THREAD_ID", &[Int, Ptr, Ptr]),
+    sys(223, "timer_settime", timer::sys_timer_settime, Supported, "expired by the scheduler; overruns counted while the signal is pending", &[Int, Hex, Ptr, Ptr]),
+    sys(224, "timer_gettime", timer::sys_timer_gettime, Partial, "another thread's THREAD_CPUTIME timer reads against the process's CPU time", &[Int, Ptr]),
+    sys(225, "timer_getoverrun", timer::sys_timer_getoverrun, Supported, "", &[Int]),
+    sys(226, "timer_delete", timer::sys_timer_delete, Supported, "", &[Int]),
     nosys(227, "clock_settime"),
     sys(228, "clock_gettime", time::sys_clock_gettime, Partial, "CPU-time clocks read the monotonic clock", &[Int, Ptr]),
     sys(229, "clock_getres", time::sys_clock_getres, Supported, "1 ns", &[Int, Ptr]),
@@ -322,8 +322,8 @@ pub static TABLE: &[Entry] = &[
     sys(270, "pselect6", poll::sys_pselect6, Partial, "as select, with the signal mask applied while waiting; the time left is not written back", &[Int, Ptr, Ptr, Ptr, Ptr, Ptr]),
     sys(271, "ppoll", poll::sys_ppoll, Partial, "as poll, with the signal mask applied while waiting", &[Ptr, Uint, Ptr, Ptr, Uint]),
     nosys(272, "unshare"),
-    sys(273, "set_robust_list", thread::sys_set_robust_list, Partial, "recorded; robust futexes come with threads", &[Ptr, Uint]),
-    sys(274, "get_robust_list", thread::sys_get_robust_list, Partial, "the caller's own list only (EPERM for others)", &[Int, Ptr, Ptr]),
+    sys(273, "set_robust_list", thread::sys_set_robust_list, Partial, "per thread; walked at thread and process exit (FUTEX_OWNER_DIED, one waiter woken); not at exec (its memory goes, and no shared memory exists yet); PI entries are only marked", &[Ptr, Uint]),
+    sys(274, "get_robust_list", thread::sys_get_robust_list, Partial, "the calling thread's own list only (EPERM for others)", &[Int, Ptr, Ptr]),
     nosys(275, "splice"),
     nosys(276, "tee"),
     sys(277, "sync_file_range", attr::sys_sync_file_range, Supported, "writes already reached the host filesystem", &[Fd, Int, Int, Hex]),
