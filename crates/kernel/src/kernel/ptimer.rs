@@ -112,7 +112,7 @@ impl Kernel {
             overrun_last: 0,
             queued: None,
         });
-        if let Err(e) = self.user(pid).and_then(|mut us| Ok(us.write_val(out, &(id as u32))?)) {
+        if let Err(e) = self.user(pid).and_then(|mut us| us.write_val(out, &(id as u32))) {
             if let Some(p) = self.processes.get_mut(&pid) {
                 p.timers.posix.retain(|t| t.id != id);
             }

@@ -141,8 +141,8 @@ impl PendingSet {
 
     /// Find the first pending siginfo for which `f` returns true (`f` may
     /// change it in place: a timer's si_overrun grows while it waits).
-    pub fn update(&self, mut f: impl FnMut(&mut SigInfo) -> bool) -> bool {
-        self.0.borrow_mut().queue.iter_mut().any(|i| f(i))
+    pub fn update(&self, f: impl FnMut(&mut SigInfo) -> bool) -> bool {
+        self.0.borrow_mut().queue.iter_mut().any(f)
     }
 
     /// Drop every instance of `sig` (its disposition became "ignore").
