@@ -97,8 +97,10 @@ int main(void) {
 
     /* fs ids follow the effective ones. */
     printf("setfsuid(1234) old %d\n", setfsuid(1234));
+    caps("fsuid 1234");
     printf("setfsuid(-1) old %d\n", setfsuid(-1));
     printf("setfsuid(0) old %d\n", setfsuid(0));
+    caps("fsuid 0");
     printf("setfsgid(99) old %d\n", setfsgid(99));
     printf("setfsgid(0) old %d\n", setfsgid(0));
 

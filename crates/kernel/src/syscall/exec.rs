@@ -92,6 +92,8 @@ pub fn sys_execve(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     ctx.process.timers.exec();
     let creds = ctx.process.creds;
     ctx.process.cred.exec(&creds);
+    // The fs ids are the effective ones again.
+    ctx.process.fs.walker = (creds.euid, creds.egid);
     ctx.process.set_comm(&path);
     Ok(SyscallReturn::NoReturn)
 }

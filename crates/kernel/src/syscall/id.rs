@@ -216,6 +216,7 @@ fn set_fs_id(ctx: &mut Ctx, id: u32, group: bool) -> SyscallResult {
             ctx.process.fs.walker.1 = id;
         } else {
             x.fsuid = id;
+            x.fsuid_changed(cur, id);
             ctx.process.fs.walker.0 = id;
         }
     }

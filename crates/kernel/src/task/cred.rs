@@ -12,6 +12,10 @@ use crate::loader::Creds;
 pub const CAP_LAST_CAP: u32 = 40;
 /// Every capability.
 pub const CAP_FULL: u64 = (1 << (CAP_LAST_CAP + 1)) - 1;
+/// The capabilities that follow the fs uid (CAP_FS_MASK): CHOWN,
+/// DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID, LINUX_IMMUTABLE, MKNOD,
+/// MAC_OVERRIDE.
+pub const CAP_FS_MASK: u64 = 0x1f | (1 << 9) | (1 << 27) | (1 << 32);
 /// NGROUPS_MAX.
 pub const NGROUPS_MAX: usize = 65536;
 
@@ -44,9 +48,22 @@ impl CredExtra {
     /// effective) gets every permitted capability, effective when the
     /// effective uid is 0; anyone else none.
     pub fn exec(&mut self, c: &Creds) {
+        self.fsuid = c.euid;
+        self.fsgid = c.egid;
         let root = c.uid == 0 || c.euid == 0;
         self.cap_permitted = if root { CAP_FULL } else { 0 };
         self.cap_effective = if c.euid == 0 { self.cap_permitted } else { 0 };
+    }
+
+    /// setfsuid moved the fs uid from `old` to `new`: leaving 0 drops the
+    /// filesystem capabilities from the effective set, returning to 0
+    /// takes the permitted ones back.
+    pub fn fsuid_changed(&mut self, old: u32, new: u32) {
+        if old == 0 && new != 0 {
+            self.cap_effective &= !CAP_FS_MASK;
+        } else if old != 0 && new == 0 {
+            self.cap_effective |= self.cap_permitted & CAP_FS_MASK;
+        }
     }
 
     /// The uids changed from `old` to `new` (real, effective, saved; the
