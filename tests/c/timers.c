@@ -403,7 +403,33 @@ static void *hold_and_die(void *arg) {
     return NULL;
 }
 
+/* A corrupt robust list (a cycle that never returns to the head, or an
+ * unmapped entry) must not stop the thread from exiting. */
+static struct {
+    void *next;
+    long offset;
+    void *pending;
+} bad_head;
+static void *bad_loop[2];
+
+static void *corrupt_list(void *arg) {
+    bad_loop[0] = bad_loop;
+    bad_head.next = arg ? (void *)bad_loop : (void *)0x1000;
+    bad_head.offset = 8;
+    bad_head.pending = (void *)0x2000;
+    long r = syscall(SYS_set_robust_list, &bad_head, sizeof bad_head);
+    return (void *)r;
+}
+
 static void robust(void) {
+    for (long i = 0; i < 2; i++) {
+        pthread_t c;
+        void *rv;
+        pthread_create(&c, NULL, corrupt_list, (void *)i);
+        pthread_join(c, &rv);
+        printf("robust: corrupt list %s: set %ld, joined\n", i ? "cycle" : "unmapped", (long)rv);
+    }
+
     pthread_mutexattr_t a;
     pthread_mutexattr_init(&a);
     pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);

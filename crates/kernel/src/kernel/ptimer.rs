@@ -124,7 +124,11 @@ impl Kernel {
     /// Fire every due timer of every process: POSIX timers (counting
     /// overruns while their signal is pending) and the CPU-time itimers.
     pub(super) fn expire_process_timers(&mut self) {
-        let pids: Vec<Pid> = self.processes.values().filter(|p| p.exit.is_none() && p.timers.armed()).map(|p| p.pid).collect();
+        // A process whose timers were all disarmed since the last pass still
+        // has its old `next`: visit it once more to clear it (a stale past
+        // deadline would keep an idle guest spinning).
+        let pids: Vec<Pid> =
+            self.processes.values().filter(|p| p.exit.is_none() && (p.timers.armed() || p.timers.next.is_some())).map(|p| p.pid).collect();
         if pids.is_empty() {
             return;
         }
