@@ -68,9 +68,9 @@ impl Kernel {
         let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
         let (clock_id, sevp, out) = (a.arg(0) as i32, a.arg(1), a.arg(2));
         // struct sigevent: sigev_value (8), sigev_signo (4), sigev_notify
-        // (4), then sigev_notify_thread_id.
+        // (4), then sigev_notify_thread_id; Linux copies all 64 bytes.
         let ev = if sevp != 0 {
-            let mut b = [0u8; 20];
+            let mut b = [0u8; 64];
             self.user(pid)?.read_bytes(sevp, &mut b)?;
             let int = |o: usize| i32::from_le_bytes(b[o..o + 4].try_into().unwrap());
             Some((u64::from_le_bytes(b[0..8].try_into().unwrap()), int(8), int(12), int(16)))
