@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -134,6 +135,32 @@ int main(void) {
         setgid(1000);
         setuid(1000);
         printf("child: /etc/shadow without group: %s\n", en(-can_read("/etc/shadow")));
+        _exit(0);
+    }
+    waitpid(pid, &st, 0);
+
+    /* prctl: keep-caps keeps the permitted set across leaving root. */
+    printf("keepcaps: get %d, set 2 %s, capbset_read 7 %d, 41 %s, ambient is_set %d\n", prctl(PR_GET_KEEPCAPS), r(prctl(PR_SET_KEEPCAPS, 2)),
+           prctl(PR_CAPBSET_READ, CAP_SETUID), r(prctl(PR_CAPBSET_READ, 41)), prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_SETUID, 0, 0));
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        printf("keepcaps: set %s\n", r(prctl(PR_SET_KEEPCAPS, 1)));
+        printf("keepcaps: securebits %#x get %d\n", prctl(PR_GET_SECUREBITS), prctl(PR_GET_KEEPCAPS));
+        printf("keepcaps: ambient raise without inheritable %s\n", r(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SETUID, 0, 0)));
+        setresuid(1000, 1000, 1000);
+        struct __user_cap_data_struct k[2];
+        capget_(_LINUX_CAPABILITY_VERSION_3, 0, k, NULL);
+        printf("keepcaps: after setuid permitted setuid %d effective setuid %d\n", (k[0].permitted >> CAP_SETUID) & 1,
+               (k[0].effective >> CAP_SETUID) & 1);
+        printf("keepcaps: back to root %s\n", r(setuid(0)));
+        k[0].effective |= 1u << CAP_SETUID;
+        struct __user_cap_header_struct kh = {_LINUX_CAPABILITY_VERSION_3, 0};
+        printf("keepcaps: raise effective %s\n", r(syscall(SYS_capset, &kh, k)));
+        printf("keepcaps: setresuid(0) now %s\n", r(setresuid(0, 0, 0)));
+        printf("keepcaps: uid %d\n", getuid());
+        printf("capbset drop %s\n", r(prctl(PR_CAPBSET_DROP, CAP_CHOWN)));
+        printf("capbset read %d\n", prctl(PR_CAPBSET_READ, CAP_CHOWN));
         _exit(0);
     }
     waitpid(pid, &st, 0);

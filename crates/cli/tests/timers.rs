@@ -140,3 +140,31 @@ fn python_groups_as_user() {
 fn python_sigev_thread_timer() {
     same(&["python3", "-c", THREAD_TIMER], b"");
 }
+
+/// util-linux setpriv: PR_SET_KEEPCAPS, capset to re-raise, setresgid,
+/// setgroups, the bounding and ambient sets, then exec as uid 1000.
+#[test]
+fn setpriv_supplementary_group_reads_shadow() {
+    same(&["setpriv", "--groups", "42", "--reuid", "1000", "--regid", "1000", "--inh-caps=-all", "head", "-c", "5", "/etc/shadow"], b"");
+}
+
+#[test]
+fn setpriv_without_groups_is_denied() {
+    same(&["setpriv", "--clear-groups", "--reuid", "1000", "--regid", "1000", "--inh-caps=-all", "cat", "/etc/shadow"], b"");
+}
+
+#[test]
+fn setpriv_id_lists_groups() {
+    same(&["setpriv", "--groups", "42,7", "--reuid", "1000", "--regid", "1000", "--inh-caps=-all", "id"], b"");
+    same(&["setpriv", "--keep-groups", "--reuid", "1000", "--regid", "1000", "--inh-caps=-all", "--bounding-set=-all", "id"], b"");
+}
+
+/// An ambient CAP_SETUID survives the exec as uid 1000: python may
+/// setuid(0); without it, EPERM.
+#[test]
+fn setpriv_ambient_capability() {
+    let py = "import os\ntry:\n    os.setuid(0)\n    print(os.getuid(), os.geteuid())\nexcept PermissionError as e:\n    print(e.errno)";
+    for amb in ["--ambient-caps=+setuid", "--ambient-caps=-all"] {
+        same(&["setpriv", "--inh-caps=+setuid", amb, "--reuid", "1000", "--regid", "1000", "--clear-groups", "python3", "-c", py], b"");
+    }
+}

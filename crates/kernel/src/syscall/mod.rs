@@ -7,6 +7,7 @@
 pub mod access;
 pub mod arch;
 pub mod attr;
+pub mod capability;
 pub mod copy;
 pub mod cwd;
 pub mod epoll;

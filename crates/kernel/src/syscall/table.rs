@@ -7,8 +7,9 @@
 
 use super::strace::Arg::{self, *};
 use super::{
-    access, arch, attr, copy, cwd, epoll, eventfd, exec, exit, fcntl, getdents, id, inotify, ioctl, lock, mlock, mm, namei, open, pipe,
-    poll, read_write, rusage, sched, signal, signalfd, sigwait, socket, stat, statfs, system, thread, time, timer, timerfd, xattr, Handler,
+    access, arch, attr, capability, copy, cwd, epoll, eventfd, exec, exit, fcntl, getdents, id, inotify, ioctl, lock, mlock, mm, namei,
+    open, pipe, poll, read_write, rusage, sched, signal, signalfd, sigwait, socket, stat, statfs, system, thread, time, timer, timerfd,
+    xattr, Handler,
 };
 
 /// How completely oxvm implements a syscall.
@@ -165,7 +166,7 @@ pub static TABLE: &[Entry] = &[
     sys(113, "setreuid", id::sys_setreuid, Partial, "no saved set-id is tracked (taken as the effective id); supplementary groups unchanged", &[Int, Int]),
     sys(114, "setregid", id::sys_setregid, Partial, "no saved set-id is tracked (taken as the effective id); supplementary groups unchanged", &[Int, Int]),
     sys(115, "getgroups", id::sys_getgroups, Supported, "", &[Int, Ptr]),
-    sys(116, "setgroups", id::sys_setgroups, Supported, "root only (euid 0 stands for CAP_SETGID); sorted as Linux keeps them", &[Int, Ptr]),
+    sys(116, "setgroups", id::sys_setgroups, Supported, "needs CAP_SETGID; sorted as Linux keeps them", &[Int, Ptr]),
     sys(117, "setresuid", id::sys_setresuid, Partial, "no saved set-id is tracked (taken as the effective id); supplementary groups unchanged", &[Int, Int, Int]),
     sys(118, "getresuid", id::sys_getresuid, Supported, "the saved id is the effective one", &[Ptr, Ptr, Ptr]),
     sys(119, "setresgid", id::sys_setresgid, Partial, "no saved set-id is tracked (taken as the effective id); supplementary groups unchanged", &[Int, Int, Int]),
@@ -174,8 +175,8 @@ pub static TABLE: &[Entry] = &[
     sys(122, "setfsuid", id::sys_setfsuid, Partial, "follows the effective uid; permission checks other than path walks still use the effective uid", &[Int]),
     sys(123, "setfsgid", id::sys_setfsgid, Partial, "follows the effective gid; permission checks other than path walks still use the effective gid", &[Int]),
     sys(124, "getsid", id::sys_getsid, Partial, "own process only; it leads its session", &[Int]),
-    sys(125, "capget", id::sys_capget, Partial, "root has every capability up to CAP_LAST_CAP 40, others none; the caller's own sets only", &[Ptr, Ptr]),
-    sys(126, "capset", id::sys_capset, Partial, "may only drop; privilege checks still look at euid 0, not the effective set", &[Ptr, Ptr]),
+    sys(125, "capget", capability::sys_capget, Partial, "root has every capability up to CAP_LAST_CAP 40, others none; the caller's own sets only (ESRCH for other pids)", &[Ptr, Ptr]),
+    sys(126, "capset", capability::sys_capset, Partial, "may only drop (inheritable within the bounding set with CAP_SETPCAP); the set*id calls check CAP_SETUID/CAP_SETGID, other privilege checks still look at euid 0", &[Ptr, Ptr]),
     sys(127, "rt_sigpending", signal::sys_rt_sigpending, Supported, "", &[Ptr, Uint]),
     sys(128, "rt_sigtimedwait", sigwait::sys_rt_sigtimedwait, Supported, "the set is blocked while waiting, so its signals come here rather than to handlers; EAGAIN at the timeout, EINTR for another signal", &[Ptr, Ptr, Ptr, Uint]),
     sys(129, "rt_sigqueueinfo", exit::in_kernel, Supported, "real-time signals queue with their siginfo (at most 4096 per pending set: EAGAIN; Linux counts RLIMIT_SIGPENDING per user); only a process signalling itself may use si_code >= 0 or SI_TKILL (EPERM)", &[Int, Int, Ptr]),
@@ -206,7 +207,7 @@ pub static TABLE: &[Entry] = &[
     nosys(154, "modify_ldt"),
     nosys(155, "pivot_root"),
     nosys(156, "_sysctl"),
-    sys(157, "prctl", system::sys_prctl, Partial, "PDEATHSIG, DUMPABLE, NAME, CAPBSET_READ, CHILD_SUBREAPER, NO_NEW_PRIVS (recorded)", &[Int, Hex, Hex, Hex, Hex]),
+    sys(157, "prctl", system::sys_prctl, Partial, "PDEATHSIG, DUMPABLE, NAME, CHILD_SUBREAPER, NO_NEW_PRIVS (recorded); the capability ones (CAPBSET_READ/DROP, KEEPCAPS, SECUREBITS, CAP_AMBIENT) in syscall/capability.rs", &[Int, Hex, Hex, Hex, Hex]),
     sys(158, "arch_prctl", arch::sys_arch_prctl, Partial, "ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS", &[ArchCode, Hex]),
     nosys(159, "adjtimex"),
     sys(160, "setrlimit", system::sys_setrlimit, Partial, "recorded; only RLIMIT_NOFILE is enforced", &[Int, Ptr]),

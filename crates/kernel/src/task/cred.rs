@@ -16,6 +16,8 @@ pub const CAP_FULL: u64 = (1 << (CAP_LAST_CAP + 1)) - 1;
 /// DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID, LINUX_IMMUTABLE, MKNOD,
 /// MAC_OVERRIDE.
 pub const CAP_FS_MASK: u64 = 0x1f | (1 << 9) | (1 << 27) | (1 << 32);
+pub const CAP_SETGID: u32 = 6;
+pub const CAP_SETUID: u32 = 7;
 /// NGROUPS_MAX.
 pub const NGROUPS_MAX: usize = 65536;
 
@@ -28,15 +30,44 @@ pub struct CredExtra {
     pub cap_effective: u64,
     pub cap_permitted: u64,
     pub cap_inheritable: u64,
+    /// The bounding set (PR_CAPBSET_DROP shrinks it; exec's ceiling).
+    pub cap_bounding: u64,
+    /// The ambient set (PR_CAP_AMBIENT): what a non-root exec keeps.
+    pub cap_ambient: u64,
+    /// prctl(PR_SET_SECUREBITS) flags (SECBIT_KEEP_CAPS is PR_SET_KEEPCAPS).
+    pub securebits: u32,
 }
+
+/// SECBIT_NO_SETUID_FIXUP: uid changes leave the capabilities alone.
+pub const SECBIT_NO_SETUID_FIXUP: u32 = 1 << 2;
+/// SECBIT_KEEP_CAPS: leaving root keeps the permitted set.
+pub const SECBIT_KEEP_CAPS: u32 = 1 << 4;
+pub const SECBIT_KEEP_CAPS_LOCKED: u32 = 1 << 5;
+/// SECBIT_NO_CAP_AMBIENT_RAISE.
+pub const SECBIT_NO_CAP_AMBIENT_RAISE: u32 = 1 << 6;
 
 impl CredExtra {
     /// What a process started with `c` has: no supplementary groups, fs
     /// ids equal to the effective ones, root's capabilities for uid 0.
     pub fn new(c: &Creds) -> CredExtra {
-        let mut x = CredExtra { groups: Vec::new(), fsuid: c.euid, fsgid: c.egid, cap_effective: 0, cap_permitted: 0, cap_inheritable: 0 };
+        let mut x = CredExtra {
+            groups: Vec::new(),
+            fsuid: c.euid,
+            fsgid: c.egid,
+            cap_effective: 0,
+            cap_permitted: 0,
+            cap_inheritable: 0,
+            cap_bounding: CAP_FULL,
+            cap_ambient: 0,
+            securebits: 0,
+        };
         x.exec(c);
         x
+    }
+
+    /// Whether capability `cap` is in the effective set.
+    pub fn capable(&self, cap: u32) -> bool {
+        self.cap_effective & (1 << cap) != 0
     }
 
     /// Whether `gid` is the effective group or a supplementary one.
@@ -45,14 +76,21 @@ impl CredExtra {
     }
 
     /// exec (no set-id bits, no file capabilities): root (real or
-    /// effective) gets every permitted capability, effective when the
-    /// effective uid is 0; anyone else none.
+    /// effective) gets the bounding set plus its inheritable ones,
+    /// effective when the effective uid is 0, and loses the ambient set;
+    /// anyone else keeps just the ambient set. SECBIT_KEEP_CAPS goes.
     pub fn exec(&mut self, c: &Creds) {
         self.fsuid = c.euid;
         self.fsgid = c.egid;
-        let root = c.uid == 0 || c.euid == 0;
-        self.cap_permitted = if root { CAP_FULL } else { 0 };
-        self.cap_effective = if c.euid == 0 { self.cap_permitted } else { 0 };
+        if c.uid == 0 || c.euid == 0 {
+            self.cap_permitted = self.cap_bounding | self.cap_inheritable;
+            self.cap_effective = if c.euid == 0 { self.cap_permitted } else { 0 };
+            self.cap_ambient = 0;
+        } else {
+            self.cap_permitted = self.cap_ambient;
+            self.cap_effective = self.cap_ambient;
+        }
+        self.securebits &= !SECBIT_KEEP_CAPS;
     }
 
     /// setfsuid moved the fs uid from `old` to `new`: leaving 0 drops the
@@ -71,12 +109,19 @@ impl CredExtra {
     /// effective one, and capabilities(7)'s rules apply.
     pub fn uids_changed(&mut self, old: (u32, u32), new: (u32, u32)) {
         self.fsuid = new.1;
+        if self.securebits & SECBIT_NO_SETUID_FIXUP != 0 {
+            return;
+        }
         let was_root = old.0 == 0 || old.1 == 0;
         let is_root = new.0 == 0 || new.1 == 0;
         if was_root && !is_root {
-            self.cap_permitted = 0;
-            self.cap_effective = 0;
-        } else if old.1 == 0 && new.1 != 0 {
+            if self.securebits & SECBIT_KEEP_CAPS == 0 {
+                self.cap_permitted = 0;
+                self.cap_effective = 0;
+            }
+            self.cap_ambient = 0;
+        }
+        if old.1 == 0 && new.1 != 0 {
             self.cap_effective = 0;
         } else if old.1 != 0 && new.1 == 0 {
             self.cap_effective = self.cap_permitted;
