@@ -264,6 +264,53 @@ static void errors(void) {
     sys_timer_delete(id);
 }
 
+/* A timer deleted or re-armed while its signal is pending: the signal
+ * still shows in sigpending, but is dropped when taken. */
+static void stale_pending(void) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR1);
+    sigaddset(&s, SIGRTMIN + 3);
+    sigprocmask(SIG_BLOCK, &s, NULL);
+    for (int mode = 0; mode < 4; mode++) {
+        int sig = mode >= 2 ? SIGRTMIN + 3 : SIGUSR1;
+        struct sigevent ev;
+        memset(&ev, 0, sizeof ev);
+        ev.sigev_notify = SIGEV_SIGNAL;
+        ev.sigev_signo = sig;
+        ev.sigev_value.sival_int = 5;
+        int id;
+        sys_timer_create(CLOCK_MONOTONIC, &ev, &id);
+        struct itimerspec t = its(0, 1000000, 0, 0);
+        sys_timer_settime(id, 0, &t, NULL);
+        msleep(20);
+        sigset_t p;
+        sigpending(&p);
+        int before = sigismember(&p, sig);
+        if (mode % 2 == 0) {
+            sys_timer_delete(id);
+        } else {
+            /* Re-armed, and fires again: the new signal is delivered. */
+            t = its(0, 2000000, 0, 0);
+            sys_timer_settime(id, 0, &t, NULL);
+        }
+        sigpending(&p);
+        int after = sigismember(&p, sig);
+        if (mode % 2 == 1)
+            msleep(20);
+        struct timespec zero = {0, 0};
+        siginfo_t si;
+        int r = sigtimedwait(&s, &si, &zero);
+        printf("stale %s %s: pending %d %d, taken %s", mode % 2 ? "rearm" : "delete", mode >= 2 ? "rt" : "std", before, after,
+               r == sig ? "yes" : "no");
+        if (r == sig)
+            printf(" code %s value %d", code_name(si.si_code), si.si_value.sival_int);
+        printf(", then %s\n", sigtimedwait(&s, &si, &zero) < 0 ? en(errno) : "more");
+        if (mode % 2 == 1)
+            sys_timer_delete(id);
+    }
+}
+
 static volatile int thread_calls, thread_value;
 
 static void notify_fn(union sigval v) {
@@ -479,6 +526,7 @@ int main(int argc, char **argv) {
     periodic_sigwait();
     gettime_and_abstime();
     errors();
+    stale_pending();
     sigev_thread();
     cpu_clocks();
     itimers();

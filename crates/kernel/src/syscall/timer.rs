@@ -73,6 +73,7 @@ pub fn sys_timer_settime(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     };
     t.interval = if t.deadline.is_some() { interval } else { 0 };
     t.overrun_last = 0;
+    t.forget_queued();
     if old != 0 {
         ctx.user().write_bytes(old, &itimerspec_bytes(previous.0, previous.1))?;
     }
@@ -92,15 +93,13 @@ pub fn sys_timer_getoverrun(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     ret(u64::from(t.overrun_last))
 }
 
-/// A signal already queued stays pending, as on Linux.
+/// A signal already queued stays pending but is dropped when taken, as
+/// on Linux.
 pub fn sys_timer_delete(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let id = a.arg(0) as i32;
     let ts = &mut ctx.process.timers;
-    let n = ts.posix.len();
-    ts.posix.retain(|t| t.id != id);
-    if ts.posix.len() == n {
-        return Err(Errno::EINVAL);
-    }
+    let i = ts.posix.iter().position(|t| t.id == id).ok_or(Errno::EINVAL)?;
+    ts.posix.remove(i).forget_queued();
     ret(0)
 }
 

@@ -63,7 +63,7 @@ impl PosixTimer {
     }
 
     fn is_ours(&self, i: &SigInfo) -> bool {
-        i.code() == SI_TIMER && i.int(16) as i32 == self.id && i.signo() == self.signo
+        i.code() == SI_TIMER && i.int(16) as i32 == self.id && i.signo() == self.signo && !i.is_stale()
     }
 
     /// Whether the signal sent last is still pending; once it is not, its
@@ -79,6 +79,22 @@ impl PosixTimer {
         pending
     }
 
+    /// The timer was re-armed or deleted: its queued signal, if any, is
+    /// dropped when taken (Linux's signal sequence check), and counting
+    /// starts afresh.
+    pub fn forget_queued(&mut self) {
+        if let Some(set) = self.queued.take() {
+            set.update(|i| {
+                let ours = self.is_ours(i);
+                if ours {
+                    i.set_stale(true);
+                }
+                ours
+            });
+        }
+        self.overrun = 0;
+    }
+
     /// `n` more expirations while the signal is pending: counted in the
     /// queued siginfo too.
     pub fn add_overrun(&mut self, n: u64) {
@@ -88,7 +104,7 @@ impl PosixTimer {
         let (id, signo) = (self.id, self.signo);
         if let Some(set) = &self.queued {
             set.update(|i| {
-                let ours = i.code() == SI_TIMER && i.int(16) as i32 == id && i.signo() == signo;
+                let ours = i.code() == SI_TIMER && i.int(16) as i32 == id && i.signo() == signo && !i.is_stale();
                 if ours {
                     i.0[20..24].copy_from_slice(&total.to_le_bytes());
                 }
@@ -179,7 +195,9 @@ impl ProcessTimers {
     /// so does the id counter (Linux keeps it in the signal struct, which
     /// exec does not replace).
     pub fn exec(&mut self) {
-        self.posix.clear();
+        for mut t in self.posix.drain(..) {
+            t.forget_queued();
+        }
     }
 }
 
