@@ -38,13 +38,22 @@ fn itimerspec_bytes(interval: u64, value: u64) -> [u8; 32] {
     b
 }
 
-/// (interval, time left) of timer `id`: at least 1 ns while armed.
+/// (interval, time left) of timer `id`: at least 1 ns while armed. An
+/// expiry the scheduler has not processed yet is left to it (its signal
+/// is still to be sent): the time left is then to the next period, or 0.
 fn get(ctx: &mut Ctx, id: i32) -> Result<(u64, u64), Errno> {
     let clock = ctx.process.timers.get_mut(id).ok_or(Errno::EINVAL)?.clock;
     let now = now(ctx, clock);
     let t = ctx.process.timers.get_mut(id).ok_or(Errno::EINVAL)?;
-    t.expire(now);
-    Ok((t.interval, t.deadline.map_or(0, |d| d.saturating_sub(now).max(1))))
+    let left = match t.deadline {
+        None => 0,
+        Some(d) if d > now => d - now,
+        Some(d) => match (now - d).checked_rem(t.interval) {
+            Some(late) => t.interval - late,
+            None => 0,
+        },
+    };
+    Ok((t.interval, left))
 }
 
 /// timer_settime(timerid, flags, new_value, old_value).
