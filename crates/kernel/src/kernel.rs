@@ -2,7 +2,7 @@
 
 mod process;
 mod ptimer;
-mod robust;
+pub(crate) mod robust;
 mod signal;
 mod sigqueue;
 

@@ -69,7 +69,14 @@ pub fn sys_execve(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         }
     };
 
-    // The new image is complete: switch to it.
+    // The new image is complete. The robust list's futexes are released
+    // as at thread exit; their waiters can only be this process's other
+    // threads, which exec ends, so none needs waking.
+    if ctx.robust_list.0 != 0 {
+        let (head, tid) = (ctx.robust_list.0, ctx.tid);
+        let _ = crate::kernel::robust::release_robust_list(&mut ctx.user(), head, tid);
+    }
+    // Switch to the new image.
     let mut old = std::mem::replace(&mut ctx.process.mm, mm);
     old.clear(ctx.mem);
     let icount = ctx.cpu.icount;
@@ -85,9 +92,7 @@ pub fn sys_execve(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     }
     ctx.sig.altstack = (0, 2, 0);
     *ctx.clear_child_tid = 0;
-    // The robust list belonged to the old memory (its futexes had no
-    // waiters left outside it: no shared memory yet, so there is nothing
-    // to walk); the new program registers its own.
+    // The new program registers its own robust list.
     *ctx.robust_list = (0, 0);
     ctx.process.timers.exec();
     let creds = ctx.process.creds;

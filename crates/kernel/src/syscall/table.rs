@@ -323,7 +323,7 @@ pub static TABLE: &[Entry] = &[
     sys(270, "pselect6", poll::sys_pselect6, Partial, "as select, with the signal mask applied while waiting; the time left is not written back", &[Int, Ptr, Ptr, Ptr, Ptr, Ptr]),
     sys(271, "ppoll", poll::sys_ppoll, Partial, "as poll, with the signal mask applied while waiting", &[Ptr, Uint, Ptr, Ptr, Uint]),
     nosys(272, "unshare"),
-    sys(273, "set_robust_list", thread::sys_set_robust_list, Partial, "per thread; walked at thread and process exit (FUTEX_OWNER_DIED, one waiter woken); not at exec (its memory goes, and no shared memory exists yet); PI entries are only marked", &[Ptr, Uint]),
+    sys(273, "set_robust_list", thread::sys_set_robust_list, Partial, "per thread; walked at thread and process exit and at exec (FUTEX_OWNER_DIED, one waiter woken); PI entries are only marked (no PI futexes)", &[Ptr, Uint]),
     sys(274, "get_robust_list", thread::sys_get_robust_list, Partial, "the calling thread's own list only (EPERM for others)", &[Int, Ptr, Ptr]),
     nosys(275, "splice"),
     nosys(276, "tee"),
