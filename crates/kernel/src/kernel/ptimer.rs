@@ -161,8 +161,10 @@ impl Kernel {
                     },
                 };
                 let n = t.expire(now);
-                let pending = t.settle();
+                // Whether the last signal is still pending matters only
+                // now (timer_getoverrun settles on its own).
                 if n > 0 && t.signo != 0 {
+                    let pending = t.settle();
                     if pending {
                         t.add_overrun(n);
                     } else {

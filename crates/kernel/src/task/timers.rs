@@ -168,9 +168,7 @@ pub struct ProcessTimers {
 impl ProcessTimers {
     /// Whether anything may expire.
     pub fn armed(&self) -> bool {
-        self.virt.deadline.is_some()
-            || self.prof.deadline.is_some()
-            || self.posix.iter().any(|t| t.deadline.is_some() || t.queued.is_some())
+        self.virt.deadline.is_some() || self.prof.deadline.is_some() || self.posix.iter().any(|t| t.deadline.is_some())
     }
 
     pub fn get_mut(&mut self, id: i32) -> Option<&mut PosixTimer> {
