@@ -130,9 +130,10 @@ pub fn get_cpu_itimer(ctx: &mut Ctx, which: u64) -> (u64, u64) {
 }
 
 /// setitimer for a CPU-time timer: arm for `value` ns of CPU time (0
-/// disarms), re-arming every `interval`.
+/// disarms), re-arming every `interval`. Linux adds one tick to the first
+/// expiry (a timer never fires before the full value has been used).
 pub fn set_cpu_itimer(ctx: &mut Ctx, which: u64, interval: u64, value: u64) {
     let (t, now) = cpu_itimer(ctx, which);
-    t.deadline = (value != 0).then(|| now.saturating_add(value));
+    t.deadline = (value != 0).then(|| now.saturating_add(value).saturating_add(TICK_NSEC));
     t.interval = if value != 0 { interval } else { 0 };
 }
