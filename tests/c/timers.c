@@ -311,6 +311,39 @@ static void stale_pending(void) {
     }
 }
 
+/* A timer already due when it is re-armed still delivers its signal
+ * (natively it has, before the re-arm). */
+static volatile sig_atomic_t rearm_fired;
+static void on_rearm(int sig) {
+    (void)sig;
+    rearm_fired++;
+}
+
+static void rearm_after_due(void) {
+    signal(SIGUSR2, on_rearm);
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = SIGUSR2;
+    int id, ok = 0;
+    sys_timer_create(CLOCK_MONOTONIC, &ev, &id);
+    for (int i = 0; i < 20; i++) {
+        rearm_fired = 0;
+        struct itimerspec t = its(0, 100000, 0, 0);
+        sys_timer_settime(id, 0, &t, NULL);
+        double end = now_mono() + 0.0003;
+        while (now_mono() < end) {
+        }
+        t = its(10, 0, 0, 0);
+        sys_timer_settime(id, 0, &t, NULL);
+        msleep(2);
+        ok += rearm_fired == 1;
+    }
+    printf("rearm after due: fired once %d/20\n", ok);
+    sys_timer_delete(id);
+    signal(SIGUSR2, SIG_DFL);
+}
+
 static volatile int thread_calls, thread_value;
 
 static void notify_fn(union sigval v) {
@@ -527,6 +560,7 @@ int main(int argc, char **argv) {
     gettime_and_abstime();
     errors();
     stale_pending();
+    rearm_after_due();
     sigev_thread();
     cpu_clocks();
     itimers();

@@ -111,6 +111,7 @@ impl Kernel {
             overrun: 0,
             overrun_last: 0,
             queued: None,
+            unfired: 0,
         });
         if let Err(e) = self.user(pid).and_then(|mut us| us.write_val(out, &(id as u32))) {
             if let Some(p) = self.processes.get_mut(&pid) {
@@ -160,7 +161,7 @@ impl Kernel {
                         None => continue,
                     },
                 };
-                let n = t.expire(now);
+                let n = t.expire(now) + std::mem::take(&mut t.unfired);
                 // Whether the last signal is still pending matters only
                 // now (timer_getoverrun settles on its own).
                 if n > 0 && t.signo != 0 {

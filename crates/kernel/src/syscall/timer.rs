@@ -75,6 +75,13 @@ pub fn sys_timer_settime(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let previous = get(ctx, id)?;
     let now = now(ctx, clock);
     let t = ctx.process.timers.get_mut(id).ok_or(Errno::EINVAL)?;
+    // An expiry already due but not yet seen by the scheduler still gets
+    // its signal, unless the last one is still pending: then it only
+    // counted as its overrun, and that signal is now stale.
+    let due = t.expire(now);
+    if due > 0 && t.signo != 0 && !t.settle() {
+        t.unfired += due;
+    }
     t.deadline = match value {
         0 => None,
         v if flags & TIMER_ABSTIME != 0 => Some(v),

@@ -53,6 +53,10 @@ pub struct PosixTimer {
     pub overrun_last: u32,
     /// The pending set holding this timer's undelivered signal.
     pub queued: Option<PendingSet>,
+    /// Expirations that were due when timer_settime re-armed the timer,
+    /// before the scheduler saw them: its next pass sends their signal
+    /// (on Linux it would already have been delivered).
+    pub unfired: u64,
 }
 
 impl PosixTimer {
@@ -168,7 +172,7 @@ pub struct ProcessTimers {
 impl ProcessTimers {
     /// Whether anything may expire.
     pub fn armed(&self) -> bool {
-        self.virt.deadline.is_some() || self.prof.deadline.is_some() || self.posix.iter().any(|t| t.deadline.is_some())
+        self.virt.deadline.is_some() || self.prof.deadline.is_some() || self.posix.iter().any(|t| t.deadline.is_some() || t.unfired > 0)
     }
 
     pub fn get_mut(&mut self, id: i32) -> Option<&mut PosixTimer> {
@@ -215,6 +219,7 @@ mod tests {
             overrun: 0,
             overrun_last: 0,
             queued: None,
+            unfired: 0,
         }
     }
 
