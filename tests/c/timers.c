@@ -233,6 +233,8 @@ static void errors(void) {
     printf("errors: clock 99 %s\n", res(sys_timer_create(99, NULL, &id)));
     printf("errors: MONOTONIC_RAW %s\n", res(sys_timer_create(CLOCK_MONOTONIC_RAW, NULL, &id)));
     printf("errors: MONOTONIC_COARSE %s\n", res(sys_timer_create(CLOCK_MONOTONIC_COARSE, NULL, &id)));
+    printf("errors: clock 10 %s\n", res(sys_timer_create(10, NULL, &id)));
+    printf("errors: NULL timerid %s\n", res(sys_timer_create(CLOCK_MONOTONIC, NULL, NULL)));
     ev.sigev_notify = 99;
     ev.sigev_signo = SIGUSR1;
     printf("errors: notify 99 %s\n", res(sys_timer_create(CLOCK_MONOTONIC, &ev, &id)));

@@ -272,7 +272,7 @@ pub static TABLE: &[Entry] = &[
     nosys(219, "restart_syscall"),
     nosys(220, "semtimedop"),
     sys(221, "fadvise64", attr::sys_fadvise64, Supported, "advice is ignored", &[Fd, Int, Uint, Int]),
-    sys(222, "timer_create", exit::in_kernel, Partial, "REALTIME, MONOTONIC, BOOTTIME (no suspend), TAI (offset 0), the CPU-time clocks of the caller (not of other processes); SIGEV_SIGNAL/NONE/THREAD_ID", &[Int, Ptr, Ptr]),
+    sys(222, "timer_create", exit::in_kernel, Partial, "REALTIME, MONOTONIC, BOOTTIME (no suspend), TAI (offset 0), the CPU-time clocks of the caller (not of other processes); the _ALARM clocks give EOPNOTSUPP (no RTC); SIGEV_SIGNAL/NONE/THREAD_ID", &[Int, Ptr, Ptr]),
     sys(223, "timer_settime", timer::sys_timer_settime, Supported, "expired by the scheduler; overruns counted while the signal is pending", &[Int, Hex, Ptr, Ptr]),
     sys(224, "timer_gettime", timer::sys_timer_gettime, Partial, "another thread's THREAD_CPUTIME timer reads against the process's CPU time", &[Int, Ptr]),
     sys(225, "timer_getoverrun", timer::sys_timer_getoverrun, Supported, "", &[Int]),
