@@ -3,6 +3,8 @@
 mod job;
 mod process;
 mod procfs;
+mod ptimer;
+pub(crate) mod robust;
 mod signal;
 mod sigqueue;
 
@@ -277,6 +279,7 @@ impl Kernel {
             deadline: None,
             sig: Default::default(),
             times: Default::default(),
+            robust_list: (0, 0),
         });
         if self.init.is_none() {
             // The first process leads a session whose controlling terminal
@@ -320,6 +323,7 @@ impl Kernel {
             self.timers.expire(&mut *self.host);
             self.ttys.expire(self.host.now(Clock::Monotonic));
             self.flush_tty_signals();
+            self.expire_process_timers();
             if stalled >= n {
                 return RunState::Idle { until: self.next_deadline() };
             }
@@ -401,6 +405,7 @@ impl Kernel {
             .chain(alarms)
             .chain(self.timers.next_deadline())
             .chain(self.ttys.next_deadline())
+            .chain(self.process_timers_deadline())
             .min()
     }
 
@@ -484,6 +489,7 @@ impl Kernel {
                     cpu: &mut task.cpu,
                     tid: task.tid,
                     clear_child_tid: &mut task.clear_child_tid,
+                    robust_list: &mut task.robust_list,
                     progress: &mut task.progress,
                     deadline: if was_blocked { task.deadline } else { None },
                     timers: &self.timers,

@@ -116,6 +116,7 @@ impl Kernel {
             234 => self.sys_tgkill(ti, Some(args.arg(0) as i32), args.arg(1) as i32, args.arg(2)),
             129 => self.sys_rt_sigqueueinfo(ti, &args).map(Outcome::Return),
             297 => self.sys_rt_tgsigqueueinfo(ti, &args).map(Outcome::Return),
+            222 => self.sys_timer_create(ti, &args).map(Outcome::Return),
             _ => Err(Errno::ENOSYS),
         };
         let task = &mut self.tasks[ti];
@@ -223,6 +224,7 @@ impl Kernel {
             child.nice = p.nice;
             child.job = p.job.child();
             child.exec_info = p.exec_info.clone();
+            child.cred = p.cred.clone();
             if f & CLONE_VFORK != 0 {
                 child.vfork_parent = Some(self.tasks[ti].tid);
             }
@@ -254,6 +256,7 @@ impl Kernel {
             deadline: None,
             sig,
             times: Default::default(),
+            robust_list: (0, 0),
         });
         let parent = &mut self.tasks[ti];
         parent.cpu.gpr[reg::RAX] = tid as u64;
@@ -267,6 +270,7 @@ impl Kernel {
     /// exit(2): this task ends; the last task ends the process.
     fn exit_task(&mut self, ti: usize, code: u8) {
         let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
+        self.exit_robust_list(ti);
         self.clear_child_tid(ti);
         self.tasks[ti].state = TaskState::Dead;
         self.futexes.remove(tid);
@@ -295,6 +299,7 @@ impl Kernel {
         let tis: Vec<usize> =
             (0..self.tasks.len()).filter(|&i| self.tasks[i].pid == pid && self.tasks[i].state != TaskState::Dead).collect();
         for ti in tis {
+            self.exit_robust_list(ti);
             self.clear_child_tid(ti);
             self.tasks[ti].state = TaskState::Dead;
             let tid = self.tasks[ti].tid;
@@ -557,7 +562,7 @@ impl Kernel {
     /// shared memory (unless FUTEX_PRIVATE_FLAG) the shared object and the
     /// offset in it, so processes mapping it anywhere meet; else the
     /// address space and the address.
-    fn futex_key(&self, pid: Pid, addr: u64, op: u64) -> Result<FutexKey, Errno> {
+    pub(super) fn futex_key(&self, pid: Pid, addr: u64, op: u64) -> Result<FutexKey, Errno> {
         let mm = &self.processes.get(&pid).ok_or(Errno::ESRCH)?.mm;
         Ok(match mm.borrow().shared_futex_key(addr, op & FUTEX_PRIVATE_FLAG != 0) {
             Some((obj, off)) => FutexKey { mm: obj, addr: off },

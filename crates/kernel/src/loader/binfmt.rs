@@ -42,7 +42,7 @@ pub fn read_file(d: &Dentry) -> Result<Vec<u8>, Errno> {
 fn open_executable(fs: &FsContext, path: &[u8], creds: &Creds) -> Result<Dentry, ExecError> {
     let d = fs.resolve(&fs.cwd, path, true).map_err(ExecError::Io)?;
     let st = d.inode().stat().map_err(ExecError::Io)?;
-    if st.file_type() != Some(FileType::Regular) || !permitted(&st, creds.euid, creds.egid, 1) {
+    if st.file_type() != Some(FileType::Regular) || !permitted(&st, creds.euid, creds.egid, &fs.walker_groups, 1) {
         return Err(ExecError::Io(Errno::EACCES));
     }
     Ok(d)

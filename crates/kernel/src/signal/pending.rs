@@ -63,7 +63,22 @@ impl SigInfo {
     pub fn word(&self, off: usize) -> u64 {
         u64::from_le_bytes(self.0[off..off + 8].try_into().unwrap())
     }
+
+    /// A POSIX timer's signal whose timer was deleted or re-armed since
+    /// it was queued: it still shows as pending (sigpending), but taking
+    /// it drops it, as Linux does. Marked in si_sys_private, which never
+    /// reaches the guest.
+    pub fn is_stale(&self) -> bool {
+        self.code() == SI_TIMER && self.int(32) == 1
+    }
+
+    pub fn set_stale(&mut self, stale: bool) {
+        self.0[32..36].copy_from_slice(&u32::from(stale).to_le_bytes());
+    }
 }
+
+/// si_code of a POSIX timer's signal.
+const SI_TIMER: i32 = -2;
 
 #[derive(Default)]
 struct Inner {
@@ -110,6 +125,11 @@ impl PendingSet {
         debug_assert!((1..=64).contains(&sig));
         let mut s = self.0.borrow_mut();
         if s.mask & bit(sig) != 0 && sig < SIGRTMIN {
+            // A stale timer signal gives its place to the new one.
+            if let Some(old) = s.queue.iter_mut().find(|q| q.signo() == sig && q.is_stale()) {
+                *old = info;
+                s.events.notify();
+            }
             return true;
         }
         if s.queue.len() >= MAX_QUEUED {
@@ -121,22 +141,38 @@ impl PendingSet {
         true
     }
 
-    /// Take the first instance of `sig`.
+    /// Take the first instance of `sig` (stale timer signals on the way
+    /// are dropped).
     pub fn take(&self, sig: u32) -> Option<SigInfo> {
         let mut s = self.0.borrow_mut();
-        let i = s.queue.iter().position(|q| q.signo() == sig)?;
-        let info = s.queue.remove(i);
-        if !s.queue.iter().any(|q| q.signo() == sig) {
-            s.mask &= !bit(sig);
+        loop {
+            let i = s.queue.iter().position(|q| q.signo() == sig)?;
+            let info = s.queue.remove(i);
+            if !s.queue.iter().any(|q| q.signo() == sig) {
+                s.mask &= !bit(sig);
+            }
+            if !info.is_stale() {
+                return Some(info);
+            }
         }
-        Some(info)
     }
 
     /// Take the next signal of `set` (bit n-1 for signal n) as Linux
     /// dequeues: the synchronous fault signals first, then the lowest
     /// number.
     pub fn take_from(&self, set: u64) -> Option<SigInfo> {
-        self.take(next_signal(self.mask() & set)?)
+        loop {
+            let sig = next_signal(self.mask() & set)?;
+            if let Some(info) = self.take(sig) {
+                return Some(info);
+            }
+        }
+    }
+
+    /// Find the first pending siginfo for which `f` returns true (`f` may
+    /// change it in place: a timer's si_overrun grows while it waits).
+    pub fn update(&self, f: impl FnMut(&mut SigInfo) -> bool) -> bool {
+        self.0.borrow_mut().queue.iter_mut().any(f)
     }
 
     /// Drop every instance of `sig` (its disposition became "ignore").
@@ -194,6 +230,26 @@ mod tests {
         let order: Vec<(u32, u64)> = std::iter::from_fn(|| p.take_from(u64::MAX)).map(|i| (i.signo(), i.word(24))).collect();
         assert_eq!(order, vec![(32, 9), (33, 1), (33, 2), (33, 3)]);
         assert_eq!(p.mask(), 0);
+    }
+
+    #[test]
+    fn stale_timer_signals_are_dropped_when_taken() {
+        let p = PendingSet::default();
+        let mut stale = SigInfo::new(34, SI_TIMER, 0);
+        stale.set_stale(true);
+        p.post(stale);
+        p.post(SigInfo::new(34, SI_TIMER, 1));
+        p.post(stale);
+        assert_eq!(p.mask(), 1 << 33, "still pending");
+        assert_eq!(p.take_from(u64::MAX).map(|i| i.word(16)), Some(1));
+        assert_eq!(p.take_from(u64::MAX), None);
+        assert_eq!(p.mask(), 0);
+        // A standard signal: the new one replaces a stale one.
+        let mut old = SigInfo::new(10, SI_TIMER, 5);
+        old.set_stale(true);
+        p.post(old);
+        p.post(SigInfo::new(10, SI_TIMER, 6));
+        assert_eq!(p.take(10).map(|i| i.word(16)), Some(6));
     }
 
     #[test]

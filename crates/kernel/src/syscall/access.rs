@@ -21,7 +21,7 @@ fn access_at(ctx: &mut Ctx, dirfd: i32, path: u64, mode: u64, flags: u32) -> Sys
     // access() checks with the real ids unless AT_EACCESS asks otherwise.
     let c = ctx.process.creds;
     let (uid, gid) = if flags & AT_EACCESS != 0 { (c.euid, c.egid) } else { (c.uid, c.gid) };
-    if mode != 0 && !permitted(&st, uid, gid, mode as u32) {
+    if mode != 0 && !permitted(&st, uid, gid, &ctx.process.cred.groups, mode as u32) {
         return Err(Errno::EACCES);
     }
     ret(0)

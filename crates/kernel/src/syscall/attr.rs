@@ -215,7 +215,7 @@ fn apply_times(ctx: &mut Ctx, dirfd: i32, path: u64, flags: u32, set: [Option<Ti
     // Explicit times need ownership; "now" needs write access or ownership.
     let st = d.inode().stat()?;
     let c = ctx.process.creds;
-    if c.euid != 0 && c.euid != st.uid && (explicit || !crate::vfs::permitted(&st, c.euid, c.egid, 2)) {
+    if c.euid != 0 && c.euid != st.uid && (explicit || !crate::vfs::permitted(&st, c.euid, c.egid, &ctx.process.cred.groups, 2)) {
         return Err(if explicit { Errno::EPERM } else { Errno::EACCES });
     }
     d.inode().set_times(set[0], set[1])?;
@@ -272,7 +272,7 @@ fn chown(ctx: &mut Ctx, d: &Dentry, uid: u64, gid: u64) -> SyscallResult {
     let c = ctx.process.creds;
     if c.euid != 0 {
         let uid_ok = uid.is_none_or(|u| u == st.uid);
-        let gid_ok = gid.is_none_or(|g| g == st.gid || (c.euid == st.uid && g == c.egid));
+        let gid_ok = gid.is_none_or(|g| g == st.gid || (c.euid == st.uid && ctx.process.cred.in_group(c.egid, g)));
         if c.euid != st.uid || !uid_ok || !gid_ok {
             return Err(Errno::EPERM);
         }

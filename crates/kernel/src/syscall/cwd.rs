@@ -20,7 +20,7 @@ fn enter(ctx: &mut Ctx, d: Dentry) -> SyscallResult {
         return Err(Errno::ENOTDIR);
     }
     let c = ctx.process.creds;
-    if !permitted(&d.inode().stat()?, c.euid, c.egid, 1) {
+    if !permitted(&d.inode().stat()?, c.euid, c.egid, &ctx.process.cred.groups, 1) {
         return Err(Errno::EACCES);
     }
     ctx.process.fs.cwd = d;
@@ -49,7 +49,7 @@ pub fn sys_chroot(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         return Err(Errno::ENOTDIR);
     }
     let c = ctx.process.creds;
-    if !permitted(&d.inode().stat()?, c.euid, c.egid, 1) {
+    if !permitted(&d.inode().stat()?, c.euid, c.egid, &ctx.process.cred.groups, 1) {
         return Err(Errno::EACCES);
     }
     if c.euid != 0 {

@@ -101,9 +101,15 @@ fn exec_at(ctx: &mut Ctx, dirfd: i32, path: Vec<u8>, argv: u64, envp: u64, flags
         }
     };
 
-    // The new image is complete: switch to it.
-    // A vfork child hands the shared memory back to its parent here; a
-    // process alone in its memory frees it.
+    // The new image is complete. The robust list's futexes are released
+    // as at thread exit; their waiters can only be this process's other
+    // threads, which exec ends, so none needs waking.
+    if ctx.robust_list.0 != 0 {
+        let (head, tid) = (ctx.robust_list.0, ctx.tid);
+        let _ = crate::kernel::robust::release_robust_list(&mut ctx.user(), head, tid);
+    }
+    // Switch to the new image. A vfork child hands the shared memory back
+    // to its parent here; a process alone in its memory frees it.
     let old = std::mem::replace(&mut ctx.process.mm, crate::mm::MmRef::new(mm));
     let objs = old.release(ctx.mem);
     crate::mm::shmem::settle(objs, ctx.host, ctx.mem);
@@ -120,7 +126,13 @@ fn exec_at(ctx: &mut Ctx, dirfd: i32, path: Vec<u8>, argv: u64, envp: u64, flags
     }
     ctx.sig.altstack = (0, 2, 0);
     *ctx.clear_child_tid = 0;
-    ctx.process.robust_list = (0, 0);
+    // The new program registers its own robust list.
+    *ctx.robust_list = (0, 0);
+    ctx.process.timers.exec();
+    let creds = ctx.process.creds;
+    ctx.process.cred.exec(&creds);
+    // The fs ids are the effective ones again.
+    ctx.process.fs.walker = (creds.euid, creds.egid);
     ctx.process.set_comm(&execfn);
     ctx.process.exec_info = std::rc::Rc::new(ExecInfo::new(&prepared, &loaded, envp));
     Ok(SyscallReturn::NoReturn)

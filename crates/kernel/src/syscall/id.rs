@@ -1,8 +1,11 @@
 //! Identity: getpid(2), getppid(2), gettid(2), getuid(2), geteuid(2),
-//! getgid(2), getegid(2), getgroups(2).
+//! getgid(2), getegid(2), getgroups(2); the credential changes
+//! (set*id, setgroups, setfsuid/setfsgid; capabilities are in
+//! `capability.rs`).
 
 use super::{ret, Ctx, SyscallArgs, SyscallResult};
 use crate::errno::Errno;
+use crate::task::cred::{CAP_SETGID, CAP_SETUID};
 
 pub fn sys_getpid(ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
     ret(ctx.process.pid as u64)
@@ -32,12 +35,23 @@ pub fn sys_getegid(ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
     ret(ctx.process.creds.egid as u64)
 }
 
-/// No supplementary groups.
-pub fn sys_getgroups(_ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
-    if (a.arg(0) as i32) < 0 {
+/// getgroups(size, list): the supplementary groups (size 0: just count
+/// them).
+pub fn sys_getgroups(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let size = a.arg(0) as i32;
+    if size < 0 {
         return Err(Errno::EINVAL);
     }
-    ret(0)
+    let n = ctx.process.cred.groups.len();
+    if size == 0 {
+        return ret(n as u64);
+    }
+    if (size as usize) < n {
+        return Err(Errno::EINVAL);
+    }
+    let bytes: Vec<u8> = ctx.process.cred.groups.iter().flat_map(|g| g.to_le_bytes()).collect();
+    ctx.user().write_bytes(a.arg(1), &bytes)?;
+    ret(n as u64)
 }
 
 /// getpgrp(2). setpgid, getpgid, setsid and getsid look at other
@@ -66,7 +80,7 @@ pub fn sys_getresgid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 }
 
 /// The new (real, effective) pair for setresuid/setresgid-style calls:
-/// u32::MAX (-1) keeps a value. Without privilege (euid 0) each new value
+/// u32::MAX (-1) keeps a value. Without privilege (CAP_SETUID/CAP_SETGID) each new value
 /// must be the current real or effective one (no saved id is tracked, so
 /// it is taken to be the effective one, as after exec without set-id).
 fn new_ids(privileged: bool, cur: (u32, u32), want: [u32; 3]) -> Result<(u32, u32), Errno> {
@@ -80,14 +94,17 @@ fn new_ids(privileged: bool, cur: (u32, u32), want: [u32; 3]) -> Result<(u32, u3
 
 fn set_uids(ctx: &mut Ctx, want: [u32; 3]) -> SyscallResult {
     let c = &mut ctx.process.creds;
-    (c.uid, c.euid) = new_ids(c.euid == 0, (c.uid, c.euid), want)?;
+    let old = (c.uid, c.euid);
+    (c.uid, c.euid) = new_ids(ctx.process.cred.capable(CAP_SETUID), (c.uid, c.euid), want)?;
+    ctx.process.cred.uids_changed(old, (c.uid, c.euid));
     ctx.process.fs.walker.0 = ctx.process.creds.euid;
     ret(0)
 }
 
 fn set_gids(ctx: &mut Ctx, want: [u32; 3]) -> SyscallResult {
     let c = &mut ctx.process.creds;
-    (c.gid, c.egid) = new_ids(c.euid == 0, (c.gid, c.egid), want)?;
+    (c.gid, c.egid) = new_ids(ctx.process.cred.capable(CAP_SETGID), (c.gid, c.egid), want)?;
+    ctx.process.cred.fsgid = c.egid;
     ctx.process.fs.walker.1 = ctx.process.creds.egid;
     ret(0)
 }
@@ -114,7 +131,7 @@ pub fn sys_setuid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if id == u32::MAX {
         return Err(Errno::EINVAL);
     }
-    let both = ctx.process.creds.euid == 0;
+    let both = ctx.process.cred.capable(CAP_SETUID);
     set_uids(ctx, [if both { id } else { u32::MAX }, id, u32::MAX])
 }
 
@@ -123,8 +140,60 @@ pub fn sys_setgid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if id == u32::MAX {
         return Err(Errno::EINVAL);
     }
-    let both = ctx.process.creds.euid == 0;
+    let both = ctx.process.cred.capable(CAP_SETGID);
     set_gids(ctx, [if both { id } else { u32::MAX }, id, u32::MAX])
+}
+
+/// setgroups(size, list): root only; the list is kept sorted, as Linux
+/// keeps it, and applies to permission checks from now on.
+pub fn sys_setgroups(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    if !ctx.process.cred.capable(CAP_SETGID) {
+        return Err(Errno::EPERM);
+    }
+    let size = a.arg(0) as i32;
+    if size < 0 || size as usize > crate::task::cred::NGROUPS_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut bytes = vec![0u8; size as usize * 4];
+    ctx.user().read_bytes(a.arg(1), &mut bytes)?;
+    let mut groups: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+    // (gid_t)-1 is no group.
+    if groups.contains(&u32::MAX) {
+        return Err(Errno::EINVAL);
+    }
+    groups.sort_unstable();
+    ctx.process.fs.walker_groups = groups.as_slice().into();
+    ctx.process.cred.groups = groups;
+    ret(0)
+}
+
+/// setfsuid/setfsgid: returns the old fs id; the new one is taken when
+/// privileged or when it is the real, effective (= saved here) or current
+/// fs id. The fs ids follow the effective ids whenever those change.
+fn set_fs_id(ctx: &mut Ctx, id: u32, group: bool) -> SyscallResult {
+    let c = ctx.process.creds;
+    let x = &mut ctx.process.cred;
+    let (real, eff, cur) = if group { (c.gid, c.egid, x.fsgid) } else { (c.uid, c.euid, x.fsuid) };
+    let cap = if group { CAP_SETGID } else { CAP_SETUID };
+    if id != u32::MAX && (x.capable(cap) || id == real || id == eff || id == cur) {
+        if group {
+            x.fsgid = id;
+            ctx.process.fs.walker.1 = id;
+        } else {
+            x.fsuid = id;
+            x.fsuid_changed(cur, id);
+            ctx.process.fs.walker.0 = id;
+        }
+    }
+    ret(u64::from(cur))
+}
+
+pub fn sys_setfsuid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    set_fs_id(ctx, a.arg(0) as u32, false)
+}
+
+pub fn sys_setfsgid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    set_fs_id(ctx, a.arg(0) as u32, true)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod arch;
 pub mod attr;
+pub mod capability;
 pub mod copy;
 pub mod cwd;
 pub mod epoll;
@@ -39,6 +40,7 @@ pub mod system;
 pub mod table;
 pub mod thread;
 pub mod time;
+pub mod timer;
 pub mod timerfd;
 pub mod xattr;
 
@@ -98,6 +100,8 @@ pub struct Ctx<'a> {
     pub tid: crate::task::Pid,
     /// The calling thread's set_tid_address pointer.
     pub clear_child_tid: &'a mut u64,
+    /// The calling thread's set_robust_list (head, length).
+    pub robust_list: &'a mut (u64, u64),
     /// The wait queues (with their generations) of the files this call
     /// looked up, for the scheduler when the call blocks; None once a file
     /// without a queue was looked up (the call is then retried on every

@@ -40,7 +40,7 @@ fn parent(ctx: &mut Ctx, dirfd: i32, path_addr: u64) -> Result<Parent, Errno> {
     let base = ctx.base(dirfd, &path)?;
     let p = ctx.process.fs.resolve_parent(&base, &path)?;
     let c = ctx.process.creds;
-    if !permitted(&p.dir.inode().stat()?, c.euid, c.egid, 3) {
+    if !permitted(&p.dir.inode().stat()?, c.euid, c.egid, &ctx.process.cred.groups, 3) {
         return Err(Errno::EACCES);
     }
     Ok(p)

@@ -54,7 +54,7 @@ fn open_at(ctx: &mut Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
             Ok(d) => d,
             Err(Errno::ENOENT) => {
                 let dst = p.dir.inode().stat()?;
-                if !permitted(&dst, creds.euid, creds.egid, 3) {
+                if !permitted(&dst, creds.euid, creds.egid, &fs.walker_groups, 3) {
                     return Err(Errno::EACCES);
                 }
                 p.dir.inode().create(&p.name, mode & !fs.umask & 0o7777)?;
@@ -78,7 +78,7 @@ fn open_at(ctx: &mut Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
             O_WRONLY => 2,
             _ => 6,
         };
-        if !permitted(&dentry.inode().stat()?, creds.euid, creds.egid, want) {
+        if !permitted(&dentry.inode().stat()?, creds.euid, creds.egid, &fs.walker_groups, want) {
             return Err(Errno::EACCES);
         }
     }

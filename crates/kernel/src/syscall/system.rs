@@ -184,17 +184,17 @@ const PR_GET_DUMPABLE: u64 = 3;
 const PR_SET_DUMPABLE: u64 = 4;
 const PR_SET_NAME: u64 = 15;
 const PR_GET_NAME: u64 = 16;
-const PR_CAPBSET_READ: u64 = 23;
 const PR_SET_CHILD_SUBREAPER: u64 = 36;
 const PR_GET_CHILD_SUBREAPER: u64 = 37;
 const PR_SET_NO_NEW_PRIVS: u64 = 38;
 const PR_GET_NO_NEW_PRIVS: u64 = 39;
-/// CAP_LAST_CAP on Linux 6.1.
-const CAP_LAST_CAP: u64 = 40;
 
 /// prctl(2): the common process attributes, recorded where a later call
 /// can read them back.
 pub fn sys_prctl(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    if let Some(r) = super::capability::prctl(ctx, a) {
+        return r;
+    }
     let (op, arg) = (a.arg(0), a.arg(1));
     let p = &mut ctx.process.prctl;
     match op {
@@ -232,7 +232,6 @@ pub fn sys_prctl(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
             ctx.user().write_bytes(arg, &name)?;
             ret(0)
         }
-        PR_CAPBSET_READ if arg <= CAP_LAST_CAP => ret(1),
         PR_SET_CHILD_SUBREAPER => {
             p.child_subreaper = arg != 0;
             ret(0)

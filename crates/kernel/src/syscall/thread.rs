@@ -18,18 +18,18 @@ pub fn sys_set_robust_list(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if a.arg(1) != ROBUST_LIST_HEAD_SIZE {
         return Err(Errno::EINVAL);
     }
-    ctx.process.robust_list = (a.arg(0), a.arg(1));
+    *ctx.robust_list = (a.arg(0), a.arg(1));
     ret(0)
 }
 
-/// get_robust_list(2) for the caller (pid 0) or its own pid; another
-/// process's list needs ptrace rights oxvm does not grant.
+/// get_robust_list(2) for the calling thread (0 or its own tid); another
+/// thread's list needs ptrace rights oxvm does not grant.
 pub fn sys_get_robust_list(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let pid = a.arg(0) as i32;
-    if pid != 0 && pid as u32 != ctx.tid && pid as u32 != ctx.process.pid {
+    if pid != 0 && pid as u32 != ctx.tid {
         return Err(Errno::EPERM);
     }
-    let (head, len) = ctx.process.robust_list;
+    let (head, len) = *ctx.robust_list;
     ctx.user().write_val(a.arg(1), &head)?;
     ctx.user().write_val(a.arg(2), &len)?;
     ret(0)

@@ -152,11 +152,11 @@ fn itimer_real(ctx: &mut Ctx) -> (u64, u64) {
     (ctx.process.itimer_interval, ctx.process.alarm.map_or(0, |d| d.saturating_sub(now).max(1000)))
 }
 
-/// getitimer(2): ITIMER_REAL as set; the CPU-time timers read as unset.
+/// getitimer(2): ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF.
 pub fn sys_getitimer(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let (i, v) = match a.arg(0) {
         ITIMER_REAL => itimer_real(ctx),
-        1 | 2 => (0, 0),
+        w @ (1 | 2) => super::timer::get_cpu_itimer(ctx, w),
         _ => return Err(Errno::EINVAL),
     };
     ctx.user().write_bytes(a.arg(1), &itimerval_bytes(i, v))?;
@@ -164,7 +164,8 @@ pub fn sys_getitimer(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 }
 
 /// setitimer(2): ITIMER_REAL drives SIGALRM (it shares alarm's
-/// deadline); the CPU-time timers are accepted but never fire.
+/// deadline); ITIMER_VIRTUAL and ITIMER_PROF count the process's CPU time
+/// and raise SIGVTALRM and SIGPROF (`syscall/timer.rs`).
 pub fn sys_setitimer(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let which = a.arg(0);
     if which > 2 {
@@ -182,14 +183,18 @@ pub fn sys_setitimer(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         let ns = |s: i64, us: i64| (s as u64).saturating_mul(NSEC_PER_SEC).saturating_add(us as u64 * 1000);
         new = Some((ns(v[0], v[1]), ns(v[2], v[3])));
     }
-    let (oi, ov) = if which == ITIMER_REAL { itimer_real(ctx) } else { (0, 0) };
+    let (oi, ov) = if which == ITIMER_REAL { itimer_real(ctx) } else { super::timer::get_cpu_itimer(ctx, which) };
     if a.arg(2) != 0 {
         ctx.user().write_bytes(a.arg(2), &itimerval_bytes(oi, ov))?;
     }
-    if let (Some((interval, value)), ITIMER_REAL) = (new, which) {
-        let now = ctx.host.now(Clock::Monotonic);
-        ctx.process.itimer_interval = interval;
-        ctx.process.alarm = (value != 0).then(|| now.saturating_add(value));
+    match (new, which) {
+        (Some((interval, value)), ITIMER_REAL) => {
+            let now = ctx.host.now(Clock::Monotonic);
+            ctx.process.itimer_interval = interval;
+            ctx.process.alarm = (value != 0).then(|| now.saturating_add(value));
+        }
+        (Some((interval, value)), w) => super::timer::set_cpu_itimer(ctx, w, interval, value),
+        (None, _) => {}
     }
     ret(0)
 }

@@ -2,8 +2,10 @@
 //! plus a reference to the process whose memory and identity it shares.
 //! A process has one task per thread (CLONE_THREAD adds one).
 
+pub mod cred;
 pub mod futex;
 pub mod job;
+pub mod timers;
 pub mod wait;
 
 use std::cell::RefCell;
@@ -122,8 +124,10 @@ pub struct Process {
     /// Signals sent to the process and not yet delivered, with their
     /// siginfo (real-time ones queue).
     pub pending: PendingSet,
-    /// set_robust_list's head and length (per task once threads exist).
-    pub robust_list: (u64, u64),
+    /// Supplementary groups, fs ids and capabilities (`cred.rs`).
+    pub cred: cred::CredExtra,
+    /// timer_create timers and the CPU-time interval timers.
+    pub timers: timers::ProcessTimers,
     pub prctl: PrctlState,
     /// The nice value (-20..19) set by setpriority.
     pub nice: i32,
@@ -177,7 +181,8 @@ impl Process {
             alarm: None,
             itimer_interval: 0,
             child_events: Default::default(),
-            robust_list: (0, 0),
+            cred: cred::CredExtra::new(&creds),
+            timers: Default::default(),
             prctl: PrctlState::default(),
             nice: 0,
             exit: None,
@@ -252,4 +257,6 @@ pub struct Task {
     pub sig: SigState,
     /// This thread's CPU time.
     pub times: CpuTimes,
+    /// set_robust_list's head and length: walked when the thread exits.
+    pub robust_list: (u64, u64),
 }

@@ -458,15 +458,16 @@ impl Inode for EmptyDir {
 
 /// Permission check by mode bits, as generic_permission does: `mask` is
 /// R_OK=4 | W_OK=2 | X_OK=1. Root may read and write anything, and execute
-/// anything with an x bit (or any directory).
-pub fn permitted(st: &Stat, uid: u32, gid: u32, mask: u32) -> bool {
+/// anything with an x bit (or any directory). The group class applies
+/// when the file's group is `gid` or one of the supplementary `groups`.
+pub fn permitted(st: &Stat, uid: u32, gid: u32, groups: &[u32], mask: u32) -> bool {
     if uid == 0 {
         let x_ok = mask & 1 == 0 || st.mode & 0o111 != 0 || st.file_type() == Some(FileType::Directory);
         return x_ok;
     }
     let bits = if st.uid == uid {
         (st.mode >> 6) & 7
-    } else if st.gid == gid {
+    } else if st.gid == gid || groups.contains(&st.gid) {
         (st.mode >> 3) & 7
     } else {
         st.mode & 7

@@ -116,6 +116,9 @@ pub struct FsContext {
     /// in step with the process's credentials (setuid, exec of set-id
     /// files) once those can change.
     pub walker: (u32, u32),
+    /// The supplementary groups walks check with (setgroups keeps it in
+    /// step with `Process::cred`).
+    pub walker_groups: Rc<[u32]>,
 }
 
 /// A validated name: not empty, no `/`, not too long.
@@ -142,7 +145,7 @@ pub struct Parent {
 
 impl FsContext {
     pub fn new(vfs: Rc<Vfs>, root: Dentry) -> FsContext {
-        FsContext { vfs, cwd: root.clone(), root, umask: 0o022, walker: (0, 0) }
+        FsContext { vfs, cwd: root.clone(), root, umask: 0o022, walker: (0, 0), walker_groups: Rc::from([]) }
     }
 
     fn start(&self, base: &Dentry, path: &[u8]) -> Dentry {
@@ -168,7 +171,7 @@ impl FsContext {
         check_name(name)?;
         // Root searches any directory; others need its x bit.
         let (uid, gid) = self.walker;
-        if uid != 0 && !super::permitted(&dir.inode().stat()?, uid, gid, 1) {
+        if uid != 0 && !super::permitted(&dir.inode().stat()?, uid, gid, &self.walker_groups, 1) {
             return Err(Errno::EACCES);
         }
         let inode = dir.inode().lookup(name)?;
