@@ -33,7 +33,7 @@ use crate::dev::mem::MemDevice;
 use crate::errno::Errno;
 use crate::host::Host;
 use crate::vfs::file::{O_ACCMODE, O_PATH, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
-use crate::vfs::{makedev, DirEntry, FileOps, FileType, Inode, InodeRef, Io, Result, Stat, StatFs, Timespec};
+use crate::vfs::{makedev, DirEntry, FileOps, FileType, Inode, InodeRef, Io, Result, Stat, StatFs, Timespec, S_IFMT};
 
 /// The host's errno for a failed std call (Linux hosts share the numbers).
 pub fn host_errno(e: io::Error) -> Errno {
@@ -282,6 +282,19 @@ impl Inode for HostInode {
         // SAFETY: plain syscall on a descriptor we own.
         cvt(unsafe { libc::fchmod(fd.as_raw_fd(), mode & 0o7777) })?;
         Ok(())
+    }
+
+    /// Sockets and FIFOs only: they need no privilege on the host, and a
+    /// guest-made device node would reach host devices.
+    fn mknod(&self, name: &[u8], mode: u32, _rdev: u64) -> Result<()> {
+        if !matches!(FileType::from_mode(mode), Some(FileType::Socket | FileType::Fifo)) {
+            return Err(Errno::EPERM);
+        }
+        let c = cname(name)?;
+        // SAFETY: `c` is NUL-terminated.
+        cvt(unsafe { libc::mknodat(self.dir_fd()?, c.as_ptr(), mode & (S_IFMT | 0o7777), 0) })?;
+        // The host's umask applied too; the guest's already did.
+        self.lookup(name)?.chmod(mode & 0o7777)
     }
 
     fn unlink(&self, name: &[u8]) -> Result<()> {

@@ -185,6 +185,11 @@ pub trait Inode {
     fn symlink(&self, _name: &[u8], _target: &[u8]) -> Result<()> {
         Err(Errno::ENOTDIR)
     }
+    /// Create a special file (`mode` holds the S_IFMT type and the
+    /// permission bits); bind(2) makes AF_UNIX socket nodes with it.
+    fn mknod(&self, _name: &[u8], _mode: u32, _rdev: u64) -> Result<()> {
+        Err(Errno::EPERM)
+    }
     /// Make `name` in this directory a hard link to `target` (same fs).
     fn link(&self, _name: &[u8], _target: &InodeRef) -> Result<()> {
         Err(Errno::ENOTDIR)
@@ -287,6 +292,11 @@ pub trait FileOps {
     /// POLLHUP 16). Files that never wait are always ready.
     fn poll(&self) -> u16 {
         0x1 | 0x4
+    }
+    /// The concrete object, for calls that only work on one kind of file
+    /// (the socket calls find their socket this way). None: not needed.
+    fn as_any(&self) -> Option<&dyn Any> {
+        None
     }
 }
 

@@ -1,0 +1,103 @@
+//! AF_UNIX naming (unix(7)): filesystem names are socket nodes created
+//! in their directory (the host node is a real S_IFSOCK made with
+//! mknodat, but only this kernel knows which guest socket it stands for:
+//! a table from the node's (dev, ino) to the socket); abstract names
+//! (leading NUL) live only in the table; autobind picks "\0XXXXX" (five
+//! hex digits), as Linux does.
+
+use std::rc::Rc;
+
+use super::addr::{Addr, UnixName};
+use super::{with_ns, Sock};
+use crate::errno::Errno;
+use crate::vfs::{permitted, FileType, FsContext, Result};
+
+/// Who is binding or connecting: the filesystem view and the effective
+/// ids permission checks use.
+pub struct Caller<'a> {
+    pub fs: &'a FsContext,
+    pub euid: u32,
+    pub egid: u32,
+}
+
+/// bind(2) of an AF_UNIX socket. Unnamed (an address of just the family)
+/// autobinds.
+pub fn bind(sock: &Sock, name: UnixName, who: &Caller) -> Result<()> {
+    if sock.st.borrow().local.is_some() {
+        return Err(Errno::EINVAL);
+    }
+    match &name {
+        UnixName::Unnamed => return autobind(sock),
+        UnixName::Abstract(a) => {
+            let taken = with_ns(|ns| ns.unix_abstract.get(a).is_some_and(|w| w.strong_count() > 0));
+            if taken {
+                return Err(Errno::EADDRINUSE);
+            }
+            with_ns(|ns| ns.unix_abstract.insert(a.clone(), sock.weak()));
+        }
+        UnixName::Path(p) => {
+            let fs = who.fs;
+            let parent = fs.resolve_parent(&fs.cwd, p)?;
+            if parent.name.is_empty() || parent.name == b"." || parent.name == b".." {
+                return Err(Errno::EADDRINUSE);
+            }
+            let dir = parent.dir.inode();
+            if !permitted(&dir.stat()?, who.euid, who.egid, 3) {
+                return Err(Errno::EACCES);
+            }
+            let mode = FileType::Socket.mode_bits() | (0o777 & !fs.umask);
+            dir.mknod(&parent.name, mode, 0).map_err(|e| if e == Errno::EEXIST { Errno::EADDRINUSE } else { e })?;
+            let id = dir.lookup(&parent.name)?.id();
+            with_ns(|ns| {
+                ns.unix_paths.retain(|_, w| w.strong_count() > 0);
+                ns.unix_paths.insert(id, sock.weak())
+            });
+        }
+    }
+    sock.st.borrow_mut().local = Some(Addr::Unix(name));
+    Ok(())
+}
+
+/// Give an unbound socket an abstract name of five hex digits.
+pub fn autobind(sock: &Sock) -> Result<()> {
+    if sock.st.borrow().local.is_some() {
+        return Ok(());
+    }
+    let name = with_ns(|ns| {
+        ns.unix_abstract.retain(|_, w| w.strong_count() > 0);
+        for _ in 0..0x100000 {
+            let n = ns.next_autobind & 0xfffff;
+            ns.next_autobind = ns.next_autobind.wrapping_add(1);
+            let name = format!("{n:05x}").into_bytes();
+            if !ns.unix_abstract.contains_key(&name) {
+                ns.unix_abstract.insert(name.clone(), sock.weak());
+                return Ok(name);
+            }
+        }
+        Err(Errno::ENOSPC)
+    })?;
+    sock.st.borrow_mut().local = Some(Addr::Unix(UnixName::Abstract(name)));
+    Ok(())
+}
+
+/// The socket bound to `name` (connect, sendto). A path must name a
+/// socket node the caller may write to, bound by a live socket.
+pub fn lookup(name: &UnixName, who: &Caller) -> Result<Rc<Sock>> {
+    let found = match name {
+        UnixName::Unnamed => return Err(Errno::EINVAL),
+        UnixName::Abstract(a) => with_ns(|ns| ns.unix_abstract.get(a).and_then(|w| w.upgrade())),
+        UnixName::Path(p) => {
+            let d = who.fs.resolve(&who.fs.cwd, p, true)?;
+            let inode = d.inode();
+            if inode.kind() != FileType::Socket {
+                return Err(Errno::ECONNREFUSED);
+            }
+            if !permitted(&inode.stat()?, who.euid, who.egid, 2) {
+                return Err(Errno::EACCES);
+            }
+            let id = inode.id();
+            with_ns(|ns| ns.unix_paths.get(&id).and_then(|w| w.upgrade()))
+        }
+    };
+    found.ok_or(Errno::ECONNREFUSED)
+}
