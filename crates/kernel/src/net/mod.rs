@@ -79,7 +79,7 @@ impl Domain {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     Stream,
     Dgram,
@@ -753,8 +753,8 @@ impl FileOps for Sock {
 /// The naming tables: AF_UNIX names and inet ports.
 #[derive(Default)]
 pub struct Namespace {
-    /// Abstract AF_UNIX names (without the leading NUL).
-    pub unix_abstract: HashMap<Vec<u8>, Weak<Sock>>,
+    /// Abstract AF_UNIX names (without the leading NUL), by socket type.
+    pub unix_abstract: HashMap<(Kind, Vec<u8>), Weak<Sock>>,
     /// Filesystem-bound AF_UNIX sockets, by the socket node's (dev, ino).
     pub unix_paths: HashMap<(u64, u64), Weak<Sock>>,
     pub inet: Vec<inet::Binding>,

@@ -79,14 +79,14 @@ fn shutdown_write_gives_the_peer_eof_and_the_writer_epipe() {
 fn listen_connect_accept_over_an_abstract_name() {
     let l = Sock::new(Domain::Unix, Kind::Stream, 0, me());
     let fs_less = |s: &Sock, n: &[u8]| {
-        with_ns(|ns| ns.unix_abstract.insert(n.to_vec(), s.weak()));
+        with_ns(|ns| ns.unix_abstract.insert((Kind::Stream, n.to_vec()), s.weak()));
         s.st.borrow_mut().local = Some(Addr::Unix(UnixName::Abstract(n.to_vec())));
     };
     fs_less(&l, b"test-listener");
     l.listen(5, me()).unwrap();
     assert_eq!(l.poll() & POLLIN, 0);
     let c = Sock::new(Domain::Unix, Kind::Stream, 0, me());
-    let found = with_ns(|ns| ns.unix_abstract.get(&b"test-listener"[..]).and_then(|w| w.upgrade())).unwrap();
+    let found = with_ns(|ns| ns.unix_abstract.get(&(Kind::Stream, b"test-listener".to_vec())).and_then(|w| w.upgrade())).unwrap();
     let name = Addr::Unix(UnixName::Abstract(b"test-listener".to_vec()));
     let unnamed = Addr::Unix(UnixName::Unnamed);
     c.connect_to(&found, me(), [name.clone(), unnamed], None, name).unwrap();

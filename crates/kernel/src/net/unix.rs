@@ -2,13 +2,14 @@
 //! in their directory (the host node is a real S_IFSOCK made with
 //! mknodat, but only this kernel knows which guest socket it stands for:
 //! a table from the node's (dev, ino) to the socket); abstract names
-//! (leading NUL) live only in the table; autobind picks "\0XXXXX" (five
+//! (leading NUL) live only in the table, one namespace per socket type;
+//! autobind picks "\0XXXXX" (five
 //! hex digits), as Linux does.
 
 use std::rc::Rc;
 
 use super::addr::{Addr, UnixName};
-use super::{with_ns, Sock};
+use super::{with_ns, Kind, Sock};
 use crate::errno::Errno;
 use crate::vfs::{permitted, FileType, FsContext, Result};
 
@@ -23,17 +24,21 @@ pub struct Caller<'a> {
 /// bind(2) of an AF_UNIX socket. Unnamed (an address of just the family)
 /// autobinds.
 pub fn bind(sock: &Sock, name: UnixName, who: &Caller) -> Result<()> {
-    if sock.st.borrow().local.is_some() {
+    // A path is created before the "already bound" check (so an existing
+    // name is EADDRINUSE, and a fresh one is removed again), as Linux does.
+    let bound = sock.st.borrow().local.is_some();
+    if bound && !matches!(name, UnixName::Path(_)) {
         return Err(Errno::EINVAL);
     }
     match &name {
         UnixName::Unnamed => return autobind(sock),
         UnixName::Abstract(a) => {
-            let taken = with_ns(|ns| ns.unix_abstract.get(a).is_some_and(|w| w.strong_count() > 0));
+            let key = (sock.kind, a.clone());
+            let taken = with_ns(|ns| ns.unix_abstract.get(&key).is_some_and(|w| w.strong_count() > 0));
             if taken {
                 return Err(Errno::EADDRINUSE);
             }
-            with_ns(|ns| ns.unix_abstract.insert(a.clone(), sock.weak()));
+            with_ns(|ns| ns.unix_abstract.insert(key, sock.weak()));
         }
         UnixName::Path(p) => {
             let fs = who.fs;
@@ -47,6 +52,10 @@ pub fn bind(sock: &Sock, name: UnixName, who: &Caller) -> Result<()> {
             }
             let mode = FileType::Socket.mode_bits() | (0o777 & !fs.umask);
             dir.mknod(&parent.name, mode, 0).map_err(|e| if e == Errno::EEXIST { Errno::EADDRINUSE } else { e })?;
+            if bound {
+                let _ = dir.unlink(&parent.name);
+                return Err(Errno::EINVAL);
+            }
             let id = dir.lookup(&parent.name)?.id();
             with_ns(|ns| {
                 ns.unix_paths.retain(|_, w| w.strong_count() > 0);
@@ -69,8 +78,9 @@ pub fn autobind(sock: &Sock) -> Result<()> {
             let n = ns.next_autobind & 0xfffff;
             ns.next_autobind = ns.next_autobind.wrapping_add(1);
             let name = format!("{n:05x}").into_bytes();
-            if !ns.unix_abstract.contains_key(&name) {
-                ns.unix_abstract.insert(name.clone(), sock.weak());
+            let key = (sock.kind, name.clone());
+            if !ns.unix_abstract.contains_key(&key) {
+                ns.unix_abstract.insert(key, sock.weak());
                 return Ok(name);
             }
         }
@@ -82,10 +92,11 @@ pub fn autobind(sock: &Sock) -> Result<()> {
 
 /// The socket bound to `name` (connect, sendto). A path must name a
 /// socket node the caller may write to, bound by a live socket.
-pub fn lookup(name: &UnixName, who: &Caller) -> Result<Rc<Sock>> {
+pub fn lookup(name: &UnixName, kind: Kind, who: &Caller) -> Result<Rc<Sock>> {
     let found = match name {
         UnixName::Unnamed => return Err(Errno::EINVAL),
-        UnixName::Abstract(a) => with_ns(|ns| ns.unix_abstract.get(a).and_then(|w| w.upgrade())),
+        // Abstract names are per socket type: another type's is not found.
+        UnixName::Abstract(a) => with_ns(|ns| ns.unix_abstract.get(&(kind, a.clone())).and_then(|w| w.upgrade())),
         UnixName::Path(p) => {
             let d = who.fs.resolve(&who.fs.cwd, p, true)?;
             let inode = d.inode();

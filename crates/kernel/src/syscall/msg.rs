@@ -174,7 +174,7 @@ fn dest_of(ctx: &mut Ctx, s: &Sock, name: &[u8]) -> Result<Dest, Errno> {
         (Domain::Unix, Kind::Dgram) => {
             let n = addr::parse_unix(name)?;
             let who = unix::Caller { fs: &ctx.process.fs, euid: ctx.process.creds.euid, egid: ctx.process.creds.egid };
-            Ok(Dest::To(unix::lookup(&n, &who)?))
+            Ok(Dest::To(unix::lookup(&n, Kind::Dgram, &who)?))
         }
         (Domain::Unix, Kind::Stream) => {
             let connected = s.peer().is_some() || s.st.borrow().was_connected;

@@ -253,7 +253,7 @@ pub fn sys_connect(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 
 fn connect_unix(ctx: &mut Ctx, s: &Rc<Sock>, b: &[u8], nonblock: bool) -> SyscallResult {
     let name = addr::parse_unix(b)?;
-    let target = unix::lookup(&name, &caller(ctx))?;
+    let target = unix::lookup(&name, s.kind, &caller(ctx))?;
     if target.kind != s.kind {
         return Err(Errno::EPROTOTYPE);
     }

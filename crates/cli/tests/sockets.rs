@@ -1,0 +1,28 @@
+//! Sockets against native Linux: Python programs (tests/sockets/*.py)
+//! run in the test root natively (`chroot`) and under `oxvm run --root`
+//! and must print the same; tests/c/sockets.c (static) covers the errno
+//! cases line by line. Everything stays on loopback or AF_UNIX (abstract
+//! names in the Python programs, so the read-only root is never written).
+
+mod common;
+
+#[test]
+fn c_errno_cases_match_native() {
+    let Some((_dir, exe)) = common::build_c("sockets", &[]) else { return };
+    common::assert_same_as_native(&exe, "done");
+}
+
+differential! {
+    // socketpair: stream/dgram/seqpacket, peek, nonblocking, options,
+    // shutdown, EOF and reset, socket(2) errors.
+    python_socketpair: ["python3", "-c", include_str!("sockets/pair.py")];
+    // A threaded AF_UNIX echo server on an abstract name, fork + SO_PEERCRED,
+    // SCM_RIGHTS (send_fds/recv_fds, MSG_CTRUNC, MSG_CMSG_CLOEXEC), SO_PASSCRED.
+    python_unix_server: ["python3", "-c", include_str!("sockets/unix_server.py")];
+    // TCP on 127.0.0.1 and ::1 with a client thread, port conflicts,
+    // refused connections, dual stack and IPV6_V6ONLY, UDP echo.
+    python_inet_loopback: ["python3", "-c", include_str!("sockets/inet.py")];
+    // asyncio streams and a selectors server on loopback, socket timeouts,
+    // non-blocking connect.
+    python_asyncio_selectors_timeouts: ["python3", "-c", include_str!("sockets/asyncio_echo.py")];
+}
