@@ -78,9 +78,8 @@ pub fn autobind(sock: &Sock) -> Result<()> {
             let n = ns.next_autobind & 0xfffff;
             ns.next_autobind = ns.next_autobind.wrapping_add(1);
             let name = format!("{n:05x}").into_bytes();
-            let key = (sock.kind, name.clone());
-            if !ns.unix_abstract.contains_key(&key) {
-                ns.unix_abstract.insert(key, sock.weak());
+            if let std::collections::hash_map::Entry::Vacant(v) = ns.unix_abstract.entry((sock.kind, name.clone())) {
+                v.insert(sock.weak());
                 return Ok(name);
             }
         }
