@@ -25,4 +25,7 @@ differential! {
     // asyncio streams and a selectors server on loopback, socket timeouts,
     // non-blocking connect.
     python_asyncio_selectors_timeouts: ["python3", "-c", include_str!("sockets/asyncio_echo.py")];
+    // http.server + urllib on 127.0.0.1, a threading socketserver on an
+    // AF_UNIX abstract name, a SOCK_SEQPACKET listener.
+    python_stdlib_servers: ["python3", "-c", include_str!("sockets/servers.py")];
 }
