@@ -239,4 +239,16 @@ mod tests {
         assert_eq!(b6.len(), 28);
         assert_eq!(parse_inet(&b6, true, false).unwrap(), "[::1]:80".parse().unwrap());
     }
+
+    #[test]
+    fn strace_shows_addresses() {
+        let mut b = vec![1, 0];
+        b.extend_from_slice(b"/run/x\0");
+        assert_eq!(describe(&b), "{sa_family=AF_UNIX, sun_path=\"/run/x\"}");
+        assert_eq!(describe(&[1, 0, 0, b'a']), "{sa_family=AF_UNIX, sun_path=@\"a\"}");
+        let v4 = Addr::Inet("127.0.0.1:80".parse().unwrap()).encode();
+        assert_eq!(describe(&v4), "{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr(\"127.0.0.1\")}");
+        assert_eq!(type_name(1 | 0o2000000 | 0o4000), "SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK");
+        assert_eq!(family_name(10), "AF_INET6");
+    }
 }
