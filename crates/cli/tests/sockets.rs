@@ -28,4 +28,8 @@ differential! {
     // http.server + urllib on 127.0.0.1, a threading socketserver on an
     // AF_UNIX abstract name, a SOCK_SEQPACKET listener.
     python_stdlib_servers: ["python3", "-c", include_str!("sockets/servers.py")];
+    // Dual-stack create_server, sendmsg/recvmsg_into, dup/fromfd, sendfile,
+    // poll masks, a recv across a signal, TCP/IP options, TCP MSG_PEEK and
+    // MSG_WAITALL.
+    python_misc: ["python3", "-c", include_str!("sockets/misc.py")];
 }
