@@ -194,6 +194,24 @@ static void tcp_cases(void) {
     show("second write EPIPE", write(c, "x", 1));
     close(c);
     close(l);
+    /* closing with unread data resets the connection */
+    l = tcp_listener(&where);
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    connect(c, (struct sockaddr *)&where, sizeof where);
+    a = accept(l, NULL, NULL);
+    send(c, "never read", 10, 0);
+    usleep(10000);
+    close(a);
+    usleep(10000);
+    p.fd = c;
+    p.events = POLLIN | POLLOUT | POLLRDHUP;
+    poll(&p, 1, 0);
+    printf("after reset revents %#x\n", p.revents);
+    show("recv after reset", recv(c, buf, sizeof buf, 0));
+    show("recv again", recv(c, buf, sizeof buf, 0));
+    show("send after reset", send(c, "x", 1, 0));
+    close(c);
+    close(l);
     c = socket(AF_INET, SOCK_STREAM, 0);
     show("connect closed port ECONNREFUSED", connect(c, (struct sockaddr *)&where, sizeof where));
     close(c);
@@ -216,6 +234,13 @@ static void tcp_cases(void) {
     getsockname(s6, (struct sockaddr *)&ss, &len);
     printf("v6 name len %d family %d\n", len, ss.ss_family);
     show("bind ::1 short len", bind(socket(AF_INET6, SOCK_STREAM, 0), (struct sockaddr *)&a6, 20));
+    close(s6);
+    s6 = socket(AF_INET6, SOCK_STREAM, 0);
+    setsockopt(s6, IPPROTO_IPV6, IPV6_V6ONLY, &(int){1}, 4);
+    struct sockaddr_in6 mapped = {.sin6_family = AF_INET6, .sin6_port = where.sin_port};
+    inet_pton(AF_INET6, "::ffff:127.0.0.1", &mapped.sin6_addr);
+    show("v6only connect to a mapped address", connect(s6, (struct sockaddr *)&mapped, sizeof mapped));
+    show("v6only bind to a mapped address", bind(s6, (struct sockaddr *)&mapped, sizeof mapped));
     close(s6);
 
     /* UDP: datagrams keep boundaries and the sender */

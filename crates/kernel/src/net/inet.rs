@@ -97,8 +97,24 @@ pub fn route(to: SocketAddr) -> Result<SocketAddr> {
     Ok(SocketAddr::new(ip, to.port()))
 }
 
+/// [`route`] for traffic from `sock`: an IPV6_V6ONLY socket cannot
+/// reach IPv4-mapped addresses.
+pub fn route_from(sock: &Sock, to: SocketAddr) -> Result<SocketAddr> {
+    if is_mapped(to.ip()) && sock.st.borrow().opts.v6only {
+        return Err(Errno::ENETUNREACH);
+    }
+    route(to)
+}
+
+fn is_mapped(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(a) if a.to_ipv4_mapped().is_some())
+}
+
 /// bind(2) for an inet socket (port 0: an ephemeral port).
 pub fn bind(sock: &Sock, a: SocketAddr, euid: u32) -> Result<()> {
+    if is_mapped(a.ip()) && sock.st.borrow().opts.v6only {
+        return Err(Errno::EINVAL);
+    }
     if !is_local(a.ip()) {
         return Err(Errno::EADDRNOTAVAIL);
     }

@@ -497,7 +497,7 @@ impl Sock {
         if data.len() > max {
             return Err(Errno::EMSGSIZE);
         }
-        let to = inet::route(to)?;
+        let to = inet::route_from(self, to)?;
         inet::autobind(self)?;
         let from = inet::source_for(self, to);
         let connected = self.st.borrow().udp_peer.is_some();
@@ -677,7 +677,9 @@ impl Drop for Sock {
                         ps.peer_closed = true;
                     }
                     if reset {
+                        // TCP: a reset also ends sending at once.
                         ps.err = Some(Errno::ECONNRESET);
+                        ps.snd_shut = true;
                     }
                 }
                 p.queue.notify();

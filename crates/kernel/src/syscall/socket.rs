@@ -216,7 +216,7 @@ pub fn sys_connect(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         return connect_unix(ctx, &s, &b, nonblock);
     }
     let dest = addr::parse_inet(&b, s.is_v6(), false)?;
-    let to = inet::route(dest)?;
+    let to = inet::route_from(&s, dest)?;
     inet::autobind(&s)?;
     let src = inet::source_for(&s, to);
     if s.kind == Kind::Dgram {
