@@ -130,6 +130,10 @@ static void errno_cases(void) {
     show("getsockname EFAULT len", getsockname(t, (struct sockaddr *)&in, BAD));
     len = sizeof in;
     show("getsockname EFAULT addr", getsockname(t, BAD, &len));
+    show("getsockname NULL addr", getsockname(t, NULL, &len));
+    len = 0;
+    show("getsockname NULL addr, zero length", getsockname(t, NULL, &len));
+    printf("  len %d\n", len);
     show("send unconnected tcp (EPIPE, SIGPIPE ignored)", send(t, "x", 1, 0));
     close(t);
 

@@ -376,6 +376,14 @@ impl Sock {
         Ok(s)
     }
 
+    /// Put back a connection accept could not hand out.
+    pub fn requeue(&self, s: Rc<Sock>) {
+        if let Conn::Listening { pending, .. } = &mut self.st.borrow_mut().conn {
+            s.st.borrow_mut().embryo = true;
+            pending.push_front(s);
+        }
+    }
+
     /// Send `data` (all of it for message sockets, what fits for streams).
     /// Block: no room now. Descriptors and credentials ride along.
     pub fn send(&self, data: &[u8], dest: Dest, rights: Vec<Rc<OpenFile>>, cred: Ucred) -> Result<Io> {

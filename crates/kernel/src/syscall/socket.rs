@@ -47,18 +47,27 @@ pub fn read_addr(ctx: &mut Ctx, ptr: u64, len: u64) -> Result<Vec<u8>, Errno> {
 }
 
 /// Copy an address out through (`ptr`, `*lenp`): as much as fits, and
-/// the full length in `*lenp` (0 with no address). A NULL `ptr` skips it.
+/// the full length in `*lenp` (0 with no address). A NULL `ptr` skips it
+/// (accept, recvfrom: the address is optional).
 pub fn write_addr(ctx: &mut Ctx, a: Option<&Addr>, ptr: u64, lenp: u64) -> Result<(), Errno> {
     if ptr == 0 {
         return Ok(());
     }
+    copy_addr_out(ctx, a, ptr, lenp)
+}
+
+/// getsockname/getpeername: the address is always written, so a NULL
+/// buffer faults unless `*lenp` is 0.
+fn copy_addr_out(ctx: &mut Ctx, a: Option<&Addr>, ptr: u64, lenp: u64) -> Result<(), Errno> {
     let ulen: i32 = ctx.user().read_val(lenp)?;
     if ulen < 0 {
         return Err(Errno::EINVAL);
     }
     let bytes = a.map(Addr::encode).unwrap_or_default();
     let n = bytes.len().min(ulen as usize);
-    ctx.user().write_bytes(ptr, &bytes[..n])?;
+    if n > 0 {
+        ctx.user().write_bytes(ptr, &bytes[..n])?;
+    }
     ctx.user().write_val(lenp, &(bytes.len() as i32))
 }
 
@@ -289,7 +298,14 @@ fn accept_with(ctx: &mut Ctx, a: &SyscallArgs, flags: u32) -> SyscallResult {
         return if f.flags() & O_NONBLOCK != 0 { Err(Errno::EAGAIN) } else { Ok(SyscallReturn::Block) };
     };
     let peer = conn.st.borrow().peer_addr.clone();
-    let fd = install(ctx, conn, flags)?;
+    let fd = match install(ctx, conn.clone(), flags) {
+        Ok(fd) => fd,
+        Err(e) => {
+            // No descriptor (EMFILE): the connection stays queued.
+            s.requeue(conn);
+            return Err(e);
+        }
+    };
     if let Err(e) = write_addr(ctx, peer.as_ref(), a.arg(1), a.arg(2)) {
         let _ = ctx.process.files.borrow_mut().close(fd);
         return Err(e);
@@ -317,12 +333,7 @@ fn unbound(s: &Sock) -> Addr {
 pub fn sys_getsockname(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let (_, s) = sock_fd(ctx, a.arg(0) as i32)?;
     let local = s.st.borrow().local.clone().unwrap_or_else(|| unbound(&s));
-    if a.arg(1) == 0 {
-        // Linux writes the address unconditionally: NULL faults.
-        ctx.user().read_val::<i32>(a.arg(2))?;
-        return Err(Errno::EFAULT);
-    }
-    write_addr(ctx, Some(&local), a.arg(1), a.arg(2))?;
+    copy_addr_out(ctx, Some(&local), a.arg(1), a.arg(2))?;
     ret(0)
 }
 
@@ -336,11 +347,7 @@ pub fn sys_getpeername(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         }
     };
     let peer = peer.ok_or(Errno::ENOTCONN)?;
-    if a.arg(1) == 0 {
-        ctx.user().read_val::<i32>(a.arg(2))?;
-        return Err(Errno::EFAULT);
-    }
-    write_addr(ctx, Some(&peer), a.arg(1), a.arg(2))?;
+    copy_addr_out(ctx, Some(&peer), a.arg(1), a.arg(2))?;
     ret(0)
 }
 
