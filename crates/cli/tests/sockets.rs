@@ -32,4 +32,8 @@ differential! {
     // poll masks, a recv across a signal, TCP/IP options, TCP MSG_PEEK and
     // MSG_WAITALL.
     python_misc: ["python3", "-c", include_str!("sockets/misc.py")];
+    // bash's /dev/tcp against a Python server (subprocess + thread).
+    bash_dev_tcp: ["python3", "-c", include_str!("sockets/bash_dev_tcp.py")];
+    // Perl IO::Socket::INET server and forked client, socketpair.
+    perl_sockets: ["bash", "-c", include_str!("sockets/perl.sh")];
 }
