@@ -92,3 +92,12 @@ for args in [(socket.AF_UNIX, 99), (12345, socket.SOCK_STREAM), (socket.AF_INET,
         socket.socket(*args)
     except OSError as e:
         print("socket", args, errno.errorcode[e.errno])
+
+# A receiver with SO_PASSCRED sees an autobound sender name.
+r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+r.bind(b"\0oxvm-passcred")
+r.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b"hi", b"\0oxvm-passcred")
+data, anc, flags, addr = r.recvmsg(10, socket.CMSG_SPACE(12))
+print("passcred sender", data, addr, repr(s.getsockname()), [a[:2] for a in anc])
