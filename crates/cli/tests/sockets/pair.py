@@ -101,3 +101,18 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.sendto(b"hi", b"\0oxvm-passcred")
 data, anc, flags, addr = r.recvmsg(10, socket.CMSG_SPACE(12))
 print("passcred sender", data, addr, repr(s.getsockname()), [a[:2] for a in anc])
+
+# read/write and readv/writev on datagram sockets: one message per call,
+# larger than any internal chunk.
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+big = bytes(range(256)) * 400
+print("write big dgram", os.write(a.fileno(), big))
+os.write(a.fileno(), b"small")
+print("read big dgram", len(os.read(b.fileno(), 200000)), os.read(b.fileno(), 100))
+print("writev", os.writev(a.fileno(), [b"ab", b"cd", b"e"]))
+buf1, buf2 = bytearray(2), bytearray(10)
+print("readv", os.readv(b.fileno(), [buf1, buf2]), bytes(buf1), bytes(buf2))
+os.write(a.fileno(), big)
+print("short read truncates", len(os.read(b.fileno(), 1000)))
+a.setblocking(False)
+print("nothing left", b.recv(10, socket.MSG_DONTWAIT) if False else "ok")

@@ -501,3 +501,18 @@ pub fn sys_recvmmsg(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     }
     ret(got)
 }
+
+/// read(2)/readv(2) on a socket: a receive with no flags (one message
+/// for datagram sockets, however large; passed descriptors are dropped).
+pub fn sock_readv(ctx: &mut Ctx, f: &OpenFile, s: &Rc<Sock>, iov: &[(u64, u64)]) -> SyscallResult {
+    match recv_common(ctx, f, s, iov, 0)? {
+        Ok(g) => ret(g.value),
+        Err(r) => Ok(r),
+    }
+}
+
+/// write(2)/writev(2) on a socket: a send with no flags (all the
+/// iovecs make one datagram). The caller raises SIGPIPE on EPIPE.
+pub fn sock_writev(ctx: &mut Ctx, f: &OpenFile, s: &Rc<Sock>, iov: &[(u64, u64)]) -> SyscallResult {
+    send_common(ctx, f, s, iov, &[], Extra::default(), 0, true)
+}
