@@ -122,3 +122,46 @@ fn loopback_ports_conflict_and_route() {
     drop(a);
     assert!(inet::find(Kind::Stream, to4, None).is_none(), "closed: refused");
 }
+
+#[test]
+fn udp_datagrams_carry_the_sender_in_the_receivers_family() {
+    let rx = Sock::new(Domain::Inet6, Kind::Dgram, 17, me());
+    inet::bind(&rx, "[::]:0".parse().unwrap(), 0).unwrap();
+    let port = inet::local_of(&rx).unwrap().port();
+    let tx = Sock::new(Domain::Inet, Kind::Dgram, 17, me());
+    let to = SocketAddr::new("127.0.0.1".parse().unwrap(), port);
+    assert_eq!(tx.send(b"v4 to dual stack", Dest::Inet(to), Vec::new(), me()).unwrap(), Io::Done(16));
+    let r = rx.recv(100, false).unwrap().unwrap();
+    let Some(Addr::Inet(from)) = r.from else { panic!("no sender") };
+    assert_eq!(from.ip().to_string(), "::ffff:127.0.0.1");
+    assert_eq!(from.port(), inet::local_of(&tx).unwrap().port());
+    // Nobody on the port: the datagram is dropped, a connected sender
+    // hears of it on its next call.
+    let nobody = SocketAddr::new("127.0.0.1".parse().unwrap(), 9);
+    assert_eq!(tx.send(b"lost", Dest::Inet(nobody), Vec::new(), me()).unwrap(), Io::Done(4));
+    tx.st.borrow_mut().udp_peer = Some(nobody);
+    tx.send(b"lost", Dest::Connected, Vec::new(), me()).unwrap();
+    assert_eq!(tx.recv(10, false).err(), Some(Errno::ECONNREFUSED));
+    let far = SocketAddr::new("192.0.2.1".parse().unwrap(), 9);
+    assert_eq!(tx.send(b"x", Dest::Inet(far), Vec::new(), me()), Err(Errno::ENETUNREACH));
+}
+
+#[test]
+fn a_datagram_socket_connected_elsewhere_refuses_others() {
+    let (a, b) = Sock::pair(Kind::Dgram, me());
+    let c = Sock::new(Domain::Unix, Kind::Dgram, 0, me());
+    assert_eq!(c.send(b"x", Dest::To(a.clone()), Vec::new(), me()), Err(Errno::EPERM));
+    drop(b);
+    assert_eq!(a.send(b"x", Dest::Connected, Vec::new(), me()), Err(Errno::ECONNREFUSED));
+}
+
+#[test]
+fn seqpacket_messages_must_fit_whole() {
+    let (a, b) = Sock::pair(Kind::Seqpacket, me());
+    assert_eq!(send(&a, &vec![0; STREAM_CAP]), Err(Errno::EMSGSIZE));
+    let half = vec![1u8; STREAM_CAP / 2 + 1];
+    assert_eq!(send(&a, &half).unwrap(), Io::Done(half.len()));
+    assert_eq!(send(&a, &half).unwrap(), Io::Block, "the second one does not fit whole");
+    assert_eq!(recv(&b, STREAM_CAP).unwrap().unwrap().len(), half.len());
+    assert_eq!(send(&a, &half).unwrap(), Io::Done(half.len()));
+}
