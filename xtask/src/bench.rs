@@ -14,7 +14,8 @@ const RUNS: usize = 3;
 pub fn bench(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("cpu") => cpu(),
-        _ => Err("usage: cargo xtask bench cpu".into()),
+        Some("corpus") => corpus(),
+        _ => Err("usage: cargo xtask bench cpu|corpus".into()),
     }
 }
 
@@ -48,6 +49,57 @@ fn cpu() -> Result<(), String> {
             ox.0.as_secs_f64(),
             ox.0.as_secs_f64() / n
         );
+    }
+    Ok(())
+}
+
+/// The differential corpus's total time under oxvm against native (the
+/// chroot), from one run of every entry. qemu-x86_64 has no column here:
+/// qemu-user runs one process and the programs it starts run natively (on
+/// an x86-64 host no binfmt handler sends them back to qemu), so it cannot
+/// run a whole userland as a peer.
+fn corpus() -> Result<(), String> {
+    if !crate::rootfs::is_root() {
+        return Err("bench corpus runs the corpus in a chroot, which needs root".into());
+    }
+    let root_fs = crate::rootfs::ensure()?;
+    let report = root().join("target/bench/corpus.tsv");
+    std::fs::create_dir_all(root().join("target/bench")).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&report);
+    setup::step("running every corpus entry natively and under oxvm");
+    let status = cargo()
+        .args(["test", "--release", "-p", "oxvm-cli", "--test", "corpus", "--", "corpus", "--exact"])
+        .env("OXVM_TEST_ROOTFS", &root_fs)
+        .env("OXVM_CORPUS", "all")
+        .env("OXVM_CORPUS_REPORT", &report)
+        .status()
+        .map_err(|e| format!("cargo test: {e}"))?;
+    let text = std::fs::read_to_string(&report).map_err(|e| format!("no corpus report: {e}"))?;
+    let mut files: Vec<(String, usize, f64, f64)> = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [file, _, _, n, o] = f[..] else { continue };
+        let (n, o) = (n.parse::<f64>().unwrap_or(0.0), o.parse::<f64>().unwrap_or(0.0));
+        match files.iter_mut().find(|e| e.0 == file) {
+            Some(e) => {
+                e.1 += 1;
+                e.2 += n;
+                e.3 += o;
+            }
+            None => files.push((file.to_string(), 1, n, o)),
+        }
+    }
+    println!("{:<16} {:>8} {:>10} {:>10} {:>8}", "corpus file", "entries", "native s", "oxvm s", "oxvm x");
+    let (mut tn, mut to, mut count) = (0.0, 0.0, 0);
+    for (file, c, n, o) in &files {
+        println!("{file:<16} {c:>8} {n:>10.2} {o:>10.2} {:>7.1}x", o / n.max(1e-9));
+        tn += n;
+        to += o;
+        count += c;
+    }
+    println!("{:<16} {count:>8} {tn:>10.2} {to:>10.2} {:>7.1}x", "total", to / tn.max(1e-9));
+    if !status.success() {
+        println!("(some entries differ from native: `cargo xtask compat` lists them)");
     }
     Ok(())
 }

@@ -4,7 +4,10 @@
 //!   tests, the CPU differential test and the robustness fuzz with fixed
 //!   seeds).
 //! - `serve`: the browser VM (not available yet: says so).
-//! - `bench cpu`: interpreter speed against native and qemu-x86_64.
+//! - `bench cpu`: interpreter speed against native and qemu-x86_64;
+//!   `bench corpus`: the differential corpus's time, oxvm against native.
+//! - `compat`: the whole differential corpus and CPython's regression tests
+//!   under oxvm against native, with a pass/fail table.
 //! - `fuzz-cpu --seed S --cases N [--class C]...`: the differential tester
 //!   for as long as asked.
 //!
@@ -13,6 +16,7 @@
 //! missing when it cannot.
 
 mod bench;
+mod compat;
 mod rootfs;
 mod setup;
 
@@ -26,6 +30,9 @@ commands:
   test                          format, lints, tests, differential CPU test, fuzz (what CI runs)
   serve                         build and serve the browser VM (not available yet)
   bench cpu                     interpreter speed vs native and qemu-x86_64
+  compat [--only corpus|cpython] [--tests a,b]
+                                the whole differential corpus and CPython's regression
+                                tests, natively and under oxvm, with a pass/fail table
   rootfs                        build (or reuse) the Debian bookworm root filesystem in target/rootfs
   fuzz-cpu --seed S --cases N [--class C]...
                                 run the CPU differential tester against the host CPU
@@ -44,6 +51,7 @@ fn main() -> ExitCode {
         Some("serve") => serve(),
         Some("bench") => bench::bench(&args[1..]),
         Some("fuzz-cpu") => fuzz_cpu(&args[1..]),
+        Some("compat") => compat::compat(&args[1..]),
         Some("rootfs") => rootfs::ensure().map(|p| println!("{}", p.display())),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");

@@ -21,7 +21,7 @@ pub struct RunArgs {
 
     /// Set a guest environment variable (repeatable); the guest inherits
     /// oxvm's environment otherwise.
-    #[arg(long = "env", value_name = "K=V")]
+    #[arg(long = "env", value_name = "K=V", value_parser = env_assignment)]
     env: Vec<OsString>,
 
     /// The guest's working directory (a path inside the root). Default:
@@ -119,6 +119,14 @@ fn default_cwd(root: &Path) -> Vec<u8> {
     }
 }
 
+/// An --env value must be NAME=VALUE with a non-empty name.
+fn env_assignment(s: &str) -> Result<OsString, String> {
+    match s.split_once('=') {
+        Some((k, _)) if !k.is_empty() => Ok(OsString::from(s)),
+        _ => Err(format!("expected NAME=VALUE, got {s:?}")),
+    }
+}
+
 /// The guest environment: ours, then the --env overrides.
 fn guest_env(overrides: &[OsString]) -> Vec<Vec<u8>> {
     let mut env: Vec<Vec<u8>> = std::env::vars_os()
@@ -177,6 +185,10 @@ pub fn run(args: RunArgs) -> i32 {
     raise_nofile();
     kernel.set_strace(args.strace);
     kernel.set_memory_limit(args.memory.saturating_mul(1 << 20));
+    if args.cwd.is_some() && !kernel.is_dir(&cwd) {
+        eprintln!("oxvm: --cwd {}: not a directory inside the root", String::from_utf8_lossy(&cwd));
+        return 2;
+    }
     let Some(path) = locate(&kernel, &cwd, &env, &program) else {
         return fail(&program, "command not found", EXIT_NOT_FOUND);
     };

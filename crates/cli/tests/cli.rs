@@ -46,6 +46,22 @@ fn bad_arguments_exit_2() {
     }
     let o = oxvm().args(["run", "--root", "/nonexistent-oxvm-root", "--", "/x"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
+    for bad in [&["--env", "NOEQUALS"][..], &["--env", "=v"][..], &["--cwd", "/nonexistent-oxvm-dir"][..], &["--cwd", "/etc/passwd"][..]] {
+        let o = oxvm().arg("run").args(bad).args(["--", "/bin/true"]).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(bad[0]) || err.contains("NAME=VALUE"), "{bad:?} explains itself: {err}");
+    }
+}
+
+#[test]
+fn env_and_cwd_reach_the_guest() {
+    let o = oxvm()
+        .args(["run", "--env", "OXVM_A=1", "--env", "OXVM_B=two words", "--env", "OXVM_A=3", "--cwd", "/usr", "--", "/bin/sh", "-c"])
+        .arg("echo \"$OXVM_A|$OXVM_B\"; pwd")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "3|two words\n/usr\n", "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]

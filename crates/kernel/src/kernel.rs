@@ -159,6 +159,13 @@ impl Kernel {
         fs.resolve(&fs.cwd, path, true).is_ok_and(|d| d.inode().kind() == crate::vfs::FileType::Regular)
     }
 
+    /// Whether `path` names a directory in the guest filesystem (for a
+    /// working directory given by the user).
+    pub fn is_dir(&self, path: &[u8]) -> bool {
+        let fs = self.fs_context(b"/", Creds::default());
+        fs.resolve(&fs.root, path, true).is_ok_and(|d| d.inode().kind() == crate::vfs::FileType::Directory)
+    }
+
     /// Start the program at `s.path` in the guest filesystem (`#!` scripts
     /// and dynamically linked ELF files included) as a new process.
     pub fn spawn_path(&mut self, s: &SpawnPath) -> Result<Pid, ExecError> {
@@ -249,6 +256,7 @@ impl Kernel {
             waits: None,
             sleep_rem: 0,
             sig: Default::default(),
+            times: Default::default(),
         });
         self.init.get_or_insert(pid);
         Ok(pid)
@@ -388,10 +396,14 @@ impl Kernel {
             task.state = TaskState::Dead;
             return true;
         };
+        let t0 = self.host.now(Clock::Monotonic);
         let (exit, n) = {
             let mut bus = Bus::new(&mut process.mm.space, &mut self.mem);
             oxvm_cpu::run(&mut task.cpu, &mut bus, slice)
         };
+        let t1 = self.host.now(Clock::Monotonic);
+        task.times.user += t1.saturating_sub(t0);
+        process.times.user += t1.saturating_sub(t0);
         *left = left.saturating_sub(n);
         let was_blocked = task.state == TaskState::Blocked;
         task.state = TaskState::Runnable;
@@ -412,11 +424,15 @@ impl Kernel {
                     waits: std::cell::RefCell::new(Some(Vec::new())),
                     process,
                     sig: &mut task.sig,
+                    thread_times: task.times,
                     mem: &mut self.mem,
                     host: &mut *self.host,
                 };
                 let out = self.syscalls.dispatch(&mut ctx);
                 let waits = ctx.waits.into_inner();
+                let sys = self.host.now(Clock::Monotonic).saturating_sub(t1);
+                task.times.sys += sys;
+                process.times.sys += sys;
                 match out {
                     SyscallReturn::Return(_) | SyscallReturn::NoReturn => {}
                     SyscallReturn::Block => {

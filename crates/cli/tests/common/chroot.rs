@@ -46,7 +46,12 @@ pub fn run(mut cmd: Command, stdin: &[u8]) -> Output {
 }
 
 pub fn status(o: &Output) -> i32 {
-    o.status.code().unwrap_or_else(|| 128 + o.status.signal().unwrap_or(0))
+    status_of(o.status)
+}
+
+/// A shell's view of an exit status: the code, or 128 + the signal.
+pub fn status_of(s: std::process::ExitStatus) -> i32 {
+    s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
 }
 
 /// Run `args` both ways with `stdin`; assert identical results. Returns

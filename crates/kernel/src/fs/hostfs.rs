@@ -33,7 +33,7 @@ use crate::dev::mem::MemDevice;
 use crate::errno::Errno;
 use crate::host::Host;
 use crate::vfs::file::{O_ACCMODE, O_PATH, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
-use crate::vfs::{makedev, DirEntry, FileOps, FileType, Inode, InodeRef, Io, Result, Stat, StatFs, Timespec, S_IFMT};
+use crate::vfs::{makedev, DirEntry, FileOps, FileType, Inode, InodeRef, Io, Result, Stat, StatFs, Timespec};
 
 /// The host's errno for a failed std call (Linux hosts share the numbers).
 pub fn host_errno(e: io::Error) -> Errno {
@@ -284,17 +284,18 @@ impl Inode for HostInode {
         Ok(())
     }
 
-    /// Sockets and FIFOs only: they need no privilege on the host, and a
-    /// guest-made device node would reach host devices.
-    fn mknod(&self, name: &[u8], mode: u32, _rdev: u64) -> Result<()> {
-        if !matches!(FileType::from_mode(mode), Some(FileType::Socket | FileType::Fifo)) {
-            return Err(Errno::EPERM);
-        }
+    fn mknod(&self, name: &[u8], kind: FileType, perm: u32, rdev: u64) -> Result<()> {
         let c = cname(name)?;
+        let dir = self.dir_fd()?;
+        // Device nodes on the host are only ever names: opening one in the
+        // guest reaches oxvm's own devices by number, never the host's.
         // SAFETY: `c` is NUL-terminated.
-        cvt(unsafe { libc::mknodat(self.dir_fd()?, c.as_ptr(), mode & (S_IFMT | 0o7777), 0) })?;
-        // The host's umask applied too; the guest's already did.
-        self.lookup(name)?.chmod(mode & 0o7777)
+        cvt(unsafe { libc::mknodat(dir, c.as_ptr(), kind.mode_bits() | (perm & 0o7777), rdev) })?;
+        // Undo the host's umask (the guest's already applied), without
+        // following anything: fchmodat on the name, which mknod just made.
+        // SAFETY: `c` is NUL-terminated.
+        cvt(unsafe { libc::fchmodat(dir, c.as_ptr(), perm & 0o7777, 0) })?;
+        Ok(())
     }
 
     fn unlink(&self, name: &[u8]) -> Result<()> {

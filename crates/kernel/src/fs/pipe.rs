@@ -5,7 +5,7 @@
 //! the syscall restarts (or EAGAIN under O_NONBLOCK).
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use crate::errno::Errno;
@@ -33,12 +33,130 @@ struct Shared {
 pub struct PipeEnd {
     shared: Rc<RefCell<Shared>>,
     write: bool,
+    /// Opened through a FIFO's name: fstat asks the inode.
+    named: bool,
 }
 
 /// A new pipe: (read end, write end).
 pub fn new_pair(ino: u64) -> (Rc<dyn FileOps>, Rc<dyn FileOps>) {
     let shared = Rc::new(RefCell::new(Shared { data: VecDeque::new(), readers: 1, writers: 1, ino, queue: WaitQueue::default() }));
-    (Rc::new(PipeEnd { shared: shared.clone(), write: false }), Rc::new(PipeEnd { shared, write: true }))
+    (Rc::new(PipeEnd { shared: shared.clone(), write: false, named: false }), Rc::new(PipeEnd { shared, write: true, named: false }))
+}
+
+/// Named pipes in use, by the FIFO inode's (dev, ino): every open of one
+/// name reaches the same pipe, while any end is open or an open waits.
+#[derive(Default)]
+pub struct FifoTable {
+    pipes: RefCell<HashMap<(u64, u64), Fifo>>,
+}
+
+struct Fifo {
+    shared: Rc<RefCell<Shared>>,
+    /// How many opens for reading / writing there have been: a blocked
+    /// open waits for the other side's count to move.
+    read_opens: u64,
+    write_opens: u64,
+}
+
+/// What opening a FIFO gave.
+pub enum FifoOpen {
+    Opened(Rc<dyn FileOps>),
+    /// The other side is not open yet: wait on the queue, then retry the
+    /// open with the same `progress` (already counted as an opener).
+    Wait(WaitQueue),
+}
+
+impl FifoTable {
+    /// Open the FIFO `id` for reading, writing or both (O_RDWR never
+    /// waits), as fifo(7) says: a reader waits for a writer and a writer
+    /// for a reader, unless O_NONBLOCK (then a reader succeeds and a
+    /// writer gets ENXIO). `progress` is the caller's restart state: 0 on
+    /// the first attempt; while waiting it holds 1 + the other side's open
+    /// count seen then, and the waiter already counts as an end.
+    ///
+    /// An open interrupted by a signal leaves its count behind (Linux
+    /// takes it back): a later open of the other side may then not wait.
+    pub fn open(&self, id: (u64, u64), read: bool, write: bool, nonblock: bool, progress: &mut u64) -> Result<FifoOpen> {
+        let mut pipes = self.pipes.borrow_mut();
+        pipes.retain(|_, f| {
+            let s = f.shared.borrow();
+            s.readers + s.writers > 0
+        });
+        let f = pipes.entry(id).or_insert_with(|| Fifo {
+            shared: Rc::new(RefCell::new(Shared { data: VecDeque::new(), readers: 0, writers: 0, ino: id.1, queue: WaitQueue::default() })),
+            read_opens: 0,
+            write_opens: 0,
+        });
+        let end = |write: bool| Rc::new(PipeEnd { shared: f.shared.clone(), write, named: true }) as Rc<dyn FileOps>;
+        if read && write {
+            let mut s = f.shared.borrow_mut();
+            s.readers += 1;
+            s.writers += 1;
+            f.read_opens += 1;
+            f.write_opens += 1;
+            s.queue.notify();
+            drop(s);
+            // One description, both ends: a read-write end.
+            return Ok(FifoOpen::Opened(Rc::new(FifoRw { r: end(false), w: end(true) })));
+        }
+        let first = *progress == 0;
+        let (others, seen_opens) = {
+            let s = f.shared.borrow();
+            if write {
+                (s.readers, f.read_opens)
+            } else {
+                (s.writers, f.write_opens)
+            }
+        };
+        if first {
+            if write && nonblock && others == 0 {
+                return Err(Errno::ENXIO);
+            }
+            let mut s = f.shared.borrow_mut();
+            if write {
+                s.writers += 1;
+                f.write_opens += 1;
+            } else {
+                s.readers += 1;
+                f.read_opens += 1;
+            }
+            s.queue.notify();
+        }
+        let other_came = !first && seen_opens + 1 != *progress;
+        if others > 0 || other_came || (nonblock && !write) {
+            *progress = 0;
+            return Ok(FifoOpen::Opened(end(write)));
+        }
+        if first {
+            *progress = seen_opens + 1;
+        }
+        let q = f.shared.borrow().queue.clone();
+        Ok(FifoOpen::Wait(q))
+    }
+}
+
+/// A FIFO opened O_RDWR: reads from and writes to the same pipe.
+struct FifoRw {
+    r: Rc<dyn FileOps>,
+    w: Rc<dyn FileOps>,
+}
+
+impl FileOps for FifoRw {
+    fn wait_queue(&self) -> Option<WaitQueue> {
+        self.r.wait_queue()
+    }
+    fn read(&self, host: &mut dyn Host, off: u64, buf: &mut [u8]) -> Result<Io> {
+        self.r.read(host, off, buf)
+    }
+    fn write(&self, host: &mut dyn Host, off: u64, data: &[u8]) -> Result<Io> {
+        self.w.write(host, off, data)
+    }
+    fn poll(&self) -> u16 {
+        (self.r.poll() & !POLLHUP) | (self.w.poll() & POLLOUT)
+    }
+    fn stat(&self) -> Option<Result<Stat>> {
+        None
+    }
 }
 
 impl Drop for PipeEnd {
@@ -104,6 +222,9 @@ impl FileOps for PipeEnd {
     }
 
     fn stat(&self) -> Option<Result<Stat>> {
+        if self.named {
+            return None;
+        }
         let s = self.shared.borrow();
         Some(Ok(Stat {
             dev: makedev(0, 13),

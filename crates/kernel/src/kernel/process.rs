@@ -241,6 +241,7 @@ impl Kernel {
             waits: None,
             sleep_rem: 0,
             sig,
+            times: Default::default(),
         });
         let parent = &mut self.tasks[ti];
         parent.cpu.gpr[reg::RAX] = tid as u64;
@@ -297,6 +298,7 @@ impl Kernel {
             // Closing the descriptors is what tells a pipe's reader that
             // this writer is gone.
             p.files = Default::default();
+            p.fs.vfs.locks.release_owner(crate::vfs::lock::Owner::Posix(pid));
             p.vfork_parent = None;
         }
         let mut orphans = false;
@@ -358,7 +360,15 @@ impl Kernel {
         let p = self.processes.get(&pid)?;
         let found = (pid, p.exit?, p.creds.uid);
         if !keep {
+            // The parent's children's time grows by the child's own and
+            // its reaped descendants' (getrusage RUSAGE_CHILDREN, times).
+            let mut t = p.times;
+            t.add(p.child_times);
+            let parent = p.ppid;
             self.processes.remove(&pid);
+            if let Some(pp) = self.processes.get_mut(&parent) {
+                pp.child_times.add(t);
+            }
         }
         Some(found)
     }

@@ -50,8 +50,13 @@ pub fn bind(sock: &Sock, name: UnixName, who: &Caller) -> Result<()> {
             if !permitted(&dir.stat()?, who.euid, who.egid, 3) {
                 return Err(Errno::EACCES);
             }
-            let mode = FileType::Socket.mode_bits() | (0o777 & !fs.umask);
-            dir.mknod(&parent.name, mode, 0).map_err(|e| if e == Errno::EEXIST { Errno::EADDRINUSE } else { e })?;
+            dir.mknod(&parent.name, FileType::Socket, 0o777 & !fs.umask, 0).map_err(|e| {
+                if e == Errno::EEXIST {
+                    Errno::EADDRINUSE
+                } else {
+                    e
+                }
+            })?;
             if bound {
                 let _ = dir.unlink(&parent.name);
                 return Err(Errno::EINVAL);

@@ -91,6 +91,44 @@ pub fn sys_fsync(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     ret(0)
 }
 
+/// sync(2): every write already went to the host filesystem, which owns
+/// durability from there.
+pub fn sys_sync(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
+    ret(0)
+}
+
+/// syncfs(2): as sync, for the filesystem holding `fd`.
+pub fn sys_syncfs(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    ctx.file(a.arg(0) as i32)?;
+    ret(0)
+}
+
+/// readahead(2): a hint; the file must be readable and seekable.
+pub fn sys_readahead(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let f = ctx.file(a.arg(0) as i32)?;
+    if !f.readable() {
+        return Err(Errno::EBADF);
+    }
+    if !f.ops.seekable() {
+        return Err(Errno::EINVAL);
+    }
+    ret(0)
+}
+
+/// sync_file_range(2): writes already reached the host; only the
+/// arguments are checked.
+pub fn sys_sync_file_range(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let f = ctx.file(a.arg(0) as i32)?;
+    let (off, len, flags) = (a.arg(1) as i64, a.arg(2) as i64, a.arg(3));
+    if flags & !7 != 0 || off < 0 || len < 0 || off.checked_add(len).is_none() {
+        return Err(Errno::EINVAL);
+    }
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    ret(0)
+}
+
 pub fn sys_fadvise64(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let f = ctx.file(a.arg(0) as i32)?;
     if !f.ops.seekable() {
@@ -118,10 +156,7 @@ pub fn sys_utimensat(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if flags & !(AT_SYMLINK_NOFOLLOW | super::AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let now = {
-        let ns = ctx.host.now(crate::host::Clock::Realtime);
-        Timespec { sec: (ns / 1_000_000_000) as i64, nsec: (ns % 1_000_000_000) as u32 }
-    };
+    let now = now(ctx);
     let mut set = [Some(now), Some(now)];
     let mut explicit = false;
     if times != 0 {
@@ -139,6 +174,17 @@ pub fn sys_utimensat(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
             };
         }
     }
+    apply_times(ctx, dirfd, path, flags, set, explicit)
+}
+
+fn now(ctx: &mut Ctx) -> Timespec {
+    let ns = ctx.host.now(crate::host::Clock::Realtime);
+    Timespec { sec: (ns / 1_000_000_000) as i64, nsec: (ns % 1_000_000_000) as u32 }
+}
+
+/// Set the access and modification times of what (`dirfd`, `path`)
+/// names (a NULL path: the descriptor itself).
+fn apply_times(ctx: &mut Ctx, dirfd: i32, path: u64, flags: u32, set: [Option<Timespec>; 2], explicit: bool) -> SyscallResult {
     let d = if path == 0 {
         ctx.file(dirfd)?.dentry.clone().ok_or(Errno::EPERM)?
     } else {
@@ -160,6 +206,48 @@ pub fn sys_utimensat(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     }
     d.inode().set_times(set[0], set[1])?;
     ret(0)
+}
+
+/// The older calls with struct timeval[2] (utimes, futimesat): NULL
+/// means now; microseconds must be in range.
+fn timevals(ctx: &mut Ctx, times: u64) -> Result<([Option<Timespec>; 2], bool), Errno> {
+    if times == 0 {
+        let n = now(ctx);
+        return Ok(([Some(n), Some(n)], false));
+    }
+    let mut set = [None, None];
+    for (i, t) in set.iter_mut().enumerate() {
+        let sec: i64 = ctx.user().read_val(times.wrapping_add(16 * i as u64))?;
+        let usec: i64 = ctx.user().read_val(times.wrapping_add(16 * i as u64 + 8))?;
+        if !(0..1_000_000).contains(&usec) {
+            return Err(Errno::EINVAL);
+        }
+        *t = Some(Timespec { sec, nsec: usec as u32 * 1000 });
+    }
+    Ok((set, true))
+}
+
+pub fn sys_utimes(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let (set, explicit) = timevals(ctx, a.arg(1))?;
+    apply_times(ctx, super::AT_FDCWD, a.arg(0), 0, set, explicit)
+}
+
+pub fn sys_futimesat(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let (set, explicit) = timevals(ctx, a.arg(2))?;
+    apply_times(ctx, a.arg(0) as i32, a.arg(1), 0, set, explicit)
+}
+
+/// utime(2): struct utimbuf { actime, modtime } in whole seconds.
+pub fn sys_utime(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let times = a.arg(1);
+    if times == 0 {
+        let n = now(ctx);
+        return apply_times(ctx, super::AT_FDCWD, a.arg(0), 0, [Some(n), Some(n)], false);
+    }
+    let at: i64 = ctx.user().read_val(times)?;
+    let mt: i64 = ctx.user().read_val(times.wrapping_add(8))?;
+    let set = [Some(Timespec { sec: at, nsec: 0 }), Some(Timespec { sec: mt, nsec: 0 })];
+    apply_times(ctx, super::AT_FDCWD, a.arg(0), 0, set, true)
 }
 
 /// Who may change what: root anything; the owner only the group, and

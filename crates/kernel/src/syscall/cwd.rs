@@ -1,4 +1,4 @@
-//! getcwd(2), chdir(2), fchdir(2).
+//! getcwd(2), chdir(2), fchdir(2), chroot(2).
 
 use super::{ret, Ctx, SyscallArgs, SyscallResult};
 use crate::errno::Errno;
@@ -37,4 +37,24 @@ pub fn sys_chdir(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 pub fn sys_fchdir(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let d = ctx.file(a.arg(0) as i32)?.dentry.clone().ok_or(Errno::ENOTDIR)?;
     enter(ctx, d)
+}
+
+/// chroot(2): the calling process's root becomes the directory (root
+/// only). The working directory stays where it is, as on Linux.
+pub fn sys_chroot(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let path = ctx.path(a.arg(0))?;
+    let fs = &ctx.process.fs;
+    let d = fs.resolve(&fs.cwd, &path, true)?;
+    if d.inode().kind() != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    let c = ctx.process.creds;
+    if !permitted(&d.inode().stat()?, c.euid, c.egid, 1) {
+        return Err(Errno::EACCES);
+    }
+    if c.euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    ctx.process.fs.root = d;
+    ret(0)
 }

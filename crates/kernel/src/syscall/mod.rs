@@ -15,6 +15,8 @@ pub mod fcntl;
 pub mod getdents;
 pub mod id;
 pub mod ioctl;
+pub mod lock;
+pub mod mlock;
 pub mod mm;
 pub mod msg;
 pub mod namei;
@@ -22,6 +24,7 @@ pub mod open;
 pub mod pipe;
 pub mod poll;
 pub mod read_write;
+pub mod rusage;
 pub mod sched;
 pub mod signal;
 pub mod socket;
@@ -102,6 +105,8 @@ pub struct Ctx<'a> {
     pub process: &'a mut Process,
     /// The calling thread's signal mask, alternate stack and pending set.
     pub sig: &'a mut crate::task::SigState,
+    /// The calling thread's CPU time up to this call.
+    pub thread_times: crate::task::CpuTimes,
     pub mem: &'a mut Memory,
     pub host: &'a mut dyn Host,
 }

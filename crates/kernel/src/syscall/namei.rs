@@ -1,6 +1,6 @@
 //! The naming calls: readlink(2)/readlinkat, mkdir(2)/mkdirat,
 //! unlink(2)/unlinkat/rmdir(2), rename(2)/renameat/renameat2,
-//! symlink(2)/symlinkat, link(2)/linkat.
+//! symlink(2)/symlinkat, link(2)/linkat, mknod(2)/mknodat.
 
 use super::{ret, Ctx, SyscallArgs, SyscallResult, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW};
 use crate::errno::Errno;
@@ -66,6 +66,35 @@ pub fn sys_mkdir(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 
 pub fn sys_mkdirat(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     mkdir_at(ctx, a.arg(0) as i32, a.arg(1), a.arg(2))
+}
+
+fn mknod_at(ctx: &mut Ctx, dirfd: i32, path: u64, mode: u64, dev: u64) -> SyscallResult {
+    let mode = mode as u32;
+    let kind = match mode & crate::vfs::S_IFMT {
+        0 => FileType::Regular,
+        m => FileType::from_mode(m).ok_or(Errno::EINVAL)?,
+    };
+    match kind {
+        FileType::Directory | FileType::Symlink => return Err(Errno::EPERM),
+        // Device nodes need CAP_MKNOD.
+        FileType::CharDev | FileType::BlockDev if ctx.process.creds.euid != 0 => return Err(Errno::EPERM),
+        _ => {}
+    }
+    let p = parent(ctx, dirfd, path)?;
+    if is_dot(&p.name) || p.trailing_slash {
+        return Err(Errno::EEXIST);
+    }
+    let perm = mode & !ctx.process.fs.umask & 0o7777;
+    p.dir.inode().mknod(&p.name, kind, perm, dev)?;
+    ret(0)
+}
+
+pub fn sys_mknod(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    mknod_at(ctx, AT_FDCWD, a.arg(0), a.arg(1), a.arg(2))
+}
+
+pub fn sys_mknodat(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    mknod_at(ctx, a.arg(0) as i32, a.arg(1), a.arg(2), a.arg(3))
 }
 
 fn rmdir_at(ctx: &mut Ctx, dirfd: i32, path: u64) -> SyscallResult {

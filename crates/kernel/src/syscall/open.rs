@@ -1,7 +1,8 @@
 //! open(2), openat(2), creat(2), close(2).
 
-use super::{ret, Ctx, SyscallArgs, SyscallResult, AT_FDCWD};
+use super::{ret, Ctx, SyscallArgs, SyscallResult, SyscallReturn, AT_FDCWD};
 use crate::errno::Errno;
+use crate::fs::pipe::FifoOpen;
 use crate::vfs::file::*;
 use crate::vfs::{permitted, FileType, OpenFile};
 
@@ -21,7 +22,8 @@ pub fn sys_creat(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 }
 
 pub fn sys_close(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
-    ctx.process.files.borrow_mut().close(a.arg(0) as i32)?;
+    let f = ctx.process.files.borrow_mut().close(a.arg(0) as i32)?;
+    super::lock::on_close(ctx, &f);
     ret(0)
 }
 
@@ -75,7 +77,26 @@ fn open_at(ctx: &mut Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
     if flags & O_DIRECTORY != 0 && kind != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
-    let ops = dentry.inode().open(flags)?;
+    let ops = if kind == FileType::Fifo && flags & O_PATH == 0 {
+        let id = dentry.inode().id();
+        let (r, w) = match flags & O_ACCMODE {
+            O_RDONLY => (true, false),
+            O_WRONLY => (false, true),
+            _ => (true, true),
+        };
+        match fs.vfs.fifos.open(id, r, w, flags & O_NONBLOCK != 0, ctx.progress)? {
+            FifoOpen::Opened(ops) => ops,
+            FifoOpen::Wait(q) => {
+                if let Some(w) = ctx.waits.borrow_mut().as_mut() {
+                    let g = q.generation();
+                    w.push((q, g));
+                }
+                return Ok(SyscallReturn::Block);
+            }
+        }
+    } else {
+        dentry.inode().open(flags)?
+    };
     let file = OpenFile::new(ops, Some(dentry), flags);
     let fd = ctx.process.files.borrow_mut().insert(file, flags & O_CLOEXEC != 0)?;
     ret(fd as u64)
@@ -98,7 +119,8 @@ pub fn sys_close_range(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         if flags & CLOSE_RANGE_CLOEXEC != 0 {
             t.set_cloexec(fd, true)?;
         } else {
-            t.close(fd)?;
+            let f = t.close(fd)?;
+            super::lock::on_close(ctx, &f);
         }
     }
     ret(0)

@@ -250,3 +250,16 @@ pub fn sys_prctl(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         _ => Err(Errno::EINVAL),
     }
 }
+
+/// personality(2): always PER_LINUX. Querying (0xffffffff) or setting
+/// PER_LINUX succeeds; other personalities (32-bit emulations, flags like
+/// ADDR_NO_RANDOMIZE) are refused as Linux does for unknown domains,
+/// except the flags that only change layout oxvm already fixes.
+pub fn sys_personality(_ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    const ADDR_NO_RANDOMIZE: u64 = 0x0040000;
+    let p = a.arg(0) as u32;
+    if p == 0xffff_ffff || p as u64 & !ADDR_NO_RANDOMIZE == 0 {
+        return ret(0);
+    }
+    Err(Errno::EINVAL)
+}

@@ -1,14 +1,14 @@
 //! The syscall table: the single source of truth for which x86-64 Linux
 //! syscalls oxvm knows, how well it supports each, and how strace shows
 //! their arguments. Adding a syscall is one line here plus its handler in
-//! the family's file. `crates/kernel/SYSCALLS.md` is rendered from this
+//! the family's file. `docs/syscalls.md` is rendered from this
 //! table ([`markdown`]); a test keeps it current (run the kernel tests with
 //! `OXVM_BLESS=1` to rewrite it).
 
 use super::strace::Arg::{self, *};
 use super::{
-    access, arch, attr, copy, cwd, exec, exit, fcntl, getdents, id, ioctl, mm, msg, namei, open, pipe, poll, read_write, sched, signal,
-    socket, sockopt, stat, statfs, system, thread, time, xattr, Handler,
+    access, arch, attr, copy, cwd, exec, exit, fcntl, getdents, id, ioctl, lock, mlock, mm, msg, namei, open, pipe, poll, read_write,
+    rusage, sched, signal, socket, sockopt, stat, statfs, system, thread, time, xattr, Handler,
 };
 
 /// How completely oxvm implements a syscall.
@@ -121,13 +121,13 @@ pub static TABLE: &[Entry] = &[
     nosys(69, "msgsnd"),
     nosys(70, "msgrcv"),
     nosys(71, "msgctl"),
-    sys(72, "fcntl", fcntl::sys_fcntl, Partial, "dup, descriptor and status flags; record locks always succeed (one process)", &[Fd, FcntlCmd, Hex]),
-    nosys(73, "flock"),
+    sys(72, "fcntl", fcntl::sys_fcntl, Partial, "dup, descriptor and status flags, POSIX and OFD record locks (no EDEADLK detection); no leases, notify, pipe sizes or seals", &[Fd, FcntlCmd, Hex]),
+    sys(73, "flock", lock::sys_flock, Supported, "", &[Fd, Hex]),
     sys(74, "fsync", attr::sys_fsync, Supported, "", &[Fd]),
     sys(75, "fdatasync", attr::sys_fsync, Supported, "as fsync", &[Fd]),
     sys(76, "truncate", attr::sys_truncate, Supported, "", &[Path, Int]),
     sys(77, "ftruncate", attr::sys_ftruncate, Supported, "", &[Fd, Int]),
-    nosys(78, "getdents"),
+    sys(78, "getdents", getdents::sys_getdents, Supported, "", &[Fd, Ptr, Uint]),
     sys(79, "getcwd", cwd::sys_getcwd, Supported, "", &[Ptr, Uint]),
     sys(80, "chdir", cwd::sys_chdir, Supported, "", &[Path]),
     sys(81, "fchdir", cwd::sys_fchdir, Supported, "", &[Fd]),
@@ -147,9 +147,9 @@ pub static TABLE: &[Entry] = &[
     sys(95, "umask", attr::sys_umask, Supported, "", &[Mode]),
     sys(96, "gettimeofday", time::sys_gettimeofday, Supported, "the timezone is always UTC", &[Ptr, Ptr]),
     sys(97, "getrlimit", system::sys_getrlimit, Supported, "", &[Int, Ptr]),
-    nosys(98, "getrusage"),
+    sys(98, "getrusage", rusage::sys_getrusage, Partial, "user and system time; max RSS, faults and context switches read 0", &[Int, Ptr]),
     sys(99, "sysinfo", system::sys_sysinfo, Partial, "memory is the guest limit; no load averages or swap", &[Ptr]),
-    nosys(100, "times"),
+    sys(100, "times", rusage::sys_times, Supported, "", &[Ptr]),
     nosys(101, "ptrace"),
     sys(102, "getuid", id::sys_getuid, Supported, "", &[]),
     nosys(103, "syslog"),
@@ -181,10 +181,10 @@ pub static TABLE: &[Entry] = &[
     nosys(129, "rt_sigqueueinfo"),
     sys(130, "rt_sigsuspend", exit::in_kernel, Partial, "no signal delivery yet: returns EINTR once a child has exited (the SIGCHLD a handler would catch), else waits", &[Ptr, Uint]),
     sys(131, "sigaltstack", signal::sys_sigaltstack, Partial, "SA_ONSTACK handlers run on it", &[Ptr, Ptr]),
-    nosys(132, "utime"),
-    nosys(133, "mknod"),
+    sys(132, "utime", attr::sys_utime, Supported, "", &[Path, Ptr]),
+    sys(133, "mknod", namei::sys_mknod, Supported, "FIFOs are kernel pipes shared by name; device nodes open oxvm's devices by number", &[Path, Mode, Hex]),
     nosys(134, "uselib"),
-    nosys(135, "personality"),
+    sys(135, "personality", system::sys_personality, Partial, "PER_LINUX only (ADDR_NO_RANDOMIZE accepted: the layout is fixed anyway)", &[Hex]),
     nosys(136, "ustat"),
     sys(137, "statfs", statfs::sys_statfs, Supported, "the host filesystem's numbers for --root trees", &[Path, Ptr]),
     sys(138, "fstatfs", statfs::sys_fstatfs, Supported, "", &[Fd, Ptr]),
@@ -198,10 +198,10 @@ pub static TABLE: &[Entry] = &[
     sys(146, "sched_get_priority_max", sched::sys_sched_get_priority_max, Supported, "", &[Int]),
     sys(147, "sched_get_priority_min", sched::sys_sched_get_priority_min, Supported, "", &[Int]),
     sys(148, "sched_rr_get_interval", sched::sys_sched_rr_get_interval, Supported, "0 (SCHED_OTHER)", &[Int, Ptr]),
-    nosys(149, "mlock"),
-    nosys(150, "munlock"),
-    nosys(151, "mlockall"),
-    nosys(152, "munlockall"),
+    sys(149, "mlock", mlock::sys_mlock, Supported, "memory is never swapped: checks the range only", &[Ptr, Uint]),
+    sys(150, "munlock", mlock::sys_munlock, Supported, "as mlock", &[Ptr, Uint]),
+    sys(151, "mlockall", mlock::sys_mlockall, Supported, "as mlock", &[Hex]),
+    sys(152, "munlockall", mlock::sys_munlockall, Supported, "as mlock", &[]),
     nosys(153, "vhangup"),
     nosys(154, "modify_ldt"),
     nosys(155, "pivot_root"),
@@ -210,8 +210,8 @@ pub static TABLE: &[Entry] = &[
     sys(158, "arch_prctl", arch::sys_arch_prctl, Partial, "ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS", &[ArchCode, Hex]),
     nosys(159, "adjtimex"),
     sys(160, "setrlimit", system::sys_setrlimit, Partial, "recorded; only RLIMIT_NOFILE is enforced", &[Int, Ptr]),
-    nosys(161, "chroot"),
-    nosys(162, "sync"),
+    sys(161, "chroot", cwd::sys_chroot, Supported, "", &[Path]),
+    sys(162, "sync", attr::sys_sync, Supported, "writes already reached the host filesystem", &[]),
     nosys(163, "acct"),
     nosys(164, "settimeofday"),
     nosys(165, "mount"),
@@ -236,7 +236,7 @@ pub static TABLE: &[Entry] = &[
     nosys(184, "tuxcall"),
     nosys(185, "security"),
     sys(186, "gettid", id::sys_gettid, Supported, "", &[]),
-    nosys(187, "readahead"),
+    sys(187, "readahead", attr::sys_readahead, Supported, "a hint", &[Fd, Int, Uint]),
     sys(188, "setxattr", xattr::sys_setxattr, Partial, "no attributes are stored: EOPNOTSUPP", &[Path, CStr, Ptr, Uint, Hex]),
     sys(189, "lsetxattr", xattr::sys_lsetxattr, Partial, "no attributes are stored: EOPNOTSUPP", &[Path, CStr, Ptr, Uint, Hex]),
     sys(190, "fsetxattr", xattr::sys_fsetxattr, Partial, "no attributes are stored: EOPNOTSUPP", &[Fd, CStr, Ptr, Uint, Hex]),
@@ -284,7 +284,7 @@ pub static TABLE: &[Entry] = &[
     nosys(232, "epoll_wait"),
     nosys(233, "epoll_ctl"),
     sys(234, "tgkill", exit::in_kernel, Supported, "", &[Int, Int, Int]),
-    nosys(235, "utimes"),
+    sys(235, "utimes", attr::sys_utimes, Supported, "", &[Path, Ptr]),
     nosys(236, "vserver"),
     nosys(237, "mbind"),
     nosys(238, "set_mempolicy"),
@@ -308,9 +308,9 @@ pub static TABLE: &[Entry] = &[
     nosys(256, "migrate_pages"),
     sys(257, "openat", open::sys_openat, Partial, "O_TMPFILE gives EOPNOTSUPP", &[DirFd, Path, OpenFlags, Mode]),
     sys(258, "mkdirat", namei::sys_mkdirat, Supported, "", &[DirFd, Path, Mode]),
-    nosys(259, "mknodat"),
+    sys(259, "mknodat", namei::sys_mknodat, Supported, "as mknod", &[DirFd, Path, Mode, Hex]),
     sys(260, "fchownat", attr::sys_fchownat, Partial, "as chown", &[DirFd, Path, Int, Int, AtFlags]),
-    nosys(261, "futimesat"),
+    sys(261, "futimesat", attr::sys_futimesat, Supported, "", &[DirFd, Path, Ptr]),
     sys(262, "newfstatat", stat::sys_newfstatat, Supported, "", &[DirFd, Path, Ptr, AtFlags]),
     sys(263, "unlinkat", namei::sys_unlinkat, Supported, "", &[DirFd, Path, AtFlags]),
     sys(264, "renameat", namei::sys_renameat, Supported, "", &[DirFd, Path, DirFd, Path]),
@@ -323,10 +323,10 @@ pub static TABLE: &[Entry] = &[
     sys(271, "ppoll", poll::sys_ppoll, Partial, "as poll; the signal mask is ignored", &[Ptr, Uint, Ptr, Ptr, Uint]),
     nosys(272, "unshare"),
     sys(273, "set_robust_list", thread::sys_set_robust_list, Partial, "recorded; robust futexes come with threads", &[Ptr, Uint]),
-    nosys(274, "get_robust_list"),
+    sys(274, "get_robust_list", thread::sys_get_robust_list, Partial, "the caller's own list only (EPERM for others)", &[Int, Ptr, Ptr]),
     nosys(275, "splice"),
     nosys(276, "tee"),
-    nosys(277, "sync_file_range"),
+    sys(277, "sync_file_range", attr::sys_sync_file_range, Supported, "writes already reached the host filesystem", &[Fd, Int, Int, Hex]),
     nosys(278, "vmsplice"),
     nosys(279, "move_pages"),
     sys(280, "utimensat", attr::sys_utimensat, Partial, "not on symlinks themselves (AT_SYMLINK_NOFOLLOW on a link gives EOPNOTSUPP)", &[DirFd, Path, Ptr, AtFlags]),
@@ -355,10 +355,10 @@ pub static TABLE: &[Entry] = &[
     nosys(303, "name_to_handle_at"),
     nosys(304, "open_by_handle_at"),
     nosys(305, "clock_adjtime"),
-    nosys(306, "syncfs"),
+    sys(306, "syncfs", attr::sys_syncfs, Supported, "as sync", &[Fd]),
     sys(307, "sendmmsg", msg::sys_sendmmsg, Supported, "", &[Fd, Ptr, Uint, Hex]),
     nosys(308, "setns"),
-    nosys(309, "getcpu"),
+    sys(309, "getcpu", sched::sys_getcpu, Supported, "CPU 0, node 0", &[Ptr, Ptr, Ptr]),
     nosys(310, "process_vm_readv"),
     nosys(311, "process_vm_writev"),
     nosys(312, "kcmp"),
@@ -374,7 +374,7 @@ pub static TABLE: &[Entry] = &[
     nosys(322, "execveat"),
     nosys(323, "userfaultfd"),
     nosys(324, "membarrier"),
-    nosys(325, "mlock2"),
+    sys(325, "mlock2", mlock::sys_mlock2, Supported, "as mlock", &[Ptr, Uint, Hex]),
     sys(326, "copy_file_range", copy::sys_copy_file_range, Supported, "copies through a kernel buffer (no reflinks)", &[Fd, Ptr, Fd, Ptr, Uint, Hex]),
     sys(327, "preadv2", read_write::sys_preadv2, Partial, "no RWF_* flags (EOPNOTSUPP)", &[Fd, Ptr, Uint, Int, Int, Hex]),
     sys(328, "pwritev2", read_write::sys_pwritev2, Partial, "no RWF_* flags (EOPNOTSUPP)", &[Fd, Ptr, Uint, Int, Int, Hex]),
@@ -465,10 +465,10 @@ mod tests {
 
     #[test]
     fn syscall_doc_is_current() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/SYSCALLS.md");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/syscalls.md");
         let want = markdown();
         if std::env::var_os("OXVM_BLESS").is_some() {
-            std::fs::write(path, &want).expect("write SYSCALLS.md");
+            std::fs::write(path, &want).expect("write docs/syscalls.md");
         }
         let have = std::fs::read_to_string(path).unwrap_or_default();
         assert!(have == want, "{path} is stale: rerun the kernel tests with OXVM_BLESS=1");

@@ -22,6 +22,19 @@ pub fn sys_set_robust_list(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     ret(0)
 }
 
+/// get_robust_list(2) for the caller (pid 0) or its own pid; another
+/// process's list needs ptrace rights oxvm does not grant.
+pub fn sys_get_robust_list(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let pid = a.arg(0) as i32;
+    if pid != 0 && pid as u32 != ctx.tid && pid as u32 != ctx.process.pid {
+        return Err(Errno::EPERM);
+    }
+    let (head, len) = ctx.process.robust_list;
+    ctx.user().write_val(a.arg(1), &head)?;
+    ctx.user().write_val(a.arg(2), &len)?;
+    ret(0)
+}
+
 /// Restartable sequences are not offered; glibc then carries on without
 /// them (and sched_getcpu falls back to getcpu).
 pub fn sys_rseq(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {

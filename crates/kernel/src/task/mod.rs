@@ -80,6 +80,25 @@ impl Default for PrctlState {
     }
 }
 
+/// CPU time used, in host nanoseconds: `user` running guest code, `sys`
+/// in oxvm's syscall handlers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuTimes {
+    pub user: u64,
+    pub sys: u64,
+}
+
+impl CpuTimes {
+    pub fn add(&mut self, o: CpuTimes) {
+        self.user += o.user;
+        self.sys += o.sys;
+    }
+
+    pub fn total(self) -> u64 {
+        self.user + self.sys
+    }
+}
+
 /// A process: an address space, files and an identity, shared by its
 /// tasks.
 pub struct Process {
@@ -118,6 +137,10 @@ pub struct Process {
     pub itimer_interval: u64,
     /// The task that vforked this process, released when it execs or exits.
     pub vfork_parent: Option<Pid>,
+    /// CPU time of all its threads, live and gone.
+    pub times: CpuTimes,
+    /// CPU time of the children (and their descendants) it has reaped.
+    pub child_times: CpuTimes,
 }
 
 impl Process {
@@ -143,6 +166,8 @@ impl Process {
             pending: 0,
             pending_info: [(0, 0); 64],
             vfork_parent: None,
+            times: CpuTimes::default(),
+            child_times: CpuTimes::default(),
             alarm: None,
             itimer_interval: 0,
             child_events: Default::default(),
@@ -215,4 +240,6 @@ pub struct Task {
     /// (0: nowhere).
     pub sleep_rem: u64,
     pub sig: SigState,
+    /// This thread's CPU time.
+    pub times: CpuTimes,
 }

@@ -5,6 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use super::lock::{LockTable, Owner};
 use super::{Dentry, DirEntry, FileOps, Io, Result, Stat};
 use crate::errno::Errno;
 use crate::host::Host;
@@ -46,12 +47,42 @@ pub struct OpenFile {
     /// A directory's listing, taken at the first getdents and dropped when
     /// the position goes back to 0, so a listing is consistent.
     listing: RefCell<Option<Rc<Vec<DirEntry>>>>,
+    /// Set once this description holds a flock or OFD lock: its last
+    /// close releases them.
+    locks: RefCell<Option<Rc<LockTable>>>,
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        if let Some(t) = self.locks.get_mut().take() {
+            t.release_owner(Owner::Flock(self.lock_key()));
+            t.release_owner(Owner::Ofd(self.lock_key()));
+        }
+    }
 }
 
 impl OpenFile {
     pub fn new(ops: Rc<dyn FileOps>, dentry: Option<Dentry>, flags: u32) -> Rc<OpenFile> {
         let keep = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
-        Rc::new(OpenFile { ops, dentry, flags: Cell::new(keep), offset: Cell::new(0), listing: RefCell::new(None) })
+        Rc::new(OpenFile {
+            ops,
+            dentry,
+            flags: Cell::new(keep),
+            offset: Cell::new(0),
+            listing: RefCell::new(None),
+            locks: RefCell::new(None),
+        })
+    }
+
+    /// The name flock and OFD locks give this description as their owner
+    /// (its address: unique while it lives, and it releases them on drop).
+    pub fn lock_key(&self) -> usize {
+        self as *const OpenFile as usize
+    }
+
+    /// Remember that this description holds locks in `table`.
+    pub fn note_locks(&self, table: &Rc<LockTable>) {
+        self.locks.borrow_mut().get_or_insert_with(|| table.clone());
     }
 
     pub fn flags(&self) -> u32 {

@@ -10,6 +10,7 @@
 
 pub mod fdtable;
 pub mod file;
+pub mod lock;
 pub mod path;
 
 use std::any::Any;
@@ -176,6 +177,11 @@ pub trait Inode {
     fn mkdir(&self, _name: &[u8], _mode: u32) -> Result<()> {
         Err(Errno::ENOTDIR)
     }
+    /// Create a special file (FIFO, socket, device node; or an empty
+    /// regular file) with permission bits `perm` and device number `rdev`.
+    fn mknod(&self, _name: &[u8], _kind: FileType, _perm: u32, _rdev: u64) -> Result<()> {
+        Err(Errno::EPERM)
+    }
     fn unlink(&self, _name: &[u8]) -> Result<()> {
         Err(Errno::ENOTDIR)
     }
@@ -184,11 +190,6 @@ pub trait Inode {
     }
     fn symlink(&self, _name: &[u8], _target: &[u8]) -> Result<()> {
         Err(Errno::ENOTDIR)
-    }
-    /// Create a special file (`mode` holds the S_IFMT type and the
-    /// permission bits); bind(2) makes AF_UNIX socket nodes with it.
-    fn mknod(&self, _name: &[u8], _mode: u32, _rdev: u64) -> Result<()> {
-        Err(Errno::EPERM)
     }
     /// Make `name` in this directory a hard link to `target` (same fs).
     fn link(&self, _name: &[u8], _target: &InodeRef) -> Result<()> {

@@ -77,6 +77,10 @@ impl Dentry {
 #[derive(Default)]
 pub struct Vfs {
     mounts: HashMap<(u64, u64), InodeRef>,
+    /// Advisory locks (flock, fcntl), per inode.
+    pub locks: Rc<super::lock::LockTable>,
+    /// Named pipes in use, by the FIFO inode's identity.
+    pub fifos: crate::fs::pipe::FifoTable,
 }
 
 impl Vfs {
