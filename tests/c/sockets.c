@@ -364,6 +364,9 @@ static void unix_cases(const char *dir) {
     show("listen", listen(al, 0));
     int ac = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
     show("nonblocking unix connect is immediate", connect(ac, (struct sockaddr *)&ab, ablen));
+    int full = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    show("backlog 0 full: nonblocking connect", connect(full, (struct sockaddr *)&ab, ablen));
+    close(full);
     struct pollfd p = {.fd = ac, .events = POLLIN | POLLOUT};
     poll(&p, 1, 0);
     printf("connected unix revents %#x\n", p.revents);
