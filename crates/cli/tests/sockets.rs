@@ -12,6 +12,22 @@ fn c_errno_cases_match_native() {
     common::assert_same_as_native(&exe, "done");
 }
 
+#[test]
+fn strace_decodes_socket_calls() {
+    let Some((_dir, exe)) = common::build_c("sockets", &[]) else { return };
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_oxvm")).args(["run", "--strace", "--"]).arg(&exe).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    for want in [
+        "socket(AF_INET, SOCK_STREAM, 17) = -1 EPROTONOSUPPORT (Protocol not supported)\n",
+        "bind(5, {sa_family=AF_INET, sin_port=htons(0), sin_addr=inet_addr(\"192.0.2.1\")}, 16) = -1 EADDRNOTAVAIL",
+        "socket(AF_INET6, SOCK_STREAM, 0) = ",
+        "connect(",
+        "{sa_family=AF_UNIX, sun_path=@\"oxvm-c-test\"}, 14) = ",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+}
+
 differential! {
     // socketpair: stream/dgram/seqpacket, peek, nonblocking, options,
     // shutdown, EOF and reset, socket(2) errors.
