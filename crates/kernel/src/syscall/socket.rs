@@ -79,14 +79,16 @@ fn install(ctx: &mut Ctx, s: Rc<Sock>, flags: u32) -> Result<i32, Errno> {
 
 /// (domain, kind, protocol) checked as socket(2) does.
 fn parse_type(domain: u64, ty: u64, protocol: u64) -> Result<(Domain, Kind, i32, u32), Errno> {
-    let flags = ty as u32 & (SOCK_NONBLOCK | SOCK_CLOEXEC);
-    let base = ty as u32 & !(SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if base > 0xf || ty > u32::MAX as u64 {
+    // All three are C ints: the upper halves of the registers do not count.
+    let (domain, ty) = (domain as u32, ty as u32);
+    let flags = ty & (SOCK_NONBLOCK | SOCK_CLOEXEC);
+    let base = ty & !(SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if base > 0xf {
         return Err(Errno::EINVAL);
     }
     let protocol = protocol as i32;
     let domain = match domain as u16 {
-        _ if domain > u16::MAX as u64 => return Err(Errno::EAFNOSUPPORT),
+        _ if domain > u16::MAX as u32 => return Err(Errno::EAFNOSUPPORT),
         AF_UNIX => Domain::Unix,
         AF_INET => Domain::Inet,
         AF_INET6 => Domain::Inet6,
