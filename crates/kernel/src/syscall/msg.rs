@@ -248,6 +248,20 @@ fn send_common(
     }
 }
 
+/// A restarted call that fails after moving bytes (its arguments changed
+/// under it, say) reports those bytes, and never leaves them counted for
+/// the next call.
+fn settle(ctx: &mut Ctx, r: SyscallResult) -> SyscallResult {
+    match r {
+        Err(_) if *ctx.progress > 0 => ret(std::mem::take(ctx.progress)),
+        Ok(SyscallReturn::Return(v)) if *ctx.progress > 0 => {
+            *ctx.progress = 0;
+            ret(v)
+        }
+        r => r,
+    }
+}
+
 fn signal_epipe(ctx: &mut Ctx, r: SyscallResult, flags: u32) -> SyscallResult {
     if flags & MSG_NOSIGNAL != 0 {
         return r;
@@ -259,8 +273,9 @@ pub fn sys_sendto(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let (f, s) = sock_fd(ctx, a.arg(0) as i32)?;
     let flags = a.arg(3) as u32;
     let len = a.arg(2).min(MAX_RW_COUNT);
-    let name = if a.arg(4) != 0 { read_addr(ctx, a.arg(4), a.arg(5))? } else { Vec::new() };
-    let r = send_common(ctx, &f, &s, &[(a.arg(1), len)], &name, Extra::default(), flags, true);
+    let name = if a.arg(4) != 0 { read_addr(ctx, a.arg(4), a.arg(5)) } else { Ok(Vec::new()) };
+    let r = name.and_then(|name| send_common(ctx, &f, &s, &[(a.arg(1), len)], &name, Extra::default(), flags, true));
+    let r = settle(ctx, r);
     signal_epipe(ctx, r, flags)
 }
 
@@ -304,6 +319,7 @@ pub fn sys_sendmsg(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let (f, s) = sock_fd(ctx, a.arg(0) as i32)?;
     let flags = a.arg(2) as u32;
     let r = sendmsg_one(ctx, &f, &s, a.arg(1), flags, true);
+    let r = settle(ctx, r);
     signal_epipe(ctx, r, flags)
 }
 
@@ -382,6 +398,11 @@ fn recv_common(ctx: &mut Ctx, f: &OpenFile, s: &Rc<Sock>, iov: &[(u64, u64)], fl
 }
 
 pub fn sys_recvfrom(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let r = recvfrom(ctx, a);
+    settle(ctx, r)
+}
+
+fn recvfrom(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let (f, s) = sock_fd(ctx, a.arg(0) as i32)?;
     let flags = a.arg(3) as u32;
     let len = a.arg(2).min(MAX_RW_COUNT);
@@ -473,7 +494,8 @@ fn recvmsg_one(ctx: &mut Ctx, f: &OpenFile, s: &Rc<Sock>, at: u64, flags: u32) -
 
 pub fn sys_recvmsg(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let (f, s) = sock_fd(ctx, a.arg(0) as i32)?;
-    recvmsg_one(ctx, &f, &s, a.arg(1), a.arg(2) as u32)
+    let r = recvmsg_one(ctx, &f, &s, a.arg(1), a.arg(2) as u32);
+    settle(ctx, r)
 }
 
 /// recvmmsg: the timeout is not applied (a blocking call waits for the
@@ -505,14 +527,17 @@ pub fn sys_recvmmsg(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 /// read(2)/readv(2) on a socket: a receive with no flags (one message
 /// for datagram sockets, however large; passed descriptors are dropped).
 pub fn sock_readv(ctx: &mut Ctx, f: &OpenFile, s: &Rc<Sock>, iov: &[(u64, u64)]) -> SyscallResult {
-    match recv_common(ctx, f, s, iov, 0)? {
-        Ok(g) => ret(g.value),
-        Err(r) => Ok(r),
-    }
+    let r = match recv_common(ctx, f, s, iov, 0) {
+        Ok(Ok(g)) => ret(g.value),
+        Ok(Err(r)) => Ok(r),
+        Err(e) => Err(e),
+    };
+    settle(ctx, r)
 }
 
 /// write(2)/writev(2) on a socket: a send with no flags (all the
 /// iovecs make one datagram). The caller raises SIGPIPE on EPIPE.
 pub fn sock_writev(ctx: &mut Ctx, f: &OpenFile, s: &Rc<Sock>, iov: &[(u64, u64)]) -> SyscallResult {
-    send_common(ctx, f, s, iov, &[], Extra::default(), 0, true)
+    let r = send_common(ctx, f, s, iov, &[], Extra::default(), 0, true);
+    settle(ctx, r)
 }
