@@ -197,7 +197,11 @@ fn run_module(root: &Path, out: &Path, test: &str, oxvm: bool) -> Cases {
             text.extend_from_slice(&o.stderr);
             let _ = std::fs::write(out.join(format!("{test}.{side}.log")), &text);
             match std::fs::read_to_string(host_dir.join("report.xml")) {
-                Ok(xml) => cases.outcome = parse_junit(&xml),
+                Ok(xml) => {
+                    cases.outcome = parse_junit(&xml);
+                    // Kept for reading the failures' tracebacks.
+                    let _ = std::fs::write(out.join(format!("{test}.{side}.xml")), &xml);
+                }
                 Err(_) => cases.broken = Some(format!("no report (exit {:?})", o.status.code())),
             }
         }
@@ -256,7 +260,7 @@ fn cpython(root: &Path, out: &Path, tests: &[String]) -> Result<bool, String> {
             println!("  {l}");
         }
     }
-    println!("(logs: target/compat/<test>.<side>.log)");
+    println!("(logs and junit reports with tracebacks: target/compat/<test>.<side>.log and .xml)");
     Ok(all_ok)
 }
 

@@ -2,6 +2,7 @@
 
 mod process;
 mod signal;
+mod sigqueue;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -75,6 +76,9 @@ pub struct Kernel {
     /// Instructions retired by tasks already gone.
     retired_icount: u64,
     futexes: FutexQueues,
+    /// Armed timerfds: expired at the top of the loop, their next
+    /// deadline part of `next_deadline`.
+    timers: crate::event::timerfd::Timers,
 }
 
 /// The most instructions a task runs before the next one gets its turn.
@@ -98,6 +102,7 @@ impl Kernel {
             cur: 0,
             retired_icount: 0,
             futexes: FutexQueues::default(),
+            timers: Default::default(),
         }
     }
 
@@ -255,6 +260,7 @@ impl Kernel {
             progress: 0,
             waits: None,
             sleep_rem: 0,
+            deadline: None,
             sig: Default::default(),
             times: Default::default(),
         });
@@ -286,6 +292,7 @@ impl Kernel {
                 return RunState::Idle { until: None };
             }
             self.expire_alarms();
+            self.timers.expire(&mut *self.host);
             if stalled >= n {
                 return RunState::Idle { until: self.next_deadline() };
             }
@@ -319,7 +326,10 @@ impl Kernel {
             TaskState::Runnable => true,
             // Retried once something it waits on changed, or on every pass
             // when it waits on something without a queue.
-            TaskState::Blocked => task.waits.as_ref().is_none_or(|w| w.iter().any(|(q, g)| q.generation() != *g)),
+            // A call with a time limit is also retried at its deadline.
+            TaskState::Blocked => {
+                task.deadline.is_some_and(|d| now >= d) || task.waits.as_ref().is_none_or(|w| w.iter().any(|(q, g)| q.generation() != *g))
+            }
             TaskState::Sleep(until) if now >= until => {
                 task.state = TaskState::Runnable;
                 true
@@ -350,9 +360,11 @@ impl Kernel {
             .filter_map(|t| match t.state {
                 TaskState::Sleep(until) => Some(until),
                 TaskState::Futex { deadline } => deadline,
+                TaskState::Blocked => t.deadline,
                 _ => None,
             })
             .chain(alarms)
+            .chain(self.timers.next_deadline())
             .min()
     }
 
@@ -373,16 +385,23 @@ impl Kernel {
     /// Send `sig` to process `pid` from the kernel or another process: it
     /// is queued, or its default action ends the process.
     pub(crate) fn send(&mut self, pid: Pid, sig: u64, code: i32, word: u64) {
+        self.send_info(pid, crate::signal::pending::SigInfo::new(sig as u32, code, word));
+    }
+
+    /// [`Kernel::send`] with a whole siginfo (sigqueue's value).
+    pub(crate) fn send_info(&mut self, pid: Pid, info: crate::signal::pending::SigInfo) -> crate::syscall::signal::Posted {
+        use crate::syscall::signal::{post, Posted};
         // Blocked for the process when every thread blocks it.
         let mask = self.tasks.iter().filter(|t| t.pid == pid && t.state != TaskState::Dead).fold(u64::MAX, |m, t| m & t.sig.mask);
-        let Some(p) = self.processes.get_mut(&pid) else { return };
+        let Some(p) = self.processes.get_mut(&pid) else { return Posted::Done };
         if p.exit.is_some() {
-            return;
+            return Posted::Done;
         }
-        let (pending, info) = (&mut p.pending, &mut p.pending_info);
-        if crate::syscall::signal::post(&p.sigactions, mask, pending, info, sig, code, word) == crate::syscall::signal::Posted::Kill {
-            self.exit_process(pid, ExitStatus::Signaled(crate::signal::Signal(sig as u8)));
+        let posted = post(&p.sigactions, mask, &p.pending, info);
+        if posted == Posted::Kill {
+            self.exit_process(pid, ExitStatus::Signaled(crate::signal::Signal(info.signo() as u8)));
         }
+        posted
     }
 
     /// Run task `ti` for up to `slice` instructions. Returns false when it
@@ -412,6 +431,8 @@ impl Kernel {
             Exit::Syscall => {
                 let nr = task.cpu.gpr[oxvm_cpu::state::reg::RAX];
                 if crate::syscall::exit::IN_KERNEL.contains(&nr) {
+                    // Their waits have no time limit of their own.
+                    task.deadline = None;
                     self.process_syscall(ti, nr);
                     return !(was_blocked && self.tasks[ti].state == TaskState::Blocked);
                 }
@@ -421,6 +442,8 @@ impl Kernel {
                     tid: task.tid,
                     clear_child_tid: &mut task.clear_child_tid,
                     progress: &mut task.progress,
+                    deadline: if was_blocked { task.deadline } else { None },
+                    timers: &self.timers,
                     waits: std::cell::RefCell::new(Some(Vec::new())),
                     process,
                     sig: &mut task.sig,
@@ -430,6 +453,7 @@ impl Kernel {
                 };
                 let out = self.syscalls.dispatch(&mut ctx);
                 let waits = ctx.waits.into_inner();
+                task.deadline = if out == SyscallReturn::Block { ctx.deadline } else { None };
                 let sys = self.host.now(Clock::Monotonic).saturating_sub(t1);
                 task.times.sys += sys;
                 process.times.sys += sys;

@@ -10,12 +10,14 @@
 //! - [`net`]: sockets (AF_UNIX, loopback AF_INET/AF_INET6);
 //! - [`task`]: tasks (registers) and processes (memory, identity);
 //! - [`syscall`]: the syscall table and one file per syscall family;
-//! - [`signal`]: signal numbers and fault-to-signal mapping;
+//! - [`signal`]: signal numbers, fault-to-signal mapping, pending sets;
+//! - [`event`]: epoll, eventfd, timerfd, signalfd, inotify;
 //! - [`host`]: what the kernel needs from the machine it runs on;
 //! - [`kernel`]: the [`Kernel`] object and its event-driven run loop.
 
 pub mod dev;
 pub mod errno;
+pub mod event;
 pub mod fs;
 pub mod host;
 pub mod kernel;

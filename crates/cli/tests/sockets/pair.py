@@ -116,3 +116,32 @@ os.write(a.fileno(), big)
 print("short read truncates", len(os.read(b.fileno(), 1000)))
 a.setblocking(False)
 print("nothing left", b.recv(10, socket.MSG_DONTWAIT) if False else "ok")
+
+# SO_RCVTIMEO / SO_SNDTIMEO: blocking calls give up with EAGAIN.
+import threading, time
+tv = struct.pack("ll", 0, 150000)
+a, b = socket.socketpair()
+b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+t0 = time.monotonic()
+try:
+    b.recv(10)
+except BlockingIOError as e:
+    print("rcvtimeo", errno.errorcode[e.errno], time.monotonic() - t0 >= 0.14)
+b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 5, 0))
+threading.Timer(0.05, lambda: a.send(b"in time")).start()
+t0 = time.monotonic()
+print("rcvtimeo data first", b.recv(10), time.monotonic() - t0 < 4)
+a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+try:
+    while True:
+        a.send(b"x" * 65536)
+except BlockingIOError as e:
+    print("sndtimeo", errno.errorcode[e.errno])
+l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+l.bind(b"\0oxvm-rcvtimeo-listener")
+l.listen()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+try:
+    l.accept()
+except BlockingIOError as e:
+    print("accept rcvtimeo", errno.errorcode[e.errno])

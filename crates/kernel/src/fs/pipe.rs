@@ -181,11 +181,16 @@ impl FileOps for PipeEnd {
         if s.data.is_empty() {
             return Ok(if s.writers == 0 || buf.is_empty() { Io::Done(0) } else { Io::Block });
         }
+        let was_full = s.data.len() >= PIPE_BUF_SIZE;
         let n = buf.len().min(s.data.len());
         for (b, d) in buf.iter_mut().zip(s.data.drain(..n)) {
             *b = d;
         }
-        s.queue.notify();
+        // Only a full pipe has writers waiting (Linux wakes them only
+        // then): an output edge for epoll, never an input one.
+        if was_full {
+            s.queue.notify_events(POLLOUT);
+        }
         Ok(Io::Done(n))
     }
 
@@ -200,7 +205,7 @@ impl FileOps for PipeEnd {
         }
         let n = data.len().min(room);
         s.data.extend(&data[..n]);
-        s.queue.notify();
+        s.queue.notify_events(POLLIN);
         Ok(Io::Done(n))
     }
 

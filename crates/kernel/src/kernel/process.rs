@@ -108,6 +108,8 @@ impl Kernel {
             62 => self.sys_kill(ti, &args),
             200 => self.sys_tgkill(ti, None, args.arg(0) as i32, args.arg(1)),
             234 => self.sys_tgkill(ti, Some(args.arg(0) as i32), args.arg(1) as i32, args.arg(2)),
+            129 => self.sys_rt_sigqueueinfo(ti, &args).map(Outcome::Return),
+            297 => self.sys_rt_tgsigqueueinfo(ti, &args).map(Outcome::Return),
             _ => Err(Errno::ENOSYS),
         };
         let task = &mut self.tasks[ti];
@@ -142,7 +144,7 @@ impl Kernel {
         }
     }
 
-    fn user(&mut self, pid: Pid) -> Result<UserSpace<'_>, Errno> {
+    pub(super) fn user(&mut self, pid: Pid) -> Result<UserSpace<'_>, Errno> {
         let p = self.processes.get_mut(&pid).ok_or(Errno::ESRCH)?;
         Ok(p.mm.user(&mut self.mem))
     }
@@ -240,6 +242,7 @@ impl Kernel {
             progress: 0,
             waits: None,
             sleep_rem: 0,
+            deadline: None,
             sig,
             times: Default::default(),
         });
@@ -314,7 +317,14 @@ impl Kernel {
         if let (Some(code), Some(uid)) = (self.processes.get(&pid).and_then(|p| p.exit), self.processes.get(&pid).map(|p| p.creds.uid)) {
             let cld = if matches!(code, ExitStatus::Code(_)) { 1 } else { 2 };
             if ppid != 0 {
-                self.send(ppid, 17, cld, u64::from(pid) | u64::from(uid) << 32);
+                // si_status: the exit code, or the killing signal.
+                let status = match code {
+                    ExitStatus::Code(c) => u32::from(c),
+                    ExitStatus::Signaled(s) => u32::from(s.0),
+                };
+                let mut info = crate::signal::pending::SigInfo::new(17, cld, u64::from(pid) | u64::from(uid) << 32);
+                info.0[24..28].copy_from_slice(&status.to_le_bytes());
+                self.send_info(ppid, info);
             }
         }
         for waiter in [Some(ppid), orphans.then_some(init)].into_iter().flatten() {
@@ -500,15 +510,8 @@ impl Kernel {
         let Some(p) = self.processes.get_mut(&pid) else { return Err(Errno::ESRCH) };
         let t = &mut self.tasks[target].sig;
         let word = u64::from(me) | u64::from(uid) << 32;
-        let posted = crate::syscall::signal::post(
-            &p.sigactions,
-            t.mask,
-            &mut t.pending,
-            &mut t.pending_info,
-            sig,
-            crate::syscall::signal::SI_TKILL,
-            word,
-        );
+        let info = crate::signal::pending::SigInfo::new(sig as u32, crate::syscall::signal::SI_TKILL, word);
+        let posted = crate::syscall::signal::post(&p.sigactions, t.mask, &t.pending, info);
         if posted == crate::syscall::signal::Posted::Kill {
             self.exit_process(pid, ExitStatus::Signaled(crate::signal::Signal(sig as u8)));
         }

@@ -25,8 +25,8 @@ impl Kernel {
     pub(super) fn deliverable(&self, ti: usize) -> Option<u64> {
         let t = &self.tasks[ti];
         let p = self.processes.get(&t.pid)?;
-        let ready = (p.pending | t.sig.pending) & !t.sig.mask;
-        (ready != 0).then(|| u64::from(ready.trailing_zeros()) + 1)
+        let ready = (p.pending.mask() | t.sig.pending.mask()) & !t.sig.mask;
+        crate::signal::pending::next_signal(ready).map(u64::from)
     }
 
     /// A task waiting in the kernel has a signal to take: end the wait so
@@ -37,7 +37,7 @@ impl Kernel {
         // a spurious EINTR.
         let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
         let bit = 1u64 << (sig - 1);
-        let own = self.tasks[ti].sig.pending & bit != 0;
+        let own = self.tasks[ti].sig.pending.mask() & bit != 0;
         if !own && self.tasks.iter().any(|t| t.pid == pid && t.tid != tid && t.state == TaskState::Runnable && t.sig.mask & bit == 0) {
             return;
         }
@@ -52,9 +52,9 @@ impl Kernel {
                 // leaving it so restarts the call after the handler.
                 // Calls Linux never restarts after a handler (ERESTARTNOHAND
                 // and friends): pause, rt_sigsuspend, rt_sigtimedwait, poll,
-                // select, ppoll, pselect6, epoll_wait, epoll_pwait.
+                // select, ppoll, pselect6, epoll_wait, epoll_pwait, epoll_pwait2.
                 let nr = task.cpu.gpr[reg::RAX];
-                if !restart || matches!(nr, 34 | 130 | 128 | 7 | 23 | 271 | 270 | 232 | 281) {
+                if !restart || matches!(nr, 34 | 130 | 128 | 7 | 23 | 271 | 270 | 232 | 281 | 441) {
                     // A write that already moved bytes returns their count.
                     let done = std::mem::take(&mut task.progress);
                     task.cpu.gpr[reg::RAX] = if done > 0 { done } else { Errno::EINTR.as_return() };
@@ -86,22 +86,14 @@ impl Kernel {
         self.tasks[ti].state = TaskState::Runnable;
     }
 
-    /// Take task `ti`'s deliverable signals: default actions, or one
-    /// handler frame. Returns false when the process ended.
+    /// Take task `ti`'s deliverable signals: default actions, or handler
+    /// frames stacked one per signal. Returns false when the process ended.
     pub(super) fn deliver(&mut self, ti: usize) -> bool {
         let pid = self.tasks[ti].pid;
         while let Some(sig) = self.deliverable(ti) {
             let Some(p) = self.processes.get_mut(&pid) else { return false };
-            let t = &mut self.tasks[ti].sig;
-            let bit = 1 << (sig - 1);
             // Thread-directed first, as Linux dequeues.
-            let (code, word) = if t.pending & bit != 0 {
-                t.pending &= !bit;
-                t.pending_info[sig as usize - 1]
-            } else {
-                p.pending &= !bit;
-                p.pending_info[sig as usize - 1]
-            };
+            let Some(info) = self.tasks[ti].sig.pending.take(sig as u32).or_else(|| p.pending.take(sig as u32)) else { continue };
             let act = p.sigactions[sig as usize - 1];
             if act[0] == SIG_IGN {
                 continue;
@@ -113,8 +105,12 @@ impl Kernel {
                 self.exit_process(pid, ExitStatus::Signaled(Signal(sig as u8)));
                 return false;
             }
-            let info = frame::siginfo(sig as u32, code, word);
-            return self.enter_handler(ti, sig, info, (0, 0, 0));
+            // Linux keeps going while unblocked signals remain (the exit to
+            // user mode loops), each frame on top of the last: the handler
+            // of the last one taken runs first.
+            if !self.enter_handler(ti, sig, info.0, (0, 0, 0)) {
+                return false;
+            }
         }
         // rt_sigsuspend returned without a handler to run: its mask goes.
         let t = &mut self.tasks[ti].sig;

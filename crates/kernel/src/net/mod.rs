@@ -16,7 +16,6 @@
 //!
 //! Known gaps: descriptors in flight that reference each other in a cycle
 //! (a socket sent over itself) leak, as there is no garbage collector;
-//! SO_RCVTIMEO/SO_SNDTIMEO are stored but blocking calls wait forever;
 //! non-loopback addresses give ENETUNREACH until a network backend exists.
 
 pub mod addr;
@@ -114,7 +113,7 @@ pub struct Options {
     pub oobinline: bool,
     /// SO_LINGER: on, seconds.
     pub linger: (bool, i32),
-    /// SO_RCVTIMEO/SO_SNDTIMEO as (seconds, microseconds): stored only.
+    /// SO_RCVTIMEO/SO_SNDTIMEO as (seconds, microseconds); (0, 0): none.
     pub rcvtimeo: (i64, i64),
     pub sndtimeo: (i64, i64),
     pub nodelay: bool,

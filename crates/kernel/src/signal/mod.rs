@@ -2,6 +2,7 @@
 //! which kill the process (no handlers yet).
 
 pub mod frame;
+pub mod pending;
 
 use core::fmt;
 

@@ -13,12 +13,12 @@ pub fn in_kernel(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
 }
 
 /// Syscall numbers `Kernel::run` handles itself.
-pub const IN_KERNEL: [u64; 13] = [56, 57, 58, 60, 61, 62, 130, 200, 202, 231, 234, 247, 435];
+pub const IN_KERNEL: [u64; 15] = [56, 57, 58, 60, 61, 62, 129, 130, 200, 202, 231, 234, 247, 297, 435];
 
 /// A call oxvm knowingly does not offer: ENOSYS without the "unsupported"
 /// warning, because its callers treat ENOSYS as "use the fallback"
-/// (timeout(1) falls back from timer_create to alarm, Python's selectors
-/// from epoll to poll). The table's note says what is missing.
+/// (timeout(1) falls back from timer_create to alarm). The table's note
+/// says what is missing.
 pub fn enosys_fallback(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
     Err(Errno::ENOSYS)
 }

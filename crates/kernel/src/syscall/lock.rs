@@ -35,11 +35,7 @@ fn inode_of(f: &OpenFile) -> Result<InodeId, Errno> {
 
 /// Wait for a release in the lock table: the call restarts from scratch.
 fn block(ctx: &Ctx) -> SyscallResult {
-    let q = ctx.process.fs.vfs.locks.queue();
-    if let Some(w) = ctx.waits.borrow_mut().as_mut() {
-        let g = q.generation();
-        w.push((q, g));
-    }
+    ctx.wait_on(vec![ctx.process.fs.vfs.locks.queue()], true);
     Ok(SyscallReturn::Block)
 }
 

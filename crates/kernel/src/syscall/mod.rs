@@ -9,11 +9,14 @@ pub mod arch;
 pub mod attr;
 pub mod copy;
 pub mod cwd;
+pub mod epoll;
+pub mod eventfd;
 pub mod exec;
 pub mod exit;
 pub mod fcntl;
 pub mod getdents;
 pub mod id;
+pub mod inotify;
 pub mod ioctl;
 pub mod lock;
 pub mod mlock;
@@ -27,6 +30,8 @@ pub mod read_write;
 pub mod rusage;
 pub mod sched;
 pub mod signal;
+pub mod signalfd;
+pub mod sigwait;
 pub mod socket;
 pub mod sockopt;
 pub mod stat;
@@ -36,6 +41,7 @@ pub mod system;
 pub mod table;
 pub mod thread;
 pub mod time;
+pub mod timerfd;
 pub mod xattr;
 
 use std::collections::HashSet;
@@ -102,6 +108,13 @@ pub struct Ctx<'a> {
     /// Bytes a restarted call already transferred (a blocking pipe write
     /// larger than the room in the pipe).
     pub progress: &'a mut u64,
+    /// A call that blocks with a time limit sets it here (monotonic ns):
+    /// the scheduler retries it then even if nothing moved. When the call
+    /// is such a retry, it holds the deadline its first try set (None on a
+    /// fresh call).
+    pub deadline: Option<u64>,
+    /// The kernel's armed timers (timerfd), which the scheduler expires.
+    pub timers: &'a crate::event::timerfd::Timers,
     pub process: &'a mut Process,
     /// The calling thread's signal mask, alternate stack and pending set.
     pub sig: &'a mut crate::task::SigState,
@@ -140,17 +153,26 @@ impl Ctx<'_> {
     /// The open file behind descriptor `fd`.
     pub fn file(&self, fd: i32) -> Result<Rc<OpenFile>, Errno> {
         let f = self.process.files.borrow().get(fd)?;
-        let mut waits = self.waits.borrow_mut();
-        match f.ops.wait_queue() {
-            Some(q) => {
-                if let Some(w) = waits.as_mut() {
-                    let g = q.generation();
-                    w.push((q, g));
-                }
-            }
-            None => *waits = None,
-        }
+        let mut queues = Vec::new();
+        let complete = f.ops.wait_queues(&mut queues);
+        self.wait_on(queues, complete);
         Ok(f)
+    }
+
+    /// Record queues a blocking call waits on (with their generations now);
+    /// `complete` false: something it waits on has no queue, so it is
+    /// retried on every pass.
+    pub fn wait_on(&self, queues: Vec<crate::vfs::WaitQueue>, complete: bool) {
+        let mut waits = self.waits.borrow_mut();
+        if !complete {
+            *waits = None;
+        }
+        if let Some(w) = waits.as_mut() {
+            w.extend(queues.into_iter().map(|q| {
+                let g = q.generation();
+                (q, g)
+            }));
+        }
     }
 
     /// Where a relative `path` given to an *at call starts: the working

@@ -11,7 +11,7 @@
 use std::rc::Rc;
 
 use super::signal::on_epipe;
-use super::socket::{cred, read_addr, sock_fd};
+use super::socket::{block_or_expire, cred, read_addr, sock_fd, wait_also};
 use super::{ret, Ctx, SyscallArgs, SyscallResult, SyscallReturn};
 use crate::errno::Errno;
 use crate::net::addr::{self, Addr};
@@ -238,10 +238,14 @@ fn send_common(
             }
         }
         Ok(Io::Block) => {
-            if let (Some(t), Some(w)) = (target, ctx.waits.borrow_mut().as_mut()) {
-                w.push((t.queue.clone(), t.queue.generation()));
+            if let Some(t) = target {
+                wait_also(ctx, &t);
             }
-            Ok(SyscallReturn::Block)
+            match block_or_expire(ctx, s, true, Errno::EAGAIN) {
+                // SO_SNDTIMEO ran out: what was sent counts.
+                Err(_) if skip > 0 => ret(std::mem::take(ctx.progress)),
+                r => r,
+            }
         }
         Err(_) if skip > 0 => ret(std::mem::take(ctx.progress)),
         Err(e) => Err(e),
@@ -372,10 +376,13 @@ fn recv_common(ctx: &mut Ctx, f: &OpenFile, s: &Rc<Sock>, iov: &[(u64, u64)], fl
         Err(e) => return Err(e),
     };
     let Some(looked) = looked else {
-        if nonblock {
-            return if skip > 0 { Ok(Err(SyscallReturn::Return(std::mem::take(ctx.progress)))) } else { Err(Errno::EAGAIN) };
-        }
-        return Ok(Err(SyscallReturn::Block));
+        let r = if nonblock { Err(Errno::EAGAIN) } else { block_or_expire(ctx, s, false, Errno::EAGAIN) };
+        return match r {
+            // Out of time (or not waiting): what MSG_WAITALL got counts.
+            Err(_) if skip > 0 => Ok(Err(SyscallReturn::Return(std::mem::take(ctx.progress)))),
+            Err(e) => Err(e),
+            Ok(r) => Ok(Err(r)),
+        };
     };
     if let Err(e) = scatter(ctx, iov, skip, &looked.data) {
         return if skip > 0 { Ok(Err(SyscallReturn::Return(std::mem::take(ctx.progress)))) } else { Err(e) };

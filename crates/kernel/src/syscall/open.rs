@@ -87,10 +87,7 @@ fn open_at(ctx: &mut Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
         match fs.vfs.fifos.open(id, r, w, flags & O_NONBLOCK != 0, ctx.progress)? {
             FifoOpen::Opened(ops) => ops,
             FifoOpen::Wait(q) => {
-                if let Some(w) = ctx.waits.borrow_mut().as_mut() {
-                    let g = q.generation();
-                    w.push((q, g));
-                }
+                ctx.wait_on(vec![q], true);
                 return Ok(SyscallReturn::Block);
             }
         }

@@ -1,15 +1,13 @@
 //! poll(2), ppoll(2), select(2), pselect6(2).
 //!
 //! Readiness comes from each file ([`crate::vfs::FileOps::poll`]). With
-//! nothing ready, an infinite wait sleeps until the task is run again (the
-//! call then restarts and looks again); a finite one sleeps for its
-//! timeout and reports nothing ready. Nothing wakes a waiter early yet:
-//! that comes with wait queues.
+//! nothing ready the call blocks on the files' wait queues (it restarts and
+//! looks again once one moved), a finite timeout as its deadline (see
+//! `epoll::timed_out`), and then reports nothing ready.
 
 use super::{ret, Ctx, SyscallArgs, SyscallResult, SyscallReturn};
 use crate::errno::Errno;
 use crate::fs::pipe::{POLLERR, POLLHUP, POLLIN, POLLOUT};
-use crate::host::Clock;
 
 const POLLNVAL: u16 = 0x20;
 const NSEC_PER_SEC: u64 = 1_000_000_000;
@@ -22,13 +20,17 @@ enum Wait {
     For(u64),
 }
 
-/// Nothing is ready: wait as `wait` says, then return 0.
+/// Nothing is ready: block until something moves or the time is up,
+/// then return 0.
 fn nothing_ready(ctx: &mut Ctx, wait: Wait) -> SyscallResult {
-    match wait {
-        Wait::Forever => Ok(SyscallReturn::Block),
-        Wait::For(0) => ret(0),
-        Wait::For(ns) => Ok(SyscallReturn::Sleep { until: ctx.host.now(Clock::Monotonic).saturating_add(ns), value: 0 }),
+    let timeout = match wait {
+        Wait::Forever => None,
+        Wait::For(ns) => Some(ns),
+    };
+    if super::epoll::timed_out(ctx, timeout) {
+        return ret(0);
     }
+    Ok(SyscallReturn::Block)
 }
 
 fn do_poll(ctx: &mut Ctx, fds: u64, nfds: u64, wait: Wait) -> SyscallResult {
@@ -54,14 +56,11 @@ fn do_poll(ctx: &mut Ctx, fds: u64, nfds: u64, wait: Wait) -> SyscallResult {
         }
         out.push(revents);
     }
-    if ready == 0 && wait == Wait::Forever {
-        return Ok(SyscallReturn::Block);
+    if ready == 0 {
+        return nothing_ready(ctx, wait);
     }
     for (i, r) in out.iter().enumerate() {
         ctx.user().write_val(fds.wrapping_add(8 * i as u64 + 6), r)?;
-    }
-    if ready == 0 {
-        return nothing_ready(ctx, wait);
     }
     ret(ready)
 }
@@ -86,11 +85,13 @@ pub fn sys_poll(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     do_poll(ctx, a.arg(0), a.arg(1), wait)
 }
 
-/// The signal mask argument is accepted and ignored: nothing is
-/// delivered yet.
+/// ppoll(2): poll with a timespec timeout and a signal mask for the wait.
 pub fn sys_ppoll(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let wait = timeout(ctx, a.arg(2), 1)?;
-    do_poll(ctx, a.arg(0), a.arg(1), wait)
+    let applied = super::sigwait::wait_mask(ctx, a.arg(3), a.arg(4))?;
+    let r = do_poll(ctx, a.arg(0), a.arg(1), wait);
+    super::sigwait::end_wait_mask(ctx, applied, &r);
+    r
 }
 
 /// The three fd_set bitmaps of select, checked and answered.
@@ -125,8 +126,11 @@ fn do_select(ctx: &mut Ctx, nfds: u64, sets: [u64; 3], wait: Wait) -> SyscallRes
             ready += 1;
         }
     }
-    if ready == 0 && wait == Wait::Forever {
-        return Ok(SyscallReturn::Block);
+    if ready == 0 {
+        let r = nothing_ready(ctx, wait)?;
+        if r == SyscallReturn::Block {
+            return Ok(r);
+        }
     }
     for (set, addr) in output.iter().zip(sets) {
         if addr != 0 {
@@ -134,24 +138,32 @@ fn do_select(ctx: &mut Ctx, nfds: u64, sets: [u64; 3], wait: Wait) -> SyscallRes
             ctx.user().write_bytes(addr, &bytes)?;
         }
     }
-    if ready == 0 {
-        return nothing_ready(ctx, wait);
-    }
     ret(ready)
 }
 
 pub fn sys_select(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let wait = timeout(ctx, a.arg(4), 1000)?;
     let r = do_select(ctx, a.arg(0), [a.arg(1), a.arg(2), a.arg(3)], wait)?;
-    // select reports the time left: all of it when something was ready at
-    // once, none after a full timeout.
-    if let (SyscallReturn::Sleep { .. }, true) = (r, a.arg(4) != 0) {
+    // select reports the time left: none after a full timeout (left as
+    // given when something was ready).
+    if r == SyscallReturn::Return(0) && a.arg(4) != 0 {
         ctx.user().write_bytes(a.arg(4), &[0u8; 16])?;
     }
     Ok(r)
 }
 
+/// The sixth argument points at { const sigset_t *ss; size_t ss_len }.
 pub fn sys_pselect6(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let wait = timeout(ctx, a.arg(4), 1)?;
-    do_select(ctx, a.arg(0), [a.arg(1), a.arg(2), a.arg(3)], wait)
+    let (ss, len) = if a.arg(5) != 0 {
+        let ss: u64 = ctx.user().read_val(a.arg(5))?;
+        let len: u64 = ctx.user().read_val(a.arg(5).wrapping_add(8))?;
+        (ss, len)
+    } else {
+        (0, 0)
+    };
+    let applied = super::sigwait::wait_mask(ctx, ss, len)?;
+    let r = do_select(ctx, a.arg(0), [a.arg(1), a.arg(2), a.arg(3)], wait);
+    super::sigwait::end_wait_mask(ctx, applied, &r);
+    r
 }

@@ -4,6 +4,7 @@
 
 use super::{ret, Ctx, SyscallArgs, SyscallResult, SyscallReturn};
 use crate::errno::Errno;
+use crate::signal::pending::{PendingSet, SigInfo};
 use crate::signal::Signal;
 use crate::task::ExitStatus;
 
@@ -14,7 +15,7 @@ const SIG_UNBLOCK: u64 = 1;
 const SIG_SETMASK: u64 = 2;
 /// Only the 64-bit sigset_t is accepted, as on Linux.
 const SIGSET_SIZE: u64 = 8;
-const UNBLOCKABLE: u64 = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
+pub const UNBLOCKABLE: u64 = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
 
 pub fn sys_rt_sigaction(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let (sig, act, oact, size) = (a.arg(0), a.arg(1), a.arg(2), a.arg(3));
@@ -40,6 +41,12 @@ pub fn sys_rt_sigaction(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     }
     if let Some(v) = new {
         ctx.process.sigactions[i] = v;
+        // Setting a signal to be ignored discards its pending instances
+        // (blocked or not), as POSIX asks.
+        if v[0] == SIG_IGN || (v[0] == 0 && ignored_by_default(sig)) {
+            ctx.process.pending.discard(sig as u32);
+            ctx.sig.pending.discard(sig as u32);
+        }
     }
     ret(0)
 }
@@ -90,21 +97,29 @@ pub enum Posted {
     Done,
     /// Its default action ends the process now.
     Kill,
+    /// A real-time signal found its queue full (sigqueue: EAGAIN).
+    Full,
 }
 
-/// Send `sig` (1..=64) with si_code `code` and first union word
-/// `word`: ignored signals are discarded, a fatal default action that is
-/// not blocked is reported, anything else is queued for delivery.
-pub fn post(acts: &[[u64; 4]; 64], mask: u64, pending: &mut u64, info: &mut [(i32, u64); 64], sig: u64, code: i32, word: u64) -> Posted {
+/// Send the signal `info` describes (1..=64) to a thread (or process)
+/// blocking `mask`, with pending set `pending`: ignored signals are
+/// discarded unless blocked (a blocked signal is never ignored: the
+/// disposition may change before it is unblocked, and sigwait/signalfd
+/// take it), a fatal default action that is not blocked is reported,
+/// anything else is queued.
+pub fn post(acts: &[[u64; 4]; 64], mask: u64, pending: &PendingSet, info: SigInfo) -> Posted {
+    let sig = u64::from(info.signo());
     let handler = acts[sig as usize - 1][0];
-    if handler == SIG_IGN || (handler == 0 && ignored_by_default(sig)) {
+    let blocked = mask & (1 << (sig - 1)) != 0 && sig != SIGKILL && sig != SIGSTOP;
+    if !blocked && (handler == SIG_IGN || (handler == 0 && ignored_by_default(sig))) {
         return Posted::Done;
     }
     if handler == 0 && default_action_kills(acts, mask, sig) {
         return Posted::Kill;
     }
-    *pending |= 1u64 << (sig - 1);
-    info[sig as usize - 1] = (code, word);
+    if !pending.post(info) {
+        return Posted::Full;
+    }
     Posted::Done
 }
 
@@ -143,7 +158,7 @@ pub fn sys_rt_sigpending(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if a.arg(1) > SIGSET_SIZE {
         return Err(Errno::EINVAL);
     }
-    let v = (ctx.process.pending | ctx.sig.pending) & ctx.sig.mask;
+    let v = (ctx.process.pending.mask() | ctx.sig.pending.mask()) & ctx.sig.mask;
     ctx.user().write_bytes(a.arg(0), &v.to_le_bytes()[..a.arg(1) as usize])?;
     ret(0)
 }
@@ -158,7 +173,7 @@ pub fn on_epipe(ctx: &mut Ctx, r: SyscallResult) -> SyscallResult {
     }
     let word = u64::from(ctx.process.pid) | u64::from(ctx.process.creds.uid) << 32;
     let (acts, t) = (&ctx.process.sigactions, &mut *ctx.sig);
-    if post(acts, t.mask, &mut t.pending, &mut t.pending_info, SIGPIPE, SI_USER, word) == Posted::Kill {
+    if post(acts, t.mask, &t.pending, SigInfo::new(SIGPIPE as u32, SI_USER, word)) == Posted::Kill {
         ctx.process.exit = Some(ExitStatus::Signaled(Signal::SIGPIPE));
         return Ok(SyscallReturn::NoReturn);
     }

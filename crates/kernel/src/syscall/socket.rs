@@ -192,10 +192,32 @@ pub fn sys_listen(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 
 /// Wait for `other` too (a blocked connect waits for the listener's
 /// queue to move).
-fn wait_also(ctx: &Ctx, other: &Sock) {
-    if let Some(w) = ctx.waits.borrow_mut().as_mut() {
-        w.push((other.queue.clone(), other.queue.generation()));
+pub fn wait_also(ctx: &Ctx, other: &Sock) {
+    ctx.wait_on(vec![other.queue.clone()], true);
+}
+
+/// SO_RCVTIMEO/SO_SNDTIMEO in nanoseconds; None (a zero timeval): wait
+/// forever.
+fn timeout_ns(t: (i64, i64)) -> Option<u64> {
+    (t != (0, 0)).then(|| (t.0 as u64).saturating_mul(1_000_000_000).saturating_add(t.1 as u64 * 1000))
+}
+
+/// A blocking socket call with nothing to do yet: it waits, at most for
+/// the socket's timeout (`send`: SO_SNDTIMEO, else SO_RCVTIMEO), after
+/// which it fails with `expired`.
+pub fn block_or_expire(ctx: &mut Ctx, s: &Sock, send: bool, expired: Errno) -> SyscallResult {
+    let t = {
+        let st = s.st.borrow();
+        if send {
+            st.opts.sndtimeo
+        } else {
+            st.opts.rcvtimeo
+        }
+    };
+    if super::epoll::timed_out(ctx, timeout_ns(t)) {
+        return Err(expired);
     }
+    Ok(SyscallReturn::Block)
 }
 
 pub fn sys_connect(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
@@ -255,7 +277,7 @@ pub fn sys_connect(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         Io::Block if nonblock => Err(Errno::EAGAIN),
         Io::Block => {
             wait_also(ctx, &l);
-            Ok(SyscallReturn::Block)
+            block_or_expire(ctx, &s, true, Errno::EINPROGRESS)
         }
         Io::Done(_) if nonblock => Err(Errno::EINPROGRESS),
         Io::Done(_) => ret(0),
@@ -285,7 +307,7 @@ fn connect_unix(ctx: &mut Ctx, s: &Rc<Sock>, b: &[u8], nonblock: bool) -> Syscal
         Io::Block if nonblock => Err(Errno::EAGAIN),
         Io::Block => {
             wait_also(ctx, &target);
-            Ok(SyscallReturn::Block)
+            block_or_expire(ctx, s, true, Errno::EAGAIN)
         }
         Io::Done(_) => ret(0),
     }
@@ -297,7 +319,7 @@ fn accept_with(ctx: &mut Ctx, a: &SyscallArgs, flags: u32) -> SyscallResult {
     }
     let (f, s) = sock_fd(ctx, a.arg(0) as i32)?;
     let Some(conn) = s.accept()? else {
-        return if f.flags() & O_NONBLOCK != 0 { Err(Errno::EAGAIN) } else { Ok(SyscallReturn::Block) };
+        return if f.flags() & O_NONBLOCK != 0 { Err(Errno::EAGAIN) } else { block_or_expire(ctx, &s, false, Errno::EAGAIN) };
     };
     let peer = conn.st.borrow().peer_addr.clone();
     let fd = match install(ctx, conn.clone(), flags) {

@@ -1,9 +1,9 @@
 //! getsockopt(2) and setsockopt(2): SOL_SOCKET for every socket,
 //! IPPROTO_TCP/IPPROTO_IP/IPPROTO_IPV6 for inet ones. Options with an
 //! effect here: SO_ERROR, SO_PASSCRED, SO_REUSEADDR (bind), IPV6_V6ONLY
-//! (bind); the buffer sizes are Linux's numbers (doubled on set) and the
-//! rest are stored and reported back. SO_RCVTIMEO/SO_SNDTIMEO are stored
-//! only: blocking calls do not time out.
+//! (bind), SO_RCVTIMEO/SO_SNDTIMEO (blocking receives/accepts and
+//! sends/connects give up with EAGAIN); the buffer sizes are Linux's
+//! numbers (doubled on set) and the rest are stored and reported back.
 
 use super::socket::sock_fd;
 use super::{ret, Ctx, SyscallArgs, SyscallResult};

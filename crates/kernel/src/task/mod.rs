@@ -12,6 +12,7 @@ use oxvm_cpu::CpuState;
 
 use crate::loader::Creds;
 use crate::mm::Mm;
+use crate::signal::pending::PendingSet;
 use crate::signal::Signal;
 use crate::vfs::{FdTable, FsContext};
 
@@ -115,11 +116,9 @@ pub struct Process {
     /// restorer, mask), indexed by signal number - 1. Recorded only: no
     /// signal is delivered to a handler yet.
     pub sigactions: [[u64; 4]; 64],
-    /// Signals sent to the process and not yet delivered (bit n-1 for
-    /// signal n), with each one's si_code and first union word (the
-    /// sender's pid | uid << 32).
-    pub pending: u64,
-    pub pending_info: [(i32, u64); 64],
+    /// Signals sent to the process and not yet delivered, with their
+    /// siginfo (real-time ones queue).
+    pub pending: PendingSet,
     /// set_robust_list's head and length (per task once threads exist).
     pub robust_list: (u64, u64),
     pub prctl: PrctlState,
@@ -163,8 +162,7 @@ impl Process {
             files: Rc::new(RefCell::new(files)),
             rlimits: default_rlimits(),
             sigactions: [[0; 4]; 64],
-            pending: 0,
-            pending_info: [(0, 0); 64],
+            pending: PendingSet::default(),
             vfork_parent: None,
             times: CpuTimes::default(),
             child_times: CpuTimes::default(),
@@ -180,7 +178,7 @@ impl Process {
 }
 
 /// A thread's signal state.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct SigState {
     /// The blocked-signal mask.
     pub mask: u64,
@@ -188,15 +186,14 @@ pub struct SigState {
     pub altstack: (u64, u32, u64),
     /// The mask rt_sigsuspend replaced, put back after the handler runs.
     pub saved_mask: Option<u64>,
-    /// Signals sent to this thread (tgkill, SIGPIPE, ...), with their
-    /// si_code and first union word, as `Process::pending`.
-    pub pending: u64,
-    pub pending_info: [(i32, u64); 64],
+    /// Signals sent to this thread (tgkill, SIGPIPE, ...), as
+    /// `Process::pending`.
+    pub pending: PendingSet,
 }
 
 impl Default for SigState {
     fn default() -> Self {
-        SigState { mask: 0, altstack: (0, 2, 0), saved_mask: None, pending: 0, pending_info: [(0, 0); 64] }
+        SigState { mask: 0, altstack: (0, 2, 0), saved_mask: None, pending: PendingSet::default() }
     }
 }
 
@@ -239,6 +236,10 @@ pub struct Task {
     /// While `Sleep`: where an interrupted nanosleep writes the time left
     /// (0: nowhere).
     pub sleep_rem: u64,
+    /// While `Blocked`: when the wait ends even if nothing moved (a
+    /// timeout, a timer's expiry); the retried call finds it in
+    /// `Ctx::deadline` (monotonic ns).
+    pub deadline: Option<u64>,
     pub sig: SigState,
     /// This thread's CPU time.
     pub times: CpuTimes,

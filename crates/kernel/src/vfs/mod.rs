@@ -219,30 +219,92 @@ pub trait Inode {
     fn as_any(&self) -> &dyn Any;
 }
 
-/// What an open file does. Offsets are the VFS's business: seekable files
-/// get the position in `read`/`write`, streams ignore it.
 /// What a blocked task waits on: a generation counter the object bumps on
 /// every change that may unblock someone (data in, data out, an end
 /// closed). A task blocked on some queues is retried only once one of
-/// their generations moved.
+/// their generations moved. Two more counters say which way a change went
+/// ([`WaitQueue::notify_events`]), for epoll's edge-triggered mode: new
+/// input is an edge for EPOLLIN watchers, a reader making room is not.
 #[derive(Clone, Default, Debug)]
-pub struct WaitQueue(Rc<Cell<u64>>);
+pub struct WaitQueue(Rc<QueueCounters>);
+
+#[derive(Default, Debug)]
+struct QueueCounters {
+    all: Cell<u64>,
+    input: Cell<u64>,
+    output: Cell<u64>,
+}
 
 impl WaitQueue {
+    /// Something changed (which way unknown: both directions move).
     pub fn notify(&self) {
-        self.0.set(self.0.get().wrapping_add(1));
+        self.notify_events(0x1 | 0x4);
+    }
+
+    /// Something changed that concerns these poll events: POLLIN (and
+    /// POLLPRI/POLLHUP/POLLERR) move the input counter, POLLOUT the
+    /// output one.
+    pub fn notify_events(&self, events: u16) {
+        let c = &self.0;
+        c.all.set(c.all.get().wrapping_add(1));
+        if events & !0x4 != 0 {
+            c.input.set(c.input.get().wrapping_add(1));
+        }
+        if events & 0x4 != 0 {
+            c.output.set(c.output.get().wrapping_add(1));
+        }
     }
 
     pub fn generation(&self) -> u64 {
-        self.0.get()
+        self.0.all.get()
+    }
+
+    /// Changes concerning input (see `notify_events`).
+    pub fn input_generation(&self) -> u64 {
+        self.0.input.get()
+    }
+
+    /// Changes concerning output.
+    pub fn output_generation(&self) -> u64 {
+        self.0.output.get()
+    }
+
+    /// Whether two handles are the same queue.
+    pub fn same(&self, other: &WaitQueue) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
     }
 }
 
+/// What an open file does. Offsets are the VFS's business: seekable files
+/// get the position in `read`/`write`, streams ignore it.
 pub trait FileOps {
     /// The queue a read, write or poll that blocks on this file waits on.
     /// None (the default): the file never blocks, or cannot tell, and a
     /// call blocked on it is retried on every scheduler pass.
     fn wait_queue(&self) -> Option<WaitQueue> {
+        None
+    }
+    /// Every queue a wait on this file depends on, added to `out`; false
+    /// when one of them has none (the wait is then retried on every pass).
+    /// An epoll instance gives those of the files it watches.
+    fn wait_queues(&self, out: &mut Vec<WaitQueue>) -> bool {
+        match self.wait_queue() {
+            Some(q) => {
+                out.push(q);
+                true
+            }
+            None => false,
+        }
+    }
+    /// For a file on the anonymous inode (epoll, eventfd, timerfd,
+    /// signalfd, inotify): what /proc/PID/fd/N links to, e.g.
+    /// `anon_inode:[eventfd]`.
+    fn anon_name(&self) -> Option<&'static str> {
+        None
+    }
+    /// The object itself, for the calls that only work on one kind of file
+    /// (epoll_ctl, timerfd_settime, the socket calls, ...) to recognise it.
+    fn as_any(&self) -> Option<&dyn Any> {
         None
     }
     fn read(&self, _host: &mut dyn Host, _off: u64, _buf: &mut [u8]) -> Result<Io> {
@@ -293,11 +355,6 @@ pub trait FileOps {
     /// POLLHUP 16). Files that never wait are always ready.
     fn poll(&self) -> u16 {
         0x1 | 0x4
-    }
-    /// The concrete object, for calls that only work on one kind of file
-    /// (the socket calls find their socket this way). None: not needed.
-    fn as_any(&self) -> Option<&dyn Any> {
-        None
     }
 }
 
