@@ -41,6 +41,9 @@ differential! {
     // asyncio streams and a selectors server on loopback, socket timeouts,
     // non-blocking connect.
     python_asyncio_selectors_timeouts: ["python3", "-c", include_str!("sockets/asyncio_echo.py")];
+    // asyncio on its default (epoll) loop: TCP v4/v6, AF_UNIX, UDP, a
+    // wait_for timeout on a socket read.
+    python_asyncio_epoll: ["python3", "-c", include_str!("sockets/asyncio_epoll.py")];
     // http.server + urllib on 127.0.0.1, a threading socketserver on an
     // AF_UNIX abstract name, a SOCK_SEQPACKET listener.
     python_stdlib_servers: ["python3", "-c", include_str!("sockets/servers.py")];
