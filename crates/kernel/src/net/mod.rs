@@ -280,6 +280,16 @@ impl Sock {
         self.domain == Domain::Inet6
     }
 
+    /// Room was made here: writers to this socket (its peer, datagram
+    /// senders waiting on its queue) may go on. An output edge only, for
+    /// epoll's edge-triggered mode.
+    fn wake_writers(&self) {
+        self.queue.notify_events(POLLOUT);
+        if let Some(p) = self.peer() {
+            p.queue.notify_events(POLLOUT);
+        }
+    }
+
     /// Wake whoever waits on this socket or its peer.
     pub fn wake(&self) {
         self.queue.notify();
@@ -345,7 +355,7 @@ impl Sock {
             pending.push_back(server.clone());
             lcred
         };
-        l.queue.notify();
+        l.queue.notify_events(POLLIN);
         let mut st = self.st.borrow_mut();
         st.conn = Conn::Connected(Rc::downgrade(&server));
         st.peer_addr = Some(peer_addr);
@@ -355,7 +365,7 @@ impl Sock {
             st.local = Some(a);
         }
         drop(st);
-        self.queue.notify();
+        self.queue.notify_events(POLLOUT);
         Ok(Io::Done(0))
     }
 
@@ -370,7 +380,7 @@ impl Sock {
         };
         if let Some(s) = &s {
             s.st.borrow_mut().embryo = false;
-            self.queue.notify();
+            self.queue.notify_events(POLLOUT);
         }
         Ok(s)
     }
@@ -450,8 +460,8 @@ impl Sock {
         seg.from = from;
         ps.rx.push(seg);
         drop(ps);
-        peer.queue.notify();
-        self.queue.notify();
+        peer.queue.notify_events(POLLIN);
+
         Ok(Io::Done(n))
     }
 
@@ -489,8 +499,8 @@ impl Sock {
         seg.from = from;
         ts.rx.push(seg);
         drop(ts);
-        target.queue.notify();
-        self.queue.notify();
+        target.queue.notify_events(POLLIN);
+
         Ok(Io::Done(data.len()))
     }
 
@@ -518,11 +528,14 @@ impl Sock {
                     ts.rx.push(seg);
                 }
                 drop(ts);
-                target.queue.notify();
+                target.queue.notify_events(POLLIN);
             }
             // Nobody listens: the datagram is lost; a connected socket
             // hears of it (ICMP port unreachable) on its next call.
-            None if connected => self.st.borrow_mut().err = Some(Errno::ECONNREFUSED),
+            None if connected => {
+                self.st.borrow_mut().err = Some(Errno::ECONNREFUSED);
+                self.queue.notify_events(POLLERR);
+            }
             None => {}
         }
         Ok(Io::Done(data.len()))
@@ -547,7 +560,7 @@ impl Sock {
         if let Some(r) = got {
             drop(st);
             if !peek {
-                self.wake();
+                self.wake_writers();
             }
             return Ok(Some(r));
         }
