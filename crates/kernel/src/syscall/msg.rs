@@ -226,7 +226,11 @@ fn send_common(
         Ok(Io::Done(n)) => {
             if !message && restart && !nonblock && skip + (n as u64) < total {
                 *ctx.progress += n as u64;
-                return Ok(SyscallReturn::Block);
+                // The rest waits for room (within SO_SNDTIMEO).
+                return match block_or_expire(ctx, s, true, Errno::EAGAIN) {
+                    Err(_) => ret(std::mem::take(ctx.progress)),
+                    r => r,
+                };
             }
             ret(std::mem::take(ctx.progress) + n as u64)
         }
@@ -397,7 +401,10 @@ fn recv_common(ctx: &mut Ctx, f: &OpenFile, s: &Rc<Sock>, iov: &[(u64, u64)], fl
     let stream = s.kind == Kind::Stream;
     if stream && flags & MSG_WAITALL != 0 && !peek && !nonblock && n > 0 && skip + n < total {
         *ctx.progress += n;
-        return Ok(Err(SyscallReturn::Block));
+        return match block_or_expire(ctx, s, false, Errno::EAGAIN) {
+            Err(_) => Ok(Err(SyscallReturn::Return(std::mem::take(ctx.progress)))),
+            Ok(r) => Ok(Err(r)),
+        };
     }
     let truncated = !stream && r.full_len > r.data.len();
     let value = if !stream && flags & MSG_TRUNC != 0 { r.full_len as u64 } else { std::mem::take(ctx.progress) + n };
