@@ -409,6 +409,10 @@ static void unix_cases(const char *dir) {
     show("recvmmsg", recvmmsg(d2, mm, 3, MSG_DONTWAIT, NULL));
     for (int i = 0; i < 3; i++)
         printf("  len %u flags %#x namelen %d\n", mm[i].msg_len, mm[i].msg_hdr.msg_flags, mm[i].msg_hdr.msg_namelen);
+    int sent = 0;
+    while (sent < 100 && sendto(d3, "q", 1, MSG_DONTWAIT, (struct sockaddr *)&n2, l2n) == 1)
+        sent++;
+    printf("datagrams queued at an unconnected receiver: %d (%s)\n", sent, strerrorname_np(errno));
     close(d1);
     show("send to closed dgram peer ECONNREFUSED", send(d2, "x", 1, 0));
     show("sendto missing abstract ECONNREFUSED", sendto(d3, "x", 1, 0, (struct sockaddr *)&n1, l1));

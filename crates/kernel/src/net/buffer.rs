@@ -51,6 +51,11 @@ pub struct Received {
     pub cred: Option<Ucred>,
 }
 
+/// What each queued segment costs besides its bytes (Linux charges a
+/// buffer's bookkeeping too), so a flood of empty datagrams fills a
+/// queue like data does.
+pub const SEG_OVERHEAD: usize = 768;
+
 #[derive(Default)]
 pub struct RecvQueue {
     segs: VecDeque<Segment>,
@@ -65,6 +70,16 @@ impl RecvQueue {
 
     pub fn is_empty(&self) -> bool {
         self.segs.is_empty()
+    }
+
+    /// Queued segments (datagrams).
+    pub fn len(&self) -> usize {
+        self.segs.len()
+    }
+
+    /// Buffer space in use: the bytes plus each segment's overhead.
+    pub fn cost(&self) -> usize {
+        self.bytes + self.segs.len() * SEG_OVERHEAD
     }
 
     /// The next message's length (FIONREAD on a datagram socket).

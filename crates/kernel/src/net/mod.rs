@@ -35,7 +35,7 @@ use crate::host::Host;
 use crate::mm::UserSpace;
 use crate::vfs::{makedev, FileOps, FileType, Io, OpenFile, Result, Stat, StatFs, WaitQueue};
 use addr::{Addr, UnixName};
-use buffer::{Received, RecvQueue, Segment, Ucred};
+use buffer::{Received, RecvQueue, Segment, Ucred, SEG_OVERHEAD};
 
 pub const SOCK_STREAM: u32 = 1;
 pub const SOCK_DGRAM: u32 = 2;
@@ -55,6 +55,8 @@ pub const POLLRDHUP: u16 = 0x2000;
 pub const STREAM_CAP: usize = 212992;
 /// Bytes a datagram receive queue holds before senders wait.
 pub const DGRAM_CAP: usize = 212992;
+/// net.unix.max_dgram_qlen.
+const MAX_DGRAM_QLEN: usize = 10;
 /// The default SO_SNDBUF/SO_RCVBUF of AF_UNIX sockets.
 pub const UNIX_BUF: i32 = 212992;
 
@@ -437,7 +439,8 @@ impl Sock {
             (peer, if unix { st.local.clone() } else { None })
         };
         let mut ps = peer.st.borrow_mut();
-        let room = STREAM_CAP.saturating_sub(ps.rx.bytes());
+        // Room for the bytes of one more segment.
+        let room = STREAM_CAP.saturating_sub(ps.rx.cost() + SEG_OVERHEAD);
         let n = if self.kind == Kind::Seqpacket {
             if data.len() > STREAM_CAP - 32 {
                 return Err(Errno::EMSGSIZE);
@@ -491,7 +494,12 @@ impl Sock {
         if ts.rcv_shut {
             return Err(Errno::EPIPE);
         }
-        if ts.rx.bytes() + data.len() > DGRAM_CAP && !ts.rx.is_empty() {
+        // A receiver not connected back to the sender queues at most
+        // net.unix.max_dgram_qlen + 1 datagrams; any queue is bounded by
+        // its buffer.
+        let back = matches!(&ts.conn, Conn::Connected(w) if w.upgrade().is_some_and(|p| Rc::ptr_eq(&p, &self.rc())));
+        let full = (!back && ts.rx.len() > MAX_DGRAM_QLEN) || ts.rx.cost() + data.len() + SEG_OVERHEAD > DGRAM_CAP;
+        if full && !ts.rx.is_empty() {
             return Ok(Io::Block);
         }
         let mut seg = Segment::new(data.to_vec(), cred);
@@ -522,7 +530,7 @@ impl Sock {
             Some(target) => {
                 let mut ts = target.st.borrow_mut();
                 // A full receiver drops the datagram, as UDP does.
-                if ts.rx.bytes() + data.len() <= DGRAM_CAP && !ts.rcv_shut {
+                if ts.rx.cost() + data.len() + SEG_OVERHEAD <= DGRAM_CAP && !ts.rcv_shut {
                     let mut seg = Segment::new(data.to_vec(), self.owner);
                     seg.from = Some(Addr::Inet(addr::in_family(from, target.is_v6())));
                     ts.rx.push(seg);
@@ -644,8 +652,8 @@ impl Sock {
             (Conn::Connected(w), _) => w.upgrade().is_some_and(|p| {
                 let ps = p.st.borrow();
                 match self.kind {
-                    Kind::Stream => ps.rx.bytes() >= STREAM_CAP,
-                    _ => ps.rx.bytes() >= DGRAM_CAP,
+                    Kind::Stream => ps.rx.cost() + SEG_OVERHEAD >= STREAM_CAP,
+                    _ => ps.rx.cost() + SEG_OVERHEAD >= DGRAM_CAP,
                 }
             }),
             _ => false,
