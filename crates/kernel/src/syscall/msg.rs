@@ -205,6 +205,10 @@ fn send_common(
     let nonblock = f.flags() & O_NONBLOCK != 0 || flags & MSG_DONTWAIT != 0;
     let total: u64 = iov.iter().map(|v| v.1).sum();
     let skip = *ctx.progress;
+    if skip >= total && skip > 0 {
+        // The buffers shrank under a restarted call: it is done.
+        return ret(std::mem::take(ctx.progress));
+    }
     let message = s.kind != Kind::Stream;
     if message && total > MAX_MESSAGE {
         return Err(Errno::EMSGSIZE);
@@ -373,6 +377,9 @@ fn recv_common(ctx: &mut Ctx, f: &OpenFile, s: &Rc<Sock>, iov: &[(u64, u64)], fl
     let peek = flags & MSG_PEEK != 0;
     let total: u64 = iov.iter().map(|v| v.1).sum();
     let skip = *ctx.progress;
+    if skip >= total && skip > 0 {
+        return Ok(Err(SyscallReturn::Return(std::mem::take(ctx.progress))));
+    }
     let max = (total - skip) as usize;
     let looked = match s.recv(max, true) {
         Ok(r) => r,
