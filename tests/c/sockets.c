@@ -194,8 +194,25 @@ static void tcp_cases(void) {
     poll(&p, 1, 0);
     printf("after peer close revents %#x\n", p.revents);
     show("read EOF", read(c, buf, sizeof buf));
+    len = sizeof theirs;
+    show("getpeername after the peer's FIN", getpeername(c, (struct sockaddr *)&theirs, &len));
     show("first write after peer close", write(c, "x", 1));
     show("second write EPIPE", write(c, "x", 1));
+    len = sizeof theirs;
+    show("getpeername after reset", getpeername(c, (struct sockaddr *)&theirs, &len));
+    close(c);
+    /* both sides shut down writing: closed */
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    connect(c, (struct sockaddr *)&where, sizeof where);
+    a = accept(l, NULL, NULL);
+    shutdown(a, SHUT_WR);
+    shutdown(c, SHUT_WR);
+    usleep(10000);
+    len = sizeof theirs;
+    show("getpeername after both FINs", getpeername(c, (struct sockaddr *)&theirs, &len));
+    len = sizeof theirs;
+    show("getpeername on the other side", getpeername(a, (struct sockaddr *)&theirs, &len));
+    close(a);
     close(c);
     close(l);
     /* closing with unread data resets the connection */

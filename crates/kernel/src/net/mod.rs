@@ -179,6 +179,10 @@ pub struct State {
     /// TCP: the peer closed; the first write after that still "succeeds"
     /// (the peer answers it with a reset), later ones get EPIPE.
     pub peer_closed: bool,
+    /// TCP: the peer's FIN arrived (its shutdown(SHUT_WR) or close); with
+    /// our own FIN sent too the connection is closed (getpeername:
+    /// ENOTCONN).
+    pub peer_fin: bool,
     pub reset_seen: bool,
     /// A connection not yet accepted: closing it resets the client.
     pub embryo: bool,
@@ -234,6 +238,7 @@ impl Sock {
                 err: None,
                 was_connected: false,
                 peer_closed: false,
+                peer_fin: false,
                 reset_seen: false,
                 embryo: false,
                 peercred: None,
@@ -614,6 +619,7 @@ impl Sock {
             let mut ps = p.st.borrow_mut();
             if wr {
                 ps.rcv_shut = true;
+                ps.peer_fin = true;
             }
             if rd && self.domain == Domain::Unix {
                 ps.snd_shut = true;
@@ -703,6 +709,7 @@ impl Drop for Sock {
                         ps.snd_shut = true;
                     } else {
                         ps.peer_closed = true;
+                        ps.peer_fin = true;
                     }
                     if reset {
                         // TCP: a reset also ends sending at once.

@@ -365,7 +365,10 @@ pub fn sys_getpeername(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let (_, s) = sock_fd(ctx, a.arg(0) as i32)?;
     let peer = {
         let st = s.st.borrow();
+        // A TCP connection whose FINs both went is closed.
+        let closed = s.domain != Domain::Unix && s.kind == Kind::Stream && st.peer_fin && (st.snd_shut || st.reset_seen);
         match (&st.conn, st.udp_peer) {
+            _ if closed => None,
             (Conn::Connected(_), _) | (_, Some(_)) => st.peer_addr.clone(),
             _ => None,
         }
