@@ -87,3 +87,11 @@ def dribble():
 threading.Thread(target=dribble).start()
 print("waitall", s.recv(13, socket.MSG_WAITALL))
 c.close(); s.close(); l.close()
+
+# MSG_ERRQUEUE: nothing queued, no waiting
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    u.recvmsg(10, 100, socket.MSG_ERRQUEUE)
+except BlockingIOError as e:
+    print("errqueue", errno.errorcode[e.errno])
+u.close()

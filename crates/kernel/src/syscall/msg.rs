@@ -26,6 +26,7 @@ pub const MSG_CTRUNC: u32 = 0x8;
 pub const MSG_TRUNC: u32 = 0x20;
 pub const MSG_DONTWAIT: u32 = 0x40;
 pub const MSG_WAITALL: u32 = 0x100;
+pub const MSG_ERRQUEUE: u32 = 0x2000;
 pub const MSG_NOSIGNAL: u32 = 0x4000;
 pub const MSG_WAITFORONE: u32 = 0x10000;
 pub const MSG_CMSG_CLOEXEC: u32 = 0x4000_0000;
@@ -369,6 +370,10 @@ struct Got {
 fn recv_common(ctx: &mut Ctx, f: &OpenFile, s: &Rc<Sock>, iov: &[(u64, u64)], flags: u32) -> Result<Result<Got, SyscallReturn>, Errno> {
     if flags & MSG_OOB != 0 {
         return Err(if s.domain == Domain::Unix { Errno::EOPNOTSUPP } else { Errno::EINVAL });
+    }
+    if flags & MSG_ERRQUEUE != 0 {
+        // No ICMP errors or timestamps are ever queued: the queue is empty.
+        return Err(Errno::EAGAIN);
     }
     if s.is_listening() {
         return Err(if s.domain == Domain::Unix { Errno::EINVAL } else { Errno::ENOTCONN });

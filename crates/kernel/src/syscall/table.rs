@@ -97,7 +97,7 @@ pub static TABLE: &[Entry] = &[
     sys(44, "sendto", msg::sys_sendto, Partial, "no MSG_OOB (EOPNOTSUPP)", &[Fd, InBuf(2), Uint, Hex, SockAddr(5), Uint]),
     sys(45, "recvfrom", msg::sys_recvfrom, Partial, "no MSG_OOB", &[Fd, OutBuf(2), Uint, Hex, Ptr, Ptr]),
     sys(46, "sendmsg", msg::sys_sendmsg, Partial, "SCM_RIGHTS and SCM_CREDENTIALS on AF_UNIX; no MSG_OOB", &[Fd, Ptr, Hex]),
-    sys(47, "recvmsg", msg::sys_recvmsg, Partial, "SCM_RIGHTS (MSG_CTRUNC, MSG_CMSG_CLOEXEC) and SCM_CREDENTIALS with SO_PASSCRED; no MSG_OOB or MSG_ERRQUEUE", &[Fd, Ptr, Hex]),
+    sys(47, "recvmsg", msg::sys_recvmsg, Partial, "SCM_RIGHTS (MSG_CTRUNC, MSG_CMSG_CLOEXEC) and SCM_CREDENTIALS with SO_PASSCRED; no MSG_OOB; MSG_ERRQUEUE finds an empty queue", &[Fd, Ptr, Hex]),
     sys(48, "shutdown", socket::sys_shutdown, Supported, "", &[Fd, Int]),
     sys(49, "bind", socket::sys_bind, Partial, "AF_UNIX paths (a socket node), abstract names and autobind; inet loopback and wildcard addresses, ephemeral ports, SO_REUSEADDR, IPV6_V6ONLY", &[Fd, SockAddr(2), Uint]),
     sys(50, "listen", socket::sys_listen, Supported, "", &[Fd, Int]),
