@@ -233,6 +233,23 @@ static void tcp_cases(void) {
     show("send after reset", send(c, "x", 1, 0));
     close(c);
     close(l);
+    /* shutting a listener down */
+    l = tcp_listener(&where);
+    show("shutdown listener SHUT_WR", shutdown(l, SHUT_WR));
+    show("shutdown listener SHUT_RD", shutdown(l, SHUT_RD));
+    show("accept after", accept(l, NULL, NULL));
+    int acc = -1;
+    len = sizeof acc;
+    getsockopt(l, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len);
+    printf("still listening %d\n", acc);
+    close(l);
+    struct sockaddr_un sun;
+    int ul = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(ul, (struct sockaddr *)&sun, abstract_addr(&sun, "oxvm-shut-listener"));
+    listen(ul, 4);
+    show("shutdown unix listener", shutdown(ul, SHUT_RDWR));
+    show("unix accept after", accept(ul, NULL, NULL));
+    close(ul);
     c = socket(AF_INET, SOCK_STREAM, 0);
     show("connect closed port ECONNREFUSED", connect(c, (struct sockaddr *)&where, sizeof where));
     close(c);
@@ -473,7 +490,7 @@ static void process_cases(const char *dir) {
     getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len);
     printf("peercred is the child %d uid %u gid %u len %d\n", cr.pid == pid, cr.uid, cr.gid, len);
     char m[64] = {0};
-    ssize_t n = recv(s, m, 35, MSG_WAITALL);
+    ssize_t n = recv(s, m, 24, MSG_WAITALL);
     printf("MSG_WAITALL %zd: %s\n", n, m);
     long total = 0;
     char chunk[65536];

@@ -381,9 +381,16 @@ impl Sock {
         if self.kind == Kind::Dgram {
             return Err(Errno::EOPNOTSUPP);
         }
-        let s = match &mut self.st.borrow_mut().conn {
-            Conn::Listening { pending, .. } => pending.pop_front(),
-            _ => return Err(Errno::EINVAL),
+        let s = {
+            let mut st = self.st.borrow_mut();
+            let shut = st.rcv_shut;
+            match &mut st.conn {
+                Conn::Listening { pending, .. } => match pending.pop_front() {
+                    None if shut => return Err(Errno::EINVAL),
+                    s => s,
+                },
+                _ => return Err(Errno::EINVAL),
+            }
         };
         if let Some(s) = &s {
             s.st.borrow_mut().embryo = false;
@@ -597,6 +604,33 @@ impl Sock {
     /// shutdown(2): `how` is SHUT_RD (0), SHUT_WR (1) or SHUT_RDWR (2).
     pub fn shutdown(&self, how: u32) -> Result<()> {
         let (rd, wr) = (how != 1, how != 0);
+        let pending = {
+            let mut st = self.st.borrow_mut();
+            match &mut st.conn {
+                // TCP: shutting a listener's reading side stops it (a way
+                // to wake a thread blocked in accept); AF_UNIX marks it,
+                // and accept then fails once the queue is drained.
+                Conn::Listening { pending, .. } if self.domain != Domain::Unix => {
+                    let p = if rd { Some(std::mem::take(pending)) } else { None };
+                    if rd {
+                        st.conn = Conn::Idle;
+                    }
+                    p
+                }
+                Conn::Listening { .. } => {
+                    st.rcv_shut |= rd;
+                    st.snd_shut |= wr;
+                    None
+                }
+                _ => None,
+            }
+        };
+        if self.is_listening() || pending.is_some() {
+            // Connections that were never accepted are reset.
+            drop(pending);
+            self.queue.notify();
+            return Ok(());
+        }
         let peer = {
             let mut st = self.st.borrow_mut();
             let connected = match st.conn {
