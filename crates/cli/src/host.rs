@@ -1,18 +1,25 @@
 //! The native host: guest console on this process's stdin/stdout/stderr,
 //! time and randomness from std.
 
+use std::cell::Cell;
 use std::io::{Read, Write};
+use std::rc::Rc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use oxvm_kernel::{Clock, ConsoleRead, Errno, Host};
+use oxvm_kernel::{Clock, ConsoleRead, ConsoleTerminal, Errno, Host};
 
 pub struct NativeHost {
     start: Instant,
+    /// Our terminal, as it was before raw mode, when stdin is one.
+    terminal: Option<ConsoleTerminal>,
+    /// Set when a console read found nothing yet: the runner then waits
+    /// for stdin while the guest is idle.
+    wants_input: Rc<Cell<bool>>,
 }
 
 impl NativeHost {
-    pub fn new() -> Self {
-        NativeHost { start: Instant::now() }
+    pub fn new(terminal: Option<ConsoleTerminal>, wants_input: Rc<Cell<bool>>) -> Self {
+        NativeHost { start: Instant::now(), terminal, wants_input }
     }
 }
 
@@ -35,7 +42,12 @@ impl Host for NativeHost {
     }
 
     fn console_read(&mut self, buf: &mut [u8]) -> Result<ConsoleRead, Errno> {
-        // Blocking is fine natively: there is nothing else to run.
+        // Never wait here: other guest tasks must keep running. Nothing
+        // ready yet is WouldBlock; the runner polls stdin while idle.
+        if crate::terminal::wait_stdin(0) == 0 {
+            self.wants_input.set(true);
+            return Ok(ConsoleRead::WouldBlock);
+        }
         std::io::stdin().lock().read(buf).map(ConsoleRead::Data).map_err(errno)
     }
 
@@ -60,30 +72,8 @@ impl Host for NativeHost {
         }
     }
 
-    fn console_tcgets(&mut self, fd: i32) -> Option<[u8; 36]> {
-        let mut t = [0u8; 36];
-        // SAFETY: TCGETS writes a kernel struct termios, 36 bytes on
-        // x86-64, into the buffer, which is that large.
-        let r = unsafe { libc::ioctl(fd, libc::TCGETS, t.as_mut_ptr()) };
-        (r == 0).then_some(t)
-    }
-
-    fn console_tcsets(&mut self, fd: i32, termios: &[u8; 36]) -> Result<(), Errno> {
-        // SAFETY: TCSETS reads a 36-byte kernel struct termios.
-        let r = unsafe { libc::ioctl(fd, libc::TCSETS, termios.as_ptr()) };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(errno(std::io::Error::last_os_error()))
-        }
-    }
-
-    fn console_winsize(&mut self, fd: i32) -> Option<[u16; 4]> {
-        let mut ws = [0u16; 4];
-        // SAFETY: TIOCGWINSZ writes a struct winsize (four u16) into the
-        // buffer, which is that large.
-        let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, ws.as_mut_ptr()) };
-        (r == 0).then_some(ws)
+    fn console_terminal(&mut self) -> Option<ConsoleTerminal> {
+        self.terminal
     }
 
     fn diag(&mut self, line: &str) {

@@ -3,6 +3,7 @@
 
 mod host;
 mod run;
+mod terminal;
 
 use clap::{Parser, Subcommand};
 

@@ -55,6 +55,17 @@ pub struct RunArgs {
     command: Vec<OsString>,
 }
 
+/// Pass the terminal's pending key bytes to the guest; false at end of file.
+fn feed(kernel: &mut Kernel, buf: &mut [u8]) -> bool {
+    match crate::terminal::read_stdin(buf) {
+        Some(n) => {
+            kernel.console_input(&buf[..n]);
+            true
+        }
+        None => false,
+    }
+}
+
 /// Instructions per call into the kernel between checks of host events.
 const SLICE: u64 = 10_000_000;
 /// Searched for a PROGRAM without a slash when the guest has no PATH.
@@ -179,7 +190,9 @@ pub fn run(args: RunArgs) -> i32 {
         (creds.gid, creds.egid) = (g, g);
     }
 
-    let mut kernel = Kernel::new(Box::new(NativeHost::new()));
+    let terminal = crate::terminal::describe();
+    let wants_input = std::rc::Rc::new(std::cell::Cell::new(false));
+    let mut kernel = Kernel::new(Box::new(NativeHost::new(terminal, wants_input.clone())));
     kernel.set_root(root);
     kernel.set_rlimits(host_rlimits());
     raise_nofile();
@@ -198,23 +211,54 @@ pub fn run(args: RunArgs) -> i32 {
         return fail(&program, e, code);
     }
     let start = std::time::Instant::now();
+    // With a terminal console the guest's line discipline takes over: our
+    // terminal goes raw and we pass it key bytes.
+    let raw = terminal.and_then(|t| crate::terminal::terminal_fd(t.streams)).and_then(crate::terminal::RawMode::enter);
+    // Key bytes come from stdin when it is the terminal.
+    let keys = terminal.is_some_and(|t| t.streams & 1 != 0);
+    let mut stdin_open = true;
+    let mut buf = [0u8; 4096];
     loop {
+        if let Some(r) = &raw {
+            if r.resized() {
+                if let Some([rows, cols, ..]) = crate::terminal::winsize(r.fd) {
+                    kernel.console_resize(rows, cols);
+                }
+            }
+        }
         let state = kernel.run(SLICE);
         if args.stats && matches!(state, RunState::Exited(_)) {
             let (n, t) = (kernel.instructions(), start.elapsed().as_secs_f64());
             eprintln!("oxvm: {n} instructions in {t:.3} s ({:.1} MIPS)", n as f64 / t / 1e6);
         }
         match state {
-            RunState::Runnable => {}
-            RunState::Idle { until: Some(t) } => {
-                let now = kernel.host_mut().now(oxvm_kernel::Clock::Monotonic);
-                std::thread::sleep(std::time::Duration::from_nanos(t.saturating_sub(now)));
+            RunState::Runnable => {
+                if keys && stdin_open && crate::terminal::wait_stdin(0) != 0 {
+                    stdin_open = feed(&mut kernel, &mut buf);
+                }
             }
-            RunState::Idle { until: None } => {
-                // Console reads block natively, so nothing can wake a task
-                // that waits with no deadline.
-                eprintln!("oxvm: every task is blocked; stopping");
-                return EXIT_CANNOT_EXEC;
+            RunState::Idle { until } => {
+                // Stdin can wake the guest when it is the terminal (keys) or
+                // when a guest read found nothing there yet.
+                let watch = stdin_open && (keys || wants_input.take());
+                let timeout = match until {
+                    Some(t) => {
+                        let now = kernel.host_mut().now(oxvm_kernel::Clock::Monotonic);
+                        i32::try_from(t.saturating_sub(now).div_ceil(1_000_000)).unwrap_or(i32::MAX)
+                    }
+                    None if watch => -1,
+                    None => {
+                        eprintln!("oxvm: every task is blocked; stopping");
+                        return EXIT_CANNOT_EXEC;
+                    }
+                };
+                if !watch {
+                    std::thread::sleep(std::time::Duration::from_millis(timeout.max(0) as u64));
+                } else if crate::terminal::wait_stdin(timeout) != 0 && keys {
+                    stdin_open = feed(&mut kernel, &mut buf);
+                }
+                // Otherwise input (or its end) is there for the waiting
+                // guest read: it takes it when run again.
             }
             RunState::Exited(status) => {
                 match (status, kernel.fatal_fault()) {

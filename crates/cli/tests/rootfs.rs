@@ -198,8 +198,9 @@ fn permissions_as_a_user() {
     }
 }
 
-/// On a terminal (a pty from script(1)) the termios and window-size
-/// ioctls reach the host's terminal: colours, columns and `stty -a` match.
+/// On a terminal (a pty from script(1)) the guest's console is a kernel
+/// terminal that starts with the host terminal's settings and size:
+/// colours, columns and `stty -a` match.
 #[test]
 fn terminal_ioctls() {
     let Some(root) = rootfs() else { return };

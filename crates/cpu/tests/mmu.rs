@@ -98,6 +98,30 @@ fn fork_is_copy_on_write() {
 }
 
 #[test]
+fn fork_keeps_shared_pages_shared() {
+    // mov qword [rax], rbx ; int3
+    let (mut mem, mut parent, mut cpu) = setup(&[0x48, 0x89, 0x18, 0xcc], Prot::RX);
+    const SHM: u64 = 0x70_0000;
+    let f = mem.phys.alloc();
+    parent.map_shared(&mut mem.phys, SHM, f, Prot::RW);
+    Bus::new(&mut parent, &mut mem).write_u64(SHM, 7).unwrap();
+    let mut child = parent.fork(&mut mem.phys);
+    assert!(child.lookup(SHM).is_some_and(|m| m.shared && !m.cow));
+    cpu.gpr[0] = SHM;
+    cpu.gpr[3] = 99;
+    let mut child_cpu = cpu.clone();
+    let (exit, _) = run(&mut child_cpu, &mut Bus::new(&mut child, &mut mem), 10);
+    assert_eq!(exit, Exit::Fault(Fault::Breakpoint));
+    assert_eq!(Bus::new(&mut parent, &mut mem).read_u64(SHM).unwrap(), 99, "the parent sees the child's write");
+    cpu.gpr[3] = 5;
+    run(&mut cpu, &mut Bus::new(&mut parent, &mut mem), 10);
+    assert_eq!(Bus::new(&mut child, &mut mem).read_u64(SHM).unwrap(), 5, "and the child the parent's");
+    assert_eq!(mem.phys.refs(f), 2);
+    child.clear(&mut mem.phys);
+    assert_eq!(mem.phys.refs(f), 1);
+}
+
+#[test]
 fn self_modifying_code_is_seen_by_the_next_instruction() {
     // mov byte [rip+1], 0x41 ; (patched) 0x40 -> inc ecx in the byte below
     // Bytes: c6 05 01 00 00 00 XX ; then "ff c1" (inc ecx) patched to "ff c0" (inc eax)?

@@ -31,7 +31,8 @@ pub trait Host {
     /// number of bytes accepted.
     fn console_write(&mut self, fd: i32, data: &[u8]) -> Result<usize, Errno>;
 
-    /// Read guest input for fd 0 (stdin).
+    /// Read guest input for fd 0 (stdin) when the console is not a
+    /// terminal. Must not wait: `WouldBlock` when nothing is there yet.
     fn console_read(&mut self, buf: &mut [u8]) -> Result<ConsoleRead, Errno>;
 
     /// The current time on `clock`, in nanoseconds.
@@ -40,20 +41,14 @@ pub trait Host {
     /// Fill `buf` with random bytes (AT_RANDOM, getrandom).
     fn random(&mut self, buf: &mut [u8]);
 
-    /// The kernel struct termios (36 bytes) of console stream `fd` when it
-    /// is a terminal; None when it is not (the guest then sees ENOTTY).
-    fn console_tcgets(&mut self, _fd: i32) -> Option<[u8; 36]> {
-        None
-    }
-
-    /// Apply a struct termios to console stream `fd`.
-    fn console_tcsets(&mut self, _fd: i32, _termios: &[u8; 36]) -> Result<(), Errno> {
-        Err(Errno::ENOTTY)
-    }
-
-    /// The terminal size (rows, columns, x pixels, y pixels) of console
-    /// stream `fd`, when it is a terminal.
-    fn console_winsize(&mut self, _fd: i32) -> Option<[u16; 4]> {
+    /// Whether the console is a terminal (a real one natively, xterm.js in
+    /// the browser), asked once when the first process starts. The kernel
+    /// then runs the line discipline itself: the host sends raw key bytes
+    /// with `Kernel::console_input`, size changes with
+    /// `Kernel::console_resize`, and gets processed output through
+    /// `console_write`. None: the console is a byte stream (pipes, files),
+    /// read with `console_read`.
+    fn console_terminal(&mut self) -> Option<crate::tty::ConsoleTerminal> {
         None
     }
 

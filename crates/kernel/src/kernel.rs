@@ -1,5 +1,6 @@
 //! The kernel object and its event-driven run loop.
 
+mod job;
 mod process;
 mod signal;
 mod sigqueue;
@@ -79,6 +80,10 @@ pub struct Kernel {
     /// Armed timerfds: expired at the top of the loop, their next
     /// deadline part of `next_deadline`.
     timers: crate::event::timerfd::Timers,
+    /// The terminals: the console's (when the host's is one) and the ptys.
+    ttys: Rc<crate::tty::TtyRegistry>,
+    /// A stop or continue (seen while checking readiness) woke a parent.
+    job_woke: bool,
 }
 
 /// The most instructions a task runs before the next one gets its turn.
@@ -103,6 +108,8 @@ impl Kernel {
             retired_icount: 0,
             futexes: FutexQueues::default(),
             timers: Default::default(),
+            ttys: Rc::new(crate::tty::TtyRegistry::default()),
+            job_woke: false,
         }
     }
 
@@ -120,7 +127,7 @@ impl Kernel {
             // Before any process exists nobody else holds the table.
             if dev.kind() == FileType::Directory {
                 if let Some(vfs) = Rc::get_mut(&mut self.vfs) {
-                    vfs.mount(&dev, crate::fs::devtmpfs::new_root(Some(dev.clone())));
+                    vfs.mount(&dev, crate::fs::devtmpfs::new_root_with_ttys(Some(dev.clone()), Some(self.ttys.clone())));
                 }
             }
         }
@@ -145,13 +152,18 @@ impl Kernel {
         fs
     }
 
-    /// Descriptors 0, 1 and 2 on the host's console.
+    /// Descriptors 0, 1 and 2 on the host's console: the console terminal
+    /// for the streams the host says are one, else pipe-like.
     fn console_files(&mut self) -> FdTable {
         let mut t = FdTable::default();
+        let tty = self.ttys.console_or_create(&mut *self.host);
         for stream in 0..3 {
-            let tty = self.host.console_tcgets(stream).is_some();
             let flags = if stream == 0 { O_RDONLY } else { O_WRONLY };
-            let f = OpenFile::new(Rc::new(Console { stream, tty }), None, flags);
+            let ops: Rc<dyn crate::vfs::FileOps> = match &tty {
+                Some((tty, streams)) if streams & (1 << stream) != 0 => crate::tty::TtyFile::open_console(tty, stream),
+                _ => Rc::new(Console { stream }),
+            };
+            let f = OpenFile::new(ops, None, flags);
             t.install(stream, f, false).expect("descriptors 0-2 fit any table");
         }
         t
@@ -247,7 +259,7 @@ impl Kernel {
         let cpu = CpuState { rip: loaded.entry, gpr, ..Default::default() };
         let mut files = self.console_files();
         files.set_max(usize::try_from(self.rlimits[RLIMIT_NOFILE].cur).unwrap_or(usize::MAX));
-        let mut process = Process::new(pid, 0, mm, creds, fs, files);
+        let mut process = Process::new(pid, 0, crate::mm::MmRef::new(mm), creds, fs, files);
         process.rlimits = self.rlimits;
         process.set_comm(execfn);
         self.processes.insert(pid, process);
@@ -264,7 +276,13 @@ impl Kernel {
             sig: Default::default(),
             times: Default::default(),
         });
+        if self.init.is_none() {
+            // The first process leads a session whose controlling terminal
+            // is the console, as a login shell's is.
+            self.ttys.attach_console(pid);
+        }
         self.init.get_or_insert(pid);
+        self.tty_groups_changed();
         Ok(pid)
     }
 
@@ -281,6 +299,9 @@ impl Kernel {
         let mut stalled = 0usize;
         loop {
             if let Some(status) = self.init_exit() {
+                // The guest ends here: processes still alive keep no
+                // dirty shared file pages in memory only.
+                crate::mm::shmem::writeback_all(self.processes.values().map(|p| &p.mm), &mut *self.host, &self.mem);
                 return RunState::Exited(status);
             }
             if self.tasks.iter().any(|t| t.state == TaskState::Dead) {
@@ -293,6 +314,8 @@ impl Kernel {
             }
             self.expire_alarms();
             self.timers.expire(&mut *self.host);
+            self.ttys.expire(self.host.now(Clock::Monotonic));
+            self.flush_tty_signals();
             if stalled >= n {
                 return RunState::Idle { until: self.next_deadline() };
             }
@@ -302,7 +325,7 @@ impl Kernel {
             self.cur = (self.cur + 1) % n;
             let ti = self.cur;
             if !self.ready(ti) {
-                stalled += 1;
+                stalled = if std::mem::take(&mut self.job_woke) { 0 } else { stalled + 1 };
                 continue;
             }
             let retry = self.tasks[ti].state == TaskState::Blocked;
@@ -318,7 +341,15 @@ impl Kernel {
     /// Whether task `ti` can run now; wakes it if its wait is over.
     fn ready(&mut self, ti: usize) -> bool {
         let now = self.host.now(Clock::Monotonic);
+        if self.stopped(ti) {
+            return false;
+        }
         if let Some(sig) = self.deliverable(ti) {
+            // A default stop leaves a waiting call waiting (it restarts
+            // once the process continues), any other signal ends the wait.
+            if self.tasks[ti].state != TaskState::Runnable && self.take_stop(ti, sig) {
+                return false;
+            }
             self.interrupt(ti, sig);
         }
         let task = &mut self.tasks[ti];
@@ -365,6 +396,7 @@ impl Kernel {
             })
             .chain(alarms)
             .chain(self.timers.next_deadline())
+            .chain(self.ttys.next_deadline())
             .min()
     }
 
@@ -393,13 +425,14 @@ impl Kernel {
         use crate::syscall::signal::{post, Posted};
         // Blocked for the process when every thread blocks it.
         let mask = self.tasks.iter().filter(|t| t.pid == pid && t.state != TaskState::Dead).fold(u64::MAX, |m, t| m & t.sig.mask);
-        let Some(p) = self.processes.get_mut(&pid) else { return Posted::Done };
-        if p.exit.is_some() {
+        if self.processes.get(&pid).is_none_or(|p| p.exit.is_some()) {
             return Posted::Done;
         }
+        self.job_signal(pid, u64::from(info.signo()));
+        let Some(p) = self.processes.get_mut(&pid) else { return Posted::Done };
         let posted = post(&p.sigactions, mask, &p.pending, info);
         if posted == Posted::Kill {
-            self.exit_process(pid, ExitStatus::Signaled(crate::signal::Signal(info.signo() as u8)));
+            self.fatal_signal(pid, info);
         }
         posted
     }
@@ -410,6 +443,7 @@ impl Kernel {
         if self.tasks[ti].state == TaskState::Runnable && !self.deliver(ti) {
             return true;
         }
+        self.set_tty_caller(ti);
         let task = &mut self.tasks[ti];
         let Some(process) = self.processes.get_mut(&task.pid) else {
             task.state = TaskState::Dead;
@@ -417,7 +451,8 @@ impl Kernel {
         };
         let t0 = self.host.now(Clock::Monotonic);
         let (exit, n) = {
-            let mut bus = Bus::new(&mut process.mm.space, &mut self.mem);
+            let mut mm = process.mm.borrow_mut();
+            let mut bus = Bus::new(&mut mm.space, &mut self.mem);
             oxvm_cpu::run(&mut task.cpu, &mut bus, slice)
         };
         let t1 = self.host.now(Clock::Monotonic);
@@ -473,7 +508,10 @@ impl Kernel {
                         };
                     }
                 }
-                if let Some(status) = process.exit {
+                if self.ttys.has_signals() {
+                    self.flush_tty_signals();
+                }
+                if let Some(status) = self.processes.get(&pid).and_then(|p| p.exit) {
                     self.exit_process(pid, status);
                 } else if out == SyscallReturn::NoReturn && matches!(nr, 59 | 322) {
                     self.after_exec(ti);
@@ -483,10 +521,13 @@ impl Kernel {
             Exit::Fault(f) => {
                 let rip = task.cpu.rip;
                 let fatal = match f {
-                    Fault::Page { addr, access, present: false } => match process.mm.handle_fault(&mut self.mem, addr, access) {
+                    // A present page faults on purpose too: the first write to a
+                    // clean page of a shared file mapping marks it dirty.
+                    Fault::Page { addr, access, .. } => match process.mm.borrow_mut().handle_fault(&mut self.mem, addr, access) {
                         Ok(()) => return true,
                         Err(FaultError::OutOfMemory) => FaultSignal::out_of_memory(addr, rip),
                         Err(FaultError::BadAccess) => FaultSignal::from_fault(f, rip),
+                        Err(FaultError::BeyondEof) => FaultSignal::bus(addr, rip),
                     },
                     _ => FaultSignal::from_fault(f, rip),
                 };

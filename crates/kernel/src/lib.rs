@@ -27,6 +27,7 @@ pub mod net;
 pub mod signal;
 pub mod syscall;
 pub mod task;
+pub mod tty;
 pub mod vfs;
 
 pub use errno::Errno;
@@ -35,6 +36,7 @@ pub use kernel::{Kernel, RunState, Spawn, SpawnPath};
 pub use loader::{Creds, ExecError};
 pub use signal::{FaultSignal, Signal};
 pub use task::{ExitStatus, Rlimit, RLIM_NLIMITS};
+pub use tty::ConsoleTerminal;
 
 #[cfg(test)]
 mod tests;

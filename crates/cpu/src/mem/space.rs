@@ -34,6 +34,10 @@ const PTE_WRITE: u64 = 4;
 const PTE_EXEC: u64 = 8;
 /// The frame is shared copy-on-write: the first write copies it.
 const PTE_COW: u64 = 16;
+/// The frame belongs to shared memory (MAP_SHARED): fork shares it as it
+/// is instead of making it copy-on-write, so writes stay visible to every
+/// address space mapping it.
+const PTE_SHARED: u64 = 32;
 const PTE_PROT: u64 = PTE_READ | PTE_WRITE | PTE_EXEC;
 
 /// Lowest non-canonical user address: user space is [0, 2^47).
@@ -50,6 +54,8 @@ pub struct Mapping {
     pub frame: FrameId,
     pub prot: Prot,
     pub cow: bool,
+    /// Shared memory: never copy-on-write, fork keeps it shared.
+    pub shared: bool,
 }
 
 fn decode_pte(pte: u64) -> Option<Mapping> {
@@ -57,11 +63,16 @@ fn decode_pte(pte: u64) -> Option<Mapping> {
         frame: (pte >> PAGE_SHIFT) as FrameId,
         prot: Prot((pte & PTE_PROT) as u8),
         cow: pte & PTE_COW != 0,
+        shared: pte & PTE_SHARED != 0,
     })
 }
 
 fn encode_pte(m: Mapping) -> u64 {
-    ((m.frame as u64) << PAGE_SHIFT) | PTE_PRESENT | (m.prot.0 as u64 & PTE_PROT) | if m.cow { PTE_COW } else { 0 }
+    ((m.frame as u64) << PAGE_SHIFT)
+        | PTE_PRESENT
+        | (m.prot.0 as u64 & PTE_PROT)
+        | if m.cow { PTE_COW } else { 0 }
+        | if m.shared { PTE_SHARED } else { 0 }
 }
 
 /// Number of TLB entries (direct-mapped by virtual page number).
@@ -185,9 +196,28 @@ impl AddressSpace {
     /// Map the page at `va` to `frame`, taking over one reference to it. A
     /// frame previously mapped there is released.
     pub fn map(&mut self, phys: &mut PhysMem, va: u64, frame: FrameId, prot: Prot) {
+        self.map_page(phys, va, Mapping { frame, prot, cow: false, shared: false });
+    }
+
+    /// Map the page at `va` to a frame of shared memory, taking over one
+    /// reference to it: writes go to the frame itself, in every address
+    /// space mapping it, and fork keeps it shared.
+    pub fn map_shared(&mut self, phys: &mut PhysMem, va: u64, frame: FrameId, prot: Prot) {
+        self.map_page(phys, va, Mapping { frame, prot, cow: false, shared: true });
+    }
+
+    /// Map the page at `va` to `frame` copy-on-write, taking over one
+    /// reference to it: reads see the frame (which others may still
+    /// change, e.g. a page cache), the first write gives this address
+    /// space a private copy.
+    pub fn map_cow(&mut self, phys: &mut PhysMem, va: u64, frame: FrameId, prot: Prot) {
+        self.map_page(phys, va, Mapping { frame, prot, cow: true, shared: false });
+    }
+
+    fn map_page(&mut self, phys: &mut PhysMem, va: u64, m: Mapping) {
         let pte = self.leaf_mut(va);
         let old = decode_pte(*pte);
-        *pte = encode_pte(Mapping { frame, prot, cow: false });
+        *pte = encode_pte(m);
         if let Some(old) = old {
             phys.release(old.frame);
         }
@@ -239,14 +269,15 @@ impl AddressSpace {
     }
 
     /// A copy-on-write duplicate of this address space (for fork): every
-    /// page is shared, and writable pages become copy-on-write in both.
+    /// page is shared, and writable private pages become copy-on-write in
+    /// both (shared-memory pages stay as they are).
     pub fn fork(&mut self, phys: &mut PhysMem) -> AddressSpace {
         let mut child = AddressSpace::new();
         for (va, m) in self.pages() {
             phys.add_ref(m.frame);
-            let shared = Mapping { cow: m.cow || m.prot.contains(Prot::WRITE), ..m };
-            *self.leaf_mut(va) = encode_pte(shared);
-            *child.leaf_mut(va) = encode_pte(shared);
+            let m = if m.shared { m } else { Mapping { cow: m.cow || m.prot.contains(Prot::WRITE), ..m } };
+            *self.leaf_mut(va) = encode_pte(m);
+            *child.leaf_mut(va) = encode_pte(m);
         }
         self.tlb.flush();
         child

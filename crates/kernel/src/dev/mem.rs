@@ -52,4 +52,16 @@ impl FileOps for MemDevice {
     fn seekable(&self) -> bool {
         true
     }
+
+    /// /dev/zero maps as zero-filled memory (MAP_SHARED: new shared
+    /// memory, see syscall/mm.rs); the others cannot be mapped.
+    fn read_page(&self, _off: u64, buf: &mut [u8]) -> Result<usize> {
+        match self {
+            MemDevice::Zero => {
+                buf.fill(0);
+                Ok(buf.len())
+            }
+            _ => Err(Errno::ENODEV),
+        }
+    }
 }

@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use crate::dev::mem::MemDevice;
 use crate::errno::Errno;
+use crate::tty::TtyRegistry;
 use crate::vfs::{makedev, DirEntry, FileOps, FileType, Inode, InodeRef, Result, Stat, StatFs};
 
 /// devtmpfs's device number (an anonymous one, as Linux gives it).
@@ -31,6 +32,7 @@ const NODES: &[(&[u8], Node)] = &[
     (b"urandom", Node::Char { major: 1, minor: 9, perm: 0o666 }),
     (b"tty", Node::Char { major: 5, minor: 0, perm: 0o666 }),
     (b"console", Node::Char { major: 5, minor: 1, perm: 0o600 }),
+    (b"ptmx", Node::Char { major: 5, minor: 2, perm: 0o666 }),
     (b"stdin", Node::Link(b"/proc/self/fd/0")),
     (b"stdout", Node::Link(b"/proc/self/fd/1")),
     (b"stderr", Node::Link(b"/proc/self/fd/2")),
@@ -40,17 +42,25 @@ const NODES: &[(&[u8], Node)] = &[
 /// The root of the devtmpfs, over the host's /dev (if any).
 pub struct DevRoot {
     host: Option<InodeRef>,
+    ttys: Option<Rc<TtyRegistry>>,
 }
 
 /// A devtmpfs root; `host` is the directory it covers, where names it
 /// does not define are looked up.
 pub fn new_root(host: Option<InodeRef>) -> InodeRef {
-    Rc::new(DevRoot { host })
+    new_root_with_ttys(host, None)
+}
+
+/// A devtmpfs whose tty, console and ptmx nodes open `ttys`' terminals,
+/// with their devpts at `pts`.
+pub fn new_root_with_ttys(host: Option<InodeRef>, ttys: Option<Rc<TtyRegistry>>) -> InodeRef {
+    Rc::new(DevRoot { host, ttys })
 }
 
 struct DevNode {
     ino: u64,
     node: Node,
+    ttys: Option<Rc<TtyRegistry>>,
 }
 
 fn dir_stat(ino: u64) -> Stat {
@@ -69,7 +79,10 @@ impl Inode for DevRoot {
     }
     fn lookup(&self, name: &[u8]) -> Result<InodeRef> {
         if let Some(i) = NODES.iter().position(|(n, _)| *n == name) {
-            return Ok(Rc::new(DevNode { ino: i as u64 + 2, node: NODES[i].1 }));
+            return Ok(Rc::new(DevNode { ino: i as u64 + 2, node: NODES[i].1, ttys: self.ttys.clone() }));
+        }
+        if let (b"pts", Some(t)) = (name, &self.ttys) {
+            return Ok(crate::fs::devpts::new_root(t.clone()));
         }
         match &self.host {
             Some(h) => h.lookup(name),
@@ -81,7 +94,7 @@ impl Inode for DevRoot {
             Some(h) => Some(h.open(0)?),
             None => None,
         };
-        Ok(Rc::new(DevDirFile { host }))
+        Ok(Rc::new(DevDirFile { host, pts: self.ttys.is_some() }))
     }
     fn statfs(&self) -> Result<StatFs> {
         Ok(StatFs { fs_type: TMPFS_MAGIC, flags: 0x2 | 0x20, ..StatFs::generic() })
@@ -93,6 +106,8 @@ impl Inode for DevRoot {
 
 struct DevDirFile {
     host: Option<Rc<dyn FileOps>>,
+    /// devpts is at pts.
+    pts: bool,
 }
 
 impl FileOps for DevDirFile {
@@ -109,9 +124,13 @@ impl FileOps for DevDirFile {
                 name: name.to_vec(),
             })
             .collect();
+        if self.pts {
+            out.push(DirEntry { ino: NODES.len() as u64 + 2, kind: Some(FileType::Directory), name: b"pts".to_vec() });
+        }
         if let Some(h) = &self.host {
             for e in h.readdir()? {
-                if !NODES.iter().any(|(n, _)| *n == e.name.as_slice()) {
+                let ours = NODES.iter().any(|(n, _)| *n == e.name.as_slice()) || (self.pts && e.name == b"pts");
+                if !ours {
                     out.push(e);
                 }
             }
@@ -143,10 +162,14 @@ impl Inode for DevNode {
             Node::Char { .. } => Err(Errno::EINVAL),
         }
     }
-    fn open(&self, _flags: u32) -> Result<Rc<dyn FileOps>> {
+    fn open(&self, flags: u32) -> Result<Rc<dyn FileOps>> {
         match self.node {
-            // tty and console: no controlling terminal yet, so ENXIO as
-            // Linux gives a process without one.
+            // tty, console, ptmx: the terminals (ENXIO without them, as
+            // Linux gives a process without a controlling terminal).
+            Node::Char { major: 5, minor, .. } => match &self.ttys {
+                Some(t) => t.open_dev(minor, flags),
+                None => Err(Errno::ENXIO),
+            },
             Node::Char { major, minor, .. } => {
                 MemDevice::from_rdev(makedev(major, minor)).map(|d| Rc::new(d) as Rc<dyn FileOps>).ok_or(Errno::ENXIO)
             }

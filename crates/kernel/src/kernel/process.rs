@@ -11,6 +11,7 @@ use crate::errno::Errno;
 use crate::mm::UserSpace;
 use crate::syscall::{strace, table, SyscallArgs};
 use crate::task::futex::FutexKey;
+use crate::task::job::{report_code, report_status};
 use crate::task::wait::{wait_status, waitid_code};
 use crate::task::{ExitStatus, Pid, Process, Task, TaskState};
 
@@ -53,6 +54,7 @@ const FUTEX_WAIT_BITSET: u64 = 9;
 const FUTEX_WAKE_BITSET: u64 = 10;
 const FUTEX_CLOCK_REALTIME: u64 = 256;
 const FUTEX_CMD_MASK: u64 = 0x7f;
+const FUTEX_PRIVATE_FLAG: u64 = 128;
 
 /// What clone/clone3 asked for.
 #[derive(Clone, Copy, Debug, Default)]
@@ -106,6 +108,10 @@ impl Kernel {
             202 => self.sys_futex(ti, &args),
             130 => self.sys_rt_sigsuspend(ti, &args),
             62 => self.sys_kill(ti, &args),
+            109 => self.sys_setpgid(ti, &args).map(Outcome::Return),
+            112 => self.sys_setsid(ti).map(Outcome::Return),
+            121 => self.sys_getpgid(ti, &args, false).map(Outcome::Return),
+            124 => self.sys_getpgid(ti, &args, true).map(Outcome::Return),
             200 => self.sys_tgkill(ti, None, args.arg(0) as i32, args.arg(1)),
             234 => self.sys_tgkill(ti, Some(args.arg(0) as i32), args.arg(1) as i32, args.arg(2)),
             129 => self.sys_rt_sigqueueinfo(ti, &args).map(Outcome::Return),
@@ -199,12 +205,12 @@ impl Kernel {
         let child_pid = if f & CLONE_THREAD != 0 {
             caller_pid
         } else {
-            // A new process: a copy-on-write copy of the memory. CLONE_VM
-            // without CLONE_THREAD (vfork, posix_spawn) should share it;
-            // a copy differs only in what the child writes before exec,
-            // which the parent of a vfork does not read in practice.
+            // A new process: a copy-on-write copy of the memory, or with
+            // CLONE_VM (vfork, posix_spawn) the same memory until the
+            // child execs or exits (glibc's posix_spawn reports a failed
+            // exec by writing into the parent's memory).
             let p = self.processes.get_mut(&caller_pid).ok_or(Errno::ESRCH)?;
-            let mm = p.mm.fork(&mut self.mem);
+            let mm = if f & CLONE_VM != 0 { p.mm.clone() } else { p.mm.fork(&mut self.mem) };
             let files =
                 if f & CLONE_FILES != 0 { p.files.clone() } else { std::rc::Rc::new(std::cell::RefCell::new(p.files.borrow().clone())) };
             let ppid = if f & CLONE_PARENT != 0 { ppid_of_caller } else { caller_pid };
@@ -215,10 +221,12 @@ impl Kernel {
             child.prctl = p.prctl;
             child.prctl.pdeathsig = 0;
             child.nice = p.nice;
+            child.job = p.job.child();
             if f & CLONE_VFORK != 0 {
                 child.vfork_parent = Some(self.tasks[ti].tid);
             }
             self.processes.insert(tid, child);
+            self.tty_groups_changed();
             tid
         };
         if f & CLONE_CHILD_SETTID != 0 {
@@ -273,10 +281,9 @@ impl Kernel {
         if addr == 0 {
             return;
         }
-        if let Ok(mut us) = self.user(pid) {
-            if us.write_val(addr, &0u32).is_ok() {
-                self.futex_wake(FutexKey { mm: pid, addr }, 1, u32::MAX);
-            }
+        let Ok(key) = self.futex_key(pid, addr, 0) else { return };
+        if self.user(pid).is_ok_and(|mut us| us.write_val(addr, &0u32).is_ok()) {
+            self.futex_wake(key, 1, u32::MAX);
         }
     }
 
@@ -292,12 +299,13 @@ impl Kernel {
             let tid = self.tasks[ti].tid;
             self.futexes.remove(tid);
         }
-        self.futexes.remove_mm(pid);
         let init = self.init.unwrap_or(1);
+        let groups = self.groups_before_exit(pid);
         let Some(p) = self.processes.get_mut(&pid) else { return };
-        if p.exit.is_none() || p.mm.vmas().iter().next().is_some() {
+        if p.exit.is_none() || p.mm.borrow().vmas().iter().next().is_some() {
             p.exit.get_or_insert(status);
-            p.mm.clear(&mut self.mem);
+            let objs = std::mem::take(&mut p.mm).release(&mut self.mem);
+            crate::mm::shmem::settle(objs, &mut *self.host, &mut self.mem);
             // Closing the descriptors is what tells a pipe's reader that
             // this writer is gone.
             p.files = Default::default();
@@ -311,6 +319,7 @@ impl Kernel {
                 orphans = true;
             }
         }
+        self.job_exit(pid, &groups);
         // Wake the parent's wait4 (and init's, which may have inherited
         // zombies), and send it SIGCHLD (ignored by default).
         let ppid = self.processes.get(&pid).map_or(0, |p| p.ppid);
@@ -351,17 +360,19 @@ impl Kernel {
         let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
         for t in self.tasks.iter_mut().filter(|t| t.pid == pid && t.tid != tid) {
             t.state = TaskState::Dead;
+            self.futexes.remove(t.tid);
         }
-        self.futexes.remove_mm(pid);
         if let Some(p) = self.processes.get_mut(&pid) {
             p.vfork_parent = None;
+            p.job.execed = true;
         }
     }
 
     /// The children of process `pid` that `sel` selects (wait4's pid
-    /// argument: > 0 one child, -1 or a process group any child).
+    /// argument: > 0 one child, -1 any child, 0 the caller's group, < -1
+    /// group -sel).
     fn children(&self, pid: Pid, sel: i64) -> Vec<Pid> {
-        self.processes.values().filter(|p| p.ppid == pid && p.pid != pid && (sel <= 0 || p.pid as i64 == sel)).map(|p| p.pid).collect()
+        self.processes.values().filter(|p| p.ppid == pid && p.pid != pid && self.wait_selects(pid, p.pid, sel)).map(|p| p.pid).collect()
     }
 
     /// A zombie among `kids`, reaped unless `keep`.
@@ -393,12 +404,16 @@ impl Kernel {
         if kids.is_empty() {
             return Err(Errno::ECHILD);
         }
-        let Some((child, status, _)) = self.reap(&kids, false) else {
+        let found = match self.reap(&kids, false) {
+            Some((child, status, _)) => Some((child, wait_status(status))),
+            None => self.take_report(&kids, options & 2 != 0, options & 8 != 0, false).map(|(c, r, _)| (c, report_status(r))),
+        };
+        let Some((child, status)) = found else {
             return Ok(if options & WNOHANG != 0 { Outcome::Return(0) } else { Outcome::Block });
         };
         let mut us = self.user(pid)?;
         if status_ptr != 0 {
-            us.write_val(status_ptr, &wait_status(status))?;
+            us.write_val(status_ptr, &status)?;
         }
         if rusage != 0 {
             us.write_bytes(rusage, &[0; 144])?;
@@ -408,13 +423,13 @@ impl Kernel {
 
     fn sys_waitid(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
         let (idtype, id, infop, options, rusage) = (a.arg(0), a.arg(1) as i32 as i64, a.arg(2), a.arg(3), a.arg(4));
-        if options & WEXITED == 0 || options & !(WNOHANG | 2 | WEXITED | 8 | WNOWAIT | 0xe000_0000) != 0 {
+        if options & (WEXITED | 2 | 8) == 0 || options & !(WNOHANG | 2 | WEXITED | 8 | WNOWAIT | 0xe000_0000) != 0 {
             return Err(Errno::EINVAL);
         }
         let sel = match idtype {
-            0 => -1,           // P_ALL
-            1 if id > 0 => id, // P_PID
-            2 => 0,            // P_PGID: no process groups yet
+            0 => -1,             // P_ALL
+            1 if id > 0 => id,   // P_PID
+            2 if id >= 0 => -id, // P_PGID (0: the caller's group)
             _ => return Err(Errno::EINVAL),
         };
         let pid = self.tasks[ti].pid;
@@ -422,15 +437,19 @@ impl Kernel {
         if kids.is_empty() {
             return Err(Errno::ECHILD);
         }
-        let found = self.reap(&kids, options & WNOWAIT != 0);
+        let keep = options & WNOWAIT != 0;
+        let exited = if options & WEXITED != 0 { self.reap(&kids, keep) } else { None };
+        let found = match exited {
+            Some((child, status, uid)) => Some((child, waitid_code(status), uid)),
+            None => self.take_report(&kids, options & 2 != 0, options & 8 != 0, keep).map(|(c, r, uid)| (c, report_code(r), uid)),
+        };
         if found.is_none() && options & WNOHANG == 0 {
             return Ok(Outcome::Block);
         }
         let mut us = self.user(pid)?;
         if infop != 0 {
             let mut si = [0u8; 128];
-            if let Some((child, status, uid)) = found {
-                let (code, st) = waitid_code(status);
+            if let Some((child, (code, st), uid)) = found {
                 si[0..4].copy_from_slice(&SIGCHLD.to_le_bytes());
                 si[8..12].copy_from_slice(&code.to_le_bytes());
                 si[16..20].copy_from_slice(&child.to_le_bytes());
@@ -466,27 +485,26 @@ impl Kernel {
         Ok(Outcome::Block)
     }
 
-    /// kill(2) with a process id. Process groups are not there yet: 0
-    /// and -pgid reach the caller only, -1 the caller.
+    /// kill(2): a process, the caller's group (0), a group (-pgid), or
+    /// every process but init and the caller (-1). No permission check.
     fn sys_kill(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
         let (pid, sig) = (a.arg(0) as i32, a.arg(1));
-        if sig > 64 {
+        if sig > 64 || pid == i32::MIN {
             return Err(Errno::EINVAL);
         }
         let me = self.tasks[ti].pid;
-        let target = match pid {
-            1.. => pid as Pid,
-            0 | -1 => me,
-            _ if pid == -(me as i32) => me,
-            _ => return Err(Errno::ESRCH),
-        };
-        let p = self.processes.get(&target).ok_or(Errno::ESRCH)?;
-        // A zombie can still be signalled, to no effect.
-        if sig == 0 || p.exit.is_some() {
-            return Ok(Outcome::Return(0));
+        let targets = self.kill_targets(me, pid);
+        if targets.is_empty() {
+            return Err(Errno::ESRCH);
         }
         let uid = self.processes.get(&me).map_or(0, |p| p.creds.uid);
-        self.send(target, sig, crate::syscall::signal::SI_USER, u64::from(me) | u64::from(uid) << 32);
+        for target in targets {
+            // A zombie can still be signalled, to no effect.
+            if sig == 0 || self.processes.get(&target).is_none_or(|p| p.exit.is_some()) {
+                continue;
+            }
+            self.send(target, sig, crate::syscall::signal::SI_USER, u64::from(me) | u64::from(uid) << 32);
+        }
         let dead = self.processes.get(&me).is_none_or(|p| p.exit.is_some());
         Ok(if dead { Outcome::Done } else { Outcome::Return(0) })
     }
@@ -534,13 +552,25 @@ impl Kernel {
         }
     }
 
+    /// The key of the futex word at `addr` in process `pid`'s memory: in
+    /// shared memory (unless FUTEX_PRIVATE_FLAG) the shared object and the
+    /// offset in it, so processes mapping it anywhere meet; else the
+    /// address space and the address.
+    fn futex_key(&self, pid: Pid, addr: u64, op: u64) -> Result<FutexKey, Errno> {
+        let mm = &self.processes.get(&pid).ok_or(Errno::ESRCH)?.mm;
+        Ok(match mm.borrow().shared_futex_key(addr, op & FUTEX_PRIVATE_FLAG != 0) {
+            Some((obj, off)) => FutexKey { mm: obj, addr: off },
+            None => FutexKey { mm: mm.id(), addr },
+        })
+    }
+
     fn sys_futex(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
         let (uaddr, op, val, timeout, uaddr2, val3) = (a.arg(0), a.arg(1), a.arg(2) as u32, a.arg(3), a.arg(4), a.arg(5) as u32);
         if !uaddr.is_multiple_of(4) {
             return Err(Errno::EINVAL);
         }
         let (pid, tid) = (self.tasks[ti].pid, self.tasks[ti].tid);
-        let key = FutexKey { mm: pid, addr: uaddr };
+        let key = self.futex_key(pid, uaddr, op)?;
         let cmd = op & FUTEX_CMD_MASK;
         match cmd {
             FUTEX_WAIT | FUTEX_WAIT_BITSET => {
@@ -548,10 +578,11 @@ impl Kernel {
                 if bitset == 0 {
                     return Err(Errno::EINVAL);
                 }
-                let mut us = self.user(pid)?;
                 let deadline = if timeout != 0 {
-                    let sec: i64 = us.read_val(timeout)?;
-                    let nsec: i64 = us.read_val(timeout.wrapping_add(8))?;
+                    let (sec, nsec): (i64, i64) = {
+                        let mut us = self.user(pid)?;
+                        (us.read_val(timeout)?, us.read_val(timeout.wrapping_add(8))?)
+                    };
                     if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
                         return Err(Errno::EINVAL);
                     }
@@ -569,8 +600,7 @@ impl Kernel {
                 } else {
                     None
                 };
-                let mut us = self.user(pid)?;
-                if us.read_val::<u32>(uaddr)? != val {
+                if self.user(pid)?.read_val::<u32>(uaddr)? != val {
                     return Err(Errno::EAGAIN);
                 }
                 self.futexes.wait(key, tid, bitset);
@@ -595,7 +625,8 @@ impl Kernel {
                 }
                 // val2 travels in the timeout argument.
                 let nreq = timeout as u32 as usize;
-                let (woken, moved) = self.futexes.requeue(key, FutexKey { mm: pid, addr: uaddr2 }, val as usize, nreq);
+                let key2 = self.futex_key(pid, uaddr2, op)?;
+                let (woken, moved) = self.futexes.requeue(key, key2, val as usize, nreq);
                 self.make_runnable(&woken);
                 // FUTEX_REQUEUE returns the number woken, CMP_REQUEUE the
                 // number woken plus requeued.

@@ -87,7 +87,8 @@ impl Kernel {
     }
 
     /// Take task `ti`'s deliverable signals: default actions, or handler
-    /// frames stacked one per signal. Returns false when the process ended.
+    /// frames stacked one per signal. Returns false when the process ended
+    /// or stopped.
     pub(super) fn deliver(&mut self, ti: usize) -> bool {
         let pid = self.tasks[ti].pid;
         while let Some(sig) = self.deliverable(ti) {
@@ -99,7 +100,14 @@ impl Kernel {
                 continue;
             }
             if act[0] == 0 {
-                if matches!(sig, 17 | 18 | 19 | 20 | 21 | 22 | 23 | 28) {
+                if super::job::is_stop(sig) {
+                    self.stop_process(pid, sig);
+                    if self.processes.get(&pid).is_some_and(|p| p.job.stopped) {
+                        return false;
+                    }
+                    continue;
+                }
+                if matches!(sig, 17 | 18 | 23 | 28) {
                     continue;
                 }
                 self.exit_process(pid, ExitStatus::Signaled(Signal(sig as u8)));
@@ -153,11 +161,12 @@ impl Kernel {
         let mut r = Err(Fault::GeneralProtection);
         for _ in 0..8 {
             r = {
-                let mut bus = Bus::new(&mut p.mm.space, &mut self.mem);
+                let mut mm = p.mm.borrow_mut();
+                let mut bus = Bus::new(&mut mm.space, &mut self.mem);
                 frame::setup(&mut task.cpu, &mut bus, &d)
             };
             match r {
-                Err(Fault::Page { addr, access, present: false }) if p.mm.handle_fault(&mut self.mem, addr, access).is_ok() => {}
+                Err(Fault::Page { addr, access, .. }) if p.mm.borrow_mut().handle_fault(&mut self.mem, addr, access).is_ok() => {}
                 _ => break,
             }
         }
@@ -193,7 +202,10 @@ impl Kernel {
             let (code, trapno, err) = match f {
                 Fault::Page { present, access, .. } => {
                     let write = matches!(access, oxvm_cpu::Access::Write);
-                    (if present { 2 } else { 1 }, 14, 4 | u64::from(present) | (u64::from(write) << 1))
+                    // SEGV_MAPERR (1) / SEGV_ACCERR (2), or BUS_ADRERR (2)
+                    // past a file's end.
+                    let code = if present || fs.signal == crate::signal::Signal::SIGBUS { 2 } else { 1 };
+                    (code, 14, 4 | u64::from(present) | (u64::from(write) << 1))
                 }
                 Fault::GeneralProtection => (0x80, 13, 0),
                 Fault::StackFault => (0x80, 12, 0),

@@ -5,13 +5,19 @@
 //! VMA that allows the access allocates a zeroed page and the instruction is
 //! retried; any other fault is a SIGSEGV.
 
+pub mod mmref;
+pub mod shmem;
 pub mod uaccess;
 pub mod vma;
 
+use std::rc::Rc;
+
 use oxvm_cpu::mem::{FrameId, PAGE_SIZE};
-use oxvm_cpu::{Access, AddressSpace, Memory};
+use oxvm_cpu::{Access, AddressSpace, Memory, Prot};
 
 use crate::errno::Errno;
+pub use mmref::{next_object_id, MmRef};
+pub use shmem::{PageCache, ShmMap, ShmObject};
 pub use uaccess::{UserPtr, UserSpace, UserValue};
 pub use vma::{FileMap, VmProt, Vma, VmaKind, VmaSet};
 
@@ -46,6 +52,10 @@ pub enum FaultError {
     BadAccess,
     /// The guest memory limit is reached: the OOM killer's SIGKILL.
     OutOfMemory,
+    /// A page of a shared file mapping wholly past the end of the file,
+    /// or of shared anonymous memory past its size: SIGBUS (BUS_ADRERR),
+    /// as Linux.
+    BeyondEof,
 }
 
 /// Guest memory limit by default: 2 GiB, what a browser tab can give.
@@ -73,12 +83,24 @@ pub struct Mm {
     brk: u64,
     /// Frames (in the shared pool) beyond which no page is allocated.
     frame_limit: usize,
+    /// Shared objects of VMAs removed since the last `take_released`: the
+    /// caller writes them back and frees the unmapped ones
+    /// (`shmem::settle`), which needs the host and the frame pool.
+    released: Vec<Rc<ShmObject>>,
+    /// The page cache, once a file was mapped (set by mmap): a private
+    /// file page that a shared mapping already brought in is mapped
+    /// copy-on-write from it, so it shows the shared mappings' writes.
+    page_cache: Option<Rc<PageCache>>,
 }
 
 impl Default for Mm {
     fn default() -> Self {
         Self::new()
     }
+}
+
+fn vma_prot(vmas: &VmaSet, va: u64) -> VmProt {
+    vmas.find(va).map_or(VmProt::NONE, |v| v.prot)
 }
 
 /// A fresh zeroed frame, unless the pool has reached `limit` frames. Drops
@@ -95,7 +117,15 @@ fn alloc_frame(mem: &mut Memory, limit: usize) -> Option<FrameId> {
 
 impl Mm {
     pub fn new() -> Self {
-        Mm { space: AddressSpace::new(), vmas: VmaSet::default(), brk_start: 0, brk: 0, frame_limit: DEFAULT_FRAME_LIMIT }
+        Mm {
+            space: AddressSpace::new(),
+            vmas: VmaSet::default(),
+            brk_start: 0,
+            brk: 0,
+            frame_limit: DEFAULT_FRAME_LIMIT,
+            released: Vec::new(),
+            page_cache: None,
+        }
     }
 
     /// Cap the frames in use (by all processes) at `frames`.
@@ -121,13 +151,27 @@ impl Mm {
             brk_start: self.brk_start,
             brk: self.brk,
             frame_limit: self.frame_limit,
+            released: Vec::new(),
+            page_cache: self.page_cache.clone(),
         }
+    }
+
+    /// Use `cache` for private file mappings (see `page_cache`).
+    pub fn set_page_cache(&mut self, cache: Rc<PageCache>) {
+        self.page_cache = Some(cache);
+    }
+
+    /// The shared objects whose VMAs went away since the last call, for
+    /// `shmem::settle`.
+    pub fn take_released(&mut self) -> Vec<Rc<ShmObject>> {
+        std::mem::take(&mut self.released)
     }
 
     /// Release every page and VMA (exit, or exec replacing the image).
     pub fn clear(&mut self, mem: &mut Memory) {
         self.space.clear(&mut mem.phys);
-        self.vmas = VmaSet::default();
+        let vmas = std::mem::take(&mut self.vmas);
+        self.released.extend(vmas.iter().filter_map(|v| v.shm.as_ref().map(|s| s.obj.clone())));
         self.brk_start = 0;
         self.brk = 0;
     }
@@ -148,6 +192,25 @@ impl Mm {
         prot: VmProt,
         kind: VmaKind,
         file: Option<FileMap>,
+    ) -> Result<u64, Errno> {
+        // Anonymous shared memory gets an object of its own.
+        let size = page_up(len).unwrap_or(u64::MAX);
+        let shm = (kind == VmaKind::SharedAnon).then(|| ShmMap { obj: ShmObject::anon(size), offset: 0, writable: true });
+        self.map_with(mem, place, len, prot, kind, file, shm)
+    }
+
+    /// Map [addr, addr+len) backed by `file` and, for MAP_SHARED, the
+    /// shared object `shm` whose frames it maps.
+    #[allow(clippy::too_many_arguments)]
+    pub fn map_with(
+        &mut self,
+        mem: &mut Memory,
+        place: Placement,
+        len: u64,
+        prot: VmProt,
+        kind: VmaKind,
+        file: Option<FileMap>,
+        shm: Option<ShmMap>,
     ) -> Result<u64, Errno> {
         let len = page_up(len).filter(|&l| l != 0 && l <= oxvm_cpu::mem::USER_END).ok_or(Errno::ENOMEM)?;
         let start = match place {
@@ -174,7 +237,7 @@ impl Mm {
                 }
             }
         };
-        self.vmas.insert(Vma { start, end: start + len, prot, kind, file });
+        self.vmas.insert(Vma { start, end: start + len, prot, kind, file, shm });
         Ok(start)
     }
 
@@ -210,6 +273,7 @@ impl Mm {
             for va in self.mapped_pages(v.start, v.end) {
                 self.space.unmap(&mut mem.phys, va);
             }
+            self.released.extend(v.shm.map(|s| s.obj));
         }
     }
 
@@ -244,7 +308,23 @@ impl Mm {
         let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
         let new_len = page_up(new_len).filter(|&l| l <= oxvm_cpu::mem::USER_END).ok_or(Errno::ENOMEM)?;
         let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
-        let vma = self.vmas.find(old).cloned().filter(|v| old_len != 0 && old_end <= v.end).ok_or(Errno::EFAULT)?;
+        let vma = self.vmas.find(old).cloned().filter(|v| old_end <= v.end).ok_or(Errno::EFAULT)?;
+        if old_len == 0 {
+            // A second mapping of the same shared pages (only shared
+            // memory can be duplicated, and only to a new place).
+            let Some(mut shm) = vma.shm.clone() else { return Err(Errno::EINVAL) };
+            if !may_move {
+                // Growing 0 bytes in place into a used range: no room.
+                return Err(Errno::ENOMEM);
+            }
+            shm.offset += old - vma.start;
+            let file = vma.file.clone().map(|mut f| {
+                f.offset += old - vma.start;
+                f
+            });
+            let place = fixed.map_or(Placement::Hint(0), Placement::Fixed);
+            return self.map_with(mem, place, new_len, vma.prot, vma.kind, file, Some(shm));
+        }
         if fixed.is_none() {
             if new_len <= old_len {
                 self.unmap_range(mem, old + new_len, old_end);
@@ -277,14 +357,22 @@ impl Mm {
             f.offset += old - vma.start;
             f
         });
+        let shm = vma.shm.clone().map(|mut s| {
+            s.offset += old - vma.start;
+            s
+        });
         // Take the old range out of the VMAs first (its pages stay mapped
         // until moved below), then give the new range the same kind.
         self.vmas.remove_range(old, old_end);
-        self.vmas.insert(Vma { start: new, end: new + new_len, prot: vma.prot, kind: vma.kind, file });
+        self.vmas.insert(Vma { start: new, end: new + new_len, prot: vma.prot, kind: vma.kind, file, shm });
         for va in self.mapped_pages(old, old_end) {
             let Some(m) = self.space.lookup(va) else { continue };
             let off = va - old;
-            if off < moved {
+            if off < moved && m.shared {
+                // Shared memory stays shared at its new place.
+                mem.phys.add_ref(m.frame);
+                self.space.map_shared(&mut mem.phys, new + off, m.frame, m.prot);
+            } else if off < moved {
                 // A frame shared with another address space (after fork)
                 // must not become writable here: give the new place a copy.
                 let frame = if m.cow || mem.phys.refs(m.frame) > 1 {
@@ -312,16 +400,74 @@ impl Mm {
         if !self.vmas.covers(addr, end) {
             return Err(Errno::ENOMEM);
         }
-        // Shared file mappings are read-only: nothing would write the
-        // pages back to the file.
-        if prot.contains(VmProt::WRITE) && self.vmas.intersecting(addr, end).any(|v| v.file.as_ref().is_some_and(|f| f.shared)) {
+        // A shared file mapping can be made writable only if the file was
+        // open for writing.
+        if prot.contains(VmProt::WRITE) && self.vmas.intersecting(addr, end).any(|v| v.shm.as_ref().is_some_and(|s| !s.writable)) {
             return Err(Errno::EACCES);
         }
         self.vmas.protect(addr, end, prot);
         for va in self.mapped_pages(addr, end) {
-            self.space.protect(va, prot.page_prot());
+            let page = self.page_prot(va, prot);
+            self.space.protect(va, page);
         }
         Ok(())
+    }
+
+    /// The page-table permissions of a present page at `va` under `prot`:
+    /// clean pages of a shared file mapping stay write-protected, so the
+    /// first write marks them dirty (`handle_fault`).
+    fn page_prot(&self, va: u64, prot: VmProt) -> Prot {
+        let clean = self.vmas.find(va).and_then(|v| v.shm.as_ref().map(|s| (s, v.start))).is_some_and(|(s, start)| {
+            let idx = (s.offset + (page_down(va) - start)) / PAGE;
+            s.obj.is_file() && !s.obj.is_dirty(idx)
+        });
+        let p = prot.page_prot();
+        if clean {
+            Prot(p.0 & !Prot::WRITE.0)
+        } else {
+            p
+        }
+    }
+
+    /// Write-protect the present pages of shared object `obj` whose page
+    /// index is in `pages` (they were just written back: clean again).
+    pub fn write_protect(&mut self, obj: u64, pages: &std::collections::BTreeSet<u64>) {
+        let ranges: Vec<(u64, u64, u64)> =
+            self.vmas.iter().filter_map(|v| v.shm.as_ref().filter(|s| s.obj.id() == obj).map(|s| (v.start, v.end, s.offset))).collect();
+        for (start, end, offset) in ranges {
+            for va in self.mapped_pages(start, end) {
+                let Some(m) = self.space.lookup(va) else { continue };
+                if m.shared && m.prot.contains(Prot::WRITE) && pages.contains(&((offset + (va - start)) / PAGE)) {
+                    self.space.protect(va, Prot(m.prot.0 & !Prot::WRITE.0));
+                }
+            }
+        }
+    }
+
+    /// The futex key of the word at `addr`: (object id, offset) in shared
+    /// memory unless `private` (FUTEX_PRIVATE_FLAG), else None (the
+    /// caller uses the address space's id and the address).
+    pub fn shared_futex_key(&self, addr: u64, private: bool) -> Option<(u64, u64)> {
+        if private {
+            return None;
+        }
+        let v = self.vmas.find(addr)?;
+        let s = v.shm.as_ref()?;
+        Some((s.obj.id(), s.offset + (addr - v.start)))
+    }
+
+    /// The page cache objects of the shared file mappings in
+    /// [addr, addr+len) (msync): the range must be page-aligned and
+    /// mapped (else EINVAL/ENOMEM).
+    pub fn file_objects(&self, addr: u64, len: u64) -> Result<Vec<Rc<ShmObject>>, Errno> {
+        if !addr.is_multiple_of(PAGE) {
+            return Err(Errno::EINVAL);
+        }
+        let end = page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::ENOMEM)?;
+        if !self.vmas.covers(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(self.vmas.intersecting(addr, end).filter_map(|v| v.shm.as_ref()).filter(|s| s.obj.is_file()).map(|s| s.obj.clone()).collect())
     }
 
     /// Handle a page fault at `addr`: if a VMA allows the access, map a
@@ -332,12 +478,38 @@ impl Mm {
             return Err(FaultError::BadAccess);
         }
         let va = page_down(addr);
-        if self.space.lookup(va).is_some() {
+        let shm = vma.shm.as_ref().map(|s| (s.obj.clone(), (s.offset + (va - vma.start)) / PAGE));
+        if let Some(m) = self.space.lookup(va) {
+            // The first write to a clean page of a shared file mapping:
+            // it becomes dirty (written back from now on) and writable.
+            if let Some((obj, idx)) = shm.filter(|(o, _)| o.is_file() && access == Access::Write && m.shared) {
+                obj.mark_dirty(idx);
+                let prot = vma.prot.page_prot();
+                self.space.protect(va, prot);
+                return Ok(());
+            }
             // Present and still faulting: a permission the page table
             // enforces on purpose.
             return Err(FaultError::BadAccess);
         }
+        if let Some((obj, idx)) = shm {
+            let frame = obj.page(mem, idx, self.frame_limit)?;
+            mem.phys.add_ref(frame);
+            if access == Access::Write {
+                obj.mark_dirty(idx);
+            }
+            let prot = self.page_prot(va, vma_prot(&self.vmas, va));
+            self.space.map_shared(&mut mem.phys, va, frame, prot);
+            return Ok(());
+        }
         let (prot, file) = (vma.prot, vma.file.as_ref().map(|f| (f.file.clone(), f.offset + (va - vma.start))));
+        if let Some((file, off)) = &file {
+            if let Some(frame) = self.page_cache.as_ref().and_then(|c| c.cached_page(&**file, off / PAGE)) {
+                mem.phys.add_ref(frame);
+                self.space.map_cow(&mut mem.phys, va, frame, prot.page_prot());
+                return Ok(());
+            }
+        }
         let f = alloc_frame(mem, self.frame_limit).ok_or(FaultError::OutOfMemory)?;
         if let Some((file, off)) = file {
             // A private mapping's page is a copy of the file as it is now;
@@ -412,7 +584,7 @@ impl Mm {
             let heap = self.vmas.find(old_end - 1).filter(|v| v.kind == VmaKind::Heap && v.end == old_end).map(|v| v.start);
             match heap {
                 Some(s) if old_end > self.brk_start => self.vmas.set_end(s, new_end),
-                _ => self.vmas.insert(Vma { start: old_end, end: new_end, prot: VmProt::RW, kind: VmaKind::Heap, file: None }),
+                _ => self.vmas.insert(Vma { start: old_end, end: new_end, prot: VmProt::RW, kind: VmaKind::Heap, file: None, shm: None }),
             }
         } else if new_end < old_end {
             self.unmap_range(mem, new_end, old_end);

@@ -3,6 +3,7 @@
 //! not touched yet are faulted in exactly as a guest access would.
 
 use core::marker::PhantomData;
+use std::cell::RefCell;
 
 use oxvm_cpu::{Bus, Fault, Memory};
 
@@ -83,30 +84,36 @@ impl<T: UserValue> UserPtr<T> {
     }
 }
 
+/// The address space a [`UserSpace`] works on: borrowed directly (the
+/// loader, tests) or through a process's shared handle. The handle is
+/// borrowed only for the length of each access, so a `UserSpace` has no
+/// drop glue and ends its borrow of the `Ctx` where it is last used.
+enum MmAccess<'a> {
+    Direct(&'a mut Mm),
+    Shared(&'a RefCell<Mm>),
+}
+
 /// The kernel's view of one process's memory.
 pub struct UserSpace<'a> {
-    mm: &'a mut Mm,
+    mm: MmAccess<'a>,
     mem: &'a mut Memory,
 }
 
 impl<'a> UserSpace<'a> {
     pub fn new(mm: &'a mut Mm, mem: &'a mut Memory) -> Self {
-        UserSpace { mm, mem }
+        UserSpace { mm: MmAccess::Direct(mm), mem }
+    }
+
+    /// Through a shared handle (`MmRef::user`).
+    pub fn shared(mm: &'a RefCell<Mm>, mem: &'a mut Memory) -> Self {
+        UserSpace { mm: MmAccess::Shared(mm), mem }
     }
 
     /// Run `op` on a bus, faulting in pages it touches for the first time.
-    fn with_faults<T>(&mut self, mut op: impl FnMut(&mut Bus) -> Result<T, Fault>) -> Result<T, Errno> {
-        let mut last_page = None;
-        loop {
-            let mut bus = Bus::new(&mut self.mm.space, self.mem);
-            match op(&mut bus) {
-                Ok(v) => return Ok(v),
-                Err(Fault::Page { addr, access, present: false }) if last_page != Some(page_down(addr)) => {
-                    self.mm.handle_fault(self.mem, addr, access).map_err(|_| Errno::EFAULT)?;
-                    last_page = Some(page_down(addr));
-                }
-                Err(_) => return Err(Errno::EFAULT),
-            }
+    fn with_faults<T>(&mut self, op: impl FnMut(&mut Bus) -> Result<T, Fault>) -> Result<T, Errno> {
+        match &mut self.mm {
+            MmAccess::Direct(mm) => faulting(mm, self.mem, op),
+            MmAccess::Shared(cell) => faulting(&mut cell.borrow_mut(), self.mem, op),
         }
     }
 
@@ -144,6 +151,23 @@ impl<'a> UserSpace<'a> {
     /// ENAMETOOLONG if there is no NUL within `max`.
     pub fn read_cstring(&mut self, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
         self.with_faults(|bus| bus.read_cstr(addr, max))?.ok_or(Errno::ENAMETOOLONG)
+    }
+}
+
+/// Run `op` on a bus over `mm`, faulting in pages it touches for the
+/// first time (a page that faults twice in a row is EFAULT).
+fn faulting<T>(mm: &mut Mm, mem: &mut Memory, mut op: impl FnMut(&mut Bus) -> Result<T, Fault>) -> Result<T, Errno> {
+    let mut last_page = None;
+    loop {
+        let mut bus = Bus::new(&mut mm.space, mem);
+        match op(&mut bus) {
+            Ok(v) => return Ok(v),
+            Err(Fault::Page { addr, access, .. }) if last_page != Some(page_down(addr)) => {
+                mm.handle_fault(mem, addr, access).map_err(|_| Errno::EFAULT)?;
+                last_page = Some(page_down(addr));
+            }
+            Err(_) => return Err(Errno::EFAULT),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use oxvm_cpu::{Access, Prot};
 
+use super::shmem::ShmMap;
 use crate::vfs::FileOps;
 
 /// mmap/mprotect protection bits, with the PROT_* values of the ABI.
@@ -65,8 +66,8 @@ impl core::ops::BitOr for VmProt {
 pub enum VmaKind {
     /// A private anonymous mmap.
     Anon,
-    /// A MAP_SHARED anonymous mmap: private until fork exists, after which
-    /// parent and child must share its pages instead of copying them.
+    /// A MAP_SHARED anonymous mmap: its pages live in a shared object
+    /// (`Vma::shm`) that fork shares instead of copying.
     SharedAnon,
     /// A mapping of a file (mmap with a descriptor).
     File,
@@ -84,7 +85,7 @@ pub struct FileMap {
     pub file: Rc<dyn FileOps>,
     /// The file offset of the VMA's first byte.
     pub offset: u64,
-    /// MAP_SHARED (read-only for now: nothing is written back).
+    /// MAP_SHARED: the pages are the file's page cache (`Vma::shm`).
     pub shared: bool,
 }
 
@@ -109,6 +110,9 @@ pub struct Vma {
     pub kind: VmaKind,
     /// Where the pages come from when first touched: a file, or zeroes.
     pub file: Option<FileMap>,
+    /// MAP_SHARED: the shared object whose frames this VMA maps (a file's
+    /// page cache, or anonymous shared memory).
+    pub shm: Option<ShmMap>,
 }
 
 impl Vma {
@@ -161,6 +165,9 @@ impl VmaSet {
                 let mut upper = Vma { start: addr, ..v.clone() };
                 if let Some(f) = &mut upper.file {
                     f.offset += addr - v.start;
+                }
+                if let Some(s) = &mut upper.shm {
+                    s.offset += addr - v.start;
                 }
                 self.map.insert(v.start, Vma { end: addr, ..v });
                 self.map.insert(addr, upper);
@@ -226,7 +233,7 @@ mod tests {
     use super::*;
 
     fn vma(start: u64, end: u64) -> Vma {
-        Vma { start, end, prot: VmProt::RW, kind: VmaKind::Anon, file: None }
+        Vma { start, end, prot: VmProt::RW, kind: VmaKind::Anon, file: None, shm: None }
     }
 
     #[test]

@@ -101,6 +101,11 @@ impl FaultSignal {
         FaultSignal { signal, addr, rip, out_of_memory: false }
     }
 
+    /// SIGBUS for an access to a file mapping past the end of the file.
+    pub fn bus(addr: u64, rip: u64) -> FaultSignal {
+        FaultSignal { signal: Signal::SIGBUS, addr, rip, out_of_memory: false }
+    }
+
     /// The OOM killer's SIGKILL for a fault at `addr` that needed a page.
     pub fn out_of_memory(addr: u64, rip: u64) -> FaultSignal {
         FaultSignal { signal: Signal::SIGKILL, addr, rip, out_of_memory: true }

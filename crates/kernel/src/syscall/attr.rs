@@ -61,7 +61,16 @@ pub fn sys_truncate(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if d.inode().kind() == FileType::Directory {
         return Err(Errno::EISDIR);
     }
+    let key = d.inode().stat().map(|st| (st.dev, st.ino));
+    if let Ok(key) = key {
+        if let Some(obj) = ctx.process.fs.vfs.page_cache.lookup_key(key) {
+            let _ = obj.writeback(ctx.host, ctx.mem);
+        }
+    }
     d.inode().truncate(len as u64)?;
+    if let Ok(key) = key {
+        super::mm::truncated(ctx, key, len as u64);
+    }
     ret(0)
 }
 
@@ -75,9 +84,13 @@ pub fn sys_ftruncate(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if d.inode().kind() != FileType::Regular {
         return Err(Errno::EINVAL);
     }
+    let _ = super::mm::writeback_file(ctx, &f);
     match f.ops.truncate(len as u64) {
         Some(r) => r?,
         None => d.inode().truncate(len as u64)?,
+    }
+    if let Ok(st) = f.stat() {
+        super::mm::truncated(ctx, (st.dev, st.ino), len as u64);
     }
     ret(0)
 }
@@ -87,6 +100,7 @@ pub fn sys_fsync(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if f.is_path_only() {
         return Err(Errno::EBADF);
     }
+    super::mm::writeback_file(ctx, &f)?;
     f.ops.sync()?;
     ret(0)
 }

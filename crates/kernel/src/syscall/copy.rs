@@ -18,6 +18,29 @@ fn is_regular(f: &OpenFile) -> bool {
 fn copy(
     ctx: &mut Ctx,
     src: &OpenFile,
+    src_off: Option<u64>,
+    dst: &OpenFile,
+    dst_off: Option<u64>,
+    len: u64,
+) -> Result<(u64, Option<u64>, Option<u64>), Errno> {
+    // Shared mappings' writes reach both files first, and the destination's
+    // mappings see the copy after (as read_into/write_from do).
+    let _ = super::mm::writeback_file(ctx, src);
+    let _ = super::mm::writeback_file(ctx, dst);
+    let r = copy_chunks(ctx, src, src_off, dst, dst_off, len);
+    if let Ok((n, _, end)) = r {
+        // The copy ends at the new offset (or position).
+        let end = end.unwrap_or_else(|| dst.offset());
+        if n > 0 && dst.ops.seekable() {
+            super::mm::refresh_file(ctx, dst, end.saturating_sub(n), end);
+        }
+    }
+    r
+}
+
+fn copy_chunks(
+    ctx: &mut Ctx,
+    src: &OpenFile,
     mut src_off: Option<u64>,
     dst: &OpenFile,
     mut dst_off: Option<u64>,

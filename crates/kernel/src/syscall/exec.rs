@@ -8,7 +8,7 @@
 use oxvm_cpu::state::reg;
 use oxvm_cpu::CpuState;
 
-use super::{Ctx, SyscallArgs, SyscallResult, SyscallReturn};
+use super::{Ctx, SyscallArgs, SyscallResult, SyscallReturn, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW};
 use crate::errno::Errno;
 use crate::loader::{self, ExecParams};
 use crate::mm::Mm;
@@ -42,22 +42,53 @@ fn strings(ctx: &mut Ctx, mut addr: u64, budget: &mut u64) -> Result<Vec<Vec<u8>
 
 pub fn sys_execve(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let path = ctx.path(a.arg(0))?;
+    exec_at(ctx, AT_FDCWD, path, a.arg(1), a.arg(2), 0)
+}
+
+/// execveat(2): the path is relative to `dirfd`; with AT_EMPTY_PATH and
+/// an empty path, the open file itself runs (fexecve), seen by the new
+/// program as /dev/fd/N; AT_SYMLINK_NOFOLLOW refuses a final symlink.
+pub fn sys_execveat(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let path = ctx.path(a.arg(1))?;
+    exec_at(ctx, a.arg(0) as i32, path, a.arg(2), a.arg(3), a.arg(4) as u32)
+}
+
+fn exec_at(ctx: &mut Ctx, dirfd: i32, path: Vec<u8>, argv: u64, envp: u64, flags: u32) -> SyscallResult {
+    if flags & !(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut fs = ctx.process.fs.clone();
+    let (path, execfn) = if path.is_empty() {
+        if flags & AT_EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        let d = ctx.file(dirfd)?.dentry.clone().ok_or(Errno::EACCES)?;
+        (d.path_from(&fs.root), format!("/dev/fd/{dirfd}").into_bytes())
+    } else {
+        if dirfd != AT_FDCWD && path.first() != Some(&b'/') {
+            fs.cwd = ctx.base(dirfd, &path)?;
+        }
+        if flags & AT_SYMLINK_NOFOLLOW != 0 && fs.resolve(&fs.cwd, &path, false)?.inode().kind() == crate::vfs::FileType::Symlink {
+            return Err(Errno::ELOOP);
+        }
+        (path.clone(), path)
+    };
     let mut budget = MAX_ARG_BYTES;
-    let argv = strings(ctx, a.arg(1), &mut budget)?;
-    let envp = strings(ctx, a.arg(2), &mut budget)?;
+    let argv = strings(ctx, argv, &mut budget)?;
+    let envp = strings(ctx, envp, &mut budget)?;
     let creds = ctx.process.creds;
-    let prepared = loader::binfmt::prepare(&ctx.process.fs, &path, &argv, &creds).map_err(|e| e.errno())?;
+    let prepared = loader::binfmt::prepare(&fs, &path, &argv, &creds).map_err(|e| e.errno())?;
 
     let mut random = [0u8; 16];
     ctx.host.random(&mut random);
     let mut mm = Mm::new();
-    mm.set_frame_limit(ctx.process.mm.frame_limit());
+    mm.set_frame_limit(ctx.process.mm.borrow().frame_limit());
     let params = ExecParams {
         image: &prepared.image,
         interp: prepared.interp.as_deref(),
         argv: &prepared.argv,
         envp: &envp,
-        execfn: &path,
+        execfn: &execfn,
         creds,
         random,
     };
@@ -70,8 +101,11 @@ pub fn sys_execve(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     };
 
     // The new image is complete: switch to it.
-    let mut old = std::mem::replace(&mut ctx.process.mm, mm);
-    old.clear(ctx.mem);
+    // A vfork child hands the shared memory back to its parent here; a
+    // process alone in its memory frees it.
+    let old = std::mem::replace(&mut ctx.process.mm, crate::mm::MmRef::new(mm));
+    let objs = old.release(ctx.mem);
+    crate::mm::shmem::settle(objs, ctx.host, ctx.mem);
     let icount = ctx.cpu.icount;
     *ctx.cpu = CpuState { rip: loaded.entry, icount, ..Default::default() };
     ctx.cpu.gpr[reg::RSP] = loaded.sp;
@@ -86,6 +120,6 @@ pub fn sys_execve(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     ctx.sig.altstack = (0, 2, 0);
     *ctx.clear_child_tid = 0;
     ctx.process.robust_list = (0, 0);
-    ctx.process.set_comm(&path);
+    ctx.process.set_comm(&execfn);
     Ok(SyscallReturn::NoReturn)
 }

@@ -13,7 +13,7 @@ pub fn in_kernel(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
 }
 
 /// Syscall numbers `Kernel::run` handles itself.
-pub const IN_KERNEL: [u64; 15] = [56, 57, 58, 60, 61, 62, 129, 130, 200, 202, 231, 234, 247, 297, 435];
+pub const IN_KERNEL: [u64; 19] = [56, 57, 58, 60, 61, 62, 109, 112, 121, 124, 129, 130, 200, 202, 231, 234, 247, 297, 435];
 
 /// A call oxvm knowingly does not offer: ENOSYS without the "unsupported"
 /// warning, because its callers treat ENOSYS as "use the fallback"

@@ -40,48 +40,10 @@ pub fn sys_getgroups(_ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     ret(0)
 }
 
-/// Process groups and sessions: each process leads its own group and
-/// session until fork and job control exist.
+/// getpgrp(2). setpgid, getpgid, setsid and getsid look at other
+/// processes: the run loop handles them (`kernel/job.rs`).
 pub fn sys_getpgrp(ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
-    ret(ctx.process.pid as u64)
-}
-
-fn own(ctx: &Ctx, pid: u64) -> Result<(), Errno> {
-    let pid = pid as i32;
-    if pid < 0 {
-        return Err(Errno::EINVAL);
-    }
-    if pid != 0 && pid as u32 != ctx.process.pid {
-        return Err(Errno::ESRCH);
-    }
-    Ok(())
-}
-
-pub fn sys_getpgid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
-    own(ctx, a.arg(0))?;
-    ret(ctx.process.pid as u64)
-}
-
-pub fn sys_getsid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
-    own(ctx, a.arg(0))?;
-    ret(ctx.process.pid as u64)
-}
-
-pub fn sys_setpgid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
-    own(ctx, a.arg(0))?;
-    let pgid = a.arg(1) as i32;
-    if pgid < 0 {
-        return Err(Errno::EINVAL);
-    }
-    if pgid != 0 && pgid as u32 != ctx.process.pid {
-        return Err(Errno::EPERM);
-    }
-    ret(0)
-}
-
-/// A group leader cannot start a session, and every process leads one.
-pub fn sys_setsid(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
-    Err(Errno::EPERM)
+    ret(u64::from(ctx.process.job.pgid))
 }
 
 fn put_ids(ctx: &mut Ctx, addrs: [u64; 3], ids: [u32; 3]) -> SyscallResult {

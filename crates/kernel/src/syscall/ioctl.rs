@@ -25,8 +25,20 @@ pub fn sys_ioctl(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
             ret(0)
         }
         _ => {
+            if let Some(r) = f.ops.ioctl_open(cmd, arg) {
+                // The new descriptor's flags come in `arg` (open(2) flags).
+                let flags = arg as u32;
+                let file = crate::vfs::OpenFile::new(r?, None, flags);
+                let fd = ctx.process.files.borrow_mut().insert(file, flags & crate::vfs::file::O_CLOEXEC != 0)?;
+                return ret(fd as u64);
+            }
             let mut us = ctx.process.mm.user(ctx.mem);
-            ret(f.ops.ioctl(ctx.host, &mut us, cmd, arg)?)
+            match f.ops.ioctl(ctx.host, &mut us, cmd, arg) {
+                // A job-control check stopped the caller: the call restarts
+                // once it continues.
+                Err(e) if e == crate::tty::ERESTARTSYS => Ok(super::SyscallReturn::Block),
+                r => ret(r?),
+            }
         }
     }
 }

@@ -17,7 +17,8 @@ fn check_range(ctx: &mut Ctx, addr: u64, len: u64) -> Result<(), Errno> {
     if start >= end {
         return Ok(());
     }
-    let vmas = ctx.process.mm.vmas();
+    let mm = ctx.process.mm.borrow();
+    let vmas = mm.vmas();
     let mut at = start;
     while at < end {
         let v = vmas.find(at).ok_or(Errno::ENOMEM)?;

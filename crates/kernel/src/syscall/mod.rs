@@ -219,7 +219,7 @@ impl Dispatcher {
         // with its arguments as they were before it ran: execve replaces
         // the memory they point into.
         let before = (self.strace && entry.is_some_and(|e| matches!(e.name, "execve" | "execveat")))
-            .then(|| strace::format(&mut ctx.process.mm.user(ctx.mem), entry, &args, None));
+            .then(|| strace::format(&mut ctx.user(), entry, &args, None));
         let outcome = match entry.and_then(|e| e.handler) {
             Some(handler) => handler(ctx, &args).unwrap_or_else(|e| SyscallReturn::Return(e.as_return())),
             None => {
@@ -243,7 +243,7 @@ impl Dispatcher {
             };
             let line = match (outcome, before) {
                 (SyscallReturn::NoReturn, Some(b)) => b,
-                _ => strace::format(&mut ctx.process.mm.user(ctx.mem), entry, &args, ret),
+                _ => strace::format(&mut ctx.user(), entry, &args, ret),
             };
             ctx.host.diag(&line);
         }

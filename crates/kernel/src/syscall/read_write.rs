@@ -6,7 +6,7 @@ use std::rc::Rc;
 use super::signal::on_epipe;
 use super::{ret, Ctx, SyscallArgs, SyscallResult, SyscallReturn};
 use crate::errno::Errno;
-use crate::vfs::file::O_NONBLOCK;
+use crate::vfs::file::{O_APPEND, O_NONBLOCK};
 use crate::vfs::{FileType, Io, OpenFile};
 use oxvm_cpu::state::reg;
 
@@ -21,6 +21,8 @@ const UIO_MAXIOV: u64 = 1024;
 /// Read up to `count` bytes into guest memory at `buf`, at the file
 /// position (`pos` None) or at `pos`. Stops at the first short read.
 fn read_into(ctx: &mut Ctx, file: &OpenFile, buf: u64, count: u64, pos: Option<u64>) -> Result<Io, Errno> {
+    // Shared mappings' writes first (see mm/shmem.rs).
+    let _ = super::mm::writeback_file(ctx, file);
     let mut done = 0u64;
     let mut chunk = vec![0u8; CHUNK.min(count as usize)];
     while done < count {
@@ -54,6 +56,27 @@ fn read_into(ctx: &mut Ctx, file: &OpenFile, buf: u64, count: u64, pos: Option<u
 
 /// Write `count` bytes from guest memory at `buf`.
 fn write_from(ctx: &mut Ctx, file: &OpenFile, buf: u64, count: u64, pos: Option<u64>) -> Result<Io, Errno> {
+    // Shared mappings' writes go to the file first, and see this write
+    // after (see mm/shmem.rs).
+    let _ = super::mm::writeback_file(ctx, file);
+    let r = write_chunks(ctx, file, buf, count, pos);
+    if let Ok(Io::Done(n)) = r {
+        // Where the bytes went: at `pos`, or just before the new position;
+        // O_APPEND (pwrite too) puts them at the end.
+        let n = n as u64;
+        let end = match pos {
+            _ if file.flags() & O_APPEND != 0 => file.stat().map_or(u64::MAX, |st| st.size),
+            Some(p) => p + n,
+            None => file.offset(),
+        };
+        if n > 0 && file.ops.seekable() {
+            super::mm::refresh_file(ctx, file, end.saturating_sub(n), end);
+        }
+    }
+    r
+}
+
+fn write_chunks(ctx: &mut Ctx, file: &OpenFile, buf: u64, count: u64, pos: Option<u64>) -> Result<Io, Errno> {
     let mut done = 0u64;
     let mut chunk = vec![0u8; CHUNK.min(count as usize)];
     while done < count {

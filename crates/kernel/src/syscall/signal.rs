@@ -75,11 +75,15 @@ pub fn sys_rt_sigprocmask(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 
 const SIG_IGN: u64 = 1;
 
-/// Signals whose default action is to do nothing.
-/// The stop signals (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) are ignored
-/// too until job control exists.
+/// Signals whose default action is to do nothing: CHLD, CONT, URG, WINCH.
 fn ignored_by_default(sig: u64) -> bool {
-    matches!(sig, 17 | 18 | 19 | 20 | 21 | 22 | 23 | 28) // CHLD, CONT, STOP, TSTP, TTIN, TTOU, URG, WINCH
+    matches!(sig, 17 | 18 | 23 | 28)
+}
+
+/// The stop signals (STOP, TSTP, TTIN, TTOU): their default action stops
+/// the process when delivered, so they are queued, never fatal.
+fn stops_by_default(sig: u64) -> bool {
+    matches!(sig, 19..=22)
 }
 
 /// Whether `sig` (1..=64) with dispositions `acts`, sent to a thread
@@ -87,7 +91,7 @@ fn ignored_by_default(sig: u64) -> bool {
 pub fn default_action_kills(acts: &[[u64; 4]; 64], mask: u64, sig: u64) -> bool {
     let handler = acts[sig as usize - 1][0];
     let blocked = mask & (1 << (sig - 1)) != 0 && sig != 9 && sig != 19;
-    !(handler == SIG_IGN || (handler == 0 && ignored_by_default(sig)) || blocked)
+    !(handler == SIG_IGN || (handler == 0 && (ignored_by_default(sig) || stops_by_default(sig))) || blocked)
 }
 
 /// What sending a signal to a process did.
@@ -132,11 +136,12 @@ pub fn sys_rt_sigreturn(ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
     let mut r = Err(oxvm_cpu::Fault::GeneralProtection);
     for _ in 0..8 {
         r = {
-            let mut bus = oxvm_cpu::Bus::new(&mut ctx.process.mm.space, ctx.mem);
+            let mut mm = ctx.process.mm.borrow_mut();
+            let mut bus = oxvm_cpu::Bus::new(&mut mm.space, ctx.mem);
             crate::signal::frame::restore(ctx.cpu, &mut bus)
         };
         match r {
-            Err(oxvm_cpu::Fault::Page { addr, access, present: false }) if ctx.process.mm.handle_fault(ctx.mem, addr, access).is_ok() => {}
+            Err(oxvm_cpu::Fault::Page { addr, access, .. }) if ctx.process.mm.borrow_mut().handle_fault(ctx.mem, addr, access).is_ok() => {}
             _ => break,
         }
     }

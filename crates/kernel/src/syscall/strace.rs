@@ -230,16 +230,28 @@ fn fcntl_cmd(v: u64) -> String {
 }
 
 fn ioctl_cmd(v: u64) -> String {
-    use crate::dev::console::*;
+    use crate::tty::*;
     let name = match v as u32 {
         TCGETS => "TCGETS",
         TCSETS => "TCSETS",
         TCSETSW => "TCSETSW",
         TCSETSF => "TCSETSF",
+        TCSBRK => "TCSBRK",
+        TCXONC => "TCXONC",
+        TCFLSH => "TCFLSH",
+        TIOCSCTTY => "TIOCSCTTY",
         TIOCGPGRP => "TIOCGPGRP",
+        TIOCSPGRP => "TIOCSPGRP",
+        TIOCOUTQ => "TIOCOUTQ",
         TIOCGWINSZ => "TIOCGWINSZ",
         TIOCSWINSZ => "TIOCSWINSZ",
         FIONREAD => "FIONREAD",
+        TIOCNOTTY => "TIOCNOTTY",
+        TIOCGSID => "TIOCGSID",
+        TIOCGPTN => "TIOCGPTN",
+        TIOCSPTLCK => "TIOCSPTLCK",
+        TIOCGPTLCK => "TIOCGPTLCK",
+        TIOCGPTPEER => "TIOCGPTPEER",
         super::ioctl::FIOCLEX => "FIOCLEX",
         super::ioctl::FIONCLEX => "FIONCLEX",
         super::ioctl::FIONBIO => "FIONBIO",

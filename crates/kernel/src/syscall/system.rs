@@ -26,7 +26,7 @@ pub fn sys_uname(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 
 pub fn sys_sysinfo(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let page = crate::mm::PAGE;
-    let total = ctx.process.mm.frame_limit() as u64 * page;
+    let total = ctx.process.mm.borrow().frame_limit() as u64 * page;
     let used = ctx.mem.phys.frames_in_use() as u64 * page;
     let uptime = ctx.host.now(Clock::Monotonic) / 1_000_000_000;
     let mut b = [0u8; 112];

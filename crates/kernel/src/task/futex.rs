@@ -1,8 +1,9 @@
-//! Futex wait queues. A waiter is keyed by (address space, address): the
-//! address space is named by the pid of the process owning it, which all
-//! its threads share. Shared futexes use the same key: processes share no
-//! writable memory yet (MAP_SHARED anonymous memory is private after fork),
-//! so a word can only be shared between threads.
+//! Futex wait queues. A waiter is keyed by (object, offset): for private
+//! memory the object is the address space (`MmRef::id`, shared by its
+//! threads and by CLONE_VM children) and the offset the address; for a
+//! word in shared memory (MAP_SHARED, unless FUTEX_PRIVATE_FLAG) the object
+//! is the shared object (`ShmObject::id`) and the offset the word's offset
+//! in it, so processes mapping it at different addresses meet.
 //!
 //! Waiters are woken in the order they queued (Linux wakes by priority,
 //! FIFO within one priority, and every task has the same priority here).
@@ -12,7 +13,9 @@ use super::Pid;
 /// What a waiter waits on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FutexKey {
-    pub mm: Pid,
+    /// The address space's id (`MmRef::id`) for a private word, the
+    /// shared object's (`ShmObject::id`) for a shared one.
+    pub mm: u64,
     pub addr: u64,
 }
 
@@ -73,12 +76,6 @@ impl FutexQueues {
         let before = self.waiters.len();
         self.waiters.retain(|w| w.tid != tid);
         self.waiters.len() != before
-    }
-
-    /// Drop every waiter of address space `mm` (the process exited or
-    /// exec'd).
-    pub fn remove_mm(&mut self, mm: Pid) {
-        self.waiters.retain(|w| w.key.mm != mm);
     }
 }
 

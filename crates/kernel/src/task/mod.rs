@@ -3,6 +3,7 @@
 //! A process has one task per thread (CLONE_THREAD adds one).
 
 pub mod futex;
+pub mod job;
 pub mod wait;
 
 use std::cell::RefCell;
@@ -11,7 +12,7 @@ use std::rc::Rc;
 use oxvm_cpu::CpuState;
 
 use crate::loader::Creds;
-use crate::mm::Mm;
+use crate::mm::MmRef;
 use crate::signal::pending::PendingSet;
 use crate::signal::Signal;
 use crate::vfs::{FdTable, FsContext};
@@ -105,7 +106,9 @@ impl CpuTimes {
 pub struct Process {
     pub pid: Pid,
     pub ppid: Pid,
-    pub mm: Mm,
+    /// The address space, shared with the process that vforked this one
+    /// (or that this one vforked) until exec or exit.
+    pub mm: MmRef,
     pub creds: Creds,
     /// Root, working directory, umask (shared with CLONE_FS).
     pub fs: FsContext,
@@ -140,6 +143,8 @@ pub struct Process {
     pub times: CpuTimes,
     /// CPU time of the children (and their descendants) it has reaped.
     pub child_times: CpuTimes,
+    /// Process group, session, stopped state (`job.rs`).
+    pub job: job::Job,
 }
 
 impl Process {
@@ -152,7 +157,7 @@ impl Process {
         self.prctl.name[..n].copy_from_slice(&base[..n]);
     }
 
-    pub fn new(pid: Pid, ppid: Pid, mm: Mm, creds: Creds, fs: FsContext, files: FdTable) -> Process {
+    pub fn new(pid: Pid, ppid: Pid, mm: MmRef, creds: Creds, fs: FsContext, files: FdTable) -> Process {
         Process {
             pid,
             ppid,
@@ -173,6 +178,7 @@ impl Process {
             prctl: PrctlState::default(),
             nice: 0,
             exit: None,
+            job: job::Job::leader(pid),
         }
     }
 }

@@ -324,6 +324,11 @@ pub trait FileOps {
     fn ioctl(&self, _host: &mut dyn Host, _us: &mut UserSpace, _cmd: u32, _arg: u64) -> Result<u64> {
         Err(Errno::ENOTTY)
     }
+    /// An ioctl that opens a new file for a new descriptor (a pty
+    /// master's TIOCGPTPEER); None: `cmd` is not one.
+    fn ioctl_open(&self, _cmd: u32, _arg: u64) -> Option<Result<Rc<dyn FileOps>>> {
+        None
+    }
     fn sync(&self) -> Result<()> {
         Ok(())
     }

@@ -81,6 +81,8 @@ pub struct Vfs {
     pub locks: Rc<super::lock::LockTable>,
     /// Named pipes in use, by the FIFO inode's identity.
     pub fifos: crate::fs::pipe::FifoTable,
+    /// The shared objects of files mapped MAP_SHARED (`mm/shmem.rs`).
+    pub page_cache: Rc<crate::mm::PageCache>,
 }
 
 impl Vfs {
