@@ -2,6 +2,7 @@
 
 mod job;
 mod process;
+mod procfs;
 mod signal;
 mod sigqueue;
 
@@ -19,7 +20,7 @@ use crate::syscall::{Ctx, Dispatcher, SyscallReturn};
 use crate::task::futex::FutexQueues;
 use crate::task::{default_rlimits, ExitStatus, Pid, Process, Rlimit, Task, TaskState, RLIMIT_NOFILE, RLIM_NLIMITS};
 use crate::vfs::file::{O_RDONLY, O_WRONLY};
-use crate::vfs::{Dentry, EmptyDir, FdTable, FileType, FsContext, InodeRef, OpenFile, Vfs};
+use crate::vfs::{Dentry, EmptyDir, FdTable, FsContext, InodeRef, OpenFile, Vfs};
 
 /// What the host should do after [`Kernel::run`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +85,8 @@ pub struct Kernel {
     ttys: Rc<crate::tty::TtyRegistry>,
     /// A stop or continue (seen while checking readiness) woke a parent.
     job_woke: bool,
+    /// What procfs shows of the processes (kept current by `procfs.rs`).
+    procfs: procfs::Registry,
 }
 
 /// The most instructions a task runs before the next one gets its turn.
@@ -110,6 +113,7 @@ impl Kernel {
             timers: Default::default(),
             ttys: Rc::new(crate::tty::TtyRegistry::default()),
             job_woke: false,
+            procfs: Default::default(),
         }
     }
 
@@ -119,24 +123,16 @@ impl Kernel {
         self.rlimits = limits;
     }
 
-    /// Make `root` the root directory of processes spawned from now on.
-    /// A devtmpfs is mounted over its `dev` directory (when it has one),
-    /// so the guest sees Linux's device nodes whatever the host tree holds.
+    /// Make `root` the root directory of processes spawned from now on,
+    /// with what a Debian container has mounted over it
+    /// ([`crate::fs::mount_standard`]: devtmpfs and /dev/shm, procfs,
+    /// sysfs), whatever the host tree holds there.
     pub fn set_root(&mut self, root: InodeRef) {
-        if let Ok(dev) = root.lookup(b"dev") {
-            // Before any process exists nobody else holds the table.
-            if dev.kind() == FileType::Directory {
-                if let Some(vfs) = Rc::get_mut(&mut self.vfs) {
-                    vfs.mount(&dev, crate::fs::devtmpfs::new_root_with_ttys(Some(dev.clone()), Some(self.ttys.clone())));
-                }
-            }
-        }
-        if let Ok(proc) = root.lookup(b"proc") {
-            if proc.kind() == FileType::Directory {
-                if let Some(vfs) = Rc::get_mut(&mut self.vfs) {
-                    vfs.mount(&proc, crate::fs::procfs::new_root());
-                }
-            }
+        self.proc_note_time();
+        // Before any process exists nobody else holds the table.
+        if let Some(vfs) = Rc::get_mut(&mut self.vfs) {
+            let mounts = crate::fs::mount_standard(vfs, &root, &self.procfs, Some(self.ttys.clone()));
+            self.procfs.set_mounts(mounts);
         }
         self.root = Dentry::root(root);
     }
@@ -188,7 +184,7 @@ impl Kernel {
     pub fn spawn_path(&mut self, s: &SpawnPath) -> Result<Pid, ExecError> {
         let fs = self.fs_context(s.cwd, s.creds);
         let prepared = loader::binfmt::prepare(&fs, s.path, &s.argv, &s.creds)?;
-        self.start(&prepared.image, prepared.interp.as_deref(), &prepared.argv, &s.envp, s.path, s.creds, fs)
+        self.start(&prepared.image, prepared.interp.as_deref(), &prepared.argv, &s.envp, s.path, s.creds, fs, Some(&prepared))
     }
 
     /// Print every syscall with its arguments and result, like strace.
@@ -205,6 +201,7 @@ impl Kernel {
     /// killer would. Applies to processes spawned afterwards.
     pub fn set_memory_limit(&mut self, bytes: u64) {
         self.frame_limit = usize::try_from(bytes / oxvm_cpu::mem::PAGE_SIZE as u64).unwrap_or(usize::MAX);
+        self.procfs.frame_limit.set(self.frame_limit);
     }
 
     /// Guest instructions retired so far, by all tasks.
@@ -226,7 +223,7 @@ impl Kernel {
     /// exit ends [`Kernel::run`].
     pub fn spawn(&mut self, s: &Spawn) -> Result<Pid, ExecError> {
         let fs = self.fs_context(b"/", s.creds);
-        self.start(s.image, None, &s.argv, &s.envp, &s.execfn, s.creds, fs)
+        self.start(s.image, None, &s.argv, &s.envp, &s.execfn, s.creds, fs, None)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -239,6 +236,7 @@ impl Kernel {
         execfn: &[u8],
         creds: Creds,
         fs: FsContext,
+        prepared: Option<&loader::binfmt::Prepared>,
     ) -> Result<Pid, ExecError> {
         let mut random = [0u8; 16];
         self.host.random(&mut random);
@@ -262,6 +260,10 @@ impl Kernel {
         let mut process = Process::new(pid, 0, crate::mm::MmRef::new(mm), creds, fs, files);
         process.rlimits = self.rlimits;
         process.set_comm(execfn);
+        process.exec_info = Rc::new(match prepared {
+            Some(p) => crate::fs::procfs::ExecInfo::new(p, &loaded, envp.to_vec()),
+            None => crate::fs::procfs::ExecInfo { argv: argv.to_vec(), envp: envp.to_vec(), stack: loaded.sp, ..Default::default() },
+        });
         self.processes.insert(pid, process);
         self.tasks.push(Task {
             tid: pid,
@@ -283,6 +285,7 @@ impl Kernel {
         }
         self.init.get_or_insert(pid);
         self.tty_groups_changed();
+        self.proc_sync(pid, false);
         Ok(pid)
     }
 
@@ -307,6 +310,7 @@ impl Kernel {
             if self.tasks.iter().any(|t| t.state == TaskState::Dead) {
                 self.retired_icount += self.tasks.iter().filter(|t| t.state == TaskState::Dead).map(|t| t.cpu.icount).sum::<u64>();
                 self.tasks.retain(|t| t.state != TaskState::Dead);
+                self.proc_sync_all();
             }
             let n = self.tasks.len();
             if n == 0 {
@@ -465,13 +469,17 @@ impl Kernel {
             Exit::Budget => true,
             Exit::Syscall => {
                 let nr = task.cpu.gpr[oxvm_cpu::state::reg::RAX];
+                let pid = task.pid;
+                self.proc_before_syscall(ti, nr);
                 if crate::syscall::exit::IN_KERNEL.contains(&nr) {
                     // Their waits have no time limit of their own.
-                    task.deadline = None;
+                    self.tasks[ti].deadline = None;
                     self.process_syscall(ti, nr);
+                    self.proc_after_syscall(pid, nr);
                     return !(was_blocked && self.tasks[ti].state == TaskState::Blocked);
                 }
-                let pid = task.pid;
+                let task = &mut self.tasks[ti];
+                let Some(process) = self.processes.get_mut(&pid) else { return true };
                 let mut ctx = Ctx {
                     cpu: &mut task.cpu,
                     tid: task.tid,
@@ -516,6 +524,7 @@ impl Kernel {
                 } else if out == SyscallReturn::NoReturn && matches!(nr, 59 | 322) {
                     self.after_exec(ti);
                 }
+                self.proc_after_syscall(pid, nr);
                 !(was_blocked && out == SyscallReturn::Block)
             }
             Exit::Fault(f) => {

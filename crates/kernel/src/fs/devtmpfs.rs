@@ -2,8 +2,8 @@
 //! root's own /dev holds. The memory devices, tty and console are nodes
 //! with Linux's numbers; stdin/stdout/stderr/fd are the usual symlinks
 //! into /proc/self/fd. Any other name (shm, pts, ...) falls through to the
-//! covered host directory when there is one, so /dev/shm stays writable
-//! until oxvm has a tmpfs.
+//! covered host directory when there is one. `shm` is a tmpfs of its own
+//! (POSIX shared memory and semaphores live there).
 
 use std::any::Any;
 use std::rc::Rc;
@@ -14,7 +14,7 @@ use crate::tty::TtyRegistry;
 use crate::vfs::{makedev, DirEntry, FileOps, FileType, Inode, InodeRef, Result, Stat, StatFs};
 
 /// devtmpfs's device number (an anonymous one, as Linux gives it).
-const DEV: u64 = 5;
+pub const DEV: u64 = 5;
 const TMPFS_MAGIC: u64 = 0x0102_1994;
 
 /// One fixed node: a character device or a symlink.
@@ -42,19 +42,16 @@ const NODES: &[(&[u8], Node)] = &[
 /// The root of the devtmpfs, over the host's /dev (if any).
 pub struct DevRoot {
     host: Option<InodeRef>,
+    shm: Option<InodeRef>,
     ttys: Option<Rc<TtyRegistry>>,
 }
 
 /// A devtmpfs root; `host` is the directory it covers, where names it
-/// does not define are looked up.
-pub fn new_root(host: Option<InodeRef>) -> InodeRef {
-    new_root_with_ttys(host, None)
-}
-
-/// A devtmpfs whose tty, console and ptmx nodes open `ttys`' terminals,
-/// with their devpts at `pts`.
-pub fn new_root_with_ttys(host: Option<InodeRef>, ttys: Option<Rc<TtyRegistry>>) -> InodeRef {
-    Rc::new(DevRoot { host, ttys })
+/// does not define are looked up; `shm` is the filesystem at /dev/shm;
+/// with `ttys`, the tty, console and ptmx nodes open its terminals and
+/// its devpts is at pts.
+pub fn new_root(host: Option<InodeRef>, shm: Option<InodeRef>, ttys: Option<Rc<TtyRegistry>>) -> InodeRef {
+    Rc::new(DevRoot { host, shm, ttys })
 }
 
 struct DevNode {
@@ -84,6 +81,9 @@ impl Inode for DevRoot {
         if let (b"pts", Some(t)) = (name, &self.ttys) {
             return Ok(crate::fs::devpts::new_root(t.clone()));
         }
+        if let (b"shm", Some(shm)) = (name, &self.shm) {
+            return Ok(shm.clone());
+        }
         match &self.host {
             Some(h) => h.lookup(name),
             None => Err(Errno::ENOENT),
@@ -94,7 +94,8 @@ impl Inode for DevRoot {
             Some(h) => Some(h.open(0)?),
             None => None,
         };
-        Ok(Rc::new(DevDirFile { host, pts: self.ttys.is_some() }))
+        let shm = self.shm.as_ref().map(|s| DirEntry { ino: s.id().1, kind: Some(FileType::Directory), name: b"shm".to_vec() });
+        Ok(Rc::new(DevDirFile { host, shm, pts: self.ttys.is_some() }))
     }
     fn statfs(&self) -> Result<StatFs> {
         Ok(StatFs { fs_type: TMPFS_MAGIC, flags: 0x2 | 0x20, ..StatFs::generic() })
@@ -106,6 +107,7 @@ impl Inode for DevRoot {
 
 struct DevDirFile {
     host: Option<Rc<dyn FileOps>>,
+    shm: Option<DirEntry>,
     /// devpts is at pts.
     pts: bool,
 }
@@ -124,13 +126,16 @@ impl FileOps for DevDirFile {
                 name: name.to_vec(),
             })
             .collect();
+        out.extend(self.shm.clone());
         if self.pts {
             out.push(DirEntry { ino: NODES.len() as u64 + 2, kind: Some(FileType::Directory), name: b"pts".to_vec() });
         }
         if let Some(h) = &self.host {
             for e in h.readdir()? {
-                let ours = NODES.iter().any(|(n, _)| *n == e.name.as_slice()) || (self.pts && e.name == b"pts");
-                if !ours {
+                let shadowed = NODES.iter().any(|(n, _)| *n == e.name.as_slice())
+                    || (self.shm.is_some() && e.name == b"shm")
+                    || (self.pts && e.name == b"pts");
+                if !shadowed {
                     out.push(e);
                 }
             }
@@ -188,7 +193,7 @@ mod tests {
 
     #[test]
     fn nodes_have_linux_numbers() {
-        let root = new_root(None);
+        let root = new_root(None, None, None);
         for (name, ma, mi) in
             [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0), ("console", 5, 1)]
         {

@@ -222,6 +222,7 @@ impl Kernel {
             child.prctl.pdeathsig = 0;
             child.nice = p.nice;
             child.job = p.job.child();
+            child.exec_info = p.exec_info.clone();
             if f & CLONE_VFORK != 0 {
                 child.vfork_parent = Some(self.tasks[ti].tid);
             }

@@ -21,6 +21,9 @@ pub struct Prepared {
     pub interp: Option<Vec<u8>>,
     /// argv after `#!` expansion.
     pub argv: Vec<Vec<u8>>,
+    /// The ELF file run, and its interpreter's (for /proc/PID/exe, maps).
+    pub exe: Dentry,
+    pub interp_file: Option<Dentry>,
 }
 
 /// Read a whole regular file.
@@ -80,15 +83,15 @@ pub fn prepare(fs: &FsContext, path: &[u8], argv: &[Vec<u8>], creds: &Creds) -> 
             path = interp;
             continue;
         }
-        let interp = match interpreter_of(&image)? {
+        let (interp, interp_file) = match interpreter_of(&image)? {
             Some(ip) => {
                 let wrap = |e| ExecError::BadInterpreter(Box::new(ExecError::Io(e)));
-                let d = fs.resolve(&fs.cwd, ip.as_bytes(), true).map_err(wrap)?;
-                Some(read_file(&d).map_err(wrap)?)
+                let id = fs.resolve(&fs.cwd, ip.as_bytes(), true).map_err(wrap)?;
+                (Some(read_file(&id).map_err(wrap)?), Some(id))
             }
-            None => None,
+            None => (None, None),
         };
-        return Ok(Prepared { image, interp, argv });
+        return Ok(Prepared { image, interp, argv, exe: d, interp_file });
     }
     Err(ExecError::TooManyInterpreters)
 }

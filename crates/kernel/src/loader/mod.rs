@@ -47,6 +47,8 @@ pub struct Loaded {
     /// Load bias (0 for ET_EXEC).
     pub bias: u64,
     pub brk: u64,
+    /// Where the interpreter was loaded (AT_BASE; 0 without one).
+    pub interp_base: u64,
 }
 
 fn seg_prot(flags: u32) -> VmProt {
@@ -184,7 +186,7 @@ pub fn exec(mm: &mut Mm, mem: &mut Memory, p: &ExecParams) -> Result<Loaded, Exe
         random: p.random,
     };
     let sp = stack::build(&mut mm.user(mem), &StackArgs { argv: p.argv, envp: p.envp, execfn: p.execfn }, &aux)?;
-    Ok(Loaded { entry, sp, bias, brk: image_end })
+    Ok(Loaded { entry, sp, bias, brk: image_end, interp_base: base })
 }
 
 /// Map a segment's pages. Pages shared with an earlier segment (possible

@@ -141,6 +141,19 @@ impl Mm {
         &self.vmas
     }
 
+    /// Pages present now: (in file-backed or image areas, anonymous),
+    /// for /proc's RSS figures. Walks the page table.
+    pub fn resident_pages(&self) -> (u64, u64) {
+        let (mut file, mut anon) = (0, 0);
+        for (va, _) in self.space.pages() {
+            match self.vmas.find(va).map(|v| v.kind) {
+                Some(VmaKind::File | VmaKind::Image) => file += 1,
+                _ => anon += 1,
+            }
+        }
+        (file, anon)
+    }
+
     /// A copy-on-write copy for fork: the same VMAs (file mappings share
     /// their file) and brk, every present page shared read-only until
     /// either side writes.

@@ -61,7 +61,7 @@ impl core::ops::BitOr for VmProt {
     }
 }
 
-/// What a mapping is for; shown in /proc/PID/maps later, and steers brk.
+/// What a mapping is for; shown in /proc/PID/maps, and steers brk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VmaKind {
     /// A private anonymous mmap.
@@ -87,6 +87,8 @@ pub struct FileMap {
     pub offset: u64,
     /// MAP_SHARED: the pages are the file's page cache (`Vma::shm`).
     pub shared: bool,
+    /// The name it was opened by (/proc/PID/maps shows it).
+    pub dentry: Option<crate::vfs::Dentry>,
 }
 
 impl core::fmt::Debug for FileMap {

@@ -10,6 +10,7 @@ use oxvm_cpu::CpuState;
 
 use super::{Ctx, SyscallArgs, SyscallResult, SyscallReturn, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW};
 use crate::errno::Errno;
+use crate::fs::procfs::ExecInfo;
 use crate::loader::{self, ExecParams};
 use crate::mm::Mm;
 
@@ -121,5 +122,6 @@ fn exec_at(ctx: &mut Ctx, dirfd: i32, path: Vec<u8>, argv: u64, envp: u64, flags
     *ctx.clear_child_tid = 0;
     ctx.process.robust_list = (0, 0);
     ctx.process.set_comm(&execfn);
+    ctx.process.exec_info = std::rc::Rc::new(ExecInfo::new(&prepared, &loaded, envp));
     Ok(SyscallReturn::NoReturn)
 }

@@ -82,7 +82,7 @@ pub fn sys_mmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
             ctx.process.mm.add_mapping_of(&obj);
             shm = Some(ShmMap { obj, offset: off, writable: f.writable() });
         }
-        Some(FileMap { file: f.ops.clone(), offset: off, shared })
+        Some(FileMap { file: f.ops.clone(), offset: off, shared, dentry: f.dentry.clone() })
     } else {
         None
     };

@@ -35,7 +35,15 @@ fn open_at(ctx: &mut Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
     let fs = ctx.process.fs.clone();
     let base = ctx.base(dirfd, path)?;
     let creds = ctx.process.creds;
-    let dentry = if flags & O_CREAT != 0 && flags & O_PATH == 0 {
+    // An existing file opened with O_CREAT is just opened, following every
+    // link: this also reaches what procfs's magic links (/dev/stdout ->
+    // /proc/self/fd/1) lead to, which have no parent directory and name.
+    let existing = (flags & O_CREAT != 0 && flags & (O_EXCL | O_PATH) == 0 && path.last() != Some(&b'/'))
+        .then(|| fs.resolve(&base, path, flags & O_NOFOLLOW == 0).ok())
+        .flatten();
+    let dentry = if let Some(d) = existing {
+        d
+    } else if flags & O_CREAT != 0 && flags & O_PATH == 0 {
         let follow = flags & (O_EXCL | O_NOFOLLOW) == 0;
         let p = fs.resolve_create(&base, path, follow)?;
         if p.trailing_slash || p.name.is_empty() || p.name == b"." || p.name == b".." {
@@ -77,22 +85,26 @@ fn open_at(ctx: &mut Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
     if flags & O_DIRECTORY != 0 && kind != FileType::Directory {
         return Err(Errno::ENOTDIR);
     }
-    let ops = if kind == FileType::Fifo && flags & O_PATH == 0 {
-        let id = dentry.inode().id();
-        let (r, w) = match flags & O_ACCMODE {
-            O_RDONLY => (true, false),
-            O_WRONLY => (false, true),
-            _ => (true, true),
-        };
-        match fs.vfs.fifos.open(id, r, w, flags & O_NONBLOCK != 0, ctx.progress)? {
-            FifoOpen::Opened(ops) => ops,
-            FifoOpen::Wait(q) => {
-                ctx.wait_on(vec![q], true);
-                return Ok(SyscallReturn::Block);
+    // A FIFO's inode cannot open itself (ENXIO): it names a kernel pipe,
+    // shared by every open of the name. What procfs links lead to (an
+    // anonymous pipe, the console) opens the object itself, as on Linux.
+    let ops = match dentry.inode().open(flags) {
+        Err(Errno::ENXIO) if kind == FileType::Fifo && flags & O_PATH == 0 => {
+            let id = dentry.inode().id();
+            let (r, w) = match flags & O_ACCMODE {
+                O_RDONLY => (true, false),
+                O_WRONLY => (false, true),
+                _ => (true, true),
+            };
+            match fs.vfs.fifos.open(id, r, w, flags & O_NONBLOCK != 0, ctx.progress)? {
+                FifoOpen::Opened(ops) => ops,
+                FifoOpen::Wait(q) => {
+                    ctx.wait_on(vec![q], true);
+                    return Ok(SyscallReturn::Block);
+                }
             }
         }
-    } else {
-        dentry.inode().open(flags)?
+        r => r?,
     };
     let file = OpenFile::new(ops, Some(dentry), flags);
     let fd = ctx.process.files.borrow_mut().insert(file, flags & O_CLOEXEC != 0)?;

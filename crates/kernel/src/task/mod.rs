@@ -145,6 +145,8 @@ pub struct Process {
     pub child_times: CpuTimes,
     /// Process group, session, stopped state (`job.rs`).
     pub job: job::Job,
+    /// What the last exec loaded (procfs shows it).
+    pub exec_info: Rc<crate::fs::procfs::ExecInfo>,
 }
 
 impl Process {
@@ -171,6 +173,7 @@ impl Process {
             vfork_parent: None,
             times: CpuTimes::default(),
             child_times: CpuTimes::default(),
+            exec_info: Default::default(),
             alarm: None,
             itimer_interval: 0,
             child_events: Default::default(),

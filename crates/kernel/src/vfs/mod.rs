@@ -167,6 +167,12 @@ pub trait Inode {
     fn readlink(&self) -> Result<Vec<u8>> {
         Err(Errno::EINVAL)
     }
+    /// For a symlink that leads to an object rather than to the path it
+    /// shows (procfs's fd/N, cwd, exe: Linux's "magic links"): where
+    /// following it goes. None: follow the text.
+    fn follow_link(&self) -> Option<Result<Dentry>> {
+        None
+    }
     /// Open for I/O. `flags` are the open(2) flags after the VFS handled
     /// O_CREAT/O_EXCL/O_DIRECTORY/O_NOFOLLOW (O_TRUNC is the inode's job).
     fn open(&self, flags: u32) -> Result<Rc<dyn FileOps>>;
@@ -362,6 +368,13 @@ pub trait FileOps {
         0x1 | 0x4
     }
 }
+
+/// The open file of an O_PATH descriptor on an object that cannot be
+/// opened for I/O (a symlink, a FIFO): it only names the object, and
+/// every I/O call fails as on Linux (EBADF is the descriptor's business).
+pub struct PathOnly;
+
+impl FileOps for PathOnly {}
 
 /// What statfs reports (the struct statfs fields that carry values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -200,6 +200,10 @@ impl FsContext {
                 if *links > MAX_SYMLINKS {
                     return Err(Errno::ELOOP);
                 }
+                if let Some(to) = next.inode().follow_link() {
+                    at = to?;
+                    continue;
+                }
                 let target = next.inode().readlink()?;
                 // The rest of the path continues from wherever the link
                 // leads; the link's own dentry is not part of the result.

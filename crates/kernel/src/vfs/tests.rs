@@ -167,7 +167,7 @@ fn file_mappings_read_the_file_and_stay_private() {
     let mut mem = Memory::new();
     let mut mm = Mm::new();
     // Four pages from file offset 1 page: the last is past the end.
-    let fm = FileMap { file: ops.clone(), offset: PAGE, shared: false };
+    let fm = FileMap { file: ops.clone(), offset: PAGE, shared: false, dentry: None };
     let a = mm.map_file(&mut mem, Placement::Hint(0), 4 * PAGE, VmProt::RW, VmaKind::File, Some(fm)).unwrap();
     // Split the VMA before touching anything: the upper part must keep
     // its own file offset.
