@@ -7,6 +7,7 @@
 //!   typed user-memory access;
 //! - [`vfs`]: path walking, dentries, inodes, open files, descriptor
 //!   tables; [`fs`]: the filesystems behind it; [`dev`]: devices;
+//! - [`net`]: sockets (AF_UNIX, loopback AF_INET/AF_INET6);
 //! - [`task`]: tasks (registers) and processes (memory, identity);
 //! - [`syscall`]: the syscall table and one file per syscall family;
 //! - [`signal`]: signal numbers, fault-to-signal mapping, pending sets;
@@ -22,6 +23,7 @@ pub mod host;
 pub mod kernel;
 pub mod loader;
 pub mod mm;
+pub mod net;
 pub mod signal;
 pub mod syscall;
 pub mod task;

@@ -129,12 +129,20 @@ pub fn sys_read(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let file = ctx.file(a.arg(0) as i32)?;
     not_dir(&file)?;
     let count = checked_buf(a.arg(1), a.arg(2))?;
+    // Sockets: one message per call, whatever the size (msg.rs).
+    if let Some(s) = crate::net::sock_of(&file) {
+        return super::msg::sock_readv(ctx, &file, &s, &[(a.arg(1), count)]);
+    }
     io_ret(read_into(ctx, &file, a.arg(1), count, None)?)
 }
 
 pub fn sys_write(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let file = ctx.file(a.arg(0) as i32)?;
     let count = checked_buf(a.arg(1), a.arg(2))?;
+    if let Some(s) = crate::net::sock_of(&file) {
+        let r = super::msg::sock_writev(ctx, &file, &s, &[(a.arg(1), count)]);
+        return on_epipe(ctx, r);
+    }
     let r = write_from(ctx, &file, a.arg(1), count, None);
     // A blocking write to a pipe returns only once everything is written:
     // after a partial write the call restarts for the rest, its buffer and
@@ -205,6 +213,9 @@ fn vector_io(ctx: &mut Ctx, a: &SyscallArgs, write: bool) -> SyscallResult {
         not_dir(&file)?;
     }
     let vecs = iovecs(ctx, a.arg(1), a.arg(2))?;
+    if let Some(s) = crate::net::sock_of(&file) {
+        return if write { super::msg::sock_writev(ctx, &file, &s, &vecs) } else { super::msg::sock_readv(ctx, &file, &s, &vecs) };
+    }
     let mut done = 0usize;
     for (base, len) in vecs {
         if len == 0 {

@@ -46,6 +46,12 @@ pub enum Arg {
     FcntlCmd,
     /// ioctl's request.
     IoctlCmd,
+    /// socket(2)'s address family.
+    SockFamily,
+    /// socket(2)'s type and SOCK_* flags.
+    SockType,
+    /// A struct sockaddr the kernel reads; its length is argument `n`.
+    SockAddr(usize),
 }
 
 /// Longest string shown, as strace's default `-s 32`.
@@ -293,6 +299,16 @@ fn arg(us: &mut UserSpace, kind: Arg, a: &SyscallArgs, i: usize, ret: Option<u64
             _ => v.to_string(),
         },
         Arg::FcntlCmd => fcntl_cmd(v),
+        Arg::SockFamily => crate::net::addr::family_name(v),
+        Arg::SockType => crate::net::addr::type_name(v),
+        Arg::SockAddr(n) => {
+            let len = (a.arg(n) as u32 as usize).min(128);
+            let mut b = vec![0u8; len];
+            match us.read_bytes(v, &mut b) {
+                Ok(()) if v != 0 => crate::net::addr::describe(&b),
+                _ => ptr(v),
+            }
+        }
         Arg::IoctlCmd => ioctl_cmd(v),
         Arg::ArchCode => match v {
             ARCH_SET_GS => "ARCH_SET_GS".into(),

@@ -309,7 +309,7 @@ pub trait FileOps {
         None
     }
     /// The object itself, for the calls that only work on one kind of file
-    /// (epoll_ctl, timerfd_settime, ...) to recognise it.
+    /// (epoll_ctl, timerfd_settime, the socket calls, ...) to recognise it.
     fn as_any(&self) -> Option<&dyn Any> {
         None
     }
