@@ -2,6 +2,10 @@
 //! each run natively in a chroot of the test root filesystem and under
 //! `oxvm run --root`, must give identical stdout, stderr and exit status.
 //!
+//! The native side runs as on a booted system: in private mount and PID
+//! namespaces with /proc, /dev/pts and /dev/shm mounted (see
+//! `common::chroot::native_system`), as oxvm provides them to the guest.
+//!
 //! File format: an entry starts with a line `## name` (optionally followed
 //! by tags: `slow` keeps it out of the default run) and its script is every
 //! line up to the next entry; it runs as `/bin/bash -c SCRIPT` in a fresh
@@ -145,9 +149,7 @@ fn check(root: &Path, e: &Entry) -> (Option<String>, f64, f64) {
             c.arg("run").arg("--root").arg(root).arg("--");
             c
         } else {
-            let mut c = Command::new("/usr/sbin/chroot");
-            c.arg(root);
-            c
+            common::chroot::native_system(root)
         };
         env(&mut cmd);
         cmd.env("W", &w).args(["/bin/bash", "-c", &script]);
@@ -190,6 +192,10 @@ fn corpus_entries_parse() {
 #[test]
 fn corpus() {
     let Some(root) = rootfs() else { return };
+    if !common::chroot::can_make_native_system(&root) {
+        eprintln!("skipping: the native side needs mount and PID namespaces (unshare) to have /proc, /dev/pts and /dev/shm");
+        return;
+    }
     let select = std::env::var("OXVM_CORPUS").unwrap_or_default();
     let entries: Vec<Entry> = load()
         .into_iter()

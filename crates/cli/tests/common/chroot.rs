@@ -101,3 +101,38 @@ macro_rules! differential {
         }
     )*};
 }
+
+/// The native side as a running Linux system would have it: `ROOT` as the
+/// root of a private mount namespace and a new PID namespace, with a procfs
+/// on /proc, the host's devpts on /dev/pts and a 64 MiB tmpfs on /dev/shm
+/// (mounts private to the namespace: the tree itself is not written). The
+/// program and its arguments follow. Only descriptors 0-2 are passed on, as
+/// to the guest.
+pub fn native_system(root: &std::path::Path) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "/bin/sh", "-c"]);
+    cmd.arg(concat!(
+        "r=\"$1\" && shift && ",
+        "mount -t tmpfs -o nosuid,nodev,noexec,size=64m shm \"$r/dev/shm\" && ",
+        "mount --bind /dev/pts \"$r/dev/pts\" && ",
+        "exec unshare -p -f --mount-proc=\"$r/proc\" /usr/sbin/chroot \"$r\" \"$@\""
+    ));
+    cmd.arg("native").arg(root);
+    // SAFETY: close_range is async-signal-safe and touches no memory.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// Whether [`native_system`] works here (it needs the privilege to make
+/// namespaces and mount).
+pub fn can_make_native_system(root: &std::path::Path) -> bool {
+    let mut c = native_system(root);
+    c.arg("/bin/true");
+    c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    c.status().is_ok_and(|s| s.success())
+}
