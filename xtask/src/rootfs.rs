@@ -39,15 +39,39 @@ pub fn path() -> PathBuf {
     root().join("target/rootfs").join(SUITE)
 }
 
+/// What a container runtime or the installer would add to a bare
+/// debootstrap tree, applied to fresh and cached trees alike: an
+/// /etc/hosts, so that "localhost" resolves (getaddrinfo reads it; minbase
+/// has none).
+fn configure(dir: &std::path::Path) -> Result<(), String> {
+    let hosts = dir.join("etc/hosts");
+    if !hosts.exists() {
+        std::fs::write(&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+            .map_err(|e| format!("{}: {e}", hosts.display()))?;
+    }
+    Ok(())
+}
+
 fn stamp_contents() -> String {
     format!("{SUITE} amd64 minbase\n{}\n", PACKAGES.join(" "))
 }
 
 /// Build the root filesystem unless an up-to-date one is cached.
+///
+/// `$OXVM_TEST_ROOTFS` names a tree to use instead (another checkout's):
+/// it is used as it is, never built or changed.
 pub fn ensure() -> Result<PathBuf, String> {
+    if let Some(given) = std::env::var_os("OXVM_TEST_ROOTFS") {
+        let given = PathBuf::from(given);
+        if !given.join("usr/bin/ls").exists() {
+            return Err(format!("OXVM_TEST_ROOTFS={} holds no root filesystem", given.display()));
+        }
+        return Ok(given);
+    }
     let dir = path();
     let stamp = dir.with_extension("stamp");
     if dir.is_dir() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(stamp_contents().as_str()) {
+        configure(&dir)?;
         return Ok(dir);
     }
     setup::ensure_debian_packages(&[("debootstrap", "debootstrap")])?;
@@ -68,6 +92,7 @@ pub fn ensure() -> Result<PathBuf, String> {
     )?;
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::rename(&tmp, &dir).map_err(|e| format!("{} -> {}: {e}", tmp.display(), dir.display()))?;
+    configure(&dir)?;
     std::fs::write(&stamp, stamp_contents()).map_err(|e| e.to_string())?;
     Ok(dir)
 }
