@@ -434,6 +434,10 @@ pid = os.fork()
 if pid == 0:
     time.sleep(5)
     os._exit(3)
+# The child gets a group of its own, whose parent (here) is in another
+# group of the session: so it is not orphaned, and SIGTSTP stops it
+# whatever process group the test harness itself runs in.
+os.setpgid(pid, pid)
 time.sleep(0.1)
 os.kill(pid, signal.SIGSTOP)
 _, st = os.waitpid(pid, os.WUNTRACED)
