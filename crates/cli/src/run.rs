@@ -88,6 +88,24 @@ fn host_creds() -> Creds {
 }
 
 /// Our resource limits, which the guest inherits as a child would.
+/// The signals we were started ignoring: the guest inherits them, as an
+/// exec'd program does. Read before the runner installs its own handlers.
+/// SIGPIPE is left out: Rust's runtime ignores it in every program before
+/// main, so whether our parent did cannot be told.
+fn host_ignored_signals() -> u64 {
+    let mut set = 0u64;
+    for sig in (1..=64).filter(|&s| s != libc::SIGPIPE) {
+        // SAFETY: a zeroed sigaction is a valid out-parameter, and a null
+        // new action only queries.
+        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+        // SAFETY: see above; invalid numbers just fail.
+        if unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) } == 0 && old.sa_sigaction == libc::SIG_IGN {
+            set |= 1 << (sig - 1);
+        }
+    }
+    set
+}
+
 fn host_rlimits() -> [Rlimit; RLIM_NLIMITS] {
     let mut out = [Rlimit { cur: u64::MAX, max: u64::MAX }; RLIM_NLIMITS];
     for (i, o) in out.iter_mut().enumerate() {
@@ -195,6 +213,7 @@ pub fn run(args: RunArgs) -> i32 {
     let mut kernel = Kernel::new(Box::new(NativeHost::new(terminal, wants_input.clone())));
     kernel.set_root(root);
     kernel.set_rlimits(host_rlimits());
+    kernel.set_ignored_signals(host_ignored_signals());
     raise_nofile();
     kernel.set_strace(args.strace);
     kernel.set_memory_limit(args.memory.saturating_mul(1 << 20));

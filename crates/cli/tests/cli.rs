@@ -106,3 +106,33 @@ fn program_cannot_escape_root() {
         assert!(err.contains("No such file or directory"), "{p}: {err}");
     }
 }
+
+/// A program started with SIGINT ignored keeps it ignored (a shell's
+/// background job), under oxvm as natively: the guest inherits what the
+/// runner was started ignoring.
+#[test]
+fn ignored_signals_are_inherited() {
+    use std::os::unix::process::CommandExt;
+    let script = "trap 'echo caught' INT; kill -INT $$; echo after";
+    for ignore in [false, true] {
+        let run = |mut c: Command| {
+            // Set either way: the harness itself may run with SIGINT ignored.
+            let disposition = if ignore { libc::SIG_IGN } else { libc::SIG_DFL };
+            // SAFETY: signal() is async-signal-safe and needs no handler here.
+            unsafe {
+                c.pre_exec(move || {
+                    libc::signal(libc::SIGINT, disposition);
+                    Ok(())
+                });
+            }
+            String::from_utf8_lossy(&c.output().unwrap().stdout).into_owned()
+        };
+        let mut native = Command::new("/bin/sh");
+        native.args(["-c", script]);
+        let mut guest = oxvm();
+        guest.args(["run", "--", "/bin/sh", "-c", script]);
+        let (n, g) = (run(native), run(guest));
+        assert_eq!(g, n, "SIGINT ignored: {ignore}");
+        assert_eq!(n.contains("caught"), !ignore, "{n}");
+    }
+}

@@ -75,6 +75,8 @@ pub struct Kernel {
     root: Dentry,
     /// Resource limits new processes start with.
     rlimits: [Rlimit; RLIM_NLIMITS],
+    /// Signals new processes start ignoring.
+    ignored: u64,
     /// The task that ran last (round-robin position).
     cur: usize,
     /// Instructions retired by tasks already gone.
@@ -109,6 +111,7 @@ impl Kernel {
             vfs: Rc::new(Vfs::default()),
             root: Dentry::root(Rc::new(EmptyDir)),
             rlimits: default_rlimits(),
+            ignored: 0,
             cur: 0,
             retired_icount: 0,
             futexes: FutexQueues::default(),
@@ -123,6 +126,15 @@ impl Kernel {
     /// runner passes its own, as a child inherits them).
     pub fn set_rlimits(&mut self, limits: [Rlimit; RLIM_NLIMITS]) {
         self.rlimits = limits;
+    }
+
+    /// The signals processes spawned from now on start ignoring (bit n-1:
+    /// signal n), as a program exec'd by a parent that ignores them does:
+    /// the runner passes the ones it was started with (a shell ignores
+    /// SIGINT and SIGQUIT for background jobs). SIGKILL and SIGSTOP cannot
+    /// be ignored.
+    pub fn set_ignored_signals(&mut self, set: u64) {
+        self.ignored = set & !((1 << 8) | (1 << 18));
     }
 
     /// Make `root` the root directory of processes spawned from now on,
@@ -261,6 +273,11 @@ impl Kernel {
         files.set_max(usize::try_from(self.rlimits[RLIMIT_NOFILE].cur).unwrap_or(usize::MAX));
         let mut process = Process::new(pid, 0, crate::mm::MmRef::new(mm), creds, fs, files);
         process.rlimits = self.rlimits;
+        for sig in 0..64 {
+            if self.ignored & (1 << sig) != 0 {
+                process.sigactions[sig][0] = crate::syscall::signal::SIG_IGN;
+            }
+        }
         process.set_comm(execfn);
         process.exec_info = Rc::new(match prepared {
             Some(p) => crate::fs::procfs::ExecInfo::new(p, &loaded, envp.to_vec()),

@@ -73,7 +73,7 @@ pub fn sys_rt_sigprocmask(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     ret(0)
 }
 
-const SIG_IGN: u64 = 1;
+pub const SIG_IGN: u64 = 1;
 
 /// Signals whose default action is to do nothing: CHLD, CONT, URG, WINCH.
 fn ignored_by_default(sig: u64) -> bool {
