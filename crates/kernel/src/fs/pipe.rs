@@ -14,6 +14,10 @@ use crate::vfs::{makedev, FileOps, FileType, Io, Result, Stat, StatFs, WaitQueue
 
 /// Linux's default pipe capacity.
 pub const PIPE_BUF_SIZE: usize = 65536;
+/// /proc/sys/fs/pipe-max-size: the most F_SETPIPE_SZ grants without
+/// CAP_SYS_RESOURCE.
+pub const PIPE_MAX_SIZE: usize = 1 << 20;
+const PAGE: usize = 4096;
 
 pub const POLLIN: u16 = 0x1;
 pub const POLLOUT: u16 = 0x4;
@@ -22,6 +26,8 @@ pub const POLLHUP: u16 = 0x10;
 
 struct Shared {
     data: VecDeque<u8>,
+    /// How many bytes the pipe holds before writers wait (F_SETPIPE_SZ).
+    capacity: usize,
     readers: usize,
     writers: usize,
     ino: u64,
@@ -39,7 +45,14 @@ pub struct PipeEnd {
 
 /// A new pipe: (read end, write end).
 pub fn new_pair(ino: u64) -> (Rc<dyn FileOps>, Rc<dyn FileOps>) {
-    let shared = Rc::new(RefCell::new(Shared { data: VecDeque::new(), readers: 1, writers: 1, ino, queue: WaitQueue::default() }));
+    let shared = Rc::new(RefCell::new(Shared {
+        data: VecDeque::new(),
+        capacity: PIPE_BUF_SIZE,
+        readers: 1,
+        writers: 1,
+        ino,
+        queue: WaitQueue::default(),
+    }));
     (Rc::new(PipeEnd { shared: shared.clone(), write: false, named: false }), Rc::new(PipeEnd { shared, write: true, named: false }))
 }
 
@@ -83,7 +96,14 @@ impl FifoTable {
             s.readers + s.writers > 0
         });
         let f = pipes.entry(id).or_insert_with(|| Fifo {
-            shared: Rc::new(RefCell::new(Shared { data: VecDeque::new(), readers: 0, writers: 0, ino: id.1, queue: WaitQueue::default() })),
+            shared: Rc::new(RefCell::new(Shared {
+                data: VecDeque::new(),
+                capacity: PIPE_BUF_SIZE,
+                readers: 0,
+                writers: 0,
+                ino: id.1,
+                queue: WaitQueue::default(),
+            })),
             read_opens: 0,
             write_opens: 0,
         });
@@ -142,6 +162,9 @@ struct FifoRw {
 }
 
 impl FileOps for FifoRw {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        self.r.as_any()
+    }
     fn wait_queue(&self) -> Option<WaitQueue> {
         self.r.wait_queue()
     }
@@ -171,7 +194,44 @@ impl Drop for PipeEnd {
     }
 }
 
+impl PipeEnd {
+    /// F_GETPIPE_SZ: the capacity in bytes.
+    pub fn size(&self) -> usize {
+        self.shared.borrow().capacity
+    }
+
+    /// F_SETPIPE_SZ, as fcntl(2) says: the size is rounded up to a power
+    /// of two pages (at least one page); above pipe-max-size it needs
+    /// CAP_SYS_RESOURCE (EPERM), and it cannot drop below what the pipe
+    /// holds now (EBUSY). Returns the size granted.
+    pub fn set_size(&self, want: u32, privileged: bool) -> Result<usize> {
+        if want > 1 << 31 {
+            return Err(Errno::EINVAL);
+        }
+        let size = (want as usize).max(PAGE).next_power_of_two();
+        let mut s = self.shared.borrow_mut();
+        if size > s.capacity && size > PIPE_MAX_SIZE && !privileged {
+            return Err(Errno::EPERM);
+        }
+        // Linux counts the page buffers in use; bytes rounded up to pages
+        // come close.
+        if s.data.len().div_ceil(PAGE) > size / PAGE {
+            return Err(Errno::EBUSY);
+        }
+        let grew = size > s.capacity;
+        s.capacity = size;
+        if grew {
+            s.queue.notify_events(POLLOUT);
+        }
+        Ok(size)
+    }
+}
+
 impl FileOps for PipeEnd {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn wait_queue(&self) -> Option<WaitQueue> {
         Some(self.shared.borrow().queue.clone())
     }
@@ -181,7 +241,7 @@ impl FileOps for PipeEnd {
         if s.data.is_empty() {
             return Ok(if s.writers == 0 || buf.is_empty() { Io::Done(0) } else { Io::Block });
         }
-        let was_full = s.data.len() >= PIPE_BUF_SIZE;
+        let was_full = s.data.len() >= s.capacity;
         let n = buf.len().min(s.data.len());
         for (b, d) in buf.iter_mut().zip(s.data.drain(..n)) {
             *b = d;
@@ -199,7 +259,7 @@ impl FileOps for PipeEnd {
         if s.readers == 0 {
             return Err(Errno::EPIPE);
         }
-        let room = PIPE_BUF_SIZE - s.data.len();
+        let room = s.capacity.saturating_sub(s.data.len());
         if room == 0 && !data.is_empty() {
             return Ok(Io::Block);
         }
@@ -212,7 +272,7 @@ impl FileOps for PipeEnd {
     fn poll(&self) -> u16 {
         let s = self.shared.borrow();
         if self.write {
-            match (s.readers, s.data.len() < PIPE_BUF_SIZE) {
+            match (s.readers, s.data.len() < s.capacity) {
                 (0, _) => POLLOUT | POLLERR,
                 (_, true) => POLLOUT,
                 _ => 0,

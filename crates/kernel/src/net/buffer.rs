@@ -17,6 +17,19 @@ pub struct Ucred {
     pub gid: u32,
 }
 
+/// The IP header fields a receiver can ask for as control messages
+/// (IP_RECVTTL/IP_RECVTOS, IPV6_RECVHOPLIMIT/IPV6_RECVTCLASS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpHdr {
+    /// Whether the packet went as IPv6 (else IPv4, also when it reaches
+    /// an AF_INET6 socket as a mapped address).
+    pub v6: bool,
+    /// TTL / hop limit.
+    pub ttl: u8,
+    /// TOS / traffic class.
+    pub tos: u8,
+}
+
 /// One send's worth of data.
 pub struct Segment {
     pub data: Vec<u8>,
@@ -27,11 +40,13 @@ pub struct Segment {
     /// SCM_RIGHTS: open files in flight.
     pub rights: Vec<Rc<OpenFile>>,
     pub cred: Ucred,
+    /// The IP header it came with (inet datagrams).
+    pub ip: Option<IpHdr>,
 }
 
 impl Segment {
     pub fn new(data: Vec<u8>, cred: Ucred) -> Segment {
-        Segment { data, off: 0, from: None, rights: Vec::new(), cred }
+        Segment { data, off: 0, from: None, rights: Vec::new(), cred, ip: None }
     }
 
     fn left(&self) -> usize {
@@ -49,6 +64,7 @@ pub struct Received {
     pub rights: Vec<Rc<OpenFile>>,
     /// The first segment's sender.
     pub cred: Option<Ucred>,
+    pub ip: Option<IpHdr>,
 }
 
 /// What each queued segment costs besides its bytes (Linux charges a
@@ -139,6 +155,7 @@ impl RecvQueue {
             from: seg.from.clone(),
             rights: Vec::new(),
             cred: Some(seg.cred),
+            ip: seg.ip,
         };
         if peek {
             r.rights = seg.rights.clone();

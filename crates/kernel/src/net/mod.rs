@@ -35,7 +35,7 @@ use crate::host::Host;
 use crate::mm::UserSpace;
 use crate::vfs::{makedev, FileOps, FileType, Io, OpenFile, Result, Stat, StatFs, WaitQueue};
 use addr::{Addr, UnixName};
-use buffer::{Received, RecvQueue, Segment, Ucred, SEG_OVERHEAD};
+use buffer::{IpHdr, Received, RecvQueue, Segment, Ucred, SEG_OVERHEAD};
 
 pub const SOCK_STREAM: u32 = 1;
 pub const SOCK_DGRAM: u32 = 2;
@@ -100,6 +100,13 @@ impl Kind {
     pub fn connection(self) -> bool {
         self != Kind::Dgram
     }
+}
+
+/// A datagram send's own IP settings (-1 or None: the socket's).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IpSend {
+    pub hoplimit: Option<i32>,
+    pub tclass: Option<i32>,
 }
 
 /// Socket options the calls store and report (syscall/sockopt.rs).
@@ -410,6 +417,12 @@ impl Sock {
     /// Send `data` (all of it for message sockets, what fits for streams).
     /// Block: no room now. Descriptors and credentials ride along.
     pub fn send(&self, data: &[u8], dest: Dest, rights: Vec<Rc<OpenFile>>, cred: Ucred) -> Result<Io> {
+        self.send_with(data, dest, rights, cred, IpSend::default())
+    }
+
+    /// [`Sock::send`] with a datagram's per-packet IP settings (sendmsg's
+    /// IPV6_HOPLIMIT/IPV6_TCLASS control messages).
+    pub fn send_with(&self, data: &[u8], dest: Dest, rights: Vec<Rc<OpenFile>>, cred: Ucred, ip: IpSend) -> Result<Io> {
         {
             let mut st = self.st.borrow_mut();
             if let Some(e) = st.err.take() {
@@ -421,7 +434,7 @@ impl Sock {
         }
         match (self.domain, self.kind) {
             (Domain::Unix, Kind::Dgram) => self.send_unix_dgram(data, dest, rights, cred),
-            (_, Kind::Dgram) => self.send_udp(data, dest),
+            (_, Kind::Dgram) => self.send_udp(data, dest, ip),
             _ => self.send_stream(data, dest, rights, cred),
         }
     }
@@ -524,7 +537,21 @@ impl Sock {
         Ok(Io::Done(data.len()))
     }
 
-    fn send_udp(&self, data: &[u8], dest: Dest) -> Result<Io> {
+    /// The IP header a datagram to `to` leaves with: the send's own
+    /// values, else the socket's options (IPV6_UNICAST_HOPS, IPV6_TCLASS
+    /// for IPv6 packets, IP_TTL, IP_TOS for IPv4), else Linux's defaults
+    /// (64, 0). -1 means the default, as in ipv6(7).
+    fn ip_header(&self, to: SocketAddr, ip: IpSend) -> IpHdr {
+        let v6 = addr::canonical(to.ip()).is_ipv6();
+        let st = self.st.borrow();
+        let opt = |level: i32, name: i32| st.opts.other.get(&(level, name)).copied().filter(|&v| v >= 0);
+        let (ttl, tos) = if v6 { (opt(41, 16), opt(41, 67)) } else { (opt(0, 2), opt(0, 1)) };
+        let ttl = ip.hoplimit.filter(|&v| v >= 0).or(ttl).unwrap_or(64);
+        let tos = ip.tclass.filter(|&v| v >= 0).or(tos).unwrap_or(0);
+        IpHdr { v6, ttl: ttl as u8, tos: tos as u8 }
+    }
+
+    fn send_udp(&self, data: &[u8], dest: Dest, ip: IpSend) -> Result<Io> {
         let to = match dest {
             Dest::Inet(a) => a,
             Dest::Connected => self.st.borrow().udp_peer.ok_or(Errno::EDESTADDRREQ)?,
@@ -545,6 +572,7 @@ impl Sock {
                 if ts.rx.cost() + data.len() + SEG_OVERHEAD <= DGRAM_CAP && !ts.rcv_shut {
                     let mut seg = Segment::new(data.to_vec(), self.owner);
                     seg.from = Some(Addr::Inet(addr::in_family(from, target.is_v6())));
+                    seg.ip = Some(self.ip_header(to, ip));
                     ts.rx.push(seg);
                 }
                 drop(ts);

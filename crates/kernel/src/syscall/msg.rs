@@ -16,7 +16,7 @@ use super::{ret, Ctx, SyscallArgs, SyscallResult, SyscallReturn};
 use crate::errno::Errno;
 use crate::net::addr::{self, Addr};
 use crate::net::buffer::{Received, Ucred};
-use crate::net::{unix, Dest, Domain, Kind, Sock, STREAM_CAP};
+use crate::net::{unix, Dest, Domain, IpSend, Kind, Sock, STREAM_CAP};
 use crate::vfs::file::O_NONBLOCK;
 use crate::vfs::{Io, OpenFile};
 
@@ -36,6 +36,16 @@ const MAX_RW_COUNT: u64 = 0x7fff_f000;
 const SOL_SOCKET: i32 = 1;
 const SCM_RIGHTS: i32 = 1;
 const SCM_CREDENTIALS: i32 = 2;
+const SOL_IP: i32 = 0;
+const SOL_IPV6: i32 = 41;
+const IP_TOS: i32 = 1;
+const IP_TTL: i32 = 2;
+const IP_RECVTTL: i32 = 12;
+const IP_RECVTOS: i32 = 13;
+const IPV6_RECVHOPLIMIT: i32 = 51;
+const IPV6_HOPLIMIT: i32 = 52;
+const IPV6_RECVTCLASS: i32 = 66;
+const IPV6_TCLASS: i32 = 67;
 /// Most descriptors one SCM_RIGHTS message may carry.
 const SCM_MAX_FD: usize = 253;
 const CMSG_HDR: usize = 16;
@@ -110,6 +120,7 @@ fn scatter(ctx: &mut Ctx, iov: &[(u64, u64)], mut skip: u64, mut data: &[u8]) ->
 struct Extra {
     rights: Vec<Rc<OpenFile>>,
     creds: Option<Ucred>,
+    ip: IpSend,
 }
 
 /// Parse sendmsg's control messages.
@@ -159,6 +170,20 @@ fn parse_control(ctx: &mut Ctx, s: &Sock, ptr: u64, len: u64) -> Result<Extra, E
                     x.creds = Some(c);
                 }
                 _ => return Err(Errno::EINVAL),
+            }
+        } else if level == SOL_IPV6 && s.is_v6() && s.kind == Kind::Dgram && matches!(ty, IPV6_HOPLIMIT | IPV6_TCLASS) {
+            // ipv6(7): exactly one int, -1 (the default) to 255.
+            if data.len() != 4 {
+                return Err(Errno::EINVAL);
+            }
+            let v = i32::from_le_bytes(data.try_into().expect("4 bytes"));
+            if !(-1..=255).contains(&v) {
+                return Err(Errno::EINVAL);
+            }
+            if ty == IPV6_HOPLIMIT {
+                x.ip.hoplimit = Some(v);
+            } else {
+                x.ip.tclass = Some(v);
             }
         }
         off += cmsg_align(clen);
@@ -227,7 +252,7 @@ fn send_common(
     };
     let cred = extra.creds.unwrap_or_else(|| cred(ctx));
     let rights = if skip == 0 { extra.rights } else { Vec::new() };
-    match s.send(&data, dest, rights, cred) {
+    match s.send_with(&data, dest, rights, cred, extra.ip) {
         Ok(Io::Done(n)) => {
             if !message && restart && !nonblock && skip + (n as u64) < total {
                 *ctx.progress += n as u64;
@@ -447,23 +472,54 @@ fn put_control(ctx: &mut Ctx, s: &Sock, m: &MsgHdr, r: &mut Received, flags: u32
     let mut at = m.control;
     let mut used = 0u64;
     let mut ctrunc = false;
+    // As Linux's put_cmsg: no room for a header drops the message; a
+    // message that does not fit is cut to the room left (its cmsg_len
+    // says so); both set MSG_CTRUNC.
     let mut put = |ctx: &mut Ctx, level: i32, ty: i32, data: &[u8], room: &mut usize| -> Result<bool, Errno> {
-        let len = CMSG_HDR + data.len();
-        if *room < len {
+        if *room < CMSG_HDR {
             return Ok(false);
         }
+        let full = CMSG_HDR + data.len();
+        let len = full.min(*room);
         let mut b = Vec::with_capacity(len);
         b.extend_from_slice(&(len as u64).to_le_bytes());
         b.extend_from_slice(&level.to_le_bytes());
         b.extend_from_slice(&ty.to_le_bytes());
-        b.extend_from_slice(data);
+        b.extend_from_slice(&data[..len - CMSG_HDR]);
         ctx.user().write_bytes(at, &b)?;
-        let space = cmsg_align(len).min(*room);
+        let space = cmsg_align(full).min(*room);
         at = at.wrapping_add(space as u64);
         used += space as u64;
         *room -= space;
-        Ok(true)
+        Ok(len == full)
     };
+    // The IP header's fields, in Linux's order (TTL before TOS, hop limit
+    // before traffic class); an IPv4 packet on an AF_INET6 socket gives
+    // the IPv4 ones.
+    if let Some(ip) = r.ip {
+        let st = s.st.borrow();
+        let on = |level: i32, name: i32| st.opts.other.get(&(level, name)).is_some_and(|&v| v != 0);
+        let want = if ip.v6 {
+            [
+                (on(SOL_IPV6, IPV6_RECVHOPLIMIT), SOL_IPV6, IPV6_HOPLIMIT, false),
+                (on(SOL_IPV6, IPV6_RECVTCLASS), SOL_IPV6, IPV6_TCLASS, false),
+            ]
+        } else {
+            [(on(SOL_IP, IP_RECVTTL), SOL_IP, IP_TTL, false), (on(SOL_IP, IP_RECVTOS), SOL_IP, IP_TOS, true)]
+        };
+        drop(st);
+        for (i, (wanted, level, ty, byte)) in want.into_iter().enumerate() {
+            if !wanted {
+                continue;
+            }
+            let v = if i == 0 { ip.ttl } else { ip.tos };
+            // IP_TOS comes as one byte, the others as an int.
+            let d = if byte { vec![v] } else { (v as i32).to_le_bytes().to_vec() };
+            if !put(ctx, level, ty, &d, &mut room)? {
+                ctrunc = true;
+            }
+        }
+    }
     let passcred = s.domain == Domain::Unix && s.st.borrow().opts.passcred;
     if passcred {
         let c = r.cred.unwrap_or(Ucred { pid: 0, uid: 65534, gid: 65534 });

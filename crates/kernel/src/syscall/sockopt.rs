@@ -50,6 +50,9 @@ const TCP_KEEPIDLE: i32 = 4;
 const TCP_KEEPINTVL: i32 = 5;
 const TCP_KEEPCNT: i32 = 6;
 const IPV6_V6ONLY: i32 = 26;
+const IPV6_UNICAST_HOPS: i32 = 16;
+const IPV6_TCLASS: i32 = 67;
+const IP_TTL: i32 = 2;
 
 /// net.core.wmem_max/rmem_max as Linux defaults them: the most a plain
 /// SO_SNDBUF/SO_RCVBUF asks for before doubling.
@@ -77,14 +80,14 @@ fn stored_default(s: &Sock, level: i32, name: i32) -> Option<i32> {
         (IPPROTO_TCP, TCP_KEEPCNT) if inet && s.kind == Kind::Stream => 9,
         // IP_TOS, IP_TTL, IP_PKTINFO, IP_RECVERR, IP_RECVTOS, IP_FREEBIND,
         // IP_MULTICAST_TTL, IP_MULTICAST_LOOP.
-        (IPPROTO_IP, 1 | 8 | 11 | 13 | 15) if inet => 0,
+        (IPPROTO_IP, 1 | 8 | 11 | 12 | 13 | 15) if inet => 0,
         (IPPROTO_IP, 2) if inet => 64,
         (IPPROTO_IP, 33 | 34) if inet => 1,
         // IPV6_UNICAST_HOPS, IPV6_MULTICAST_HOPS, IPV6_RECVERR,
-        // IPV6_RECVPKTINFO, IPV6_TCLASS.
+        // IPV6_RECVPKTINFO, IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS, IPV6_TCLASS.
         (IPPROTO_IPV6, 16) if s.is_v6() => 64,
         (IPPROTO_IPV6, 18) if s.is_v6() => 1,
-        (IPPROTO_IPV6, 25 | 49 | 67) if s.is_v6() => 0,
+        (IPPROTO_IPV6, 25 | 49 | 51 | 66 | 67) if s.is_v6() => 0,
         _ => return None,
     })
 }
@@ -237,9 +240,18 @@ pub fn sys_setsockopt(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
             st.opts.v6only = v != 0;
         }
         _ => {
-            if stored_default(&s, level, name).is_none() {
+            let Some(default) = stored_default(&s, level, name) else {
                 return Err(Errno::ENOPROTOOPT);
-            }
+            };
+            // The header fields sends use: -1 asks for the default; ip(7)
+            // and ipv6(7) give the ranges.
+            let v = match (level, name) {
+                (IPPROTO_IP, IP_TTL) if v == -1 => default,
+                (IPPROTO_IP, IP_TTL) if !(1..=255).contains(&v) => return Err(Errno::EINVAL),
+                (IPPROTO_IPV6, IPV6_UNICAST_HOPS | IPV6_TCLASS) if v == -1 => default,
+                (IPPROTO_IPV6, IPV6_UNICAST_HOPS | IPV6_TCLASS) if !(-1..=255).contains(&v) => return Err(Errno::EINVAL),
+                _ => v,
+            };
             s.st.borrow_mut().opts.other.insert((level, name), v);
         }
     }

@@ -224,6 +224,9 @@ fn fcntl_cmd(v: u64) -> String {
         F_OFD_SETLK => "F_OFD_SETLK",
         F_OFD_SETLKW => "F_OFD_SETLKW",
         F_DUPFD_CLOEXEC => "F_DUPFD_CLOEXEC",
+        F_NOTIFY => "F_NOTIFY",
+        F_SETPIPE_SZ => "F_SETPIPE_SZ",
+        F_GETPIPE_SZ => "F_GETPIPE_SZ",
         _ => return format!("{v:#x}"),
     };
     name.into()

@@ -1,6 +1,9 @@
-//! The system's identity and resources: uname(2), sysinfo(2),
+//! The system's identity and resources: uname(2), sethostname(2),
+//! setdomainname(2), sysinfo(2),
 //! getrandom(2), sched_getaffinity(2), prlimit64(2), getrlimit(2),
 //! setrlimit(2).
+
+use std::cell::RefCell;
 
 use super::{ret, Ctx, SyscallArgs, SyscallResult};
 use crate::errno::Errno;
@@ -15,13 +18,69 @@ pub const VERSION: &str = "#1 SMP PREEMPT_DYNAMIC oxvm";
 pub const MACHINE: &str = "x86_64";
 pub const DOMAINNAME: &str = "(none)";
 
+/// __NEW_UTS_LEN: the longest host or domain name.
+const UTS_LEN: usize = 64;
+const CAP_SYS_ADMIN: u32 = 21;
+
+thread_local! {
+    /// The machine's host and domain names (one UTS namespace for the
+    /// whole guest): sethostname/setdomainname change them.
+    static UTS: RefCell<(Vec<u8>, Vec<u8>)> = RefCell::new((NODENAME.into(), DOMAINNAME.into()));
+}
+
+/// The host name now (uname's nodename, /proc/sys/kernel/hostname).
+pub fn hostname() -> Vec<u8> {
+    UTS.with(|u| u.borrow().0.clone())
+}
+
+/// The NIS domain name now.
+pub fn domainname() -> Vec<u8> {
+    UTS.with(|u| u.borrow().1.clone())
+}
+
+/// Set the host (or domain) name, as sethostname(2) checks it: at most
+/// 64 bytes, any bytes (a NUL included).
+fn set_uts(domain: bool, name: &[u8]) -> Result<(), Errno> {
+    if name.len() > UTS_LEN {
+        return Err(Errno::EINVAL);
+    }
+    UTS.with(|u| {
+        let mut u = u.borrow_mut();
+        *if domain { &mut u.1 } else { &mut u.0 } = name.to_vec();
+    });
+    Ok(())
+}
+
 pub fn sys_uname(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let mut buf = [0u8; 6 * 65];
-    for (i, s) in [SYSNAME, NODENAME, RELEASE, VERSION, MACHINE, DOMAINNAME].iter().enumerate() {
-        buf[i * 65..i * 65 + s.len()].copy_from_slice(s.as_bytes());
+    let (host, domain) = (hostname(), domainname());
+    for (i, s) in [SYSNAME.as_bytes(), &host, RELEASE.as_bytes(), VERSION.as_bytes(), MACHINE.as_bytes(), &domain].iter().enumerate() {
+        buf[i * 65..i * 65 + s.len()].copy_from_slice(s);
     }
     ctx.user().write_bytes(a.arg(0), &buf)?;
     ret(0)
+}
+
+fn set_name(ctx: &mut Ctx, a: &SyscallArgs, domain: bool) -> SyscallResult {
+    if !ctx.process.cred.capable(CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
+    }
+    let len = a.arg(1) as i32;
+    if len < 0 || len as usize > UTS_LEN {
+        return Err(Errno::EINVAL);
+    }
+    let mut name = vec![0u8; len as usize];
+    ctx.user().read_bytes(a.arg(0), &mut name)?;
+    set_uts(domain, &name)?;
+    ret(0)
+}
+
+pub fn sys_sethostname(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    set_name(ctx, a, false)
+}
+
+pub fn sys_setdomainname(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    set_name(ctx, a, true)
 }
 
 pub fn sys_sysinfo(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
@@ -261,4 +320,24 @@ pub fn sys_personality(_ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         return ret(0);
     }
     Err(Errno::EINVAL)
+}
+
+#[cfg(test)]
+mod uts_tests {
+    use super::*;
+
+    #[test]
+    fn host_and_domain_names_change_within_limits() {
+        assert_eq!(hostname(), b"oxvm");
+        assert_eq!(domainname(), b"(none)");
+        set_uts(false, b"new").unwrap();
+        assert_eq!(hostname(), b"new");
+        set_uts(true, b"").unwrap();
+        assert_eq!(domainname(), b"");
+        assert_eq!(set_uts(false, &[b'x'; 65]), Err(Errno::EINVAL));
+        set_uts(false, &[b'x'; 64]).unwrap();
+        assert_eq!(hostname().len(), 64);
+        set_uts(false, NODENAME.as_bytes()).unwrap();
+        set_uts(true, DOMAINNAME.as_bytes()).unwrap();
+    }
 }

@@ -395,7 +395,7 @@ pub fn content(reg: &ProcRegistry, path: &str, host: &mut dyn Host) -> Result<Ve
         "sys/fs/nr_open" => "1048576\n".to_string(),
         "sys/fs/pipe-max-size" => "1048576\n".to_string(),
         "sys/kernel/cap_last_cap" => "40\n".to_string(),
-        "sys/kernel/hostname" => format!("{NODENAME}\n"),
+        "sys/kernel/hostname" => format!("{}\n", String::from_utf8_lossy(&crate::syscall::system::hostname())),
         "sys/kernel/ngroups_max" => "65536\n".to_string(),
         "sys/kernel/osrelease" => format!("{RELEASE}\n"),
         "sys/kernel/ostype" => format!("{SYSNAME}\n"),
