@@ -42,6 +42,14 @@ pub const CPYTHON: &[&str] = &[
     "test_hashlib",
 ];
 
+/// Tests left out on both sides, each with the reason: (module, regrtest
+/// `--ignore` pattern, why).
+const EXCLUDED: &[(&str, &str, &str)] = &[(
+    "test_socket",
+    "*UDPLITE*",
+    "UDP-Lite (IPPROTO_UDPLITE) is not implemented; its socket() failing makes CPython's runner crash out of the whole module",
+)];
+
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 pub fn compat(args: &[String]) -> Result<(), String> {
@@ -175,7 +183,8 @@ fn run_module(root: &Path, out: &Path, test: &str, oxvm: bool) -> Cases {
     if let Err(e) = std::fs::create_dir_all(&host_dir) {
         return Cases { broken: Some(format!("{}: {e}", host_dir.display())), ..Default::default() };
     }
-    let script = format!("cd {guest_dir} && exec python3 -m test {test} --junit-xml {guest_dir}/report.xml");
+    let ignores: String = EXCLUDED.iter().filter(|e| e.0 == test).map(|e| format!(" --ignore '{}'", e.1)).collect();
+    let script = format!("cd {guest_dir} && exec python3 -m test {test}{ignores} --junit-xml {guest_dir}/report.xml");
     let mut cmd = if oxvm {
         let mut c = Command::new(setup::root().join("target/release/oxvm"));
         c.arg("run").arg("--root").arg(root).arg("--");
@@ -259,6 +268,9 @@ fn cpython(root: &Path, out: &Path, tests: &[String]) -> Result<bool, String> {
         for l in &lost {
             println!("  {l}");
         }
+    }
+    for (t, pat, why) in EXCLUDED.iter().filter(|e| tests.iter().any(|t| t == e.0)) {
+        println!("left out on both sides: {t} {pat}: {why}");
     }
     println!("(logs and junit reports with tracebacks: target/compat/<test>.<side>.log and .xml)");
     Ok(all_ok)
