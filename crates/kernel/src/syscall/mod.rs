@@ -35,6 +35,7 @@ pub mod signalfd;
 pub mod sigwait;
 pub mod socket;
 pub mod sockopt;
+pub mod splice;
 pub mod stat;
 pub mod statfs;
 pub mod strace;

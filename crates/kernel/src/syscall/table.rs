@@ -8,8 +8,8 @@
 use super::strace::Arg::{self, *};
 use super::{
     access, arch, attr, capability, copy, cwd, epoll, eventfd, exec, exit, fcntl, getdents, id, inotify, ioctl, lock, mlock, mm, msg,
-    namei, open, pipe, poll, read_write, rusage, sched, signal, signalfd, sigwait, socket, sockopt, stat, statfs, system, thread, time,
-    timer, timerfd, xattr, Handler,
+    namei, open, pipe, poll, read_write, rusage, sched, signal, signalfd, sigwait, socket, sockopt, splice, stat, statfs, system, thread,
+    time, timer, timerfd, xattr, Handler,
 };
 
 /// How completely oxvm implements a syscall.
@@ -325,8 +325,8 @@ pub static TABLE: &[Entry] = &[
     nosys(272, "unshare"),
     sys(273, "set_robust_list", thread::sys_set_robust_list, Partial, "per thread; walked at thread and process exit and at exec (FUTEX_OWNER_DIED, one waiter woken); PI entries are only marked (no PI futexes)", &[Ptr, Uint]),
     sys(274, "get_robust_list", thread::sys_get_robust_list, Partial, "the calling thread's own list only (EPERM for others)", &[Int, Ptr, Ptr]),
-    nosys(275, "splice"),
-    nosys(276, "tee"),
+    sys(275, "splice", splice::sys_splice, Supported, "copies through a kernel buffer (no page moves)", &[Fd, Ptr, Fd, Ptr, Uint, Hex]),
+    sys(276, "tee", splice::sys_tee, Supported, "", &[Fd, Fd, Uint, Hex]),
     sys(277, "sync_file_range", attr::sys_sync_file_range, Supported, "writes already reached the host filesystem", &[Fd, Int, Int, Hex]),
     nosys(278, "vmsplice"),
     nosys(279, "move_pages"),
