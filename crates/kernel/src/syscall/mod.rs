@@ -20,6 +20,7 @@ pub mod id;
 pub mod inotify;
 pub mod ioctl;
 pub mod lock;
+pub mod memfd;
 pub mod mlock;
 pub mod mm;
 pub mod msg;

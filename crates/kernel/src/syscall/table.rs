@@ -7,9 +7,9 @@
 
 use super::strace::Arg::{self, *};
 use super::{
-    access, arch, attr, capability, copy, cwd, epoll, eventfd, exec, exit, fcntl, getdents, id, inotify, ioctl, lock, mlock, mm, msg,
-    namei, open, pipe, poll, read_write, rusage, sched, signal, signalfd, sigwait, socket, sockopt, splice, stat, statfs, system, thread,
-    time, timer, timerfd, xattr, Handler,
+    access, arch, attr, capability, copy, cwd, epoll, eventfd, exec, exit, fcntl, getdents, id, inotify, ioctl, lock, memfd, mlock, mm,
+    msg, namei, open, pipe, poll, read_write, rusage, sched, signal, signalfd, sigwait, socket, sockopt, splice, stat, statfs, system,
+    thread, time, timer, timerfd, xattr, Handler,
 };
 
 /// How completely oxvm implements a syscall.
@@ -369,7 +369,7 @@ pub static TABLE: &[Entry] = &[
     sys(316, "renameat2", namei::sys_renameat2, Partial, "RENAME_EXCHANGE and RENAME_WHITEOUT give EINVAL", &[DirFd, Path, DirFd, Path, Hex]),
     nosys(317, "seccomp"),
     sys(318, "getrandom", system::sys_getrandom, Supported, "", &[Ptr, Uint, Hex]),
-    nosys(319, "memfd_create"),
+    sys(319, "memfd_create", memfd::sys_memfd_create, Partial, "no file seals (F_ADD_SEALS/F_GET_SEALS: EINVAL), no MFD_HUGETLB (EINVAL)", &[CStr, Hex]),
     nosys(320, "kexec_file_load"),
     nosys(321, "bpf"),
     sys(322, "execveat", exec::sys_execveat, Supported, "AT_EMPTY_PATH runs the open file itself (found again by its path)", &[DirFd, Path, Ptr, Ptr, Hex]),
