@@ -1,6 +1,7 @@
 //! The kernel object and its event-driven run loop.
 
 mod job;
+mod pidfd;
 mod process;
 mod procfs;
 mod ptimer;

@@ -175,6 +175,13 @@ impl HostInode {
         }
     }
 
+    /// An O_PATH descriptor of this inode and its /proc/self/fd name.
+    fn proc_link(&self) -> Result<ProcLink> {
+        let fd = self.reopen(libc::O_PATH)?;
+        let path = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|_| Errno::EINVAL)?;
+        Ok(ProcLink { _fd: fd, path })
+    }
+
     /// Open this inode for I/O (never following a symlink).
     fn reopen(&self, flags: libc::c_int) -> Result<OwnedFd> {
         match &self.place {
@@ -382,6 +389,39 @@ impl Inode for HostInode {
         Ok(())
     }
 
+    // Extended attributes go to the host file: the inode is named by an
+    // O_PATH descriptor (never following a symlink) and reached through
+    // its /proc link, which the following xattr calls resolve to exactly
+    // that file (a symlink itself, for a symlink's descriptor).
+    fn getxattr(&self, name: &[u8], buf: &mut [u8]) -> Result<usize> {
+        let (link, name) = (self.proc_link()?, xname(name)?);
+        let ptr = if buf.is_empty() { std::ptr::null_mut() } else { buf.as_mut_ptr().cast() };
+        // SAFETY: both strings are NUL-terminated; `ptr` is null or `buf`.
+        let r = unsafe { libc::getxattr(link.as_ptr(), name.as_ptr(), ptr, buf.len()) };
+        cvt_size(r)
+    }
+
+    fn setxattr(&self, name: &[u8], value: &[u8], flags: u32) -> Result<()> {
+        let (link, name) = (self.proc_link()?, xname(name)?);
+        // SAFETY: both strings are NUL-terminated; `value` is valid.
+        cvt(unsafe { libc::setxattr(link.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), flags as libc::c_int) })?;
+        Ok(())
+    }
+
+    fn listxattr(&self, buf: &mut [u8]) -> Result<usize> {
+        let link = self.proc_link()?;
+        let ptr = if buf.is_empty() { std::ptr::null_mut() } else { buf.as_mut_ptr().cast() };
+        // SAFETY: `link` is NUL-terminated; `ptr` is null or `buf`.
+        cvt_size(unsafe { libc::listxattr(link.as_ptr(), ptr, buf.len()) })
+    }
+
+    fn removexattr(&self, name: &[u8]) -> Result<()> {
+        let (link, name) = (self.proc_link()?, xname(name)?);
+        // SAFETY: both strings are NUL-terminated.
+        cvt(unsafe { libc::removexattr(link.as_ptr(), name.as_ptr()) })?;
+        Ok(())
+    }
+
     /// The host filesystem's numbers (df shows what the host has).
     fn statfs(&self) -> Result<StatFs> {
         let fd = match &self.place {
@@ -430,6 +470,31 @@ fn fchmod_any(fd: &OwnedFd, mode: u32) -> Result<()> {
     // file the descriptor holds (no guest name is walked).
     cvt(unsafe { libc::fchmodat(libc::AT_FDCWD, link.as_ptr(), mode & 0o7777, 0) })?;
     Ok(())
+}
+
+/// A /proc/self/fd path, valid while the descriptor it names is held.
+struct ProcLink {
+    _fd: OwnedFd,
+    path: CString,
+}
+
+impl ProcLink {
+    fn as_ptr(&self) -> *const libc::c_char {
+        self.path.as_ptr()
+    }
+}
+
+/// An attribute name (unlike a file name it may hold `/`).
+fn xname(name: &[u8]) -> Result<CString> {
+    CString::new(name).map_err(|_| Errno::EINVAL)
+}
+
+fn cvt_size(r: isize) -> Result<usize> {
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(r as usize)
+    }
 }
 
 /// An open regular file.

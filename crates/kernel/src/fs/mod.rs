@@ -32,6 +32,9 @@ pub fn mount_standard(
     };
     let dev_of = |i: &InodeRef| i.stat().map_or(0, |s| s.dev);
     let mut table = vec![entry("/dev/root", "/", "ext4", "rw,relatime", dev_of(root))];
+    // memfd_create's files: no size limit but memory, as Linux's internal
+    // shm mount.
+    vfs.anon_tmpfs = Some(tmpfs::new_root(0o1777, u64::MAX / 2, true, reg.clone()));
     let dir = |name: &[u8]| root.lookup(name).ok().filter(|d| d.kind() == FileType::Directory);
     if let Some(proc) = dir(b"proc") {
         vfs.mount(&proc, procfs::new_root(reg.clone()));

@@ -4,6 +4,7 @@
 //! once no reader is left. Waiting is [`Io::Block`]: the task sleeps and
 //! the syscall restarts (or EAGAIN under O_NONBLOCK).
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
@@ -155,6 +156,68 @@ impl FifoTable {
     }
 }
 
+/// The pipe behind an open pipe end or FIFO, for splice(2) and tee(2),
+/// which look at and move its bytes directly.
+pub struct PipeRef(Rc<RefCell<Shared>>);
+
+/// The pipe `ops` is an end of (any end, named or not), if it is one.
+pub fn pipe_of(ops: &dyn FileOps) -> Option<PipeRef> {
+    let any = ops.as_any()?;
+    if let Some(e) = any.downcast_ref::<PipeEnd>() {
+        return Some(PipeRef(e.shared.clone()));
+    }
+    let rw = any.downcast_ref::<FifoRw>()?;
+    let e = rw.r.as_any()?.downcast_ref::<PipeEnd>()?;
+    Some(PipeRef(e.shared.clone()))
+}
+
+impl PipeRef {
+    pub fn same(&self, other: &PipeRef) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+    /// Bytes waiting to be read.
+    pub fn len(&self) -> usize {
+        self.0.borrow().data.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Bytes that can be added before it is full.
+    pub fn room(&self) -> usize {
+        PIPE_BUF_SIZE - self.len()
+    }
+    pub fn has_readers(&self) -> bool {
+        self.0.borrow().readers > 0
+    }
+    pub fn has_writers(&self) -> bool {
+        self.0.borrow().writers > 0
+    }
+    /// A copy of the first `n` bytes, left in the pipe.
+    pub fn peek(&self, n: usize) -> Vec<u8> {
+        self.0.borrow().data.iter().take(n).copied().collect()
+    }
+    /// Drop the first `n` bytes (as a read of them would).
+    pub fn consume(&self, n: usize) {
+        let mut s = self.0.borrow_mut();
+        let was_full = s.data.len() >= PIPE_BUF_SIZE;
+        let n = n.min(s.data.len());
+        s.data.drain(..n);
+        if was_full && n > 0 {
+            s.queue.notify_events(POLLOUT);
+        }
+    }
+    /// Append bytes (at most the room there is), as a write would.
+    pub fn push(&self, data: &[u8]) -> usize {
+        let mut s = self.0.borrow_mut();
+        let n = data.len().min(PIPE_BUF_SIZE - s.data.len());
+        s.data.extend(&data[..n]);
+        if n > 0 {
+            s.queue.notify_events(POLLIN);
+        }
+        n
+    }
+}
+
 /// A FIFO opened O_RDWR: reads from and writes to the same pipe.
 struct FifoRw {
     r: Rc<dyn FileOps>,
@@ -167,6 +230,9 @@ impl FileOps for FifoRw {
     }
     fn wait_queue(&self) -> Option<WaitQueue> {
         self.r.wait_queue()
+    }
+    fn as_any(&self) -> Option<&dyn Any> {
+        Some(self)
     }
     fn read(&self, host: &mut dyn Host, off: u64, buf: &mut [u8]) -> Result<Io> {
         self.r.read(host, off, buf)
@@ -234,6 +300,10 @@ impl FileOps for PipeEnd {
 
     fn wait_queue(&self) -> Option<WaitQueue> {
         Some(self.shared.borrow().queue.clone())
+    }
+
+    fn as_any(&self) -> Option<&dyn Any> {
+        Some(self)
     }
 
     fn read(&self, _host: &mut dyn Host, _off: u64, buf: &mut [u8]) -> Result<Io> {

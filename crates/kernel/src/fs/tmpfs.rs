@@ -320,6 +320,15 @@ fn wrap(i: Rc<Inner>) -> InodeRef {
     Rc::new(Node(i))
 }
 
+/// A regular file of the tmpfs `root` belongs to that no directory holds
+/// (link count 0, as memfd_create(2) makes): it lives while it is open.
+pub fn new_unlinked_file(root: &InodeRef, mode: u32) -> Result<InodeRef> {
+    let dir = root.as_any().downcast_ref::<Node>().ok_or(Errno::EINVAL)?;
+    let node = dir.0.new_node(FileType::Regular.mode_bits() | (mode & 0o7777), 0, Body::File(Vec::new()));
+    node.meta.borrow_mut().nlink = 0;
+    Ok(wrap(node))
+}
+
 impl Inode for Node {
     fn id(&self) -> (u64, u64) {
         (self.0.sb.dev, self.0.ino)

@@ -117,6 +117,7 @@ impl Kernel {
             129 => self.sys_rt_sigqueueinfo(ti, &args).map(Outcome::Return),
             297 => self.sys_rt_tgsigqueueinfo(ti, &args).map(Outcome::Return),
             222 => self.sys_timer_create(ti, &args).map(Outcome::Return),
+            434 => self.sys_pidfd_open(ti, &args).map(Outcome::Return),
             _ => Err(Errno::ENOSYS),
         };
         let task = &mut self.tasks[ti];
@@ -310,6 +311,7 @@ impl Kernel {
         let Some(p) = self.processes.get_mut(&pid) else { return };
         if p.exit.is_none() || p.mm.borrow().vmas().iter().next().is_some() {
             p.exit.get_or_insert(status);
+            p.pidfds.exited();
             let objs = std::mem::take(&mut p.mm).release(&mut self.mem);
             crate::mm::shmem::settle(objs, &mut *self.host, &mut self.mem);
             // Closing the descriptors is what tells a pipe's reader that
@@ -432,10 +434,17 @@ impl Kernel {
         if options & (WEXITED | 2 | 8) == 0 || options & !(WNOHANG | 2 | WEXITED | 8 | WNOWAIT | 0xe000_0000) != 0 {
             return Err(Errno::EINVAL);
         }
+        // A non-blocking pidfd: EAGAIN instead of waiting (unless WNOHANG).
+        let mut pidfd_nonblock = false;
         let sel = match idtype {
             0 => -1,             // P_ALL
             1 if id > 0 => id,   // P_PID
             2 if id >= 0 => -id, // P_PGID (0: the caller's group)
+            3 if id >= 0 => {
+                let (p, nonblock) = self.pidfd_target(ti, id as i32)?;
+                pidfd_nonblock = nonblock && options & WNOHANG == 0;
+                p
+            }
             _ => return Err(Errno::EINVAL),
         };
         let pid = self.tasks[ti].pid;
@@ -449,6 +458,9 @@ impl Kernel {
             Some((child, status, uid)) => Some((child, waitid_code(status), uid)),
             None => self.take_report(&kids, options & 2 != 0, options & 8 != 0, keep).map(|(c, r, uid)| (c, report_code(r), uid)),
         };
+        if found.is_none() && pidfd_nonblock {
+            return Err(Errno::EAGAIN);
+        }
         if found.is_none() && options & WNOHANG == 0 {
             return Ok(Outcome::Block);
         }

@@ -14,7 +14,7 @@ pub fn in_kernel(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
 
 /// Syscall numbers `Kernel::run` handles itself (timer_create among them:
 /// a SIGEV_THREAD_ID timer names another thread of the process).
-pub const IN_KERNEL: [u64; 20] = [56, 57, 58, 60, 61, 62, 109, 112, 121, 124, 129, 130, 200, 202, 222, 231, 234, 247, 297, 435];
+pub const IN_KERNEL: [u64; 21] = [56, 57, 58, 60, 61, 62, 109, 112, 121, 124, 129, 130, 200, 202, 222, 231, 234, 247, 297, 434, 435];
 
 /// A call oxvm knowingly does not offer: ENOSYS without the "unsupported"
 /// warning, because its callers treat ENOSYS as "use the fallback". The

@@ -275,6 +275,14 @@ pub fn sys_lseek(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     ret(new as u64)
 }
 
+/// preadv2(2)/pwritev2(2) flags known to Linux 6.1 (the release uname reports).
+const RWF_HIPRI: u64 = 0x1;
+const RWF_DSYNC: u64 = 0x2;
+const RWF_SYNC: u64 = 0x4;
+const RWF_NOWAIT: u64 = 0x8;
+const RWF_APPEND: u64 = 0x10;
+const RWF_SUPPORTED: u64 = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND;
+
 /// preadv(2)/pwritev(2) and the v2 forms: the vector calls at an explicit
 /// position (-1 in the v2 forms: the file position, as readv/writev).
 fn vector_at(ctx: &mut Ctx, a: &SyscallArgs, write: bool, v2: bool) -> SyscallResult {
@@ -282,19 +290,37 @@ fn vector_at(ctx: &mut Ctx, a: &SyscallArgs, write: bool, v2: bool) -> SyscallRe
     if !write {
         not_dir(&file)?;
     }
-    let pos = a.arg(3) as i64;
-    if v2 && a.arg(5) != 0 {
-        // RWF_* hints (HIPRI, DSYNC, SYNC, NOWAIT, APPEND) are not offered.
+    let mut pos = a.arg(3) as i64;
+    let flags = if v2 { a.arg(5) } else { 0 };
+    if flags & !RWF_SUPPORTED != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    // RWF_HIPRI (polled I/O), RWF_DSYNC and RWF_SYNC change nothing here:
+    // every write already reached the file when the call returns. Linux
+    // ignores RWF_APPEND on reads, as on files that cannot seek.
+    let append = write && flags & RWF_APPEND != 0 && file.ops.seekable();
+    let nowait = flags & RWF_NOWAIT != 0;
+    if nowait && write && file.ops.seekable() {
+        // As ext4 on Linux 6.1: buffered writes cannot promise not to wait.
         return Err(Errno::EOPNOTSUPP);
     }
     if v2 && pos == -1 {
-        return vector_io(ctx, a, write);
+        if append {
+            file.set_offset(file.stat()?.size);
+        }
+        let r = vector_io(ctx, a, write);
+        // RWF_NOWAIT: fail with EAGAIN instead of waiting, as O_NONBLOCK.
+        return if nowait && matches!(r, Ok(SyscallReturn::Block)) { Err(Errno::EAGAIN) } else { r };
     }
     if pos < 0 {
         return Err(Errno::EINVAL);
     }
     if !file.ops.seekable() {
         return Err(Errno::ESPIPE);
+    }
+    if append {
+        // The bytes go to the end; the file position does not move.
+        pos = file.stat()?.size as i64;
     }
     let vecs = iovecs(ctx, a.arg(1), a.arg(2))?;
     let mut done = 0u64;

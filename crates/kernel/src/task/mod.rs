@@ -5,6 +5,7 @@
 pub mod cred;
 pub mod futex;
 pub mod job;
+pub mod pidfd;
 pub mod timers;
 pub mod wait;
 
@@ -151,6 +152,8 @@ pub struct Process {
     pub job: job::Job,
     /// What the last exec loaded (procfs shows it).
     pub exec_info: Rc<crate::fs::procfs::ExecInfo>,
+    /// Its pidfds, marked readable when it exits (`pidfd.rs`).
+    pub pidfds: pidfd::PidFdWatchers,
 }
 
 impl Process {
@@ -178,6 +181,7 @@ impl Process {
             times: CpuTimes::default(),
             child_times: CpuTimes::default(),
             exec_info: Default::default(),
+            pidfds: Default::default(),
             alarm: None,
             itimer_interval: 0,
             child_events: Default::default(),

@@ -222,6 +222,22 @@ pub trait Inode {
     fn set_times(&self, _atime: Option<Timespec>, _mtime: Option<Timespec>) -> Result<()> {
         Err(Errno::EPERM)
     }
+    /// Extended attributes (xattr(7)); the syscall layer checks names and
+    /// permissions. getxattr copies the value into `buf` (an empty `buf`
+    /// asks for the length only; too small: ERANGE); listxattr likewise
+    /// with the NUL-terminated names. Defaults: a filesystem storing none.
+    fn getxattr(&self, _name: &[u8], _buf: &mut [u8]) -> Result<usize> {
+        Err(Errno::ENODATA)
+    }
+    fn setxattr(&self, _name: &[u8], _value: &[u8], _flags: u32) -> Result<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    fn listxattr(&self, _buf: &mut [u8]) -> Result<usize> {
+        Ok(0)
+    }
+    fn removexattr(&self, _name: &[u8]) -> Result<()> {
+        Err(Errno::ENODATA)
+    }
     fn as_any(&self) -> &dyn Any;
 }
 

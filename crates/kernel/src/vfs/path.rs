@@ -30,6 +30,12 @@ impl Dentry {
         Dentry(Rc::new(DentryInner { name: Vec::new(), parent: None, inode }))
     }
 
+    /// A name under this dentry for an object no directory holds (a
+    /// memfd's `memfd:NAME`), which /proc/PID/fd shows.
+    pub fn anon_child(&self, name: &[u8], inode: InodeRef) -> Dentry {
+        self.child(name, inode)
+    }
+
     fn child(&self, name: &[u8], inode: InodeRef) -> Dentry {
         Dentry(Rc::new(DentryInner { name: name.to_vec(), parent: Some(self.clone()), inode }))
     }
@@ -83,6 +89,9 @@ pub struct Vfs {
     pub fifos: crate::fs::pipe::FifoTable,
     /// The shared objects of files mapped MAP_SHARED (`mm/shmem.rs`).
     pub page_cache: Rc<crate::mm::PageCache>,
+    /// The internal tmpfs memfd_create(2) makes its files in (Linux's
+    /// shm_mnt), mounted nowhere; None: no memfds.
+    pub anon_tmpfs: Option<InodeRef>,
 }
 
 impl Vfs {
