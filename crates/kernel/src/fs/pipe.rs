@@ -4,7 +4,6 @@
 //! once no reader is left. Waiting is [`Io::Block`]: the task sleeps and
 //! the syscall restarts (or EAGAIN under O_NONBLOCK).
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
@@ -160,14 +159,10 @@ impl FifoTable {
 /// which look at and move its bytes directly.
 pub struct PipeRef(Rc<RefCell<Shared>>);
 
-/// The pipe `ops` is an end of (any end, named or not), if it is one.
+/// The pipe `ops` is an end of (any end, named or not, a read-write FIFO
+/// showing its read end), if it is one.
 pub fn pipe_of(ops: &dyn FileOps) -> Option<PipeRef> {
-    let any = ops.as_any()?;
-    if let Some(e) = any.downcast_ref::<PipeEnd>() {
-        return Some(PipeRef(e.shared.clone()));
-    }
-    let rw = any.downcast_ref::<FifoRw>()?;
-    let e = rw.r.as_any()?.downcast_ref::<PipeEnd>()?;
+    let e = ops.as_any()?.downcast_ref::<PipeEnd>()?;
     Some(PipeRef(e.shared.clone()))
 }
 
@@ -230,9 +225,6 @@ impl FileOps for FifoRw {
     }
     fn wait_queue(&self) -> Option<WaitQueue> {
         self.r.wait_queue()
-    }
-    fn as_any(&self) -> Option<&dyn Any> {
-        Some(self)
     }
     fn read(&self, host: &mut dyn Host, off: u64, buf: &mut [u8]) -> Result<Io> {
         self.r.read(host, off, buf)
@@ -300,10 +292,6 @@ impl FileOps for PipeEnd {
 
     fn wait_queue(&self) -> Option<WaitQueue> {
         Some(self.shared.borrow().queue.clone())
-    }
-
-    fn as_any(&self) -> Option<&dyn Any> {
-        Some(self)
     }
 
     fn read(&self, _host: &mut dyn Host, _off: u64, buf: &mut [u8]) -> Result<Io> {
