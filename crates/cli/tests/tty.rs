@@ -20,6 +20,17 @@ use common::chroot::{env, rootfs, run, status};
 const PRELUDE: &str = r#"
 import os, pty, sys, re, signal, termios, tty, struct, fcntl, time, errno
 sys.stdout.reconfigure(line_buffering=True)
+# A hang fails the test instead of stalling it: a watchdog thread (with
+# every signal blocked, so signals still reach the main thread) ends the
+# script after 120 s.
+import threading
+def _watchdog():
+    time.sleep(120)
+    sys.stderr.write("watchdog: the script took too long\n")
+    os._exit(124)
+_old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+threading.Thread(target=_watchdog, daemon=True).start()
+signal.pthread_sigmask(signal.SIG_SETMASK, _old_mask)
 buf = b""
 def expect(fd, pat):
     global buf
@@ -307,23 +318,30 @@ step(b"sleep 10 &\n")
 step(b"jobs\n")
 step(b"kill %1; wait %1; echo st $?\n")
 step(b"jobs\n")
-step(b"cat\n", rb"cat\r\n")
+# Each foreground job says when it runs ("up"), so the keys below never
+# race its start.
+step(b"sh -c 'echo up; exec cat'\n", rb"up\r\n")
 time.sleep(0.3)
 step(b"\x03")
 step(b"echo status $?\n")
-step(b"sleep 10\n", rb"sleep 10\r\n")
+step(b"sh -c 'echo up; exec sleep 10'\n", rb"up\r\n")
 time.sleep(0.3)
 step(b"\x1a")
 step(b"jobs\n")
-step(b"fg\n", rb"sleep 10\r\n")
-time.sleep(0.3)
+step(b"fg\n", rb"sleep 10'\r\n")
+time.sleep(0.5)
 step(b"\x03")
 step(b"echo status $?\n")
 # A background job reading the terminal stops (SIGTTIN); fg gives it the
-# terminal.
+# terminal. `jobs` is asked until it says so (only that answer is shown).
 step(b"cat &\n")
-time.sleep(0.5)
-step(b"jobs\n")
+for _ in range(100):
+    os.write(fd, b"jobs\n")
+    out = expect(fd, P)
+    if "Stopped" in out:
+        break
+    time.sleep(0.1)
+print(repr(out))
 step(b"fg\n", rb"cat\r\n")
 time.sleep(0.3)
 step(b"x\n", rb"x\r\nx\r\n")
@@ -408,12 +426,12 @@ os.waitpid(pid, 0)
 pid = os.fork()
 if pid == 0:
     os.setpgid(0, 0)
-    signal.signal(signal.SIGUSR1, lambda *a: print("leader got USR1"))
     k = os.fork()
     if k == 0:
-        signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+        # SIGUSR1's default action ends it, whenever it comes.
         signal.pause()
         os._exit(0)
+    signal.signal(signal.SIGUSR1, lambda *a: print("leader got USR1"))
     time.sleep(0.2)
     os.kill(0, signal.SIGUSR1)
     _, st = os.waitpid(0, 0)
@@ -592,7 +610,18 @@ fn host_terminal_through_the_runner() {
         return;
     }
     let driver = r#"
-import os, pty, sys, re, time, fcntl, termios, struct
+import os, pty, sys, re, time, fcntl, termios, struct, signal
+# A hang fails the test instead of stalling it: a watchdog thread (with
+# every signal blocked, so signals still reach the main thread) ends the
+# script after 120 s.
+import threading
+def _watchdog():
+    time.sleep(120)
+    sys.stderr.write("watchdog: the script took too long\n")
+    os._exit(124)
+_old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+threading.Thread(target=_watchdog, daemon=True).start()
+signal.pthread_sigmask(signal.SIG_SETMASK, _old_mask)
 pid, fd = pty.fork()
 if pid == 0:
     os.execve(sys.argv[1], sys.argv[1:] + ["/bin/bash", "--norc", "--noprofile", "-i"], {"PATH": "/usr/bin:/bin", "TERM": "dumb", "PS1": "$ ", "HOME": "/"})
@@ -617,11 +646,11 @@ os.write(fd, b"stty size; tty; stty -g | cut -d: -f1-4\n"); expect(rb"\$ $")
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 120, 0, 0))
 time.sleep(0.5)
 os.write(fd, b"stty size\n"); expect(rb"50 120\r\n\$ $")
-os.write(fd, b"cat\n"); expect(rb"cat\r\n"); time.sleep(0.3)
+os.write(fd, b"sh -c 'echo up; exec cat'\n"); expect(rb"up\r\n"); time.sleep(0.3)
 os.write(fd, b"\x03"); expect(rb"\$ $")
-os.write(fd, b"sleep 5\n"); expect(rb"sleep 5\r\n"); time.sleep(0.3)
+os.write(fd, b"sh -c 'echo up; exec sleep 5'\n"); expect(rb"up\r\n"); time.sleep(0.3)
 os.write(fd, b"\x1a"); expect(rb"\$ $")
-os.write(fd, b"fg\n"); expect(rb"sleep 5\r\n"); time.sleep(0.3)
+os.write(fd, b"fg\n"); expect(rb"sleep 5'\r\n"); time.sleep(0.5)
 os.write(fd, b"\x03"); expect(rb"\$ $")
 os.write(fd, b"exit 3\n"); expect(rb"exit\r\n")
 _, st = os.waitpid(pid, 0)
