@@ -190,8 +190,18 @@ fn run_module(root: &Path, out: &Path, test: &str, oxvm: bool) -> Cases {
         c.arg("run").arg("--root").arg(root).arg("--");
         c
     } else {
-        let mut c = Command::new("/usr/sbin/chroot");
-        c.arg(root);
+        // As on a booted system (and as the guest has it): private mount
+        // and PID namespaces with /proc, /dev/pts and /dev/shm mounted;
+        // the tree itself is not written.
+        let mut c = Command::new("unshare");
+        c.args(["-m", "--propagation", "private", "/bin/sh", "-c"]);
+        c.arg(concat!(
+            "r=\"$1\" && shift && ",
+            "mount -t tmpfs -o nosuid,nodev,noexec,size=64m shm \"$r/dev/shm\" && ",
+            "mount --bind /dev/pts \"$r/dev/pts\" && ",
+            "exec unshare -p -f --mount-proc=\"$r/proc\" /usr/sbin/chroot \"$r\" \"$@\""
+        ));
+        c.arg("native").arg(root);
         c
     };
     cmd.env_clear().env("PATH", PATH).env("LANG", "C.UTF-8").env("HOME", "/root").env("TMPDIR", &guest_dir).current_dir("/");
