@@ -303,6 +303,7 @@ print(how(st))
 }
 
 #[test]
+#[ignore = "keystroke-driven interactive bash: the native side misses keys on a loaded machine; cargo xtask compat runs it"]
 fn bash_job_control() {
     py_same(
         r#"
@@ -603,6 +604,7 @@ print(os.read(r, 100).decode())
 /// window-size change on the host reaches the guest (SIGWINCH, stty size).
 /// Compared with bash in the chroot on a pty of its own.
 #[test]
+#[ignore = "keystroke-driven interactive bash: the native side misses keys on a loaded machine; cargo xtask compat runs it"]
 fn host_terminal_through_the_runner() {
     let Some(root) = rootfs() else { return };
     if !native_ptys() || Command::new("python3").arg("-c").arg("import pty").output().map_or(true, |o| !o.status.success()) {
