@@ -203,3 +203,36 @@ pub fn sys_setitimer(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 pub fn sys_pause(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
     Ok(SyscallReturn::Block)
 }
+
+/// clock_settime(2): the guest may not set the host's clock, as a
+/// container without CAP_SYS_TIME: CLOCK_REALTIME gives EPERM (after the
+/// checks Linux makes first: a readable, valid timespec), clocks that
+/// cannot be set EINVAL.
+pub fn sys_clock_settime(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let id = a.arg(0) as i32;
+    let ts = UserPtr::<TimePair>::new(a.arg(1)).read(&mut ctx.user())?;
+    clock_of(a.arg(0))?;
+    if id != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if ts.sec < 0 || !(0..NSEC_PER_SEC as i64).contains(&ts.frac) {
+        return Err(Errno::EINVAL);
+    }
+    Err(Errno::EPERM)
+}
+
+/// settimeofday(2): as clock_settime on CLOCK_REALTIME (EPERM), after
+/// the timeval is read and checked.
+pub fn sys_settimeofday(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    if a.arg(0) != 0 {
+        let tv = UserPtr::<TimePair>::new(a.arg(0)).read(&mut ctx.user())?;
+        if tv.sec < 0 || !(0..1_000_000).contains(&tv.frac) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if a.arg(1) != 0 {
+        let mut tz = [0u8; 8];
+        ctx.user().read_bytes(a.arg(1), &mut tz)?;
+    }
+    Err(Errno::EPERM)
+}
