@@ -17,12 +17,13 @@ use common::chroot::{env, rootfs, run, status};
 /// until a pattern shows up (oxvm's select/poll with a timeout cannot be
 /// woken early yet, so no timeouts here: the test's process bounds it),
 /// and a transcript with pids and pty numbers masked.
-const PRELUDE: &str = r#"
-import os, pty, sys, re, signal, termios, tty, struct, fcntl, time, errno
-sys.stdout.reconfigure(line_buffering=True)
-# A hang fails the test instead of stalling it: a watchdog thread (with
-# every signal blocked, so signals still reach the main thread) ends the
-# script after 120 s.
+/// Python that ends the script if it hangs, so a hang fails the test
+/// instead of stalling it: a watchdog thread (with every signal blocked,
+/// so signals still reach the main thread) exits after 120 s. Needs os,
+/// sys, time and signal imported.
+macro_rules! watchdog {
+    () => {
+        r#"
 import threading
 def _watchdog():
     time.sleep(120)
@@ -31,6 +32,17 @@ def _watchdog():
 _old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
 threading.Thread(target=_watchdog, daemon=True).start()
 signal.pthread_sigmask(signal.SIG_SETMASK, _old_mask)
+"#
+    };
+}
+
+const PRELUDE: &str = concat!(
+    r#"
+import os, pty, sys, re, signal, termios, tty, struct, fcntl, time, errno
+sys.stdout.reconfigure(line_buffering=True)
+"#,
+    watchdog!(),
+    r#"
 buf = b""
 def expect(fd, pat):
     global buf
@@ -91,7 +103,8 @@ def how(st):
     if os.WIFSTOPPED(st): return "stopped %d" % os.WSTOPSIG(st)
     if os.WIFCONTINUED(st): return "continued"
     return "?"
-"#;
+"#
+);
 
 /// Whether the native side can have ptys (a private mount namespace).
 fn native_ptys() -> bool {
@@ -611,19 +624,12 @@ fn host_terminal_through_the_runner() {
         eprintln!("skipping: needs python3 on the host");
         return;
     }
-    let driver = r#"
+    let driver = concat!(
+        r#"
 import os, pty, sys, re, time, fcntl, termios, struct, signal
-# A hang fails the test instead of stalling it: a watchdog thread (with
-# every signal blocked, so signals still reach the main thread) ends the
-# script after 120 s.
-import threading
-def _watchdog():
-    time.sleep(120)
-    sys.stderr.write("watchdog: the script took too long\n")
-    os._exit(124)
-_old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
-threading.Thread(target=_watchdog, daemon=True).start()
-signal.pthread_sigmask(signal.SIG_SETMASK, _old_mask)
+"#,
+        watchdog!(),
+        r#"
 pid, fd = pty.fork()
 if pid == 0:
     os.execve(sys.argv[1], sys.argv[1:] + ["/bin/bash", "--norc", "--noprofile", "-i"], {"PATH": "/usr/bin:/bin", "TERM": "dumb", "PS1": "$ ", "HOME": "/"})
@@ -657,7 +663,8 @@ os.write(fd, b"\x03"); expect(rb"\$ $")
 os.write(fd, b"exit 3\n"); expect(rb"exit\r\n")
 _, st = os.waitpid(pid, 0)
 print("status", os.WEXITSTATUS(st))
-"#;
+"#
+    );
     let r = root.display().to_string();
     let oxvm = env!("CARGO_BIN_EXE_oxvm");
     let native_cmd = ["unshare", "-m", "sh", "-c", "mount --bind /dev/pts \"$0/dev/pts\" && exec /usr/sbin/chroot \"$0\" \"$@\"", &r];
