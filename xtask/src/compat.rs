@@ -69,6 +69,7 @@ pub fn compat(args: &[String]) -> Result<(), String> {
     if !rootfs::is_root() {
         return Err("compat compares against a chroot of the Debian root filesystem, which needs root".into());
     }
+    setup::ensure_debian_packages(&[("ip", "iproute2")])?;
     let root = rootfs::ensure()?;
     setup::step("building oxvm");
     run_checked(cargo().args(["build", "--release", "-p", "oxvm-cli"]))?;
@@ -205,12 +206,13 @@ fn run_module(root: &Path, out: &Path, test: &str, oxvm: bool) -> Cases {
         c
     } else {
         // As on a booted system (and as the guest has it): private mount
-        // and PID namespaces with /proc, /dev/pts and /dev/shm mounted;
+        // and PID namespaces with /proc, /dev/pts and /dev/shm mounted, and
+        // a network namespace whose only interface is loopback;
         // the tree itself is not written.
         let mut c = Command::new("unshare");
-        c.args(["-m", "--propagation", "private", "/bin/sh", "-c"]);
+        c.args(["-m", "-n", "--propagation", "private", "/bin/sh", "-c"]);
         c.arg(concat!(
-            "r=\"$1\" && shift && ",
+            "r=\"$1\" && shift && ip link set lo up && ",
             "mount -t tmpfs -o nosuid,nodev,noexec,size=64m shm \"$r/dev/shm\" && ",
             "mount --bind /dev/pts \"$r/dev/pts\" && ",
             "exec unshare -p -f --mount-proc=\"$r/proc\" /usr/sbin/chroot \"$r\" \"$@\""

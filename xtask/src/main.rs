@@ -71,7 +71,9 @@ fn main() -> ExitCode {
 
 fn test() -> Result<(), String> {
     setup::ensure_rust_components(&["rustfmt", "clippy"])?;
-    setup::ensure_debian_packages(&[("gcc", "gcc")])?;
+    // iproute2: the native side of the differential tests runs in a network
+    // namespace with only loopback up, as the guest sees its network.
+    setup::ensure_debian_packages(&[("gcc", "gcc"), ("ip", "iproute2")])?;
     setup::step("cargo fmt --check");
     run_checked(cargo().args(["fmt", "--all", "--check"]))?;
     setup::step("cargo clippy");

@@ -10,27 +10,14 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::chroot::{env, rootfs, run, status};
+use common::chroot::{env, native_system, rootfs, run, status};
 
-/// The native side: `args` in the root, with its own PID namespace and
-/// procfs, and a 64 MiB tmpfs on /dev/shm.
+/// The native side: `args` in the root as a booted system has it (its
+/// own PID namespace and procfs, /dev/pts, a tmpfs on /dev/shm).
 fn native(root: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut cmd = Command::new("unshare");
+    let mut cmd = native_system(root);
     env(&mut cmd);
-    cmd.args(["-m", "--propagation", "private", "/bin/sh", "-c"]);
-    cmd.arg(concat!(
-        "mount -t tmpfs -o nosuid,nodev,noexec,size=64m shm \"$1/dev/shm\" && r=\"$1\" && shift && ",
-        "exec unshare -p -f --mount-proc=\"$r/proc\" /usr/sbin/chroot \"$r\" \"$@\""
-    ));
-    cmd.arg("native").arg(root).args(args);
-    // Only 0-2 go to the native side, as to the guest.
-    // SAFETY: close_range is async-signal-safe and touches no memory.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
-            Ok(())
-        });
-    }
+    cmd.args(args);
     run(cmd, stdin)
 }
 

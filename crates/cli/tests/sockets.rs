@@ -12,6 +12,15 @@ fn c_errno_cases_match_native() {
     common::assert_same_as_native(&exe, "done");
 }
 
+/// Interfaces through if_nameindex, getifaddrs, raw rtnetlink dumps and
+/// the SIOCGIF* ioctls, against a native network namespace with only
+/// loopback up.
+#[test]
+fn interfaces_and_netlink_match_native() {
+    let Some((_dir, exe)) = common::build_c("netif", &[]) else { return };
+    common::assert_same_as_native_on_loopback(&exe, "done");
+}
+
 #[test]
 fn strace_decodes_socket_calls() {
     let Some((_dir, exe)) = common::build_c("sockets", &[]) else { return };

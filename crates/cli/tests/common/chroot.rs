@@ -105,14 +105,15 @@ macro_rules! differential {
 /// The native side as a running Linux system would have it: `ROOT` as the
 /// root of a private mount namespace and a new PID namespace, with a procfs
 /// on /proc, the host's devpts on /dev/pts and a 64 MiB tmpfs on /dev/shm
-/// (mounts private to the namespace: the tree itself is not written). The
+/// (mounts private to the namespace: the tree itself is not written), and a
+/// network namespace whose only interface is loopback, as the guest has. The
 /// program and its arguments follow. Only descriptors 0-2 are passed on, as
 /// to the guest.
 pub fn native_system(root: &std::path::Path) -> Command {
     let mut cmd = Command::new("unshare");
-    cmd.args(["-m", "--propagation", "private", "/bin/sh", "-c"]);
+    cmd.args(["-m", "-n", "--propagation", "private", "/bin/sh", "-c"]);
     cmd.arg(concat!(
-        "r=\"$1\" && shift && ",
+        "r=\"$1\" && shift && ip link set lo up && ",
         "mount -t tmpfs -o nosuid,nodev,noexec,size=64m shm \"$r/dev/shm\" && ",
         "mount --bind /dev/pts \"$r/dev/pts\" && ",
         "exec unshare -p -f --mount-proc=\"$r/proc\" /usr/sbin/chroot \"$r\" \"$@\""

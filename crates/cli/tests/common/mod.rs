@@ -48,7 +48,22 @@ pub fn build_c(name: &str, flags: &[&str]) -> Option<(Scratch, PathBuf)> {
 /// `marker` (the program really ran), and stdout, stderr and the exit
 /// status must be identical.
 pub fn assert_same_as_native(exe: &Path, marker: &str) {
-    let native = Command::new(exe).output().unwrap();
+    compare_with_native(exe, Command::new(exe).output().unwrap(), marker);
+}
+
+/// [`assert_same_as_native`] with the native side in a network namespace
+/// whose only interface is loopback, up: the network the guest sees.
+/// Skips where namespaces cannot be made.
+pub fn assert_same_as_native_on_loopback(exe: &Path, marker: &str) {
+    let native = Command::new("unshare").args(["-n", "/bin/sh", "-c", "ip link set lo up && exec \"$0\""]).arg(exe).output().unwrap();
+    if !native.status.success() && String::from_utf8_lossy(&native.stderr).contains("unshare") {
+        eprintln!("skipping: no network namespace here: {}", String::from_utf8_lossy(&native.stderr));
+        return;
+    }
+    compare_with_native(exe, native, marker);
+}
+
+fn compare_with_native(exe: &Path, native: std::process::Output, marker: &str) {
     let guest = Command::new(env!("CARGO_BIN_EXE_oxvm")).arg("run").arg("--").arg(exe).output().unwrap();
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     assert!(text(&native.stdout).contains(marker), "native run: {}", text(&native.stdout));

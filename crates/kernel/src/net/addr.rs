@@ -36,6 +36,11 @@ pub enum UnixName {
 pub enum Addr {
     Unix(UnixName),
     Inet(SocketAddr),
+    /// A netlink port id and multicast groups (port 0 is the kernel).
+    Netlink {
+        pid: u32,
+        groups: u32,
+    },
 }
 
 impl Addr {
@@ -65,6 +70,7 @@ impl Addr {
                 b[4..8].copy_from_slice(&a.ip().octets());
                 b
             }
+            Addr::Netlink { pid, groups } => super::netlink::encode_addr(*pid, *groups),
             Addr::Inet(SocketAddr::V6(a)) => {
                 let mut b = vec![0u8; SOCKADDR_IN6_LEN];
                 b[..2].copy_from_slice(&AF_INET6.to_le_bytes());
@@ -194,6 +200,10 @@ pub fn describe(b: &[u8]) -> String {
         },
         Some(AF_INET6) => match parse_inet(b, true, false) {
             Ok(a) => format!("{{sa_family={fam}, sin6_port=htons({}), sin6_addr={}}}", a.port(), a.ip()),
+            Err(_) => format!("{{sa_family={fam}}}"),
+        },
+        Some(super::netlink::AF_NETLINK) => match super::netlink::parse_addr(b) {
+            Ok((pid, groups)) => format!("{{sa_family={fam}, nl_pid={pid}, nl_groups={groups:08x}}}"),
             Err(_) => format!("{{sa_family={fam}}}"),
         },
         _ => format!("{{sa_family={fam}}}"),

@@ -1,6 +1,7 @@
-//! Sockets, all inside the guest: AF_UNIX (stream, datagram, seqpacket)
-//! and AF_INET/AF_INET6 on loopback (TCP-like streams and UDP-like
-//! datagrams between guest sockets). A socket is one [`Sock`]; open file
+//! Sockets, all inside the guest: AF_UNIX (stream, datagram, seqpacket),
+//! AF_INET/AF_INET6 on loopback (TCP-like streams and UDP-like datagrams
+//! between guest sockets) and AF_NETLINK route queries ([`netlink`],
+//! answered from the interface table in [`iface`]). A socket is one [`Sock`]; open file
 //! descriptions hold it as their [`FileOps`], so read/write/poll/close and
 //! O_NONBLOCK work as for any file, and the socket calls find it again
 //! through [`FileOps::as_any`].
@@ -20,7 +21,9 @@
 
 pub mod addr;
 pub mod buffer;
+pub mod iface;
 pub mod inet;
+pub mod netlink;
 pub mod unix;
 
 use std::any::Any;
@@ -68,6 +71,8 @@ pub enum Domain {
     Unix,
     Inet,
     Inet6,
+    /// NETLINK_ROUTE: requests to the kernel about interfaces.
+    Netlink,
 }
 
 impl Domain {
@@ -76,7 +81,13 @@ impl Domain {
             Domain::Unix => addr::AF_UNIX,
             Domain::Inet => addr::AF_INET,
             Domain::Inet6 => addr::AF_INET6,
+            Domain::Netlink => netlink::AF_NETLINK,
         }
+    }
+
+    /// AF_INET or AF_INET6: the families with IP, TCP and UDP.
+    pub fn is_inet(self) -> bool {
+        matches!(self, Domain::Inet | Domain::Inet6)
     }
 }
 
@@ -224,6 +235,8 @@ pub enum Dest {
     To(Rc<Sock>),
     /// An AF_INET/AF_INET6 address.
     Inet(SocketAddr),
+    /// A netlink port (0: the kernel).
+    Netlink(u32),
 }
 
 impl Sock {
@@ -433,6 +446,16 @@ impl Sock {
             }
         }
         match (self.domain, self.kind) {
+            (Domain::Netlink, _) => {
+                let port = match dest {
+                    Dest::Netlink(port) => port,
+                    _ => match self.st.borrow().peer_addr {
+                        Some(Addr::Netlink { pid, .. }) => pid,
+                        _ => 0,
+                    },
+                };
+                netlink::send(self, data, port)
+            }
             (Domain::Unix, Kind::Dgram) => self.send_unix_dgram(data, dest, rights, cred),
             (_, Kind::Dgram) => self.send_udp(data, dest, ip),
             _ => self.send_stream(data, dest, rights, cred),
@@ -500,7 +523,7 @@ impl Sock {
                 Conn::Connected(w) => w.upgrade().ok_or(Errno::ECONNREFUSED)?,
                 _ => return Err(Errno::ENOTCONN),
             },
-            Dest::Inet(_) => return Err(Errno::EINVAL),
+            Dest::Inet(_) | Dest::Netlink(_) => return Err(Errno::EINVAL),
         };
         if data.len() > (self.st.borrow().opts.sndbuf.max(0) as usize).saturating_sub(32) {
             return Err(Errno::EMSGSIZE);
@@ -555,7 +578,7 @@ impl Sock {
         let to = match dest {
             Dest::Inet(a) => a,
             Dest::Connected => self.st.borrow().udp_peer.ok_or(Errno::EDESTADDRREQ)?,
-            Dest::To(_) => return Err(Errno::EINVAL),
+            Dest::To(_) | Dest::Netlink(_) => return Err(Errno::EINVAL),
         };
         let max = if self.is_v6() && addr::canonical(to.ip()).is_ipv6() { 65527 } else { 65507 };
         if data.len() > max {
@@ -817,6 +840,7 @@ impl FileOps for Sock {
         let v = match cmd {
             SIOCINQ => self.inq()?,
             SIOCOUTQ => self.outq()?,
+            c if iface::is_iface_ioctl(c) => return iface::ioctl(us, self.domain == Domain::Inet, c, arg),
             _ => return Err(Errno::ENOTTY),
         };
         us.write_val(arg, &(v as i32))?;
@@ -859,6 +883,10 @@ pub struct Namespace {
     pub inet: Vec<inet::Binding>,
     pub next_port: u16,
     pub next_autobind: u32,
+    /// Bound netlink port ids.
+    pub netlink_ports: HashMap<u32, Weak<Sock>>,
+    /// The last negative port id handed out by netlink autobind.
+    pub netlink_rover: u32,
 }
 
 thread_local! {

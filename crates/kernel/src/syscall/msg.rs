@@ -197,6 +197,7 @@ fn dest_of(ctx: &mut Ctx, s: &Sock, name: &[u8]) -> Result<Dest, Errno> {
         return Ok(Dest::Connected);
     }
     match (s.domain, s.kind) {
+        (Domain::Netlink, _) => Ok(Dest::Netlink(crate::net::netlink::parse_addr(name)?.0)),
         (Domain::Unix, Kind::Dgram) => {
             let n = addr::parse_unix(name)?;
             let who = unix::Caller { fs: &ctx.process.fs, euid: ctx.process.creds.euid, egid: ctx.process.creds.egid };

@@ -9,7 +9,7 @@ use super::{ret, Ctx, SyscallArgs, SyscallResult, SyscallReturn};
 use crate::errno::Errno;
 use crate::net::addr::{self, Addr, UnixName, AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC};
 use crate::net::buffer::Ucred;
-use crate::net::{inet, sock_of, unix, Conn, Domain, Kind, Sock, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM};
+use crate::net::{inet, netlink, sock_of, unix, Conn, Domain, Kind, Sock, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM};
 use crate::vfs::file::{O_CLOEXEC, O_NONBLOCK, O_RDWR};
 use crate::vfs::{Io, OpenFile};
 
@@ -92,8 +92,20 @@ fn parse_type(domain: u64, ty: u64, protocol: u64) -> Result<(Domain, Kind, i32,
         AF_UNIX => Domain::Unix,
         AF_INET => Domain::Inet,
         AF_INET6 => Domain::Inet6,
+        netlink::AF_NETLINK => Domain::Netlink,
         _ => return Err(Errno::EAFNOSUPPORT),
     };
+    if domain == Domain::Netlink {
+        // Raw and datagram mean the same for netlink; only the routing
+        // protocol exists here.
+        if base != SOCK_RAW && base != SOCK_DGRAM {
+            return Err(Errno::ESOCKTNOSUPPORT);
+        }
+        if protocol != netlink::NETLINK_ROUTE {
+            return Err(Errno::EPROTONOSUPPORT);
+        }
+        return Ok((domain, Kind::Dgram, protocol, flags));
+    }
     let kind = match base {
         SOCK_STREAM => Kind::Stream,
         SOCK_DGRAM => Kind::Dgram,
@@ -122,6 +134,11 @@ fn parse_type(domain: u64, ty: u64, protocol: u64) -> Result<(Domain, Kind, i32,
 pub fn sys_socket(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let (domain, kind, protocol, flags) = parse_type(a.arg(0), a.arg(1), a.arg(2))?;
     let s = Sock::new(domain, kind, protocol, cred(ctx));
+    if domain == Domain::Netlink && a.arg(1) as u32 & 0xf == SOCK_RAW {
+        // SO_TYPE reports the type asked for, though a raw netlink socket
+        // works as a datagram one (stored values are reported first).
+        s.st.borrow_mut().opts.other.insert((1, 3), SOCK_RAW as i32);
+    }
     ret(install(ctx, s, flags)? as u64)
 }
 
@@ -166,6 +183,10 @@ pub fn sys_bind(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
                 addr::parse_unix(&b)?
             };
             unix::bind(&s, name, &caller(ctx))?;
+        }
+        Domain::Netlink => {
+            let (pid, groups) = netlink::parse_addr(&b)?;
+            netlink::bind(&s, pid, groups)?;
         }
         _ => {
             let sa = addr::parse_inet(&b, s.is_v6(), true)?;
@@ -247,6 +268,12 @@ pub fn sys_connect(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     }
     if s.domain == Domain::Unix {
         return connect_unix(ctx, &s, &b, nonblock);
+    }
+    if s.domain == Domain::Netlink {
+        let (pid, groups) = netlink::parse_addr(&b)?;
+        netlink::bind(&s, 0, 0)?;
+        s.st.borrow_mut().peer_addr = Some(Addr::Netlink { pid, groups });
+        return ret(0);
     }
     let dest = addr::parse_inet(&b, s.is_v6(), false)?;
     let to = inet::route_from(&s, dest)?;
@@ -351,6 +378,7 @@ fn unbound(s: &Sock) -> Addr {
         Domain::Unix => Addr::Unix(UnixName::Unnamed),
         Domain::Inet => Addr::Inet("0.0.0.0:0".parse().expect("literal")),
         Domain::Inet6 => Addr::Inet("[::]:0".parse().expect("literal")),
+        Domain::Netlink => netlink::local_addr(s),
     }
 }
 
@@ -369,6 +397,8 @@ pub fn sys_getpeername(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         let closed = s.domain != Domain::Unix && s.kind == Kind::Stream && st.peer_fin && (st.snd_shut || st.reset_seen);
         match (&st.conn, st.udp_peer) {
             _ if closed => None,
+            // A netlink socket's peer is the kernel unless it connected.
+            _ if s.domain == Domain::Netlink => Some(st.peer_addr.clone().unwrap_or(Addr::Netlink { pid: 0, groups: 0 })),
             (Conn::Connected(_), _) | (_, Some(_)) => st.peer_addr.clone(),
             _ => None,
         }

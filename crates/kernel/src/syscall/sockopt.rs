@@ -53,6 +53,7 @@ const IPV6_V6ONLY: i32 = 26;
 const IPV6_UNICAST_HOPS: i32 = 16;
 const IPV6_TCLASS: i32 = 67;
 const IP_TTL: i32 = 2;
+const SOL_NETLINK: i32 = 270;
 
 /// net.core.wmem_max/rmem_max as Linux defaults them: the most a plain
 /// SO_SNDBUF/SO_RCVBUF asks for before doubling.
@@ -62,7 +63,7 @@ const SOCK_MIN_RCVBUF: i32 = 2304;
 
 /// Stored-only integer options and their defaults, by level.
 fn stored_default(s: &Sock, level: i32, name: i32) -> Option<i32> {
-    let inet = s.domain != Domain::Unix;
+    let inet = s.domain.is_inet();
     Some(match (level, name) {
         (SOL_SOCKET, SO_DEBUG | SO_DONTROUTE | SO_NO_CHECK | SO_PRIORITY | SO_TIMESTAMP | SO_MARK) => 0,
         (SOL_SOCKET, SO_RCVLOWAT | SO_SNDLOWAT) => 1,
@@ -88,13 +89,19 @@ fn stored_default(s: &Sock, level: i32, name: i32) -> Option<i32> {
         (IPPROTO_IPV6, 16) if s.is_v6() => 64,
         (IPPROTO_IPV6, 18) if s.is_v6() => 1,
         (IPPROTO_IPV6, 25 | 49 | 51 | 66 | 67) if s.is_v6() => 0,
+        // NETLINK_PKTINFO, NETLINK_BROADCAST_ERROR, NETLINK_NO_ENOBUFS,
+        // NETLINK_LISTEN_ALL_NSID, NETLINK_CAP_ACK, NETLINK_EXT_ACK,
+        // NETLINK_GET_STRICT_CHK: flags that change nothing in the
+        // answers this kernel gives; membership (1, 2) joins groups that
+        // never send.
+        (SOL_NETLINK, 1..=5 | 8 | 10..=12) if s.domain == Domain::Netlink => 0,
         _ => return None,
     })
 }
 
 /// The level is wrong for this socket: AF_UNIX has no protocol options.
 fn bad_level(s: &Sock) -> Errno {
-    if s.domain == Domain::Unix {
+    if matches!(s.domain, Domain::Unix | Domain::Netlink) {
         Errno::EOPNOTSUPP
     } else {
         Errno::ENOPROTOOPT
@@ -144,12 +151,13 @@ fn get(s: &Sock, level: i32, name: i32) -> Result<Vec<u8>, Errno> {
         }
         (SOL_SOCKET, SO_RCVTIMEO_OLD | SO_RCVTIMEO_NEW) => timeval(o.rcvtimeo),
         (SOL_SOCKET, SO_SNDTIMEO_OLD | SO_SNDTIMEO_NEW) => timeval(o.sndtimeo),
-        (IPPROTO_TCP, TCP_NODELAY) if s.domain != Domain::Unix && s.kind == Kind::Stream => int(o.nodelay as i32),
+        (IPPROTO_TCP, TCP_NODELAY) if s.domain.is_inet() && s.kind == Kind::Stream => int(o.nodelay as i32),
         (IPPROTO_IPV6, IPV6_V6ONLY) if s.is_v6() => int(o.v6only as i32),
         (SOL_SOCKET, _) => stored_default(s, level, name).map(int).ok_or(Errno::ENOPROTOOPT)?,
-        (IPPROTO_TCP | IPPROTO_IP | IPPROTO_IPV6, _) if s.domain != Domain::Unix => {
+        (IPPROTO_TCP | IPPROTO_IP | IPPROTO_IPV6, _) if s.domain.is_inet() => {
             stored_default(s, level, name).map(int).ok_or(Errno::ENOPROTOOPT)?
         }
+        (SOL_NETLINK, _) if s.domain == Domain::Netlink => stored_default(s, level, name).map(int).ok_or(Errno::ENOPROTOOPT)?,
         _ => return Err(bad_level(s)),
     })
 }
@@ -181,7 +189,9 @@ pub fn sys_setsockopt(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if optlen < 0 {
         return Err(Errno::EINVAL);
     }
-    let known = matches!(level, SOL_SOCKET) || (s.domain != Domain::Unix && matches!(level, IPPROTO_TCP | IPPROTO_IP | IPPROTO_IPV6));
+    let known = matches!(level, SOL_SOCKET)
+        || (s.domain.is_inet() && matches!(level, IPPROTO_TCP | IPPROTO_IP | IPPROTO_IPV6))
+        || (s.domain == Domain::Netlink && level == SOL_NETLINK);
     if !known {
         return Err(bad_level(&s));
     }
@@ -201,7 +211,7 @@ pub fn sys_setsockopt(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         }
         Ok(if sec < 0 { (0, 0) } else { (sec, usec) })
     };
-    let tcp = s.domain != Domain::Unix && s.kind == Kind::Stream;
+    let tcp = s.domain.is_inet() && s.kind == Kind::Stream;
     match (level, name) {
         (SOL_SOCKET, SO_TYPE | SO_PROTOCOL | SO_DOMAIN | SO_ERROR | SO_ACCEPTCONN | SO_PEERCRED) => return Err(Errno::ENOPROTOOPT),
         (SOL_SOCKET, SO_SNDBUF | SO_SNDBUFFORCE) => s.st.borrow_mut().opts.sndbuf = buf_size(v, SOCK_MIN_SNDBUF, name == SO_SNDBUFFORCE),
