@@ -95,3 +95,26 @@ try:
 except BlockingIOError as e:
     print("errqueue", errno.errorcode[e.errno])
 u.close()
+
+# UDP-Lite: its own port space beside UDP, and checksum coverage options
+lite = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDPLITE)
+lite.bind(("127.0.0.1", 0))
+port = lite.getsockname()[1]
+plain = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+plain.bind(("127.0.0.1", port))
+plain.setblocking(False)
+tx = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_UDPLITE)
+tx.sendto(b"lite", ("::ffff:127.0.0.1", port))
+print("udplite", lite.recv(10), lite.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL))
+try:
+    plain.recv(10)
+except BlockingIOError:
+    print("udp hears nothing")
+for v in (0, 3, 20, 70000):
+    lite.setsockopt(socket.IPPROTO_UDPLITE, 10, v)
+    print("cscov", v, lite.getsockopt(socket.IPPROTO_UDPLITE, 10), lite.getsockopt(socket.IPPROTO_UDP, 11))
+try:
+    plain.setsockopt(socket.IPPROTO_UDPLITE, 10, 20)
+except OSError as e:
+    print("udp cscov", errno.errorcode[e.errno])
+lite.close(); plain.close(); tx.close()

@@ -24,6 +24,8 @@ const EPHEMERAL: (u16, u16) = (32768, 60999);
 pub struct Binding {
     pub sock: Weak<Sock>,
     pub kind: Kind,
+    /// UDP and UDP-Lite have separate port spaces.
+    pub protocol: i32,
     /// As bound, in the socket's family.
     pub ip: IpAddr,
     pub port: u16,
@@ -133,6 +135,7 @@ pub fn bind(sock: &Sock, a: SocketAddr, euid: u32) -> Result<()> {
         ns.inet.retain(|b| b.sock.strong_count() > 0);
         ns.inet
             .iter()
+            .filter(|b| b.protocol == sock.protocol)
             .map(|b| (set_of(b.ip, b.v6only), b.port, b.kind, b.reuse, b.sock.upgrade().is_some_and(|s| s.is_listening())))
             .collect()
     });
@@ -159,7 +162,17 @@ pub fn bind(sock: &Sock, a: SocketAddr, euid: u32) -> Result<()> {
         SocketAddr::V4(v4) => SocketAddr::V4(SocketAddrV4::new(*v4.ip(), port)),
         SocketAddr::V6(v6) => SocketAddr::V6(SocketAddrV6::new(*v6.ip(), port, 0, 0)),
     };
-    with_ns(|ns| ns.inet.push(Binding { sock: sock.weak(), kind: sock.kind, ip: a.ip(), port, v6only: v6only && sock.is_v6(), reuse }));
+    with_ns(|ns| {
+        ns.inet.push(Binding {
+            sock: sock.weak(),
+            kind: sock.kind,
+            protocol: sock.protocol,
+            ip: a.ip(),
+            port,
+            v6only: v6only && sock.is_v6(),
+            reuse,
+        })
+    });
     sock.st.borrow_mut().local = Some(Addr::Inet(local));
     Ok(())
 }
@@ -198,14 +211,14 @@ pub fn source_for(sock: &Sock, to: SocketAddr) -> SocketAddr {
     in_family(SocketAddr::new(ip, local.port()), sock.is_v6())
 }
 
-/// The socket that receives traffic for `to` (canonical): a listener for
-/// streams, a bound socket for datagrams (one connected elsewhere takes
-/// nothing from `from`).
-pub fn find(kind: Kind, to: SocketAddr, from: Option<SocketAddr>) -> Option<Rc<Sock>> {
+/// The socket of `protocol` that receives traffic for `to` (canonical): a
+/// listener for streams, a bound socket for datagrams (one connected
+/// elsewhere takes nothing from `from`).
+pub fn find(kind: Kind, protocol: i32, to: SocketAddr, from: Option<SocketAddr>) -> Option<Rc<Sock>> {
     let cands: Vec<(Rc<Sock>, u8)> = with_ns(|ns| {
         ns.inet
             .iter()
-            .filter(|b| b.kind == kind && b.port == to.port())
+            .filter(|b| b.kind == kind && b.protocol == protocol && b.port == to.port())
             .filter_map(|b| Some((b.sock.upgrade()?, covers(set_of(b.ip, b.v6only), to.ip())?)))
             .collect()
     });

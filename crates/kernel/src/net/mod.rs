@@ -588,7 +588,7 @@ impl Sock {
         inet::autobind(self)?;
         let from = inet::source_for(self, to);
         let connected = self.st.borrow().udp_peer.is_some();
-        match inet::find(Kind::Dgram, to, Some(from)) {
+        match inet::find(Kind::Dgram, self.protocol, to, Some(from)) {
             Some(target) => {
                 let mut ts = target.st.borrow_mut();
                 // A full receiver drops the datagram, as UDP does.

@@ -117,11 +117,25 @@ fn loopback_ports_conflict_and_route() {
     a.listen(1, me()).unwrap();
     b.listen(1, me()).unwrap();
     let to4 = inet::route(SocketAddr::new("0.0.0.0".parse().unwrap(), port)).unwrap();
-    assert!(Rc::ptr_eq(&inet::find(Kind::Stream, to4, None).unwrap(), &a));
+    assert!(Rc::ptr_eq(&inet::find(Kind::Stream, 6, to4, None).unwrap(), &a));
     let to6 = inet::route(SocketAddr::new("::1".parse().unwrap(), port)).unwrap();
-    assert!(Rc::ptr_eq(&inet::find(Kind::Stream, to6, None).unwrap(), &b));
+    assert!(Rc::ptr_eq(&inet::find(Kind::Stream, 6, to6, None).unwrap(), &b));
     drop(a);
-    assert!(inet::find(Kind::Stream, to4, None).is_none(), "closed: refused");
+    assert!(inet::find(Kind::Stream, 6, to4, None).is_none(), "closed: refused");
+}
+
+#[test]
+fn udp_lite_has_its_own_ports() {
+    let lite = Sock::new(Domain::Inet, Kind::Dgram, 136, me());
+    inet::bind(&lite, "127.0.0.1:0".parse().unwrap(), 0).unwrap();
+    let port = inet::local_of(&lite).unwrap().port();
+    let udp = Sock::new(Domain::Inet, Kind::Dgram, 17, me());
+    inet::bind(&udp, SocketAddr::new("127.0.0.1".parse().unwrap(), port), 0).unwrap();
+    let tx = Sock::new(Domain::Inet, Kind::Dgram, 136, me());
+    let to = SocketAddr::new("127.0.0.1".parse().unwrap(), port);
+    tx.send(b"lite", Dest::Inet(to), Vec::new(), me()).unwrap();
+    assert_eq!(lite.recv(100, false).unwrap().unwrap().data, b"lite");
+    assert!(udp.recv(100, false).unwrap().is_none(), "UDP does not hear UDP-Lite");
 }
 
 #[test]

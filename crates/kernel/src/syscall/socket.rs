@@ -17,6 +17,9 @@ pub const SOCK_NONBLOCK: u32 = O_NONBLOCK;
 pub const SOCK_CLOEXEC: u32 = O_CLOEXEC;
 const IPPROTO_TCP: i32 = 6;
 const IPPROTO_UDP: i32 = 17;
+/// UDP-Lite (RFC 3828): UDP with partial checksums; on loopback nothing
+/// is corrupted, so it is UDP with its own ports and coverage options.
+pub const IPPROTO_UDPLITE: i32 = 136;
 /// sizeof(struct sockaddr_storage): the longest address a call reads.
 const SOCKADDR_MAX: u64 = 128;
 
@@ -118,7 +121,7 @@ fn parse_type(domain: u64, ty: u64, protocol: u64) -> Result<(Domain, Kind, i32,
     let ok = match (domain, kind) {
         (Domain::Unix, _) => protocol == 0 || protocol == AF_UNIX as i32,
         (_, Kind::Stream) => protocol == 0 || protocol == IPPROTO_TCP,
-        _ => protocol == 0 || protocol == IPPROTO_UDP,
+        _ => protocol == 0 || protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE,
     };
     if !ok {
         return Err(Errno::EPROTONOSUPPORT);
@@ -126,6 +129,7 @@ fn parse_type(domain: u64, ty: u64, protocol: u64) -> Result<(Domain, Kind, i32,
     let protocol = match (domain, kind, protocol) {
         (Domain::Unix, _, _) => 0,
         (_, Kind::Stream, _) => IPPROTO_TCP,
+        (_, _, IPPROTO_UDPLITE) => IPPROTO_UDPLITE,
         _ => IPPROTO_UDP,
     };
     Ok((domain, kind, protocol, flags))
@@ -289,7 +293,7 @@ pub fn sys_connect(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if let Some(e) = s.st.borrow_mut().err.take() {
         return Err(e);
     }
-    let Some(l) = inet::find(Kind::Stream, to, None) else {
+    let Some(l) = inet::find(Kind::Stream, s.protocol, to, None) else {
         if nonblock {
             // Linux answers a non-blocking connect with EINPROGRESS even on
             // loopback; the refusal arrives as SO_ERROR.

@@ -14,6 +14,10 @@ pub const SOL_SOCKET: i32 = 1;
 pub const IPPROTO_IP: i32 = 0;
 pub const IPPROTO_TCP: i32 = 6;
 pub const IPPROTO_IPV6: i32 = 41;
+const IPPROTO_UDP: i32 = 17;
+const IPPROTO_UDPLITE: i32 = super::socket::IPPROTO_UDPLITE;
+const UDPLITE_SEND_CSCOV: i32 = 10;
+const UDPLITE_RECV_CSCOV: i32 = 11;
 
 const SO_DEBUG: i32 = 1;
 const SO_REUSEADDR: i32 = 2;
@@ -95,6 +99,9 @@ fn stored_default(s: &Sock, level: i32, name: i32) -> Option<i32> {
         // answers this kernel gives; membership (1, 2) joins groups that
         // never send.
         (SOL_NETLINK, 1..=5 | 8 | 10..=12) if s.domain == Domain::Netlink => 0,
+        // UDP-Lite checksum coverage (0: the whole datagram), at either
+        // UDP level.
+        (IPPROTO_UDP | IPPROTO_UDPLITE, UDPLITE_SEND_CSCOV | UDPLITE_RECV_CSCOV) if s.protocol == IPPROTO_UDPLITE => 0,
         _ => return None,
     })
 }
@@ -154,7 +161,7 @@ fn get(s: &Sock, level: i32, name: i32) -> Result<Vec<u8>, Errno> {
         (IPPROTO_TCP, TCP_NODELAY) if s.domain.is_inet() && s.kind == Kind::Stream => int(o.nodelay as i32),
         (IPPROTO_IPV6, IPV6_V6ONLY) if s.is_v6() => int(o.v6only as i32),
         (SOL_SOCKET, _) => stored_default(s, level, name).map(int).ok_or(Errno::ENOPROTOOPT)?,
-        (IPPROTO_TCP | IPPROTO_IP | IPPROTO_IPV6, _) if s.domain.is_inet() => {
+        (IPPROTO_TCP | IPPROTO_IP | IPPROTO_IPV6 | IPPROTO_UDP | IPPROTO_UDPLITE, _) if s.domain.is_inet() => {
             stored_default(s, level, name).map(int).ok_or(Errno::ENOPROTOOPT)?
         }
         (SOL_NETLINK, _) if s.domain == Domain::Netlink => stored_default(s, level, name).map(int).ok_or(Errno::ENOPROTOOPT)?,
@@ -190,7 +197,7 @@ pub fn sys_setsockopt(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         return Err(Errno::EINVAL);
     }
     let known = matches!(level, SOL_SOCKET)
-        || (s.domain.is_inet() && matches!(level, IPPROTO_TCP | IPPROTO_IP | IPPROTO_IPV6))
+        || (s.domain.is_inet() && matches!(level, IPPROTO_TCP | IPPROTO_IP | IPPROTO_IPV6 | IPPROTO_UDP | IPPROTO_UDPLITE))
         || (s.domain == Domain::Netlink && level == SOL_NETLINK);
     if !known {
         return Err(bad_level(&s));
@@ -260,6 +267,9 @@ pub fn sys_setsockopt(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
                 (IPPROTO_IP, IP_TTL) if !(1..=255).contains(&v) => return Err(Errno::EINVAL),
                 (IPPROTO_IPV6, IPV6_UNICAST_HOPS | IPV6_TCLASS) if v == -1 => default,
                 (IPPROTO_IPV6, IPV6_UNICAST_HOPS | IPV6_TCLASS) if !(-1..=255).contains(&v) => return Err(Errno::EINVAL),
+                // Coverage is at least the 8-byte header, at most 65535.
+                (_, UDPLITE_SEND_CSCOV | UDPLITE_RECV_CSCOV) if v != 0 && v < 8 => 8,
+                (_, UDPLITE_SEND_CSCOV | UDPLITE_RECV_CSCOV) => v.min(u16::MAX as i32),
                 _ => v,
             };
             s.st.borrow_mut().opts.other.insert((level, name), v);

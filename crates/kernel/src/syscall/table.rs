@@ -91,7 +91,7 @@ pub static TABLE: &[Entry] = &[
     sys(38, "setitimer", time::sys_setitimer, Partial, "ITIMER_VIRTUAL/PROF count oxvm's CPU-time accounting (checked between slices)", &[Int, Ptr, Ptr]),
     sys(39, "getpid", id::sys_getpid, Supported, "", &[]),
     sys(40, "sendfile", copy::sys_sendfile, Supported, "", &[Fd, Fd, Ptr, Uint]),
-    sys(41, "socket", socket::sys_socket, Partial, "AF_UNIX stream/dgram/seqpacket; AF_INET/AF_INET6 stream and dgram on loopback only (in-guest, no host network); AF_NETLINK NETLINK_ROUTE (link and address queries; changes refused); no raw IP or packet sockets", &[SockFamily, SockType, Int]),
+    sys(41, "socket", socket::sys_socket, Partial, "AF_UNIX stream/dgram/seqpacket; AF_INET/AF_INET6 stream and dgram (UDP and UDP-Lite) on loopback only (in-guest, no host network); AF_NETLINK NETLINK_ROUTE (link and address queries; changes refused); no raw IP or packet sockets", &[SockFamily, SockType, Int]),
     sys(42, "connect", socket::sys_connect, Partial, "AF_UNIX immediate; TCP to a loopback listener (non-blocking: EINPROGRESS, result in SO_ERROR); non-loopback addresses give ENETUNREACH", &[Fd, SockAddr(2), Uint]),
     sys(43, "accept", socket::sys_accept, Supported, "", &[Fd, Ptr, Ptr]),
     sys(44, "sendto", msg::sys_sendto, Partial, "no MSG_OOB (EOPNOTSUPP)", &[Fd, InBuf(2), Uint, Hex, SockAddr(5), Uint]),
