@@ -386,6 +386,13 @@ static void shared_files(void) {
     touch("past the end", hm + 4096 + 5, hm);
     printf("last page: '%c' %d\n", hm[99], hm[100]);
     munmap(hm, 2 * 4096);
+    /* Private mappings too: zeroes after the end within the last page, a
+     * SIGBUS for reads and writes of pages wholly beyond it. */
+    char *hp = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, h, 0);
+    touch("private past the end", hp + 2 * 4096, hp);
+    touch("private last page", hp + 200, hp);
+    printf("private last page: '%c' %d\n", hp[99], hp[100]);
+    munmap(hp, 3 * 4096);
     close(h);
 
     snprintf(path, sizeof path, "%s/a", dir);

@@ -525,10 +525,13 @@ impl Mm {
         }
         let f = alloc_frame(mem, self.frame_limit).ok_or(FaultError::OutOfMemory)?;
         if let Some((file, off)) = file {
-            // A private mapping's page is a copy of the file as it is now;
-            // past the end of the file it reads as zeroes (Linux would
-            // raise SIGBUS for whole pages beyond it).
-            let _ = file.read_page(off, mem.phys.bytes_mut(f));
+            // A private mapping's page is a copy of the file as it is now:
+            // zeroes past the end in the last page, and a page wholly
+            // beyond the end is a SIGBUS, as on Linux.
+            if matches!(file.read_page(off, mem.phys.bytes_mut(f)), Ok(0)) {
+                mem.phys.release(f);
+                return Err(FaultError::BeyondEof);
+            }
         }
         self.space.map(&mut mem.phys, va, f, prot.page_prot());
         Ok(())

@@ -57,7 +57,7 @@ pub static TABLE: &[Entry] = &[
         "mmap",
         mm::sys_mmap,
         Partial,
-        "anonymous and file mappings; MAP_SHARED maps a shared object (anonymous, or the file's page cache written back on msync/munmap/fsync/exit); a shared page past the end of the file is a SIGBUS, a private one reads as zeroes",
+        "anonymous and file mappings; MAP_SHARED maps a shared object (anonymous, or the file's page cache written back on msync/munmap/fsync/exit); a page wholly past the end of the file is a SIGBUS (shared or private)",
         &[Ptr, Uint, Prot, MapFlags, Fd, Hex],
     ),
     sys(10, "mprotect", mm::sys_mprotect, Supported, "", &[Ptr, Uint, Prot]),
