@@ -27,13 +27,8 @@ const ALLOW: &str = "GET, HEAD, OPTIONS";
 
 pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     let method = req.method().clone();
-    if method == Method::OPTIONS {
-        // Not a CORS preflight (the CORS layer answers those): say what
-        // is allowed.
-        let mut res = text(StatusCode::OK, "");
-        res.headers_mut().insert(header::ALLOW, HeaderValue::from_static(ALLOW));
-        return res;
-    }
+    // OPTIONS never gets here: the CORS layer answers every OPTIONS as a
+    // preflight.
     if method != Method::GET && method != Method::HEAD {
         let mut res = text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n");
         res.headers_mut().insert(header::ALLOW, HeaderValue::from_static(ALLOW));
