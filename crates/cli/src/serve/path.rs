@@ -29,12 +29,23 @@ pub enum Refused {
 /// What a request path names.
 #[derive(Debug)]
 pub enum Target {
-    /// A regular file, opened; `segments` are the decoded URL segments
-    /// (for the cache policy, which looks at the URL, not the disk).
-    File { file: File, meta: Metadata, name: String, segments: Vec<String> },
+    /// A regular file, opened.
+    File(Box<Opened>),
     /// A directory with an index.html asked for without the trailing
     /// slash: redirect, so the page's relative links resolve inside it.
     AddSlash,
+}
+
+/// An opened regular file and what the response needs to know about it.
+#[derive(Debug)]
+pub struct Opened {
+    pub file: File,
+    pub meta: Metadata,
+    /// The file name, for its Content-Type (index.html for a directory).
+    pub name: String,
+    /// The decoded URL segments, for the cache policy (which looks at the
+    /// URL, not the disk).
+    pub segments: Vec<String>,
 }
 
 /// Split and decode the URL path; refuse traversal syntax.
@@ -91,7 +102,7 @@ pub fn resolve(root: &Path, raw: &str) -> Result<Target, Refused> {
     if !meta.is_file() {
         return Err(Refused::Forbidden);
     }
-    Ok(Target::File { file, meta, name, segments })
+    Ok(Target::File(Box::new(Opened { file, meta, name, segments })))
 }
 
 /// Canonicalise `path` and check it is still under `root`.

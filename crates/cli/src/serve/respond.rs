@@ -13,7 +13,7 @@ use axum::response::Response;
 use http_range_header::{parse_range_header, RangeUnsatisfiableError};
 
 use super::body::{self, Part};
-use super::path::{self, Refused, Target};
+use super::path::{self, Opened, Refused, Target};
 use super::{gzip, mime};
 
 /// What every handler shares.
@@ -54,9 +54,7 @@ pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
             }
             Err(_) => text(StatusCode::NOT_FOUND, "404 Not Found\n"),
         },
-        Ok(Target::File { file, meta, name, segments }) => {
-            serve_file(&app, req.headers(), FileInfo { file, meta, name, segments, key: raw }).await
-        }
+        Ok(Target::File(f)) => serve_file(&app, req.headers(), *f, raw).await,
     };
     if head {
         // Same headers as GET (Content-Length included), no body.
@@ -66,16 +64,8 @@ pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     res
 }
 
-struct FileInfo {
-    file: std::fs::File,
-    meta: std::fs::Metadata,
-    name: String,
-    segments: Vec<String>,
-    /// The URL path, for the gzip cache.
-    key: String,
-}
-
-async fn serve_file(app: &Arc<App>, req: &HeaderMap, f: FileInfo) -> Response {
+/// `key` is the URL path, for the gzip cache.
+async fn serve_file(app: &Arc<App>, req: &HeaderMap, f: Opened, key: String) -> Response {
     let len = f.meta.len();
     let mtime = UNIX_EPOCH + Duration::from_secs(f.meta.mtime().max(0) as u64);
     // Inode, size and modification time in nanoseconds: a rewritten or
@@ -105,18 +95,13 @@ async fn serve_file(app: &Arc<App>, req: &HeaderMap, f: FileInfo) -> Response {
     match preconditions(req, &etag, mtime) {
         Precondition::Proceed => {}
         Precondition::Failed => return text(StatusCode::PRECONDITION_FAILED, "412 Precondition Failed\n"),
-        Precondition::NotModified => {
-            // Content-Length in a 304 must be what the 200 would carry.
-            let n = if use_gzip { gzipped(app, &f, &etag).await.map(|b| b.len() as u64).ok() } else { Some(len) };
-            if let Some(n) = n {
-                set(&mut h, header::CONTENT_LENGTH, &n.to_string());
-            }
-            return with(StatusCode::NOT_MODIFIED, h, Body::empty());
-        }
+        // No body and no Content-Length: hyper drops one from a 304
+        // anyway, which RFC 9110 8.6 allows.
+        Precondition::NotModified => return with(StatusCode::NOT_MODIFIED, h, Body::empty()),
     }
 
     if use_gzip {
-        return match gzipped(app, &f, &etag).await {
+        return match gzipped(app, &f, &key, &etag).await {
             Ok(gz) => {
                 h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                 set(&mut h, header::CONTENT_LENGTH, &gz.len().to_string());
@@ -166,8 +151,8 @@ async fn serve_file(app: &Arc<App>, req: &HeaderMap, f: FileInfo) -> Response {
     }
 }
 
-async fn gzipped(app: &Arc<App>, f: &FileInfo, etag: &str) -> std::io::Result<Bytes> {
-    let (app, file, key, etag, len) = (Arc::clone(app), f.file.try_clone()?, f.key.clone(), etag.to_string(), f.meta.len());
+async fn gzipped(app: &Arc<App>, f: &Opened, key: &str, etag: &str) -> std::io::Result<Bytes> {
+    let (app, file, key, etag, len) = (Arc::clone(app), f.file.try_clone()?, key.to_string(), etag.to_string(), f.meta.len());
     tokio::task::spawn_blocking(move || app.gzip.get(&key, &etag, &file, len)).await.map_err(std::io::Error::other)?
 }
 
