@@ -255,6 +255,10 @@ fn head_and_conditional_requests() {
     assert_eq!((ok.status, ok.body.as_slice()), (206, &data[..10]));
     let stale = get(s.port, "/a.bin", &[("Range", "bytes=0-9"), ("If-Range", "\"old\"")]);
     assert_eq!((stale.status, stale.body.len()), (200, data.len()));
+    let by_date = get(s.port, "/a.bin", &[("Range", "bytes=0-9"), ("If-Range", &lm)]);
+    assert_eq!((by_date.status, by_date.body.as_slice()), (206, &data[..10]));
+    let old_date = get(s.port, "/a.bin", &[("Range", "bytes=0-9"), ("If-Range", "Thu, 01 Jan 1998 00:00:00 GMT")]);
+    assert_eq!(old_date.status, 200);
 
     // A new deploy of the file: new validator, the old one no longer matches.
     std::thread::sleep(Duration::from_millis(20));
@@ -521,4 +525,46 @@ fn startup_errors_and_signals() {
         s.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
         assert!(err.contains("oxvm: stopped"), "{err}");
     }
+}
+
+/// What the block device will do: many small ranges, one after the other,
+/// on one keep-alive connection. The framing (Content-Length) must be exact
+/// for this to work at all.
+#[test]
+fn keep_alive_block_reads() {
+    let d = tmp("keepalive");
+    let data = noise(4 << 20, 6);
+    std::fs::write(d.0.join("disk.img"), &data).unwrap();
+    let s = start(&d.0);
+    let mut conn = BufReader::new(TcpStream::connect(("127.0.0.1", s.port)).unwrap());
+    conn.get_ref().set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let n = 1000;
+    let t = Instant::now();
+    for i in 0..n {
+        // A scattered 4 KiB block.
+        let off = (i * 7919 % 1024) * 4096;
+        let req = format!("GET /disk.img HTTP/1.1\r\nHost: x\r\nRange: bytes={off}-{}\r\n\r\n", off + 4095);
+        conn.get_mut().write_all(req.as_bytes()).unwrap();
+        let mut status = String::new();
+        conn.read_line(&mut status).unwrap();
+        assert!(status.starts_with("HTTP/1.1 206"), "{status}");
+        let mut len = None;
+        loop {
+            let mut line = String::new();
+            conn.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = Some(v.trim().parse::<usize>().unwrap());
+            }
+        }
+        let mut body = vec![0; len.unwrap()];
+        conn.read_exact(&mut body).unwrap();
+        assert_eq!(body, &data[off..off + 4096], "block at {off}");
+    }
+    let el = t.elapsed();
+    eprintln!("{n} sequential 4 KiB ranges on one connection: {el:?} ({:.0}/s)", n as f64 / el.as_secs_f64());
+    // With Nagle's algorithm on, each answer waits for a delayed ACK: 20+ s.
+    assert!(el < Duration::from_secs(10), "{n} requests took {el:?}: TCP_NODELAY missing?");
 }

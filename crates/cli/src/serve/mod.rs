@@ -27,6 +27,7 @@ use axum::body::HttpBody;
 use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::http::Method;
 use axum::response::Response;
+use axum::serve::ListenerExt;
 use axum::Router;
 use clap::Args;
 use tower_http::cors::{Any, CorsLayer};
@@ -110,12 +111,19 @@ pub fn serve(args: ServeArgs) -> i32 {
             }
         };
         // The line tests (and people) read to learn the port.
-        println!("oxvm: serving {} at http://{local}/", root.display());
-        let _ = std::io::stdout().flush();
+        // Not println!: a closed stdout (piped into `head`) must not stop the server.
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "oxvm: serving {} at http://{local}/", root.display()).and_then(|()| out.flush());
 
         let app = router(Arc::new(respond::App { root, gzip: gzip::Cache::default() }));
         let notify = Arc::new(tokio::sync::Notify::new());
         let n = Arc::clone(&notify);
+        // No Nagle: headers and body go out in separate writes, and a
+        // client reading block after block on one connection would
+        // otherwise wait for a delayed ACK on each (about 40 ms).
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             stop.await;
             n.notify_one();
