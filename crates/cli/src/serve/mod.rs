@@ -42,7 +42,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR", default_value = ".", value_parser = existing_dir)]
     dir: PathBuf,
 
-    /// Address to listen on; 0.0.0.0 or :: to be reachable from other machines.
+    /// IP address to listen on; 0.0.0.0 or :: to be reachable from other machines.
     #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     bind: IpAddr,
 }
