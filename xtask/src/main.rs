@@ -73,7 +73,8 @@ fn test() -> Result<(), String> {
     setup::ensure_rust_components(&["rustfmt", "clippy"])?;
     // iproute2: the native side of the differential tests runs in a network
     // namespace with only loopback up, as the guest sees its network.
-    setup::ensure_debian_packages(&[("gcc", "gcc"), ("ip", "iproute2")])?;
+    // curl: the HTTP server's tests check it with a real client.
+    setup::ensure_debian_packages(&[("gcc", "gcc"), ("ip", "iproute2"), ("curl", "curl")])?;
     setup::step("cargo fmt --check");
     run_checked(cargo().args(["fmt", "--all", "--check"]))?;
     setup::step("cargo clippy");

@@ -3,6 +3,7 @@
 
 mod host;
 mod run;
+mod serve;
 mod terminal;
 
 use clap::{Parser, Subcommand};
@@ -18,12 +19,15 @@ struct Cli {
 enum Command {
     /// Run an x86-64 Linux program (static or dynamically linked, or a #! script).
     Run(run::RunArgs),
+    /// Serve the web app and disk images over HTTP (ranges, caching, cross-origin isolation).
+    Serve(serve::ServeArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Serve(args) => serve::serve(args),
     };
     std::process::exit(code);
 }
