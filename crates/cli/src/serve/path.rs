@@ -5,7 +5,8 @@
 //! own, so an encoded `%2f` can never create a new segment and an encoded
 //! `%2e%2e` is seen as `..`. Segments that are `.` or `..`, or that contain
 //! `/`, `\` or NUL after decoding, are refused outright (no normalisation:
-//! a well-behaved client never sends them). The joined path is then
+//! a well-behaved client never sends them). Hidden names (a leading `.`)
+//! are not found, except `.well-known`. The joined path is then
 //! canonicalised, which resolves symlinks, and must still lie under the
 //! canonical root: a symlink pointing outside is refused like `..`.
 
@@ -61,6 +62,11 @@ pub fn segments(raw: &str) -> Result<Vec<String>, Refused> {
         let bytes: Vec<u8> = percent_decode_str(seg).collect();
         if bytes == b"." || bytes == b".." || bytes.iter().any(|&b| b == b'/' || b == b'\\' || b == 0) {
             return Err(Refused::Forbidden);
+        }
+        // Hidden files (a `.git` in the served directory, editor state) are
+        // not part of a site; `.well-known` is, by RFC 8615.
+        if bytes.first() == Some(&b'.') && bytes != b".well-known" {
+            return Err(Refused::NotFound);
         }
         // Non-UTF-8 names are not something the web app uses; refusing them
         // keeps the segments printable strings.
@@ -131,7 +137,9 @@ mod tests {
     fn segments_decode() {
         assert_eq!(segments("/").unwrap(), Vec::<String>::new());
         assert_eq!(segments("//a///b%20c/").unwrap(), ["a", "b c"]);
-        assert_eq!(segments("/...").unwrap(), ["..."]);
+        assert_eq!(segments("/...").unwrap_err(), Refused::NotFound);
+        assert_eq!(segments("/.git/config").unwrap_err(), Refused::NotFound);
+        assert_eq!(segments("/.well-known/x").unwrap(), [".well-known", "x"]);
         assert_eq!(segments("/%ff").unwrap_err(), Refused::NotFound);
     }
 }
