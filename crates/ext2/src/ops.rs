@@ -244,6 +244,9 @@ impl<D: BlockDevice> Ext2<D> {
     pub fn link(&mut self, ino: Ino, dir: Ino, name: &[u8]) -> Result<()> {
         self.check_writable()?;
         let mut inode = self.read_inode(ino)?;
+        // Linux's order: the new name must be free before the source is judged.
+        let d = self.live_dir(dir)?;
+        self.check_absent(&d, name)?;
         if inode.is_dir() {
             return Err(Error::NotPermitted);
         }
@@ -253,8 +256,6 @@ impl<D: BlockDevice> Ext2<D> {
         if inode.links() >= LINK_MAX {
             return Err(Error::TooManyLinks);
         }
-        let d = self.live_dir(dir)?;
-        self.check_absent(&d, name)?;
         self.add_entry(dir, name, ino, inode.file_type())?;
         inode = self.read_inode(ino)?;
         inode.set_links(inode.links() + 1);
@@ -361,6 +362,10 @@ impl<D: BlockDevice> Ext2<D> {
             Some(slot) if slot.ino == ino => return Ok(None),
             Some(slot) => {
                 let target = self.read_inode(slot.ino)?;
+                // Linux checks this first: a target that contains the source.
+                if target.is_dir() && old_dir != new_dir && self.is_ancestor(slot.ino, old_dir)? {
+                    return Err(Error::NotEmpty);
+                }
                 if src_dir && !target.is_dir() {
                     return Err(Error::NotDir);
                 }
