@@ -179,10 +179,10 @@ impl<D: BlockDevice> Ext2<D> {
         let first = self.bmap(inode, lblk)?;
         if first != 0 {
             let mut k = 1;
-            while k < max && self.bmap(inode, lblk + k)? == first + k as u32 {
+            while k < max && self.bmap(inode, lblk + k)? == first.wrapping_add(k as u32) {
                 k += 1;
             }
-            *goal = first + k as u32;
+            *goal = first.wrapping_add(k as u32);
             return Ok((first, k, false));
         }
         let mut holes = 1;

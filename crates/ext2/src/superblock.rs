@@ -134,7 +134,7 @@ impl Superblock {
     }
 
     pub fn gdt_blocks(&self) -> u32 {
-        (self.group_count() * crate::group::DESC_SIZE as u32).div_ceil(self.block_size)
+        ((self.group_count() as u64 * crate::group::DESC_SIZE as u64).div_ceil(self.block_size as u64)).min(u32::MAX as u64) as u32
     }
 
     pub fn has_filetype(&self) -> bool {
