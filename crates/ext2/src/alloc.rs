@@ -184,3 +184,16 @@ impl<D: BlockDevice> Ext2<D> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_clear_skips_full_bytes_and_respects_the_limit() {
+        let bits = [0xff, 0xff, 0b1110_1111, 0];
+        assert_eq!(find_clear(&bits, 0, 32), Some(20));
+        assert_eq!(find_clear(&bits, 21, 32), Some(24));
+        assert_eq!(find_clear(&bits, 0, 20), None);
+    }
+}

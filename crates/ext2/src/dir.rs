@@ -304,3 +304,22 @@ impl<D: BlockDevice> Ext2<D> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_bounds_checked() {
+        let mut blk = vec![0u8; 1024];
+        put_rec(&mut blk, 0, 2, 12, b".", 2);
+        put_rec(&mut blk, 12, 2, 1012, b"..", 2);
+        assert_eq!(parse_rec(&blk, 12, true).unwrap().rec_len, 1012);
+        // rec_len past the block, below 8, unaligned, or shorter than the name.
+        for bad in [2000u16, 4, 14, 8] {
+            put16(&mut blk, 16, bad);
+            assert!(parse_rec(&blk, 12, true).is_err(), "rec_len {bad}");
+        }
+        assert!(parse_rec(&blk, 1020, true).is_err());
+    }
+}

@@ -309,3 +309,30 @@ impl Inode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_numbers_round_trip_in_both_encodings() {
+        for (ma, mi) in [(1, 3), (8, 0), (255, 255), (256, 0), (300, 70000), (4095, (1 << 20) - 1)] {
+            let mut ino = Inode::zeroed();
+            ino.set_mode(S_IFCHR);
+            ino.set_rdev(makedev(ma, mi));
+            // Small numbers use the old 16-bit slot, others the new one.
+            assert_eq!(ino.block(0) != 0, ma < 256 && mi < 256 && (ma, mi) != (0, 0));
+            assert_eq!((major(ino.rdev()), minor(ino.rdev())), (ma, mi));
+        }
+    }
+
+    #[test]
+    fn ids_and_sizes_use_the_high_halves() {
+        let mut ino = Inode::zeroed();
+        ino.set_mode(S_IFREG);
+        ino.set_uid(0x1234_5678);
+        ino.set_gid(0x9abc_def0);
+        ino.set_size(5 << 30);
+        assert_eq!((ino.uid(), ino.gid(), ino.size()), (0x1234_5678, 0x9abc_def0, 5 << 30));
+    }
+}

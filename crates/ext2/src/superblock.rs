@@ -180,3 +180,23 @@ pub fn has_super_sparse(g: u32) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparse_super_groups() {
+        let with: Vec<u32> = (0..100).filter(|&g| has_super_sparse(g)).collect();
+        assert_eq!(with, vec![0, 1, 3, 5, 7, 9, 25, 27, 49, 81]);
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        let raw = [0u8; SUPERBLOCK_SIZE];
+        assert!(Superblock::parse(&raw, 1 << 20).is_err());
+        let mut raw = [0xffu8; SUPERBLOCK_SIZE];
+        raw[56..58].copy_from_slice(&MAGIC.to_le_bytes());
+        assert!(matches!(Superblock::parse(&raw, 1 << 20), Err(Error::Corrupt(_) | Error::Unsupported(_))));
+    }
+}

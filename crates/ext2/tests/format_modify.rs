@@ -130,9 +130,14 @@ fn scenario(bs: u32, size: u64) {
     std::fs::set_permissions(&model, std::fs::Permissions::from_mode(0o755)).unwrap();
     let dev = FileDevice::create(&image, size).unwrap();
     let fs = Ext2::format(dev, &FormatOptions { block_size: bs, label: b"test".to_vec(), ..Default::default() }).unwrap();
-    // A fresh file system is clean.
+    // A fresh file system is clean, and so is its first backup superblock
+    // and descriptor table (group 1, sparse_super).
     drop(fs);
     assert_fsck_clean(&image);
+    let backup = (if bs == 1024 { 1 } else { 0 }) + 8 * bs;
+    let out =
+        std::process::Command::new("e2fsck").args(["-fn", "-b", &backup.to_string(), "-B", &bs.to_string()]).arg(&image).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "backup superblock: {}", String::from_utf8_lossy(&out.stdout));
     let fs = Ext2::open(FileDevice::open_read_write(&image).unwrap()).unwrap();
     let mut b = Both { fs, model: model.clone() };
     let mut rng = Rng(bs as u64);
