@@ -38,6 +38,7 @@ struct Rec {
 
 /// Where a name was found.
 pub(crate) struct Slot {
+    lblk: u64,
     phys: u64,
     off: usize,
     prev: Option<usize>,
@@ -97,8 +98,12 @@ impl<D: BlockDevice> Ext2<D> {
     }
 
     /// Calls `f(lblk, phys, block)` for each mapped block, stopping when it returns Some.
-    fn scan_dir<T>(&mut self, dir: &Inode, mut f: impl FnMut(u64, u64, &[u8]) -> Result<Option<T>>) -> Result<Option<T>> {
-        for lblk in 0..self.dir_nblocks(dir)? {
+    fn scan_dir<T>(&mut self, dir: &Inode, f: impl FnMut(u64, u64, &[u8]) -> Result<Option<T>>) -> Result<Option<T>> {
+        self.scan_dir_from(dir, 0, f)
+    }
+
+    fn scan_dir_from<T>(&mut self, dir: &Inode, from: u64, mut f: impl FnMut(u64, u64, &[u8]) -> Result<Option<T>>) -> Result<Option<T>> {
+        for lblk in from..self.dir_nblocks(dir)? {
             let phys = self.bmap(dir, lblk)?;
             if phys == 0 {
                 continue;
@@ -113,19 +118,27 @@ impl<D: BlockDevice> Ext2<D> {
 
     pub(crate) fn find_entry(&mut self, dir: &Inode, name: &[u8]) -> Result<Option<Slot>> {
         let ft = self.sb.has_filetype();
-        self.scan_dir(dir, |_, phys, blk| {
+        self.scan_dir(dir, |lblk, phys, blk| {
             let mut off = 0;
             let mut prev = None;
             while off < blk.len() {
                 let r = parse_rec(blk, off, ft)?;
                 if r.ino != 0 && r.name_len == name.len() && &blk[off + 8..off + 8 + r.name_len] == name {
-                    return Ok(Some(Slot { phys, off, prev, ino: r.ino }));
+                    return Ok(Some(Slot { lblk, phys, off, prev, ino: r.ino }));
                 }
                 prev = Some(off);
                 off += r.rec_len;
             }
             Ok(None)
         })
+    }
+
+    fn set_dir_hint(&mut self, dir: Ino, lblk: u64) {
+        // A bounded map: losing hints only costs a rescan.
+        if self.dir_hints.len() >= 4096 {
+            self.dir_hints.clear();
+        }
+        self.dir_hints.insert(dir, lblk);
     }
 
     /// Marks a directory changed: new mtime/ctime, and no htree index any more.
@@ -144,24 +157,28 @@ impl<D: BlockDevice> Ext2<D> {
         let need = rec_size(name.len());
         let ft = self.sb.has_filetype();
         let ftype = self.dir_ftype(t);
-        // Find a record with room: an empty one, or one with slack after its name.
-        let spot = self.scan_dir(&dir, |_, phys, blk| {
+        // Find a record with room: an empty one, or one with slack after its
+        // name. Blocks before the hint were full at the last insert (appending
+        // to a big directory would otherwise rescan it every time).
+        let from = self.dir_hints.get(&dir_ino).copied().unwrap_or(0);
+        let spot = self.scan_dir_from(&dir, from, |lblk, phys, blk| {
             let mut off = 0;
             while off < blk.len() {
                 let r = parse_rec(blk, off, ft)?;
                 if r.ino == 0 && r.rec_len >= need {
-                    return Ok(Some((phys, off, None)));
+                    return Ok(Some((lblk, phys, off, None)));
                 }
                 let used = rec_size(r.name_len);
                 if r.ino != 0 && r.rec_len >= used + need {
-                    return Ok(Some((phys, off, Some(used))));
+                    return Ok(Some((lblk, phys, off, Some(used))));
                 }
                 off += r.rec_len;
             }
             Ok(None)
         })?;
         match spot {
-            Some((phys, off, split)) => {
+            Some((lblk, phys, off, split)) => {
+                self.set_dir_hint(dir_ino, lblk);
                 let blk = self.cache.get_mut(&mut self.dev, phys)?;
                 let rec_len = parse_rec(blk, off, ft)?.rec_len;
                 match split {
@@ -190,6 +207,7 @@ impl<D: BlockDevice> Ext2<D> {
                 let blk = self.cache.get_zeroed(&mut self.dev, phys as u64)?;
                 put_rec(blk, 0, ino, bs, name, ftype);
                 dir.set_size((lblk + 1) * self.bs as u64);
+                self.set_dir_hint(dir_ino, lblk);
             }
         }
         self.touch_dir(&mut dir);
@@ -200,6 +218,10 @@ impl<D: BlockDevice> Ext2<D> {
     pub(crate) fn remove_entry(&mut self, dir_ino: Ino, name: &[u8]) -> Result<Ino> {
         let mut dir = self.read_inode(dir_ino)?;
         let slot = self.find_entry(&dir, name)?.ok_or(Error::NotFound)?;
+        // The freed room is worth reusing: scan from here next time.
+        if let Some(h) = self.dir_hints.get_mut(&dir_ino) {
+            *h = (*h).min(slot.lblk);
+        }
         let ft = self.sb.has_filetype();
         let blk = self.cache.get_mut(&mut self.dev, slot.phys)?;
         let rec_len = parse_rec(blk, slot.off, ft)?.rec_len;

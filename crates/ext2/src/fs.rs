@@ -28,6 +28,8 @@ pub struct Ext2<D: BlockDevice> {
     pub(crate) read_only: bool,
     pub(crate) sb_dirty: bool,
     pub(crate) gd_dirty: bool,
+    /// Per directory, the first block that may have room for a new entry.
+    pub(crate) dir_hints: std::collections::HashMap<Ino, u64>,
     clock: Box<dyn FnMut() -> u32 + Send>,
 }
 
@@ -76,6 +78,7 @@ impl<D: BlockDevice> Ext2<D> {
             read_only,
             sb_dirty: false,
             gd_dirty: false,
+            dir_hints: std::collections::HashMap::new(),
             clock: Box::new(host_clock),
         })
     }

@@ -467,6 +467,7 @@ impl<D: BlockDevice> Ext2<D> {
         inode.set_dtime(now);
         inode.set_size(0);
         let is_dir = inode.is_dir();
+        self.dir_hints.remove(&ino);
         self.write_inode(ino, &inode)?;
         self.free_inode(ino, is_dir)
     }
