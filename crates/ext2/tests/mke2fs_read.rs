@@ -305,3 +305,41 @@ fn unsupported_features() {
     assert_eq!(fs.mkdir(root, b"x", 0o755, 0, 0).unwrap_err().errno(), errno::EROFS);
     assert!(fs.read_dir(root, 0, 10).unwrap().iter().any(|e| e.name == b"lost+found"));
 }
+
+/// Files carrying an extended-attribute block (mke2fs copies xattrs from the
+/// source): deleting them through our library frees that block too.
+#[test]
+fn xattr_blocks_are_released() {
+    let tmp = TempDir::new("xattr");
+    let src = tmp.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    for f in ["a", "b"] {
+        std::fs::write(src.join(f), b"hi\n").unwrap();
+    }
+    let set = Command::new("python3")
+        .arg("-c")
+        .arg("import os,sys\nfor f in sys.argv[1:]: os.setxattr(f, b'user.big', b'v'*700)")
+        .arg(src.join("a"))
+        .arg(src.join("b"))
+        .status();
+    if !matches!(set, Ok(s) if s.success()) {
+        eprintln!("skipped: cannot set user xattrs in {}", src.display());
+        return;
+    }
+    let image = tmp.path().join("img");
+    mke2fs(&image, 4 << 20, &["-b", "1024"], Some(&src));
+    assert!(debugfs(&image, "stat /a\n").contains("File ACL: "), "no xattr block");
+    let mut fs = Ext2::open(FileDevice::open_read_write(&image).unwrap()).unwrap();
+    let root = fs.root();
+    let free = fs.statfs().free_blocks;
+    let a = fs.lookup(root, b"a").unwrap();
+    assert_eq!(fs.stat(a).unwrap().blocks, 4, "one data block and one xattr block, in sectors");
+    for f in [b"a", b"b"] {
+        let u = fs.unlink(root, f).unwrap();
+        fs.evict(u.ino).unwrap();
+    }
+    fs.sync().unwrap();
+    assert_eq!(fs.statfs().free_blocks, free + 4);
+    drop(fs);
+    assert_fsck_clean(&image);
+}
