@@ -100,6 +100,10 @@ impl BlockCache {
         Ok(&mut e.data)
     }
 
+    pub fn contains(&self, b: u64) -> bool {
+        self.map.contains_key(&b)
+    }
+
     /// Drops a block without writing it: it was freed, or is about to be
     /// overwritten as file data, and a stale write-back would clobber it.
     pub fn forget(&mut self, b: u64) {

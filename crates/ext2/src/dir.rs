@@ -103,7 +103,9 @@ impl<D: BlockDevice> Ext2<D> {
     }
 
     fn scan_dir_from<T>(&mut self, dir: &Inode, from: u64, mut f: impl FnMut(u64, u64, &[u8]) -> Result<Option<T>>) -> Result<Option<T>> {
-        for lblk in from..self.dir_nblocks(dir)? {
+        let nblocks = self.dir_nblocks(dir)?;
+        self.prefetch_dir(dir, from, nblocks)?;
+        for lblk in from..nblocks {
             let phys = self.bmap(dir, lblk)?;
             if phys == 0 {
                 continue;
@@ -114,6 +116,30 @@ impl<D: BlockDevice> Ext2<D> {
             }
         }
         Ok(None)
+    }
+
+    /// Announces the directory blocks not yet cached, so a network device
+    /// fetches them together instead of one round trip per block.
+    fn prefetch_dir(&mut self, dir: &Inode, from: u64, to: u64) -> Result<()> {
+        if to.saturating_sub(from) < 2 {
+            return Ok(());
+        }
+        let bs = self.bs as u64;
+        let mut ranges: Vec<std::ops::Range<u64>> = Vec::new();
+        for lblk in from..to {
+            let phys = self.bmap(dir, lblk)? as u64;
+            if phys == 0 || self.cache.contains(phys) {
+                continue;
+            }
+            match ranges.last_mut() {
+                Some(r) if r.end == phys * bs => r.end += bs,
+                _ => ranges.push(phys * bs..(phys + 1) * bs),
+            }
+        }
+        if !ranges.is_empty() {
+            self.dev.prefetch(&ranges);
+        }
+        Ok(())
     }
 
     pub(crate) fn find_entry(&mut self, dir: &Inode, name: &[u8]) -> Result<Option<Slot>> {
