@@ -209,6 +209,9 @@ impl Inode {
     pub fn set_mtime(&mut self, t: u32) {
         put32(&mut self.raw, 16, t)
     }
+    pub fn dtime(&self) -> u32 {
+        get32(&self.raw, 20)
+    }
     pub fn set_dtime(&mut self, t: u32) {
         put32(&mut self.raw, 20, t)
     }

@@ -456,7 +456,9 @@ impl<D: BlockDevice> Ext2<D> {
     pub fn evict(&mut self, ino: Ino) -> Result<()> {
         self.check_writable()?;
         let mut inode = self.read_inode(ino)?;
-        if inode.links() != 0 || inode.mode() == 0 {
+        // Still linked, never used, or already freed (a deletion time is set
+        // only here): nothing to do, so a repeated evict is harmless.
+        if inode.links() != 0 || inode.mode() == 0 || inode.dtime() != 0 {
             return Ok(());
         }
         if inode.has_block_map(self.bs) {

@@ -322,6 +322,7 @@ fn fill_to_enospc_then_delete() {
             let u = fs.unlink(d, name.as_bytes()).unwrap();
             assert!(u.last_link);
             fs.evict(u.ino).unwrap();
+            fs.evict(u.ino).unwrap(); // harmless twice
         }
         let ino = fs.rmdir(root, b"d").unwrap();
         fs.evict(ino).unwrap();
@@ -331,4 +332,53 @@ fn fill_to_enospc_then_delete() {
         drop(fs);
         assert_fsck_clean(&image);
     }
+}
+
+/// `format` over a spread of sizes and options: every result passes
+/// `e2fsck -fn`, and mke2fs-like facts hold (root 0:0 0755, lost+found).
+#[test]
+fn format_variants() {
+    let tmp = TempDir::new("variants");
+    let image = tmp.path().join("img");
+    let mut rng = Rng(99);
+    let mut checked = 0;
+    for case in 0..36 {
+        let bs = [1024u32, 2048, 4096][case % 3];
+        let size = match case / 3 {
+            0 => 100 << 10,
+            1 => 1 << 20,
+            2 => (8 << 20) + 5 * 1024, // just past one 1 KiB-block group
+            _ => (1 << 20) + rng.below(200 << 20),
+        };
+        let opts = FormatOptions {
+            block_size: bs,
+            inode_size: if rng.below(2) == 0 { 128 } else { 256 },
+            bytes_per_inode: [4096, 8192, 16384, 65536][rng.below(4) as usize],
+            reserved_percent: [0, 5][rng.below(2) as usize],
+            label: b"variant".to_vec(),
+            uuid: Some([case as u8; 16]),
+            ..Default::default()
+        };
+        let dev = FileDevice::create(&image, size).unwrap();
+        let mut fs = match Ext2::format(dev, &opts) {
+            Ok(fs) => fs,
+            Err(e) => {
+                assert!(size < 256 << 10, "format of {size} bytes with {bs}-byte blocks failed: {e}");
+                continue;
+            }
+        };
+        let root = fs.stat(fs.root()).unwrap();
+        assert_eq!((root.mode, root.uid, root.gid, root.nlink), (S_IFDIR | 0o755, 0, 0, 3));
+        let lpf = fs.lookup(fs.root(), b"lost+found").unwrap();
+        assert_eq!(fs.stat(lpf).unwrap().mode, S_IFDIR | 0o700);
+        let st = fs.statfs();
+        assert_eq!(st.avail_blocks, st.free_blocks - st.blocks * opts.reserved_percent as u64 / 100);
+        drop(fs);
+        let (code, out) = e2fsck(&image);
+        assert_eq!(code, 0, "case {case}: {size} bytes, {opts:?}\n{out}");
+        let d = debugfs(&image, "stats\n");
+        assert!(d.contains("Filesystem volume name:   variant"), "{d}");
+        checked += 1;
+    }
+    assert!(checked >= 30);
 }
