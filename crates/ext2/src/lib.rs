@@ -5,6 +5,15 @@
 //! untrusted image, so it is parsed through checked views: a corrupt image
 //! yields an error, never a panic.
 //!
+//! The caller's side of the contract:
+//! - changes stay in a write-back cache until [`Ext2::sync`];
+//! - [`Ext2::unlink`], [`Ext2::rmdir`] and [`Ext2::rename`] leave an inode
+//!   whose last link went away allocated; call [`Ext2::evict`] once nothing
+//!   has it open any more;
+//! - timestamps come from [`Ext2::set_clock`] (the host clock by default, none
+//!   in wasm) and reads never change atime;
+//! - names are bytes, at most 255 of them, without '/' or NUL.
+//!
 //! Layout of the crate: `superblock` and `group` (geometry and counts),
 //! `inode` (the inode record and [`Metadata`]), `cache` (metadata write-back
 //! cache), `alloc` (bitmaps), `bmap` (block map), `file` (data I/O),
