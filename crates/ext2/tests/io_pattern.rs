@@ -98,3 +98,11 @@ fn directory_scans_are_prefetched() {
     let announced: u64 = log.prefetches.iter().flatten().map(|r| r.end - r.start).sum();
     assert!(announced >= 10 * 4096, "directory blocks were not announced: {:?}", log.prefetches);
 }
+
+/// The kernel keeps the file system in its (Send) state.
+#[test]
+fn ext2_is_send() {
+    fn send<T: Send>() {}
+    send::<Ext2<MemDevice>>();
+    send::<Ext2<Box<dyn BlockDevice + Send>>>();
+}

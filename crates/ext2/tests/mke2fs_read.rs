@@ -343,3 +343,32 @@ fn xattr_blocks_are_released() {
     drop(fs);
     assert_fsck_clean(&image);
 }
+
+/// An ext3 image with a clean journal opens as ext2 (the journal inode is
+/// left alone) and stays valid after our changes.
+#[test]
+fn clean_ext3_is_writable_as_ext2() {
+    let tmp = TempDir::new("ext3");
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(src.join("x")).unwrap();
+    std::fs::write(src.join("x/file"), b"ext3 file").unwrap();
+    let image = tmp.path().join("img");
+    std::fs::File::create(&image).unwrap().set_len(32 << 20).unwrap();
+    let out = Command::new("mke2fs").args(["-q", "-F", "-t", "ext3", "-d"]).arg(&src).arg(&image).output().unwrap();
+    assert!(out.status.success());
+    let mut fs = Ext2::open(FileDevice::open_read_write(&image).unwrap()).unwrap();
+    assert!(!fs.read_only());
+    let root = fs.root();
+    let x = fs.lookup(root, b"x").unwrap();
+    let f = fs.lookup(x, b"file").unwrap();
+    let mut buf = [0u8; 9];
+    fs.read(f, 0, &mut buf).unwrap();
+    assert_eq!(&buf, b"ext3 file");
+    let n = fs.create(x, b"new", S_IFREG | 0o644, 0, 0, 0).unwrap();
+    fs.write(n, 0, &vec![3u8; 200_000]).unwrap();
+    let u = fs.unlink(x, b"file").unwrap();
+    fs.evict(u.ino).unwrap();
+    fs.sync().unwrap();
+    drop(fs);
+    assert_fsck_clean(&image);
+}
