@@ -110,15 +110,33 @@ impl BlockCache {
         self.map.remove(&b);
     }
 
-    /// Writes every dirty block, in block order so the device sees ascending writes.
+    /// Writes every dirty block in block order, adjacent blocks joined into
+    /// one write (inode tables and bitmaps are often dirty in runs).
     pub fn flush<D: BlockDevice>(&mut self, dev: &mut D) -> Result<()> {
         let mut dirty: Vec<u64> = self.map.iter().filter(|(_, e)| e.dirty).map(|(b, _)| *b).collect();
         dirty.sort_unstable();
-        for b in dirty {
-            if let Some(e) = self.map.get_mut(&b) {
-                dev.write_at(b * self.block_size as u64, &e.data)?;
-                e.dirty = false;
+        let bs = self.block_size as u64;
+        let max_run = ((1 << 20) / bs).max(1) as usize;
+        let mut i = 0;
+        let mut buf = Vec::new();
+        while i < dirty.len() {
+            let mut j = i + 1;
+            while j < dirty.len() && j - i < max_run && dirty[j] == dirty[j - 1] + 1 {
+                j += 1;
             }
+            buf.clear();
+            for b in &dirty[i..j] {
+                if let Some(e) = self.map.get(b) {
+                    buf.extend_from_slice(&e.data);
+                }
+            }
+            dev.write_at(dirty[i] * bs, &buf)?;
+            for b in &dirty[i..j] {
+                if let Some(e) = self.map.get_mut(b) {
+                    e.dirty = false;
+                }
+            }
+            i = j;
         }
         Ok(())
     }
