@@ -74,7 +74,8 @@ fn test() -> Result<(), String> {
     // iproute2: the native side of the differential tests runs in a network
     // namespace with only loopback up, as the guest sees its network.
     // curl: the HTTP server's tests check it with a real client.
-    setup::ensure_debian_packages(&[("gcc", "gcc"), ("ip", "iproute2"), ("curl", "curl")])?;
+    // e2fsprogs: e2fsck and debugfs are the oracles of the ext2 tests.
+    setup::ensure_debian_packages(&[("gcc", "gcc"), ("ip", "iproute2"), ("curl", "curl"), ("e2fsck", "e2fsprogs")])?;
     setup::step("cargo fmt --check");
     run_checked(cargo().args(["fmt", "--all", "--check"]))?;
     setup::step("cargo clippy");
