@@ -3,4 +3,5 @@
 //! root, loop devices or Docker; the inspection tools look inside one.
 
 pub mod build;
+pub mod ext2_sink;
 pub mod source;
