@@ -28,7 +28,9 @@ fn fsck_clean(image: &Path) {
     );
 }
 
-type Listing = BTreeMap<String, (String, u32, u32, u32, i64, Vec<u8>)>;
+/// Kind, perm, uid, gid, mtime, contents.
+type Seen = (String, u32, u32, u32, i64, Vec<u8>);
+type Listing = BTreeMap<String, Seen>;
 
 /// Every file under `root`: kind, perm, owner, mtime (directories' too)
 /// and contents; hard links resolved to their file.
@@ -69,7 +71,7 @@ fn listing(root: &Path) -> Listing {
 
 /// The entries that differ, briefly (contents by length and checksum).
 fn differences(got: &Listing, want: &Listing) -> Vec<String> {
-    let brief = |v: Option<&(String, u32, u32, u32, i64, Vec<u8>)>| match v {
+    let brief = |v: Option<&Seen>| match v {
         None => "missing".to_string(),
         Some((k, p, u, g, t, b)) => {
             format!("{k} {p:o} {u}:{g} mtime {t} {} bytes sum {}", b.len(), b.iter().map(|&x| x as u64).sum::<u64>())
