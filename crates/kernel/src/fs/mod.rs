@@ -3,6 +3,7 @@
 
 pub mod devpts;
 pub mod devtmpfs;
+pub mod ext2fs;
 #[cfg(target_os = "linux")]
 pub mod hostfs;
 pub mod pipe;
