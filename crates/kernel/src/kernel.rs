@@ -92,10 +92,16 @@ pub struct Kernel {
     job_woke: bool,
     /// What procfs shows of the processes (kept current by `procfs.rs`).
     procfs: procfs::Registry,
+    /// When the periodic writeback next runs (monotonic ns).
+    next_writeback: u64,
 }
 
 /// The most instructions a task runs before the next one gets its turn.
 pub const SLICE: u64 = 50_000;
+
+/// How often the image is made durable without being asked (5 s, as
+/// Linux's dirty_writeback_centisecs).
+const WRITEBACK_NS: u64 = 5_000_000_000;
 
 impl Kernel {
     pub fn new(host: Box<dyn Host>) -> Self {
@@ -120,6 +126,24 @@ impl Kernel {
             ttys: Rc::new(crate::tty::TtyRegistry::default()),
             job_woke: false,
             procfs: Default::default(),
+            next_writeback: 0,
+        }
+    }
+
+    /// Every [`WRITEBACK_NS`] of host time, make the image durable (between
+    /// syscalls, where the file system is consistent), as Linux's periodic
+    /// writeback bounds what a crash loses.
+    fn periodic_writeback(&mut self) {
+        if self.vfs.disks.is_empty() {
+            return;
+        }
+        let now = self.host.now(Clock::Monotonic);
+        if now < self.next_writeback {
+            return;
+        }
+        self.next_writeback = now + WRITEBACK_NS;
+        if let Err(e) = self.sync_disks() {
+            self.host.diag(&format!("oxvm: writing the disk image back failed: {}", e.name()));
         }
     }
 
@@ -142,6 +166,26 @@ impl Kernel {
     /// with what a Debian container has mounted over it
     /// ([`crate::fs::mount_standard`]: devtmpfs and /dev/shm, procfs,
     /// sysfs), whatever the host tree holds there.
+    /// Root the guest in an ext2 file system (`oxvm run --image`) instead
+    /// of a host directory.
+    pub fn set_image_root(&mut self, fs: oxvm_ext2::Ext2<crate::fs::ext2fs::Device>) {
+        let m = crate::fs::ext2fs::Ext2Mount::new(fs, crate::fs::ext2fs::image_dev(), self.procfs.clone());
+        if let Some(vfs) = Rc::get_mut(&mut self.vfs) {
+            vfs.disks.push(m.clone());
+        }
+        self.set_root(m.root());
+    }
+
+    /// Make every write to the image durable (sync(2) for the whole VM).
+    /// The runner calls it when the guest ends; `run` calls it every few
+    /// seconds so a closed tab loses little.
+    pub fn sync_disks(&mut self) -> Result<(), crate::Errno> {
+        for d in &self.vfs.disks {
+            d.sync()?;
+        }
+        Ok(())
+    }
+
     pub fn set_root(&mut self, root: InodeRef) {
         self.proc_note_time();
         // Before any process exists nobody else holds the table.
@@ -326,6 +370,9 @@ impl Kernel {
                 // The guest ends here: processes still alive keep no
                 // dirty shared file pages in memory only.
                 crate::mm::shmem::writeback_all(self.processes.values().map(|p| &p.mm), &mut *self.host, &self.mem);
+                if let Err(e) = self.sync_disks() {
+                    self.host.diag(&format!("oxvm: writing the disk image back failed: {}", e.name()));
+                }
                 return RunState::Exited(status);
             }
             if self.tasks.iter().any(|t| t.state == TaskState::Dead) {
@@ -343,9 +390,11 @@ impl Kernel {
             self.flush_tty_signals();
             self.expire_process_timers();
             if stalled >= n {
+                self.periodic_writeback();
                 return RunState::Idle { until: self.next_deadline() };
             }
             if left == 0 {
+                self.periodic_writeback();
                 return RunState::Runnable;
             }
             self.cur = (self.cur + 1) % n;

@@ -32,7 +32,9 @@ pub fn mount_standard(
         dev,
     };
     let dev_of = |i: &InodeRef| i.stat().map_or(0, |s| s.dev);
-    let mut table = vec![entry("/dev/root", "/", "ext4", "rw,relatime", dev_of(root))];
+    let (source, fstype) = if root.as_any().is::<ext2fs::Ext2Inode>() { ("/dev/vda1", "ext2") } else { ("/dev/root", "ext4") };
+    let ro = root.statfs().is_ok_and(|s| s.flags & 1 != 0);
+    let mut table = vec![entry(source, "/", fstype, if ro { "ro,relatime" } else { "rw,relatime" }, dev_of(root))];
     // memfd_create's files: no size limit but memory, as Linux's internal
     // shm mount.
     vfs.anon_tmpfs = Some(tmpfs::new_root(0o1777, u64::MAX / 2, true, reg.clone()));

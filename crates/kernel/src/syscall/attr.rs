@@ -105,15 +105,22 @@ pub fn sys_fsync(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     ret(0)
 }
 
-/// sync(2): every write already went to the host filesystem, which owns
-/// durability from there.
-pub fn sys_sync(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
+/// sync(2): disk images are written back and made durable; writes to a
+/// host directory root went to the host filesystem, which owns durability
+/// from there. sync(2) cannot fail.
+pub fn sys_sync(ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
+    for d in &ctx.process.fs.vfs.disks {
+        let _ = d.sync();
+    }
     ret(0)
 }
 
-/// syncfs(2): as sync, for the filesystem holding `fd`.
+/// syncfs(2): as sync, reporting a write-back error.
 pub fn sys_syncfs(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     ctx.file(a.arg(0) as i32)?;
+    for d in &ctx.process.fs.vfs.disks {
+        d.sync()?;
+    }
     ret(0)
 }
 

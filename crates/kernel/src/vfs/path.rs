@@ -92,6 +92,8 @@ pub struct Vfs {
     /// The internal tmpfs memfd_create(2) makes its files in (Linux's
     /// shm_mnt), mounted nowhere; None: no memfds.
     pub anon_tmpfs: Option<InodeRef>,
+    /// Filesystems on block devices: what sync(2) makes durable.
+    pub disks: Vec<Rc<crate::fs::ext2fs::Ext2Mount>>,
 }
 
 impl Vfs {
