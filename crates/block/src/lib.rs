@@ -13,14 +13,22 @@
 //! network-backed layer can issue those fetches together instead of paying one
 //! round trip per miss.
 
+#[cfg(not(target_arch = "wasm32"))]
 mod file;
 mod mem;
+pub mod overlay;
+pub mod store;
 
 use std::fmt;
 use std::ops::Range;
 
+#[cfg(not(target_arch = "wasm32"))]
 pub use file::FileDevice;
 pub use mem::MemDevice;
+pub use overlay::{EphemeralOverlay, Overlay, OverlayOptions, OverlayStats};
+pub use store::{MemStore, Store, StoreFile};
+#[cfg(not(target_arch = "wasm32"))]
+pub use store::FsStore;
 
 /// Why a block operation failed. Every variant carries enough context for a
 /// user-facing message; none of them is a panic.
@@ -92,6 +100,33 @@ pub trait BlockDevice {
     /// A hint that these byte ranges will be read soon. Network-backed layers
     /// start fetching them together; others ignore it.
     fn prefetch(&mut self, _ranges: &[Range<u64>]) {}
+
+    /// Network and cache counters of the fetching layer under this device,
+    /// if there is one (layers above it pass the question down).
+    fn stats(&self) -> Option<FetchStats> {
+        None
+    }
+}
+
+/// What a network-backed layer counts: the figures that decide how long a
+/// cold start takes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FetchStats {
+    /// Batches of requests issued one after another: each costs one network
+    /// round trip, whatever the number of requests in it.
+    pub round_trips: u64,
+    /// HTTP requests (a batch issues several concurrently).
+    pub requests: u64,
+    /// Bytes received in response bodies (compressed, for chunk stores).
+    pub bytes_fetched: u64,
+    /// Chunks received from the network.
+    pub chunks_fetched: u64,
+    /// Chunk accesses served from memory or the persistent cache.
+    pub hits: u64,
+    /// Chunk accesses that had to wait for the network.
+    pub misses: u64,
+    /// Chunks loaded from the persistent cache.
+    pub cache_loads: u64,
 }
 
 impl<D: BlockDevice + ?Sized> BlockDevice for Box<D> {
@@ -112,6 +147,9 @@ impl<D: BlockDevice + ?Sized> BlockDevice for Box<D> {
     }
     fn prefetch(&mut self, ranges: &[Range<u64>]) {
         (**self).prefetch(ranges)
+    }
+    fn stats(&self) -> Option<FetchStats> {
+        (**self).stats()
     }
 }
 
