@@ -16,6 +16,7 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod file;
 mod mem;
+pub mod fetch;
 pub mod overlay;
 pub mod store;
 

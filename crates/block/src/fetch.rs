@@ -1,0 +1,212 @@
+//! Network fetching behind a trait, so each host supplies its own: native
+//! code uses [`HttpFetcher`] (blocking HTTP on a few threads), the browser
+//! host will hand in one built on `fetch()`.
+
+use std::ops::Range;
+
+use crate::{BlockError, Result};
+
+/// One GET: a URL and optionally a byte range (half-open) of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchRequest {
+    pub url: String,
+    pub range: Option<Range<u64>>,
+    /// The most body bytes accepted; a longer body is an error (a hostile or
+    /// confused server must not exhaust memory).
+    pub max_len: u64,
+}
+
+/// What came back: the status, the `Content-Range` header if any, and the
+/// body.
+#[derive(Clone, Debug, Default)]
+pub struct FetchResponse {
+    pub status: u16,
+    pub content_range: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// Issues a batch of requests, concurrently where the host can, and returns
+/// one result per request in order. A result is `Err` only when no response
+/// arrived (connection refused, timeout); HTTP error statuses are responses.
+pub trait Fetcher: Send + Sync {
+    fn fetch_batch(&self, requests: &[FetchRequest]) -> Vec<Result<FetchResponse>>;
+}
+
+/// A parsed `Content-Range: bytes a-b/total` value: (a..b+1, total).
+pub fn parse_content_range(value: &str) -> Option<(Range<u64>, Option<u64>)> {
+    let rest = value.trim().strip_prefix("bytes ")?;
+    let (span, total) = rest.split_once('/')?;
+    let (a, b) = span.split_once('-')?;
+    let (a, b): (u64, u64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    let total = if total.trim() == "*" { None } else { Some(total.trim().parse().ok()?) };
+    (a <= b && total.is_none_or(|t| b < t)).then_some((a..b + 1, total))
+}
+
+/// Checks a response to a range request: 206, the range asked for, a body
+/// of that length. A 200 means the server ignores ranges.
+pub fn check_range_response(req: &FetchRequest, resp: &FetchResponse) -> Result<()> {
+    let range = req.range.clone().expect("a range request");
+    match resp.status {
+        206 => {}
+        200 => {
+            return Err(BlockError::Network(format!(
+                "{} answered a range request with the whole file (status 200): the server does not support HTTP range \
+                 requests; serve the image from one that does, or publish it as a chunk store (`oxvm image publish`)",
+                req.url
+            )))
+        }
+        s => return Err(BlockError::Network(format!("{}: HTTP status {s} for bytes {}-{}", req.url, range.start, range.end - 1))),
+    }
+    let got = resp.content_range.as_deref().and_then(parse_content_range);
+    match got {
+        Some((r, _)) if r == range && resp.body.len() as u64 == range.end - range.start => Ok(()),
+        _ => Err(BlockError::Network(format!(
+            "{}: asked for bytes {}-{}, got Content-Range {:?} with {} bytes",
+            req.url,
+            range.start,
+            range.end - 1,
+            resp.content_range,
+            resp.body.len()
+        ))),
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use native::{HttpFetcher, LocalFetcher};
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::{FetchRequest, FetchResponse, Fetcher};
+    use crate::{BlockError, Result};
+
+    /// Blocking HTTP/1.1 (http and https) with up to `parallel` requests in
+    /// flight per batch, each on its own thread with a pooled connection.
+    pub struct HttpFetcher {
+        agent: ureq::Agent,
+        parallel: usize,
+    }
+
+    impl HttpFetcher {
+        pub fn new(parallel: usize) -> Self {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_connect(Some(Duration::from_secs(15)))
+                .timeout_global(Some(Duration::from_secs(120)))
+                .max_idle_connections_per_host(parallel.max(1))
+                .build()
+                .into();
+            HttpFetcher { agent, parallel: parallel.max(1) }
+        }
+
+        fn fetch_one(&self, req: &FetchRequest) -> Result<FetchResponse> {
+            let mut get = self.agent.get(&req.url);
+            if let Some(r) = &req.range {
+                if r.start >= r.end {
+                    return Err(BlockError::Network(format!("{}: empty range requested", req.url)));
+                }
+                get = get.header("Range", format!("bytes={}-{}", r.start, r.end - 1));
+            }
+            let net = |e: ureq::Error| BlockError::Network(format!("{}: {e}", req.url));
+            let mut resp = get.call().map_err(net)?;
+            let status = resp.status().as_u16();
+            let content_range = resp.headers().get("content-range").and_then(|v| v.to_str().ok()).map(str::to_string);
+            let body = if status == 200 || status == 206 {
+                resp.body_mut().with_config().limit(req.max_len).read_to_vec().map_err(net)?
+            } else {
+                Vec::new()
+            };
+            Ok(FetchResponse { status, content_range, body })
+        }
+    }
+
+    impl Default for HttpFetcher {
+        fn default() -> Self {
+            HttpFetcher::new(8)
+        }
+    }
+
+    impl Fetcher for HttpFetcher {
+        fn fetch_batch(&self, requests: &[FetchRequest]) -> Vec<Result<FetchResponse>> {
+            if requests.len() <= 1 {
+                return requests.iter().map(|r| self.fetch_one(r)).collect();
+            }
+            let next = AtomicUsize::new(0);
+            let results: Mutex<Vec<Option<Result<FetchResponse>>>> = Mutex::new(requests.iter().map(|_| None).collect());
+            std::thread::scope(|s| {
+                for _ in 0..self.parallel.min(requests.len()) {
+                    s.spawn(|| loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(req) = requests.get(i) else { break };
+                        let r = self.fetch_one(req);
+                        results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+                    });
+                }
+            });
+            results
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|| Err(BlockError::Network("a fetch thread died".into()))))
+                .collect()
+        }
+    }
+
+    /// Serves "URLs" that are local paths, answering like a static HTTP
+    /// server with range support: a manifest on disk works the same as one
+    /// on a web host.
+    #[derive(Default)]
+    pub struct LocalFetcher;
+
+    impl LocalFetcher {
+        fn fetch_one(req: &FetchRequest) -> Result<FetchResponse> {
+            let mut file = match std::fs::File::open(&req.url) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FetchResponse { status: 404, ..Default::default() }),
+                Err(e) => return Err(e.into()),
+            };
+            let len = file.metadata()?.len();
+            match &req.range {
+                None => {
+                    if len > req.max_len {
+                        return Err(BlockError::Network(format!("{}: {len} bytes exceed the limit of {}", req.url, req.max_len)));
+                    }
+                    let mut body = Vec::with_capacity(len as usize);
+                    file.read_to_end(&mut body)?;
+                    Ok(FetchResponse { status: 200, content_range: None, body })
+                }
+                Some(r) if r.start < r.end && r.start < len => {
+                    let end = r.end.min(len);
+                    let mut body = vec![0; (end - r.start) as usize];
+                    std::os::unix::fs::FileExt::read_exact_at(&file, &mut body, r.start)?;
+                    Ok(FetchResponse { status: 206, content_range: Some(format!("bytes {}-{}/{len}", r.start, end - 1)), body })
+                }
+                Some(_) => Ok(FetchResponse { status: 416, content_range: Some(format!("bytes */{len}")), body: Vec::new() }),
+            }
+        }
+    }
+
+    impl Fetcher for LocalFetcher {
+        fn fetch_batch(&self, requests: &[FetchRequest]) -> Vec<Result<FetchResponse>> {
+            requests.iter().map(Self::fetch_one).collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_range_parsing_is_strict() {
+        assert_eq!(parse_content_range("bytes 0-0/1234"), Some((0..1, Some(1234))));
+        assert_eq!(parse_content_range("bytes 10-19/*"), Some((10..20, None)));
+        for bad in ["bytes 5-4/10", "bytes 0-10/10", "items 0-1/5", "bytes 0-1", "bytes -1/5", "bytes 0-99999999999999999999/5"] {
+            assert_eq!(parse_content_range(bad), None, "{bad}");
+        }
+    }
+}
