@@ -115,7 +115,10 @@ mod native {
             let mut resp = get.call().map_err(net)?;
             let status = resp.status().as_u16();
             let content_range = resp.headers().get("content-range").and_then(|v| v.to_str().ok()).map(str::to_string);
-            let body = if status == 200 || status == 206 {
+            // A 200 to a range request is the whole file: it is refused by
+            // the caller, so don't download it.
+            let wanted = if req.range.is_some() { status == 206 } else { status == 200 };
+            let body = if wanted {
                 resp.body_mut().with_config().limit(req.max_len).read_to_vec().map_err(net)?
             } else {
                 Vec::new()

@@ -13,10 +13,16 @@
 //! network-backed layer can issue those fetches together instead of paying one
 //! round trip per miss.
 
+pub mod cache;
+pub mod chunk;
+pub mod chunked;
 #[cfg(not(target_arch = "wasm32"))]
 mod file;
+pub mod http;
 mod mem;
 pub mod fetch;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod open;
 pub mod overlay;
 pub mod store;
 
@@ -25,7 +31,18 @@ use std::ops::Range;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use file::FileDevice;
+pub use cache::ChunkCache;
+pub use chunk::manifest::Manifest;
+pub use chunk::store::{open_chunk_store, ChunkStoreDevice, ChunkStoreSource};
+pub use chunk::Compression;
+pub use chunked::{ChunkSource, ChunkedDevice, ChunkedOptions};
+pub use fetch::{FetchRequest, FetchResponse, Fetcher};
+pub use http::{open_http, HttpDevice, HttpSource};
 pub use mem::MemDevice;
+#[cfg(not(target_arch = "wasm32"))]
+pub use open::{default_state_dir, open_image, ImageOptions, OpenedImage, OverlayMode, SourceKind};
+#[cfg(not(target_arch = "wasm32"))]
+pub use chunk::publish::{publish, PublishReport};
 pub use overlay::{EphemeralOverlay, Overlay, OverlayOptions, OverlayStats};
 pub use store::{MemStore, Store, StoreFile};
 #[cfg(not(target_arch = "wasm32"))]
@@ -63,6 +80,20 @@ impl fmt::Display for BlockError {
 }
 
 impl std::error::Error for BlockError {}
+
+impl BlockError {
+    /// A copy of this error, for reporting one failure to several waiters
+    /// (`std::io::Error` is not `Clone`).
+    pub fn duplicate(&self) -> BlockError {
+        match self {
+            BlockError::OutOfRange { offset, len, size } => BlockError::OutOfRange { offset: *offset, len: *len, size: *size },
+            BlockError::ReadOnly => BlockError::ReadOnly,
+            BlockError::Io(e) => BlockError::Io(std::io::Error::new(e.kind(), e.to_string())),
+            BlockError::Network(m) => BlockError::Network(m.clone()),
+            BlockError::Corrupt(m) => BlockError::Corrupt(m.clone()),
+        }
+    }
+}
 
 impl From<std::io::Error> for BlockError {
     fn from(e: std::io::Error) -> Self {
