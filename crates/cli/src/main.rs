@@ -2,6 +2,7 @@
 //! the browser build).
 
 mod host;
+mod image;
 mod run;
 mod terminal;
 
@@ -18,12 +19,15 @@ struct Cli {
 enum Command {
     /// Run an x86-64 Linux program (static or dynamically linked, or a #! script).
     Run(run::RunArgs),
+    /// Build and publish root file system images.
+    Image(image::ImageArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Image(args) => image::run(args),
     };
     std::process::exit(code);
 }
