@@ -234,9 +234,9 @@ impl<S: ChunkSource> BlockDevice for ChunkedDevice<S> {
             match chunk {
                 Some(Got::Zero) => dst.fill(0),
                 Some(Got::Data(d)) => {
-                    let src = d.get(from..from + n as usize).ok_or_else(|| {
-                        BlockError::Corrupt(format!("chunk {index} is {} bytes, shorter than the image says", d.len()))
-                    })?;
+                    let src = d
+                        .get(from..from + n as usize)
+                        .ok_or_else(|| BlockError::Corrupt(format!("chunk {index} is {} bytes, shorter than the image says", d.len())))?;
                     dst.copy_from_slice(src);
                 }
                 None => unreachable!("missing chunks were fetched or returned an error"),

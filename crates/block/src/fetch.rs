@@ -118,11 +118,7 @@ mod native {
             // A 200 to a range request is the whole file: it is refused by
             // the caller, so don't download it.
             let wanted = if req.range.is_some() { status == 206 } else { status == 200 };
-            let body = if wanted {
-                resp.body_mut().with_config().limit(req.max_len).read_to_vec().map_err(net)?
-            } else {
-                Vec::new()
-            };
+            let body = if wanted { resp.body_mut().with_config().limit(req.max_len).read_to_vec().map_err(net)? } else { Vec::new() };
             Ok(FetchResponse { status, content_range, body })
         }
     }

@@ -110,7 +110,13 @@ impl ChunkSource for HttpSource {
 pub type HttpDevice = ChunkedDevice<HttpSource>;
 
 /// Opens an image file served over HTTP with range support.
-pub fn open_http(url: &str, fetcher: Arc<dyn Fetcher>, chunk_size: u64, cache: Option<ChunkCache>, opts: ChunkedOptions) -> Result<HttpDevice> {
+pub fn open_http(
+    url: &str,
+    fetcher: Arc<dyn Fetcher>,
+    chunk_size: u64,
+    cache: Option<ChunkCache>,
+    opts: ChunkedOptions,
+) -> Result<HttpDevice> {
     let mut stats = FetchStats::default();
     let source = HttpSource::open(url, fetcher, chunk_size, &mut stats)?;
     let mut dev = ChunkedDevice::new(source, cache, opts);

@@ -16,11 +16,11 @@
 pub mod cache;
 pub mod chunk;
 pub mod chunked;
+pub mod fetch;
 #[cfg(not(target_arch = "wasm32"))]
 mod file;
 pub mod http;
 mod mem;
-pub mod fetch;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod open;
 pub mod overlay;
@@ -29,24 +29,24 @@ pub mod store;
 use std::fmt;
 use std::ops::Range;
 
-#[cfg(not(target_arch = "wasm32"))]
-pub use file::FileDevice;
 pub use cache::ChunkCache;
 pub use chunk::manifest::Manifest;
+#[cfg(not(target_arch = "wasm32"))]
+pub use chunk::publish::{publish, PublishReport};
 pub use chunk::store::{open_chunk_store, ChunkStoreDevice, ChunkStoreSource};
 pub use chunk::Compression;
 pub use chunked::{ChunkSource, ChunkedDevice, ChunkedOptions};
 pub use fetch::{FetchRequest, FetchResponse, Fetcher};
+#[cfg(not(target_arch = "wasm32"))]
+pub use file::FileDevice;
 pub use http::{open_http, HttpDevice, HttpSource};
 pub use mem::MemDevice;
 #[cfg(not(target_arch = "wasm32"))]
 pub use open::{default_state_dir, open_image, ImageOptions, OpenedImage, OverlayMode, SourceKind};
-#[cfg(not(target_arch = "wasm32"))]
-pub use chunk::publish::{publish, PublishReport};
 pub use overlay::{EphemeralOverlay, Overlay, OverlayOptions, OverlayStats};
-pub use store::{MemStore, Store, StoreFile};
 #[cfg(not(target_arch = "wasm32"))]
 pub use store::FsStore;
+pub use store::{MemStore, Store, StoreFile};
 
 /// Why a block operation failed. Every variant carries enough context for a
 /// user-facing message; none of them is a panic.

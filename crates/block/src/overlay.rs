@@ -366,13 +366,8 @@ impl<B: BlockDevice> Overlay<B> {
         debug_assert!(self.pending.is_empty() && self.spilled.is_empty());
         let generation = self.generation + 1;
         let name = log_name(generation);
-        let header = Header {
-            block_size: self.opts.block_size,
-            generation,
-            base_size: self.base.size(),
-            first_tx: self.tx,
-            flags: FLAG_COMPACTED,
-        };
+        let header =
+            Header { block_size: self.opts.block_size, generation, base_size: self.base.size(), first_tx: self.tx, flags: FLAG_COMPACTED };
         let mut new = self.store.open(&name, true)?.expect("created");
         new.set_len(0)?;
         new.write_at(0, &header.encode())?;

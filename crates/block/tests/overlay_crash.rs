@@ -52,7 +52,7 @@ fn transaction(k: u64) -> Vec<(u64, Vec<u8>)> {
     (0..writes)
         .map(|i| {
             // Every fifth transaction is large, so it spills before commit.
-            let max = if k % 5 == 0 { 150_000 } else { 9000 };
+            let max = if k.is_multiple_of(5) { 150_000 } else { 9000 };
             let len = 1 + rng.below(max) as usize;
             let off = rng.below((SIZE - len) as u64);
             let tag = (k as u8).wrapping_mul(31).wrapping_add(i as u8);

@@ -65,8 +65,7 @@ fn publish_then_read_back_through_the_chunk_store() {
         if chunk_bytes == 65536 {
             assert!(m.chunks.iter().any(|c| c.is_none()), "zero chunks are marked");
         }
-        let mut dev =
-            open_chunk_store(manifest_path.to_str().unwrap(), Arc::new(LocalFetcher), None, ChunkedOptions::default()).unwrap();
+        let mut dev = open_chunk_store(manifest_path.to_str().unwrap(), Arc::new(LocalFetcher), None, ChunkedOptions::default()).unwrap();
         let mut back = vec![0u8; bytes.len()];
         dev.read_at(0, &mut back).unwrap();
         assert!(back == bytes, "{chunk} {compress}: read back differs");

@@ -80,7 +80,8 @@ impl Manifest {
         if version != Some(u64::from(VERSION)) {
             return Err(corrupt(format!("version {version:?} is not supported (this oxvm reads version {VERSION})")));
         }
-        let m: Manifest = serde_json::from_value(value).map_err(|e| corrupt(e))?;
+        // Parsed again from the bytes so errors carry a line and column.
+        let m: Manifest = serde_json::from_slice(bytes).map_err(corrupt)?;
         m.validate()?;
         Ok(m)
     }
@@ -160,8 +161,9 @@ mod tests {
             (with(&|v| v["compression"] = "lzma".into()), "lzma"),
             (with(&|v| v["hash"] = "md5".into()), "md5"),
             (with(&|v| v["prefetch"] = vec![9].into()), "prefetch"),
-            (with(&|v| v["image_size"] = "big".into()), "image_size"),
-            (with(&|v| v["image_size"] = (-1).into()), "image_size"),
+            (with(&|v| v["image_size"] = "big".into()), "expected u64"),
+            (with(&|v| v["image_size"] = (-1).into()), "expected u64"),
+            (with(&|v| v["chunks"] = serde_json::Value::Null), "expected a sequence"),
         ];
         for (bytes, want) in cases {
             match Manifest::parse(&bytes) {

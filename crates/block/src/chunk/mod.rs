@@ -66,13 +66,9 @@ pub fn decompress(data: &[u8], compression: Compression, expected_len: usize) ->
     let out = match compression {
         Compression::None => data.to_vec(),
         Compression::Zstd => {
-            let decoder =
-                ruzstd::decoding::StreamingDecoder::new(data).map_err(|e| BlockError::Corrupt(format!("bad zstd frame: {e}")))?;
+            let decoder = ruzstd::decoding::StreamingDecoder::new(data).map_err(|e| BlockError::Corrupt(format!("bad zstd frame: {e}")))?;
             let mut out = Vec::with_capacity(expected_len);
-            decoder
-                .take(expected_len as u64 + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| BlockError::Corrupt(format!("bad zstd data: {e}")))?;
+            decoder.take(expected_len as u64 + 1).read_to_end(&mut out).map_err(|e| BlockError::Corrupt(format!("bad zstd data: {e}")))?;
             out
         }
     };

@@ -46,8 +46,13 @@ pub fn publish(image: &mut dyn BlockDevice, out_dir: &Path, chunk_size: u64, com
         return Err(invalid("the image is empty".into()));
     }
     fs::create_dir_all(out_dir.join("chunks"))?;
-    let mut report =
-        PublishReport { manifest: Manifest::new(size, chunk_size, compression, Vec::new()), files_written: 0, chunks_shared: 0, zero_chunks: 0, bytes_written: 0 };
+    let mut report = PublishReport {
+        manifest: Manifest::new(size, chunk_size, compression, Vec::new()),
+        files_written: 0,
+        chunks_shared: 0,
+        zero_chunks: 0,
+        bytes_written: 0,
+    };
     let mut seen = HashSet::new();
     let mut buf = vec![0u8; chunk_size as usize];
     let mut chunks = Vec::with_capacity(size.div_ceil(chunk_size) as usize);

@@ -65,7 +65,10 @@ impl ChunkStoreSource {
             .map_err(|e| BlockError::Corrupt(format!("chunk {index} ({url}): {e}")))?;
         let got = sha256_hex(&data);
         if got != self.hash(index) {
-            return Err(BlockError::Corrupt(format!("chunk {index} ({url}): content hashes to {got}, the manifest says {}", self.hash(index))));
+            return Err(BlockError::Corrupt(format!(
+                "chunk {index} ({url}): content hashes to {got}, the manifest says {}",
+                self.hash(index)
+            )));
         }
         Ok(data)
     }
@@ -131,7 +134,12 @@ impl ChunkSource for ChunkStoreSource {
 pub type ChunkStoreDevice = ChunkedDevice<ChunkStoreSource>;
 
 /// Opens the chunk store whose manifest is at `manifest_url`.
-pub fn open_chunk_store(manifest_url: &str, fetcher: Arc<dyn Fetcher>, cache: Option<ChunkCache>, opts: ChunkedOptions) -> Result<ChunkStoreDevice> {
+pub fn open_chunk_store(
+    manifest_url: &str,
+    fetcher: Arc<dyn Fetcher>,
+    cache: Option<ChunkCache>,
+    opts: ChunkedOptions,
+) -> Result<ChunkStoreDevice> {
     let mut stats = FetchStats::default();
     let source = ChunkStoreSource::open(manifest_url, fetcher, &mut stats)?;
     let mut dev = ChunkedDevice::new(source, cache, opts);

@@ -41,6 +41,10 @@ pub trait StoreFile: Send {
 
     fn len(&self) -> Result<u64>;
 
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
     fn set_len(&mut self, len: u64) -> Result<()>;
 
     /// A durability barrier for this file's data and length.

@@ -144,13 +144,13 @@ pub fn image_bytes(len: usize, chunk: usize, seed: u64) -> Vec<u8> {
     let mut v = vec![0u8; len];
     for (i, c) in v.chunks_mut(chunk).enumerate() {
         match i % 7 {
-            3 => {}                                                           // zeros
+            3 => {}                                                               // zeros
             5 => c.iter_mut().enumerate().for_each(|(j, b)| *b = (j % 13) as u8), // repeated content
             _ => c.iter_mut().for_each(|b| {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                *b = if x % 3 == 0 { (x >> 32) as u8 } else { b'a' + (x % 5) as u8 };
+                *b = if x.is_multiple_of(3) { (x >> 32) as u8 } else { b'a' + (x % 5) as u8 };
             }),
         }
     }
