@@ -193,6 +193,26 @@ fn prefetch_on_a_chunk_store_is_one_round_trip() {
     assert!(server.max_in_flight() > 1);
 }
 
+#[test]
+fn the_manifest_prefetch_list_is_fetched_in_one_round_trip() {
+    let dir = TempDir::new("cs-list");
+    let image = published(&dir.0, 30, Compression::Zstd);
+    let path = dir.0.join("store/manifest.json");
+    let mut m = oxvm_block::Manifest::parse(&std::fs::read(&path).unwrap()).unwrap();
+    m.prefetch = vec![0, 1, 2, 9, 20, 29];
+    std::fs::write(&path, m.to_json()).unwrap();
+    let server = Server::start(&dir.0, false, Duration::ZERO);
+    let mut dev = open_chunk_store(&format!("{}store/manifest.json", server.base), fetcher(), None, ChunkedOptions::default()).unwrap();
+    let before = dev.fetch_stats();
+    dev.prefetch_listed();
+    let after = dev.fetch_stats();
+    assert_eq!((after.round_trips - before.round_trips, after.chunks_fetched), (1, 6));
+    let mut buf = vec![0u8; 100];
+    dev.read_at(20 * CHUNK, &mut buf).unwrap();
+    assert!(buf == image[20 * CHUNK as usize..][..100]);
+    assert_eq!(dev.fetch_stats().round_trips, after.round_trips);
+}
+
 /// `open_image` over every kind of source, with a persistent overlay that
 /// takes the writes and leaves the published files alone.
 #[test]

@@ -133,6 +133,16 @@ impl ChunkSource for ChunkStoreSource {
 /// A device reading a chunk store.
 pub type ChunkStoreDevice = ChunkedDevice<ChunkStoreSource>;
 
+impl ChunkedDevice<ChunkStoreSource> {
+    /// Fetches the chunks the manifest's `prefetch` list names (the ones a
+    /// boot touches), as batches of concurrent requests.
+    pub fn prefetch_listed(&mut self) {
+        let cs = self.source().manifest().chunk_size;
+        let ranges: Vec<std::ops::Range<u64>> = self.source().manifest().prefetch.iter().map(|&i| i * cs..(i + 1) * cs).collect();
+        crate::BlockDevice::prefetch(self, &ranges);
+    }
+}
+
 /// Opens the chunk store whose manifest is at `manifest_url`.
 pub fn open_chunk_store(
     manifest_url: &str,
