@@ -121,6 +121,10 @@ pub struct Overlay<B: BlockDevice> {
     /// CRC-32s of the open transaction's data records, in log order.
     tx_crcs: Vec<u32>,
     stats: OverlayStats,
+    /// Set when writing or syncing the log failed: what reached the disk is
+    /// then unknown, so the overlay refuses further work until reopened
+    /// (recovery sorts it out).
+    failed: bool,
 }
 
 struct Header {
@@ -299,6 +303,7 @@ impl<B: BlockDevice> Overlay<B> {
             spilled: HashMap::new(),
             tx_crcs: Vec::new(),
             stats,
+            failed: false,
         };
         overlay.file.sync()?;
         Ok(overlay)
@@ -314,6 +319,23 @@ impl<B: BlockDevice> Overlay<B> {
 
     fn bs(&self) -> u64 {
         u64::from(self.opts.block_size)
+    }
+
+    fn check_usable(&self) -> Result<()> {
+        if self.failed {
+            return Err(BlockError::Io(std::io::Error::other("an earlier write to the overlay log failed; reopen the overlay")));
+        }
+        Ok(())
+    }
+
+    /// Runs a log update, marking the overlay failed if it errs.
+    fn guarded<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.check_usable()?;
+        let r = f(self);
+        if r.is_err() {
+            self.failed = true;
+        }
+        r
     }
 
     /// The current content of one block (uncommitted writes included).
@@ -336,17 +358,19 @@ impl<B: BlockDevice> Overlay<B> {
     fn write_pending(&mut self, commit: bool) -> Result<()> {
         let mut buf = Vec::with_capacity((self.pending.len() + 1) * (REC_HEADER + self.opts.block_size as usize));
         let mut locations = Vec::with_capacity(self.pending.len());
+        let mut crcs = self.tx_crcs.clone();
         for (&block, data) in &self.pending {
-            let crc = encode_record(&mut buf, KIND_DATA, self.tx, block, data);
-            self.tx_crcs.push(crc);
+            crcs.push(encode_record(&mut buf, KIND_DATA, self.tx, block, data));
             locations.push((block, self.end + (buf.len() - data.len()) as u64));
         }
         if commit {
-            let count = self.tx_crcs.len() as u64;
-            encode_record(&mut buf, KIND_COMMIT, self.tx, count, &crc_of_crcs(&self.tx_crcs).to_le_bytes());
+            encode_record(&mut buf, KIND_COMMIT, self.tx, crcs.len() as u64, &crc_of_crcs(&crcs).to_le_bytes());
         }
+        // State changes only once the write succeeded, so a failed flush
+        // can be retried (the records are simply written again).
         self.file.write_at(self.end, &buf)?;
         self.end += buf.len() as u64;
+        self.tx_crcs = crcs;
         self.spilled.extend(locations);
         self.pending.clear();
         Ok(())
@@ -397,13 +421,14 @@ impl<B: BlockDevice> Overlay<B> {
         // prefers it, so the old file can go.
         let old = std::mem::replace(&mut self.file, new);
         drop(old);
-        self.store.remove(&log_name(self.generation))?;
-        self.generation = generation;
+        let old_generation = std::mem::replace(&mut self.generation, generation);
         self.end = end;
         self.committed = committed;
         self.tx += 1;
         self.stats.compactions += 1;
         self.stats.log_bytes = end;
+        // If this fails the next open removes it: it is superseded.
+        let _ = self.store.remove(&log_name(old_generation));
         Ok(())
     }
 }
@@ -501,6 +526,7 @@ impl<B: BlockDevice> BlockDevice for Overlay<B> {
     }
 
     fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<()> {
+        self.check_usable()?;
         check_range(offset, data.len(), self.size())?;
         let bs = self.bs();
         let mut pos = offset;
@@ -521,24 +547,32 @@ impl<B: BlockDevice> BlockDevice for Overlay<B> {
             pos += n as u64;
         }
         if self.pending.len() * bs as usize > self.opts.spill_bytes {
-            self.write_pending(false)?;
+            self.guarded(|o| o.write_pending(false))?;
         }
         Ok(())
     }
 
     fn flush(&mut self) -> Result<()> {
+        self.check_usable()?;
         if self.pending.is_empty() && self.tx_crcs.is_empty() {
             return Ok(());
         }
-        self.write_pending(true)?;
-        self.file.sync()?;
+        self.guarded(|o| {
+            o.write_pending(true)?;
+            o.file.sync()
+        })?;
         self.committed.extend(self.spilled.drain());
         self.tx_crcs.clear();
         self.tx += 1;
         self.stats.commits += 1;
         self.stats.committed_blocks = self.committed.len() as u64;
         self.stats.log_bytes = self.end;
-        self.maybe_compact()
+        // The commit is durable; a compaction that fails before switching
+        // files leaves the current log in use, so it only costs space.
+        if self.maybe_compact().is_err() {
+            let _ = self.store.remove(&log_name(self.generation + 1));
+        }
+        Ok(())
     }
 
     fn read_only(&self) -> bool {
@@ -836,6 +870,69 @@ mod tests {
             let left = s.list().unwrap();
             assert_eq!(left, [if cut == new.len() { new_name.clone() } else { old_name.clone() }]);
         }
+    }
+
+    /// A store whose writes start failing when told to (a full disk).
+    #[derive(Clone)]
+    struct Failing(MemStore, std::sync::Arc<std::sync::atomic::AtomicBool>);
+    struct FailingFile(Box<dyn StoreFile>, std::sync::Arc<std::sync::atomic::AtomicBool>);
+    impl Store for Failing {
+        fn open(&self, name: &str, create: bool) -> Result<Option<Box<dyn StoreFile>>> {
+            Ok(self.0.open(name, create)?.map(|f| Box::new(FailingFile(f, self.1.clone())) as Box<dyn StoreFile>))
+        }
+        fn list(&self) -> Result<Vec<String>> {
+            self.0.list()
+        }
+        fn remove(&self, name: &str) -> Result<()> {
+            self.0.remove(name)
+        }
+    }
+    impl StoreFile for FailingFile {
+        fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+            self.0.read_at(offset, buf)
+        }
+        fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<()> {
+            if self.1.load(std::sync::atomic::Ordering::SeqCst) {
+                // Half the bytes land, then the disk is full.
+                self.0.write_at(offset, &data[..data.len() / 2])?;
+                return Err(BlockError::Io(std::io::Error::other("no space left")));
+            }
+            self.0.write_at(offset, data)
+        }
+        fn len(&self) -> Result<u64> {
+            self.0.len()
+        }
+        fn set_len(&mut self, len: u64) -> Result<()> {
+            self.0.set_len(len)
+        }
+        fn sync(&mut self) -> Result<()> {
+            self.0.sync()
+        }
+    }
+
+    #[test]
+    fn a_failed_log_write_stops_the_overlay_until_reopened() {
+        let mem = MemStore::new();
+        let full = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let store = Failing(mem.clone(), full.clone());
+        let mut o = Overlay::open(base(), Box::new(store.clone()), small_opts()).unwrap();
+        o.write_at(0, b"durable").unwrap();
+        o.flush().unwrap();
+        full.store(true, std::sync::atomic::Ordering::SeqCst);
+        o.write_at(0, b"doomed!").unwrap();
+        assert!(o.flush().is_err());
+        assert!(o.write_at(0, b"x").is_err() && o.flush().is_err(), "refuses work after a failed write");
+        full.store(false, std::sync::atomic::Ordering::SeqCst);
+        drop(o);
+        let mut o = open(&mem, &small_opts());
+        let mut b = [0u8; 7];
+        o.read_at(0, &mut b).unwrap();
+        assert_eq!(&b, b"durable");
+        o.write_at(0, b"again!!").unwrap();
+        o.flush().unwrap();
+        drop(o);
+        open(&mem, &small_opts()).read_at(0, &mut b).unwrap();
+        assert_eq!(&b, b"again!!");
     }
 
     #[test]
