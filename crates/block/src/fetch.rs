@@ -16,13 +16,15 @@ pub struct FetchRequest {
     pub max_len: u64,
 }
 
-/// What came back: the status, the `Content-Range` header if any, and the
-/// body.
+/// What came back: the status, the `Content-Range` header if any, the
+/// body, and the file's version as the server names it (`ETag`, else
+/// `Last-Modified`), if it does.
 #[derive(Clone, Debug, Default)]
 pub struct FetchResponse {
     pub status: u16,
     pub content_range: Option<String>,
     pub body: Vec<u8>,
+    pub validator: Option<String>,
 }
 
 /// Issues a batch of requests, concurrently where the host can, and returns
@@ -114,12 +116,14 @@ mod native {
             let net = |e: ureq::Error| BlockError::Network(format!("{}: {e}", req.url));
             let mut resp = get.call().map_err(net)?;
             let status = resp.status().as_u16();
-            let content_range = resp.headers().get("content-range").and_then(|v| v.to_str().ok()).map(str::to_string);
+            let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+            let content_range = header("content-range");
+            let validator = header("etag").or_else(|| header("last-modified"));
             // A 200 to a range request is the whole file: it is refused by
             // the caller, so don't download it.
             let wanted = if req.range.is_some() { status == 206 } else { status == 200 };
             let body = if wanted { resp.body_mut().with_config().limit(req.max_len).read_to_vec().map_err(net)? } else { Vec::new() };
-            Ok(FetchResponse { status, content_range, body })
+            Ok(FetchResponse { status, content_range, body, validator })
         }
     }
 
@@ -176,15 +180,20 @@ mod native {
                     }
                     let mut body = Vec::with_capacity(len as usize);
                     file.read_to_end(&mut body)?;
-                    Ok(FetchResponse { status: 200, content_range: None, body })
+                    Ok(FetchResponse { status: 200, body, ..Default::default() })
                 }
                 Some(r) if r.start < r.end && r.start < len => {
                     let end = r.end.min(len);
                     let mut body = vec![0; (end - r.start) as usize];
                     std::os::unix::fs::FileExt::read_exact_at(&file, &mut body, r.start)?;
-                    Ok(FetchResponse { status: 206, content_range: Some(format!("bytes {}-{}/{len}", r.start, end - 1)), body })
+                    Ok(FetchResponse {
+                        status: 206,
+                        content_range: Some(format!("bytes {}-{}/{len}", r.start, end - 1)),
+                        body,
+                        ..Default::default()
+                    })
                 }
-                Some(_) => Ok(FetchResponse { status: 416, content_range: Some(format!("bytes */{len}")), body: Vec::new() }),
+                Some(_) => Ok(FetchResponse { status: 416, content_range: Some(format!("bytes */{len}")), ..Default::default() }),
             }
         }
     }

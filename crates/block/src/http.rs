@@ -17,6 +17,9 @@ pub struct HttpSource {
     size: u64,
     chunk_size: u64,
     fetcher: Arc<dyn Fetcher>,
+    /// The image version seen when opened (ETag or Last-Modified): every
+    /// later response must carry the same, or chunks of two versions mix.
+    validator: Option<String>,
 }
 
 impl HttpSource {
@@ -35,11 +38,15 @@ impl HttpSource {
         let size = resp.content_range.as_deref().and_then(parse_content_range).and_then(|(_, total)| total).ok_or_else(|| {
             BlockError::Network(format!("{url}: the server did not say the image size (Content-Range {:?})", resp.content_range))
         })?;
-        Ok(HttpSource { url: url.to_string(), size, chunk_size, fetcher })
+        Ok(HttpSource { url: url.to_string(), size, chunk_size, fetcher, validator: resp.validator })
     }
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    pub fn validator(&self) -> Option<&str> {
+        self.validator.as_deref()
     }
 }
 
@@ -85,6 +92,14 @@ impl ChunkSource for HttpSource {
             let body = resp.and_then(|resp| {
                 stats.bytes_fetched += resp.body.len() as u64;
                 check_range_response(req, &resp)?;
+                if let (Some(was), Some(now)) = (&self.validator, &resp.validator) {
+                    if was != now {
+                        return Err(BlockError::Corrupt(format!(
+                            "{}: the image changed on the server since it was opened (version {was} became {now})",
+                            self.url
+                        )));
+                    }
+                }
                 Ok(resp.body)
             });
             match body {
@@ -96,10 +111,7 @@ impl ChunkSource for HttpSource {
                         at += len;
                     }
                 }
-                Err(e) => {
-                    let msg = e.to_string();
-                    out.extend((0..n).map(|_| Err(BlockError::Network(msg.clone()))));
-                }
+                Err(e) => out.extend((0..n).map(|_| Err(e.duplicate()))),
             }
         }
         out

@@ -127,7 +127,10 @@ pub fn open_image(source: &str, opts: &ImageOptions) -> Result<OpenedImage> {
         }
         None if is_url(source) => {
             let probe = open_http(source, net.clone(), opts.http_chunk_size, None, opts.chunked.clone())?;
-            let id = short_id("h", format!("{source} {} {}", probe.size(), opts.http_chunk_size).as_bytes());
+            // The server's version of the file (if it names one) is part of the
+            // id, so a changed image gets a fresh cache and overlay.
+            let version = probe.source().validator().unwrap_or("").to_string();
+            let id = short_id("h", format!("{source} {} {} {version}", probe.size(), opts.http_chunk_size).as_bytes());
             let stats = probe.fetch_stats();
             let mut dev = crate::ChunkedDevice::new(take_source(probe), cache_for(&id, opts)?, opts.chunked.clone());
             dev.add_stats(stats);

@@ -149,3 +149,20 @@ fn missing_image_and_dead_server_are_network_errors() {
     let err = open_http(&format!("http://127.0.0.1:{port}/x.img"), fetcher(), CHUNK, None, ChunkedOptions::default()).err().unwrap();
     assert!(matches!(err, BlockError::Network(_)), "{err}");
 }
+
+#[test]
+fn an_image_replaced_on_the_server_is_detected() {
+    let (dir, server, image) = setup(8 * CHUNK as usize, true, 0);
+    let mut dev = open_http(&format!("{}disk.img", server.base), fetcher(), CHUNK, None, ChunkedOptions::default()).unwrap();
+    let mut buf = vec![0u8; 1000];
+    dev.read_at(0, &mut buf).unwrap();
+    assert!(buf == image[..1000]);
+    std::thread::sleep(Duration::from_millis(20));
+    let mut changed = image.clone();
+    changed[6 * CHUNK as usize] ^= 0xff;
+    std::fs::write(dir.0.join("disk.img"), &changed).unwrap();
+    match dev.read_at(6 * CHUNK, &mut buf) {
+        Err(BlockError::Corrupt(m)) => assert!(m.contains("changed on the server"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -96,6 +96,10 @@ fn serve(conn: TcpStream, root: &Path, ranges: bool, latency: Duration, c: &Coun
         std::thread::sleep(latency);
         let file: PathBuf = root.join(path.trim_start_matches('/'));
         let body = std::fs::read(&file).ok().filter(|_| !path.contains(".."));
+        let etag = std::fs::metadata(&file)
+            .and_then(|m| m.modified())
+            .map(|t| format!("ETag: \"{:?}\"\r\n", t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()))
+            .unwrap_or_default();
         let (status, headers, payload) = match (body, range) {
             (None, _) => ("404 Not Found", String::new(), b"not found".to_vec()),
             (Some(body), Some((a, b))) if ranges => {
@@ -104,10 +108,10 @@ fn serve(conn: TcpStream, root: &Path, ranges: bool, latency: Duration, c: &Coun
                     ("416 Range Not Satisfiable", format!("Content-Range: bytes */{len}\r\n"), Vec::new())
                 } else {
                     let b = b.min(len - 1);
-                    ("206 Partial Content", format!("Content-Range: bytes {a}-{b}/{len}\r\n"), body[a as usize..=b as usize].to_vec())
+                    ("206 Partial Content", format!("Content-Range: bytes {a}-{b}/{len}\r\n{etag}"), body[a as usize..=b as usize].to_vec())
                 }
             }
-            (Some(body), _) => ("200 OK", String::new(), body),
+            (Some(body), _) => ("200 OK", etag, body),
         };
         c.in_flight.fetch_sub(1, Ordering::SeqCst);
         let head = format!("HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: keep-alive\r\n\r\n", payload.len());
