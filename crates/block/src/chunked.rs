@@ -167,8 +167,10 @@ impl<S: ChunkSource> ChunkedDevice<S> {
         let mut out = HashMap::new();
         for batch in indices.chunks(self.opts.batch_max.max(1)) {
             self.stats.round_trips += 1;
-            let results = self.source.fetch(batch, &mut self.stats);
-            for (&index, result) in batch.iter().zip(results) {
+            let mut results = self.source.fetch(batch, &mut self.stats).into_iter();
+            for &index in batch {
+                let result =
+                    results.next().unwrap_or_else(|| Err(BlockError::Network(format!("chunk {index}: the source returned no result"))));
                 let result = result.map(|data| {
                     self.stats.chunks_fetched += 1;
                     if let Some(cache) = &self.cache {
@@ -284,5 +286,134 @@ impl<S: ChunkSource> BlockDevice for ChunkedDevice<S> {
 
     fn stats(&self) -> Option<FetchStats> {
         Some(self.stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemStore;
+
+    /// Chunks of an in-memory image; records each batch it is asked for.
+    struct Fake {
+        image: Vec<u8>,
+        batches: Vec<Vec<u64>>,
+        fail: Option<u64>,
+        short_answers: bool,
+    }
+
+    impl ChunkSource for Fake {
+        fn size(&self) -> u64 {
+            self.image.len() as u64
+        }
+        fn chunk_size(&self) -> u64 {
+            4096
+        }
+        fn is_zero(&self, index: u64) -> bool {
+            index % 10 == 9
+        }
+        fn cache_key(&self, index: u64) -> String {
+            format!("c{index}")
+        }
+        fn verify(&self, index: u64, data: &[u8]) -> bool {
+            data.len() == self.chunk_len(index)
+        }
+        fn fetch(&mut self, indices: &[u64], stats: &mut FetchStats) -> Vec<Result<Vec<u8>>> {
+            self.batches.push(indices.to_vec());
+            stats.requests += indices.len() as u64;
+            if self.short_answers {
+                return Vec::new();
+            }
+            indices
+                .iter()
+                .map(|&i| {
+                    if Some(i) == self.fail {
+                        return Err(BlockError::Network(format!("chunk {i} unavailable")));
+                    }
+                    let start = (i * 4096) as usize;
+                    Ok(self.image[start..start + self.chunk_len(i)].to_vec())
+                })
+                .collect()
+        }
+    }
+
+    fn image() -> Vec<u8> {
+        (0..100 * 4096 + 100).map(|i: usize| if (i / 4096) % 10 == 9 { 0 } else { (i % 251) as u8 + 1 }).collect()
+    }
+
+    fn device(opts: ChunkedOptions) -> ChunkedDevice<Fake> {
+        ChunkedDevice::new(Fake { image: image(), batches: Vec::new(), fail: None, short_answers: false }, None, opts)
+    }
+
+    #[test]
+    fn readahead_window_grows_on_sequential_misses_and_resets_on_jumps() {
+        let mut d = device(ChunkedOptions::default());
+        let mut buf = vec![0u8; 4096];
+        for c in 0..40u64 {
+            d.read_at(c * 4096, &mut buf).unwrap();
+            assert!(buf[..] == image()[(c * 4096) as usize..][..4096]);
+        }
+        let sizes: Vec<usize> = d.source().batches.iter().map(|b| b.len()).collect();
+        // First read: no history, no readahead; then 4, 8, 16 ahead (zero chunks skipped).
+        assert_eq!(sizes[0], 1);
+        assert!(sizes.len() <= 5, "{sizes:?}");
+        assert!(d.source().batches.iter().flatten().all(|i| i % 10 != 9), "zero chunks are never fetched");
+        let n = d.source().batches.len();
+        d.read_at(80 * 4096, &mut buf).unwrap();
+        assert_eq!(d.source().batches[n], vec![80], "a jump reads no more than it needs");
+    }
+
+    #[test]
+    fn memory_is_bounded_and_batches_are_capped() {
+        let mut d = device(ChunkedOptions { readahead_max: 32, batch_max: 5, memory_bytes: 8 * 4096 });
+        let all: Vec<u8> = {
+            let mut v = vec![0u8; d.size() as usize];
+            d.read_at(0, &mut v).unwrap();
+            v
+        };
+        assert!(all == image());
+        assert!(d.mem_bytes <= 8 * 4096);
+        assert!(d.source().batches.iter().all(|b| b.len() <= 5));
+        let everything = 0..d.size();
+        d.prefetch(std::slice::from_ref(&everything));
+        assert!(d.mem_bytes <= 8 * 4096);
+    }
+
+    #[test]
+    fn failures_reach_the_reader_and_readahead_failures_do_not() {
+        let mut d = device(ChunkedOptions::default());
+        d.source.fail = Some(3);
+        let mut buf = [0u8; 10];
+        d.read_at(0, &mut buf).unwrap();
+        d.read_at(4096, &mut buf).unwrap(); // reads ahead over chunk 3, which fails
+        d.read_at(2 * 4096, &mut buf).unwrap();
+        assert!(matches!(d.read_at(3 * 4096, &mut buf), Err(BlockError::Network(m)) if m.contains("chunk 3")));
+        d.source.short_answers = true;
+        assert!(matches!(d.read_at(50 * 4096, &mut buf), Err(BlockError::Network(m)) if m.contains("no result")));
+    }
+
+    #[test]
+    fn the_persistent_cache_is_used_and_checked() {
+        let store = MemStore::new();
+        let mut d = ChunkedDevice::new(
+            Fake { image: image(), batches: Vec::new(), fail: None, short_answers: false },
+            Some(ChunkCache::new(Box::new(store.clone()))),
+            ChunkedOptions::default(),
+        );
+        let mut all = vec![0u8; d.size() as usize];
+        d.read_at(0, &mut all).unwrap();
+        // Damage one cached chunk: it is fetched again, the rest are not.
+        let mut c5 = store.contents("c5").unwrap();
+        c5[0] ^= 1;
+        store.set_contents("c5", c5);
+        let mut d = ChunkedDevice::new(
+            Fake { image: image(), batches: Vec::new(), fail: None, short_answers: false },
+            Some(ChunkCache::new(Box::new(store))),
+            ChunkedOptions::default(),
+        );
+        all.fill(0);
+        d.read_at(0, &mut all).unwrap();
+        assert!(all == image());
+        assert_eq!(d.source().batches, vec![vec![5]]);
     }
 }

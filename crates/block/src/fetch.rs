@@ -34,6 +34,23 @@ pub trait Fetcher: Send + Sync {
     fn fetch_batch(&self, requests: &[FetchRequest]) -> Vec<Result<FetchResponse>>;
 }
 
+/// Runs a batch and returns exactly one result per request, whatever the
+/// fetcher (a host-supplied one may be buggy) returned.
+pub fn fetch_exact(fetcher: &dyn Fetcher, requests: &[FetchRequest]) -> Vec<Result<FetchResponse>> {
+    let mut results = fetcher.fetch_batch(requests);
+    results.truncate(requests.len());
+    while results.len() < requests.len() {
+        let url = &requests[results.len()].url;
+        results.push(Err(BlockError::Network(format!("{url}: the fetcher returned no response"))));
+    }
+    results
+}
+
+/// One request, one result.
+pub fn fetch_one(fetcher: &dyn Fetcher, request: &FetchRequest) -> Result<FetchResponse> {
+    fetch_exact(fetcher, std::slice::from_ref(request)).pop().expect("fetch_exact returns one result per request")
+}
+
 /// A parsed `Content-Range: bytes a-b/total` value: (a..b+1, total).
 pub fn parse_content_range(value: &str) -> Option<(Range<u64>, Option<u64>)> {
     let rest = value.trim().strip_prefix("bytes ")?;
@@ -216,5 +233,26 @@ mod tests {
         for bad in ["bytes 5-4/10", "bytes 0-10/10", "items 0-1/5", "bytes 0-1", "bytes -1/5", "bytes 0-99999999999999999999/5"] {
             assert_eq!(parse_content_range(bad), None, "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod exact_tests {
+    use super::*;
+
+    struct Silent;
+    impl Fetcher for Silent {
+        fn fetch_batch(&self, _: &[FetchRequest]) -> Vec<Result<FetchResponse>> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn a_fetcher_that_answers_nothing_is_an_error_not_a_panic() {
+        let req = FetchRequest { url: "http://x/y".into(), range: None, max_len: 1 };
+        assert!(matches!(fetch_one(&Silent, &req), Err(BlockError::Network(m)) if m.contains("no response")));
+        let mut stats = crate::FetchStats::default();
+        assert!(crate::HttpSource::open("http://x/y", std::sync::Arc::new(Silent), 131072, &mut stats).is_err());
+        assert!(crate::ChunkStoreSource::open("http://x/m.json", std::sync::Arc::new(Silent), &mut stats).is_err());
     }
 }

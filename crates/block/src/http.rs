@@ -32,7 +32,7 @@ impl HttpSource {
         let req = FetchRequest { url: url.to_string(), range: Some(0..1), max_len: 1 };
         stats.round_trips += 1;
         stats.requests += 1;
-        let resp = fetcher.fetch_batch(std::slice::from_ref(&req)).pop().expect("one response per request")?;
+        let resp = crate::fetch::fetch_one(&*fetcher, &req)?;
         stats.bytes_fetched += resp.body.len() as u64;
         check_range_response(&req, &resp)?;
         let size = resp.content_range.as_deref().and_then(parse_content_range).and_then(|(_, total)| total).ok_or_else(|| {
@@ -86,7 +86,7 @@ impl ChunkSource for HttpSource {
             })
             .collect();
         stats.requests += requests.len() as u64;
-        let responses = self.fetcher.fetch_batch(&requests);
+        let responses = crate::fetch::fetch_exact(&*self.fetcher, &requests);
         let mut out = Vec::with_capacity(indices.len());
         for ((&(start, n), req), resp) in runs.iter().zip(&requests).zip(responses) {
             let body = resp.and_then(|resp| {

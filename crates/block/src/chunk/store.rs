@@ -26,7 +26,7 @@ impl ChunkStoreSource {
         let req = FetchRequest { url: manifest_url.to_string(), range: None, max_len: MAX_MANIFEST_BYTES };
         stats.round_trips += 1;
         stats.requests += 1;
-        let resp = fetcher.fetch_batch(std::slice::from_ref(&req)).pop().expect("one response per request")?;
+        let resp = crate::fetch::fetch_one(&*fetcher, &req)?;
         stats.bytes_fetched += resp.body.len() as u64;
         if resp.status != 200 {
             return Err(BlockError::Network(format!("manifest {manifest_url}: HTTP status {}", resp.status)));
@@ -113,7 +113,7 @@ impl ChunkSource for ChunkStoreSource {
             slot.push(i);
         }
         stats.requests += requests.len() as u64;
-        let responses = self.fetcher.fetch_batch(&requests);
+        let responses = crate::fetch::fetch_exact(&*self.fetcher, &requests);
         let decoded: Vec<Result<Vec<u8>>> = responses
             .into_iter()
             .zip(first_index)
