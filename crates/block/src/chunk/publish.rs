@@ -32,6 +32,37 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// For each chunk: `None` if all zeros, else its hash and its compressed
+/// bytes (`None` when the file already exists in `out_dir`).
+type Packed = Option<(String, Option<Vec<u8>>)>;
+
+fn pack_all(datas: &[Vec<u8>], out_dir: &Path, compression: Compression, workers: usize) -> Vec<Packed> {
+    let pack = |data: &Vec<u8>| -> Packed {
+        if data.iter().all(|&b| b == 0) {
+            return None;
+        }
+        let hash = sha256_hex(data);
+        let exists = out_dir.join(chunk_path(&hash, compression)).exists();
+        Some((hash, (!exists).then(|| compress(data, compression))))
+    };
+    if workers <= 1 {
+        return datas.iter().map(pack).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(vec![None; datas.len()]);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(data) = datas.get(i) else { break };
+                let packed = pack(data);
+                results.lock().unwrap_or_else(|e| e.into_inner())[i] = packed;
+            });
+        }
+    });
+    results.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Splits `image` into `chunk_size` chunks under `out_dir/chunks/`, named by
 /// the SHA-256 of their uncompressed content, each stored once; all-zero
 /// chunks are not stored. Writes `out_dir/manifest.json` last, so a
@@ -54,31 +85,37 @@ pub fn publish(image: &mut dyn BlockDevice, out_dir: &Path, chunk_size: u64, com
         bytes_written: 0,
     };
     let mut seen = HashSet::new();
-    let mut buf = vec![0u8; chunk_size as usize];
     let mut chunks = Vec::with_capacity(size.div_ceil(chunk_size) as usize);
+    // Chunks are read in groups and hashed and compressed on all cores;
+    // reading and writing stay sequential.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let group = workers * 8;
     let mut offset = 0;
     while offset < size {
-        let len = chunk_size.min(size - offset) as usize;
-        let data = &mut buf[..len];
-        image.read_at(offset, data)?;
-        offset += len as u64;
-        if data.iter().all(|&b| b == 0) {
-            report.zero_chunks += 1;
-            chunks.push(None);
-            continue;
+        let mut datas = Vec::with_capacity(group);
+        while datas.len() < group && offset < size {
+            let len = chunk_size.min(size - offset) as usize;
+            let mut data = vec![0u8; len];
+            image.read_at(offset, &mut data)?;
+            offset += len as u64;
+            datas.push(data);
         }
-        let hash = sha256_hex(data);
-        let path = out_dir.join(chunk_path(&hash, compression));
-        if seen.contains(&hash) || path.exists() {
-            report.chunks_shared += 1;
-        } else {
-            let packed = compress(data, compression);
-            write_atomic(&path, &packed)?;
-            report.files_written += 1;
-            report.bytes_written += packed.len() as u64;
+        for packed in pack_all(&datas, out_dir, compression, workers) {
+            let Some((hash, packed)) = packed else {
+                report.zero_chunks += 1;
+                chunks.push(None);
+                continue;
+            };
+            match packed {
+                Some(packed) if seen.insert(hash.clone()) => {
+                    write_atomic(&out_dir.join(chunk_path(&hash, compression)), &packed)?;
+                    report.files_written += 1;
+                    report.bytes_written += packed.len() as u64;
+                }
+                _ => report.chunks_shared += 1,
+            }
+            chunks.push(Some(hash));
         }
-        seen.insert(hash.clone());
-        chunks.push(Some(hash));
     }
     report.manifest.chunks = chunks;
     report.manifest.validate()?;
