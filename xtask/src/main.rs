@@ -71,7 +71,7 @@ fn main() -> ExitCode {
 
 fn test() -> Result<(), String> {
     setup::ensure_rust_components(&["rustfmt", "clippy"])?;
-    setup::ensure_debian_packages(&[("gcc", "gcc")])?;
+    setup::ensure_debian_packages(&[("gcc", "gcc"), ("mke2fs", "e2fsprogs")])?;
     setup::step("cargo fmt --check");
     run_checked(cargo().args(["fmt", "--all", "--check"]))?;
     setup::step("cargo clippy");
