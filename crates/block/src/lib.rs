@@ -12,6 +12,17 @@
 //! (a whole file extent on `execve`, readahead on sequential reads) so a
 //! network-backed layer can issue those fetches together instead of paying one
 //! round trip per miss.
+//!
+//! Layers: [`FileDevice`] and [`MemDevice`]; [`ChunkedDevice`] over a
+//! [`ChunkSource`] ([`HttpSource`]: range requests against one image file;
+//! [`ChunkStoreSource`]: a published chunk store) with a persistent
+//! [`ChunkCache`]; [`Overlay`] (persistent, crash-consistent) and
+//! [`EphemeralOverlay`]. Persistence goes through the [`Store`] trait and the
+//! network through the [`Fetcher`] trait, so the browser host can supply
+//! both; native implementations (and everything else that needs `std::fs`
+//! or threads) are compiled only off wasm32. [`open_image`] composes a stack
+//! from a source string. The README describes the on-disk and on-wire
+//! formats.
 
 pub mod cache;
 pub mod chunk;

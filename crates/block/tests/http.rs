@@ -145,6 +145,10 @@ fn missing_image_and_dead_server_are_network_errors() {
     let (_dir, server, _image) = setup(CHUNK as usize, true, 0);
     let err = open_http(&format!("{}nope.img", server.base), fetcher(), CHUNK, None, ChunkedOptions::default()).err().unwrap();
     assert!(matches!(&err, BlockError::Network(m) if m.contains("404")), "{err}");
+    // https to a plain-HTTP server: the TLS handshake fails cleanly.
+    let tls = server.base.replace("http://", "https://");
+    let err = open_http(&format!("{tls}disk.img"), fetcher(), CHUNK, None, ChunkedOptions::default()).err().unwrap();
+    assert!(matches!(err, BlockError::Network(_)), "{err}");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let err = open_http(&format!("http://127.0.0.1:{port}/x.img"), fetcher(), CHUNK, None, ChunkedOptions::default()).err().unwrap();
     assert!(matches!(err, BlockError::Network(_)), "{err}");
