@@ -230,6 +230,7 @@ impl<B: BlockDevice> Overlay<B> {
         let mut generations: Vec<u64> = store.list()?.iter().filter_map(|n| parse_log_name(n)).collect();
         generations.sort_unstable_by(|a, b| b.cmp(a));
         let mut chosen = None;
+        let mut damaged = None;
         for &generation in &generations {
             let Some(mut file) = store.open(&log_name(generation), false)? else { continue };
             let mut h = [0u8; HEADER_LEN as usize];
@@ -239,11 +240,16 @@ impl<B: BlockDevice> Overlay<B> {
                 Err(e) => return Err(e),
             };
             // A file without a valid header is a creation or compaction cut
-            // short before its first sync: nothing in it was acknowledged.
-            let Some(header) = header else { continue };
-            if header.generation != generation {
+            // short before its first sync, in which case nothing in it was
+            // acknowledged, or damage. With records after it and no older
+            // generation to fall back to it can only be damage: refuse
+            // rather than silently start afresh (checked below).
+            let Some(header) = header.filter(|h| h.generation == generation) else {
+                if file.len()? > HEADER_LEN && damaged.is_none() {
+                    damaged = Some(log_name(generation));
+                }
                 continue;
-            }
+            };
             if header.block_size != opts.block_size || header.base_size != base.size() {
                 return Err(BlockError::Corrupt(format!(
                     "overlay {} was made for a base of {} bytes with {}-byte blocks, not {} bytes with {}-byte blocks",
@@ -260,6 +266,11 @@ impl<B: BlockDevice> Overlay<B> {
             }
             chosen = Some((generation, file, header, replay));
             break;
+        }
+        if let (None, Some(name)) = (&chosen, &damaged) {
+            return Err(BlockError::Corrupt(format!(
+                "overlay log {name} has a damaged header and no older generation to fall back to; move it away to start afresh"
+            )));
         }
         let mut stats = OverlayStats::default();
         let (generation, file, replay) = match chosen {
@@ -834,13 +845,18 @@ mod tests {
             o.read_at(0, &mut b).unwrap();
             assert_eq!(&b[..5], b"first", "flip at {at}");
         }
-        // A damaged header means a log that was never set up: start afresh.
+        // A damaged header over records is refused, not silently dropped;
+        // a bare header cut short is a creation that never finished.
         let mut bad = log.clone();
         bad[3] ^= 1;
         let s = MemStore::new();
         s.set_contents(&name, bad);
+        let err = Overlay::open(base(), Box::new(s.clone()), opts.clone()).err().unwrap();
+        assert!(matches!(&err, BlockError::Corrupt(m) if m.contains("damaged header")), "{err}");
+        s.set_contents(&name, log[..40].to_vec());
         let mut o = open(&s, &opts);
         assert_eq!(contents(&mut o), base().bytes());
+        assert_eq!(s.list().unwrap().len(), 1);
     }
 
     #[test]
