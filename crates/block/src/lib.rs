@@ -12,15 +12,52 @@
 //! (a whole file extent on `execve`, readahead on sequential reads) so a
 //! network-backed layer can issue those fetches together instead of paying one
 //! round trip per miss.
+//!
+//! Layers: [`FileDevice`] and [`MemDevice`]; [`ChunkedDevice`] over a
+//! [`ChunkSource`] ([`HttpSource`]: range requests against one image file;
+//! [`ChunkStoreSource`]: a published chunk store) with a persistent
+//! [`ChunkCache`]; [`Overlay`] (persistent, crash-consistent) and
+//! [`EphemeralOverlay`]. Persistence goes through the [`Store`] trait and the
+//! network through the [`Fetcher`] trait, so the browser host can supply
+//! both; native implementations (and everything else that needs `std::fs`
+//! or threads) are compiled only off wasm32. [`open_image`] composes a stack
+//! from a source string. The README describes the on-disk and on-wire
+//! formats.
 
+pub mod cache;
+pub mod chunk;
+pub mod chunked;
+pub mod fetch;
+#[cfg(not(target_arch = "wasm32"))]
 mod file;
+pub mod http;
 mod mem;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod open;
+pub mod overlay;
+pub mod store;
 
 use std::fmt;
 use std::ops::Range;
 
+pub use cache::ChunkCache;
+pub use chunk::manifest::Manifest;
+#[cfg(not(target_arch = "wasm32"))]
+pub use chunk::publish::{publish, PublishReport};
+pub use chunk::store::{open_chunk_store, ChunkStoreDevice, ChunkStoreSource};
+pub use chunk::Compression;
+pub use chunked::{ChunkSource, ChunkedDevice, ChunkedOptions};
+pub use fetch::{FetchRequest, FetchResponse, Fetcher};
+#[cfg(not(target_arch = "wasm32"))]
 pub use file::FileDevice;
+pub use http::{open_http, HttpDevice, HttpSource};
 pub use mem::MemDevice;
+#[cfg(not(target_arch = "wasm32"))]
+pub use open::{default_state_dir, open_image, ImageOptions, OpenedImage, OverlayMode, SourceKind};
+pub use overlay::{EphemeralOverlay, Overlay, OverlayOptions, OverlayStats};
+#[cfg(not(target_arch = "wasm32"))]
+pub use store::FsStore;
+pub use store::{MemStore, Store, StoreFile};
 
 /// Why a block operation failed. Every variant carries enough context for a
 /// user-facing message; none of them is a panic.
@@ -54,6 +91,20 @@ impl fmt::Display for BlockError {
 }
 
 impl std::error::Error for BlockError {}
+
+impl BlockError {
+    /// A copy of this error, for reporting one failure to several waiters
+    /// (`std::io::Error` is not `Clone`).
+    pub fn duplicate(&self) -> BlockError {
+        match self {
+            BlockError::OutOfRange { offset, len, size } => BlockError::OutOfRange { offset: *offset, len: *len, size: *size },
+            BlockError::ReadOnly => BlockError::ReadOnly,
+            BlockError::Io(e) => BlockError::Io(std::io::Error::new(e.kind(), e.to_string())),
+            BlockError::Network(m) => BlockError::Network(m.clone()),
+            BlockError::Corrupt(m) => BlockError::Corrupt(m.clone()),
+        }
+    }
+}
 
 impl From<std::io::Error> for BlockError {
     fn from(e: std::io::Error) -> Self {
@@ -92,6 +143,33 @@ pub trait BlockDevice {
     /// A hint that these byte ranges will be read soon. Network-backed layers
     /// start fetching them together; others ignore it.
     fn prefetch(&mut self, _ranges: &[Range<u64>]) {}
+
+    /// Network and cache counters of the fetching layer under this device,
+    /// if there is one (layers above it pass the question down).
+    fn stats(&self) -> Option<FetchStats> {
+        None
+    }
+}
+
+/// What a network-backed layer counts: the figures that decide how long a
+/// cold start takes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FetchStats {
+    /// Batches of requests issued one after another: each costs one network
+    /// round trip, whatever the number of requests in it.
+    pub round_trips: u64,
+    /// HTTP requests (a batch issues several concurrently).
+    pub requests: u64,
+    /// Bytes received in response bodies (compressed, for chunk stores).
+    pub bytes_fetched: u64,
+    /// Chunks received from the network.
+    pub chunks_fetched: u64,
+    /// Chunk accesses served from memory or the persistent cache.
+    pub hits: u64,
+    /// Chunk accesses that had to wait for the network.
+    pub misses: u64,
+    /// Chunks loaded from the persistent cache.
+    pub cache_loads: u64,
 }
 
 impl<D: BlockDevice + ?Sized> BlockDevice for Box<D> {
@@ -112,6 +190,9 @@ impl<D: BlockDevice + ?Sized> BlockDevice for Box<D> {
     }
     fn prefetch(&mut self, ranges: &[Range<u64>]) {
         (**self).prefetch(ranges)
+    }
+    fn stats(&self) -> Option<FetchStats> {
+        (**self).stats()
     }
 }
 

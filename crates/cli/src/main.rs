@@ -2,6 +2,7 @@
 //! the browser build).
 
 mod host;
+mod image;
 mod run;
 mod serve;
 mod terminal;
@@ -21,6 +22,8 @@ enum Command {
     Run(run::RunArgs),
     /// Serve the web app and disk images over HTTP (ranges, caching, cross-origin isolation).
     Serve(serve::ServeArgs),
+    /// Build and publish root file system images.
+    Image(image::ImageArgs),
 }
 
 fn main() {
@@ -28,6 +31,7 @@ fn main() {
     let code = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::serve(args),
+        Command::Image(args) => image::run(args),
     };
     std::process::exit(code);
 }
