@@ -19,6 +19,23 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR", default_value = "/")]
     root: PathBuf,
 
+    /// Run from an ext2 disk image instead of a directory: an image file,
+    /// the http(s) URL of one (read with range requests), or a chunk
+    /// store's manifest (a path or URL, see `oxvm image publish`). Only the
+    /// blocks used are read.
+    #[arg(long, value_name = "SOURCE", conflicts_with = "root")]
+    image: Option<String>,
+
+    /// Keep the image's writes in DIR (default: a directory per image under
+    /// $XDG_CACHE_HOME/oxvm or ~/.cache/oxvm). The image itself is never
+    /// modified.
+    #[arg(long, value_name = "DIR", requires = "image", conflicts_with = "ephemeral")]
+    overlay: Option<PathBuf>,
+
+    /// Keep the image's writes in memory only: they vanish at exit.
+    #[arg(long, requires = "image")]
+    ephemeral: bool,
+
     /// Set a guest environment variable (repeatable); the guest inherits
     /// oxvm's environment otherwise.
     #[arg(long = "env", value_name = "K=V", value_parser = env_assignment)]
@@ -189,16 +206,42 @@ fn locate(kernel: &Kernel, cwd: &[u8], env: &[Vec<u8>], program: &[u8]) -> Optio
     })
 }
 
+/// The guest's root: a host directory, or an ext2 image on its block stack.
+enum Root {
+    Dir(oxvm_kernel::vfs::InodeRef),
+    Image(oxvm_ext2::Ext2<Box<dyn oxvm_block::BlockDevice>>),
+}
+
+fn open_root(args: &RunArgs) -> Result<Root, String> {
+    let Some(source) = &args.image else {
+        return hostfs::open_root(&args.root).map(Root::Dir).map_err(|e| format!("--root {}: {}", args.root.display(), e.text()));
+    };
+    let overlay = match (&args.overlay, args.ephemeral) {
+        (_, true) => oxvm_block::OverlayMode::Ephemeral,
+        (Some(dir), false) => oxvm_block::OverlayMode::Dir(dir.clone()),
+        (None, false) => oxvm_block::OverlayMode::Default,
+    };
+    let opts = oxvm_block::ImageOptions { overlay, ..Default::default() };
+    let opened = oxvm_block::open_image(source, &opts).map_err(|e| format!("--image {source}: {e}"))?;
+    let device: Box<dyn oxvm_block::BlockDevice> = opened.device;
+    let fs = oxvm_ext2::Ext2::open(device).map_err(|e| format!("--image {source}: not a usable ext2 image: {e}"))?;
+    Ok(Root::Image(fs))
+}
+
 pub fn run(args: RunArgs) -> i32 {
     let program = args.command[0].as_bytes().to_vec();
-    let root = match hostfs::open_root(&args.root) {
+    let root = match open_root(&args) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("oxvm: --root {}: {}", args.root.display(), e.text());
+            eprintln!("oxvm: {e}");
             return 2;
         }
     };
-    let cwd = args.cwd.as_ref().map(|c| c.as_bytes().to_vec()).unwrap_or_else(|| default_cwd(&args.root));
+    let cwd = match (&args.cwd, &root) {
+        (Some(c), _) => c.as_bytes().to_vec(),
+        (None, Root::Dir(_)) => default_cwd(&args.root),
+        (None, Root::Image(_)) => b"/".to_vec(),
+    };
     let env = guest_env(&args.env);
     let mut creds = host_creds();
     if let Some(u) = args.uid {
@@ -211,7 +254,10 @@ pub fn run(args: RunArgs) -> i32 {
     let terminal = crate::terminal::describe();
     let wants_input = std::rc::Rc::new(std::cell::Cell::new(false));
     let mut kernel = Kernel::new(Box::new(NativeHost::new(terminal, wants_input.clone())));
-    kernel.set_root(root);
+    match root {
+        Root::Dir(r) => kernel.set_root(r),
+        Root::Image(fs) => kernel.set_image_root(fs),
+    }
     kernel.set_rlimits(host_rlimits());
     kernel.set_ignored_signals(host_ignored_signals());
     raise_nofile();
@@ -249,6 +295,12 @@ pub fn run(args: RunArgs) -> i32 {
         if args.stats && matches!(state, RunState::Exited(_)) {
             let (n, t) = (kernel.instructions(), start.elapsed().as_secs_f64());
             eprintln!("oxvm: {n} instructions in {t:.3} s ({:.1} MIPS)", n as f64 / t / 1e6);
+            for s in kernel.disk_stats() {
+                eprintln!(
+                    "oxvm: disk: {} round trips, {} requests, {} bytes fetched ({} chunks), {} hits, {} misses, {} chunks from the cache",
+                    s.round_trips, s.requests, s.bytes_fetched, s.chunks_fetched, s.hits, s.misses, s.cache_loads
+                );
+            }
         }
         match state {
             RunState::Runnable => {
@@ -268,6 +320,9 @@ pub fn run(args: RunArgs) -> i32 {
                     None if watch => -1,
                     None => {
                         eprintln!("oxvm: every task is blocked; stopping");
+                        if let Err(e) = kernel.sync_disks() {
+                            eprintln!("oxvm: writing the disk image back failed: {}", e.text());
+                        }
                         return EXIT_CANNOT_EXEC;
                     }
                 };

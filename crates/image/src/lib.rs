@@ -4,4 +4,5 @@
 
 pub mod build;
 pub mod ext2_sink;
+pub mod inspect;
 pub mod source;

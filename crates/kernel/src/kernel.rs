@@ -176,6 +176,11 @@ impl Kernel {
         self.set_root(m.root());
     }
 
+    /// What the images' block stacks fetched (for `--stats`).
+    pub fn disk_stats(&self) -> Vec<oxvm_block::FetchStats> {
+        self.vfs.disks.iter().filter_map(|d| d.fetch_stats()).collect()
+    }
+
     /// Make every write to the image durable (sync(2) for the whole VM).
     /// The runner calls it when the guest ends; `run` calls it every few
     /// seconds so a closed tab loses little.

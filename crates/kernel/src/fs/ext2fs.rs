@@ -126,6 +126,11 @@ impl Ext2Mount {
         self.fs.borrow().read_only()
     }
 
+    /// What the block stack fetched so far (network-backed images).
+    pub fn fetch_stats(&self) -> Option<oxvm_block::FetchStats> {
+        self.fs.borrow().device().stats()
+    }
+
     /// Write everything back and make it durable.
     pub fn sync(&self) -> Result<()> {
         if !self.dirty.get() {
