@@ -69,7 +69,7 @@ impl<D: BlockDevice> Ext2<D> {
             groups.push(d);
         }
         let read_only = dev.read_only() || sb.ro_compat_unknown() != 0;
-        Ok(Ext2 {
+        let mut fs = Ext2 {
             dev,
             bs,
             cache: BlockCache::new(bs as usize, DEFAULT_CACHE_BYTES),
@@ -80,7 +80,11 @@ impl<D: BlockDevice> Ext2<D> {
             gd_dirty: false,
             dir_hints: std::collections::HashMap::new(),
             clock: Box::new(host_clock),
-        })
+        };
+        if !fs.read_only && fs.sb.last_orphan != 0 {
+            fs.reclaim_orphans()?;
+        }
+        Ok(fs)
     }
 
     /// Replaces the clock used for timestamps (the kernel's guest clock).

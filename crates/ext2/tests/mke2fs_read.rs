@@ -57,7 +57,7 @@ fn build_source(src: &Path, rng: &mut Rng) {
     std::fs::write(p.join("bottom"), b"bottom of the tree").unwrap();
     // A directory with thousands of entries.
     std::fs::create_dir(src.join("many")).unwrap();
-    for i in 0..3000 {
+    for i in 0..2000 {
         std::fs::write(src.join(format!("many/entry-number-{i:05}")), format!("{i}")).unwrap();
     }
     // Ownership and modes.
@@ -230,13 +230,13 @@ fn check_image(bs: u32) {
     assert!(!fs.read_only());
     let root = fs.root();
     let many = fs.lookup(root, b"many").unwrap();
-    for i in (0..3000).step_by(3) {
+    for i in (0..2000).step_by(3) {
         let name = format!("entry-number-{i:05}");
         let u = fs.unlink(many, name.as_bytes()).unwrap();
         fs.evict(u.ino).unwrap();
         std::fs::remove_file(src.join("many").join(&name)).unwrap();
     }
-    for i in 0..500 {
+    for i in 0..300 {
         let name = format!("added-{i}");
         let ino = fs.create(many, name.as_bytes(), S_IFREG | 0o600, 0, 0, 0).unwrap();
         let data = rng.bytes(i * 37);
