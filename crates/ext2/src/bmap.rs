@@ -38,7 +38,9 @@ impl<D: BlockDevice> Ext2<D> {
         let bs = self.bs as u64;
         let by_map = self.max_lblocks().min(u32::MAX as u64) * bs;
         let by_sectors = (u32::MAX as u64 * 512) / (bs + 4) * bs;
-        by_map.min(by_sectors)
+        // Revision 0 has no large_file feature to announce i_size_high.
+        let by_rev = if self.sb.rev_level == 0 { (1 << 31) - 1 } else { u64::MAX };
+        by_map.min(by_sectors).min(by_rev)
     }
 
     fn path(&self, lblk: u64) -> Result<Path> {

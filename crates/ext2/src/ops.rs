@@ -172,8 +172,9 @@ impl<D: BlockDevice> Ext2<D> {
             }
         };
         let bs = self.bs as usize;
+        let ftype = self.dir_ftype(FileType::Directory);
         let data = self.cache.get_zeroed(&mut self.dev, blk as u64)?;
-        crate::format::write_dot_entries(data, ino, dir);
+        crate::format::write_dot_entries(data, ino, dir, ftype);
         inode.set_block(0, blk);
         inode.set_sectors(self.bs / 512);
         inode.set_size(bs as u64);

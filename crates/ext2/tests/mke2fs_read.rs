@@ -383,3 +383,33 @@ fn clean_ext3_is_writable_as_ext2() {
     drop(fs);
     assert_fsck_clean(&image);
 }
+
+/// Without the filetype feature (and in revision 0 images), entry types come
+/// from the inodes, and entries we write carry no type.
+#[test]
+fn no_filetype_and_revision_0() {
+    for args in [&["-O", "^filetype"][..], &["-r", "0"][..]] {
+        let tmp = TempDir::new("nofiletype");
+        let src = tmp.path().join("src");
+        std::fs::create_dir_all(src.join("d/e")).unwrap();
+        std::fs::write(src.join("d/f"), b"file").unwrap();
+        std::os::unix::fs::symlink("d/f", src.join("l")).unwrap();
+        let image = tmp.path().join("img");
+        mke2fs(&image, 8 << 20, args, Some(&src));
+        let mut fs = Ext2::open(FileDevice::open_read_write(&image).unwrap()).unwrap();
+        assert_same_tree(&walk(&mut fs), &walk_host(&src), &format!("mke2fs {args:?}"));
+        let root = fs.root();
+        let d = fs.lookup(root, b"d").unwrap();
+        let n = fs.create(d, b"new", S_IFREG | 0o644, 0, 0, 0).unwrap();
+        fs.write(n, 0, b"new file").unwrap();
+        std::fs::write(src.join("d/new"), b"new file").unwrap();
+        fs.mkdir(root, b"nd", 0o755, 0, 0).unwrap();
+        std::fs::create_dir(src.join("nd")).unwrap();
+        fs.rename(d, b"f", root, b"moved").unwrap();
+        std::fs::rename(src.join("d/f"), src.join("moved")).unwrap();
+        fs.sync().unwrap();
+        assert_same_tree(&walk(&mut fs), &walk_host(&src), &format!("after changes, mke2fs {args:?}"));
+        drop(fs);
+        assert_fsck_clean(&image);
+    }
+}
