@@ -413,3 +413,44 @@ fn no_filetype_and_revision_0() {
         assert_fsck_clean(&image);
     }
 }
+
+/// Other mke2fs feature sets: our changes keep each valid, and a file over
+/// 2 GiB on an image without large_file turns the feature on.
+#[test]
+fn mke2fs_feature_variants() {
+    let sets: [&[&str]; 5] = [
+        &["-O", "^large_file"],
+        &["-O", "^sparse_super,^resize_inode", "-b", "1024"],
+        &["-O", "^resize_inode,^dir_index,^ext_attr"],
+        &["-I", "128", "-b", "2048"],
+        &["-O", "sparse_super2"],
+    ];
+    for args in sets {
+        let tmp = TempDir::new("variants");
+        let src = tmp.path().join("src");
+        std::fs::create_dir_all(src.join("a")).unwrap();
+        std::fs::write(src.join("a/f"), vec![5u8; 30_000]).unwrap();
+        let image = tmp.path().join("img");
+        mke2fs(&image, 40 << 20, args, Some(&src));
+        let mut fs = match Ext2::open(FileDevice::open_read_write(&image).unwrap()) {
+            Ok(fs) => fs,
+            Err(e) => panic!("mke2fs {args:?}: {e}"),
+        };
+        assert!(!fs.read_only(), "mke2fs {args:?} opened read-only");
+        let root = fs.root();
+        let big = fs.create(root, b"big", S_IFREG | 0o644, 0, 0, 0).unwrap();
+        fs.write(big, 3 << 30, b"three gigabytes in").unwrap();
+        let a = fs.lookup(root, b"a").unwrap();
+        for i in 0..100 {
+            let f = fs.create(a, format!("n{i}").as_bytes(), S_IFREG | 0o600, 0, 0, 0).unwrap();
+            fs.write(f, 0, &vec![i as u8; i * 100]).unwrap();
+        }
+        let u = fs.unlink(a, b"f").unwrap();
+        fs.evict(u.ino).unwrap();
+        fs.sync().unwrap();
+        drop(fs);
+        let (code, out) = e2fsck(&image);
+        assert_eq!(code, 0, "mke2fs {args:?}:\n{out}");
+        assert!(debugfs(&image, "features\n").contains("large_file"), "mke2fs {args:?}: large_file not set");
+    }
+}
