@@ -32,6 +32,35 @@ impl<D: BlockDevice> Ext2<D> {
         self.read_data(&inode, off, buf)
     }
 
+    /// Announces to the device the data of `ino` in `range` (bytes), as the
+    /// physically contiguous runs it occupies: the kernel calls this for a
+    /// whole executable on execve or a mapping on mmap, so a network device
+    /// fetches it in one go instead of miss by miss. Holes are skipped.
+    pub fn prefetch_file(&mut self, ino: Ino, range: Range<u64>) -> Result<()> {
+        let inode = self.read_inode(ino)?;
+        if !inode.is_reg() {
+            return Ok(());
+        }
+        let bs = self.bs as u64;
+        let end = range.end.min(inode.size());
+        let mut ranges: Vec<Range<u64>> = Vec::new();
+        let mut lblk = range.start / bs;
+        while lblk * bs < end {
+            let phys = self.bmap(&inode, lblk)? as u64;
+            if phys != 0 {
+                match ranges.last_mut() {
+                    Some(r) if r.end == phys * bs => r.end += bs,
+                    _ => ranges.push(phys * bs..(phys + 1) * bs),
+                }
+            }
+            lblk += 1;
+        }
+        if !ranges.is_empty() {
+            self.dev.prefetch(&ranges);
+        }
+        Ok(())
+    }
+
     pub(crate) fn read_data(&mut self, inode: &Inode, off: u64, buf: &mut [u8]) -> Result<usize> {
         let size = inode.size();
         if off >= size || buf.is_empty() {

@@ -151,6 +151,32 @@ impl<D: BlockDevice> Ext2<D> {
         Ok((table + off / self.bs as u64, (off % self.bs as u64) as usize))
     }
 
+    /// Announces the inode-table blocks of these inodes that are not cached
+    /// (for getdents followed by a stat of each entry, as `ls -l` does).
+    pub fn prefetch_inodes(&mut self, inos: &[Ino]) -> Result<()> {
+        let bs = self.bs as u64;
+        let mut blocks: Vec<u64> = Vec::new();
+        for &ino in inos {
+            let (b, _) = self.inode_pos(ino)?;
+            if !self.cache.contains(b) {
+                blocks.push(b);
+            }
+        }
+        blocks.sort_unstable();
+        blocks.dedup();
+        let mut ranges: Vec<std::ops::Range<u64>> = Vec::new();
+        for b in blocks {
+            match ranges.last_mut() {
+                Some(r) if r.end == b * bs => r.end += bs,
+                _ => ranges.push(b * bs..(b + 1) * bs),
+            }
+        }
+        if !ranges.is_empty() {
+            self.dev.prefetch(&ranges);
+        }
+        Ok(())
+    }
+
     pub(crate) fn read_inode(&mut self, ino: Ino) -> Result<Inode> {
         let (b, off) = self.inode_pos(ino)?;
         let blk = self.cache.get(&mut self.dev, b)?;
