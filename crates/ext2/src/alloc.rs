@@ -86,6 +86,17 @@ impl<D: BlockDevice> Ext2<D> {
         Err(Error::NoSpace)
     }
 
+    /// The inode's bit in its group's bitmap.
+    pub(crate) fn inode_in_use(&mut self, ino: Ino) -> Result<bool> {
+        if ino == 0 || ino > self.sb.inodes_count {
+            return Err(corrupt!("inode number {ino} out of range"));
+        }
+        let g = self.group_of_ino(ino);
+        let i = (ino - 1) % self.sb.inodes_per_group;
+        let bm = self.groups[g as usize].inode_bitmap as u64;
+        Ok(bit(self.cache.get(&mut self.dev, bm)?, i))
+    }
+
     pub(crate) fn free_inode(&mut self, ino: Ino, is_dir: bool) -> Result<()> {
         if ino == 0 || ino > self.sb.inodes_count {
             return Err(corrupt!("freeing inode {ino}"));

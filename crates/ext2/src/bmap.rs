@@ -38,7 +38,9 @@ impl<D: BlockDevice> Ext2<D> {
         let bs = self.bs as u64;
         let by_map = self.max_lblocks().min(u32::MAX as u64) * bs;
         let by_sectors = (u32::MAX as u64 * 512) / (bs + 4) * bs;
-        by_map.min(by_sectors)
+        // Revision 0 has no large_file feature to announce i_size_high.
+        let by_rev = if self.sb.rev_level == 0 { (1 << 31) - 1 } else { u64::MAX };
+        by_map.min(by_sectors).min(by_rev)
     }
 
     fn path(&self, lblk: u64) -> Result<Path> {
@@ -62,16 +64,24 @@ impl<D: BlockDevice> Ext2<D> {
         Err(Error::FileTooBig)
     }
 
-    /// Physical block of `lblk`, or 0 for a hole.
-    pub(crate) fn bmap(&mut self, inode: &Inode, lblk: u64) -> Result<u32> {
+    /// Physical block of `lblk`, or (0, n) for a hole where the n logical
+    /// blocks from `lblk` on are all holes (a missing indirect block leaves
+    /// its whole subtree unmapped), so sparse giants are skipped quickly.
+    pub(crate) fn bmap_extent(&mut self, inode: &Inode, lblk: u64) -> Result<(u32, u64)> {
         if inode.flags() & UNSUPPORTED_FL != 0 {
             return Err(Error::Corrupt("an extent-mapped or inline-data inode in an ext2 image".into()));
         }
         let path = self.path(lblk)?;
+        let p = self.ptrs_per_block();
         let mut b = inode.block(path.slot);
         for level in 0..path.depth {
             if b == 0 {
-                return Ok(0);
+                // Offset of lblk inside the missing subtree, and its size.
+                let mut offset = 0;
+                for k in level..path.depth {
+                    offset = offset * p + path.idx[k] as u64;
+                }
+                return Ok((0, p.pow((path.depth - level) as u32) - offset));
             }
             let phys = self.check_block(b)?;
             let blk = self.cache.get(&mut self.dev, phys)?;
@@ -80,7 +90,12 @@ impl<D: BlockDevice> Ext2<D> {
         if b != 0 {
             self.check_block(b)?;
         }
-        Ok(b)
+        Ok((b, 1))
+    }
+
+    /// Physical block of `lblk`, or 0 for a hole.
+    pub(crate) fn bmap(&mut self, inode: &Inode, lblk: u64) -> Result<u32> {
+        Ok(self.bmap_extent(inode, lblk)?.0)
     }
 
     /// Points `lblk` at `phys`, allocating (zeroed) indirect blocks on the

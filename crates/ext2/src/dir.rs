@@ -1,7 +1,7 @@
 //! Directories: linear lists of variable-length records in whole blocks.
 //!
-//! Record: inode (u32), rec_len (u16), name_len (u8), file_type (u8, with the
-//! filetype feature; else the high byte of a 16-bit name_len), name. Records
+//! Record: inode (u32), rec_len (u16), name_len (u8), file_type (u8, used
+//! with the filetype feature, ignored without), name. Records
 //! tile each block exactly. Directories from mke2fs may carry an htree index;
 //! its nodes are disguised as empty records, so a linear walk reads them
 //! correctly, and any change clears the index flag so the stale index is
@@ -58,7 +58,10 @@ fn parse_rec(blk: &[u8], off: usize, filetype: bool) -> Result<Rec> {
     if bs == 65536 && (rec_len == 0 || rec_len == 65535) {
         rec_len = 65536;
     }
-    let name_len = if filetype { blk[off + 6] as usize } else { get16(blk, off + 6) as usize };
+    // name_len is one byte either way (names are at most 255 bytes); without
+    // the filetype feature the next byte is ignored, as Linux does (mke2fs
+    // may still fill it in).
+    let name_len = blk[off + 6] as usize;
     if rec_len < 8 || !rec_len.is_multiple_of(4) || off + rec_len > bs || 8 + name_len > rec_len {
         return Err(corrupt!("bad directory record at {off}: rec_len {rec_len}, name_len {name_len}"));
     }
@@ -80,7 +83,7 @@ fn put_rec(blk: &mut [u8], off: usize, ino: Ino, rec_len: usize, name: &[u8], ft
 }
 
 impl<D: BlockDevice> Ext2<D> {
-    fn dir_ftype(&self, t: FileType) -> u8 {
+    pub(crate) fn dir_ftype(&self, t: FileType) -> u8 {
         if self.sb.has_filetype() {
             t.to_dirent()
         } else {

@@ -32,6 +32,42 @@ impl<D: BlockDevice> Ext2<D> {
         self.read_data(&inode, off, buf)
     }
 
+    /// Announces to the device the data of `ino` in `range` (bytes), as the
+    /// physically contiguous runs it occupies: the kernel calls this for a
+    /// whole executable on execve or a mapping on mmap, so a network device
+    /// fetches it in one go instead of miss by miss. Holes are skipped.
+    pub fn prefetch_file(&mut self, ino: Ino, range: Range<u64>) -> Result<()> {
+        let inode = self.read_inode(ino)?;
+        if !inode.is_reg() {
+            return Ok(());
+        }
+        let bs = self.bs as u64;
+        let end = range.end.min(inode.size());
+        let mut ranges: Vec<Range<u64>> = Vec::new();
+        let mut lblk = range.start / bs;
+        let stop = end.div_ceil(bs);
+        // A hint, so its cost is bounded: at most 2^18 lookups (holes are
+        // skipped a subtree at a time).
+        for _ in 0..1 << 18 {
+            if lblk >= stop {
+                break;
+            }
+            let (phys, span) = self.bmap_extent(&inode, lblk)?;
+            let phys = phys as u64;
+            if phys != 0 {
+                match ranges.last_mut() {
+                    Some(r) if r.end == phys * bs => r.end += bs,
+                    _ => ranges.push(phys * bs..(phys + 1) * bs),
+                }
+            }
+            lblk += span.max(1);
+        }
+        if !ranges.is_empty() {
+            self.dev.prefetch(&ranges);
+        }
+        Ok(())
+    }
+
     pub(crate) fn read_data(&mut self, inode: &Inode, off: u64, buf: &mut [u8]) -> Result<usize> {
         let size = inode.size();
         if off >= size || buf.is_empty() {
@@ -44,16 +80,17 @@ impl<D: BlockDevice> Ext2<D> {
         let mut runs: Vec<(Range<u64>, Option<u64>)> = Vec::new();
         let mut lblk = off / bs;
         while lblk * bs < end {
-            let phys = self.bmap(inode, lblk)?;
+            let (phys, span) = self.bmap_extent(inode, lblk)?;
+            let step = span.clamp(1, (end - lblk * bs).div_ceil(bs));
             let start = (lblk * bs).max(off);
-            let stop = ((lblk + 1) * bs).min(end);
+            let stop = ((lblk + step) * bs).min(end);
             let dev_off = (phys != 0).then(|| phys as u64 * bs + (start - lblk * bs));
             match runs.last_mut() {
                 Some((r, Some(d))) if dev_off == Some(*d + (r.end - r.start)) => r.end = stop,
                 Some((r, None)) if dev_off.is_none() => r.end = stop,
                 _ => runs.push((start..stop, dev_off)),
             }
-            lblk += 1;
+            lblk += step;
         }
         let ranges: Vec<Range<u64>> = runs.iter().filter_map(|(r, d)| d.map(|d| d..d + (r.end - r.start))).collect();
         if ranges.len() > 1 {

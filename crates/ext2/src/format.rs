@@ -61,17 +61,18 @@ pub(crate) const FIRST_INO: u32 = 11;
 const LOST_FOUND_INO: Ino = 11;
 
 /// Writes "." and ".." as the only records of a fresh directory block.
-pub(crate) fn write_dot_entries(blk: &mut [u8], ino: Ino, parent: Ino) {
+/// `ftype` is the directory type code, or 0 without the filetype feature.
+pub(crate) fn write_dot_entries(blk: &mut [u8], ino: Ino, parent: Ino, ftype: u8) {
     let bs = blk.len();
     put32(blk, 0, ino);
     put16(blk, 4, 12);
     blk[6] = 1;
-    blk[7] = FileType::Directory.to_dirent();
+    blk[7] = ftype;
     blk[8] = b'.';
     put32(blk, 12, parent);
     put16(blk, 16, if bs - 12 >= 65536 { 65535 } else { (bs - 12) as u16 });
     blk[18] = 2;
-    blk[19] = FileType::Directory.to_dirent();
+    blk[19] = ftype;
     blk[20] = b'.';
     blk[21] = b'.';
 }
@@ -277,7 +278,7 @@ impl<D: BlockDevice> Ext2<D> {
         }
         fs.write_inode(ROOT_INO, &root)?;
         let blk = fs.cache.get_zeroed(&mut fs.dev, g0_data as u64)?;
-        write_dot_entries(blk, ROOT_INO, ROOT_INO);
+        write_dot_entries(blk, ROOT_INO, ROOT_INO, FileType::Directory.to_dirent());
         // Shrink ".." and append "lost+found".
         put16(blk, 16, 12);
         put32(blk, 24, LOST_FOUND_INO);
@@ -300,7 +301,7 @@ impl<D: BlockDevice> Ext2<D> {
             lpf.set_block(i as usize, b);
             let blk = fs.cache.get_zeroed(&mut fs.dev, b as u64)?;
             if i == 0 {
-                write_dot_entries(blk, LOST_FOUND_INO, ROOT_INO);
+                write_dot_entries(blk, LOST_FOUND_INO, ROOT_INO, FileType::Directory.to_dirent());
             } else {
                 put16(blk, 4, bs.min(65535) as u16);
             }

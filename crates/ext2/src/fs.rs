@@ -69,7 +69,7 @@ impl<D: BlockDevice> Ext2<D> {
             groups.push(d);
         }
         let read_only = dev.read_only() || sb.ro_compat_unknown() != 0;
-        Ok(Ext2 {
+        let mut fs = Ext2 {
             dev,
             bs,
             cache: BlockCache::new(bs as usize, DEFAULT_CACHE_BYTES),
@@ -80,7 +80,11 @@ impl<D: BlockDevice> Ext2<D> {
             gd_dirty: false,
             dir_hints: std::collections::HashMap::new(),
             clock: Box::new(host_clock),
-        })
+        };
+        if !fs.read_only && fs.sb.last_orphan != 0 {
+            fs.reclaim_orphans()?;
+        }
+        Ok(fs)
     }
 
     /// Replaces the clock used for timestamps (the kernel's guest clock).
@@ -145,6 +149,32 @@ impl<D: BlockDevice> Ext2<D> {
         let table = self.groups[g].inode_table as u64;
         debug_assert!(off / (self.bs as u64) < inode_table_blocks(&self.sb) as u64);
         Ok((table + off / self.bs as u64, (off % self.bs as u64) as usize))
+    }
+
+    /// Announces the inode-table blocks of these inodes that are not cached
+    /// (for getdents followed by a stat of each entry, as `ls -l` does).
+    pub fn prefetch_inodes(&mut self, inos: &[Ino]) -> Result<()> {
+        let bs = self.bs as u64;
+        let mut blocks: Vec<u64> = Vec::new();
+        for &ino in inos {
+            let (b, _) = self.inode_pos(ino)?;
+            if !self.cache.contains(b) {
+                blocks.push(b);
+            }
+        }
+        blocks.sort_unstable();
+        blocks.dedup();
+        let mut ranges: Vec<std::ops::Range<u64>> = Vec::new();
+        for b in blocks {
+            match ranges.last_mut() {
+                Some(r) if r.end == b * bs => r.end += bs,
+                _ => ranges.push(b * bs..(b + 1) * bs),
+            }
+        }
+        if !ranges.is_empty() {
+            self.dev.prefetch(&ranges);
+        }
+        Ok(())
     }
 
     pub(crate) fn read_inode(&mut self, ino: Ino) -> Result<Inode> {

@@ -8,8 +8,9 @@
 //! The caller's side of the contract:
 //! - changes stay in a write-back cache until [`Ext2::sync`];
 //! - [`Ext2::unlink`], [`Ext2::rmdir`] and [`Ext2::rename`] leave an inode
-//!   whose last link went away allocated; call [`Ext2::evict`] once nothing
-//!   has it open any more;
+//!   whose last link went away allocated (on the orphan list); call
+//!   [`Ext2::evict`] once nothing has it open any more (after a crash, the
+//!   next writable open frees them);
 //! - timestamps come from [`Ext2::set_clock`] (the host clock by default, none
 //!   in wasm) and reads never change atime;
 //! - names are bytes, at most 255 of them, without '/' or NUL.

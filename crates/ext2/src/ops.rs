@@ -172,8 +172,9 @@ impl<D: BlockDevice> Ext2<D> {
             }
         };
         let bs = self.bs as usize;
+        let ftype = self.dir_ftype(FileType::Directory);
         let data = self.cache.get_zeroed(&mut self.dev, blk as u64)?;
-        crate::format::write_dot_entries(data, ino, dir);
+        crate::format::write_dot_entries(data, ino, dir, ftype);
         inode.set_block(0, blk);
         inode.set_sectors(self.bs / 512);
         inode.set_size(bs as u64);
@@ -281,10 +282,14 @@ impl<D: BlockDevice> Ext2<D> {
         }
         self.remove_entry(dir, name)?;
         let mut inode = self.read_inode(ino)?;
-        let links = inode.links().saturating_sub(1);
+        let was = inode.links();
+        let links = was.saturating_sub(1);
         inode.set_links(links);
         let now = self.now();
         inode.set_ctime(now);
+        if was == 1 {
+            self.push_orphan(ino, &mut inode);
+        }
         self.write_inode(ino, &inode)?;
         Ok(Unlinked { ino, last_link: links == 0 })
     }
@@ -315,9 +320,13 @@ impl<D: BlockDevice> Ext2<D> {
     /// counts as a link of the parent.
     fn drop_dir_links(&mut self, ino: Ino, parent: Ino) -> Result<()> {
         let mut inode = self.read_inode(ino)?;
+        let was = inode.links();
         inode.set_links(0);
         let now = self.now();
         inode.set_ctime(now);
+        if was != 0 {
+            self.push_orphan(ino, &mut inode);
+        }
         self.write_inode(ino, &inode)?;
         let mut p = self.read_inode(parent)?;
         p.set_links(p.links().saturating_sub(1).max(1));
@@ -381,9 +390,13 @@ impl<D: BlockDevice> Ext2<D> {
                     replaced = Some(slot.ino);
                 } else {
                     let mut t = self.read_inode(slot.ino)?;
-                    t.set_links(t.links().saturating_sub(1));
+                    let was = t.links();
+                    t.set_links(was.saturating_sub(1));
                     let now = self.now();
                     t.set_ctime(now);
+                    if was == 1 {
+                        self.push_orphan(slot.ino, &mut t);
+                    }
                     self.write_inode(slot.ino, &t)?;
                     if t.links() == 0 {
                         replaced = Some(slot.ino);
@@ -456,11 +469,12 @@ impl<D: BlockDevice> Ext2<D> {
     pub fn evict(&mut self, ino: Ino) -> Result<()> {
         self.check_writable()?;
         let mut inode = self.read_inode(ino)?;
-        // Still linked, never used, or already freed (a deletion time is set
-        // only here): nothing to do, so a repeated evict is harmless.
-        if inode.links() != 0 || inode.mode() == 0 || inode.dtime() != 0 {
+        // Still linked, never used, or already freed: nothing to do, so a
+        // repeated evict is harmless.
+        if inode.links() != 0 || inode.mode() == 0 || !self.inode_in_use(ino)? {
             return Ok(());
         }
+        self.remove_orphan(ino, &inode)?;
         if inode.has_block_map(self.bs) {
             self.free_from(&mut inode, 0)?;
         }
@@ -472,6 +486,67 @@ impl<D: BlockDevice> Ext2<D> {
         self.dir_hints.remove(&ino);
         self.write_inode(ino, &inode)?;
         self.free_inode(ino, is_dir)
+    }
+
+    /// Puts an inode that just lost its last link on the superblock's orphan
+    /// list (chained through i_dtime, as ext3/4 and e2fsck define it), so the
+    /// next open, or e2fsck, frees it if we stop before [`Ext2::evict`].
+    fn push_orphan(&mut self, ino: Ino, inode: &mut Inode) {
+        inode.set_dtime(self.sb.last_orphan);
+        self.sb.last_orphan = ino;
+        self.sb_dirty = true;
+    }
+
+    /// Unchains an inode from the orphan list (if it is there).
+    fn remove_orphan(&mut self, ino: Ino, inode: &Inode) -> Result<()> {
+        let next = inode.dtime();
+        if self.sb.last_orphan == ino {
+            self.sb.last_orphan = next;
+            self.sb_dirty = true;
+            return Ok(());
+        }
+        let mut cur = self.sb.last_orphan;
+        for _ in 0..self.sb.inodes_count.min(1 << 20) {
+            if cur == 0 || cur > self.sb.inodes_count {
+                return Ok(());
+            }
+            let mut c = self.read_inode(cur)?;
+            if c.dtime() == ino {
+                c.set_dtime(next);
+                return self.write_inode(cur, &c);
+            }
+            cur = c.dtime();
+        }
+        Err(corrupt!("the orphan list does not end"))
+    }
+
+    /// Frees the inodes a previous session unlinked but never evicted (it
+    /// stopped while they were open). Called by `open` on writable mounts.
+    pub(crate) fn reclaim_orphans(&mut self) -> Result<usize> {
+        let mut freed = 0;
+        for _ in 0..self.sb.inodes_count.min(1 << 20) {
+            let ino = self.sb.last_orphan;
+            if ino == 0 {
+                return Ok(freed);
+            }
+            if ino < self.sb.first_ino || ino > self.sb.inodes_count {
+                self.sb.last_orphan = 0;
+                self.sb_dirty = true;
+                return Err(corrupt!("orphan list names inode {ino}"));
+            }
+            let inode = self.read_inode(ino)?;
+            if inode.links() == 0 && inode.mode() != 0 && self.inode_in_use(ino)? {
+                self.evict(ino)?;
+                freed += 1;
+            } else {
+                // Not an orphan after all: just unchain it.
+                self.remove_orphan(ino, &inode)?;
+                let mut i = inode;
+                i.set_dtime(0);
+                self.write_inode(ino, &i)?;
+            }
+        }
+        Err(corrupt!("the orphan list does not end"))
     }
 
     /// Drops this inode's reference to its extended-attribute block (from

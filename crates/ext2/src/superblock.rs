@@ -42,6 +42,8 @@ pub struct Superblock {
     pub want_extra_isize: u16,
     pub uuid: [u8; 16],
     pub wtime: u32,
+    /// Head of the orphan list: inodes unlinked but not yet freed.
+    pub last_orphan: u32,
 }
 
 impl Superblock {
@@ -79,6 +81,7 @@ impl Superblock {
             want_extra_isize: get16(raw, 350),
             uuid: raw[104..120].try_into().unwrap_or([0; 16]),
             wtime: get32(raw, 48),
+            last_orphan: if rev_level == 0 { 0 } else { get32(raw, 232) },
         };
         sb.validate(dev_size)?;
         Ok(sb)
@@ -156,6 +159,7 @@ impl Superblock {
             put32(&mut raw, 92, self.feature_compat);
             put32(&mut raw, 96, self.feature_incompat);
             put32(&mut raw, 100, self.feature_ro_compat);
+            put32(&mut raw, 232, self.last_orphan);
         }
         raw
     }

@@ -409,3 +409,48 @@ fn format_over_garbage() {
         assert_fsck_clean(&image);
     }
 }
+
+/// Files unlinked while "open" (never evicted, as when the VM stops) sit on
+/// the orphan list; the next writable open frees them.
+#[test]
+fn orphans_are_reclaimed_at_open() {
+    let tmp = TempDir::new("orphans");
+    let image = tmp.path().join("img");
+    let mut fs =
+        Ext2::format(FileDevice::create(&image, 16 << 20).unwrap(), &FormatOptions { block_size: 1024, ..Default::default() }).unwrap();
+    let before = fs.statfs();
+    let root = fs.root();
+    let d = fs.mkdir(root, b"d", 0o755, 0, 0).unwrap();
+    for i in 0..5 {
+        let f = fs.create(d, format!("f{i}").as_bytes(), S_IFREG | 0o644, 0, 0, 0).unwrap();
+        fs.write(f, 0, &vec![1u8; 100_000]).unwrap();
+        let u = fs.unlink(d, format!("f{i}").as_bytes()).unwrap();
+        assert!(u.last_link);
+    }
+    // One is evicted normally (taken off the middle of the list).
+    let f = fs.create(d, b"evicted", S_IFREG | 0o644, 0, 0, 0).unwrap();
+    let u = fs.unlink(d, b"evicted").unwrap();
+    fs.create(d, b"later", S_IFREG | 0o644, 0, 0, 0).unwrap();
+    fs.unlink(d, b"later").unwrap();
+    fs.evict(f).unwrap();
+    assert_eq!(u.ino, f);
+    let sub = fs.mkdir(d, b"sub", 0o755, 0, 0).unwrap();
+    assert_eq!(fs.rmdir(d, b"sub").unwrap(), sub);
+    fs.sync().unwrap();
+    drop(fs);
+    // e2fsck itself accepts the list: a fixing run on a copy only releases the orphans.
+    let copy = tmp.path().join("copy");
+    std::fs::copy(&image, &copy).unwrap();
+    let out = std::process::Command::new("e2fsck").arg("-fy").arg(&copy).output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    eprintln!("e2fsck -fy on the orphan list:\n{report}");
+    assert_fsck_clean(&copy);
+    let mut fs = Ext2::open(FileDevice::open_read_write(&image).unwrap()).unwrap();
+    let ino = fs.rmdir(root, b"d").unwrap();
+    fs.evict(ino).unwrap();
+    fs.sync().unwrap();
+    let after = fs.statfs();
+    assert_eq!((after.free_blocks, after.free_files), (before.free_blocks, before.free_files));
+    drop(fs);
+    assert_fsck_clean(&image);
+}

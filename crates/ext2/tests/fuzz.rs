@@ -121,6 +121,7 @@ fn exercise<D: BlockDevice>(dev: D) {
                 panic!("read_dir cursor did not advance");
             }
             cursor = last;
+            let _ = fs.prefetch_inodes(&ents.iter().map(|e| e.ino).collect::<Vec<_>>());
             for e in ents {
                 if e.name == b"." || e.name == b".." {
                     continue;
@@ -131,6 +132,7 @@ fn exercise<D: BlockDevice>(dev: D) {
                     FileType::Directory => stack.push(e.ino),
                     FileType::Regular => {
                         files.push((dir, e.name.clone(), e.ino));
+                        let _ = fs.prefetch_file(e.ino, 0..u64::MAX);
                         let mut buf = vec![0u8; 16 * 1024];
                         let mut off = 0;
                         for _ in 0..4 {

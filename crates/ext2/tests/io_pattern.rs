@@ -106,3 +106,29 @@ fn ext2_is_send() {
     send::<Ext2<MemDevice>>();
     send::<Ext2<Box<dyn BlockDevice + Send>>>();
 }
+
+#[test]
+fn whole_files_and_inode_tables_can_be_announced() {
+    let dev = Logged { inner: MemDevice::new(64 << 20), log: Log::default() };
+    let mut fs = Ext2::format(dev, &FormatOptions::default()).unwrap();
+    let root = fs.root();
+    let f = fs.create(root, b"exe", S_IFREG | 0o755, 0, 0, 0).unwrap();
+    fs.write(f, 0, &vec![1u8; 3 << 20]).unwrap();
+    fs.write(f, 10 << 20, b"after a hole").unwrap();
+    let mut inos = Vec::new();
+    for i in 0..300 {
+        inos.push(fs.create(root, format!("f{i}").as_bytes(), S_IFREG | 0o644, 0, 0, 0).unwrap());
+    }
+    let mut fs = reopen(fs);
+    fs.prefetch_file(f, 0..u64::MAX).unwrap();
+    let announced: u64 = fs.device().log.prefetches.iter().flatten().map(|r| r.end - r.start).sum();
+    // 3 MiB of data, one block after the hole, and nothing for the hole.
+    assert_eq!(announced, (3 << 20) + 4096, "{:?}", fs.device().log.prefetches);
+    assert!(fs.device().log.prefetches[0].len() <= 3, "the file is not in a few runs");
+    let mut fs = reopen(fs);
+    fs.prefetch_inodes(&inos).unwrap();
+    let p = &fs.device().log.prefetches;
+    assert_eq!(p.len(), 1);
+    // Inodes 13..=312 of 256 bytes: inode-table blocks 0..=19, in one range.
+    assert_eq!(p[0].iter().map(|r| r.end - r.start).sum::<u64>(), 20 * 4096, "{p:?}");
+}

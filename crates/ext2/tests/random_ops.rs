@@ -51,13 +51,18 @@ fn model_dirs(model: &Path) -> Vec<String> {
     out
 }
 
-fn run(seed: u64, bs: u32, size: u64, ops: usize) {
+/// `tiny_cache`: bound the metadata cache to its minimum (64 blocks) so
+/// dirty blocks are evicted and written back all the time.
+fn run(seed: u64, bs: u32, size: u64, ops: usize, tiny_cache: bool) {
     let tmp = TempDir::new(&format!("rand{seed}"));
     let image = tmp.path().join("img");
     let model = tmp.path().join("model");
     std::fs::create_dir(&model).unwrap();
     let opts = FormatOptions { block_size: bs, bytes_per_inode: 4096, ..Default::default() };
     let mut fs = Ext2::format(FileDevice::create(&image, size).unwrap(), &opts).unwrap();
+    if tiny_cache {
+        fs.set_cache_limit(0);
+    }
     let mut rng = Rng(seed);
     let mut dirs = model_dirs(&model);
     let mut counts = [0usize; 8];
@@ -171,6 +176,9 @@ fn run(seed: u64, bs: u32, size: u64, ops: usize) {
             assert_fsck_clean(&image);
             drop(fs);
             fs = Ext2::open(FileDevice::open_read_write(&image).unwrap()).unwrap();
+            if tiny_cache {
+                fs.set_cache_limit(0);
+            }
         }
     }
     fs.sync().unwrap();
@@ -188,15 +196,15 @@ fn run(seed: u64, bs: u32, size: u64, ops: usize) {
 
 #[test]
 fn random_ops_1k() {
-    run(1, 1024, 24 << 20, 3000);
+    run(1, 1024, 24 << 20, 3000, true);
 }
 
 #[test]
 fn random_ops_4k() {
-    run(2, 4096, 64 << 20, 3000);
+    run(2, 4096, 64 << 20, 3000, false);
 }
 
 #[test]
 fn random_ops_2k() {
-    run(3, 2048, 32 << 20, 2000);
+    run(3, 2048, 32 << 20, 2000, true);
 }
