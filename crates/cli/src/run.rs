@@ -209,7 +209,7 @@ fn locate(kernel: &Kernel, cwd: &[u8], env: &[Vec<u8>], program: &[u8]) -> Optio
 /// The guest's root: a host directory, or an ext2 image on its block stack.
 enum Root {
     Dir(oxvm_kernel::vfs::InodeRef),
-    Image(oxvm_ext2::Ext2<Box<dyn oxvm_block::BlockDevice>>),
+    Image(Box<oxvm_ext2::Ext2<Box<dyn oxvm_block::BlockDevice>>>),
 }
 
 fn open_root(args: &RunArgs) -> Result<Root, String> {
@@ -225,7 +225,7 @@ fn open_root(args: &RunArgs) -> Result<Root, String> {
     let opened = oxvm_block::open_image(source, &opts).map_err(|e| format!("--image {source}: {e}"))?;
     let device: Box<dyn oxvm_block::BlockDevice> = opened.device;
     let fs = oxvm_ext2::Ext2::open(device).map_err(|e| format!("--image {source}: not a usable ext2 image: {e}"))?;
-    Ok(Root::Image(fs))
+    Ok(Root::Image(Box::new(fs)))
 }
 
 pub fn run(args: RunArgs) -> i32 {
@@ -256,7 +256,7 @@ pub fn run(args: RunArgs) -> i32 {
     let mut kernel = Kernel::new(Box::new(NativeHost::new(terminal, wants_input.clone())));
     match root {
         Root::Dir(r) => kernel.set_root(r),
-        Root::Image(fs) => kernel.set_image_root(fs),
+        Root::Image(fs) => kernel.set_image_root(*fs),
     }
     kernel.set_rlimits(host_rlimits());
     kernel.set_ignored_signals(host_ignored_signals());

@@ -94,7 +94,15 @@ pub fn long_line<D: BlockDevice>(fs: &mut Ext2<D>, md: &Metadata, name: &[u8]) -
         FileType::CharDevice | FileType::BlockDevice => format!("{}, {}", oxvm_ext2::major(md.rdev), oxvm_ext2::minor(md.rdev)),
         _ => md.size.to_string(),
     };
-    let mut line = format!("{kind}{perms} {:>3} {:>5} {:>5} {:>10} {:>10} {}", md.nlink, md.uid, md.gid, size, md.mtime, String::from_utf8_lossy(name));
+    let mut line = format!(
+        "{kind}{perms} {:>3} {:>5} {:>5} {:>10} {:>10} {}",
+        md.nlink,
+        md.uid,
+        md.gid,
+        size,
+        md.mtime,
+        String::from_utf8_lossy(name)
+    );
     if md.file_type == FileType::Symlink {
         line += &format!(" -> {}", String::from_utf8_lossy(&fs.readlink(md.ino)?));
     }
@@ -247,11 +255,16 @@ fn finish(at: &Path, md: &Metadata, root: bool, symlink: bool) -> Result<()> {
     }
     if !symlink {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(at, std::fs::Permissions::from_mode(md.mode as u32 & 0o7777)).map_err(|e| format!("{}: {e}", at.display()))?;
+        std::fs::set_permissions(at, std::fs::Permissions::from_mode(md.mode as u32 & 0o7777))
+            .map_err(|e| format!("{}: {e}", at.display()))?;
         let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(md.mtime as u64);
         let f = std::fs::File::options().read(true).open(at).or_else(|_| std::fs::File::open(at));
         if let Ok(f) = f {
-            let _ = f.set_times(std::fs::FileTimes::new().set_modified(t).set_accessed(std::time::UNIX_EPOCH + std::time::Duration::from_secs(md.atime as u64)));
+            let _ = f.set_times(
+                std::fs::FileTimes::new()
+                    .set_modified(t)
+                    .set_accessed(std::time::UNIX_EPOCH + std::time::Duration::from_secs(md.atime as u64)),
+            );
         }
     }
     Ok(())
