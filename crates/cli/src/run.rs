@@ -320,7 +320,7 @@ pub fn run(args: RunArgs) -> i32 {
                     None if watch => -1,
                     None => {
                         eprintln!("oxvm: every task is blocked; stopping");
-                        if let Err(e) = kernel.sync_disks() {
+                        if let Err(e) = kernel.shutdown_disks() {
                             eprintln!("oxvm: writing the disk image back failed: {}", e.text());
                         }
                         return EXIT_CANNOT_EXEC;

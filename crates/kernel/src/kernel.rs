@@ -176,6 +176,15 @@ impl Kernel {
         self.set_root(m.root());
     }
 
+    /// The guest is over: release what only it held and make the images
+    /// durable.
+    pub fn shutdown_disks(&mut self) -> Result<(), crate::Errno> {
+        for d in &self.vfs.disks {
+            d.shutdown()?;
+        }
+        Ok(())
+    }
+
     /// What the images' block stacks fetched (for `--stats`).
     pub fn disk_stats(&self) -> Vec<oxvm_block::FetchStats> {
         self.vfs.disks.iter().filter_map(|d| d.fetch_stats()).collect()
@@ -375,7 +384,7 @@ impl Kernel {
                 // The guest ends here: processes still alive keep no
                 // dirty shared file pages in memory only.
                 crate::mm::shmem::writeback_all(self.processes.values().map(|p| &p.mm), &mut *self.host, &self.mem);
-                if let Err(e) = self.sync_disks() {
+                if let Err(e) = self.shutdown_disks() {
                     self.host.diag(&format!("oxvm: writing the disk image back failed: {}", e.name()));
                 }
                 return RunState::Exited(status);

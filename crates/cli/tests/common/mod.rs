@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod chroot;
+pub mod image;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

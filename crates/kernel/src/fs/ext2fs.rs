@@ -141,6 +141,20 @@ impl Ext2Mount {
         Ok(())
     }
 
+    /// The guest is gone: free the inodes that only unlinked-but-held
+    /// references kept (nothing will use them again), then sync, so the
+    /// image left behind has no orphans for e2fsck to find.
+    pub fn shutdown(&self) -> Result<()> {
+        let orphans: Vec<Ino> = self.orphans.borrow_mut().drain().collect();
+        if !orphans.is_empty() {
+            let mut fs = self.wfs();
+            for ino in orphans {
+                fs.evict(ino).map_err(errno)?;
+            }
+        }
+        self.sync()
+    }
+
     /// The library, with deferred evictions done and the clock set.
     fn fs(&self) -> RefMut<'_, Ext2<Device>> {
         let mut fs = self.fs.borrow_mut();
