@@ -7,7 +7,11 @@
 //! `common::chroot::native_system`), as oxvm provides them to the guest.
 //!
 //! File format: an entry starts with a line `## name` (optionally followed
-//! by tags: `slow` keeps it out of the default run) and its script is every
+//! by tags: `slow` keeps it out of the default run; `hostfs` keeps it out of
+//! the runs from an ext2 image, because its output depends on the host
+//! directory's file system: nanosecond times, which ext2 does not keep, as
+//! Linux's ext2 does not, or extended attributes, which oxvm's ext2 does
+//! not store yet) and its script is every
 //! line up to the next entry; it runs as `/bin/bash -c SCRIPT` in a fresh
 //! scratch directory `$W` (`/tmp/corpus/NAME` inside the root, emptied
 //! before each side and removed afterwards: the rest of the tree is only
@@ -37,6 +41,7 @@ struct Entry {
     file: String,
     name: String,
     slow: bool,
+    hostfs: bool,
     script: String,
 }
 
@@ -49,14 +54,15 @@ fn parse(file: &str, text: &str) -> Result<Vec<Entry>, String> {
             if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
                 return Err(format!("{file}:{}: bad entry name {name:?}", n + 1));
             }
-            let mut slow = false;
+            let (mut slow, mut hostfs) = (false, false);
             for tag in words {
                 match tag {
                     "slow" => slow = true,
+                    "hostfs" => hostfs = true,
                     t => return Err(format!("{file}:{}: unknown tag {t:?}", n + 1)),
                 }
             }
-            out.push(Entry { file: file.to_string(), name: name.to_string(), slow, script: String::new() });
+            out.push(Entry { file: file.to_string(), name: name.to_string(), slow, hostfs, script: String::new() });
         } else if let Some(e) = out.last_mut() {
             e.script.push_str(line);
             e.script.push('\n');
@@ -138,21 +144,44 @@ fn fresh_dir(root: &Path, name: &str) -> PathBuf {
     dir
 }
 
+/// Where the guest side's root comes from.
+#[derive(Clone, Copy)]
+enum Guest<'a> {
+    /// `--root` on the test tree.
+    Dir,
+    /// `--image SOURCE --ephemeral`, chunks cached in `cache`.
+    Image { source: &'a str, cache: &'a Path },
+}
+
 /// Both sides of one entry; None when they agree, else what differs.
-fn check(root: &Path, e: &Entry) -> (Option<String>, f64, f64) {
+fn check(root: &Path, e: &Entry, guest: Guest) -> (Option<String>, f64, f64) {
     let w = format!("/tmp/corpus/{}", e.name);
     let script = format!("cd \"$W\" || exit 99\n{}", e.script);
+    // An image has no scratch directory until the guest makes it.
+    let image_script = format!("mkdir -p \"$W\"; {script}");
     let side = |oxvm: bool| {
         let dir = fresh_dir(root, &e.name);
+        let mut script = script.as_str();
         let mut cmd = if oxvm {
             let mut c = Command::new(env!("CARGO_BIN_EXE_oxvm"));
-            c.arg("run").arg("--root").arg(root).arg("--");
+            match guest {
+                Guest::Dir => {
+                    c.arg("run").arg("--root").arg(root).arg("--");
+                }
+                Guest::Image { source, .. } => {
+                    c.arg("run").arg("--image").arg(source).arg("--ephemeral").arg("--");
+                    script = &image_script;
+                }
+            }
             c
         } else {
             common::chroot::native_system(root)
         };
         env(&mut cmd);
-        cmd.env("W", &w).args(["/bin/bash", "-c", &script]);
+        if let (true, Guest::Image { cache, .. }) = (oxvm, guest) {
+            cmd.env("XDG_CACHE_HOME", cache);
+        }
+        cmd.env("W", &w).args(["/bin/bash", "-c", script]);
         let o = run_timed(cmd);
         let _ = std::fs::remove_dir_all(&dir);
         o
@@ -192,7 +221,35 @@ fn corpus_entries_parse() {
 #[test]
 fn corpus() {
     let Some(root) = rootfs() else { return };
-    if !common::chroot::can_make_native_system(&root) {
+    run_corpus(&root, "oxvm --root", Guest::Dir);
+}
+
+/// The corpus again, the guest running from the test tree built into an
+/// ext2 image and served by `oxvm serve` over HTTP: once as one image file
+/// read with range requests, once as a published chunk store, each
+/// starting with an empty chunk cache.
+#[test]
+fn corpus_from_served_images() {
+    let Some(root) = rootfs() else { return };
+    let Some(image) = common::image::rootfs_image() else { return };
+    let dir = image.parent().unwrap().to_path_buf();
+    let store = dir.join(format!("store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&store);
+    common::image::publish(&image, &store);
+    let server = common::image::serve(&dir);
+    let file_url = format!("{}/{}", server.url, image.file_name().unwrap().to_string_lossy());
+    let store_url = format!("{}/{}/manifest.json", server.url, store.file_name().unwrap().to_string_lossy());
+    for (what, source) in [("http ranges", file_url.as_str()), ("chunk store", store_url.as_str())] {
+        let cache = dir.join(format!("cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&cache);
+        run_corpus(&root, &format!("oxvm --image ({what})"), Guest::Image { source, cache: &cache });
+        let _ = std::fs::remove_dir_all(&cache);
+    }
+    let _ = std::fs::remove_dir_all(&store);
+}
+
+fn run_corpus(root: &Path, label: &str, guest: Guest) {
+    if !common::chroot::can_make_native_system(root) {
         eprintln!("skipping: the native side needs mount and PID namespaces (unshare) to have /proc, /dev/pts and /dev/shm");
         return;
     }
@@ -204,6 +261,7 @@ fn corpus() {
             "all" => true,
             s => e.name.contains(s),
         })
+        .filter(|e| !(e.hostfs && matches!(guest, Guest::Image { .. })))
         .collect();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Row>> = Mutex::new(Vec::new());
@@ -213,8 +271,14 @@ fn corpus() {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(e) = entries.get(i) else { break };
-                let (diff, tn, to) = check(&root, e);
-                eprintln!("corpus: {:<32} {} ({:.2}s native, {:.2}s oxvm)", e.name, if diff.is_none() { "ok" } else { "FAILED" }, tn, to);
+                let (diff, tn, to) = check(root, e, guest);
+                eprintln!(
+                    "corpus [{label}]: {:<32} {} ({:.2}s native, {:.2}s oxvm)",
+                    e.name,
+                    if diff.is_none() { "ok" } else { "FAILED" },
+                    tn,
+                    to
+                );
                 results.lock().unwrap().push((i, diff, tn, to));
             });
         }
@@ -224,7 +288,7 @@ fn corpus() {
     let _ = std::fs::remove_dir_all(root.join("tmp/corpus"));
     let failed: Vec<_> = results.iter().filter(|r| r.1.is_some()).collect();
     let (tn, to): (f64, f64) = results.iter().fold((0.0, 0.0), |a, r| (a.0 + r.2, a.1 + r.3));
-    if let Ok(path) = std::env::var("OXVM_CORPUS_REPORT") {
+    if let (Ok(path), Guest::Dir) = (std::env::var("OXVM_CORPUS_REPORT"), guest) {
         let mut rep = String::new();
         for (i, diff, n, o) in &results {
             let e = &entries[*i];
@@ -232,13 +296,13 @@ fn corpus() {
         }
         std::fs::write(&path, rep).expect("write the corpus report");
     }
-    eprintln!("corpus: {}/{} identical; total {:.1}s native, {:.1}s oxvm", results.len() - failed.len(), results.len(), tn, to);
+    eprintln!("corpus [{label}]: {}/{} identical; total {:.1}s native, {:.1}s oxvm", results.len() - failed.len(), results.len(), tn, to);
     if !failed.is_empty() {
         let mut msg = String::new();
         for (i, diff, _, _) in &failed {
             let e = &entries[*i];
             msg.push_str(&format!("\n=== {} ({}):\n{}\n", e.name, e.file, diff.as_deref().unwrap_or("")));
         }
-        panic!("{} of {} corpus entries differ:{msg}", failed.len(), results.len());
+        panic!("[{label}] {} of {} corpus entries differ:{msg}", failed.len(), results.len());
     }
 }
