@@ -6,6 +6,8 @@
 //! - `serve`: the browser VM (not available yet: says so).
 //! - `bench cpu`: interpreter speed against native and qemu-x86_64;
 //!   `bench corpus`: the differential corpus's time, oxvm against native.
+//! - `image`: the default Debian image (debootstrap, `oxvm image build`,
+//!   `oxvm image publish`), cached in target/image.
 //! - `compat`: the whole differential corpus and CPython's regression tests
 //!   under oxvm against native, with a pass/fail table.
 //! - `fuzz-cpu --seed S --cases N [--class C]...`: the differential tester
@@ -17,6 +19,7 @@
 
 mod bench;
 mod compat;
+mod image;
 mod rootfs;
 mod setup;
 
@@ -34,6 +37,7 @@ commands:
                                 the whole differential corpus and CPython's regression
                                 tests, natively and under oxvm, with a pass/fail table
   rootfs                        build (or reuse) the Debian bookworm root filesystem in target/rootfs
+  image                         build (or reuse) the default Debian image and its chunk store in target/image
   fuzz-cpu --seed S --cases N [--class C]...
                                 run the CPU differential tester against the host CPU
 ";
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Some("fuzz-cpu") => fuzz_cpu(&args[1..]),
         Some("compat") => compat::compat(&args[1..]),
         Some("rootfs") => rootfs::ensure().map(|p| println!("{}", p.display())),
+        Some("image") => image::ensure().map(|p| println!("{}", p.join("manifest.json").display())),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
