@@ -189,7 +189,9 @@ fn attr(tag: &str, name: &str) -> Option<String> {
 
 fn run_module(root: &Path, out: &Path, test: &str, oxvm: bool) -> Cases {
     let side = if oxvm { "oxvm" } else { "native" };
-    let guest_dir = format!("/tmp/compat-{side}-{test}");
+    // The process id keeps two compat runs on one tree (two checkouts)
+    // out of each other's scratch directories.
+    let guest_dir = format!("/tmp/compat-{}-{side}-{test}", std::process::id());
     let host_dir = root.join(guest_dir.trim_start_matches('/'));
     let _ = std::fs::remove_dir_all(&host_dir);
     if let Err(e) = std::fs::create_dir_all(&host_dir) {
