@@ -483,11 +483,20 @@ impl FileOps for Ext2File {
                 }
             }
         }
+        // `ls -l` and friends stat every entry next: fetch their inode
+        // table blocks together.
+        let inos: Vec<Ino> = out.iter().map(|e| e.ino as Ino).collect();
+        let _ = fs.prefetch_inodes(&inos);
         Ok(out)
     }
 
     fn read_page(&self, off: u64, buf: &mut [u8]) -> Result<usize> {
         self.m().fs().read(self.0.ino, off, buf).map_err(errno)
+    }
+
+    fn prefetch(&self, off: u64, len: u64) {
+        // Only a hint: a failure shows up when the pages are read.
+        let _ = self.m().fs().prefetch_file(self.0.ino, off..off.saturating_add(len));
     }
 
     fn sync(&self) -> Result<()> {

@@ -72,6 +72,7 @@ pub fn sys_mmap(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
         }
         // Probe: a file that cannot be mapped says so now, not at fault.
         f.ops.read_page(off, &mut [])?;
+        f.ops.prefetch(off, len);
         off.checked_add(len).filter(|&e| e <= i64::MAX as u64).ok_or(Errno::EOVERFLOW)?;
         if shared {
             // Every shared mapping of a regular file maps the same frames

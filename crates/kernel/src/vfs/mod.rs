@@ -354,6 +354,10 @@ pub trait FileOps {
     fn sync(&self) -> Result<()> {
         Ok(())
     }
+    /// A hint that `len` bytes at `off` will be read soon (an mmap of
+    /// them): a file on a network-backed disk starts fetching them in one
+    /// go instead of page fault by page fault.
+    fn prefetch(&self, _off: u64, _len: u64) {}
     /// Fill `buf` with file bytes at `off` for a memory mapping (short at
     /// end of file). ENODEV: the file cannot be mapped.
     fn read_page(&self, _off: u64, _buf: &mut [u8]) -> Result<usize> {
