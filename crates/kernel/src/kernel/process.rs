@@ -566,6 +566,7 @@ impl Kernel {
         for t in self.tasks.iter_mut().filter(|t| tids.contains(&t.tid)) {
             if matches!(t.state, TaskState::Futex { .. }) {
                 t.state = TaskState::Runnable;
+                self.woke = true;
             }
         }
     }
