@@ -1,5 +1,6 @@
 //! The kernel object and its event-driven run loop.
 
+mod cpuclock;
 mod job;
 mod pidfd;
 mod process;
@@ -535,7 +536,7 @@ impl Kernel {
                 let pid = task.pid;
                 self.proc_before_syscall(ti, nr);
                 self.yielded = nr == 24;
-                if crate::syscall::exit::IN_KERNEL.contains(&nr) {
+                if crate::syscall::exit::IN_KERNEL.contains(&nr) || cpuclock::routed(nr, self.tasks[ti].cpu.gpr[oxvm_cpu::state::reg::RDI]) {
                     // Their waits have no time limit of their own.
                     self.tasks[ti].deadline = None;
                     self.process_syscall(ti, nr);

@@ -118,6 +118,7 @@ impl Kernel {
             297 => self.sys_rt_tgsigqueueinfo(ti, &args).map(Outcome::Return),
             222 => self.sys_timer_create(ti, &args).map(Outcome::Return),
             434 => self.sys_pidfd_open(ti, &args).map(Outcome::Return),
+            228 | 229 => self.sys_cpu_clock(ti, nr, &args).map(Outcome::Return),
             _ => Err(Errno::ENOSYS),
         };
         let task = &mut self.tasks[ti];
