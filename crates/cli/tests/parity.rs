@@ -43,3 +43,8 @@ fn same_py(name: &str) {
 fn cpu_clock_ids() {
     same_py("cpuclock");
 }
+
+#[test]
+fn pidfd_send_signal_and_waitid() {
+    same_py("pidfd");
+}

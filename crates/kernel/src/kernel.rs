@@ -8,6 +8,7 @@ mod procfs;
 mod ptimer;
 pub(crate) mod robust;
 mod signal;
+mod sigperm;
 mod sigqueue;
 
 use std::collections::BTreeMap;
