@@ -48,3 +48,8 @@ fn cpu_clock_ids() {
 fn pidfd_send_signal_and_waitid() {
     same_py("pidfd");
 }
+
+#[test]
+fn pipe_slots_atomicity_and_writability() {
+    same_py("pipes");
+}
