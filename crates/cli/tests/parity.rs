@@ -53,3 +53,8 @@ fn pidfd_send_signal_and_waitid() {
 fn pipe_slots_atomicity_and_writability() {
     same_py("pipes");
 }
+
+#[test]
+fn handlers_changed_while_another_thread_raises() {
+    same_py("sighandlers");
+}

@@ -381,8 +381,7 @@ impl Kernel {
                 self.woke = false;
                 progressed = self.run_task(ti, slice, &mut left);
                 slice = slice.saturating_sub(before - left);
-                let keeps =
-                    slice > 0 && left > 0 && !self.yielded && self.tasks[ti].state == TaskState::Runnable && !self.woke_other(ti);
+                let keeps = slice > 0 && left > 0 && !self.yielded && self.tasks[ti].state == TaskState::Runnable && !self.woke_other(ti);
                 if !keeps || self.init_exit().is_some() || !self.ready(ti) {
                     break;
                 }
@@ -400,9 +399,7 @@ impl Kernel {
     fn woke_other(&mut self, ti: usize) -> bool {
         std::mem::take(&mut self.woke)
             || self.tasks.iter().enumerate().any(|(i, t)| {
-                i != ti
-                    && t.state == TaskState::Blocked
-                    && t.waits.as_ref().is_some_and(|w| w.iter().any(|(q, g)| q.generation() != *g))
+                i != ti && t.state == TaskState::Blocked && t.waits.as_ref().is_some_and(|w| w.iter().any(|(q, g)| q.generation() != *g))
             })
     }
 
@@ -537,7 +534,8 @@ impl Kernel {
                 let pid = task.pid;
                 self.proc_before_syscall(ti, nr);
                 self.yielded = nr == 24;
-                if crate::syscall::exit::IN_KERNEL.contains(&nr) || cpuclock::routed(nr, self.tasks[ti].cpu.gpr[oxvm_cpu::state::reg::RDI]) {
+                if crate::syscall::exit::IN_KERNEL.contains(&nr) || cpuclock::routed(nr, self.tasks[ti].cpu.gpr[oxvm_cpu::state::reg::RDI])
+                {
                     // Their waits have no time limit of their own.
                     self.tasks[ti].deadline = None;
                     self.process_syscall(ti, nr);

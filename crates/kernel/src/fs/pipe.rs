@@ -123,8 +123,8 @@ impl Shared {
         self.bufs.iter().flat_map(|b| &b.bytes[b.read..]).take(n).copied().collect()
     }
 
-    /// Drop the first `n` bytes, as a read would; true when a slot of a
-    /// full ring came free (writers may go on).
+    /// Drop the first `n` bytes, as a read would; true when the ring was
+    /// full and some bytes went (writers waiting look again).
     fn consume(&mut self, n: usize) -> bool {
         let was_full = self.full();
         let mut left = n.min(self.len);
@@ -138,7 +138,7 @@ impl Shared {
                 self.bufs.pop_front();
             }
         }
-        was_full && !self.full()
+        was_full && n > 0
     }
 }
 
@@ -384,8 +384,9 @@ impl FileOps for PipeEnd {
         let was_full = s.full();
         let n = s.take(buf);
         // Only a full pipe has writers waiting (Linux wakes them only
-        // then): an output edge for epoll, never an input one.
-        if was_full && !s.full() {
+        // then, whether or not a slot came free: they look again): an
+        // output edge for epoll, never an input one.
+        if was_full {
             s.queue.notify_events(POLLOUT);
         }
         Ok(Io::Done(n))
@@ -444,5 +445,32 @@ impl FileOps for PipeEnd {
 
     fn statfs(&self) -> StatFs {
         StatFs::pipefs()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes fill page slots as Linux's do: small writes top up the last
+    /// page only when they fit in it whole.
+    #[test]
+    fn slots_and_atomic_writes() {
+        let mut s = Shared::new(1, 1, 1);
+        for _ in 0..16 {
+            assert_eq!(s.put(&[1; 3000], true), 3000);
+        }
+        assert!(s.full());
+        assert_eq!(s.put(&[2; 100], true), 100, "fits in the last page");
+        assert_eq!(s.put(&[3; 1000], true), 0, "no slot, no room in the page: nothing");
+        assert_eq!(s.put(&[4; 5000], true), 904, "a large write tops up the page with len % 4096");
+        let mut out = [0u8; 2999];
+        assert_eq!(s.take(&mut out), 2999);
+        assert!(s.full(), "a partly read page keeps its slot");
+        assert!(s.consume(1));
+        assert!(!s.full());
+        assert_eq!(s.put(&[5; 4096], false), 4096);
+        assert_eq!(s.peek(2), vec![1, 1]);
+        assert_eq!(s.len, 15 * 3000 + 3000 + 100 + 904 + 4096 - 3000);
     }
 }

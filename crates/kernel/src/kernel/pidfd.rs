@@ -7,11 +7,11 @@ use std::rc::Rc;
 
 use super::Kernel;
 use crate::errno::Errno;
-use crate::syscall::SyscallArgs;
-use crate::task::pidfd::PidFd;
 use crate::fs::procfs::ProcNode;
 use crate::signal::pending::SigInfo;
 use crate::syscall::signal::{Posted, SI_TKILL, SI_USER};
+use crate::syscall::SyscallArgs;
+use crate::task::pidfd::PidFd;
 use crate::task::Pid;
 use crate::vfs::file::{O_NONBLOCK, O_RDWR};
 use crate::vfs::OpenFile;
