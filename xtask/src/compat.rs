@@ -191,7 +191,9 @@ fn attr(tag: &str, name: &str) -> Option<String> {
 
 fn run_module(root: &Path, out: &Path, test: &str, oxvm: bool) -> Cases {
     let side = if oxvm { "oxvm" } else { "native" };
-    let guest_dir = format!("/tmp/compat-{side}-{test}");
+    // The root filesystem may be shared by several checkouts running
+    // compat at once: a directory of this run's own.
+    let guest_dir = format!("/tmp/compat-{side}-{test}-{}", std::process::id());
     let host_dir = root.join(guest_dir.trim_start_matches('/'));
     let _ = std::fs::remove_dir_all(&host_dir);
     if let Err(e) = std::fs::create_dir_all(&host_dir) {
