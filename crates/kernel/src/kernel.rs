@@ -1,5 +1,6 @@
 //! The kernel object and its event-driven run loop.
 
+mod cpuclock;
 mod job;
 mod pidfd;
 mod process;
@@ -7,6 +8,7 @@ mod procfs;
 mod ptimer;
 pub(crate) mod robust;
 mod signal;
+mod sigperm;
 mod sigqueue;
 
 use std::collections::BTreeMap;
@@ -90,6 +92,10 @@ pub struct Kernel {
     ttys: Rc<crate::tty::TtyRegistry>,
     /// A stop or continue (seen while checking readiness) woke a parent.
     job_woke: bool,
+    /// The running task called sched_yield: its turn ends there.
+    yielded: bool,
+    /// The running task woke another from a futex.
+    woke: bool,
     /// What procfs shows of the processes (kept current by `procfs.rs`).
     procfs: procfs::Registry,
     /// When the periodic writeback next runs (monotonic ns).
@@ -125,6 +131,8 @@ impl Kernel {
             timers: Default::default(),
             ttys: Rc::new(crate::tty::TtyRegistry::default()),
             job_woke: false,
+            yielded: false,
+            woke: false,
             procfs: Default::default(),
             next_writeback: 0,
         }
@@ -418,13 +426,44 @@ impl Kernel {
                 continue;
             }
             let retry = self.tasks[ti].state == TaskState::Blocked;
-            let progressed = self.run_task(ti, left.min(SLICE), &mut left);
+            // A task keeps the CPU across the syscalls that do not block,
+            // until its slice is used up, as on Linux: switching at every
+            // syscall runs threads in lockstep, one syscall each, so a
+            // thread always sees another at the same point of its loop
+            // (CPython's test_stress_modifying_handlers raised its signal
+            // only ever while the other thread had set SIG_IGN). A call
+            // that wakes another task ends the turn, as Linux's wake-up
+            // preemption lets a task that slept run first: without it a
+            // thread dropping and retaking a lock in a loop (CPython's GIL
+            // around raise_signal) starves the waiter it just woke.
+            let mut slice = left.min(SLICE);
+            let mut progressed;
+            loop {
+                let before = left;
+                self.yielded = false;
+                self.woke = false;
+                progressed = self.run_task(ti, slice, &mut left);
+                slice = slice.saturating_sub(before - left);
+                let keeps = slice > 0 && left > 0 && !self.yielded && self.tasks[ti].state == TaskState::Runnable && !self.woke_other(ti);
+                if !keeps || self.init_exit().is_some() || !self.ready(ti) {
+                    break;
+                }
+            }
             if progressed || !retry {
                 stalled = 0;
             } else {
                 stalled += 1;
             }
         }
+    }
+
+    /// Whether the last syscall of task `ti` woke another task: a futex
+    /// wake, or something a blocked call waits on moved.
+    fn woke_other(&mut self, ti: usize) -> bool {
+        std::mem::take(&mut self.woke)
+            || self.tasks.iter().enumerate().any(|(i, t)| {
+                i != ti && t.state == TaskState::Blocked && t.waits.as_ref().is_some_and(|w| w.iter().any(|(q, g)| q.generation() != *g))
+            })
     }
 
     /// Whether task `ti` can run now; wakes it if its wait is over.
@@ -557,7 +596,9 @@ impl Kernel {
                 let nr = task.cpu.gpr[oxvm_cpu::state::reg::RAX];
                 let pid = task.pid;
                 self.proc_before_syscall(ti, nr);
-                if crate::syscall::exit::IN_KERNEL.contains(&nr) {
+                self.yielded = nr == 24;
+                if crate::syscall::exit::IN_KERNEL.contains(&nr) || cpuclock::routed(nr, self.tasks[ti].cpu.gpr[oxvm_cpu::state::reg::RDI])
+                {
                     // Their waits have no time limit of their own.
                     self.tasks[ti].deadline = None;
                     self.process_syscall(ti, nr);

@@ -3,6 +3,15 @@
 //! last one closes); a writer waits while the pipe is full and gets EPIPE
 //! once no reader is left. Waiting is [`Io::Block`]: the task sleeps and
 //! the syscall restarts (or EAGAIN under O_NONBLOCK).
+//!
+//! The queue is Linux's ring of page buffers (pipe(7)): a pipe of 64 KiB
+//! has 16 slots of one page each. A write first tops up the last page
+//! with its first `len % 4096` bytes when they fit there, then takes a
+//! fresh slot per page; a page leaves its slot once read. That is what
+//! makes writes of at most PIPE_BUF (4096) bytes atomic, never
+//! interleaved with other writers nor cut short (a non-blocking one with
+//! no room fails with EAGAIN), while larger writes may be split; and a
+//! write end polls writable only while a slot is free.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -14,6 +23,8 @@ use crate::vfs::{makedev, FileOps, FileType, Io, Result, Stat, StatFs, WaitQueue
 
 /// Linux's default pipe capacity.
 pub const PIPE_BUF_SIZE: usize = 65536;
+/// The largest write that is atomic (pipe(7)).
+pub const PIPE_BUF: usize = 4096;
 /// /proc/sys/fs/pipe-max-size: the most F_SETPIPE_SZ grants without
 /// CAP_SYS_RESOURCE.
 pub const PIPE_MAX_SIZE: usize = 1 << 20;
@@ -24,9 +35,20 @@ pub const POLLOUT: u16 = 0x4;
 pub const POLLERR: u16 = 0x8;
 pub const POLLHUP: u16 = 0x10;
 
+/// One slot of the ring: the bytes written into its page, of which the
+/// first `read` were consumed. Written by write(2) it takes more bytes
+/// (`merge`); filled by splice it does not.
+struct PageBuf {
+    bytes: Vec<u8>,
+    read: usize,
+    merge: bool,
+}
+
 struct Shared {
-    data: VecDeque<u8>,
-    /// How many bytes the pipe holds before writers wait (F_SETPIPE_SZ).
+    bufs: VecDeque<PageBuf>,
+    /// Unread bytes in all the slots.
+    len: usize,
+    /// The ring's size in bytes, a power of two pages (F_SETPIPE_SZ).
     capacity: usize,
     readers: usize,
     writers: usize,
@@ -43,16 +65,86 @@ pub struct PipeEnd {
     named: bool,
 }
 
+impl Shared {
+    fn new(readers: usize, writers: usize, ino: u64) -> Shared {
+        Shared { bufs: VecDeque::new(), len: 0, capacity: PIPE_BUF_SIZE, readers, writers, ino, queue: WaitQueue::default() }
+    }
+
+    /// Every slot holds a page.
+    fn full(&self) -> bool {
+        self.bufs.len() >= self.capacity / PAGE
+    }
+
+    /// Bytes the free slots take.
+    fn room(&self) -> usize {
+        (self.capacity / PAGE).saturating_sub(self.bufs.len()) * PAGE
+    }
+
+    /// Add what fits of `data` without waiting, as Linux's pipe_write
+    /// does (`merge`: a write(2), which may top up the last page first);
+    /// returns how many bytes went in.
+    fn put(&mut self, data: &[u8], merge: bool) -> usize {
+        let mut done = 0;
+        let head = data.len() % PAGE;
+        if let Some(last) = self.bufs.back_mut().filter(|b| merge && head > 0 && b.merge && b.bytes.len() + head <= PAGE) {
+            last.bytes.extend_from_slice(&data[..head]);
+            done = head;
+        }
+        while done < data.len() && !self.full() {
+            let n = (data.len() - done).min(PAGE);
+            let mut bytes = Vec::with_capacity(PAGE);
+            bytes.extend_from_slice(&data[done..done + n]);
+            self.bufs.push_back(PageBuf { bytes, read: 0, merge });
+            done += n;
+        }
+        self.len += done;
+        done
+    }
+
+    /// Copy out up to `out.len()` bytes; consumed pages free their slots.
+    fn take(&mut self, out: &mut [u8]) -> usize {
+        let mut done = 0;
+        while done < out.len() {
+            let Some(b) = self.bufs.front_mut() else { break };
+            let n = (out.len() - done).min(b.bytes.len() - b.read);
+            out[done..done + n].copy_from_slice(&b.bytes[b.read..b.read + n]);
+            b.read += n;
+            done += n;
+            if b.read == b.bytes.len() {
+                self.bufs.pop_front();
+            }
+        }
+        self.len -= done;
+        done
+    }
+
+    /// A copy of the first `n` bytes.
+    fn peek(&self, n: usize) -> Vec<u8> {
+        self.bufs.iter().flat_map(|b| &b.bytes[b.read..]).take(n).copied().collect()
+    }
+
+    /// Drop the first `n` bytes, as a read would; true when the ring was
+    /// full and some bytes went (writers waiting look again).
+    fn consume(&mut self, n: usize) -> bool {
+        let was_full = self.full();
+        let mut left = n.min(self.len);
+        self.len -= left;
+        while left > 0 {
+            let Some(b) = self.bufs.front_mut() else { break };
+            let k = left.min(b.bytes.len() - b.read);
+            b.read += k;
+            left -= k;
+            if b.read == b.bytes.len() {
+                self.bufs.pop_front();
+            }
+        }
+        was_full && n > 0
+    }
+}
+
 /// A new pipe: (read end, write end).
 pub fn new_pair(ino: u64) -> (Rc<dyn FileOps>, Rc<dyn FileOps>) {
-    let shared = Rc::new(RefCell::new(Shared {
-        data: VecDeque::new(),
-        capacity: PIPE_BUF_SIZE,
-        readers: 1,
-        writers: 1,
-        ino,
-        queue: WaitQueue::default(),
-    }));
+    let shared = Rc::new(RefCell::new(Shared::new(1, 1, ino)));
     (Rc::new(PipeEnd { shared: shared.clone(), write: false, named: false }), Rc::new(PipeEnd { shared, write: true, named: false }))
 }
 
@@ -96,14 +188,7 @@ impl FifoTable {
             s.readers + s.writers > 0
         });
         let f = pipes.entry(id).or_insert_with(|| Fifo {
-            shared: Rc::new(RefCell::new(Shared {
-                data: VecDeque::new(),
-                capacity: PIPE_BUF_SIZE,
-                readers: 0,
-                writers: 0,
-                ino: id.1,
-                queue: WaitQueue::default(),
-            })),
+            shared: Rc::new(RefCell::new(Shared::new(0, 0, id.1))),
             read_opens: 0,
             write_opens: 0,
         });
@@ -172,14 +257,15 @@ impl PipeRef {
     }
     /// Bytes waiting to be read.
     pub fn len(&self) -> usize {
-        self.0.borrow().data.len()
+        self.0.borrow().len
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// Bytes that can be added before it is full.
+    /// Bytes that can be added before it is full (whole free slots:
+    /// spliced pages are not topped up).
     pub fn room(&self) -> usize {
-        PIPE_BUF_SIZE - self.len()
+        self.0.borrow().room()
     }
     pub fn has_readers(&self) -> bool {
         self.0.borrow().readers > 0
@@ -189,23 +275,20 @@ impl PipeRef {
     }
     /// A copy of the first `n` bytes, left in the pipe.
     pub fn peek(&self, n: usize) -> Vec<u8> {
-        self.0.borrow().data.iter().take(n).copied().collect()
+        self.0.borrow().peek(n)
     }
     /// Drop the first `n` bytes (as a read of them would).
     pub fn consume(&self, n: usize) {
         let mut s = self.0.borrow_mut();
-        let was_full = s.data.len() >= PIPE_BUF_SIZE;
-        let n = n.min(s.data.len());
-        s.data.drain(..n);
-        if was_full && n > 0 {
+        if s.consume(n) {
             s.queue.notify_events(POLLOUT);
         }
     }
-    /// Append bytes (at most the room there is), as a write would.
+    /// Append bytes in pages of their own (at most the room there is), as
+    /// splice fills a pipe.
     pub fn push(&self, data: &[u8]) -> usize {
         let mut s = self.0.borrow_mut();
-        let n = data.len().min(PIPE_BUF_SIZE - s.data.len());
-        s.data.extend(&data[..n]);
+        let n = s.put(data, false);
         if n > 0 {
             s.queue.notify_events(POLLIN);
         }
@@ -271,9 +354,8 @@ impl PipeEnd {
         if size > s.capacity && size > PIPE_MAX_SIZE && !privileged {
             return Err(Errno::EPERM);
         }
-        // Linux counts the page buffers in use; bytes rounded up to pages
-        // come close.
-        if s.data.len().div_ceil(PAGE) > size / PAGE {
+        // The slots in use must fit in the new ring.
+        if s.bufs.len() > size / PAGE {
             return Err(Errno::EBUSY);
         }
         let grew = size > s.capacity;
@@ -296,16 +378,14 @@ impl FileOps for PipeEnd {
 
     fn read(&self, _host: &mut dyn Host, _off: u64, buf: &mut [u8]) -> Result<Io> {
         let mut s = self.shared.borrow_mut();
-        if s.data.is_empty() {
+        if s.len == 0 {
             return Ok(if s.writers == 0 || buf.is_empty() { Io::Done(0) } else { Io::Block });
         }
-        let was_full = s.data.len() >= s.capacity;
-        let n = buf.len().min(s.data.len());
-        for (b, d) in buf.iter_mut().zip(s.data.drain(..n)) {
-            *b = d;
-        }
+        let was_full = s.full();
+        let n = s.take(buf);
         // Only a full pipe has writers waiting (Linux wakes them only
-        // then): an output edge for epoll, never an input one.
+        // then, whether or not a slot came free: they look again): an
+        // output edge for epoll, never an input one.
         if was_full {
             s.queue.notify_events(POLLOUT);
         }
@@ -314,15 +394,17 @@ impl FileOps for PipeEnd {
 
     fn write(&self, _host: &mut dyn Host, _off: u64, data: &[u8]) -> Result<Io> {
         let mut s = self.shared.borrow_mut();
+        // Linux answers an empty write before looking at the readers.
+        if data.is_empty() {
+            return Ok(Io::Done(0));
+        }
         if s.readers == 0 {
             return Err(Errno::EPIPE);
         }
-        let room = s.capacity.saturating_sub(s.data.len());
-        if room == 0 && !data.is_empty() {
+        let n = s.put(data, true);
+        if n == 0 {
             return Ok(Io::Block);
         }
-        let n = data.len().min(room);
-        s.data.extend(&data[..n]);
         s.queue.notify_events(POLLIN);
         Ok(Io::Done(n))
     }
@@ -330,13 +412,15 @@ impl FileOps for PipeEnd {
     fn poll(&self) -> u16 {
         let s = self.shared.borrow();
         if self.write {
-            match (s.readers, s.data.len() < s.capacity) {
-                (0, _) => POLLOUT | POLLERR,
-                (_, true) => POLLOUT,
-                _ => 0,
+            // Writable while a slot is free: a write of PIPE_BUF then
+            // goes in whole.
+            let mut m = if s.full() { 0 } else { POLLOUT };
+            if s.readers == 0 {
+                m |= POLLERR;
             }
+            m
         } else {
-            let mut m = if s.data.is_empty() { 0 } else { POLLIN };
+            let mut m = if s.len == 0 { 0 } else { POLLIN };
             if s.writers == 0 {
                 m |= POLLHUP;
             }
@@ -361,5 +445,32 @@ impl FileOps for PipeEnd {
 
     fn statfs(&self) -> StatFs {
         StatFs::pipefs()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes fill page slots as Linux's do: small writes top up the last
+    /// page only when they fit in it whole.
+    #[test]
+    fn slots_and_atomic_writes() {
+        let mut s = Shared::new(1, 1, 1);
+        for _ in 0..16 {
+            assert_eq!(s.put(&[1; 3000], true), 3000);
+        }
+        assert!(s.full());
+        assert_eq!(s.put(&[2; 100], true), 100, "fits in the last page");
+        assert_eq!(s.put(&[3; 1000], true), 0, "no slot, no room in the page: nothing");
+        assert_eq!(s.put(&[4; 5000], true), 904, "a large write tops up the page with len % 4096");
+        let mut out = [0u8; 2999];
+        assert_eq!(s.take(&mut out), 2999);
+        assert!(s.full(), "a partly read page keeps its slot");
+        assert!(s.consume(1));
+        assert!(!s.full());
+        assert_eq!(s.put(&[5; 4096], false), 4096);
+        assert_eq!(s.peek(2), vec![1, 1]);
+        assert_eq!(s.len, 15 * 3000 + 3000 + 100 + 904 + 4096 - 3000);
     }
 }

@@ -118,6 +118,13 @@ impl Kernel {
             297 => self.sys_rt_tgsigqueueinfo(ti, &args).map(Outcome::Return),
             222 => self.sys_timer_create(ti, &args).map(Outcome::Return),
             434 => self.sys_pidfd_open(ti, &args).map(Outcome::Return),
+            424 => {
+                let r = self.sys_pidfd_send_signal(ti, &args);
+                let me = self.tasks[ti].pid;
+                // A signal to itself may have ended the caller.
+                r.map(|v| if self.processes.get(&me).is_none_or(|p| p.exit.is_some()) { Outcome::Done } else { Outcome::Return(v) })
+            }
+            228 | 229 => self.sys_cpu_clock(ti, nr, &args).map(Outcome::Return),
             _ => Err(Errno::ENOSYS),
         };
         let task = &mut self.tasks[ti];
@@ -354,12 +361,12 @@ impl Kernel {
         let nocldwait = self.processes.get(&ppid).is_some_and(|p| p.sigactions[16][0] == 1 || p.sigactions[16][1] & 2 != 0);
         let gone = self.processes.get(&pid).is_some_and(|p| p.exit.is_some());
         if nocldwait && gone && Some(pid) != self.init {
-            self.processes.remove(&pid);
+            self.forget_process(pid);
             return;
         }
         // The first process has no parent to reap it.
         if Some(pid) != self.init && self.processes.get(&pid).is_some_and(|p| p.ppid == 0) {
-            self.processes.remove(&pid);
+            self.forget_process(pid);
         }
     }
 
@@ -394,7 +401,7 @@ impl Kernel {
             let mut t = p.times;
             t.add(p.child_times);
             let parent = p.ppid;
-            self.processes.remove(&pid);
+            self.forget_process(pid);
             if let Some(pp) = self.processes.get_mut(&parent) {
                 pp.child_times.add(t);
             }
@@ -504,7 +511,9 @@ impl Kernel {
     }
 
     /// kill(2): a process, the caller's group (0), a group (-pgid), or
-    /// every process but init and the caller (-1). No permission check.
+    /// every process but init and the caller (-1). Targets the caller may
+    /// not signal (`may_signal`) are skipped: EPERM when that was all of
+    /// them, except for -1, which Linux answers 0 then.
     fn sys_kill(&mut self, ti: usize, a: &SyscallArgs) -> Result<Outcome, Errno> {
         let (pid, sig) = (a.arg(0) as i32, a.arg(1));
         if sig > 64 || pid == i32::MIN {
@@ -516,7 +525,11 @@ impl Kernel {
             return Err(Errno::ESRCH);
         }
         let uid = self.processes.get(&me).map_or(0, |p| p.creds.uid);
-        for target in targets {
+        let allowed: Vec<Pid> = targets.iter().copied().filter(|&t| self.may_signal(me, t, sig)).collect();
+        if allowed.is_empty() && pid != -1 {
+            return Err(Errno::EPERM);
+        }
+        for target in allowed {
             // A zombie can still be signalled, to no effect.
             if sig == 0 || self.processes.get(&target).is_none_or(|p| p.exit.is_some()) {
                 continue;
@@ -566,6 +579,7 @@ impl Kernel {
         for t in self.tasks.iter_mut().filter(|t| tids.contains(&t.tid)) {
             if matches!(t.state, TaskState::Futex { .. }) {
                 t.state = TaskState::Runnable;
+                self.woke = true;
             }
         }
     }

@@ -15,6 +15,7 @@ use crate::host::Clock;
 use crate::signal::pending::{PendingSet, SigInfo};
 use crate::syscall::signal::{post, Posted};
 use crate::syscall::SyscallArgs;
+use crate::task::cpuclock::{decode, CpuClock};
 use crate::task::timers::{expire, PosixTimer, TimerClock, DELAYTIMER_MAX};
 use crate::task::{ExitStatus, Pid, TaskState};
 
@@ -43,23 +44,13 @@ fn timer_clock(id: i32, pid: Pid, tid: Pid) -> Result<TimerClock, Errno> {
         // _ALARM clocks need a wake-up RTC, which oxvm (like a VM without
         // one) does not have.
         4..=6 | 8 | 9 => Err(Errno::EOPNOTSUPP),
-        i32::MIN..=-1 => {
-            let who = !(id >> 3) as u32;
-            if id & 3 == 3 {
-                return Err(Errno::EINVAL);
-            }
-            if id & 4 != 0 {
-                if who == 0 || who == tid {
-                    Ok(TimerClock::ThreadCpu(tid))
-                } else {
-                    Err(Errno::EINVAL)
-                }
-            } else if who == 0 || who == pid {
-                Ok(TimerClock::ProcessCpu)
-            } else {
-                Err(Errno::EINVAL)
-            }
-        }
+        // Only the caller's own clocks: a timer on another thread's or
+        // process's CPU time is not supported (EINVAL, as for no such one).
+        i32::MIN..=-1 => match decode(id).ok_or(Errno::EINVAL)?? {
+            CpuClock { who, thread: true, .. } if who == 0 || who == tid => Ok(TimerClock::ThreadCpu(tid)),
+            CpuClock { who, thread: false, .. } if who == 0 || who == pid => Ok(TimerClock::ProcessCpu),
+            _ => Err(Errno::EINVAL),
+        },
         _ => Err(Errno::EINVAL),
     }
 }

@@ -14,7 +14,9 @@ pub fn in_kernel(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
 
 /// Syscall numbers `Kernel::run` handles itself (timer_create among them:
 /// a SIGEV_THREAD_ID timer names another thread of the process).
-pub const IN_KERNEL: [u64; 21] = [56, 57, 58, 60, 61, 62, 109, 112, 121, 124, 129, 130, 200, 202, 222, 231, 234, 247, 297, 434, 435];
+/// clock_gettime/clock_getres reach it too when the clock id names a
+/// thread's or process's CPU clock (`kernel/cpuclock.rs`).
+pub const IN_KERNEL: [u64; 22] = [56, 57, 58, 60, 61, 62, 109, 112, 121, 124, 129, 130, 200, 202, 222, 231, 234, 247, 297, 424, 434, 435];
 
 /// A call oxvm knowingly does not offer: ENOSYS without the "unsupported"
 /// warning, because its callers treat ENOSYS as "use the fallback". The

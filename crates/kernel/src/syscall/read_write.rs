@@ -216,6 +216,18 @@ fn vector_io(ctx: &mut Ctx, a: &SyscallArgs, write: bool) -> SyscallResult {
     if let Some(s) = crate::net::sock_of(&file) {
         return if write { super::msg::sock_writev(ctx, &file, &s, &vecs) } else { super::msg::sock_readv(ctx, &file, &s, &vecs) };
     }
+    // A pipe takes a gathered write of at most PIPE_BUF bytes whole, as
+    // one write(2) of them (never interleaved with other writers).
+    let total: u64 = vecs.iter().map(|v| v.1).sum();
+    if write && total <= crate::fs::pipe::PIPE_BUF as u64 && crate::fs::pipe::pipe_of(&*file.ops).is_some() {
+        let mut data = vec![0u8; total as usize];
+        let mut at = 0;
+        for &(base, len) in &vecs {
+            ctx.user().read_bytes(base, &mut data[at..at + len as usize])?;
+            at += len as usize;
+        }
+        return io_ret(file.write(ctx.host, &data)?);
+    }
     let mut done = 0usize;
     for (base, len) in vecs {
         if len == 0 {

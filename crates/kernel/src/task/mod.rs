@@ -2,6 +2,7 @@
 //! plus a reference to the process whose memory and identity it shares.
 //! A process has one task per thread (CLONE_THREAD adds one).
 
+pub mod cpuclock;
 pub mod cred;
 pub mod futex;
 pub mod job;

@@ -2,7 +2,9 @@
 //! process and becomes readable (POLLIN) once the whole process has
 //! exited, which poll/select/epoll wait for. Reading one fails (EINVAL),
 //! as on Linux. The process keeps weak handles on its pidfds' shared
-//! state to mark them when it exits.
+//! state to mark them when it exits and when it is reaped: from then on
+//! the pidfd names no process (pidfd_send_signal: ESRCH, waitid: ECHILD),
+//! even if its pid number were given to a new process.
 
 use std::any::Any;
 use std::cell::Cell;
@@ -19,7 +21,16 @@ const POLLRDNORM: u16 = 0x40;
 pub struct PidFdState {
     pub pid: Pid,
     exited: Cell<bool>,
+    /// The process was reaped (or never had a zombie): gone for good.
+    reaped: Cell<bool>,
     queue: WaitQueue,
+}
+
+impl PidFdState {
+    /// Whether the process this names was reaped.
+    pub fn reaped(&self) -> bool {
+        self.reaped.get()
+    }
 }
 
 /// A process's pidfds (weak: a closed pidfd is dropped here later).
@@ -33,9 +44,16 @@ impl PidFdWatchers {
         if let Some(s) = self.0.iter().find_map(Weak::upgrade) {
             return s;
         }
-        let s = Rc::new(PidFdState { pid, exited: Cell::new(exited), queue: WaitQueue::default() });
+        let s = Rc::new(PidFdState { pid, exited: Cell::new(exited), reaped: Cell::new(false), queue: WaitQueue::default() });
         self.0.push(Rc::downgrade(&s));
         s
+    }
+
+    /// The process left the process table: its pidfds name nothing now.
+    pub fn reaped(&self) {
+        for s in self.0.iter().filter_map(Weak::upgrade) {
+            s.reaped.set(true);
+        }
     }
 
     /// The process exited: its pidfds become readable.

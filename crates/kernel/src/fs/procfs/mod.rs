@@ -75,6 +75,15 @@ fn hash_ino(key: &str) -> u64 {
 }
 
 impl ProcNode {
+    /// The process whose /proc/PID directory this is (not a thread's
+    /// task/TID directory): pidfd_send_signal takes its descriptor.
+    pub fn process_dir(&self) -> Option<Pid> {
+        match self.node {
+            Node::Pid(pid, None) => Some(pid),
+            _ => None,
+        }
+    }
+
     fn child(&self, node: Node) -> InodeRef {
         Rc::new(ProcNode { reg: self.reg.clone(), node })
     }
