@@ -29,6 +29,11 @@ const EXTRA: &[&str] = &[
     "procps",
 ];
 
+/// How the browser VM starts the default command (as user `user` in its
+/// home), for the recording of what a start reads.
+const DEFAULT_COMMAND_ARGS: &[&str] =
+    &["--uid", "1000", "--gid", "1000", "--cwd", "/home/user", "--env", "HOME=/home/user", "--env", "USER=user", "--env", "TERM=xterm-256color"];
+
 pub fn dir() -> PathBuf {
     root().join("target/image")
 }
@@ -60,7 +65,13 @@ fn tree() -> Result<PathBuf, String> {
     let pk = packages();
     setup::step(&format!("debootstrap {SUITE} (minbase + {} packages) into {}", pk.len(), tmp.display()));
     // No mirror argument: debootstrap uses its own default.
-    run_checked(Command::new("debootstrap").args(["--variant=minbase", "--arch=amd64"]).arg(format!("--include={}", pk.join(","))).arg(SUITE).arg(&tmp))?;
+    run_checked(
+        Command::new("debootstrap")
+            .args(["--variant=minbase", "--arch=amd64"])
+            .arg(format!("--include={}", pk.join(",")))
+            .arg(SUITE)
+            .arg(&tmp),
+    )?;
     configure(&tmp)?;
     let _ = std::fs::remove_dir_all(&tree);
     std::fs::rename(&tmp, &tree).map_err(|e| format!("{} -> {}: {e}", tmp.display(), tree.display()))?;
@@ -112,6 +123,28 @@ pub fn ensure() -> Result<PathBuf, String> {
         setup::step(&format!("oxvm image publish {} --out {}", image.display(), store.display()));
         let _ = std::fs::remove_dir_all(&store);
         run_checked(Command::new(&oxvm).args(["image", "publish"]).arg(&image).arg("--out").arg(&store))?;
+        // Record what starting the default command reads, and publish
+        // again with those chunks listed for one batched fetch at start
+        // (the chunks are already there: only the manifest changes).
+        let reads = dir().join("boot-reads.txt");
+        let cache = dir().join("record-cache");
+        let _ = std::fs::remove_dir_all(&cache);
+        setup::step("recording what a login shell reads");
+        run_checked(
+            Command::new(&oxvm)
+                .env_clear()
+                .env("PATH", "/usr/bin:/bin")
+                .env("XDG_CACHE_HOME", &cache)
+                .args(["run", "--image"])
+                .arg(&published)
+                .args(["--ephemeral", "--record-reads"])
+                .arg(&reads)
+                .args(DEFAULT_COMMAND_ARGS)
+                .args(["--", "/bin/bash", "--login", "-i", "-c", "true"])
+                .stdin(std::process::Stdio::null()),
+        )?;
+        let _ = std::fs::remove_dir_all(&cache);
+        run_checked(Command::new(&oxvm).args(["image", "publish"]).arg(&image).arg("--out").arg(&store).arg("--prefetch-from").arg(&reads))?;
     }
     Ok(store)
 }

@@ -35,6 +35,7 @@ mod mem;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod open;
 pub mod overlay;
+pub mod record;
 pub mod store;
 
 use std::fmt;
@@ -43,7 +44,7 @@ use std::ops::Range;
 pub use cache::ChunkCache;
 pub use chunk::manifest::Manifest;
 #[cfg(not(target_arch = "wasm32"))]
-pub use chunk::publish::{publish, PublishReport};
+pub use chunk::publish::{publish, publish_with_prefetch, PublishReport};
 pub use chunk::store::{open_chunk_store, ChunkStoreDevice, ChunkStoreSource};
 pub use chunk::Compression;
 pub use chunked::{ChunkSource, ChunkedDevice, ChunkedOptions};

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use oxvm_block::{publish, BlockDevice, Compression, FileDevice};
+use oxvm_block::{BlockDevice, Compression, FileDevice};
 
 #[derive(Args)]
 pub struct ImageArgs {
@@ -116,6 +116,11 @@ struct PublishArgs {
     /// How chunk files are compressed.
     #[arg(long, value_enum, default_value_t = CompressArg::Zstd)]
     compress: CompressArg,
+    /// List in the manifest, for clients to fetch in one batch at start,
+    /// the chunks holding these byte ranges (a file written by `oxvm run
+    /// --image ... --record-reads FILE` while starting the image's command).
+    #[arg(long, value_name = "FILE")]
+    prefetch_from: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -252,11 +257,21 @@ fn publish_cmd(p: PublishArgs) -> i32 {
         CompressArg::Zstd => Compression::Zstd,
         CompressArg::None => Compression::None,
     };
+    let boot = match &p.prefetch_from {
+        None => Vec::new(),
+        Some(f) => match std::fs::read_to_string(f).map_err(|e| e.to_string()).and_then(|t| oxvm_block::record::parse_reads(&t)) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("oxvm image publish: --prefetch-from {}: {e}", f.display());
+                return 2;
+            }
+        },
+    };
     let size = image.size();
-    match publish(&mut image, &p.out, p.chunk, compression) {
+    match oxvm_block::publish_with_prefetch(&mut image, &p.out, p.chunk, compression, &boot) {
         Ok(r) => {
             println!(
-                "published {} ({size} bytes) as {} chunks of {} bytes: {} files written ({} bytes), {} shared, {} zero; manifest {}",
+                "published {} ({size} bytes) as {} chunks of {} bytes: {} files written ({} bytes), {} shared, {} zero, {} to prefetch; manifest {}",
                 p.image.display(),
                 r.manifest.chunks.len(),
                 p.chunk,
@@ -264,6 +279,7 @@ fn publish_cmd(p: PublishArgs) -> i32 {
                 r.bytes_written,
                 r.chunks_shared,
                 r.zero_chunks,
+                r.manifest.prefetch.len(),
                 p.out.join("manifest.json").display()
             );
             0

@@ -36,6 +36,11 @@ pub struct RunArgs {
     #[arg(long, requires = "image")]
     ephemeral: bool,
 
+    /// Write the byte ranges of the image the run read to FILE at exit
+    /// (input for `oxvm image publish --prefetch-from`).
+    #[arg(long, value_name = "FILE", requires = "image")]
+    record_reads: Option<PathBuf>,
+
     /// Set a guest environment variable (repeatable); the guest inherits
     /// oxvm's environment otherwise.
     #[arg(long = "env", value_name = "K=V", value_parser = env_assignment)]
@@ -209,7 +214,7 @@ fn locate(kernel: &Kernel, cwd: &[u8], env: &[Vec<u8>], program: &[u8]) -> Optio
 /// The guest's root: a host directory, or an ext2 image on its block stack.
 enum Root {
     Dir(oxvm_kernel::vfs::InodeRef),
-    Image(Box<oxvm_ext2::Ext2<Box<dyn oxvm_block::BlockDevice>>>),
+    Image(Box<oxvm_ext2::Ext2<Box<dyn oxvm_block::BlockDevice>>>, Option<oxvm_block::record::Reads>),
 }
 
 fn open_root(args: &RunArgs) -> Result<Root, String> {
@@ -223,9 +228,15 @@ fn open_root(args: &RunArgs) -> Result<Root, String> {
     };
     let opts = oxvm_block::ImageOptions { overlay, ..Default::default() };
     let opened = oxvm_block::open_image(source, &opts).map_err(|e| format!("--image {source}: {e}"))?;
-    let device: Box<dyn oxvm_block::BlockDevice> = opened.device;
+    let (device, reads): (Box<dyn oxvm_block::BlockDevice>, _) = match &args.record_reads {
+        Some(_) => {
+            let (d, r) = oxvm_block::record::RecordingDevice::new(opened.device);
+            (Box::new(d), Some(r))
+        }
+        None => (opened.device, None),
+    };
     let fs = oxvm_ext2::Ext2::open(device).map_err(|e| format!("--image {source}: not a usable ext2 image: {e}"))?;
-    Ok(Root::Image(Box::new(fs)))
+    Ok(Root::Image(Box::new(fs), reads))
 }
 
 pub fn run(args: RunArgs) -> i32 {
@@ -240,7 +251,7 @@ pub fn run(args: RunArgs) -> i32 {
     let cwd = match (&args.cwd, &root) {
         (Some(c), _) => c.as_bytes().to_vec(),
         (None, Root::Dir(_)) => default_cwd(&args.root),
-        (None, Root::Image(_)) => b"/".to_vec(),
+        (None, Root::Image(..)) => b"/".to_vec(),
     };
     let env = guest_env(&args.env);
     let mut creds = host_creds();
@@ -254,26 +265,52 @@ pub fn run(args: RunArgs) -> i32 {
     let terminal = crate::terminal::describe();
     let wants_input = std::rc::Rc::new(std::cell::Cell::new(false));
     let mut kernel = Kernel::new(Box::new(NativeHost::new(terminal, wants_input.clone())));
-    match root {
-        Root::Dir(r) => kernel.set_root(r),
-        Root::Image(fs) => kernel.set_image_root(*fs),
+    let reads = match root {
+        Root::Dir(r) => {
+            kernel.set_root(r);
+            None
+        }
+        Root::Image(fs, reads) => {
+            kernel.set_image_root(*fs);
+            reads
+        }
+    };
+    let code = run_guest(&args, &mut kernel, &cwd, env, creds, &program, wants_input);
+    if let (Some(path), Some(reads)) = (&args.record_reads, reads) {
+        if let Err(e) = std::fs::write(path, oxvm_block::record::format_reads(&reads.borrow())) {
+            eprintln!("oxvm: --record-reads {}: {e}", path.display());
+        }
     }
+    code
+}
+
+/// Spawn the program and run the guest until it ends; the exit code.
+fn run_guest(
+    args: &RunArgs,
+    kernel: &mut Kernel,
+    cwd: &[u8],
+    env: Vec<Vec<u8>>,
+    creds: Creds,
+    program: &[u8],
+    wants_input: std::rc::Rc<std::cell::Cell<bool>>,
+) -> i32 {
+    let terminal = crate::terminal::describe();
     kernel.set_rlimits(host_rlimits());
     kernel.set_ignored_signals(host_ignored_signals());
     raise_nofile();
     kernel.set_strace(args.strace);
     kernel.set_memory_limit(args.memory.saturating_mul(1 << 20));
-    if args.cwd.is_some() && !kernel.is_dir(&cwd) {
-        eprintln!("oxvm: --cwd {}: not a directory inside the root", String::from_utf8_lossy(&cwd));
+    if args.cwd.is_some() && !kernel.is_dir(cwd) {
+        eprintln!("oxvm: --cwd {}: not a directory inside the root", String::from_utf8_lossy(cwd));
         return 2;
     }
-    let Some(path) = locate(&kernel, &cwd, &env, &program) else {
-        return fail(&program, "command not found", EXIT_NOT_FOUND);
+    let Some(path) = locate(kernel, cwd, &env, program) else {
+        return fail(program, "command not found", EXIT_NOT_FOUND);
     };
-    let spawn = SpawnPath { path: &path, argv: args.command.iter().map(|a| a.as_bytes().to_vec()).collect(), envp: env, cwd: &cwd, creds };
+    let spawn = SpawnPath { path: &path, argv: args.command.iter().map(|a| a.as_bytes().to_vec()).collect(), envp: env, cwd, creds };
     if let Err(e) = kernel.spawn_path(&spawn) {
         let code = if e.errno() == Errno::ENOENT && !matches!(e, ExecError::BadInterpreter(_)) { EXIT_NOT_FOUND } else { EXIT_CANNOT_EXEC };
-        return fail(&program, e, code);
+        return fail(program, e, code);
     }
     let start = std::time::Instant::now();
     // With a terminal console the guest's line discipline takes over: our
@@ -305,7 +342,7 @@ pub fn run(args: RunArgs) -> i32 {
         match state {
             RunState::Runnable => {
                 if keys && stdin_open && crate::terminal::wait_stdin(0) != 0 {
-                    stdin_open = feed(&mut kernel, &mut buf);
+                    stdin_open = feed(kernel, &mut buf);
                 }
             }
             RunState::Idle { until } => {
@@ -329,7 +366,7 @@ pub fn run(args: RunArgs) -> i32 {
                 if !watch {
                     std::thread::sleep(std::time::Duration::from_millis(timeout.max(0) as u64));
                 } else if crate::terminal::wait_stdin(timeout) != 0 && keys {
-                    stdin_open = feed(&mut kernel, &mut buf);
+                    stdin_open = feed(kernel, &mut buf);
                 }
                 // Otherwise input (or its end) is there for the waiting
                 // guest read: it takes it when run again.

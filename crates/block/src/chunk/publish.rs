@@ -68,6 +68,19 @@ fn pack_all(datas: &[Vec<u8>], out_dir: &Path, compression: Compression, workers
 /// chunks are not stored. Writes `out_dir/manifest.json` last, so a
 /// directory with a manifest is always complete.
 pub fn publish(image: &mut dyn BlockDevice, out_dir: &Path, chunk_size: u64, compression: Compression) -> Result<PublishReport> {
+    publish_with_prefetch(image, out_dir, chunk_size, compression, &[])
+}
+
+/// [`publish`], listing in the manifest's `prefetch` the non-zero chunks
+/// that hold any of `boot` (byte ranges a start of the image reads, from
+/// `oxvm run --record-reads`), so a client fetches them in one batch.
+pub fn publish_with_prefetch(
+    image: &mut dyn BlockDevice,
+    out_dir: &Path,
+    chunk_size: u64,
+    compression: Compression,
+    boot: &[std::ops::Range<u64>],
+) -> Result<PublishReport> {
     let invalid = |m: String| BlockError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, m));
     if !chunk_size.is_power_of_two() || !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
         return Err(invalid(format!("chunk size {chunk_size} is not a power of two from 4 KiB to 16 MiB")));
@@ -117,6 +130,15 @@ pub fn publish(image: &mut dyn BlockDevice, out_dir: &Path, chunk_size: u64, com
             chunks.push(Some(hash));
         }
     }
+    let mut prefetch: Vec<u64> = boot
+        .iter()
+        .filter(|r| r.start < r.end)
+        .flat_map(|r| r.start / chunk_size..=(r.end.min(size) - 1) / chunk_size)
+        .filter(|&i| chunks.get(i as usize).is_some_and(Option::is_some))
+        .collect();
+    prefetch.sort_unstable();
+    prefetch.dedup();
+    report.manifest.prefetch = prefetch;
     report.manifest.chunks = chunks;
     report.manifest.validate()?;
     write_atomic(&out_dir.join("manifest.json"), report.manifest.to_json().as_bytes())?;
