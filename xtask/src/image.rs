@@ -31,8 +31,20 @@ const EXTRA: &[&str] = &[
 
 /// How the browser VM starts the default command (as user `user` in its
 /// home), for the recording of what a start reads.
-const DEFAULT_COMMAND_ARGS: &[&str] =
-    &["--uid", "1000", "--gid", "1000", "--cwd", "/home/user", "--env", "HOME=/home/user", "--env", "USER=user", "--env", "TERM=xterm-256color"];
+const DEFAULT_COMMAND_ARGS: &[&str] = &[
+    "--uid",
+    "1000",
+    "--gid",
+    "1000",
+    "--cwd",
+    "/home/user",
+    "--env",
+    "HOME=/home/user",
+    "--env",
+    "USER=user",
+    "--env",
+    "TERM=xterm-256color",
+];
 
 pub fn dir() -> PathBuf {
     root().join("target/image")
@@ -144,7 +156,9 @@ pub fn ensure() -> Result<PathBuf, String> {
                 .stdin(std::process::Stdio::null()),
         )?;
         let _ = std::fs::remove_dir_all(&cache);
-        run_checked(Command::new(&oxvm).args(["image", "publish"]).arg(&image).arg("--out").arg(&store).arg("--prefetch-from").arg(&reads))?;
+        run_checked(
+            Command::new(&oxvm).args(["image", "publish"]).arg(&image).arg("--out").arg(&store).arg("--prefetch-from").arg(&reads),
+        )?;
     }
     Ok(store)
 }

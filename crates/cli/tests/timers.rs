@@ -168,3 +168,44 @@ fn setpriv_ambient_capability() {
         same(&["setpriv", "--inh-caps=+setuid", amb, "--reuid", "1000", "--regid", "1000", "--clear-groups", "python3", "-c", py], b"");
     }
 }
+
+/// The guest's real-time clock is its own: root moves it (the host's
+/// clock stays where it was: the native side cannot be the oracle here),
+/// monotonic time is not affected, and other users get EPERM.
+#[test]
+fn guest_root_sets_its_own_clock() {
+    let Some(root) = common::chroot::rootfs() else { return };
+    let script = r#"
+import time, os
+host = time.time()
+m1 = time.monotonic()
+time.clock_settime(time.CLOCK_REALTIME, host - 3600)
+print("moved back", 3590 < host - time.time() < 3610)
+print("monotonic", time.monotonic() >= m1)
+print("file times follow", abs(os.stat("/proc/self").st_mtime - time.time()) < 10 or "n/a")
+time.clock_settime(time.CLOCK_REALTIME, host + 5)
+print("forward", 4 < time.time() - host < 15)
+os.setuid(1000)
+try:
+    time.clock_settime(time.CLOCK_REALTIME, host)
+except PermissionError:
+    print("user: EPERM")
+"#;
+    let before = std::time::SystemTime::now();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_oxvm"))
+        .arg("run")
+        .arg("--root")
+        .arg(&root)
+        .args(["--", "python3", "-c", script])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        out,
+        "moved back True\nmonotonic True\nfile times follow True\nforward True\nuser: EPERM\n",
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let drift = std::time::SystemTime::now().duration_since(before).unwrap();
+    assert!(drift < std::time::Duration::from_secs(120), "the host clock moved");
+}

@@ -55,4 +55,55 @@ pub trait Host {
     /// A diagnostic line from oxvm itself (warnings, strace output), not
     /// guest output. `line` has no trailing newline.
     fn diag(&mut self, line: &str);
+
+    /// Set the guest's real-time clock to `ns` since the epoch; false when
+    /// this host cannot. Only [`GuestHost`] can: the host's own clock is
+    /// never changed.
+    fn set_realtime(&mut self, _ns: Nanos) -> bool {
+        false
+    }
+}
+
+/// The host as the kernel uses it: the machine's, except that the guest
+/// has a real-time clock of its own (a VM's clock: root in the guest may
+/// set it with clock_settime or settimeofday; the host's is untouched),
+/// kept as an offset from the host's.
+pub struct GuestHost {
+    inner: Box<dyn Host>,
+    realtime_offset: i64,
+}
+
+impl GuestHost {
+    pub fn new(inner: Box<dyn Host>) -> GuestHost {
+        GuestHost { inner, realtime_offset: 0 }
+    }
+}
+
+impl Host for GuestHost {
+    fn console_write(&mut self, fd: i32, data: &[u8]) -> Result<usize, Errno> {
+        self.inner.console_write(fd, data)
+    }
+    fn console_read(&mut self, buf: &mut [u8]) -> Result<ConsoleRead, Errno> {
+        self.inner.console_read(buf)
+    }
+    fn now(&mut self, clock: Clock) -> Nanos {
+        let t = self.inner.now(clock);
+        match clock {
+            Clock::Realtime => (t as i64).saturating_add(self.realtime_offset).max(0) as Nanos,
+            Clock::Monotonic => t,
+        }
+    }
+    fn random(&mut self, buf: &mut [u8]) {
+        self.inner.random(buf)
+    }
+    fn console_terminal(&mut self) -> Option<crate::tty::ConsoleTerminal> {
+        self.inner.console_terminal()
+    }
+    fn diag(&mut self, line: &str) {
+        self.inner.diag(line)
+    }
+    fn set_realtime(&mut self, ns: Nanos) -> bool {
+        self.realtime_offset = (ns as i64).saturating_sub(self.inner.now(Clock::Realtime) as i64);
+        true
+    }
 }

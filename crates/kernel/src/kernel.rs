@@ -113,7 +113,7 @@ impl Kernel {
     pub fn new(host: Box<dyn Host>) -> Self {
         Kernel {
             mem: Memory::new(),
-            host,
+            host: Box::new(crate::host::GuestHost::new(host)),
             processes: BTreeMap::new(),
             tasks: Vec::new(),
             syscalls: Dispatcher::default(),

@@ -204,10 +204,9 @@ pub fn sys_pause(_ctx: &mut Ctx, _a: &SyscallArgs) -> SyscallResult {
     Ok(SyscallReturn::Block)
 }
 
-/// clock_settime(2): the guest may not set the host's clock, as a
-/// container without CAP_SYS_TIME: CLOCK_REALTIME gives EPERM (after the
-/// checks Linux makes first: a readable, valid timespec), clocks that
-/// cannot be set EINVAL.
+/// clock_settime(2): CLOCK_REALTIME sets the guest's own clock (after the
+/// checks Linux makes first: a readable, valid timespec); clocks that
+/// cannot be set give EINVAL.
 pub fn sys_clock_settime(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let id = a.arg(0) as i32;
     let ts = UserPtr::<TimePair>::new(a.arg(1)).read(&mut ctx.user())?;
@@ -218,21 +217,43 @@ pub fn sys_clock_settime(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     if ts.sec < 0 || !(0..NSEC_PER_SEC as i64).contains(&ts.frac) {
         return Err(Errno::EINVAL);
     }
-    Err(Errno::EPERM)
+    set_realtime(ctx, (ts.sec as u64).saturating_mul(NSEC_PER_SEC).saturating_add(ts.frac as u64))
 }
 
-/// settimeofday(2): as clock_settime on CLOCK_REALTIME (EPERM), after
-/// the timeval is read and checked.
+/// CAP_SYS_TIME of capabilities(7).
+const CAP_SYS_TIME: u32 = 25;
+
+/// Set the guest's real-time clock (the VM's own; the host's is never
+/// changed). Needs CAP_SYS_TIME, as on Linux.
+fn set_realtime(ctx: &mut Ctx, ns: u64) -> SyscallResult {
+    if !ctx.process.cred.capable(CAP_SYS_TIME) {
+        return Err(Errno::EPERM);
+    }
+    if !ctx.host.set_realtime(ns) {
+        return Err(Errno::EPERM);
+    }
+    ret(0)
+}
+
+/// settimeofday(2): as clock_settime on CLOCK_REALTIME, after the timeval
+/// and time zone are read and checked.
 pub fn sys_settimeofday(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
+    let mut to = None;
     if a.arg(0) != 0 {
         let tv = UserPtr::<TimePair>::new(a.arg(0)).read(&mut ctx.user())?;
         if tv.sec < 0 || !(0..1_000_000).contains(&tv.frac) {
             return Err(Errno::EINVAL);
         }
+        to = Some((tv.sec as u64).saturating_mul(NSEC_PER_SEC).saturating_add(tv.frac as u64 * 1000));
     }
     if a.arg(1) != 0 {
         let mut tz = [0u8; 8];
         ctx.user().read_bytes(a.arg(1), &mut tz)?;
     }
-    Err(Errno::EPERM)
+    match to {
+        Some(ns) => set_realtime(ctx, ns),
+        // Only a time zone: the kernel keeps none that matters.
+        None if ctx.process.cred.capable(CAP_SYS_TIME) => ret(0),
+        None => Err(Errno::EPERM),
+    }
 }
