@@ -297,6 +297,8 @@ fn run_guest(
     let terminal = crate::terminal::describe();
     kernel.set_rlimits(host_rlimits());
     kernel.set_ignored_signals(host_ignored_signals());
+    // SAFETY: getpriority only reads the calling process's nice value.
+    kernel.set_nice(unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) });
     raise_nofile();
     kernel.set_strace(args.strace);
     kernel.set_memory_limit(args.memory.saturating_mul(1 << 20));

@@ -100,6 +100,8 @@ pub struct Kernel {
     procfs: procfs::Registry,
     /// When the periodic writeback next runs (monotonic ns).
     next_writeback: u64,
+    /// The nice value new processes start with.
+    nice: i32,
 }
 
 /// The most instructions a task runs before the next one gets its turn.
@@ -135,6 +137,7 @@ impl Kernel {
             woke: false,
             procfs: Default::default(),
             next_writeback: 0,
+            nice: 0,
         }
     }
 
@@ -170,10 +173,12 @@ impl Kernel {
         self.ignored = set & !((1 << 8) | (1 << 18));
     }
 
-    /// Make `root` the root directory of processes spawned from now on,
-    /// with what a Debian container has mounted over it
-    /// ([`crate::fs::mount_standard`]: devtmpfs and /dev/shm, procfs,
-    /// sysfs), whatever the host tree holds there.
+    /// The nice value processes spawned from now on start with (the
+    /// runner passes its own, as a child inherits it).
+    pub fn set_nice(&mut self, nice: i32) {
+        self.nice = nice.clamp(-20, 19);
+    }
+
     /// Root the guest in an ext2 file system (`oxvm run --image`) instead
     /// of a host directory.
     pub fn set_image_root(&mut self, fs: oxvm_ext2::Ext2<crate::fs::ext2fs::Device>) {
@@ -208,6 +213,10 @@ impl Kernel {
         Ok(())
     }
 
+    /// Make `root` the root directory of processes spawned from now on,
+    /// with what a Debian container has mounted over it
+    /// ([`crate::fs::mount_standard`]: devtmpfs and /dev/shm, procfs,
+    /// sysfs), whatever the host tree holds there.
     pub fn set_root(&mut self, root: InodeRef) {
         self.proc_note_time();
         // Before any process exists nobody else holds the table.
@@ -340,6 +349,7 @@ impl Kernel {
         files.set_max(usize::try_from(self.rlimits[RLIMIT_NOFILE].cur).unwrap_or(usize::MAX));
         let mut process = Process::new(pid, 0, crate::mm::MmRef::new(mm), creds, fs, files);
         process.rlimits = self.rlimits;
+        process.nice = self.nice;
         for sig in 0..64 {
             if self.ignored & (1 << sig) != 0 {
                 process.sigactions[sig][0] = crate::syscall::signal::SIG_IGN;
