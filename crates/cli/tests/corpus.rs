@@ -13,7 +13,9 @@
 //! Linux's ext2 does not, or extended attributes, which oxvm's ext2 does
 //! not store yet) and its script is every
 //! line up to the next entry; it runs as `/bin/bash -c SCRIPT` in a fresh
-//! scratch directory `$W` (`/tmp/corpus/NAME` inside the root, emptied
+//! scratch directory `$W` (`/tmp/corpus/NAME` inside the root, or
+//! `/tmp/corpus-image/NAME` for the runs from an image, which run at the
+//! same time; emptied
 //! before each side and removed afterwards: the rest of the tree is only
 //! read).
 //!
@@ -137,8 +139,16 @@ fn run_timed(mut cmd: Command) -> Outcome {
     Outcome { stdout: t_out.join().unwrap(), stderr: t_err.join().unwrap(), status, secs }
 }
 
-fn fresh_dir(root: &Path, name: &str) -> PathBuf {
-    let dir = root.join("tmp/corpus").join(name);
+/// The scratch area inside the root (and the guest) of a run.
+fn scratch_base(guest: Guest) -> &'static str {
+    match guest {
+        Guest::Dir => "tmp/corpus",
+        Guest::Image { .. } => "tmp/corpus-image",
+    }
+}
+
+fn fresh_dir(root: &Path, base: &str, name: &str) -> PathBuf {
+    let dir = root.join(base).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch directory");
     dir
@@ -155,12 +165,12 @@ enum Guest<'a> {
 
 /// Both sides of one entry; None when they agree, else what differs.
 fn check(root: &Path, e: &Entry, guest: Guest) -> (Option<String>, f64, f64) {
-    let w = format!("/tmp/corpus/{}", e.name);
+    let w = format!("/{}/{}", scratch_base(guest), e.name);
     let script = format!("cd \"$W\" || exit 99\n{}", e.script);
     // An image has no scratch directory until the guest makes it.
     let image_script = format!("mkdir -p \"$W\"; {script}");
     let side = |oxvm: bool| {
-        let dir = fresh_dir(root, &e.name);
+        let dir = fresh_dir(root, scratch_base(guest), &e.name);
         let mut script = script.as_str();
         let mut cmd = if oxvm {
             let mut c = Command::new(env!("CARGO_BIN_EXE_oxvm"));
@@ -285,7 +295,7 @@ fn run_corpus(root: &Path, label: &str, guest: Guest) {
     });
     let mut results = results.into_inner().unwrap();
     results.sort_by_key(|r| r.0);
-    let _ = std::fs::remove_dir_all(root.join("tmp/corpus"));
+    let _ = std::fs::remove_dir_all(root.join(scratch_base(guest)));
     let failed: Vec<_> = results.iter().filter(|r| r.1.is_some()).collect();
     let (tn, to): (f64, f64) = results.iter().fold((0.0, 0.0), |a, r| (a.0 + r.2, a.1 + r.3));
     if let (Ok(path), Guest::Dir) = (std::env::var("OXVM_CORPUS_REPORT"), guest) {
