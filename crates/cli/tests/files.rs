@@ -2,6 +2,8 @@
 //! static with gcc, runs natively and under `oxvm run` (root /) in two
 //! empty scratch directories; the outputs must match line for line.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -79,4 +81,13 @@ fn strace_decodes_paths_and_flags() {
     ] {
         assert!(err.contains(want), "missing {want:?} in:\n{err}");
     }
+}
+
+/// O_TMPFILE in the host directory root (/tmp) and in tmpfs (/dev/shm):
+/// unnamed files, named later through /proc or AT_EMPTY_PATH, never with
+/// O_EXCL, and Linux's errors.
+#[test]
+fn o_tmpfile_matches_native() {
+    let Some((_dir, exe)) = common::build_c("tmpfile", &[]) else { return };
+    common::assert_same_as_native(&exe, "done");
 }

@@ -104,6 +104,8 @@ enum Place {
     Dir(Rc<OwnedFd>),
     /// Anything else: its parent directory's descriptor and its name.
     Entry { parent: Rc<OwnedFd>, name: CString },
+    /// An O_TMPFILE file (no name): its own open descriptor.
+    Unnamed(Rc<OwnedFd>),
 }
 
 /// What the inodes of one host tree share: the descriptors of the
@@ -162,7 +164,7 @@ impl HostInode {
     fn dir_fd(&self) -> Result<RawFd> {
         match &self.place {
             Place::Dir(fd) => Ok(fd.as_raw_fd()),
-            Place::Entry { .. } => Err(Errno::ENOTDIR),
+            Place::Entry { .. } | Place::Unnamed(_) => Err(Errno::ENOTDIR),
         }
     }
 
@@ -170,7 +172,7 @@ impl HostInode {
     /// a directory names itself with an empty name (AT_EMPTY_PATH).
     fn at(&self) -> (RawFd, &CStr) {
         match &self.place {
-            Place::Dir(fd) => (fd.as_raw_fd(), EMPTY),
+            Place::Dir(fd) | Place::Unnamed(fd) => (fd.as_raw_fd(), EMPTY),
             Place::Entry { parent, name } => (parent.as_raw_fd(), name),
         }
     }
@@ -187,6 +189,11 @@ impl HostInode {
         match &self.place {
             Place::Dir(fd) => openat(fd.as_raw_fd(), c".", flags, 0),
             Place::Entry { parent, name } => openat(parent.as_raw_fd(), name, flags | libc::O_NOFOLLOW, 0),
+            // The host reopens an unnamed file through its /proc link.
+            Place::Unnamed(fd) => {
+                let path = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|_| Errno::EINVAL)?;
+                openat(libc::AT_FDCWD, &path, flags, 0)
+            }
         }
     }
 }
@@ -208,7 +215,7 @@ impl Inode for HostInode {
     fn lookup(&self, name: &[u8]) -> Result<InodeRef> {
         let dir = match &self.place {
             Place::Dir(fd) => fd.clone(),
-            Place::Entry { .. } => return Err(Errno::ENOTDIR),
+            Place::Entry { .. } | Place::Unnamed(_) => return Err(Errno::ENOTDIR),
         };
         let c = cname(name)?;
         let st = statx(dir.as_raw_fd(), &c)?;
@@ -279,6 +286,24 @@ impl Inode for HostInode {
         self.lookup(name)
     }
 
+    fn tmpfile(&self, mode: u32, linkable: bool) -> Result<InodeRef> {
+        let dir = self.dir_fd()?;
+        let flags = libc::O_TMPFILE | libc::O_RDWR | if linkable { 0 } else { libc::O_EXCL };
+        let fd = openat(dir, c".", flags, mode & 0o7777)?;
+        // Undo the host's umask; the guest's already applied.
+        // SAFETY: plain syscall on a descriptor we own.
+        cvt(unsafe { libc::fchmod(fd.as_raw_fd(), mode & 0o7777) })?;
+        let st = statx(fd.as_raw_fd(), EMPTY)?;
+        Ok(Rc::new(HostInode {
+            tree: self.tree.clone(),
+            place: Place::Unnamed(Rc::new(fd)),
+            kind: FileType::Regular,
+            dev: st.dev,
+            ino: st.ino,
+            rdev: 0,
+        }))
+    }
+
     fn mkdir(&self, name: &[u8], mode: u32) -> Result<()> {
         let c = cname(name)?;
         let dir = self.dir_fd()?;
@@ -328,8 +353,16 @@ impl Inode for HostInode {
 
     fn link(&self, name: &[u8], target: &InodeRef) -> Result<()> {
         let t = target.as_any().downcast_ref::<HostInode>().ok_or(Errno::EXDEV)?;
-        let Place::Entry { parent, name: tname } = &t.place else { return Err(Errno::EPERM) };
         let c = cname(name)?;
+        if let Place::Unnamed(fd) = &t.place {
+            // An O_TMPFILE file gets its name through its /proc link (the
+            // host refuses one opened with O_EXCL, as Linux does).
+            let path = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|_| Errno::EINVAL)?;
+            // SAFETY: both names are NUL-terminated.
+            cvt(unsafe { libc::linkat(libc::AT_FDCWD, path.as_ptr(), self.dir_fd()?, c.as_ptr(), libc::AT_SYMLINK_FOLLOW) })?;
+            return Ok(());
+        }
+        let Place::Entry { parent, name: tname } = &t.place else { return Err(Errno::EPERM) };
         // SAFETY: both names are NUL-terminated; flags 0 links a symlink
         // itself rather than its target.
         cvt(unsafe { libc::linkat(parent.as_raw_fd(), tname.as_ptr(), self.dir_fd()?, c.as_ptr(), 0) })?;
@@ -425,7 +458,7 @@ impl Inode for HostInode {
     /// The host filesystem's numbers (df shows what the host has).
     fn statfs(&self) -> Result<StatFs> {
         let fd = match &self.place {
-            Place::Dir(fd) => fd.clone(),
+            Place::Dir(fd) | Place::Unnamed(fd) => fd.clone(),
             Place::Entry { parent, .. } => parent.clone(),
         };
         // SAFETY: an all-zero struct statfs is a valid value to overwrite.

@@ -76,6 +76,9 @@ struct Inner {
     ino: u64,
     meta: RefCell<Meta>,
     body: RefCell<Body>,
+    /// An O_TMPFILE file (without O_EXCL): with no links it may still be
+    /// given a name. Other files with no links (removed, memfds) may not.
+    linkable: Cell<bool>,
 }
 
 /// A tmpfs inode (a handle on the shared inner node).
@@ -97,7 +100,13 @@ pub fn new_root(mode: u32, max_bytes: u64, nodev: bool, caller: Rc<dyn Caller>) 
         mtime: now,
         ctime: now,
     };
-    Rc::new(Node(Rc::new(Inner { sb, ino: 1, meta: RefCell::new(meta), body: RefCell::new(Body::Dir(BTreeMap::new())) })))
+    Rc::new(Node(Rc::new(Inner {
+        sb,
+        ino: 1,
+        meta: RefCell::new(meta),
+        body: RefCell::new(Body::Dir(BTreeMap::new())),
+        linkable: Cell::new(false),
+    })))
 }
 
 fn pages(n: u64) -> u64 {
@@ -131,7 +140,7 @@ impl Inner {
         let now = sb.caller.now();
         let nlink = if FileType::from_mode(mode) == Some(FileType::Directory) { 2 } else { 1 };
         let meta = Meta { mode, uid, gid, nlink, rdev, atime: now, mtime: now, ctime: now };
-        Rc::new(Inner { sb, ino, meta: RefCell::new(meta), body: RefCell::new(body) })
+        Rc::new(Inner { sb, ino, meta: RefCell::new(meta), body: RefCell::new(body), linkable: Cell::new(false) })
     }
 
     fn touch_dir(&self) {
@@ -412,10 +421,24 @@ impl Inode for Node {
         let node = self.0.new_node(kind.mode_bits() | (perm & 0o7777), rdev, Body::Special);
         self.0.insert(name, node)
     }
+    fn tmpfile(&self, mode: u32, linkable: bool) -> Result<InodeRef> {
+        if !self.0.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let node = self.0.new_node(FileType::Regular.mode_bits() | (mode & 0o7777), 0, Body::File(Vec::new()));
+        node.meta.borrow_mut().nlink = 0;
+        node.linkable.set(linkable);
+        Ok(wrap(node))
+    }
     fn link(&self, name: &[u8], target: &InodeRef) -> Result<()> {
         let t = same_fs(&self.0, target)?;
         if t.is_dir() {
             return Err(Errno::EPERM);
+        }
+        // A removed file (or a memfd) cannot be given a name again; an
+        // O_TMPFILE file can, once.
+        if t.meta.borrow().nlink == 0 && !t.linkable.replace(false) {
+            return Err(Errno::ENOENT);
         }
         self.0.insert(name, t.clone())?;
         let mut m = t.meta.borrow_mut();

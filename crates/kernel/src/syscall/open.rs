@@ -29,8 +29,7 @@ pub fn sys_close(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 
 fn open_at(ctx: &mut Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SyscallResult {
     if flags & O_TMPFILE == O_TMPFILE {
-        // An unnamed file needs inode support from the filesystem.
-        return Err(Errno::EOPNOTSUPP);
+        return open_tmpfile(ctx, dirfd, path, flags, mode);
     }
     let fs = ctx.process.fs.clone();
     let base = ctx.base(dirfd, path)?;
@@ -106,6 +105,34 @@ fn open_at(ctx: &mut Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
         }
         r => r?,
     };
+    let file = OpenFile::new(ops, Some(dentry), flags);
+    let fd = ctx.process.files.borrow_mut().insert(file, flags & O_CLOEXEC != 0)?;
+    ret(fd as u64)
+}
+
+/// open(2) with O_TMPFILE: an unnamed regular file in the directory
+/// `path` names, open for writing; linkat(2) may name it later unless
+/// O_EXCL was given. /proc/PID/fd shows it as `DIR/#INO (deleted)`.
+fn open_tmpfile(ctx: &mut Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SyscallResult {
+    if flags & O_ACCMODE == O_RDONLY || flags & O_CREAT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let fs = ctx.process.fs.clone();
+    let base = ctx.base(dirfd, path)?;
+    let dir = fs.resolve(&base, path, flags & O_NOFOLLOW == 0)?;
+    if dir.inode().kind() != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    let creds = ctx.process.creds;
+    if !permitted(&dir.inode().stat()?, creds.euid, creds.egid, &fs.walker_groups, 3) {
+        return Err(Errno::EACCES);
+    }
+    let inode = dir.inode().tmpfile(mode & !fs.umask & 0o7777, flags & O_EXCL == 0)?;
+    let name = format!("#{}", inode.id().1);
+    let dentry = dir.anon_child(name.as_bytes(), inode.clone());
+    // What is left once the file is open: the access mode and status flags.
+    let flags = flags & !(O_TMPFILE | O_EXCL);
+    let ops = inode.open(flags)?;
     let file = OpenFile::new(ops, Some(dentry), flags);
     let fd = ctx.process.files.borrow_mut().insert(file, flags & O_CLOEXEC != 0)?;
     ret(fd as u64)

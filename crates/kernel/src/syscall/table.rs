@@ -45,7 +45,7 @@ const fn nosys(nr: u32, name: &'static str) -> Entry {
 pub static TABLE: &[Entry] = &[
     sys(0, "read", read_write::sys_read, Supported, "", &[Fd, OutBuf(2), Uint]),
     sys(1, "write", read_write::sys_write, Supported, "", &[Fd, InBuf(2), Uint]),
-    sys(2, "open", open::sys_open, Partial, "O_TMPFILE gives EOPNOTSUPP", &[Path, OpenFlags, Mode]),
+    sys(2, "open", open::sys_open, Partial, "O_TMPFILE on host directories and tmpfs; EOPNOTSUPP on ext2 images", &[Path, OpenFlags, Mode]),
     sys(3, "close", open::sys_close, Supported, "", &[Fd]),
     sys(4, "stat", stat::sys_stat, Supported, "", &[Path, Ptr]),
     sys(5, "fstat", stat::sys_fstat, Supported, "", &[Fd, Ptr]),
@@ -307,7 +307,7 @@ pub static TABLE: &[Entry] = &[
     sys(254, "inotify_add_watch", inotify::sys_inotify_add_watch, Partial, "watch ids per inode as Linux (IN_MASK_ADD/CREATE, IN_ONLYDIR, IN_DONT_FOLLOW) but no filesystem event is ever reported", &[Fd, Path, Hex]),
     sys(255, "inotify_rm_watch", inotify::sys_inotify_rm_watch, Supported, "queues IN_IGNORED", &[Fd, Int]),
     nosys(256, "migrate_pages"),
-    sys(257, "openat", open::sys_openat, Partial, "O_TMPFILE gives EOPNOTSUPP", &[DirFd, Path, OpenFlags, Mode]),
+    sys(257, "openat", open::sys_openat, Partial, "O_TMPFILE on host directories and tmpfs; EOPNOTSUPP on ext2 images", &[DirFd, Path, OpenFlags, Mode]),
     sys(258, "mkdirat", namei::sys_mkdirat, Supported, "", &[DirFd, Path, Mode]),
     sys(259, "mknodat", namei::sys_mknodat, Supported, "as mknod", &[DirFd, Path, Mode, Hex]),
     sys(260, "fchownat", attr::sys_fchownat, Partial, "as chown", &[DirFd, Path, Int, Int, AtFlags]),

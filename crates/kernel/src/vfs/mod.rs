@@ -183,6 +183,12 @@ pub trait Inode {
     fn mkdir(&self, _name: &[u8], _mode: u32) -> Result<()> {
         Err(Errno::ENOTDIR)
     }
+    /// O_TMPFILE: a regular file in this directory's filesystem that no
+    /// directory holds (link count 0), freed when its last holder goes.
+    /// `linkable`: linkat(2) may give it a name later (not with O_EXCL).
+    fn tmpfile(&self, _mode: u32, _linkable: bool) -> Result<InodeRef> {
+        Err(Errno::EOPNOTSUPP)
+    }
     /// Create a special file (FIFO, socket, device node; or an empty
     /// regular file) with permission bits `perm` and device number `rdev`.
     fn mknod(&self, _name: &[u8], _kind: FileType, _perm: u32, _rdev: u64) -> Result<()> {
