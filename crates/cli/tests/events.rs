@@ -222,7 +222,6 @@ asyncio.run(main())
 "#;
 
 #[test]
-#[ignore = "asyncio's event loop needs socketpair(AF_UNIX)"]
 fn python_asyncio_subprocess_and_pipes() {
     same(&["python3", "-c", ASYNCIO], b"");
 }
