@@ -70,6 +70,9 @@ impl<D: BlockDevice> BlockDevice for RecordingDevice<D> {
         self.inner.size()
     }
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        // Only what the device could serve is recorded (an access past its
+        // end fails below, and must not overflow here).
+        crate::check_range(offset, buf.len(), self.inner.size())?;
         if !buf.is_empty() {
             let mut r = self.reads.borrow_mut();
             for u in offset / RECORD_UNIT..=(offset + buf.len() as u64 - 1) / RECORD_UNIT {

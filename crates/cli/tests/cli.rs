@@ -1,7 +1,8 @@
 //! The command line itself: arguments, errors, root confinement.
 
+mod common;
+
 use std::os::unix::fs::{symlink, PermissionsExt};
-use std::path::PathBuf;
 use std::process::Command;
 
 fn oxvm() -> Command {
@@ -9,19 +10,8 @@ fn oxvm() -> Command {
 }
 
 /// A fresh temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tmp(name: &str) -> TempDir {
-    let d = std::env::temp_dir().join(format!("oxvm-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    TempDir(d)
+fn tmp(name: &str) -> common::Scratch {
+    common::scratch(&format!("cli-{name}"))
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `oxvm image publish`: the real binary, read back through the chunk store.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 use std::sync::Arc;
 
@@ -11,19 +12,9 @@ fn oxvm() -> Command {
     Command::new(env!("CARGO_BIN_EXE_oxvm"))
 }
 
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tmp(name: &str) -> TempDir {
-    let d = std::env::temp_dir().join(format!("oxvm-cli-image-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    TempDir(d)
+/// A fresh temp dir, removed when dropped.
+fn tmp(name: &str) -> common::Scratch {
+    common::scratch(&format!("cli-image-{name}"))
 }
 
 fn image(len: usize) -> Vec<u8> {

@@ -3,9 +3,11 @@
 //! a client library would normalise) and with curl (an independent HTTP
 //! client, and the gzip decoder).
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,19 +16,8 @@ fn oxvm() -> Command {
 }
 
 /// A fresh temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tmp(name: &str) -> TempDir {
-    let d = std::env::temp_dir().join(format!("oxvm-serve-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    TempDir(d)
+fn tmp(name: &str) -> common::Scratch {
+    common::scratch(&format!("serve-{name}"))
 }
 
 /// Deterministic bytes that are not compressible and not periodic.

@@ -310,6 +310,18 @@ impl<D: BlockDevice> Ext2<D> {
         Ok(())
     }
 
+    /// Every entry of directory `ino` (with `.` and `..`), in on-disk order.
+    pub fn read_dir_all(&mut self, ino: Ino) -> Result<Vec<DirEntry>> {
+        let mut out = Vec::new();
+        let mut cursor = 0;
+        loop {
+            let batch = self.read_dir(ino, cursor, 512)?;
+            let Some(last) = batch.last() else { return Ok(out) };
+            cursor = last.next;
+            out.extend(batch);
+        }
+    }
+
     /// Lists up to `max` entries from `cursor` (0 = the start). An empty list
     /// means the end. Cursors stay valid across changes to the directory:
     /// a cursor is a byte offset, and a walk resumes at the first record at

@@ -118,15 +118,9 @@ pub fn list<D: BlockDevice>(fs: &mut Ext2<D>, path: &[u8], out: &mut dyn Write) 
         writeln!(out, "{}", long_line(fs, &md, name)?)?;
         return Ok(());
     }
-    let mut cursor = 0;
-    loop {
-        let batch = fs.read_dir(ino, cursor, 512)?;
-        let Some(last) = batch.last() else { break };
-        cursor = last.next;
-        for e in batch {
-            let md = fs.stat(e.ino)?;
-            writeln!(out, "{}", long_line(fs, &md, &e.name)?)?;
-        }
+    for e in fs.read_dir_all(ino)? {
+        let md = fs.stat(e.ino)?;
+        writeln!(out, "{}", long_line(fs, &md, &e.name)?)?;
     }
     Ok(())
 }
@@ -138,10 +132,15 @@ pub fn cat<D: BlockDevice>(fs: &mut Ext2<D>, path: &[u8], out: &mut dyn Write) -
     if md.file_type != FileType::Regular {
         return Err(err(path, "not a regular file"));
     }
+    copy_out(fs, &md, out)
+}
+
+/// A regular file's bytes, in 1 MiB reads, to `out`.
+fn copy_out<D: BlockDevice>(fs: &mut Ext2<D>, md: &Metadata, out: &mut dyn Write) -> Result<()> {
     let mut buf = vec![0u8; 1 << 20];
     let mut off = 0;
     while off < md.size {
-        let n = fs.read(ino, off, &mut buf)?;
+        let n = fs.read(md.ino, off, &mut buf)?;
         if n == 0 {
             break;
         }
@@ -181,15 +180,9 @@ pub fn unpack<D: BlockDevice>(fs: &mut Ext2<D>, path: &[u8], dest: &Path) -> Res
             FileType::Directory => {
                 std::fs::create_dir(&at).map_err(|e| format!("{}: {e}", at.display()))?;
                 stats.dirs += 1;
-                let mut cursor = 0;
-                loop {
-                    let batch = fs.read_dir(ino, cursor, 512)?;
-                    let Some(last) = batch.last() else { break };
-                    cursor = last.next;
-                    for e in batch {
-                        if e.name != b"." && e.name != b".." {
-                            todo.push((e.ino, at.join(std::ffi::OsStr::from_bytes(&e.name))));
-                        }
+                for e in fs.read_dir_all(ino)? {
+                    if e.name != b"." && e.name != b".." {
+                        todo.push((e.ino, at.join(std::ffi::OsStr::from_bytes(&e.name))));
                     }
                 }
                 dirs.push((at, md));
@@ -197,16 +190,7 @@ pub fn unpack<D: BlockDevice>(fs: &mut Ext2<D>, path: &[u8], dest: &Path) -> Res
             }
             FileType::Regular => {
                 let mut f = std::fs::File::create(&at).map_err(|e| format!("{}: {e}", at.display()))?;
-                let mut buf = vec![0u8; 1 << 20];
-                let mut off = 0;
-                while off < md.size {
-                    let n = fs.read(ino, off, &mut buf)?;
-                    if n == 0 {
-                        break;
-                    }
-                    f.write_all(&buf[..n])?;
-                    off += n as u64;
-                }
+                copy_out(fs, &md, &mut f)?;
                 stats.files += 1;
                 stats.bytes += md.size;
             }

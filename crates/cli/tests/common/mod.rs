@@ -18,13 +18,20 @@ impl Drop for Scratch {
     }
 }
 
+/// A fresh directory under the system temp directory (named after `tag`
+/// and this process), removed when dropped.
+pub fn scratch(tag: &str) -> Scratch {
+    let d = std::env::temp_dir().join(format!("oxvm-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    Scratch(d)
+}
+
 /// Build tests/c/`name`.c statically with `flags` into a scratch directory;
 /// None (skip) without gcc or a static libc. A compile error in the
 /// program fails the test.
 pub fn build_c(name: &str, flags: &[&str]) -> Option<(Scratch, PathBuf)> {
-    let dir = Scratch(std::env::temp_dir().join(format!("oxvm-{name}-{}", std::process::id())));
-    let _ = std::fs::remove_dir_all(&dir.0);
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = scratch(name);
     let probe = dir.0.join("probe.c");
     std::fs::write(&probe, "int main(void) { return 0; }\n").unwrap();
     let have = Command::new("gcc")

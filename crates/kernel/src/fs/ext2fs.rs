@@ -78,6 +78,9 @@ pub struct Ext2Mount {
 struct Node {
     m: Rc<Ext2Mount>,
     ino: Ino,
+    /// The file type, once read: it never changes while the node holds
+    /// the inode, and path walks ask for it at every step.
+    kind: Cell<Option<FileType>>,
 }
 
 impl Drop for Node {
@@ -176,7 +179,7 @@ impl Ext2Mount {
         if let Some(n) = self.nodes.borrow().get(&ino).and_then(Weak::upgrade) {
             return n;
         }
-        let n = Rc::new(Node { m: self.clone(), ino });
+        let n = Rc::new(Node { m: self.clone(), ino, kind: Cell::new(None) });
         self.nodes.borrow_mut().insert(ino, Rc::downgrade(&n));
         n
     }
@@ -278,7 +281,18 @@ impl Inode for Ext2Inode {
     }
 
     fn kind(&self) -> FileType {
-        self.meta().map_or(FileType::Regular, |md| kind_of(md.file_type))
+        if let Some(k) = self.0.kind.get() {
+            return k;
+        }
+        match self.meta() {
+            Ok(md) => {
+                let k = kind_of(md.file_type);
+                self.0.kind.set(Some(k));
+                k
+            }
+            // An unreadable inode: not remembered, the next call retries.
+            Err(_) => FileType::Regular,
+        }
     }
 
     fn stat(&self) -> Result<Stat> {
@@ -470,19 +484,13 @@ impl FileOps for Ext2File {
 
     fn readdir(&self) -> Result<Vec<DirEntry>> {
         let mut fs = self.m().fs();
-        let mut out = Vec::new();
-        let mut cursor = 0;
-        loop {
-            let batch = fs.read_dir(self.0.ino, cursor, 256).map_err(errno)?;
-            let Some(last) = batch.last() else { break };
-            cursor = last.next;
-            for e in batch {
-                if e.name != b"." && e.name != b".." {
-                    let kind = (e.file_type != Ft::Unknown).then(|| kind_of(e.file_type));
-                    out.push(DirEntry { ino: e.ino as u64, kind, name: e.name });
-                }
-            }
-        }
+        let out: Vec<DirEntry> = fs
+            .read_dir_all(self.0.ino)
+            .map_err(errno)?
+            .into_iter()
+            .filter(|e| e.name != b"." && e.name != b"..")
+            .map(|e| DirEntry { ino: e.ino as u64, kind: (e.file_type != Ft::Unknown).then(|| kind_of(e.file_type)), name: e.name })
+            .collect();
         // `ls -l` and friends stat every entry next: fetch their inode
         // table blocks together.
         let inos: Vec<Ino> = out.iter().map(|e| e.ino as Ino).collect();
