@@ -7,6 +7,7 @@ mod process;
 mod procfs;
 mod ptimer;
 pub(crate) mod robust;
+mod service;
 mod signal;
 mod sigperm;
 mod sigqueue;
@@ -102,6 +103,14 @@ pub struct Kernel {
     next_writeback: u64,
     /// The nice value new processes start with.
     nice: i32,
+    /// A long-lived machine (the browser VM): no process's exit ends the
+    /// run; top-level exits are collected for the host (`service.rs`).
+    service: bool,
+    /// Top-level processes that exited, for [`Kernel::take_exits`].
+    exits: Vec<(Pid, ExitStatus)>,
+    /// Whether the process being started gets the console as its stdio
+    /// (else /dev/null) and controlling terminal.
+    spawn_console: bool,
 }
 
 /// The most instructions a task runs before the next one gets its turn.
@@ -138,6 +147,9 @@ impl Kernel {
             procfs: Default::default(),
             next_writeback: 0,
             nice: 0,
+            service: false,
+            exits: Vec::new(),
+            spawn_console: true,
         }
     }
 
@@ -345,7 +357,7 @@ impl Kernel {
         let mut gpr = [0; 16];
         gpr[oxvm_cpu::state::reg::RSP] = loaded.sp;
         let cpu = CpuState { rip: loaded.entry, gpr, ..Default::default() };
-        let mut files = self.console_files();
+        let mut files = if self.spawn_console { self.console_files() } else { self.null_files() };
         files.set_max(usize::try_from(self.rlimits[RLIMIT_NOFILE].cur).unwrap_or(usize::MAX));
         let mut process = Process::new(pid, 0, crate::mm::MmRef::new(mm), creds, fs, files);
         process.rlimits = self.rlimits;
@@ -375,9 +387,10 @@ impl Kernel {
             times: Default::default(),
             robust_list: (0, 0),
         });
-        if self.init.is_none() {
+        if self.init.is_none() || (self.service && self.spawn_console) {
             // The first process leads a session whose controlling terminal
-            // is the console, as a login shell's is.
+            // is the console, as a login shell's is (in a long-lived
+            // machine: each program started on the console).
             self.ttys.attach_console(pid);
         }
         self.init.get_or_insert(pid);
@@ -387,6 +400,9 @@ impl Kernel {
     }
 
     fn init_exit(&self) -> Option<ExitStatus> {
+        if self.service {
+            return None;
+        }
         self.init.and_then(|p| self.processes.get(&p)).and_then(|p| p.exit)
     }
 

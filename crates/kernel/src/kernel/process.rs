@@ -313,7 +313,9 @@ impl Kernel {
             let tid = self.tasks[ti].tid;
             self.futexes.remove(tid);
         }
-        let init = self.init.unwrap_or(1);
+        // A long-lived machine has no init to inherit orphans: they become
+        // top-level processes, reaped by the kernel.
+        let init = if self.service { 0 } else { self.init.unwrap_or(1) };
         let groups = self.groups_before_exit(pid);
         let Some(p) = self.processes.get_mut(&pid) else { return };
         if p.exit.is_none() || p.mm.borrow().vmas().iter().next().is_some() {
@@ -332,6 +334,14 @@ impl Kernel {
             if child.ppid == pid && child.pid != pid {
                 child.ppid = init;
                 orphans = true;
+            }
+        }
+        if self.service {
+            // Zombies among the orphans have nobody left to reap them.
+            let zombies: Vec<Pid> =
+                self.processes.values().filter(|c| c.ppid == 0 && c.pid != pid && c.exit.is_some()).map(|c| c.pid).collect();
+            for z in zombies {
+                self.forget_process(z);
             }
         }
         self.job_exit(pid, &groups);
@@ -364,8 +374,12 @@ impl Kernel {
             self.forget_process(pid);
             return;
         }
-        // The first process has no parent to reap it.
-        if Some(pid) != self.init && self.processes.get(&pid).is_some_and(|p| p.ppid == 0) {
+        // The first process has no parent to reap it; in a long-lived
+        // machine the host learns how top-level processes ended.
+        if (self.service || Some(pid) != self.init) && self.processes.get(&pid).is_some_and(|p| p.ppid == 0) {
+            if let Some(status) = self.processes.get(&pid).and_then(|p| p.exit).filter(|_| self.service) {
+                self.exits.push((pid, status));
+            }
             self.forget_process(pid);
         }
     }

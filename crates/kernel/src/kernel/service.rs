@@ -1,0 +1,154 @@
+//! The kernel as a long-lived machine (the browser VM): programs started
+//! one after another or side by side on the same file systems, files put in
+//! and taken out by the host. The native runner does not use this: there
+//! the first process's exit ends the run.
+
+use super::{Kernel, SpawnPath};
+use crate::errno::Errno;
+use crate::task::{ExitStatus, Pid};
+use crate::vfs::file::{O_RDONLY, O_RDWR, O_WRONLY};
+use crate::vfs::{FdTable, FileType, Io, OpenFile};
+use crate::{Creds, ExecError};
+
+/// The most a host read of a guest file returns (`read_file`): what the
+/// page's "download" can hold in memory at once.
+pub const READ_FILE_MAX: u64 = 1 << 30;
+
+impl Kernel {
+    /// Make this a long-lived machine: no process's exit ends [`Kernel::run`]
+    /// (it goes on returning `Idle` with nothing to run); the statuses of
+    /// the programs the host started are collected for [`Kernel::take_exits`],
+    /// and orphans are reaped by the kernel.
+    pub fn set_service_mode(&mut self) {
+        self.service = true;
+    }
+
+    /// The top-level processes that ended since the last call.
+    pub fn take_exits(&mut self) -> Vec<(Pid, ExitStatus)> {
+        std::mem::take(&mut self.exits)
+    }
+
+    /// Whether any guest task is still alive.
+    pub fn has_tasks(&self) -> bool {
+        !self.tasks.is_empty()
+    }
+
+    /// Start a program, as [`Kernel::spawn_path`]; with `console` its
+    /// standard streams are the console and it leads a session that the
+    /// console controls (a login shell), else they are /dev/null.
+    pub fn spawn_program(&mut self, s: &SpawnPath, console: bool) -> Result<Pid, ExecError> {
+        self.spawn_console = console;
+        let r = self.spawn_path(s);
+        self.spawn_console = true;
+        r
+    }
+
+    /// Mount an empty tmpfs of at most `max_bytes` on the directory `path`
+    /// (the page's in-memory data mounts, filled with [`Kernel::write_file`]).
+    /// Only before the first program starts: EBUSY after.
+    pub fn mount_tmpfs(&mut self, path: &[u8], max_bytes: u64) -> Result<(), Errno> {
+        self.proc_note_time();
+        // The lookup's context holds the mount table: let it go before
+        // changing the table.
+        let at = {
+            let fs = self.fs_context(b"/", Creds::default());
+            fs.resolve(&fs.root, path, true)?.inode().clone()
+        };
+        if at.kind() != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        let root = crate::fs::tmpfs::new_root(0o755, max_bytes, true, self.procfs.clone());
+        let dev = root.stat().map_or(0, |s| s.dev);
+        let vfs = std::rc::Rc::get_mut(&mut self.vfs).ok_or(Errno::EBUSY)?;
+        vfs.mount(&at, root);
+        let mut table = self.procfs.mounts();
+        let target = String::from_utf8_lossy(path).into_owned();
+        table.push(crate::fs::procfs::MountEntry {
+            source: "tmpfs".into(),
+            target,
+            fstype: "tmpfs".into(),
+            options: "rw,nosuid,nodev,relatime".into(),
+            dev,
+        });
+        self.procfs.set_mounts(table);
+        Ok(())
+    }
+
+    /// Descriptors 0, 1 and 2 on /dev/null.
+    pub(super) fn null_files(&mut self) -> FdTable {
+        let mut t = FdTable::default();
+        let fs = self.fs_context(b"/", Creds::default());
+        if let Ok(d) = fs.resolve(&fs.root, b"/dev/null", true) {
+            for stream in 0..3 {
+                let flags = if stream == 0 { O_RDONLY } else { O_WRONLY };
+                if let Ok(ops) = d.inode().open(flags) {
+                    let _ = t.install(stream, OpenFile::new(ops, Some(d.clone()), flags), false);
+                }
+            }
+        }
+        t
+    }
+
+    /// Put a file into the guest's file systems (a file dropped on the
+    /// page): created or replaced at the absolute `path`, owned by
+    /// `uid`/`gid`, with permission bits `mode`. The parent directory
+    /// must exist.
+    pub fn write_file(&mut self, path: &[u8], data: &[u8], uid: u32, gid: u32, mode: u32) -> Result<(), Errno> {
+        self.proc_note_time();
+        let fs = self.fs_context(b"/", Creds::default());
+        let parent = fs.resolve_create(&fs.root, path, true)?;
+        if parent.name.is_empty() || parent.trailing_slash {
+            return Err(Errno::EISDIR);
+        }
+        let inode = match fs.lookup_in(&parent.dir, &parent.name) {
+            Ok(d) if d.inode().kind() == FileType::Directory => return Err(Errno::EISDIR),
+            Ok(d) if d.inode().kind() != FileType::Regular => return Err(Errno::EINVAL),
+            Ok(d) => {
+                let inode = d.inode().clone();
+                inode.truncate(0)?;
+                inode
+            }
+            Err(Errno::ENOENT) => parent.dir.inode().create(&parent.name, mode & 0o7777)?,
+            Err(e) => return Err(e),
+        };
+        inode.chown(Some(uid), Some(gid))?;
+        inode.chmod(mode & 0o7777)?;
+        let file = inode.open(O_RDWR)?;
+        let mut off = 0usize;
+        while off < data.len() {
+            match file.write(&mut *self.host, off as u64, &data[off..])? {
+                Io::Done(0) | Io::Block => return Err(Errno::EIO),
+                Io::Done(n) => off += n,
+            }
+        }
+        file.sync()?;
+        Ok(())
+    }
+
+    /// Read a whole regular file of the guest's (a download from the page).
+    pub fn read_file(&mut self, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        let fs = self.fs_context(b"/", Creds::default());
+        let d = fs.resolve(&fs.root, path, true)?;
+        match d.inode().kind() {
+            FileType::Regular => {}
+            FileType::Directory => return Err(Errno::EISDIR),
+            _ => return Err(Errno::EINVAL),
+        }
+        let size = d.inode().stat()?.size;
+        if size > READ_FILE_MAX {
+            return Err(Errno::EFBIG);
+        }
+        let file = d.inode().open(O_RDONLY)?;
+        let mut out = vec![0u8; size as usize];
+        let mut off = 0usize;
+        while off < out.len() {
+            match file.read(&mut *self.host, off as u64, &mut out[off..])? {
+                Io::Done(0) => break,
+                Io::Done(n) => off += n,
+                Io::Block => return Err(Errno::EIO),
+            }
+        }
+        out.truncate(off);
+        Ok(out)
+    }
+}
