@@ -121,6 +121,14 @@ export function nodeIo(root) {
         fs.closeSync(h(req.h));
         handles.delete(req.h);
         return new Uint8Array(0);
+      case 'usage': {
+        const size = (p) => {
+          const st = fs.statSync(p, { throwIfNoEntry: false });
+          if (!st) return 0;
+          return st.isDirectory() ? fs.readdirSync(p).reduce((n, e) => n + size(path.join(p, e)), 0) : st.size;
+        };
+        return json({ bytes: size(root), backend: 'files' });
+      }
       default:
         throw new Error(`unknown I/O operation ${req.op}`);
     }

@@ -225,8 +225,19 @@ export class Machine {
     const mips = now > t0 ? (s.instructions - i0) / (now - t0) / 1000 : 0;
     this.instructionsAt = [s.instructions, now];
     this.lastStatus = now;
+    if (force || now - (this.usageAt ?? 0) > 2000) {
+      // What the persistent stores hold (the chunk cache and the overlay).
+      try {
+        this.usage = JSON.parse(new TextDecoder().decode(this.io.call({ op: 'usage' })));
+      } catch {
+        this.usage = null;
+      }
+      this.usageAt = now;
+    }
     this.post({
       type: 'status',
+      stored: this.usage?.bytes ?? null,
+      storage: this.usage?.backend ?? null,
       running: this.ranSince && mips > 0,
       instructions: s.instructions,
       mips,
