@@ -192,10 +192,9 @@ const TEST_CONFIG: &str = r#"{
 /// Bumped when the test image is built differently.
 const TEST_IMAGE_VERSION: &str = "test-image v1";
 
-/// The test root filesystem as a published chunk store, rebuilt only when
-/// the root filesystem (its stamp) changed.
-fn test_image(oxvm: &Path, rootfs: &Path) -> Result<PathBuf, String> {
-    let dir = root().join("target/web/test-image");
+/// The test root filesystem as a published chunk store in `dir`, rebuilt
+/// only when the root filesystem (its stamp) changed.
+fn test_image(dir: &Path, oxvm: &Path, rootfs: &Path) -> Result<PathBuf, String> {
     let store = dir.join("store");
     let stamp = dir.join("stamp");
     // The rootfs's own stamp says what it holds and when it was built; a
@@ -210,8 +209,8 @@ fn test_image(oxvm: &Path, rootfs: &Path) -> Result<PathBuf, String> {
     if store.join("manifest.json").is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
         return Ok(store);
     }
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let img = dir.join("test.img");
     setup::step(&format!("oxvm image build --from {} --out {} --size auto", rootfs.display(), img.display()));
     run_checked(Command::new(oxvm).args(["image", "build", "--from"]).arg(rootfs).arg("--out").arg(&img).args(["--size", "auto"]))?;
@@ -290,7 +289,7 @@ pub fn browser_tests(rootfs: Option<&Path>) -> Result<(), String> {
     let oxvm = oxvm()?;
     let dist = dist_dir();
     build_web(&dist)?;
-    let store = test_image(&oxvm, rootfs)?;
+    let store = test_image(&root().join("target/web/test-image"), &oxvm, rootfs)?;
     let site = root().join("target/web/test-site");
     lay_out(&site, &dist, &[("test", &store)], &[("test-config.json", TEST_CONFIG)])?;
     let artifacts = root().join("target/web/artifacts");
@@ -322,5 +321,121 @@ pub fn test_browser() -> Result<(), String> {
             browser_tests(None)
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("xtask-web-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn write(p: &Path, text: &str) {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    #[test]
+    fn site_layout_links_app_images_and_files() {
+        let d = scratch("layout");
+        let dist = d.join("dist");
+        write(&dist.join("index.html"), "<html>");
+        write(&dist.join("oxvm.wasm"), "wasm");
+        let store = d.join("store");
+        write(&store.join("manifest.json"), "{}");
+        write(&store.join("chunks/ab/abcdef"), "chunk");
+        let site = d.join("site");
+        lay_out(&site, &dist, &[("test", &store)], &[("test-config.json", "{\"uid\":0}")]).unwrap();
+        assert_eq!(std::fs::read_to_string(site.join("images/test/chunks/ab/abcdef")).unwrap(), "chunk");
+        assert_eq!(std::fs::read_to_string(site.join("test-config.json")).unwrap(), "{\"uid\":0}");
+        // Hard links: the same file, not a copy and not a symlink.
+        let (a, b) = (std::fs::metadata(dist.join("oxvm.wasm")).unwrap(), std::fs::symlink_metadata(site.join("oxvm.wasm")).unwrap());
+        assert!(b.file_type().is_file());
+        assert_eq!((a.dev(), a.ino()), (b.dev(), b.ino()));
+
+        // Laid out again: what the build no longer has is gone.
+        std::fs::remove_file(store.join("chunks/ab/abcdef")).unwrap();
+        lay_out(&site, &dist, &[("test", &store)], &[]).unwrap();
+        assert!(!site.join("images/test/chunks/ab/abcdef").exists());
+        assert!(!site.join("test-config.json").exists());
+        assert!(site.join("images/test/manifest.json").is_file());
+
+        // A store without a manifest is refused.
+        std::fs::remove_file(store.join("manifest.json")).unwrap();
+        assert!(lay_out(&site, &dist, &[("test", &store)], &[]).unwrap_err().contains("manifest.json"));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn site_layout_never_deletes_a_foreign_directory() {
+        let d = scratch("foreign");
+        let dist = d.join("dist");
+        write(&dist.join("index.html"), "<html>");
+        let precious = d.join("home/notes.txt");
+        write(&precious, "keep me");
+        let err = lay_out(&d.join("home"), &dist, &[], &[]).unwrap_err();
+        assert!(err.contains("not empty"), "{err}");
+        assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
+        // An empty directory is fine.
+        std::fs::create_dir_all(d.join("empty")).unwrap();
+        lay_out(&d.join("empty"), &dist, &[], &[]).unwrap();
+        assert!(d.join("empty/index.html").is_file());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// The native binary these tests need: `$OXVM_BIN`, else this
+    /// checkout's release build. Without one they say so and pass: xtask's
+    /// own tests must not build the whole workspace.
+    fn oxvm_bin() -> Option<PathBuf> {
+        let p = std::env::var_os("OXVM_BIN").map(PathBuf::from).unwrap_or_else(|| root().join("target/release/oxvm"));
+        if p.is_file() {
+            Some(p)
+        } else {
+            eprintln!("skipped: no oxvm binary at {} (set OXVM_BIN)", p.display());
+            None
+        }
+    }
+
+    #[test]
+    fn server_serves_the_site_on_the_port_it_reports() {
+        let Some(oxvm) = oxvm_bin() else { return };
+        let d = scratch("server");
+        write(&d.join("index.html"), "hello from the site");
+        let server = Server::start(&oxvm, &d).unwrap();
+        assert!(server.url.starts_with("http://127.0.0.1:") && server.url.ends_with('/'), "{}", server.url);
+        let out = Command::new("curl").args(["-sf", &format!("{}index.html", server.url)]).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from the site");
+        drop(server);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn test_image_is_built_once_per_rootfs() {
+        let Some(oxvm) = oxvm_bin() else { return };
+        let d = scratch("image");
+        let rootfs = d.join("rootfs");
+        write(&rootfs.join("root/hello.txt"), "hi");
+        write(&d.join("rootfs.stamp"), "tiny rootfs v1");
+        let out = d.join("test-image");
+        let store = test_image(&out, &oxvm, &rootfs).unwrap();
+        assert!(store.join("manifest.json").is_file());
+        let first = mtime(&store.join("manifest.json")).unwrap();
+        // Unchanged rootfs: reused as it is.
+        assert_eq!(test_image(&out, &oxvm, &rootfs).unwrap(), store);
+        assert_eq!(mtime(&store.join("manifest.json")).unwrap(), first);
+        // A rebuilt rootfs (a new stamp): built again.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        write(&d.join("rootfs.stamp"), "tiny rootfs v2");
+        test_image(&out, &oxvm, &rootfs).unwrap();
+        assert!(mtime(&store.join("manifest.json")).unwrap() > first);
+        let listed = Command::new(&oxvm).args(["image", "cat"]).arg(store.join("manifest.json")).arg("/root/hello.txt").output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&listed.stdout), "hi");
+        std::fs::remove_dir_all(&d).unwrap();
     }
 }
