@@ -314,7 +314,7 @@ async function boot(navigate) {
 
 function report(label, b) {
   const app = b.app ? `; the app counts ${mib(b.app.bytes)} in ${b.app.requests} requests, ${b.app.roundTrips} round trips` : "";
-  console.log(`      ${label}: prompt after ${(b.ms / 1000).toFixed(2)} s; ${mib(b.bytes)} fetched under images/ in ${b.requests} requests${app}`);
+  console.log(`      ${label}: prompt after ${(b.ms / 1000).toFixed(2)} s; ${mib(b.bytes)} downloaded under images/ (as sent: gzip where the server compressed) in ${b.requests} requests${app}`);
 }
 
 const booted = await step("cold boot: the prompt appears", BOOT_MS + 30_000, async () => {
