@@ -2,8 +2,15 @@
 //!
 //! - `test`: everything CI checks (format, lints, unit and integration
 //!   tests, the CPU differential test and the robustness fuzz with fixed
-//!   seeds).
-//! - `serve`: the browser VM (not available yet: says so).
+//!   seeds, the browser tests; `OXVM_SKIP_BROWSER=1` skips those).
+//! - `serve [--port 8080] [--bind 127.0.0.1]`: builds the native `oxvm`,
+//!   the engine for wasm32 and the web app (target/web/dist), the default
+//!   Debian image (cached in target/image), lays them out as one site
+//!   (target/web/site) and serves it with `oxvm serve`.
+//! - `web --out DIR`: the same site as plain files in DIR, to publish
+//!   (the GitHub Pages workflow uses it).
+//! - `test-browser`: only the browser end-to-end tests (headless Chromium
+//!   typing into the web app's terminal), the last step of `test`.
 //! - `bench cpu`: interpreter speed against native and qemu-x86_64;
 //!   `bench corpus`: the differential corpus's time, oxvm against native.
 //! - `image`: the default Debian image (debootstrap, `oxvm image build`,
@@ -22,6 +29,7 @@ mod compat;
 mod image;
 mod rootfs;
 mod setup;
+mod web;
 
 use std::process::ExitCode;
 
@@ -31,7 +39,11 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test                          format, lints, tests, differential CPU test, fuzz (what CI runs)
-  serve                         build and serve the browser VM (not available yet)
+  serve [--port 8080] [--bind 127.0.0.1]
+                                build the engine, the web app and the default image,
+                                and serve the browser VM on http://127.0.0.1:8080/
+  web --out DIR                 the same site as plain files in DIR (to publish)
+  test-browser                  only the browser end-to-end tests (headless Chromium)
   bench cpu                     interpreter speed vs native and qemu-x86_64
   compat [--only corpus|cpython] [--tests a,b]
                                 the whole differential corpus and CPython's regression
@@ -52,7 +64,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
-        Some("serve") => serve(),
+        Some("serve") => web::serve(&args[1..]),
+        Some("web") => web::web(&args[1..]),
+        Some("test-browser") => web::test_browser(),
         Some("bench") => bench::bench(&args[1..]),
         Some("fuzz-cpu") => fuzz_cpu(&args[1..]),
         Some("compat") => compat::compat(&args[1..]),
@@ -91,13 +105,17 @@ fn test() -> Result<(), String> {
     // tests say they are skipped.
     let mut test = cargo();
     test.args(["test", "--workspace", "--release"]);
-    match rootfs::ensure() {
+    let rootfs = match rootfs::ensure() {
         Ok(path) => {
-            test.env("OXVM_TEST_ROOTFS", path);
+            test.env("OXVM_TEST_ROOTFS", &path);
+            Some(path)
         }
-        Err(e) if !rootfs::is_root() => eprintln!("xtask: WARNING: the Debian root filesystem tests will be skipped: {e}"),
+        Err(e) if !rootfs::is_root() => {
+            eprintln!("xtask: WARNING: the Debian root filesystem tests will be skipped: {e}");
+            None
+        }
         Err(e) => return Err(e),
-    }
+    };
     setup::step("cargo test (release: the CPU tests are heavy)");
     run_checked(&mut test)?;
     // The engine, the kernel and the storage crates must stay portable to
@@ -119,6 +137,8 @@ fn test() -> Result<(), String> {
     ]))?;
     setup::step(&format!("robustness fuzz: seed {TEST_SEED}, {TEST_ROBUST_CASES} random byte streams"));
     run_checked(difftest().args(["--robust", "--seed", &TEST_SEED.to_string(), "--cases", &TEST_ROBUST_CASES.to_string()]))?;
+    setup::step("browser tests");
+    web::browser_tests(rootfs.as_deref())?;
     setup::step("all tests passed");
     Ok(())
 }
@@ -134,12 +154,4 @@ fn fuzz_cpu(args: &[String]) -> Result<(), String> {
         return Err(format!("fuzz-cpu needs arguments\n\n{USAGE}"));
     }
     run_checked(difftest().args(args))
-}
-
-fn serve() -> Result<(), String> {
-    setup::step("building the native engine");
-    run_checked(cargo().args(["build", "--release"]))?;
-    Err("the browser VM is not built yet (it arrives with the browser milestone), so there is nothing to serve.\n\
-         What works today is the native runner: target/release/oxvm run --root DIR -- PROGRAM [ARGS...]"
-        .to_string())
 }
