@@ -144,6 +144,7 @@ fn scratch_base(guest: Guest) -> &'static str {
     match guest {
         Guest::Dir => "tmp/corpus",
         Guest::Image { .. } => "tmp/corpus-image",
+        Guest::Wasm { .. } => "tmp/corpus-wasm",
     }
 }
 
@@ -161,6 +162,9 @@ enum Guest<'a> {
     Dir,
     /// `--image SOURCE --ephemeral`, chunks cached in `cache`.
     Image { source: &'a str, cache: &'a Path },
+    /// The engine built for wasm32 under Node (`web/node/run.js`), from
+    /// the test tree's ext2 image, writes in memory.
+    Wasm { wasm: &'a Path, image: &'a Path, store: &'a Path },
 }
 
 /// Both sides of one entry; None when they agree, else what differs.
@@ -180,6 +184,12 @@ fn check(root: &Path, e: &Entry, guest: Guest) -> (Option<String>, f64, f64) {
                 }
                 Guest::Image { source, .. } => {
                     c.arg("run").arg("--image").arg(source).arg("--ephemeral").arg("--");
+                    script = &image_script;
+                }
+                Guest::Wasm { wasm, image, store } => {
+                    c = Command::new("node");
+                    c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/node/run.js"));
+                    c.arg("--wasm").arg(wasm).arg("--image").arg(image).arg("--store").arg(store).arg("--");
                     script = &image_script;
                 }
             }
@@ -258,6 +268,23 @@ fn corpus_from_served_images() {
     let _ = std::fs::remove_dir_all(&store);
 }
 
+/// The corpus on the engine built for the browser: the same wasm and the
+/// same JavaScript host (engine worker, synchronous I/O bridge) under Node,
+/// from the test tree built into an ext2 image. `cargo xtask test` builds
+/// the wasm and names it in `OXVM_WASM`.
+#[test]
+fn corpus_on_wasm() {
+    let Some(root) = rootfs() else { return };
+    let Some(wasm) = std::env::var_os("OXVM_WASM").map(PathBuf::from) else {
+        eprintln!("skipping: OXVM_WASM is not set (cargo xtask test builds the engine for wasm32 and sets it)");
+        return;
+    };
+    assert!(wasm.is_file(), "OXVM_WASM={} is not a file", wasm.display());
+    let Some(image) = common::image::rootfs_image() else { return };
+    let store = common::scratch("wasm-store");
+    run_corpus(&root, "wasm engine on Node", Guest::Wasm { wasm: &wasm, image: &image, store: &store.0 });
+}
+
 fn run_corpus(root: &Path, label: &str, guest: Guest) {
     if !common::chroot::can_make_native_system(root) {
         eprintln!("skipping: the native side needs mount and PID namespaces (unshare) to have /proc, /dev/pts and /dev/shm");
@@ -271,7 +298,7 @@ fn run_corpus(root: &Path, label: &str, guest: Guest) {
             "all" => true,
             s => e.name.contains(s),
         })
-        .filter(|e| !(e.hostfs && matches!(guest, Guest::Image { .. })))
+        .filter(|e| !(e.hostfs && matches!(guest, Guest::Image { .. } | Guest::Wasm { .. })))
         .collect();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Row>> = Mutex::new(Vec::new());
