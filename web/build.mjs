@@ -8,13 +8,20 @@
 // configuration). oxvm.wasm is not built here: `cargo xtask` puts it beside
 // these files. --dev skips minification and writes source maps; --worker
 // builds another worker (the tests use a stub engine).
-import * as esbuild from 'esbuild';
 import { copyFile, mkdir, readFile, access } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+} catch {
+  console.error(`build.mjs: esbuild is missing: run \`npm ci\` in ${here} first`);
+  process.exit(1);
+}
 const src = join(here, 'src');
 
 const { values: opts } = parseArgs({

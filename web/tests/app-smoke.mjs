@@ -11,7 +11,7 @@
 import { chromium } from 'playwright-core';
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize } from 'node:path';
@@ -35,6 +35,7 @@ if (build.status !== 0) {
   console.error('app-smoke: the build failed');
   process.exit(1);
 }
+await copyFile(join(web, 'src', 'engine', 'worker-placeholder.js'), join(out, 'placeholder-worker.js'));
 await writeFile(join(out, 'fail-config.json'), JSON.stringify({ cmd: '/nonexistent/shell' }));
 await writeFile(join(out, 'quick-config.json'), JSON.stringify({ cmd: '/bin/false-fast', args: [] }));
 
@@ -188,6 +189,17 @@ try {
     await waitScreen(page, 'ran: pasted words');
   });
 
+  await check('the context menu pastes too', async () => {
+    await page.evaluate(() => navigator.clipboard.writeText('menu words'));
+    await page.click('#terminal', { button: 'right' });
+    assert(await page.isVisible('#menu'), 'menu shown');
+    await page.click('#menu [data-action="paste"]');
+    assert(await page.isHidden('#menu'), 'menu hidden after use');
+    await waitScreen(page, '$ menu words');
+    await page.keyboard.press('Enter');
+    await waitScreen(page, 'ran: menu words');
+  });
+
   await check('dropping a file writes it into the drop directory, owned by the user', async () => {
     await page.evaluate(() => {
       const dt = new DataTransfer();
@@ -335,6 +347,8 @@ try {
       res.first = await fails(() => m.Linux.create({ mounts: [{ type: 'proc', path: '/proc' }] }));
       res.web = await fails(() => m.WebDevice.create('x/'));
       res.overlayOnOverlay = await fails(async () => m.OverlayDevice.create(await m.OverlayDevice.create(root, 'a'), 'b'));
+      res.placeholder = await fails(() => m.Linux.create({ mounts: [{ type: 'ext2', path: '/', dev: root }], workerUrl: `${base}placeholder-worker.js` }));
+      res.noWorker = await fails(() => m.Linux.create({ mounts: [{ type: 'ext2', path: '/', dev: root }], workerUrl: `${base}missing-worker.js` }));
       const data = await m.DataDevice.create();
       await data.writeFile('greeting.txt', 'hi there');
       const linux = await m.Linux.create({
@@ -378,6 +392,8 @@ try {
     assert(r.first.includes('first mount'), `first mount error: ${r.first}`);
     assert(r.web.includes('not supported yet'), `WebDevice: ${r.web}`);
     assert(r.overlayOnOverlay !== 'no error', 'overlay over overlay refused');
+    assert(r.placeholder.includes('engine is not built'), `placeholder engine: ${r.placeholder}`);
+    assert(r.noWorker.includes('engine worker failed'), `missing worker: ${r.noWorker}`);
     assert(r.screen.includes('stub shell ready (/data, uid 5)'), `setConsole screen: ${JSON.stringify(r.screen)} buffer ${JSON.stringify(r.buffer)}`);
     assert(r.status === 7, `status ${r.status}`);
     assert(r.notFound.status === 127 && /No such file/.test(r.notFound.error), `not found ${JSON.stringify(r.notFound)}`);
@@ -392,6 +408,19 @@ try {
     assert(r.afterTerminate.includes('stopped'), `after terminate: ${r.afterTerminate}`);
     assert(await p.evaluate(() => !!document.querySelector('style[data-xterm-css]')), 'xterm.css injected');
     assert(errors().length === 0, errors().join('\n'));
+    await context.close();
+  });
+
+  await check('the API refuses to start on a page that is not isolated', async () => {
+    const { page: p, context } = await open(`${plainUrl}config.json`);
+    const msg = await p.evaluate(async (base) => {
+      const m = await import(`${base}oxvm.js`);
+      try {
+        await m.Linux.create({ mounts: [{ type: 'ext2', path: '/', dev: await m.ChunkDevice.create('x.json') }] });
+        return 'no error';
+      } catch (e) { return e.message; }
+    }, plainUrl);
+    assert(msg.includes('cross-origin isolated') && msg.includes('require-corp'), `message: ${msg}`);
     await context.close();
   });
 

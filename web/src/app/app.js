@@ -369,7 +369,9 @@ async function shellLoop() {
     if (result.error) term.write(`\r\n\x1b[31m[${config.cmd}: ${result.error}]\x1b[0m`);
     if (result.error || (fast && (status === 126 || status === 127)) || quick >= 2) {
       term.write(`\r\n[process exited with status ${status}]\r\n`);
+      setState('error');
       await offerRecovery(`${config.cmd} does not start (status ${status}). If the system in the VM is broken, "Reset disk" goes back to the original disk.`);
+      setState('booting');
       quick = 0;
       continue;
     }
