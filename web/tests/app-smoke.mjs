@@ -9,7 +9,7 @@
 // Exits non-zero when a check fails; prints "N passed, N failed".
 
 import { chromium } from 'playwright-core';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { copyFile, mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -187,6 +187,15 @@ try {
     await waitScreen(page, '$ pasted words');
     await page.keyboard.press('Enter');
     await waitScreen(page, 'ran: pasted words');
+  });
+
+  await check('Ctrl+Shift+C copies the selection', async () => {
+    await page.evaluate(() => navigator.clipboard.writeText('nothing yet'));
+    await page.click('#terminal');
+    await page.evaluate(() => window.oxvm.term.selectAll());
+    await page.keyboard.press('Control+Shift+C');
+    await page.waitForFunction(async () => (await navigator.clipboard.readText()).includes('stub shell ready'), null, { timeout: 5000 });
+    await page.evaluate(() => window.oxvm.term.clearSelection());
   });
 
   await check('the context menu pastes too', async () => {
@@ -423,6 +432,31 @@ try {
     assert(msg.includes('cross-origin isolated') && msg.includes('require-corp'), `message: ${msg}`);
     await context.close();
   });
+
+  // The project's own server, when it is built: it must send what the page needs.
+  const oxvmBin = process.env.OXVM_BIN || join(web, '..', 'target', 'release', 'oxvm');
+  if (existsSync(oxvmBin) && !opts.only) {
+    await check('`oxvm serve` serves the app isolated', async () => {
+      const port = 20000 + (process.pid % 20000);
+      const server = spawn(oxvmBin, ['serve', '--dir', out, '--port', String(port)], { stdio: 'ignore' });
+      try {
+        const url = `http://127.0.0.1:${port}/`;
+        for (let i = 0; i < 50; i++) {
+          try { await fetch(url); break; } catch { await new Promise((ok) => setTimeout(ok, 100)); }
+        }
+        const { page: p, context, errors } = await open(url);
+        await waitState(p, 'running');
+        assert(await p.evaluate(() => crossOriginIsolated && !navigator.serviceWorker.controller), 'isolated by the headers alone');
+        await waitScreen(p, 'stub shell ready');
+        assert(errors().length === 0, errors().join('\n'));
+        await context.close();
+      } finally {
+        server.kill();
+      }
+    });
+  } else {
+    console.log(`skip \`oxvm serve\` check (no ${oxvmBin})`);
+  }
 
   await check('on a host without the headers, the service worker isolates the page', async () => {
     const { page: p, context, errors } = await open(plainUrl);
