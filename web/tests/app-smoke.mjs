@@ -5,6 +5,9 @@
 //
 //   node web/tests/app-smoke.mjs [--keep] [--only NAME]
 //
+// (--only runs the checks whose name contains NAME; those on the main page
+// need the first one, "boots", to run too.)
+//
 // Chromium: $CHROMIUM, else /usr/bin/chromium (Debian: apt-get install chromium).
 // Exits non-zero when a check fails; prints "N passed, N failed".
 
@@ -416,6 +419,34 @@ try {
     assert(r.latency[0] === 12, `diskLatency ${JSON.stringify(r.latency)}`);
     assert(r.afterTerminate.includes('stopped'), `after terminate: ${r.afterTerminate}`);
     assert(await p.evaluate(() => !!document.querySelector('style[data-xterm-css]')), 'xterm.css injected');
+    assert(errors().length === 0, errors().join('\n'));
+    await context.close();
+  });
+
+  await check('deleteStore says when the store is in use, and deletes it once free', async () => {
+    const { page: p, context, errors } = await open(`${isolatedUrl}config.json`);
+    const r = await p.evaluate(async (base) => {
+      const m = await import(`${base}oxvm.js`);
+      // Another "tab": a worker holding a file of the store open.
+      const src = `onmessage = async () => {
+        const root = await navigator.storage.getDirectory();
+        const dir = await root.getDirectoryHandle('busy-store', { create: true });
+        const file = await dir.getFileHandle('overlay.bin', { create: true });
+        self.handle = await file.createSyncAccessHandle();
+        postMessage('holding');
+      };`;
+      const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+      await new Promise((ok) => { w.onmessage = ok; w.postMessage('go'); });
+      const res = {};
+      try { await m.deleteStore('busy-store'); res.busy = 'no error'; } catch (e) { res.busy = e.message; }
+      w.terminate();
+      try { await m.deleteStore('busy-store'); res.free = 'ok'; } catch (e) { res.free = e.message; }
+      const root = await navigator.storage.getDirectory();
+      res.gone = await root.getDirectoryHandle('busy-store').then(() => false, () => true);
+      return res;
+    }, isolatedUrl);
+    assert(r.busy.includes('in use'), `busy: ${r.busy}`);
+    assert(r.free === 'ok' && r.gone, `after the worker ended: ${JSON.stringify(r)}`);
     assert(errors().length === 0, errors().join('\n'));
     await context.close();
   });

@@ -97,16 +97,27 @@ export class ChunkDevice extends BlockDevice {
 export async function deleteStore(name) {
   if (typeof name !== 'string' || !name) throw new TypeError('oxvm: a store name is needed');
   const problems = [];
-  if (globalThis.navigator?.storage?.getDirectory) {
+  let root = null;
+  try {
+    root = await globalThis.navigator?.storage?.getDirectory?.();
+  } catch {
+    // No OPFS here (some private modes): the engine used IndexedDB.
+  }
+  // A worker that was just terminated may hold its file handles for a moment.
+  for (let attempt = 0; root; attempt++) {
     try {
-      const root = await navigator.storage.getDirectory();
       await root.removeEntry(name, { recursive: true });
+      break;
     } catch (e) {
-      if (e?.name !== 'NotFoundError') {
-        problems.push(e?.name === 'NoModificationAllowedError'
-          ? `the store "${name}" is in use (is oxvm open in another tab?)`
-          : `OPFS: ${e?.message ?? e}`);
+      if (e?.name === 'NotFoundError') break;
+      if (e?.name === 'NoModificationAllowedError' && attempt < 10) {
+        await new Promise((ok) => setTimeout(ok, 100));
+        continue;
       }
+      problems.push(e?.name === 'NoModificationAllowedError'
+        ? `the store "${name}" is in use (is oxvm open in another tab?)`
+        : `OPFS: ${e?.message ?? e}`);
+      break;
     }
   }
   if (globalThis.indexedDB) {
