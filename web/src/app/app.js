@@ -366,7 +366,10 @@ async function shellLoop() {
     const fast = performance.now() - started < 1000;
     quick = fast ? quick + 1 : 0;
     const { status } = result;
-    if (result.error) term.write(`\r\n\x1b[31m[${config.cmd}: ${result.error}]\x1b[0m`);
+    if (result.error) {
+      const text = result.error.replace(/^oxvm: /, '');
+      term.write(`\r\n\x1b[31m[${text.startsWith(config.cmd) ? text : `${config.cmd}: ${text}`}]\x1b[0m`);
+    }
     if (result.error || (fast && (status === 126 || status === 127)) || quick >= 2) {
       term.write(`\r\n[process exited with status ${status}]\r\n`);
       setState('error');
