@@ -5,10 +5,11 @@
 // DIR gets index.html, app.js + app.css, worker.js (the engine's worker),
 // oxvm.js + oxvm.d.ts (the embeddable API), sw.js (the service worker that
 // makes static hosts cross-origin isolated) and config.json (the default
-// configuration). oxvm.wasm is not built here: `cargo xtask` puts it beside
+// configuration), and any other src/engine/*worker*.js (workers the engine
+// starts). oxvm.wasm is not built here: `cargo xtask` puts it beside
 // these files. --dev skips minification and writes source maps; --worker
 // builds another worker (the tests use a stub engine).
-import { copyFile, mkdir, readFile, access } from 'node:fs/promises';
+import { access, copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -46,6 +47,13 @@ if (!opts.worker && !(await exists(worker))) {
   console.warn('build.mjs: src/engine/worker.js is missing; using a placeholder engine that refuses to boot');
   worker = join(src, 'engine', 'worker-placeholder.js');
 }
+// Workers that the engine's worker starts itself (an I/O worker, say, with
+// `new Worker(new URL('./io-worker.js', import.meta.url), {type: 'module'})`):
+// every other src/engine/*worker*.js is bundled to a file of the same name
+// beside worker.js, where that URL points.
+const nestedWorkers = (await readdir(join(src, 'engine')))
+  .filter((f) => /worker.*\.js$/.test(f) && f !== 'worker.js' && f !== 'worker-placeholder.js')
+  .sort();
 
 // `import css from 'oxvm:xterm-css'` gives xterm.js's stylesheet as a string
 // (the API injects it when a page calls setConsole without loading it).
@@ -80,6 +88,7 @@ await Promise.all([
   esbuild.build({ ...common, entryPoints: { app: join(src, 'app', 'app.js') }, outdir: out }),
   esbuild.build({ ...common, entryPoints: { oxvm: join(src, 'api', 'linux.js') }, outdir: out }),
   esbuild.build({ ...common, entryPoints: { worker }, outfile: join(out, 'worker.js'), plugins: [] }),
+  ...nestedWorkers.map((f) => esbuild.build({ ...common, entryPoints: [join(src, 'engine', f)], outfile: join(out, f), plugins: [] })),
   // A service worker is a classic script: the widest support.
   esbuild.build({ ...common, format: 'iife', entryPoints: [join(src, 'app', 'sw.js')], outfile: join(out, 'sw.js'), plugins: [] }),
   copyFile(join(src, 'app', 'index.html'), join(out, 'index.html')),

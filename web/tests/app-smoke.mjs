@@ -130,14 +130,31 @@ async function typeInTerminal(page, text) {
   await page.click('#terminal');
   await page.keyboard.type(text);
 }
-const opfsHas = (page, name) => page.evaluate(async (n) => {
+// The store "oxvm-default" is every OPFS entry (and IndexedDB database)
+// named "oxvm-default" or "oxvm-default.<part>"; "oxvm-defaultX" is another store.
+const storeExists = (page, name) => page.evaluate(async (n) => {
   const root = await navigator.storage.getDirectory();
-  try { await root.getDirectoryHandle(n); return true; } catch { return false; }
+  const names = [];
+  for await (const k of root.keys()) names.push(k);
+  const idb = (await indexedDB.databases()).map((d) => d.name);
+  const mine = (x) => x === n || x.startsWith(`${n}.`);
+  if (!names.includes(`${n}X`) || !idb.includes(`${n}X`)) throw new Error('a neighbouring store was deleted too');
+  return names.some(mine) || idb.some(mine);
 }, name);
-const opfsMake = (page, name) => page.evaluate(async (n) => {
+const storeMake = (page, name) => page.evaluate(async (n) => {
   const root = await navigator.storage.getDirectory();
-  const dir = await root.getDirectoryHandle(n, { create: true });
-  await dir.getFileHandle('overlay.bin', { create: true });
+  for (const d of [n, `${n}.overlay`, `${n}.cache`, `${n}X`]) {
+    const dir = await root.getDirectoryHandle(d, { create: true });
+    await dir.getFileHandle('data.bin', { create: true });
+  }
+  for (const d of [`${n}.overlay`, `${n}X`]) {
+    await new Promise((ok, fail) => {
+      const req = indexedDB.open(d);
+      req.onupgradeneeded = () => req.result.createObjectStore('blocks');
+      req.onsuccess = () => { req.result.close(); ok(); };
+      req.onerror = () => fail(req.error);
+    });
+  }
 }, name);
 
 // --- checks ---
@@ -267,7 +284,7 @@ try {
   });
 
   await check('Reset disk asks, tells the engine, deletes the store and reloads', async () => {
-    await opfsMake(page, 'oxvm-default');
+    await storeMake(page, 'oxvm-default');
     await page.evaluate(() => {
       const w = window.oxvm.linux._worker;
       const post = w.postMessage.bind(w);
@@ -279,23 +296,23 @@ try {
     assert(asked.includes('Reset the disk'), `confirm text ${asked}`);
     await waitState(page, 'running');
     assert(await page.evaluate(() => sessionStorage.getItem('test-saw-reset')) === '1', 'resetDisk sent to the engine');
-    assert(!(await opfsHas(page, 'oxvm-default')), 'the OPFS store is gone');
+    assert(!(await storeExists(page, 'oxvm-default')), 'the store is gone (OPFS and IndexedDB)');
   });
 
   await check('Reset disk does nothing when the dialog is dismissed', async () => {
-    await opfsMake(page, 'oxvm-default');
+    await storeMake(page, 'oxvm-default');
     page.once('dialog', (d) => d.dismiss());
     await page.click('#reset-disk');
     await page.waitForTimeout(300);
-    assert(await opfsHas(page, 'oxvm-default'), 'the store is still there');
+    assert(await storeExists(page, 'oxvm-default'), 'the store is still there');
     assert(await page.evaluate(() => document.body.dataset.state) === 'running', 'still running');
   });
 
   await check('?reset=1 resets the disk before booting', async () => {
-    await opfsMake(page, 'oxvm-default');
+    await storeMake(page, 'oxvm-default');
     await page.goto(`${isolatedUrl}?reset=1`);
     await waitState(page, 'running');
-    assert(!(await opfsHas(page, 'oxvm-default')), 'the OPFS store is gone');
+    assert(!(await storeExists(page, 'oxvm-default')), 'the store is gone (OPFS and IndexedDB)');
     assert(!page.url().includes('reset=1'), `the parameter is dropped: ${page.url()}`);
   });
 
@@ -430,7 +447,7 @@ try {
       // Another "tab": a worker holding a file of the store open.
       const src = `onmessage = async () => {
         const root = await navigator.storage.getDirectory();
-        const dir = await root.getDirectoryHandle('busy-store', { create: true });
+        const dir = await root.getDirectoryHandle('busy-store.overlay', { create: true });
         const file = await dir.getFileHandle('overlay.bin', { create: true });
         self.handle = await file.createSyncAccessHandle();
         postMessage('holding');
@@ -442,7 +459,7 @@ try {
       w.terminate();
       try { await m.deleteStore('busy-store'); res.free = 'ok'; } catch (e) { res.free = e.message; }
       const root = await navigator.storage.getDirectory();
-      res.gone = await root.getDirectoryHandle('busy-store').then(() => false, () => true);
+      res.gone = await root.getDirectoryHandle('busy-store.overlay').then(() => false, () => true);
       return res;
     }, isolatedUrl);
     assert(r.busy.includes('in use'), `busy: ${r.busy}`);

@@ -42,8 +42,8 @@ export declare class ChunkDevice extends BlockDevice {
 
 /**
  * A persistent copy-on-write layer over a read-only image: writes are kept in
- * the browser (an OPFS directory named `storeName`, or an IndexedDB database
- * of that name where OPFS is missing) and survive reloads.
+ * the browser (in OPFS, or in IndexedDB where OPFS is missing, under the name
+ * `storeName` and names starting with `storeName.`) and survive reloads.
  */
 export declare class OverlayDevice extends BlockDevice {
   static create(base: HttpBytesDevice | ChunkDevice, storeName: string): Promise<OverlayDevice>;
@@ -181,7 +181,7 @@ export declare class Linux {
   terminate(): void;
 }
 
-/** Deletes a persistent store by name (OPFS directory and IndexedDB database). Fails while a VM uses it. */
+/** Deletes a persistent store by name: the OPFS entries and IndexedDB databases named `name` or `name.<part>`. Fails while a VM uses it. */
 export declare function deleteStore(name: string): Promise<void>;
 
 declare const _default: {

@@ -89,54 +89,73 @@ export class ChunkDevice extends BlockDevice {
   }
 }
 
+/** Whether a storage entry belongs to the store `name`: `name` itself or `name.<anything>`. */
+const inStore = (entry, name) => entry === name || entry.startsWith(`${name}.`);
+
 /**
- * Deletes a persistent store: the OPFS directory and the IndexedDB database of
- * that name (the engine uses OPFS where it can and IndexedDB otherwise).
+ * Deletes a persistent store: every OPFS entry at the root and every
+ * IndexedDB database named `name` or `name.<part>` (the engine keeps a
+ * store's parts, such as the overlay and the chunk cache, under such names;
+ * it uses OPFS where it can and IndexedDB otherwise).
  * Throws when the store is in use (another tab running the same VM).
  */
 export async function deleteStore(name) {
   if (typeof name !== 'string' || !name) throw new TypeError('oxvm: a store name is needed');
   const problems = [];
+  const inUse = `the store "${name}" is in use (is oxvm open in another tab?)`;
   let root = null;
   try {
     root = await globalThis.navigator?.storage?.getDirectory?.();
   } catch {
     // No OPFS here (some private modes): the engine used IndexedDB.
   }
-  // A worker that was just terminated may hold its file handles for a moment.
-  for (let attempt = 0; root; attempt++) {
+  if (root) {
+    const entries = [];
     try {
-      await root.removeEntry(name, { recursive: true });
-      break;
+      for await (const entry of root.keys()) if (inStore(entry, name)) entries.push(entry);
     } catch (e) {
-      if (e?.name === 'NotFoundError') break;
-      if (e?.name === 'NoModificationAllowedError' && attempt < 10) {
-        await new Promise((ok) => setTimeout(ok, 100));
-        continue;
+      problems.push(`OPFS: ${e?.message ?? e}`);
+    }
+    for (const entry of entries) {
+      // A worker that was just terminated may hold its file handles for a moment.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await root.removeEntry(entry, { recursive: true });
+          break;
+        } catch (e) {
+          if (e?.name === 'NotFoundError') break;
+          if (e?.name === 'NoModificationAllowedError' && attempt < 10) {
+            await new Promise((ok) => setTimeout(ok, 100));
+            continue;
+          }
+          problems.push(e?.name === 'NoModificationAllowedError' ? inUse : `OPFS: ${e?.message ?? e}`);
+          break;
+        }
       }
-      problems.push(e?.name === 'NoModificationAllowedError'
-        ? `the store "${name}" is in use (is oxvm open in another tab?)`
-        : `OPFS: ${e?.message ?? e}`);
-      break;
     }
   }
   if (globalThis.indexedDB) {
-    await new Promise((resolve) => {
-      let timer = null;
-      const req = indexedDB.deleteDatabase(name);
-      req.onsuccess = () => { clearTimeout(timer); resolve(); };
-      req.onerror = () => { clearTimeout(timer); problems.push(`IndexedDB: ${req.error?.message ?? 'error'}`); resolve(); };
-      req.onblocked = () => {
-        // Another connection (another tab) holds the database open; the
-        // deletion goes through when it closes. Do not wait forever.
-        timer = setTimeout(() => {
-          problems.push(`the store "${name}" is in use (is oxvm open in another tab?)`);
-          resolve();
-        }, 5000);
-      };
-    });
+    let names = [name];
+    try {
+      if (indexedDB.databases) names = (await indexedDB.databases()).map((d) => d.name).filter((n) => n && inStore(n, name));
+    } catch {
+      // Keep the plain name.
+    }
+    for (const db of names) {
+      await new Promise((resolve) => {
+        let timer = null;
+        const req = indexedDB.deleteDatabase(db);
+        req.onsuccess = () => { clearTimeout(timer); resolve(); };
+        req.onerror = () => { clearTimeout(timer); problems.push(`IndexedDB: ${req.error?.message ?? 'error'}`); resolve(); };
+        req.onblocked = () => {
+          // Another connection (another tab) holds the database open; the
+          // deletion goes through when it closes. Do not wait forever.
+          timer = setTimeout(() => { problems.push(inUse); resolve(); }, 5000);
+        };
+      });
+    }
   }
-  if (problems.length) throw new Error(`oxvm: could not delete the store "${name}": ${problems.join('; ')}`);
+  if (problems.length) throw new Error(`oxvm: could not delete the store "${name}": ${[...new Set(problems)].join('; ')}`);
 }
 
 /**
