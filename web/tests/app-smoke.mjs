@@ -171,7 +171,8 @@ try {
     assert(await page.evaluate(() => !!window.oxvm?.term && !!window.oxvm?.linux), 'window.oxvm exposes linux and term');
     const boot = (await stubLog(page)).log.find((m) => m.type === 'boot');
     assert(boot.config.disk.kind === 'chunks' && boot.config.disk.url === `${isolatedUrl}images/default/manifest.json`, `boot disk ${JSON.stringify(boot.config.disk)}`);
-    assert(boot.config.disk.overlay === 'oxvm-default', 'overlay store name');
+    assert(boot.config.disk.overlay === 'oxvm-default' && boot.config.disk.cache === true, 'overlay store name, with the chunk cache');
+    assert(boot.config.terminal.cols > 20 && boot.config.terminal.rows > 5, `terminal size at boot ${JSON.stringify(boot.config.terminal)}`);
     const run = (await stubLog(page)).log.find((m) => m.type === 'run');
     assert(run.path === '/bin/bash' && run.args[0] === '--login' && run.uid === 1000 && run.gid === 1000 && run.console === true, `run ${JSON.stringify(run)}`);
     assert(run.env.includes('TERM=xterm-256color'), 'env has TERM');
@@ -376,6 +377,7 @@ try {
       res.first = await fails(() => m.Linux.create({ mounts: [{ type: 'proc', path: '/proc' }] }));
       res.web = await fails(() => m.WebDevice.create('x/'));
       res.overlayOnOverlay = await fails(async () => m.OverlayDevice.create(await m.OverlayDevice.create(root, 'a'), 'b'));
+      res.memory = await fails(() => m.Linux.create({ mounts: [{ type: 'ext2', path: '/', dev: root }], memory: '1G' }));
       res.placeholder = await fails(() => m.Linux.create({ mounts: [{ type: 'ext2', path: '/', dev: root }], workerUrl: `${base}placeholder-worker.js` }));
       res.noWorker = await fails(() => m.Linux.create({ mounts: [{ type: 'ext2', path: '/', dev: root }], workerUrl: `${base}missing-worker.js` }));
       const data = await m.DataDevice.create();
@@ -387,6 +389,7 @@ try {
           { type: 'devs', path: '/dev' }, { type: 'proc', path: '/proc' },
         ],
         workerUrl: `${base}worker.js`,
+        memory: 512,
       });
       const cpu = [];
       linux.registerCallback('cpuActivity', (s) => cpu.push(s));
@@ -428,7 +431,8 @@ try {
     assert(r.notFound.status === 127 && /No such file/.test(r.notFound.error), `not found ${JSON.stringify(r.notFound)}`);
     assert(r.tarStatus === 0, 'console:false run');
     assert(r.boot.disk.overlay === 'api-test' && r.boot.disk.kind === 'chunks', `boot disk ${JSON.stringify(r.boot.disk)}`);
-    assert(r.boot.wasm === 'oxvm.wasm', 'wasm URL');
+    assert(r.boot.wasm === 'oxvm.wasm' && r.boot.memory === 512, `wasm URL and memory: ${r.boot.wasm} ${r.boot.memory}`);
+    assert(r.memory.includes('MiB'), `memory check: ${r.memory}`);
     assert(JSON.stringify(r.boot.mounts) === JSON.stringify([{ type: 'dir', path: '/data', files: [{ path: 'greeting.txt', data: 'hi there', mode: 0o644 }] }]), `boot mounts ${JSON.stringify(r.boot.mounts)}`);
     assert(r.late === 'later', 'DataDevice.writeFile after boot reaches the VM');
     assert(r.cpu[0] === 'wait', `cpuActivity ${JSON.stringify(r.cpu)}`);

@@ -90,6 +90,8 @@ export interface CreateOptions {
   workerUrl?: string | URL;
   /** Where oxvm.wasm is (default: beside worker.js). */
   wasmUrl?: string | URL;
+  /** Guest RAM in MiB (default: the engine's, 1024). */
+  memory?: number;
 }
 
 export interface RunOptions {

@@ -73,7 +73,7 @@ export class HttpBytesDevice extends BlockDevice {
     return dev;
   }
   _diskConfig() {
-    return { kind: 'http', url: this.url, overlay: null, cache: true };
+    return { kind: 'http', url: this.url, overlay: null, cache: false };
   }
 }
 
@@ -85,7 +85,7 @@ export class ChunkDevice extends BlockDevice {
     return dev;
   }
   _diskConfig() {
-    return { kind: 'chunks', url: this.url, overlay: null, cache: true };
+    return { kind: 'chunks', url: this.url, overlay: null, cache: false };
   }
 }
 
@@ -168,8 +168,8 @@ export class OverlayDevice extends BlockDevice {
     if (!(base instanceof HttpBytesDevice || base instanceof ChunkDevice)) {
       throw new TypeError('oxvm: OverlayDevice.create needs an HttpBytesDevice or a ChunkDevice as its base (overlays do not stack yet)');
     }
-    if (typeof storeName !== 'string' || !/^[A-Za-z0-9._-]{1,100}$/.test(storeName)) {
-      throw new TypeError('oxvm: OverlayDevice.create needs a store name of letters, digits, ".", "_" and "-"');
+    if (typeof storeName !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(storeName)) {
+      throw new TypeError('oxvm: OverlayDevice.create needs a store name of letters, digits, ".", "_" and "-" (starting with a letter or digit)');
     }
     const dev = new OverlayDevice(CREATE);
     dev.base = base;
@@ -179,7 +179,8 @@ export class OverlayDevice extends BlockDevice {
     return dev;
   }
   _diskConfig() {
-    return { ...this.base._diskConfig(), overlay: this.name };
+    // The store also keeps the chunks fetched so far (the next start needs fewer).
+    return { ...this.base._diskConfig(), overlay: this.name, cache: true };
   }
   /**
    * Deletes every write kept in the store. When a VM runs on this overlay, it
@@ -314,9 +315,10 @@ export class Linux {
   /**
    * Boots a VM. Options: `mounts` (required), `terminal` ({rows, cols}: the
    * console's first size), `workerUrl` and `wasmUrl` (where worker.js and
-   * oxvm.wasm are, default: beside this module).
+   * oxvm.wasm are, default: beside this module), `memory` (guest RAM in MiB;
+   * the engine's default otherwise).
    */
-  static async create({ mounts, terminal, workerUrl, wasmUrl } = {}) {
+  static async create({ mounts, terminal, workerUrl, wasmUrl, memory } = {}) {
     if (!globalThis.crossOriginIsolated) {
       throw new Error('oxvm: this page is not cross-origin isolated, so SharedArrayBuffer is missing. '
         + 'Serve it with the headers "Cross-Origin-Opener-Policy: same-origin" and '
@@ -331,6 +333,10 @@ export class Linux {
       mounts: extra,
       terminal: { ...linux._size },
     };
+    if (memory !== undefined) {
+      if (!Number.isInteger(memory) || memory < 16) throw new TypeError('oxvm: memory is the guest RAM in MiB, an integer of 16 or more');
+      config.memory = memory;
+    }
     const url = workerUrl ? absoluteUrl(workerUrl, 'workerUrl') : new URL('./worker.js', import.meta.url);
     linux._worker = new Worker(url, { type: 'module', name: 'oxvm' });
     linux._worker.onmessage = (e) => linux._onMessage(e.data);
