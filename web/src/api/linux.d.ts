@@ -134,6 +134,10 @@ export interface Status {
   instructions: number;
   mips: number;
   disk: DiskStatus;
+  /** Bytes the persistent stores hold (chunk cache and overlay), when the engine knows. */
+  stored?: number | null;
+  /** Where they are kept: "opfs" or "indexeddb", when the engine says. */
+  storage?: string | null;
 }
 
 /** "wait": busy (the CPU runs guest code, or disk fetches are in flight); "ready": idle. */

@@ -309,7 +309,8 @@ function connectStatus() {
   linux.registerCallback('status', (s) => {
     const d = s.disk ?? {};
     $('net-bytes').textContent = `↓ ${formatBytes(d.bytesFetched ?? 0)} · ${d.chunksFetched ?? 0} chunks`;
-    $('cached').textContent = `cached ${formatBytes(d.bytesCached ?? 0)}`;
+    $('cached').textContent = `cached ${formatBytes(d.bytesCached ?? s.stored ?? 0)}`;
+    if (s.storage) $('cached').title = `Kept in this browser (${s.storage})`;
     $('mips').textContent = s.running && s.mips ? `${Math.round(s.mips)} MIPS` : '';
   });
   linux.registerCallback('fatal', (reason) => {
