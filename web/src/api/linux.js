@@ -289,7 +289,7 @@ function buildConfig(mounts) {
   return { disk, mounts: extra, overlays, dataMounts };
 }
 
-/** Guesses a terminal size for a console element before xterm has measured it. */
+/** The console's size until a console says otherwise. */
 const DEFAULT_TERMINAL = { rows: 24, cols: 80 };
 
 export class Linux {
