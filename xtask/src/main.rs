@@ -116,13 +116,13 @@ fn test() -> Result<(), String> {
         }
         Err(e) => return Err(e),
     };
+    // The engine for the browser (oxvm-wasm: the CPU, the kernel and the
+    // storage crates for wasm32) and the web app, before the tests: the
+    // corpus also runs on that wasm under Node.
+    web::build_web(&web::dist_dir())?;
+    test.env("OXVM_WASM", web::dist_wasm());
     setup::step("cargo test (release: the CPU tests are heavy)");
     run_checked(&mut test)?;
-    // The engine, the kernel and the storage crates must stay portable to
-    // the browser build.
-    setup::ensure_rust_target("wasm32-unknown-unknown")?;
-    setup::step("cargo build --target wasm32-unknown-unknown -p oxvm-cpu -p oxvm-kernel (with oxvm-ext2, oxvm-block)");
-    run_checked(cargo().args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "oxvm-cpu", "-p", "oxvm-kernel"]))?;
     setup::step(&format!("differential CPU test: seed {TEST_SEED}, {TEST_CASES} cases over the strict classes"));
     // The classes oxvm must already match exactly (`STRICT_CLASSES` in
     // crates/difftest); `cargo xtask fuzz-cpu` runs any others.

@@ -73,8 +73,51 @@ pub fn build_web(out: &Path) -> Result<(), String> {
     setup::step(&format!("node web/build.mjs --out {}", out.display()));
     run_checked(Command::new("node").arg(web_src().join("build.mjs")).arg("--out").arg(out).current_dir(root()))?;
     // After the bundler, in case it empties its output directory itself.
-    std::fs::copy(&wasm, out.join("oxvm.wasm")).map_err(|e| format!("{} -> {}/oxvm.wasm: {e}", wasm.display(), out.display()))?;
+    let bytes = std::fs::read(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
+    let stripped = strip_custom_sections(&bytes).ok_or_else(|| format!("{}: not a WebAssembly module", wasm.display()))?;
+    std::fs::write(out.join("oxvm.wasm"), &stripped).map_err(|e| format!("{}/oxvm.wasm: {e}", out.display()))?;
+    println!("xtask: oxvm.wasm: {} bytes ({} with debug information)", stripped.len(), bytes.len());
     Ok(())
+}
+
+/// The path of the engine as the app serves it (`OXVM_WASM` for the
+/// corpus test on Node).
+pub fn dist_wasm() -> PathBuf {
+    dist_dir().join("oxvm.wasm")
+}
+
+/// The module without its custom sections (names, DWARF line tables: the
+/// release profile keeps line tables for native backtraces), which the
+/// browser would download and skip. None: not a wasm module.
+fn strip_custom_sections(module: &[u8]) -> Option<Vec<u8>> {
+    const HEADER: &[u8] = b"\0asm\x01\0\0\0";
+    if !module.starts_with(HEADER) {
+        return None;
+    }
+    let mut out = HEADER.to_vec();
+    let mut at = HEADER.len();
+    while at < module.len() {
+        let start = at;
+        let id = module[at];
+        at += 1;
+        // The section size: unsigned LEB128.
+        let (mut size, mut shift) = (0usize, 0u32);
+        loop {
+            let b = *module.get(at)?;
+            at += 1;
+            size |= usize::from(b & 0x7f).checked_shl(shift)?;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let end = at.checked_add(size).filter(|&e| e <= module.len())?;
+        if id != 0 {
+            out.extend_from_slice(&module[start..end]);
+        }
+        at = end;
+    }
+    Some(out)
 }
 
 /// Lay out a site in `site`: the app from `dist`, each `(name, store)` as
@@ -328,6 +371,23 @@ pub fn test_browser() -> Result<(), String> {
 mod tests {
     use super::*;
     use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn custom_sections_are_stripped_and_the_rest_kept() {
+        // header, a type section (id 1, 4 bytes), a custom section (id 0,
+        // name "x", 2 bytes of payload), a function section (id 3, 2 bytes).
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        m.extend([1, 4, 1, 0x60, 0, 0]);
+        m.extend([0, 4, 1, b'x', 7, 7]);
+        m.extend([3, 2, 1, 0]);
+        let s = strip_custom_sections(&m).unwrap();
+        assert_eq!(&s[8..], &[1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0]);
+        assert!(strip_custom_sections(b"not wasm").is_none());
+        // A section claiming more bytes than there are.
+        let mut bad = b"\0asm\x01\0\0\0".to_vec();
+        bad.extend([1, 0x80, 0x80, 0x04, 0]);
+        assert!(strip_custom_sections(&bad).is_none());
+    }
 
     fn scratch(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("xtask-web-{name}-{}", std::process::id()));
