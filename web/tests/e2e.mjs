@@ -431,7 +431,38 @@ if (booted) {
       const r = await run("cat ~/persist.txt");
       expect(/No such file/.test(r.output) && r.status !== 0, `after the reset, cat gives ${JSON.stringify(r.output)} (status ${r.status})`);
     });
+
+    await step("recovery: the guest deletes its shell; the app offers a reset that brings it back", BOOT_MS + 4 * COMMAND_MS, async () => {
+      // The shell cannot restart once bash is gone: the app must notice
+      // (it stops restarting and shows the banner) instead of looping.
+      const gone = await run("rm -f /usr/bin/bash /bin/bash; sync; ls /usr/bin/bash /bin/bash 2>&1 | head -1");
+      expect(/No such file/.test(gone.output), `bash still exists: ${JSON.stringify(gone.output)}`);
+      await page.keyboard.type("exit");
+      await page.keyboard.press("Enter");
+      await page.waitForSelector("#banner:not([hidden])", { timeout: 60_000 });
+      expectDialog = true;
+      const loaded = page.waitForEvent("load", { timeout: 60_000 });
+      await page.click("#banner-reset");
+      await loaded;
+      expect(!expectDialog, "no confirm dialog was shown");
+      await boot(async () => {});
+      const r = await run("echo BACK$((1+1))");
+      expect(/^BACK2$/m.test(r.output) && r.status === 0, `after the reset, the shell gives ${JSON.stringify(r.output)}`);
+    });
   }
+
+  await step("IndexedDB fallback (?storage=indexeddb): a file written survives a reload", 2 * BOOT_MS + 3 * COMMAND_MS, async () => {
+    const url = new URL(opts.url);
+    url.searchParams.set("storage", "indexeddb");
+    await boot(() => page.goto(url.href, { waitUntil: "domcontentloaded", timeout: 60_000 }));
+    const storage = await page.evaluate(() => window.oxvm?.linux?.lastStatus?.storage ?? null);
+    expect(storage === "indexeddb", `the engine stores its disk in ${storage}, not IndexedDB`);
+    const w = await run("echo idb-OK > ~/idb.txt; sync");
+    expect(w.status === 0, `writing ~/idb.txt failed (status ${w.status}): ${w.output}`);
+    await boot(() => page.reload({ waitUntil: "domcontentloaded", timeout: 60_000 }));
+    const r = await run("cat ~/idb.txt");
+    expect(/^idb-OK$/m.test(r.output) && r.status === 0, `after the reload, cat gives ${JSON.stringify(r.output)} (status ${r.status})`);
+  });
 }
 
 const failed = results.filter((r) => !r.ok).length;

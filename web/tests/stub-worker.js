@@ -69,7 +69,7 @@ function run(msg) {
   const pid = nextPid++;
   const done = (status) => {
     self.postMessage({ type: 'spawned', id, pid });
-    self.postMessage({ type: 'processCreated', pid, path });
+    self.postMessage({ type: 'processCreated', pid, name: path.split('/').pop() });
     setTimeout(() => self.postMessage({ type: 'exit', id, pid, status }), 10);
   };
   if (path.endsWith('sh') && msg.console) {

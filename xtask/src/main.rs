@@ -99,6 +99,11 @@ fn test() -> Result<(), String> {
     run_checked(cargo().args(["fmt", "--all", "--check"]))?;
     setup::step("cargo clippy");
     run_checked(cargo().args(["clippy", "--workspace", "--all-targets", "--release", "--", "-D", "warnings"]))?;
+    // The browser engine exists only for wasm32 (natively the crate is
+    // empty): lint it, and what it compiles of the other crates, there.
+    setup::ensure_rust_target("wasm32-unknown-unknown")?;
+    setup::step("cargo clippy --target wasm32-unknown-unknown -p oxvm-wasm");
+    run_checked(cargo().args(["clippy", "--release", "--target", "wasm32-unknown-unknown", "-p", "oxvm-wasm", "--", "-D", "warnings"]))?;
     // The Linux-personality tests compare programs of a Debian root
     // filesystem run natively (chroot) and under oxvm.
     // Building it and chrooting into it need root; without root those

@@ -152,16 +152,7 @@ impl<D: BlockDevice> Ext2<D> {
             return Err(Error::Invalid("device too small for an ext2 file system"));
         }
         let l = layout(bs, blocks, opts, first)?;
-        let now = opts.time.unwrap_or_else(|| {
-            #[cfg(not(target_arch = "wasm32"))]
-            {
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as u32).unwrap_or(0)
-            }
-            #[cfg(target_arch = "wasm32")]
-            {
-                0
-            }
-        });
+        let now = opts.time.unwrap_or_else(crate::fs::host_clock);
         let bpg = 8 * bs;
         let lpf_blocks = (16384 / bs).clamp(2, 12);
 

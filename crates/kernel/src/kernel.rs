@@ -108,6 +108,9 @@ pub struct Kernel {
     service: bool,
     /// Top-level processes that exited, for [`Kernel::take_exits`].
     exits: Vec<(Pid, ExitStatus)>,
+    /// Processes created since the host last asked (service mode only;
+    /// the oldest are dropped past a bound), for [`Kernel::take_created`].
+    created: std::collections::VecDeque<(Pid, String)>,
     /// Whether the process being started gets the console as its stdio
     /// (else /dev/null) and controlling terminal.
     spawn_console: bool,
@@ -149,6 +152,7 @@ impl Kernel {
             nice: 0,
             service: false,
             exits: Vec::new(),
+            created: Default::default(),
             spawn_console: true,
         }
     }
@@ -373,6 +377,7 @@ impl Kernel {
             None => crate::fs::procfs::ExecInfo { argv: argv.to_vec(), envp: envp.to_vec(), stack: loaded.sp, ..Default::default() },
         });
         self.processes.insert(pid, process);
+        self.note_created(pid);
         self.tasks.push(Task {
             tid: pid,
             pid,

@@ -283,6 +283,15 @@ pub extern "C" fn oxvm_exits() -> usize {
     list.len()
 }
 
+/// The processes created since the last call, as JSON `[[pid, name]]` in
+/// the result buffer; returns how many.
+#[no_mangle]
+pub extern "C" fn oxvm_created() -> usize {
+    let created = with_machine(|m| m.kernel.take_created()).unwrap_or_default();
+    set_result(serde_json::to_vec(&created).unwrap_or_default());
+    created.len()
+}
+
 fn shell_status(s: ExitStatus) -> i32 {
     s.shell_code()
 }

@@ -92,6 +92,8 @@ export interface CreateOptions {
   wasmUrl?: string | URL;
   /** Guest RAM in MiB (default: the engine's, 1024). */
   memory?: number;
+  /** Where persistent overlays and the chunk cache live: OPFS (the default, with IndexedDB where OPFS is missing) or IndexedDB always. */
+  storage?: 'opfs' | 'indexeddb';
 }
 
 export interface RunOptions {
@@ -148,7 +150,7 @@ export interface CallbackMap {
   diskActivity: (state: ActivityState) => void;
   /** Milliseconds one batch of disk fetches took. */
   diskLatency: (ms: number) => void;
-  processCreated: (proc: { pid: number; path: string }) => void;
+  processCreated: (proc: { pid: number; name: string }) => void;
   /** About 4 times a second while anything changes. */
   status: (status: Status) => void;
   /** A diagnostic line from oxvm itself (without a listener they go to console.warn). */

@@ -316,9 +316,11 @@ export class Linux {
    * Boots a VM. Options: `mounts` (required), `terminal` ({rows, cols}: the
    * console's first size), `workerUrl` and `wasmUrl` (where worker.js and
    * oxvm.wasm are, default: beside this module), `memory` (guest RAM in MiB;
-   * the engine's default otherwise).
+   * the engine's default otherwise), `storage` ("opfs" or "indexeddb": where
+   * persistent overlays and the chunk cache live; default OPFS, falling back
+   * to IndexedDB where OPFS is missing).
    */
-  static async create({ mounts, terminal, workerUrl, wasmUrl, memory } = {}) {
+  static async create({ mounts, terminal, workerUrl, wasmUrl, memory, storage } = {}) {
     if (!globalThis.crossOriginIsolated) {
       throw new Error('oxvm: this page is not cross-origin isolated, so SharedArrayBuffer is missing. '
         + 'Serve it with the headers "Cross-Origin-Opener-Policy: same-origin" and '
@@ -338,6 +340,12 @@ export class Linux {
       config.memory = memory;
     }
     const url = workerUrl ? absoluteUrl(workerUrl, 'workerUrl') : new URL('./worker.js', import.meta.url);
+    if (storage !== undefined) {
+      // Which persistent store the engine's I/O worker uses; the default
+      // is OPFS, with IndexedDB where OPFS is missing.
+      if (storage !== 'opfs' && storage !== 'indexeddb') throw new TypeError('oxvm: storage is "opfs" or "indexeddb"');
+      url.searchParams.set('storage', storage);
+    }
     linux._worker = new Worker(url, { type: 'module', name: 'oxvm' });
     linux._worker.onmessage = (e) => linux._onMessage(e.data);
     linux._worker.onerror = (e) => {
@@ -406,7 +414,7 @@ export class Linux {
         this._emit('diskLatency', msg.ms);
         return;
       case 'processCreated':
-        this._emit('processCreated', { pid: msg.pid, path: msg.path });
+        this._emit('processCreated', { pid: msg.pid, name: msg.name });
         return;
       case 'log':
         this._emit('log', msg.line);

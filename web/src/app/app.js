@@ -547,6 +547,9 @@ async function main() {
         { type: 'sys', path: '/sys' },
       ],
       terminal: { rows: term.rows, cols: term.cols },
+      // ?storage=indexeddb: keep the disk in IndexedDB even where OPFS
+      // exists (the browser tests check that fallback this way).
+      storage: params.get('storage') || undefined,
     });
   } catch (e) {
     showError(`oxvm could not start: ${e.message.replace(/^oxvm: /, '')}`);

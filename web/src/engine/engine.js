@@ -113,6 +113,11 @@ export class Engine {
     return this.#x.oxvm_exits() ? JSON.parse(this.#resultText()) : [];
   }
 
+  // [[pid, name]] of the processes created since the last call.
+  created() {
+    return this.#x.oxvm_created() ? JSON.parse(this.#resultText()) : [];
+  }
+
   input(bytes) {
     this.#withBytes(bytes, (p, n) => this.#x.oxvm_input(p, n));
   }

@@ -309,10 +309,12 @@ class IdbBackend {
   }
 }
 
-export async function browserIo() {
+// storage: "indexeddb" forces the fallback (for tests, and for pages that
+// want it); otherwise OPFS where the browser has it.
+export async function browserIo({ storage } = {}) {
   let backend = null;
   try {
-    backend = await OpfsBackend.open();
+    if (storage !== 'indexeddb') backend = await OpfsBackend.open();
   } catch {
     backend = null;
   }

@@ -5,8 +5,8 @@ import { serveBridge } from './bridge.js';
 import { browserIo } from './io-browser.js';
 
 self.onmessage = async (e) => {
-  const { port, sab } = e.data;
-  const io = await browserIo();
+  const { port, sab, storage } = e.data;
+  const io = await browserIo({ storage });
   serveBridge(port, sab, io.handler);
   self.postMessage({ type: 'ready', storage: io.kind });
 };

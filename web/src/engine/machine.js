@@ -135,7 +135,6 @@ export class Machine {
     }
     this.runs.set(pid, m.id);
     this.post({ type: 'spawned', id: m.id, pid });
-    this.post({ type: 'processCreated', pid, path: m.path });
     this.#schedule(0);
   }
 
@@ -202,6 +201,7 @@ export class Machine {
   }
 
   #reap() {
+    for (const [pid, name] of this.engine.created()) this.post({ type: 'processCreated', pid, name });
     for (const [pid, status] of this.engine.exits()) {
       const id = this.runs.get(pid);
       if (id === undefined) continue;

@@ -41,7 +41,8 @@ if (isolated) {
     queued = null;
   };
   ioWorker.onerror = (e) => self.postMessage({ type: 'fatal', message: `the I/O worker failed: ${e.message}` });
-  ioWorker.postMessage({ port: channel.port2, sab }, [channel.port2]);
+  const storage = new URL(self.location.href).searchParams.get('storage');
+  ioWorker.postMessage({ port: channel.port2, sab, storage }, [channel.port2]);
 }
 
 self.onmessage = (e) => {

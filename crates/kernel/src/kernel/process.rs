@@ -237,6 +237,7 @@ impl Kernel {
                 child.vfork_parent = Some(self.tasks[ti].tid);
             }
             self.processes.insert(tid, child);
+            self.note_created(tid);
             self.tty_groups_changed();
             tid
         };

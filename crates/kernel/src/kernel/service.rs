@@ -28,6 +28,28 @@ impl Kernel {
         std::mem::take(&mut self.exits)
     }
 
+    /// The processes created since the last call (pid, command name), for
+    /// the host's process-creation callback.
+    pub fn take_created(&mut self) -> Vec<(Pid, String)> {
+        self.created.drain(..).collect()
+    }
+
+    pub(super) fn note_created(&mut self, pid: Pid) {
+        /// A host that never asks must not make the list grow forever.
+        const KEEP: usize = 256;
+        if !self.service {
+            return;
+        }
+        if self.created.len() == KEEP {
+            self.created.pop_front();
+        }
+        let name = self.processes.get(&pid).map(|p| {
+            let n = &p.prctl.name;
+            String::from_utf8_lossy(&n[..n.iter().position(|&b| b == 0).unwrap_or(n.len())]).into_owned()
+        });
+        self.created.push_back((pid, name.unwrap_or_default()));
+    }
+
     /// Whether any guest task is still alive.
     pub fn has_tasks(&self) -> bool {
         !self.tasks.is_empty()
