@@ -42,17 +42,17 @@ async function exists(p) {
   try { await access(p); return true; } catch { return false; }
 }
 
-let worker = opts.worker ? resolve(opts.worker) : join(src, 'engine', 'worker.js');
-if (!opts.worker && !(await exists(worker))) {
-  console.warn('build.mjs: src/engine/worker.js is missing; using a placeholder engine that refuses to boot');
-  worker = join(src, 'engine', 'worker-placeholder.js');
+const worker = opts.worker ? resolve(opts.worker) : join(src, 'engine', 'worker.js');
+if (!(await exists(worker))) {
+  console.error(`build.mjs: ${worker} is missing`);
+  process.exit(1);
 }
 // Workers that the engine's worker starts itself (an I/O worker, say, with
 // `new Worker(new URL('./io-worker.js', import.meta.url), {type: 'module'})`):
 // every other src/engine/*worker*.js is bundled to a file of the same name
 // beside worker.js, where that URL points.
 const nestedWorkers = (await readdir(join(src, 'engine')))
-  .filter((f) => /worker.*\.js$/.test(f) && f !== 'worker.js' && f !== 'worker-placeholder.js')
+  .filter((f) => /worker.*\.js$/.test(f) && f !== 'worker.js')
   .sort();
 
 // `import css from 'oxvm:xterm-css'` gives xterm.js's stylesheet as a string

@@ -38,7 +38,7 @@ if (build.status !== 0) {
   console.error('app-smoke: the build failed');
   process.exit(1);
 }
-await copyFile(join(web, 'src', 'engine', 'worker-placeholder.js'), join(out, 'placeholder-worker.js'));
+await copyFile(join(web, 'tests', 'refusing-worker.js'), join(out, 'placeholder-worker.js'));
 await writeFile(join(out, 'fail-config.json'), JSON.stringify({ cmd: '/nonexistent/shell' }));
 await writeFile(join(out, 'quick-config.json'), JSON.stringify({ cmd: '/bin/false-fast', args: [] }));
 

@@ -1,6 +1,8 @@
 //! `cargo xtask bench cpu`: the same static programs natively, under
-//! `qemu-x86_64` and under oxvm's interpreter, side by side in one run,
-//! reported as ratios to native. Times are the best of several runs, which
+//! `qemu-x86_64`, under oxvm's interpreter (native build) and under the
+//! same interpreter built for the browser (wasm32, run by Node's V8 through
+//! the web app's own engine host), side by side in one run, reported as
+//! ratios to native (and wasm to the native interpreter). Times are the best of several runs, which
 //! is the least noisy figure on a shared machine.
 
 use std::path::{Path, PathBuf};
@@ -28,8 +30,24 @@ fn cpu() -> Result<(), String> {
     if programs.is_empty() {
         return Err("no benchmark programs found in tests/asm/bench".into());
     }
-    setup::step(&format!("running each workload {RUNS} times natively, under qemu-x86_64 and under oxvm"));
-    println!("{:<16} {:>10} {:>10} {:>8} {:>10} {:>8}", "workload", "native s", "qemu s", "qemu x", "oxvm s", "oxvm x");
+    // The browser build runs the same programs from an ext2 image of
+    // theirs (the engine in wasm has no host directories).
+    crate::web::build_web(&crate::web::dist_dir())?;
+    crate::web::ensure_node()?;
+    let image = root().join("target/bench/programs.img");
+    let _ = std::fs::remove_file(&image);
+    let staging = root().join("target/bench-image");
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(|e| format!("{}: {e}", staging.display()))?;
+    for p in &programs {
+        std::fs::copy(p, staging.join(p.file_name().unwrap_or_default())).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    run_checked(Command::new(&oxvm).args(["image", "build", "--from"]).arg(&staging).arg("--out").arg(&image).args(["--size", "auto"]))?;
+    setup::step(&format!("running each workload {RUNS} times natively, under qemu-x86_64, under oxvm and under oxvm's wasm on Node"));
+    println!(
+        "{:<12} {:>9} {:>9} {:>7} {:>9} {:>7} {:>9} {:>7} {:>11}",
+        "workload", "native s", "qemu s", "qemu x", "oxvm s", "oxvm x", "wasm s", "wasm x", "wasm/oxvm"
+    );
     for prog in &programs {
         let name = prog.file_stem().unwrap_or_default().to_string_lossy().into_owned();
         let native = time(&mut Command::new(prog), None)?;
@@ -39,17 +57,26 @@ fn cpu() -> Result<(), String> {
         let mut o = Command::new(&oxvm);
         o.args(["run", "--"]).arg(prog);
         let ox = time(&mut o, Some(&native.1))?;
+        let mut w = Command::new("node");
+        w.arg(root().join("web/node/run.js")).arg("--wasm").arg(crate::web::dist_wasm()).arg("--image").arg(&image);
+        w.arg("--").arg(format!("/{}", prog.file_name().unwrap_or_default().to_string_lossy()));
+        let wasm = time(&mut w, Some(&native.1))?;
         let n = native.0.as_secs_f64();
+        let (q, o, w) = (qemu.0.as_secs_f64(), ox.0.as_secs_f64(), wasm.0.as_secs_f64());
         println!(
-            "{:<16} {:>10.3} {:>10.3} {:>7.1}x {:>10.3} {:>7.1}x",
+            "{:<12} {:>9.3} {:>9.3} {:>6.1}x {:>9.3} {:>6.1}x {:>9.3} {:>6.1}x {:>10.2}x",
             name,
             n,
-            qemu.0.as_secs_f64(),
-            qemu.0.as_secs_f64() / n,
-            ox.0.as_secs_f64(),
-            ox.0.as_secs_f64() / n
+            q,
+            q / n,
+            o,
+            o / n,
+            w,
+            w / n,
+            w / o
         );
     }
+    println!("(wasm times include starting Node and compiling oxvm.wasm, about 0.3 s)");
     Ok(())
 }
 

@@ -352,7 +352,12 @@ pub fn browser_tests(rootfs: Option<&Path>) -> Result<(), String> {
             .current_dir(root()),
     );
     drop(server);
-    result
+    result?;
+    // The app's own checks against a stand-in engine: the service worker
+    // isolating a page served without headers, touch layout, copy and
+    // paste, downloads, the API's argument checks.
+    setup::step("web app checks (web/tests/app-smoke.mjs)");
+    run_checked(Command::new("node").arg(web_src().join("tests/app-smoke.mjs")).env("OXVM_BIN", &oxvm).current_dir(root()))
 }
 
 /// `cargo xtask test-browser`: just the browser tests.

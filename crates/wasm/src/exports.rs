@@ -109,6 +109,9 @@ struct MountConfig {
     /// For "dir": the most bytes its files may hold (default 256 MiB).
     #[serde(default)]
     size: Option<u64>,
+    /// For "ext2": the image, as the root's `disk`.
+    #[serde(default)]
+    disk: Option<DiskConfig>,
 }
 
 /// Boot from a JSON config (see `web/src/engine/PROTOCOL.md`): open the
@@ -139,9 +142,25 @@ pub unsafe extern "C" fn oxvm_boot(ptr: *const u8, len: usize) -> i32 {
     kernel.set_memory_limit(cfg.memory.saturating_mul(1 << 20));
     kernel.set_image_root(fs);
     for m in &cfg.mounts {
-        let r = match m.kind.as_str() {
-            "dir" => kernel.mount_tmpfs(m.path.as_bytes(), m.size.unwrap_or(256 << 20)),
-            other => return fail(format_args!("mount type {other:?} at {}: the engine mounts only \"dir\" (in-memory files)", m.path)),
+        let r = match (m.kind.as_str(), &m.disk) {
+            ("dir", _) => kernel.mount_tmpfs(m.path.as_bytes(), m.size.unwrap_or(256 << 20)),
+            ("ext2", Some(d)) => {
+                let opened = match open_disk(d) {
+                    Ok(o) => o,
+                    Err(e) => return fail(format_args!("the ext2 mount at {}: {e}", m.path)),
+                };
+                match oxvm_ext2::Ext2::open(opened.device) {
+                    Ok(fs) => kernel.mount_image(m.path.as_bytes(), fs),
+                    Err(e) => return fail(format_args!("the ext2 mount at {}: {}: not a usable ext2 image: {e}", m.path, d.url)),
+                }
+            }
+            ("ext2", None) => return fail(format_args!("the ext2 mount at {} names no disk", m.path)),
+            (other, _) => {
+                return fail(format_args!(
+                    "mount type {other:?} at {}: the engine mounts \"ext2\" images and \"dir\" (in-memory files)",
+                    m.path
+                ))
+            }
         };
         if let Err(e) = r {
             return fail(format_args!("mounting {} at {}: {}", m.kind, m.path, e.text()));

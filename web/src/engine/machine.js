@@ -103,7 +103,9 @@ export class Machine {
     });
     const info = this.engine.boot({
       disk: config.disk,
-      mounts: (config.mounts || []).filter((x) => x.type === 'dir').map(({ type, path, size }) => ({ type, path, size })),
+      // Files of "dir" mounts are written after the boot; the engine
+      // refuses types it does not know.
+      mounts: (config.mounts || []).map(({ type, path, size, disk }) => ({ type, path, size, disk: disk && this.#absolute(disk, config) })),
       terminal: config.terminal || null,
       memory: config.memory || 1024,
     });
@@ -115,6 +117,11 @@ export class Machine {
     }
     this.post({ type: 'booted', id: m.id, info });
     this.#status(true);
+  }
+
+  // A disk's URL made absolute (relative URLs are the page's).
+  #absolute(disk, config) {
+    return { ...disk, url: new URL(disk.url, config.base || globalThis.location?.href).href };
   }
 
   #run(m) {

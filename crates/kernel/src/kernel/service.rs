@@ -96,6 +96,40 @@ impl Kernel {
         Ok(())
     }
 
+    /// Mount another ext2 image on the directory `path` (the page's extra
+    /// ext2 mounts). It is written back with the root's (sync, the
+    /// periodic writeback, shutdown). Only before the first program
+    /// starts: EBUSY after.
+    pub fn mount_image(&mut self, path: &[u8], fs: oxvm_ext2::Ext2<crate::fs::ext2fs::Device>) -> Result<(), Errno> {
+        self.proc_note_time();
+        let at = {
+            let fs = self.fs_context(b"/", Creds::default());
+            fs.resolve(&fs.root, path, true)?.inode().clone()
+        };
+        if at.kind() != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        // vda is the root; vdb, vdc... the others, as a VM's disks.
+        let n = u32::try_from(self.vfs.disks.len()).unwrap_or(u32::MAX);
+        let (major, minor) = crate::fs::ext2fs::IMAGE_DEV;
+        let dev = crate::vfs::makedev(major, minor.saturating_add(n.saturating_mul(16)));
+        let m = crate::fs::ext2fs::Ext2Mount::new(fs, dev, self.procfs.clone());
+        let vfs = std::rc::Rc::get_mut(&mut self.vfs).ok_or(Errno::EBUSY)?;
+        vfs.disks.push(m.clone());
+        vfs.mount(&at, m.root());
+        let letter = char::from(b'a' + u8::try_from(n.min(25)).unwrap_or(25));
+        let mut table = self.procfs.mounts();
+        table.push(crate::fs::procfs::MountEntry {
+            source: format!("/dev/vd{letter}"),
+            target: String::from_utf8_lossy(path).into_owned(),
+            fstype: "ext2".into(),
+            options: "rw,relatime".into(),
+            dev,
+        });
+        self.procfs.set_mounts(table);
+        Ok(())
+    }
+
     /// Descriptors 0, 1 and 2 on /dev/null.
     pub(super) fn null_files(&mut self) -> FdTable {
         let mut t = FdTable::default();
