@@ -353,11 +353,48 @@ pub fn browser_tests(rootfs: Option<&Path>) -> Result<(), String> {
     );
     drop(server);
     result?;
+    plain_host_boot(&site, &artifacts.join("no-headers"), chromium)?;
     // The app's own checks against a stand-in engine: the service worker
     // isolating a page served without headers, touch layout, copy and
     // paste, downloads, the API's argument checks.
     setup::step("web app checks (web/tests/app-smoke.mjs)");
     run_checked(Command::new("node").arg(web_src().join("tests/app-smoke.mjs")).env("OXVM_BIN", &oxvm).current_dir(root()))
+}
+
+/// The test site on a static server that sends no isolation headers
+/// (Python's http.server, as GitHub Pages sends none): the app's service
+/// worker must make the page cross-origin isolated, and the engine boot.
+fn plain_host_boot(site: &Path, artifacts: &Path, chromium: &Path) -> Result<(), String> {
+    setup::ensure_debian_packages(&[("python3", "python3")])?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| format!("no free port: {e}"))?.port();
+    let child = Command::new("python3")
+        .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory"])
+        .arg(site)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start python3 -m http.server: {e}"))?;
+    let server = Server { child, url: format!("http://127.0.0.1:{port}/") };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if std::time::Instant::now() > deadline {
+            return Err(format!("python3 -m http.server did not listen on port {port}"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    setup::step(&format!("browser test on a host without isolation headers: {} (the service worker isolates the page)", server.url));
+    run_checked(
+        Command::new("node")
+            .arg(web_src().join("tests/e2e.mjs"))
+            .arg("--boot-only")
+            .arg("--url")
+            .arg(format!("{}?config=test-config.json", server.url))
+            .arg("--artifacts")
+            .arg(artifacts)
+            .arg("--chromium")
+            .arg(chromium)
+            .current_dir(root()),
+    )
 }
 
 /// `cargo xtask test-browser`: just the browser tests.
