@@ -408,8 +408,9 @@ impl WebMount {
     }
 
     /// Make ranges `need` of file `idx` cached, fetching those missing
-    /// plus `ahead` more ranges after them in one batch. An error when a
-    /// needed one could not be had.
+    /// plus `ahead` more ranges after them in one batch. An error when the
+    /// first one could not be had (a later one failing shows when the
+    /// reader gets to it).
     fn ensure(&self, idx: usize, need: Range<u64>, ahead: u64) -> Result<()> {
         let size = self.nodes[idx].size;
         let ranges = size.div_ceil(RANGE);
@@ -447,7 +448,7 @@ impl WebMount {
                     self.cache.borrow_mut().insert((idx, *k), body.into());
                 }
                 Err(e) => {
-                    if need.contains(k) && failed.is_none() {
+                    if *k == need.start {
                         failed = Some(format!("{url}: {e}"));
                     }
                 }
@@ -462,7 +463,8 @@ impl WebMount {
     }
 
     /// Read file `idx` at `off` into `buf`; `seq` is the last range this
-    /// reader read (for readahead).
+    /// reader read (for readahead). A failure after some bytes is a short
+    /// read, as on Linux.
     fn read(&self, idx: usize, off: u64, buf: &mut [u8], seq: &Cell<Option<u64>>) -> Result<usize> {
         let size = self.nodes[idx].size;
         if off >= size || buf.is_empty() {
@@ -471,37 +473,41 @@ impl WebMount {
         let end = off.saturating_add(buf.len() as u64).min(size);
         let limit = self.batch_limit();
         let mut pos = off;
+        let short = |pos: u64, e: Errno| if pos > off { Ok((pos - off) as usize) } else { Err(e) };
         while pos < end {
-            let first = pos / RANGE;
-            let last = ((end - 1) / RANGE).min(first + limit - 1);
-            let sequential = first == 0 || seq.get().is_some_and(|s| s + 1 == first || s == first);
-            let cached = {
-                let cache = self.cache.borrow();
-                (first..=last).all(|k| cache.contains((idx, k)))
-            };
-            if cached {
-                let mut st = self.stats.get();
-                st.hits += 1;
-                self.stats.set(st);
-            } else if let Err(e) = self.ensure(idx, first..last + 1, if sequential { READAHEAD } else { 0 }) {
-                // Linux's partial read: what was read before the failure.
-                return if pos > off { Ok((pos - off) as usize) } else { Err(e) };
-            }
-            for k in first..=last {
-                let Some(data) = self.cache.borrow_mut().get((idx, k)) else {
-                    return if pos > off { Ok((pos - off) as usize) } else { Err(Errno::EIO) };
-                };
-                let r = self.range_of(idx, k);
-                let from = (pos - r.start) as usize;
-                let n = ((end.min(r.end) - pos) as usize).min(data.len().saturating_sub(from));
-                if n == 0 {
-                    return Err(Errno::EIO);
+            let k = pos / RANGE;
+            let cached = self.cache.borrow_mut().get((idx, k));
+            let data = match cached {
+                Some(d) => {
+                    let mut st = self.stats.get();
+                    st.hits += 1;
+                    self.stats.set(st);
+                    d
                 }
-                let at = (pos - off) as usize;
-                buf[at..at + n].copy_from_slice(&data[from..from + n]);
-                pos += n as u64;
+                None => {
+                    // The ranges this read still needs go in one batch,
+                    // with readahead for a sequential reader.
+                    let last = ((end - 1) / RANGE).min(k + limit - 1);
+                    let sequential = k == 0 || seq.get().is_some_and(|s| s + 1 == k || s == k);
+                    if let Err(e) = self.ensure(idx, k..last + 1, if sequential { READAHEAD } else { 0 }) {
+                        return short(pos, e);
+                    }
+                    match self.cache.borrow_mut().get((idx, k)) {
+                        Some(d) => d,
+                        None => return short(pos, Errno::EIO),
+                    }
+                }
+            };
+            let r = self.range_of(idx, k);
+            let from = (pos - r.start) as usize;
+            let n = ((end.min(r.end) - pos) as usize).min(data.len().saturating_sub(from));
+            if n == 0 {
+                return short(pos, Errno::EIO);
             }
-            seq.set(Some(last));
+            let at = (pos - off) as usize;
+            buf[at..at + n].copy_from_slice(&data[from..from + n]);
+            pos += n as u64;
+            seq.set(Some(k));
         }
         Ok((pos - off) as usize)
     }
