@@ -346,7 +346,10 @@ fn run_guest(
             eprintln!("oxvm: {n} instructions in {t:.3} s ({:.1} MIPS)", n as f64 / t / 1e6);
             for m in kernel.web_mounts() {
                 let s = m.stats();
-                eprintln!("oxvm: web directory: {} round trips, {} requests, {} bytes fetched, {} cache hits", s.batches, s.requests, s.bytes, s.hits);
+                eprintln!(
+                    "oxvm: web directory: {} round trips, {} requests, {} bytes fetched, {} cache hits",
+                    s.batches, s.requests, s.bytes, s.hits
+                );
             }
             for s in kernel.disk_stats() {
                 eprintln!(

@@ -124,7 +124,16 @@ struct Node {
 
 impl Node {
     fn dir(url_path: String) -> Node {
-        Node { kind: FileType::Directory, mode: 0o755, size: 0, mtime: 0, target: Vec::new(), children: BTreeMap::new(), url_path, listed: false }
+        Node {
+            kind: FileType::Directory,
+            mode: 0o755,
+            size: 0,
+            mtime: 0,
+            target: Vec::new(),
+            children: BTreeMap::new(),
+            url_path,
+            listed: false,
+        }
     }
 }
 
@@ -376,7 +385,9 @@ impl WebMount {
         let size = node.size;
         match resp.status {
             206 => match resp.content_range.as_deref().and_then(parse_content_range) {
-                Some((_, Some(total))) if total != size => return Err(format!("the file has {total} bytes on the server, the index says {size}")),
+                Some((_, Some(total))) if total != size => {
+                    return Err(format!("the file has {total} bytes on the server, the index says {size}"))
+                }
                 Some((r, _)) if r == *range && resp.body.len() as u64 == range.end - range.start => {}
                 _ => {
                     return Err(format!(
@@ -391,7 +402,12 @@ impl WebMount {
             // A server ignoring ranges: fine when the whole file is what
             // was asked for.
             200 if *range == (0..size) && resp.body.len() as u64 == size => {}
-            200 => return Err(format!("the server sent the whole file ({} bytes) for a range request: it does not support ranges", resp.body.len())),
+            200 => {
+                return Err(format!(
+                    "the server sent the whole file ({} bytes) for a range request: it does not support ranges",
+                    resp.body.len()
+                ))
+            }
             s => return Err(format!("HTTP status {s}")),
         }
         if let Some(v) = resp.validator {

@@ -39,7 +39,9 @@ impl Fetcher for Mock {
                 let validator = Some(etag.clone());
                 let len = data.len() as u64;
                 match &r.range {
-                    Some(_) if *self.no_ranges.lock().unwrap() => Ok(FetchResponse { status: 200, body: data.clone(), validator, content_range: None }),
+                    Some(_) if *self.no_ranges.lock().unwrap() => {
+                        Ok(FetchResponse { status: 200, body: data.clone(), validator, content_range: None })
+                    }
                     Some(g) if g.start < len => {
                         let end = g.end.min(len);
                         Ok(FetchResponse {
