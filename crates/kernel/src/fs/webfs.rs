@@ -277,17 +277,21 @@ pub struct WebStats {
     pub hits: u64,
 }
 
+/// A cached range: (node, range number).
+type RangeKey = (usize, u64);
+
 /// The cached ranges, least recently used first out.
 struct RangeCache {
     cap: u64,
     used: u64,
     tick: u64,
-    map: HashMap<(usize, u64), (Rc<[u8]>, u64)>,
-    lru: BTreeMap<u64, (usize, u64)>,
+    /// Each range's bytes and last use.
+    map: HashMap<RangeKey, (Rc<[u8]>, u64)>,
+    lru: BTreeMap<u64, RangeKey>,
 }
 
 impl RangeCache {
-    fn get(&mut self, key: (usize, u64)) -> Option<Rc<[u8]>> {
+    fn get(&mut self, key: RangeKey) -> Option<Rc<[u8]>> {
         self.tick += 1;
         let tick = self.tick;
         let (data, t) = self.map.get_mut(&key)?;
@@ -297,11 +301,11 @@ impl RangeCache {
         Some(data.clone())
     }
 
-    fn contains(&self, key: (usize, u64)) -> bool {
+    fn contains(&self, key: RangeKey) -> bool {
         self.map.contains_key(&key)
     }
 
-    fn insert(&mut self, key: (usize, u64), data: Rc<[u8]>) {
+    fn insert(&mut self, key: RangeKey, data: Rc<[u8]>) {
         if let Some((old, t)) = self.map.remove(&key) {
             self.used -= old.len() as u64;
             self.lru.remove(&t);
