@@ -139,8 +139,13 @@ fn a_served_directory_reads_like_the_host_sees_it() {
     assert_eq!(err.matches("Read-only file system").count(), 8, "{err}");
     assert!(err.contains("/mnt/nope: No such file or directory"), "{err}");
     assert_eq!(text(&o.stdout), format!("{} /mnt webfs ro,nosuid,nodev,relatime 0 0\n", server.url));
-    let o = guest(&server.url, "stat -f -c %T /mnt; test -w /mnt/hello.txt; cat /mnt/hello.txt > /dev/null && echo still-there");
-    assert!(text(&o.stdout).ends_with("still-there\n"), "{}", text(&o.stdout));
+    // access(W_OK) says so too (EROFS), even to root; reading is fine.
+    let o = guest(
+        &server.url,
+        "test -w /mnt/hello.txt; echo w $?; test -w /mnt/sub; echo w $?; test -r /mnt/hello.txt; echo r $?; \
+         python3 -c 'import os\ntry: os.access(\"/mnt/big.bin\", os.W_OK, effective_ids=False) or print(\"no\")\nexcept OSError as e: print(e)'",
+    );
+    assert_eq!(text(&o.stdout), "w 1\nw 1\nr 0\nno\n", "{}", text(&o.stderr));
 }
 
 #[test]
