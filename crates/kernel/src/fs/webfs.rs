@@ -31,7 +31,8 @@ use crate::vfs::{DirEntry, FileOps, FileType, Inode, InodeRef, Io, PathOnly, Res
 /// The unit of fetching and caching.
 pub const RANGE: u64 = 128 << 10;
 /// Ranges fetched beyond the one a sequential reader needs, in the same
-/// batch.
+/// batch, at first: the window doubles at each further sequential miss, up
+/// to a whole batch.
 pub const READAHEAD: u64 = 4;
 /// The most ranges one batch asks for (a large read or an mmap hint).
 pub const MAX_BATCH: u64 = 32;
@@ -384,9 +385,12 @@ impl WebMount {
     }
 
     /// Check an answer to the request for `range` of file `idx`; its body.
-    fn accept(&self, idx: usize, range: &Range<u64>, resp: FetchResponse) -> std::result::Result<Vec<u8>, String> {
+    /// None: the whole file was asked for.
+    fn accept(&self, idx: usize, range: Option<&Range<u64>>, resp: FetchResponse) -> std::result::Result<Vec<u8>, String> {
         let node = &self.nodes[idx];
         let size = node.size;
+        let whole = 0..size;
+        let range = range.unwrap_or(&whole);
         match resp.status {
             206 => match resp.content_range.as_deref().and_then(parse_content_range) {
                 Some((_, Some(total))) if total != size => {
@@ -405,7 +409,8 @@ impl WebMount {
             },
             // A server ignoring ranges: fine when the whole file is what
             // was asked for.
-            200 if *range == (0..size) && resp.body.len() as u64 == size => {}
+            200 if *range == whole && resp.body.len() as u64 == size => {}
+            200 if *range == whole => return Err(format!("the file has {} bytes on the server, the index says {size}", resp.body.len())),
             200 => {
                 return Err(format!(
                     "the server sent the whole file ({} bytes) for a range request: it does not support ranges",
@@ -448,7 +453,10 @@ impl WebMount {
             .iter()
             .map(|&k| {
                 let r = self.range_of(idx, k);
-                FetchRequest { url: url.clone(), max_len: r.end - r.start, range: Some(r) }
+                // A file of one range is fetched whole, with a plain GET:
+                // any server answers that, ranges or not.
+                let range = (r != (0..size)).then_some(r.clone());
+                FetchRequest { url: url.clone(), max_len: r.end - r.start, range }
             })
             .collect();
         let results = fetch_exact(&*self.fetcher, &requests);
@@ -457,9 +465,8 @@ impl WebMount {
         st.requests += requests.len() as u64;
         let mut failed = None;
         for ((k, req), result) in missing.iter().zip(&requests).zip(results) {
-            let range = req.range.clone().unwrap_or_default();
             let body = match result {
-                Ok(resp) => self.accept(idx, &range, resp),
+                Ok(resp) => self.accept(idx, req.range.as_ref(), resp),
                 Err(e) => Err(e.to_string()),
             };
             match body {
@@ -482,10 +489,10 @@ impl WebMount {
         Ok(())
     }
 
-    /// Read file `idx` at `off` into `buf`; `seq` is the last range this
-    /// reader read (for readahead). A failure after some bytes is a short
+    /// Read file `idx` at `off` into `buf`; `seq` is where this reader
+    /// was (for readahead). A failure after some bytes is a short
     /// read, as on Linux.
-    fn read(&self, idx: usize, off: u64, buf: &mut [u8], seq: &Cell<Option<u64>>) -> Result<usize> {
+    fn read(&self, idx: usize, off: u64, buf: &mut [u8], seq: &Reader) -> Result<usize> {
         let size = self.nodes[idx].size;
         if off >= size || buf.is_empty() {
             return Ok(0);
@@ -508,8 +515,14 @@ impl WebMount {
                     // The ranges this read still needs go in one batch,
                     // with readahead for a sequential reader.
                     let last = ((end - 1) / RANGE).min(k + limit - 1);
-                    let sequential = k == 0 || seq.get().is_some_and(|s| s + 1 == k || s == k);
-                    if let Err(e) = self.ensure(idx, k..last + 1, if sequential { READAHEAD } else { 0 }) {
+                    let sequential = k == 0 || seq.last.get().is_some_and(|s| s + 1 == k || s == k);
+                    let ahead = match (sequential, seq.window.get()) {
+                        (false, _) => 0,
+                        (true, 0) => READAHEAD,
+                        (true, w) => (w * 2).min(limit),
+                    };
+                    seq.window.set(ahead);
+                    if let Err(e) = self.ensure(idx, k..last + 1, ahead) {
                         return short(pos, e);
                     }
                     match self.cache.borrow_mut().get((idx, k)) {
@@ -527,7 +540,7 @@ impl WebMount {
             let at = (pos - off) as usize;
             buf[at..at + n].copy_from_slice(&data[from..from + n]);
             pos += n as u64;
-            seq.set(Some(k));
+            seq.last.set(Some(k));
         }
         Ok((pos - off) as usize)
     }
@@ -656,7 +669,9 @@ impl Inode for WebInode {
                 Ok(Rc::new(WebDir { m: self.m.clone(), entries }))
             }
             FileType::Regular if writes => Err(Errno::EROFS),
-            FileType::Regular => Ok(Rc::new(WebFile { m: self.m.clone(), idx: self.idx, seq: Cell::new(None), page_seq: Cell::new(None) })),
+            FileType::Regular => {
+                Ok(Rc::new(WebFile { m: self.m.clone(), idx: self.idx, seq: Reader::default(), page_seq: Reader::default() }))
+            }
             _ => Err(Errno::ELOOP),
         }
     }
@@ -728,13 +743,21 @@ impl FileOps for WebDir {
     }
 }
 
+/// Where a reader was: the last range it read and its readahead window
+/// (0: none yet).
+#[derive(Default)]
+struct Reader {
+    last: Cell<Option<u64>>,
+    window: Cell<u64>,
+}
+
 /// An open file: the mount, the node, and where this reader (and its
 /// mappings) last read, for readahead.
 struct WebFile {
     m: Rc<WebMount>,
     idx: usize,
-    seq: Cell<Option<u64>>,
-    page_seq: Cell<Option<u64>>,
+    seq: Reader,
+    page_seq: Reader,
 }
 
 impl FileOps for WebFile {

@@ -312,3 +312,26 @@ fn index_round_trip() {
     assert_eq!(serde_json::from_str::<Index>(&json).unwrap(), idx);
     assert!(WebMount::new("http://h", json.as_bytes(), Arc::new(Mock::default()), DEFAULT_CACHE_BYTES).is_ok());
 }
+
+#[test]
+fn the_readahead_window_grows_and_small_files_are_fetched_whole() {
+    let mock = Arc::new(Mock::default());
+    mock.put("huge", &pattern(8 << 20), "\"h\"");
+    mock.put("small", b"tiny", "\"t\"");
+    let index = r#"{"version":1,"entries":[{"path":"huge","type":"file","size":8388608},{"path":"small","type":"file","size":4}]}"#;
+    let m = WebMount::new("http://h/d", index.as_bytes(), mock.clone(), DEFAULT_CACHE_BYTES).unwrap();
+    let f = m.root().lookup(b"huge").unwrap().open(0).unwrap();
+    assert_eq!(read_all(&f, 65536).unwrap(), pattern(8 << 20));
+    // 64 ranges: 1+4, then 1+8, 1+16, then a whole batch, then the last.
+    assert_eq!(mock.batches().iter().map(Vec::len).collect::<Vec<_>>(), [5, 9, 17, 32, 1]);
+    let s = m.root().lookup(b"small").unwrap().open(0).unwrap();
+    assert_eq!(read_all(&s, 100).unwrap(), b"tiny");
+    let last = mock.batches().pop().unwrap();
+    assert_eq!((last[0].range.clone(), last[0].max_len), (None, 4), "one plain GET");
+    // A plain GET's body of another size is refused.
+    let (mock, m, root) = mount(DEFAULT_CACHE_BYTES);
+    mock.put("a/b.txt", b"hello, longer\n", "\"v1\"");
+    let b = root.lookup(b"a").unwrap().lookup(b"b.txt").unwrap().open(0).unwrap();
+    assert_eq!(read_all(&b, 10), Err(Errno::EIO));
+    assert!(m.last_error().unwrap().contains("the index says 6"), "{:?}", m.last_error());
+}
