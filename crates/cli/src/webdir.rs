@@ -132,7 +132,12 @@ pub fn mount_all(kernel: &mut Kernel, dirs: &[(String, String)]) -> Result<(), S
         if resp.status != 200 {
             return Err(format!("--web-dir {path}={url}: {index_url}: HTTP status {}", resp.status));
         }
-        kernel.mount_web_checked(path.as_bytes(), url, &resp.body, fetcher.clone()).map_err(|e| format!("--web-dir {path}={url}: {e}"))?;
+        kernel.mount_web_checked(path.as_bytes(), url, &resp.body, fetcher.clone()).map_err(|e| match e {
+            oxvm_kernel::WebMountError::Errno(_) => {
+                format!("--web-dir {path}={url}: {path}: {e} (the mount point must be a directory in the guest)")
+            }
+            oxvm_kernel::WebMountError::Index(_) => format!("--web-dir {path}={url}: {e}"),
+        })?;
     }
     Ok(())
 }

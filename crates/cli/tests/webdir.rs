@@ -193,6 +193,17 @@ fn bad_web_directories_are_refused_at_start() {
     let o = oxvm(&["run", "--root", root, "--web-dir", &web_file, "--", "/bin/true"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("Not a directory"), "{}", text(&o.stderr));
+    let web_none = format!("/no-such-dir={}", server.url);
+    let o = oxvm(&["run", "--root", root, "--web-dir", &web_none, "--", "/bin/true"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("/no-such-dir: No such file or directory (the mount point must be a directory"),
+        "{}",
+        text(&o.stderr)
+    );
+    // And a good one next to it works.
+    let o = oxvm(&["run", "--root", root, "--web-dir", &web, "--", "/bin/ls", "/mnt"]);
+    assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), String::new()), "{}", text(&o.stderr));
     // Malformed arguments.
     for bad in ["mnt=http://x", "/mnt", "/mnt=ftp://x"] {
         let o = oxvm(&["run", "--root", root, "--web-dir", bad, "--", "/bin/true"]);
