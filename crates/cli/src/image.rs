@@ -28,6 +28,16 @@ enum ImageCommand {
     Cat(LookArgs),
     /// Copy a tree out of an image into a new host directory.
     Unpack(UnpackArgs),
+    /// Write DIR/index.json describing the tree under DIR (files,
+    /// directories, symlinks), to serve DIR as a web directory
+    /// (`oxvm run --web-dir GUEST_PATH=URL`).
+    Index(IndexArgs),
+}
+
+#[derive(Args)]
+struct IndexArgs {
+    /// The directory to describe.
+    dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -154,6 +164,7 @@ pub fn run(args: ImageArgs) -> i32 {
         ImageCommand::Publish(p) => publish_cmd(p),
         ImageCommand::Ls(l) => look(&l.image, |fs| oxvm_image::inspect::list(fs, l.path.as_bytes(), &mut std::io::stdout().lock())),
         ImageCommand::Cat(c) => look(&c.image, |fs| oxvm_image::inspect::cat(fs, c.path.as_bytes(), &mut std::io::stdout().lock())),
+        ImageCommand::Index(i) => crate::webdir::index_cmd(&i.dir),
         ImageCommand::Unpack(u) => look(&u.image, |fs| {
             let s = oxvm_image::inspect::unpack(fs, u.path.as_bytes(), &u.out)?;
             println!(

@@ -6,6 +6,7 @@ mod image;
 mod run;
 mod serve;
 mod terminal;
+mod webdir;
 
 use clap::{Parser, Subcommand};
 

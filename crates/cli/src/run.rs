@@ -41,6 +41,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", requires = "image")]
     record_reads: Option<PathBuf>,
 
+    /// Mount a read-only web directory (repeatable): the tree described by
+    /// URL/index.json (see `oxvm image index`) on the guest directory
+    /// GUEST_PATH; files are fetched with HTTP range requests when read.
+    #[arg(long = "web-dir", value_name = "GUEST_PATH=URL", value_parser = crate::webdir::web_dir_arg)]
+    web_dir: Vec<(String, String)>,
+
     /// Set a guest environment variable (repeatable); the guest inherits
     /// oxvm's environment otherwise.
     #[arg(long = "env", value_name = "K=V", value_parser = env_assignment)]
@@ -275,6 +281,10 @@ pub fn run(args: RunArgs) -> i32 {
             reads
         }
     };
+    if let Err(e) = crate::webdir::mount_all(&mut kernel, &args.web_dir) {
+        eprintln!("oxvm: {e}");
+        return 2;
+    }
     let code = run_guest(&args, &mut kernel, &cwd, env, creds, &program, wants_input);
     if let (Some(path), Some(reads)) = (&args.record_reads, reads) {
         if let Err(e) = std::fs::write(path, oxvm_block::record::format_reads(&reads.borrow())) {
@@ -334,6 +344,13 @@ fn run_guest(
         if args.stats && matches!(state, RunState::Exited(_)) {
             let (n, t) = (kernel.instructions(), start.elapsed().as_secs_f64());
             eprintln!("oxvm: {n} instructions in {t:.3} s ({:.1} MIPS)", n as f64 / t / 1e6);
+            for m in kernel.web_mounts() {
+                let s = m.stats();
+                eprintln!(
+                    "oxvm: web directory: {} round trips, {} requests, {} bytes fetched, {} cache hits",
+                    s.batches, s.requests, s.bytes, s.hits
+                );
+            }
             for s in kernel.disk_stats() {
                 eprintln!(
                     "oxvm: disk: {} round trips, {} requests, {} bytes fetched ({} chunks), {} hits, {} misses, {} chunks from the cache",

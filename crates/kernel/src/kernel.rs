@@ -11,6 +11,9 @@ mod service;
 mod signal;
 mod sigperm;
 mod sigqueue;
+mod webmount;
+
+pub use webmount::WebMountError;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -106,6 +109,8 @@ pub struct Kernel {
     /// A long-lived machine (the browser VM): no process's exit ends the
     /// run; top-level exits are collected for the host (`service.rs`).
     service: bool,
+    /// Mounted web directories (`webmount.rs`).
+    web_mounts: Vec<Rc<crate::fs::webfs::WebMount>>,
     /// Top-level processes that exited, for [`Kernel::take_exits`].
     exits: Vec<(Pid, ExitStatus)>,
     /// Processes created since the host last asked (service mode only;
@@ -151,6 +156,7 @@ impl Kernel {
             next_writeback: 0,
             nice: 0,
             service: false,
+            web_mounts: Vec::new(),
             exits: Vec::new(),
             created: Default::default(),
             spawn_console: true,

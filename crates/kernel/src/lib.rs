@@ -32,7 +32,7 @@ pub mod vfs;
 
 pub use errno::Errno;
 pub use host::{Clock, ConsoleRead, Host};
-pub use kernel::{Kernel, RunState, Spawn, SpawnPath};
+pub use kernel::{Kernel, RunState, Spawn, SpawnPath, WebMountError};
 pub use loader::{Creds, ExecError};
 pub use signal::{FaultSignal, Signal};
 pub use task::{ExitStatus, Rlimit, RLIM_NLIMITS};

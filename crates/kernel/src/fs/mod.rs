@@ -10,6 +10,7 @@ pub mod pipe;
 pub mod procfs;
 pub mod sysfs;
 pub mod tmpfs;
+pub mod webfs;
 
 use crate::vfs::{FileType, InodeRef, Vfs};
 use procfs::{MountEntry, ProcRegistry};

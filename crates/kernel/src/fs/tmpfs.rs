@@ -52,6 +52,12 @@ struct Super {
 /// Anonymous device numbers for tmpfs instances (Linux's 0:N).
 static NEXT_DEV: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0x30);
 
+/// A device number of its own for a new in-memory filesystem (tmpfs,
+/// webfs): Linux gives these anonymous devices major 0.
+pub fn new_dev() -> u64 {
+    u64::from(NEXT_DEV.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
 struct Meta {
     mode: u32,
     uid: u32,
@@ -87,7 +93,7 @@ pub struct Node(Rc<Inner>);
 /// A new, empty tmpfs whose root has permissions `mode`, limited to
 /// `max_bytes` of file data; `nodev` as the mount option.
 pub fn new_root(mode: u32, max_bytes: u64, nodev: bool, caller: Rc<dyn Caller>) -> InodeRef {
-    let dev = u64::from(NEXT_DEV.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let dev = new_dev();
     let sb = Rc::new(Super { dev, next_ino: Cell::new(2), max_bytes, used: Cell::new(0), nodev, caller });
     let now = sb.caller.now();
     let meta = Meta {
