@@ -375,7 +375,8 @@ try {
       const fails = async (f) => { try { await f(); return 'no error'; } catch (e) { return e.message; } };
       res.proc = await fails(() => m.Linux.create({ mounts: [{ type: 'ext2', path: '/', dev: root }, { type: 'proc', path: '/myproc' }] }));
       res.first = await fails(() => m.Linux.create({ mounts: [{ type: 'proc', path: '/proc' }] }));
-      res.web = await fails(() => m.WebDevice.create('x/'));
+      res.web = (await m.WebDevice.create('x/')).url;
+      res.webBad = await fails(() => m.WebDevice.create(42));
       res.overlayOnOverlay = await fails(async () => m.OverlayDevice.create(await m.OverlayDevice.create(root, 'a'), 'b'));
       res.memory = await fails(() => m.Linux.create({ mounts: [{ type: 'ext2', path: '/', dev: root }], memory: '1G' }));
       res.placeholder = await fails(() => m.Linux.create({ mounts: [{ type: 'ext2', path: '/', dev: root }], workerUrl: `${base}placeholder-worker.js` }));
@@ -422,7 +423,8 @@ try {
     }, isolatedUrl);
     assert(r.proc.includes('/proc') && r.proc.includes('/myproc'), `proc error: ${r.proc}`);
     assert(r.first.includes('first mount'), `first mount error: ${r.first}`);
-    assert(r.web.includes('not supported yet'), `WebDevice: ${r.web}`);
+    assert(r.web === new URL('x/', isolatedUrl).href, `WebDevice url: ${r.web}`);
+    assert(r.webBad.includes('WebDevice'), `WebDevice with a bad url: ${r.webBad}`);
     assert(r.overlayOnOverlay !== 'no error', 'overlay over overlay refused');
     assert(r.placeholder.includes('engine is not built'), `placeholder engine: ${r.placeholder}`);
     assert(r.noWorker.includes('engine worker failed'), `missing worker: ${r.noWorker}`);

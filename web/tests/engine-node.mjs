@@ -4,8 +4,10 @@
 // exit statuses, process-creation events, files in and out, "dir" and
 // extra ext2 mounts, an overlay persisting across two boots, and reset.
 //
-//   node web/tests/engine-node.mjs --wasm oxvm.wasm --image ROOT.img
+//   node web/tests/engine-node.mjs --wasm oxvm.wasm --image ROOT.img --oxvm BIN
 //
+// BIN: the native oxvm, whose `image index` describes the web directory
+// mounted at /web.
 // ROOT.img: an ext2 image of a Debian tree (the test root filesystem).
 // Exits non-zero on any failure.
 
@@ -21,13 +23,14 @@ const args = process.argv.slice(2);
 const arg = (name) => {
   const i = args.indexOf(name);
   if (i < 0 || i + 1 >= args.length) {
-    console.error(`usage: engine-node.mjs --wasm FILE --image FILE (missing ${name})`);
+    console.error(`usage: engine-node.mjs --wasm FILE --image FILE --oxvm BIN (missing ${name})`);
     process.exit(2);
   }
   return path.resolve(args[i + 1]);
 };
 const wasm = arg('--wasm');
 const image = pathToFileURL(arg('--image')).href;
+const oxvm = arg('--oxvm');
 const store = fs.mkdtempSync(path.join(os.tmpdir(), 'oxvm-engine-node-'));
 
 // A second, small ext2 image to mount at /mnt: made by mke2fs from a
@@ -39,6 +42,21 @@ const extraImg = path.join(store, '..', `${path.basename(store)}-extra.img`);
   const { execFileSync } = await import('node:child_process');
   execFileSync('mke2fs', ['-q', '-F', '-t', 'ext2', '-d', extraDir, extraImg, '8M']);
 }
+
+// A web directory: files fetched when read (here through file:// URLs,
+// which the Node host answers with ranges as a static server does).
+const webDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oxvm-webdir-'));
+fs.mkdirSync(path.join(webDir, 'sub'));
+fs.writeFileSync(path.join(webDir, 'sub', 'hello.txt'), 'hello from the web\n');
+const big = Buffer.alloc(600 * 1024);
+for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251;
+fs.writeFileSync(path.join(webDir, 'big.bin'), big);
+fs.symlinkSync('sub/hello.txt', path.join(webDir, 'link'));
+{
+  const { execFileSync } = await import('node:child_process');
+  execFileSync(oxvm, ['image', 'index', webDir], { stdio: 'ignore' });
+}
+const bigSha = (await import('node:crypto')).createHash('sha256').update(big).digest('hex');
 
 class Vm {
   constructor() {
@@ -82,6 +100,7 @@ class Vm {
         mounts: [
           { type: 'dir', path: '/srv', files: [{ path: 'given.txt', data: new TextEncoder().encode('from the page\n'), mode: 0o640, uid: 0, gid: 0 }] },
           { type: 'ext2', path: '/mnt', disk: { kind: 'http', url: pathToFileURL(extraImg).href, overlay: null } },
+          { type: 'web', path: '/media', url: pathToFileURL(webDir).href },
         ],
         terminal: null,
         ...extra,
@@ -129,6 +148,9 @@ check('a "dir" mount holds the page\'s files', vm.out === 'from the page\n640 0\
 r = await vm.run('/bin/sh', ['-c', 'cat /mnt/note.txt; echo more > /mnt/new.txt; cat /mnt/new.txt; grep " /mnt " /proc/mounts | cut -d" " -f1,3']);
 check('an extra ext2 mount reads and writes', vm.out === 'on the second disk\nmore\n/dev/vdb ext2\n', JSON.stringify(vm.out));
 
+r = await vm.run('/bin/sh', ['-c', 'cat /media/link; sha256sum /media/big.bin | cut -d" " -f1; touch /media/x 2>&1 | grep -o "Read-only file system"; grep " /media " /proc/mounts | cut -d" " -f3']);
+check('a web directory: files read when fetched, symlinks, read-only', vm.out === `hello from the web\n${bigSha}\nRead-only file system\nwebfs\n`, JSON.stringify(vm.out));
+
 let w = await vm.request({ type: 'writeFile', path: '/root/in.bin', data: new Uint8Array([1, 2, 3, 250]), uid: 1000, gid: 1000, mode: 0o600 });
 r = await vm.run('/bin/sh', ['-c', 'od -An -tu1 /root/in.bin; stat -c "%a %u %g" /root/in.bin']);
 check('writeFile puts a file with its owner and mode', w.type === 'done' && vm.out.replace(/\s+/g, ' ').trim() === '1 2 3 250 600 1000 1000', JSON.stringify([w, vm.out]));
@@ -170,6 +192,7 @@ await vm3.stop();
 
 fs.rmSync(store, { recursive: true, force: true });
 fs.rmSync(extraDir, { recursive: true, force: true });
+fs.rmSync(webDir, { recursive: true, force: true });
 fs.rmSync(extraImg, { force: true });
 console.log(`engine-node: ${failed ? `${failed} failed` : 'all passed'}`);
 process.exit(failed ? 1 : 0);

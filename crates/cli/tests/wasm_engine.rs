@@ -18,7 +18,16 @@ fn engine_protocol_under_node() {
     };
     let Some(image) = common::image::rootfs_image() else { return };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/tests/engine-node.mjs");
-    let out = Command::new("node").arg(script).arg("--wasm").arg(&wasm).arg("--image").arg(&image).output().expect("run node");
+    let out = Command::new("node")
+        .arg(script)
+        .arg("--wasm")
+        .arg(&wasm)
+        .arg("--image")
+        .arg(&image)
+        .arg("--oxvm")
+        .arg(env!("CARGO_BIN_EXE_oxvm"))
+        .output()
+        .expect("run node");
     let text = String::from_utf8_lossy(&out.stdout);
     eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "engine-node.mjs failed:\n{text}");

@@ -90,6 +90,22 @@ pub fn open_disk(cfg: &DiskConfig) -> std::result::Result<OpenedDisk, String> {
     Ok(OpenedDisk { device, id, overlay_store })
 }
 
+/// The largest `index.json` a web directory may have.
+const MAX_INDEX_BYTES: u64 = 256 << 20;
+
+/// Mount the read-only web directory at `url` (its `index.json`, see
+/// `oxvm image index`) on `path`; files are fetched when read.
+pub fn mount_web(kernel: &mut oxvm_kernel::Kernel, path: &str, url: &str) -> std::result::Result<(), String> {
+    let base = url.trim_end_matches('/');
+    let index_url = format!("{base}/index.json");
+    let req = FetchRequest { url: index_url.clone(), range: None, max_len: MAX_INDEX_BYTES };
+    let res = oxvm_block::fetch::fetch_one(&HostFetcher, &req).map_err(|e| e.to_string())?;
+    if res.status != 200 {
+        return Err(format!("{index_url}: HTTP {}", res.status));
+    }
+    kernel.mount_web_checked(path.as_bytes(), base, &res.body, Arc::new(HostFetcher)).map_err(|e| format!("{index_url}: {e}"))
+}
+
 /// Fetches through the host: `fetch()` calls in flight together.
 pub struct HostFetcher;
 

@@ -112,6 +112,9 @@ struct MountConfig {
     /// For "ext2": the image, as the root's `disk`.
     #[serde(default)]
     disk: Option<DiskConfig>,
+    /// For "web": the directory's URL (holding `index.json`).
+    #[serde(default)]
+    url: Option<String>,
 }
 
 /// Boot from a JSON config (see `web/src/engine/PROTOCOL.md`): open the
@@ -155,9 +158,16 @@ pub unsafe extern "C" fn oxvm_boot(ptr: *const u8, len: usize) -> i32 {
                 }
             }
             ("ext2", None) => return fail(format_args!("the ext2 mount at {} names no disk", m.path)),
+            ("web", _) => {
+                let Some(url) = &m.url else { return fail(format_args!("the web mount at {} names no url", m.path)) };
+                match crate::disk::mount_web(&mut kernel, &m.path, url) {
+                    Ok(()) => Ok(()),
+                    Err(e) => return fail(format_args!("the web directory at {}: {e}", m.path)),
+                }
+            }
             (other, _) => {
                 return fail(format_args!(
-                    "mount type {other:?} at {}: the engine mounts \"ext2\" images and \"dir\" (in-memory files)",
+                    "mount type {other:?} at {}: the engine mounts \"ext2\" images, \"dir\" (in-memory files) and \"web\" directories",
                     m.path
                 ))
             }

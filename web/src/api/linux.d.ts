@@ -68,14 +68,15 @@ export declare class DataDevice extends Device {
   writeFile(path: string, data: BytesLike, opts?: { mode?: number }): Promise<void>;
 }
 
-/** Declared for compatibility: `create` rejects ("not supported yet"). */
+/** A read-only directory served over HTTP (holding `index.json`, see `oxvm image index`), mounted with `{type: "dir", path, dev}`; files are fetched when read. */
 export declare class WebDevice extends Device {
-  static create(url: string): Promise<never>;
+  static create(url: string | URL): Promise<WebDevice>;
+  readonly url: string;
 }
 
 export type Mount =
   | { type: 'ext2'; path: string; dev: BlockDevice }
-  | { type: 'dir'; path: string; dev: DataDevice }
+  | { type: 'dir'; path: string; dev: DataDevice | WebDevice }
   | { type: 'devs'; path: '/dev'; dev?: undefined }
   | { type: 'proc'; path: '/proc'; dev?: undefined }
   | { type: 'devpts'; path: '/dev/pts'; dev?: undefined }

@@ -224,10 +224,17 @@ export class DataDevice extends Device {
   }
 }
 
-/** A read-only directory served over HTTP. Declared for compatibility; not supported yet. */
+/**
+ * A read-only directory served over HTTP, mounted with `{type: "dir"}`: the
+ * directory holds `index.json` (written by `oxvm image index DIR`), and each
+ * file is fetched (in 128 KiB ranges) only when the guest reads it.
+ */
 export class WebDevice extends Device {
-  static async create() {
-    throw new Error('oxvm: WebDevice is not supported yet (use a DataDevice, or put the files into the image)');
+  static async create(url) {
+    if (typeof url !== 'string' && !(url instanceof URL)) throw new TypeError('oxvm: WebDevice.create needs the URL of a directory holding index.json');
+    const dev = new WebDevice(CREATE);
+    dev.url = absoluteUrl(String(url), 'WebDevice url');
+    return dev;
   }
 }
 
@@ -269,7 +276,11 @@ function buildConfig(mounts) {
         break;
       }
       case 'dir':
-        if (!(m.dev instanceof DataDevice)) throw new TypeError(`oxvm: the "dir" mount at ${path} needs a DataDevice as dev`);
+        if (m.dev instanceof WebDevice) {
+          extra.push({ type: 'web', path, url: m.dev.url });
+          break;
+        }
+        if (!(m.dev instanceof DataDevice)) throw new TypeError(`oxvm: the "dir" mount at ${path} needs a DataDevice or a WebDevice as dev`);
         extra.push({ type: 'dir', path, files: m.dev._filesConfig() });
         dataMounts.push({ dev: m.dev, path });
         break;

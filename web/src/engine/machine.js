@@ -105,7 +105,13 @@ export class Machine {
       disk: config.disk,
       // Files of "dir" mounts are written after the boot; the engine
       // refuses types it does not know.
-      mounts: (config.mounts || []).map(({ type, path, size, disk }) => ({ type, path, size, disk: disk && this.#absolute(disk, config) })),
+      mounts: (config.mounts || []).map(({ type, path, size, disk, url }) => ({
+        type,
+        path,
+        size,
+        disk: disk && this.#absolute(disk, config),
+        url: url && this.#absolute({ url }, config).url,
+      })),
       terminal: config.terminal || null,
       memory: config.memory || 1024,
     });
