@@ -447,7 +447,8 @@ if (booted && opts.bootOnly) {
     await step("recovery: the guest deletes its shell; the app offers a reset that brings it back", BOOT_MS + 4 * COMMAND_MS, async () => {
       // The shell cannot restart once bash is gone: the app must notice
       // (it stops restarting and shows the banner) instead of looping.
-      const gone = await run("rm -f /usr/bin/bash /bin/bash; sync; ls /usr/bin/bash /bin/bash 2>&1 | head -1");
+      // As root, or through sudo for the default image's user.
+      const gone = await run("$([ $(id -u) = 0 ] || echo sudo -n) rm -f /usr/bin/bash /bin/bash; sync; ls /usr/bin/bash /bin/bash 2>&1 | head -1");
       expect(/No such file/.test(gone.output), `bash still exists: ${JSON.stringify(gone.output)}`);
       await page.keyboard.type("exit");
       await page.keyboard.press("Enter");

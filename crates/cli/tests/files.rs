@@ -91,3 +91,11 @@ fn o_tmpfile_matches_native() {
     let Some((_dir, exe)) = common::build_c("tmpfile", &[]) else { return };
     common::assert_same_as_native(&exe, "done");
 }
+
+/// Real, effective and saved ids through the set*id calls, and set-user-ID
+/// and set-group-ID programs (AT_SECURE, no_new_privs), as on Linux.
+#[test]
+fn saved_ids_and_setid_exec_match_native() {
+    let Some((_dir, exe)) = common::build_c("setid", &[]) else { return };
+    common::assert_same_as_native(&exe, "done");
+}

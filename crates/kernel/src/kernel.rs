@@ -296,7 +296,10 @@ impl Kernel {
     pub fn spawn_path(&mut self, s: &SpawnPath) -> Result<Pid, ExecError> {
         let fs = self.fs_context(s.cwd, s.creds);
         let prepared = loader::binfmt::prepare(&fs, s.path, &s.argv, &s.creds)?;
-        self.start(&prepared.image, prepared.interp.as_deref(), &prepared.argv, &s.envp, s.path, s.creds, fs, Some(&prepared))
+        let creds = loader::binfmt::setid_creds(&prepared.exe, s.creds, false);
+        let mut fs = fs;
+        fs.walker = (creds.euid, creds.egid);
+        self.start(&prepared.image, prepared.interp.as_deref(), &prepared.argv, &s.envp, s.path, creds, fs, Some(&prepared))
     }
 
     /// Print every syscall with its arguments and result, like strace.

@@ -63,6 +63,8 @@ fn snapshot(p: &Process, threads: Vec<ThreadInfo>, prev: Option<&ProcInfo>, star
         comm: p.prctl.name,
         zombie: p.exit.is_some(),
         creds: p.creds,
+        saved_ids: (p.cred.suid, p.cred.sgid),
+        fs_ids: (p.cred.fsuid, p.cred.fsgid),
         exec: p.exec_info.clone(),
         cwd: p.fs.cwd.clone(),
         root: p.fs.root.clone(),

@@ -26,6 +26,32 @@ pub struct Prepared {
     pub interp_file: Option<Dentry>,
 }
 
+/// The ids a program runs with after exec: the set-user-ID bit makes the
+/// file's owner the effective user, the set-group-ID bit (with group
+/// execute; without it the bit means mandatory locking) its group the
+/// effective group, unless the process asked for no new privileges or the
+/// file system is mounted nosuid. The saved ids follow the effective ones.
+pub fn setid_creds(exe: &Dentry, creds: Creds, no_new_privs: bool) -> Creds {
+    const S_ISUID: u32 = 0o4000;
+    const S_ISGID: u32 = 0o2000;
+    const S_IXGRP: u32 = 0o010;
+    /// statfs's ST_NOSUID.
+    const ST_NOSUID: u64 = 2;
+    let inode = exe.inode();
+    let Ok(st) = inode.stat() else { return creds };
+    if no_new_privs || st.mode & (S_ISUID | S_ISGID) == 0 || inode.statfs().is_ok_and(|f| f.flags & ST_NOSUID != 0) {
+        return creds;
+    }
+    let mut c = creds;
+    if st.mode & S_ISUID != 0 {
+        c.euid = st.uid;
+    }
+    if st.mode & (S_ISGID | S_IXGRP) == S_ISGID | S_IXGRP {
+        c.egid = st.gid;
+    }
+    c
+}
+
 /// Read a whole regular file.
 pub fn read_file(d: &Dentry) -> Result<Vec<u8>, Errno> {
     let st = d.inode().stat()?;

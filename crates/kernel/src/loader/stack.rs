@@ -104,7 +104,9 @@ pub fn build(us: &mut UserSpace, args: &StackArgs, aux: &AuxInfo) -> Result<u64,
         (AT_EUID, aux.euid as u64),
         (AT_GID, aux.gid as u64),
         (AT_EGID, aux.egid as u64),
-        (AT_SECURE, 0),
+        // Set-id programs run in glibc's secure mode (LD_PRELOAD and the
+        // like ignored): the ids the exec gave differ from the real ones.
+        (AT_SECURE, u64::from(aux.uid != aux.euid || aux.gid != aux.egid)),
         (AT_RANDOM, random),
         (AT_EXECFN, execfn),
         (AT_PLATFORM, platform),

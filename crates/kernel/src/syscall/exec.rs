@@ -77,8 +77,8 @@ fn exec_at(ctx: &mut Ctx, dirfd: i32, path: Vec<u8>, argv: u64, envp: u64, flags
     let mut budget = MAX_ARG_BYTES;
     let argv = strings(ctx, argv, &mut budget)?;
     let envp = strings(ctx, envp, &mut budget)?;
-    let creds = ctx.process.creds;
-    let prepared = loader::binfmt::prepare(&fs, &path, &argv, &creds).map_err(|e| e.errno())?;
+    let prepared = loader::binfmt::prepare(&fs, &path, &argv, &ctx.process.creds).map_err(|e| e.errno())?;
+    let creds = loader::binfmt::setid_creds(&prepared.exe, ctx.process.creds, ctx.process.prctl.no_new_privs);
 
     let mut random = [0u8; 16];
     ctx.host.random(&mut random);
@@ -129,7 +129,14 @@ fn exec_at(ctx: &mut Ctx, dirfd: i32, path: Vec<u8>, argv: u64, envp: u64, flags
     // The new program registers its own robust list.
     *ctx.robust_list = (0, 0);
     ctx.process.timers.exec();
-    let creds = ctx.process.creds;
+    if creds != ctx.process.creds {
+        // A set-id program: its ids, with the saved ids (kept equal to
+        // the effective ones) and capabilities following.
+        let old = ctx.process.creds;
+        ctx.process.creds = creds;
+        let saved = ctx.process.cred.suid;
+        ctx.process.cred.uids_changed([old.uid, old.euid, saved], [creds.uid, creds.euid, creds.euid]);
+    }
     ctx.process.cred.exec(&creds);
     // The fs ids are the effective ones again.
     ctx.process.fs.walker = (creds.euid, creds.egid);

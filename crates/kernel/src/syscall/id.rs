@@ -71,77 +71,104 @@ fn put_ids(ctx: &mut Ctx, addrs: [u64; 3], ids: [u32; 3]) -> SyscallResult {
 /// one: nothing changes credentials yet).
 pub fn sys_getresuid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let c = ctx.process.creds;
-    put_ids(ctx, [a.arg(0), a.arg(1), a.arg(2)], [c.uid, c.euid, c.euid])
+    put_ids(ctx, [a.arg(0), a.arg(1), a.arg(2)], [c.uid, c.euid, ctx.process.cred.suid])
 }
 
 pub fn sys_getresgid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let c = ctx.process.creds;
-    put_ids(ctx, [a.arg(0), a.arg(1), a.arg(2)], [c.gid, c.egid, c.egid])
+    put_ids(ctx, [a.arg(0), a.arg(1), a.arg(2)], [c.gid, c.egid, ctx.process.cred.sgid])
 }
 
-/// The new (real, effective) pair for setresuid/setresgid-style calls:
-/// u32::MAX (-1) keeps a value. Without privilege (CAP_SETUID/CAP_SETGID) each new value
-/// must be the current real or effective one (no saved id is tracked, so
-/// it is taken to be the effective one, as after exec without set-id).
-fn new_ids(privileged: bool, cur: (u32, u32), want: [u32; 3]) -> Result<(u32, u32), Errno> {
-    const KEEP: u32 = u32::MAX;
-    if !privileged && want.iter().any(|&w| w != KEEP && w != cur.0 && w != cur.1) {
+/// -1: leave that id as it is.
+const KEEP: u32 = u32::MAX;
+
+/// The new (real, effective, saved) ids for setresuid/setresgid: without
+/// privilege (CAP_SETUID/CAP_SETGID) each new value must be one of the
+/// current three.
+fn new_ids(privileged: bool, cur: [u32; 3], want: [u32; 3]) -> Result<[u32; 3], Errno> {
+    if !privileged && want.iter().any(|&w| w != KEEP && !cur.contains(&w)) {
         return Err(Errno::EPERM);
     }
-    let pick = |w: u32, old: u32| if w == KEEP { old } else { w };
-    Ok((pick(want[0], cur.0), pick(want[1], cur.1)))
+    Ok([0, 1, 2].map(|i| if want[i] == KEEP { cur[i] } else { want[i] }))
 }
 
-fn set_uids(ctx: &mut Ctx, want: [u32; 3]) -> SyscallResult {
-    let c = &mut ctx.process.creds;
-    let old = (c.uid, c.euid);
-    (c.uid, c.euid) = new_ids(ctx.process.cred.capable(CAP_SETUID), (c.uid, c.euid), want)?;
-    ctx.process.cred.uids_changed(old, (c.uid, c.euid));
-    ctx.process.fs.walker.0 = ctx.process.creds.euid;
+/// setreuid/setregid: the real id may become the real or effective one,
+/// the effective id any of the three; the saved id follows the new
+/// effective one when the real id is set, or the effective id is set to
+/// something else than the old real one.
+fn new_re_ids(privileged: bool, cur: [u32; 3], r: u32, e: u32) -> Result<[u32; 3], Errno> {
+    if !privileged && ((r != KEEP && r != cur[0] && r != cur[1]) || (e != KEEP && !cur.contains(&e))) {
+        return Err(Errno::EPERM);
+    }
+    let real = if r == KEEP { cur[0] } else { r };
+    let eff = if e == KEEP { cur[1] } else { e };
+    let saved = if r != KEEP || (e != KEEP && e != cur[0]) { eff } else { cur[2] };
+    Ok([real, eff, saved])
+}
+
+/// setuid/setgid: privileged, all three; otherwise the effective id, to
+/// the real or the saved one.
+fn new_single_id(privileged: bool, cur: [u32; 3], id: u32) -> Result<[u32; 3], Errno> {
+    if id == KEEP {
+        return Err(Errno::EINVAL);
+    }
+    if privileged {
+        return Ok([id; 3]);
+    }
+    if id != cur[0] && id != cur[2] {
+        return Err(Errno::EPERM);
+    }
+    Ok([cur[0], id, cur[2]])
+}
+
+fn apply_uids(ctx: &mut Ctx, f: impl FnOnce(bool, [u32; 3]) -> Result<[u32; 3], Errno>) -> SyscallResult {
+    let c = ctx.process.creds;
+    let old = [c.uid, c.euid, ctx.process.cred.suid];
+    let new = f(ctx.process.cred.capable(CAP_SETUID), old)?;
+    (ctx.process.creds.uid, ctx.process.creds.euid) = (new[0], new[1]);
+    ctx.process.cred.uids_changed(old, new);
+    ctx.process.fs.walker.0 = new[1];
     ret(0)
 }
 
-fn set_gids(ctx: &mut Ctx, want: [u32; 3]) -> SyscallResult {
-    let c = &mut ctx.process.creds;
-    (c.gid, c.egid) = new_ids(ctx.process.cred.capable(CAP_SETGID), (c.gid, c.egid), want)?;
-    ctx.process.cred.fsgid = c.egid;
-    ctx.process.fs.walker.1 = ctx.process.creds.egid;
+fn apply_gids(ctx: &mut Ctx, f: impl FnOnce(bool, [u32; 3]) -> Result<[u32; 3], Errno>) -> SyscallResult {
+    let c = ctx.process.creds;
+    let new = f(ctx.process.cred.capable(CAP_SETGID), [c.gid, c.egid, ctx.process.cred.sgid])?;
+    (ctx.process.creds.gid, ctx.process.creds.egid) = (new[0], new[1]);
+    ctx.process.cred.sgid = new[2];
+    ctx.process.cred.fsgid = new[1];
+    ctx.process.fs.walker.1 = new[1];
     ret(0)
 }
 
 pub fn sys_setresuid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
-    set_uids(ctx, [a.arg(0) as u32, a.arg(1) as u32, a.arg(2) as u32])
+    let want = [a.arg(0) as u32, a.arg(1) as u32, a.arg(2) as u32];
+    apply_uids(ctx, |p, cur| new_ids(p, cur, want))
 }
 
 pub fn sys_setresgid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
-    set_gids(ctx, [a.arg(0) as u32, a.arg(1) as u32, a.arg(2) as u32])
+    let want = [a.arg(0) as u32, a.arg(1) as u32, a.arg(2) as u32];
+    apply_gids(ctx, |p, cur| new_ids(p, cur, want))
 }
 
 pub fn sys_setreuid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
-    set_uids(ctx, [a.arg(0) as u32, a.arg(1) as u32, u32::MAX])
+    let (r, e) = (a.arg(0) as u32, a.arg(1) as u32);
+    apply_uids(ctx, |p, cur| new_re_ids(p, cur, r, e))
 }
 
 pub fn sys_setregid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
-    set_gids(ctx, [a.arg(0) as u32, a.arg(1) as u32, u32::MAX])
+    let (r, e) = (a.arg(0) as u32, a.arg(1) as u32);
+    apply_gids(ctx, |p, cur| new_re_ids(p, cur, r, e))
 }
 
-/// setuid(2): privileged, sets both; otherwise only the effective id.
 pub fn sys_setuid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let id = a.arg(0) as u32;
-    if id == u32::MAX {
-        return Err(Errno::EINVAL);
-    }
-    let both = ctx.process.cred.capable(CAP_SETUID);
-    set_uids(ctx, [if both { id } else { u32::MAX }, id, u32::MAX])
+    apply_uids(ctx, |p, cur| new_single_id(p, cur, id))
 }
 
 pub fn sys_setgid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
     let id = a.arg(0) as u32;
-    if id == u32::MAX {
-        return Err(Errno::EINVAL);
-    }
-    let both = ctx.process.cred.capable(CAP_SETGID);
-    set_gids(ctx, [if both { id } else { u32::MAX }, id, u32::MAX])
+    apply_gids(ctx, |p, cur| new_single_id(p, cur, id))
 }
 
 /// setgroups(size, list): root only; the list is kept sorted, as Linux
@@ -198,15 +225,27 @@ pub fn sys_setfsgid(ctx: &mut Ctx, a: &SyscallArgs) -> SyscallResult {
 
 #[cfg(test)]
 mod tests {
-    use super::new_ids;
+    use super::{new_ids, new_re_ids, new_single_id, KEEP};
 
     #[test]
     fn set_ids_rules() {
         // Root may become anyone; -1 keeps a value.
-        assert_eq!(new_ids(true, (0, 0), [1000, 1000, u32::MAX]), Ok((1000, 1000)));
-        assert_eq!(new_ids(true, (0, 0), [u32::MAX, 5, u32::MAX]), Ok((0, 5)));
-        // A user may only swap between its real and effective ids.
-        assert_eq!(new_ids(false, (1000, 1001), [1001, 1000, u32::MAX]), Ok((1001, 1000)));
-        assert!(new_ids(false, (1000, 1000), [u32::MAX, 0, u32::MAX]).is_err());
+        assert_eq!(new_ids(true, [0, 0, 0], [1000, 1000, KEEP]), Ok([1000, 1000, 0]));
+        assert_eq!(new_ids(true, [0, 0, 0], [KEEP, 5, KEEP]), Ok([0, 5, 0]));
+        // A user may only move among its real, effective and saved ids.
+        assert_eq!(new_ids(false, [1000, 1001, 0], [1001, 0, KEEP]), Ok([1001, 0, 0]));
+        assert!(new_ids(false, [1000, 1000, 1000], [KEEP, 0, KEEP]).is_err());
+        // setreuid: the saved id follows a new effective id unless only
+        // the effective id went back to the real one.
+        assert_eq!(new_re_ids(false, [1000, 0, 0], KEEP, 1000), Ok([1000, 1000, 0]));
+        assert_eq!(new_re_ids(true, [0, 0, 0], KEEP, 5), Ok([0, 5, 5]));
+        assert_eq!(new_re_ids(true, [0, 0, 0], 7, KEEP), Ok([7, 0, 0]));
+        assert!(new_re_ids(false, [1000, 1000, 0], 0, KEEP).is_err());
+        // setuid: root sets all three; a user only the effective id, to
+        // the real or saved one.
+        assert_eq!(new_single_id(true, [0, 0, 0], 9), Ok([9, 9, 9]));
+        assert_eq!(new_single_id(false, [1000, 1000, 0], 0), Ok([1000, 0, 0]));
+        assert!(new_single_id(false, [1000, 2000, 3000], 2000).is_err());
+        assert!(new_single_id(true, [0, 0, 0], KEEP).is_err());
     }
 }

@@ -27,6 +27,11 @@ pub struct CredExtra {
     pub groups: Vec<u32>,
     pub fsuid: u32,
     pub fsgid: u32,
+    /// The saved set-user-ID and set-group-ID: what an unprivileged
+    /// process may switch its effective ids back to (set by exec to the
+    /// effective ids, so a set-id program can drop and regain them).
+    pub suid: u32,
+    pub sgid: u32,
     pub cap_effective: u64,
     pub cap_permitted: u64,
     pub cap_inheritable: u64,
@@ -54,6 +59,8 @@ impl CredExtra {
             groups: Vec::new(),
             fsuid: c.euid,
             fsgid: c.egid,
+            suid: c.euid,
+            sgid: c.egid,
             cap_effective: 0,
             cap_permitted: 0,
             cap_inheritable: 0,
@@ -82,6 +89,8 @@ impl CredExtra {
     pub fn exec(&mut self, c: &Creds) {
         self.fsuid = c.euid;
         self.fsgid = c.egid;
+        self.suid = c.euid;
+        self.sgid = c.egid;
         if c.uid == 0 || c.euid == 0 {
             self.cap_permitted = self.cap_bounding | self.cap_inheritable;
             self.cap_effective = if c.euid == 0 { self.cap_permitted } else { 0 };
@@ -104,16 +113,17 @@ impl CredExtra {
         }
     }
 
-    /// The uids changed from `old` to `new` (real, effective, saved; the
-    /// saved id is the effective one here): the fs uid follows the
-    /// effective one, and capabilities(7)'s rules apply.
-    pub fn uids_changed(&mut self, old: (u32, u32), new: (u32, u32)) {
-        self.fsuid = new.1;
+    /// The uids changed from `old` to `new` (real, effective, saved): the
+    /// fs uid follows the effective one, and capabilities(7)'s rules
+    /// apply.
+    pub fn uids_changed(&mut self, old: [u32; 3], new: [u32; 3]) {
+        self.fsuid = new[1];
+        self.suid = new[2];
         if self.securebits & SECBIT_NO_SETUID_FIXUP != 0 {
             return;
         }
-        let was_root = old.0 == 0 || old.1 == 0;
-        let is_root = new.0 == 0 || new.1 == 0;
+        let was_root = old.contains(&0);
+        let is_root = new.contains(&0);
         if was_root && !is_root {
             if self.securebits & SECBIT_KEEP_CAPS == 0 {
                 self.cap_permitted = 0;
@@ -121,9 +131,9 @@ impl CredExtra {
             }
             self.cap_ambient = 0;
         }
-        if old.1 == 0 && new.1 != 0 {
+        if old[1] == 0 && new[1] != 0 {
             self.cap_effective = 0;
-        } else if old.1 != 0 && new.1 == 0 {
+        } else if old[1] != 0 && new[1] == 0 {
             self.cap_effective = self.cap_permitted;
         }
     }
@@ -138,11 +148,11 @@ mod tests {
         let root = Creds { uid: 0, euid: 0, gid: 0, egid: 0 };
         let mut x = CredExtra::new(&root);
         assert_eq!((x.cap_effective, x.cap_permitted), (CAP_FULL, CAP_FULL));
-        x.uids_changed((0, 0), (0, 1000));
+        x.uids_changed([0, 0, 0], [0, 1000, 0]);
         assert_eq!((x.cap_effective, x.cap_permitted, x.fsuid), (0, CAP_FULL, 1000));
-        x.uids_changed((0, 1000), (0, 0));
+        x.uids_changed([0, 1000, 0], [0, 0, 0]);
         assert_eq!(x.cap_effective, CAP_FULL);
-        x.uids_changed((0, 0), (1000, 1000));
+        x.uids_changed([0, 0, 0], [1000, 1000, 1000]);
         assert_eq!((x.cap_effective, x.cap_permitted), (0, 0));
         let user = CredExtra::new(&Creds { uid: 1000, euid: 1000, gid: 1000, egid: 1000 });
         assert_eq!(user.cap_permitted, 0);

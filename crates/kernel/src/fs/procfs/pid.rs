@@ -200,8 +200,8 @@ fn status(reg: &ProcRegistry, p: &ProcInfo, tid: Option<Pid>) -> String {
     let _ = writeln!(s, "Umask:\t{:04o}", p.umask);
     let _ = writeln!(s, "State:\t{st} ({word})");
     let _ = writeln!(s, "Tgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0", p.pid, tid.unwrap_or(p.pid), p.ppid);
-    let _ = writeln!(s, "Uid:\t{}\t{}\t{}\t{}", c.uid, c.euid, c.euid, c.euid);
-    let _ = writeln!(s, "Gid:\t{}\t{}\t{}\t{}", c.gid, c.egid, c.egid, c.egid);
+    let _ = writeln!(s, "Uid:\t{}\t{}\t{}\t{}", c.uid, c.euid, p.saved_ids.0, p.fs_ids.0);
+    let _ = writeln!(s, "Gid:\t{}\t{}\t{}\t{}", c.gid, c.egid, p.saved_ids.1, p.fs_ids.1);
     let _ = writeln!(s, "FDSize:\t{fdsize}\nGroups:\t");
     let _ = writeln!(s, "NStgid:\t{}\nNSpid:\t{}\nNSpgid:\t{}\nNSsid:\t{}", p.pid, tid.unwrap_or(p.pid), p.pgid, p.sid);
     if !p.zombie {

@@ -79,6 +79,9 @@ pub struct ProcInfo {
     /// Set once the process exited: a zombie.
     pub zombie: bool,
     pub creds: Creds,
+    /// The saved set-user-ID and set-group-ID, and the fs ids.
+    pub saved_ids: (u32, u32),
+    pub fs_ids: (u32, u32),
     pub exec: Rc<ExecInfo>,
     pub cwd: Dentry,
     pub root: Dentry,

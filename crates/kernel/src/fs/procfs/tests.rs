@@ -65,6 +65,8 @@ fn setup() -> (Rc<ProcRegistry>, InodeRef, Rc<RefCell<FdTable>>) {
         comm: *b"prog\0\0\0\0\0\0\0\0\0\0\0\0",
         zombie: false,
         creds: Creds { uid: 1000, euid: 1000, gid: 1000, egid: 1000 },
+        saved_ids: (1000, 1000),
+        fs_ids: (1000, 1000),
         exec,
         cwd: exe.parent().unwrap().clone(),
         root: root.clone(),
