@@ -127,9 +127,12 @@ export async function fetchBatch(reqs, fetchOne) {
 export async function httpFetch(r) {
   const headers = {};
   if (r.start !== undefined) headers.Range = `bytes=${r.start}-${r.end - 1}`;
-  // no-store: the chunk cache is ours; the browser's HTTP cache would keep
-  // a second copy of every chunk.
-  const res = await fetch(r.url, { headers, cache: 'no-store' });
+  // Chunks: no-store, since the chunk cache is ours and the browser's HTTP
+  // cache would keep a second copy of each. A manifest (JSON) is asked for
+  // on every start: let the HTTP cache revalidate it (ETag, 304) so a warm
+  // start does not download it again.
+  const manifest = r.start === undefined && /\.json([?#]|$)/.test(r.url);
+  const res = await fetch(r.url, { headers, cache: manifest ? 'no-cache' : 'no-store' });
   const body = new Uint8Array(await res.arrayBuffer());
   return {
     status: res.status,
