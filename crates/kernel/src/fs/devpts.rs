@@ -2,6 +2,7 @@
 //! console being 0 when the host's console is a terminal) and `ptmx`.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::errno::Errno;
@@ -16,17 +17,21 @@ pub fn statfs() -> StatFs {
 
 pub struct PtsRoot {
     ttys: Rc<TtyRegistry>,
+    /// ptmx's owner, group and permission bits (mode 000, root's, as Linux
+    /// mounts devpts by default; root may change them).
+    ptmx: Rc<Cell<(u32, u32, u32)>>,
 }
 
 pub fn new_root(ttys: Rc<TtyRegistry>) -> InodeRef {
-    Rc::new(PtsRoot { ttys })
+    Rc::new(PtsRoot { ttys, ptmx: Rc::new(Cell::new((0, 0, 0))) })
 }
 
-/// /dev/pts/ptmx (mode 000 as Linux mounts it by default) or /dev/pts/N.
+/// /dev/pts/ptmx or /dev/pts/N.
 struct PtsNode {
     ttys: Rc<TtyRegistry>,
     /// None: ptmx.
     index: Option<u32>,
+    ptmx: Rc<Cell<(u32, u32, u32)>>,
 }
 
 impl Inode for PtsRoot {
@@ -41,7 +46,7 @@ impl Inode for PtsRoot {
     }
     fn lookup(&self, name: &[u8]) -> Result<InodeRef> {
         if name == b"ptmx" {
-            return Ok(Rc::new(PtsNode { ttys: self.ttys.clone(), index: None }));
+            return Ok(Rc::new(PtsNode { ttys: self.ttys.clone(), index: None, ptmx: self.ptmx.clone() }));
         }
         let s = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
         // Only canonical numbers: "01" is not /dev/pts/1.
@@ -49,7 +54,7 @@ impl Inode for PtsRoot {
         if n.to_string() != s || self.ttys.pts(n).is_none() {
             return Err(Errno::ENOENT);
         }
-        Ok(Rc::new(PtsNode { ttys: self.ttys.clone(), index: Some(n) }))
+        Ok(Rc::new(PtsNode { ttys: self.ttys.clone(), index: Some(n), ptmx: self.ptmx.clone() }))
     }
     fn open(&self, _flags: u32) -> Result<Rc<dyn FileOps>> {
         let mut entries = vec![DirEntry { ino: 2, kind: Some(FileType::CharDev), name: b"ptmx".to_vec() }];
@@ -88,7 +93,9 @@ impl Inode for PtsNode {
             None => Ok(Stat {
                 dev: DEVPTS_DEV,
                 ino: 2,
-                mode: FileType::CharDev.mode_bits(),
+                mode: FileType::CharDev.mode_bits() | self.ptmx.get().2,
+                uid: self.ptmx.get().0,
+                gid: self.ptmx.get().1,
                 nlink: 1,
                 rdev: makedev(5, 2),
                 blksize: 1024,
@@ -96,6 +103,26 @@ impl Inode for PtsNode {
             }),
             Some(i) => self.ttys.pts(i).map(|t| t.stat()).ok_or(Errno::ENOENT),
         }
+    }
+    fn chown(&self, uid: Option<u32>, gid: Option<u32>) -> Result<()> {
+        match self.index {
+            None => {
+                let (u, g, p) = self.ptmx.get();
+                self.ptmx.set((uid.unwrap_or(u), gid.unwrap_or(g), p));
+            }
+            Some(i) => self.ttys.pts(i).ok_or(Errno::ENOENT)?.chown(uid, gid),
+        }
+        Ok(())
+    }
+    fn chmod(&self, mode: u32) -> Result<()> {
+        match self.index {
+            None => {
+                let (u, g, _) = self.ptmx.get();
+                self.ptmx.set((u, g, mode & 0o7777));
+            }
+            Some(i) => self.ttys.pts(i).ok_or(Errno::ENOENT)?.chmod(mode),
+        }
+        Ok(())
     }
     fn open(&self, flags: u32) -> Result<Rc<dyn FileOps>> {
         match self.index {

@@ -160,8 +160,11 @@ pub struct Tty {
     hung_up: Cell<bool>,
     /// A VTIME read's deadline (monotonic ns).
     deadline: Cell<Option<u64>>,
-    /// The uid and gid of the process that opened the master.
-    pub owner: (u32, u32),
+    /// The slave's owner (at first the uid and gid of the process that
+    /// opened the master) and permission bits, which chown and chmod
+    /// change (sudo and login give a pty to its user, group tty).
+    owner: Cell<(u32, u32)>,
+    perm: Cell<u32>,
     shared: Rc<Shared>,
 }
 
@@ -183,7 +186,9 @@ impl Tty {
             locked: Cell::new(!console),
             hung_up: Cell::new(false),
             deadline: Cell::new(None),
-            owner,
+            owner: Cell::new(owner),
+            // devpts' default mount options: mode 600.
+            perm: Cell::new(0o600),
             shared,
         }
     }
@@ -191,17 +196,27 @@ impl Tty {
     /// What stat says of /dev/pts/N.
     pub fn stat(&self) -> Stat {
         Stat {
-            // devpts' default mount options: mode 600, the opener's ids.
-            mode: FileType::CharDev.mode_bits() | 0o600,
+            mode: FileType::CharDev.mode_bits() | self.perm.get(),
             rdev: makedev(PTS_MAJOR, self.index),
             dev: DEVPTS_DEV,
             ino: u64::from(self.index) + 3,
             nlink: 1,
-            uid: self.owner.0,
-            gid: self.owner.1,
+            uid: self.owner.get().0,
+            gid: self.owner.get().1,
             blksize: 1024,
             ..Default::default()
         }
+    }
+
+    /// chown(2) of /dev/pts/N (the caller's permission already checked).
+    pub fn chown(&self, uid: Option<u32>, gid: Option<u32>) {
+        let (u, g) = self.owner.get();
+        self.owner.set((uid.unwrap_or(u), gid.unwrap_or(g)));
+    }
+
+    /// chmod(2) of /dev/pts/N.
+    pub fn chmod(&self, perm: u32) {
+        self.perm.set(perm & 0o7777);
     }
 
     fn signal_fg(&self, sig: u8) {
