@@ -98,7 +98,10 @@ class Vm {
         wasm,
         disk: { kind: 'http', url: image, overlay: 'e2e-root', cache: false },
         mounts: [
-          { type: 'dir', path: '/srv', files: [{ path: 'given.txt', data: new TextEncoder().encode('from the page\n'), mode: 0o640, uid: 0, gid: 0 }] },
+          { type: 'dir', path: '/srv', files: [
+            { path: 'given.txt', data: new TextEncoder().encode('from the page\n'), mode: 0o640, uid: 0, gid: 0 },
+            { path: 'deep/er/nested.txt', data: new TextEncoder().encode('nested\n') },
+          ] },
           { type: 'ext2', path: '/mnt', disk: { kind: 'http', url: pathToFileURL(extraImg).href, overlay: null } },
           { type: 'web', path: '/media', url: pathToFileURL(webDir).href },
         ],
@@ -150,6 +153,17 @@ check('an extra ext2 mount reads and writes', vm.out === 'on the second disk\nmo
 
 r = await vm.run('/bin/sh', ['-c', 'cat /media/link; sha256sum /media/big.bin | cut -d" " -f1; touch /media/x 2>&1 | grep -o "Read-only file system"; grep " /media " /proc/mounts | cut -d" " -f3']);
 check('a web directory: files read when fetched, symlinks, read-only', vm.out === `hello from the web\n${bigSha}\nRead-only file system\nwebfs\n`, JSON.stringify(vm.out));
+
+let md = await vm.request({ type: 'mkdir', path: '/root/a/b/c', uid: 1000, gid: 100 });
+const mdAgain = await vm.request({ type: 'mkdir', path: '/root/a/b' });
+const mdFile = await vm.request({ type: 'mkdir', path: '/etc/hostname' });
+r = await vm.run('/bin/sh', ['-c', 'stat -c "%n %a %u %g" /root/a /root/a/b/c']);
+check('mkdir makes a directory and its parents; an existing one is fine; a file is EEXIST',
+  md.type === 'done' && mdAgain.type === 'done' && mdFile.type === 'error' && /exists/i.test(mdFile.message)
+    && vm.out === '/root/a 755 1000 100\n/root/a/b/c 755 1000 100\n', JSON.stringify([md, mdAgain, mdFile, vm.out]));
+
+r = await vm.run('/bin/sh', ['-c', 'cat /srv/deep/er/nested.txt']);
+check('a "dir" mount\'s file in subdirectories', vm.out === 'nested\n', JSON.stringify(vm.out));
 
 let w = await vm.request({ type: 'writeFile', path: '/root/in.bin', data: new Uint8Array([1, 2, 3, 250]), uid: 1000, gid: 1000, mode: 0o600 });
 r = await vm.run('/bin/sh', ['-c', 'od -An -tu1 /root/in.bin; stat -c "%a %u %g" /root/in.bin']);

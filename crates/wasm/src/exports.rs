@@ -389,6 +389,39 @@ pub unsafe extern "C" fn oxvm_write_file(req: *const u8, req_len: usize, data: *
     }
 }
 
+#[derive(Deserialize)]
+struct MkdirRequest {
+    path: String,
+    #[serde(default)]
+    uid: u32,
+    #[serde(default)]
+    gid: u32,
+    #[serde(default = "dir_mode")]
+    mode: u32,
+}
+
+fn dir_mode() -> u32 {
+    0o755
+}
+
+/// Make a directory and its missing parents (`{path, uid, gid, mode}`).
+///
+/// # Safety
+/// `(ptr, len)` must be a host buffer from [`oxvm_alloc`].
+#[no_mangle]
+pub unsafe extern "C" fn oxvm_mkdir(ptr: *const u8, len: usize) -> i32 {
+    // SAFETY: as the caller promises.
+    let req: MkdirRequest = match serde_json::from_slice(unsafe { bytes(ptr, len) }) {
+        Ok(r) => r,
+        Err(e) => return fail(format_args!("bad mkdir request: {e}")),
+    };
+    match with_machine(|m| m.kernel.make_dirs(req.path.as_bytes(), req.uid, req.gid, req.mode)) {
+        Some(Ok(())) => 0,
+        Some(Err(e)) => fail(format_args!("{}: {}", req.path, e.text())),
+        None => fail("the machine is not booted"),
+    }
+}
+
 /// Read a guest file whole into the result buffer; its length, or -1.
 ///
 /// # Safety

@@ -182,6 +182,8 @@ export declare class Linux {
   unregisterCallback<K extends keyof CallbackMap>(name: K, cb: CallbackMap[K]): void;
   /** Creates or replaces a file in the VM. Defaults: uid 0, gid 0, mode 0o644. */
   writeFile(path: string, data: BytesLike, opts?: { uid?: number; gid?: number; mode?: number }): Promise<void>;
+  /** Makes a directory with any missing parents (as mkdir -p); the new ones are owned by uid/gid with mode (default 0o755). */
+  mkdir(path: string, opts?: { uid?: number; gid?: number; mode?: number }): Promise<void>;
   /** Reads a whole file from the VM. */
   readFile(path: string): Promise<Uint8Array>;
   /** Resolves when every write so far is durable in the overlay store. */

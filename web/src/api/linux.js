@@ -565,6 +565,12 @@ export class Linux {
     await this._request({ type: 'writeFile', path, data: toBytes(data), uid, gid, mode }, 'writeFile');
   }
 
+  /** Makes a directory in the VM, with any missing parents (as mkdir -p), owned by uid/gid with `mode`. */
+  async mkdir(path, { uid = 0, gid = 0, mode = 0o755 } = {}) {
+    checkPath(path, 'mkdir: the path');
+    await this._request({ type: 'mkdir', path, uid, gid, mode }, 'mkdir');
+  }
+
   /** Reads a whole file from the VM. */
   async readFile(path) {
     checkPath(path, 'readFile: the path');

@@ -413,32 +413,65 @@ window.addEventListener('drop', (e) => {
   dragDepth = 0;
   $('drop-overlay').hidden = true;
   const items = [...(e.dataTransfer?.items ?? [])];
-  const files = [];
-  const skipped = [];
+  // Entries must be taken now: the DataTransfer is emptied after the event.
+  const dropped = [];
   items.forEach((item) => {
     if (item.kind !== 'file') return;
     const entry = item.webkitGetAsEntry?.();
     const file = item.getAsFile();
-    if (entry?.isDirectory) skipped.push(entry.name);
-    else if (file) files.push(file);
+    if (entry?.isDirectory) dropped.push({ entry });
+    else if (file) dropped.push({ file });
   });
-  if (!items.length) files.push(...(e.dataTransfer?.files ?? []));
-  if (skipped.length) toast(`Folders cannot be dropped yet (${skipped.join(', ')}): drop files, or a .tar`, { error: true });
-  copyIn(files);
+  if (!items.length) dropped.push(...[...(e.dataTransfer?.files ?? [])].map((file) => ({ file })));
+  copyIn(dropped);
 });
 
-async function copyIn(files) {
-  if (!files.length) return;
+// A dropped folder's entries, depth first: [relative path, File | null
+// for a directory].
+async function walkEntry(entry, prefix, out) {
+  const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+  if (entry.isFile) {
+    out.push([path, await new Promise((resolve, reject) => entry.file(resolve, reject))]);
+    return;
+  }
+  out.push([path, null]);
+  const reader = entry.createReader();
+  // readEntries gives the entries in batches until it gives none.
+  for (;;) {
+    const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+    if (!batch.length) break;
+    for (const child of batch) await walkEntry(child, path, out);
+  }
+}
+
+async function copyIn(dropped) {
+  if (!dropped.length) return;
   if (!linux || linux._dead) { toast('The VM is not running', { error: true }); return; }
   const dir = dropDir();
-  for (const file of files) {
-    const target = `${dir === '/' ? '' : dir}/${file.name}`;
+  const base = dir === '/' ? '' : dir;
+  const owner = { uid: config.uid, gid: config.gid };
+  for (const d of dropped) {
+    const name = d.file ? d.file.name : d.entry.name;
     try {
-      const data = new Uint8Array(await file.arrayBuffer());
-      await linux.writeFile(target, data, { uid: config.uid, gid: config.gid, mode: 0o644 });
-      toast(`Copied ${file.name} (${formatBytes(file.size)}) to ${target}`);
+      if (d.file) {
+        await linux.writeFile(`${base}/${name}`, new Uint8Array(await d.file.arrayBuffer()), { ...owner, mode: 0o644 });
+        toast(`Copied ${name} (${formatBytes(d.file.size)}) to ${base}/${name}`);
+        continue;
+      }
+      const entries = [];
+      await walkEntry(d.entry, '', entries);
+      let bytes = 0;
+      for (const [rel, file] of entries) {
+        if (!file) await linux.mkdir(`${base}/${rel}`, { ...owner, mode: 0o755 });
+        else {
+          await linux.writeFile(`${base}/${rel}`, new Uint8Array(await file.arrayBuffer()), { ...owner, mode: 0o644 });
+          bytes += file.size;
+        }
+      }
+      const files = entries.filter(([, f]) => f).length;
+      toast(`Copied the folder ${name} (${files} files, ${formatBytes(bytes)}) to ${base}/${name}`);
     } catch (e) {
-      toast(`Could not copy ${file.name} to ${target}: ${e.message}`, { error: true, ms: 10000 });
+      toast(`Could not copy ${name} to ${base}/${name}: ${e.message}`, { error: true, ms: 10000 });
     }
   }
 }

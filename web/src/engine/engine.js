@@ -142,6 +142,11 @@ export class Engine {
     }
   }
 
+  mkdir(path, { uid = 0, gid = 0, mode = 0o755 } = {}) {
+    const r = this.#withBytes(encoder.encode(JSON.stringify({ path, uid, gid, mode })), (p, n) => this.#x.oxvm_mkdir(p, n));
+    if (r !== 0) throw new Error(this.#resultText());
+  }
+
   readFile(path) {
     const r = this.#withBytes(encoder.encode(path), (p, n) => this.#x.oxvm_read_file(p, n));
     if (r < 0) throw new Error(this.#resultText());

@@ -57,6 +57,11 @@ export class Machine {
           this.#need().sync();
           this.post({ type: 'done', id: m.id });
           return this.#schedule(0);
+        case 'mkdir':
+          this.#need().mkdir(m.path, m);
+          this.dirty = true;
+          this.post({ type: 'done', id: m.id });
+          return this.#schedule(0);
         case 'readFile': {
           const data = this.#need().readFile(m.path);
           return this.post({ type: 'done', id: m.id, data }, [data.buffer]);
@@ -118,6 +123,9 @@ export class Machine {
     for (const mount of config.mounts || []) {
       for (const f of mount.files || []) {
         const path = `${mount.path.replace(/\/$/, '')}/${f.path.replace(/^\//, '')}`;
+        // A file in a subdirectory of the mount: make the directories.
+        const parent = path.slice(0, path.lastIndexOf('/'));
+        if (parent.length > mount.path.replace(/\/$/, '').length) this.engine.mkdir(parent, { uid: f.uid ?? 0, gid: f.gid ?? 0 });
         this.engine.writeFile(path, f.data, { uid: f.uid ?? 0, gid: f.gid ?? 0, mode: f.mode ?? 0o644 });
       }
     }

@@ -181,6 +181,42 @@ impl Kernel {
         Ok(())
     }
 
+    /// Make the directory `path` and any missing parents (a folder dropped
+    /// on the page), the new ones owned by `uid`/`gid` with permission bits
+    /// `mode`. An existing directory is fine; an existing non-directory is
+    /// ENOTDIR (or EEXIST for the last component).
+    pub fn make_dirs(&mut self, path: &[u8], uid: u32, gid: u32, mode: u32) -> Result<(), Errno> {
+        self.proc_note_time();
+        if path.first() != Some(&b'/') {
+            return Err(Errno::EINVAL);
+        }
+        let fs = self.fs_context(b"/", Creds::default());
+        let mut dir = fs.root.clone();
+        let parts: Vec<&[u8]> = path.split(|&b| b == b'/').filter(|p| !p.is_empty()).collect();
+        for (i, part) in parts.iter().enumerate() {
+            let last = i + 1 == parts.len();
+            match fs.lookup_in(&dir, part) {
+                Ok(d) => {
+                    // Follow a symlink to a directory, as mkdir -p does.
+                    let d = if d.inode().kind() == FileType::Symlink { fs.resolve(&dir, part, true)? } else { d };
+                    if d.inode().kind() != FileType::Directory {
+                        return Err(if last { Errno::EEXIST } else { Errno::ENOTDIR });
+                    }
+                    dir = d;
+                }
+                Err(Errno::ENOENT) => {
+                    dir.inode().mkdir(part, mode & 0o7777)?;
+                    let d = fs.lookup_in(&dir, part)?;
+                    d.inode().chown(Some(uid), Some(gid))?;
+                    d.inode().chmod(mode & 0o7777)?;
+                    dir = d;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// Read a whole regular file of the guest's (a download from the page).
     pub fn read_file(&mut self, path: &[u8]) -> Result<Vec<u8>, Errno> {
         let fs = self.fs_context(b"/", Creds::default());
