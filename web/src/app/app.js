@@ -106,13 +106,33 @@ const fit = new FitAddon();
 term.loadAddon(fit);
 term.loadAddon(new WebLinksAddon());
 term.open($('terminal'));
-try {
-  const webgl = new WebglAddon();
-  webgl.onContextLoss(() => webgl.dispose());
-  term.loadAddon(webgl);
-} catch {
-  // No WebGL here: xterm.js keeps its DOM renderer.
+// The WebGL renderer where a GPU draws it. A software WebGL (SwiftShader,
+// llvmpipe: browsers without a usable GPU, headless ones) is slower than
+// the DOM renderer, and in headless Chromium at a device pixel ratio of 2
+// it drew nothing at all. `?renderer=webgl|dom` overrides the choice.
+function gpuWebgl() {
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2');
+    if (!gl) return false;
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const name = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    return !/swiftshader|llvmpipe|softpipe|software|basic render/i.test(name);
+  } catch {
+    return false;
+  }
 }
+const renderer = params.get('renderer') ?? (gpuWebgl() ? 'webgl' : 'dom');
+if (renderer === 'webgl') {
+  try {
+    const webgl = new WebglAddon();
+    webgl.onContextLoss(() => webgl.dispose());
+    term.loadAddon(webgl);
+  } catch {
+    // WebGL refused after all: xterm.js keeps its DOM renderer.
+  }
+}
+document.body.dataset.renderer = renderer;
 function refit() {
   try { fit.fit(); } catch { /* not laid out */ }
 }
