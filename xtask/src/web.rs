@@ -358,7 +358,11 @@ pub fn browser_tests(rootfs: Option<&Path>) -> Result<(), String> {
     // isolating a page served without headers, touch layout, copy and
     // paste, downloads, the API's argument checks.
     setup::step("web app checks (web/tests/app-smoke.mjs)");
-    run_checked(Command::new("node").arg(web_src().join("tests/app-smoke.mjs")).env("OXVM_BIN", &oxvm).current_dir(root()))
+    run_checked(Command::new("node").arg(web_src().join("tests/app-smoke.mjs")).env("OXVM_BIN", &oxvm).current_dir(root()))?;
+    // The persistent stores (OPFS and the IndexedDB fallback) against a
+    // model: what the overlay's crash consistency rests on in the browser.
+    setup::step("browser stores against a model (web/tests/stores-browser.mjs)");
+    run_checked(Command::new("node").arg(web_src().join("tests/stores-browser.mjs")).arg("--chromium").arg(chromium).current_dir(root()))
 }
 
 /// The test site on a static server that sends no isolation headers

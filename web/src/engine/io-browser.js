@@ -15,7 +15,7 @@ function checkName(kind, name) {
 
 // OPFS: store = directory, file = file with one sync access handle shared
 // by every open of it (a file may have only one at a time).
-class OpfsBackend {
+export class OpfsBackend {
   static async open() {
     if (!navigator.storage?.getDirectory) return null;
     const root = await navigator.storage.getDirectory();
@@ -130,10 +130,13 @@ class OpfsBackend {
   }
 }
 
-// IndexedDB: a database per store; a file is its length plus 64 KiB pages,
-// kept in memory once read. Writes stay in memory until sync, which writes
-// the dirty pages and the length in one transaction: a sync is atomic.
+// IndexedDB: a database per store; a file is its length plus 64 KiB pages.
+// Writes stay in memory until sync, which writes the dirty pages and the
+// length in one transaction: a sync is atomic. Pages read are kept in
+// memory up to a bound per file; past it the least recently used clean
+// ones go (dirty pages stay until the next sync).
 const PAGE = 65536;
+const KEEP_PAGES = 1024; // 64 MiB per open file
 
 function idb(req) {
   return new Promise((resolve, reject) => {
@@ -154,18 +157,35 @@ class IdbFile {
 
   async page(i) {
     let p = this.pages.get(i);
-    if (!p) {
+    if (p) {
+      // Most recently used last (a Map keeps insertion order).
+      this.pages.delete(i);
+      this.pages.set(i, p);
+      return p;
+    }
+    p = new Uint8Array(PAGE);
+    // Pages past a truncation not yet synced are zeros, whatever the
+    // database still holds of them.
+    if (this.truncatedFrom === undefined || i < this.truncatedFrom) {
       const tx = this.db.transaction('pages', 'readonly');
       const stored = await idb(tx.objectStore('pages').get([this.name, i]));
-      p = new Uint8Array(PAGE);
       if (stored) p.set(new Uint8Array(stored));
-      this.pages.set(i, p);
     }
+    this.pages.set(i, p);
+    this.#evict();
     return p;
+  }
+
+  #evict() {
+    if (this.pages.size <= KEEP_PAGES) return;
+    for (const k of this.pages.keys()) {
+      if (this.pages.size <= KEEP_PAGES) break;
+      if (!this.dirty.has(k)) this.pages.delete(k);
+    }
   }
 }
 
-class IdbBackend {
+export class IdbBackend {
   constructor() {
     this.dbs = new Map();
     this.files = new Map();
@@ -181,6 +201,13 @@ class IdbBackend {
         req.result.createObjectStore('files');
       };
       db = await idb(req);
+      // Someone deletes the store (reset disk from the page, or another
+      // backend): let go at once, or the deletion waits for this
+      // connection forever.
+      db.onversionchange = () => {
+        db.close();
+        if (this.dbs.get(store) === db) this.dbs.delete(store);
+      };
       this.dbs.set(store, db);
     }
     return db;
