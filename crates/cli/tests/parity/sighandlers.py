@@ -3,7 +3,7 @@
 # function and SIG_IGN; some signals must reach the handler (or be
 # reported as lost to the race). Running threads in lockstep, one syscall
 # each, made every raise land while SIG_IGN was set.
-import signal, sys, threading
+import signal, sys, threading, time
 
 recv = sent = 0
 stop = ignored = False
@@ -30,7 +30,11 @@ sys.unraisablehook = unraisable
 signal.signal(signal.SIGUSR1, handler)
 t = threading.Thread(target=raiser)
 t.start()
-while sent < 100:
+# At least 100 raises, then on until one was handled or lost to the race:
+# a loaded host can run the threads so that a first hundred all land on
+# SIG_IGN. Ten seconds without either is the lockstep bug.
+deadline = time.monotonic() + 10
+while sent < 100 or not (recv > 0 or ignored) and time.monotonic() < deadline:
     for i in range(2000):
         for h in (handler, signal.SIG_IGN):
             try:
