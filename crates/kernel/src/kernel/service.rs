@@ -69,30 +69,12 @@ impl Kernel {
     /// (the page's in-memory data mounts, filled with [`Kernel::write_file`]).
     /// Only before the first program starts: EBUSY after.
     pub fn mount_tmpfs(&mut self, path: &[u8], max_bytes: u64) -> Result<(), Errno> {
-        self.proc_note_time();
-        // The lookup's context holds the mount table: let it go before
-        // changing the table.
-        let at = {
-            let fs = self.fs_context(b"/", Creds::default());
-            fs.resolve(&fs.root, path, true)?.inode().clone()
-        };
-        if at.kind() != FileType::Directory {
-            return Err(Errno::ENOTDIR);
-        }
+        let at = self.mount_point(path)?;
         let root = crate::fs::tmpfs::new_root(0o755, max_bytes, true, self.procfs.clone());
         let dev = root.stat().map_or(0, |s| s.dev);
         let vfs = std::rc::Rc::get_mut(&mut self.vfs).ok_or(Errno::EBUSY)?;
         vfs.mount(&at, root);
-        let mut table = self.procfs.mounts();
-        let target = String::from_utf8_lossy(path).into_owned();
-        table.push(crate::fs::procfs::MountEntry {
-            source: "tmpfs".into(),
-            target,
-            fstype: "tmpfs".into(),
-            options: "rw,nosuid,nodev,relatime".into(),
-            dev,
-        });
-        self.procfs.set_mounts(table);
+        self.note_mount("tmpfs", path, "tmpfs", "rw,nosuid,nodev,relatime", dev);
         Ok(())
     }
 
@@ -101,14 +83,7 @@ impl Kernel {
     /// periodic writeback, shutdown). Only before the first program
     /// starts: EBUSY after.
     pub fn mount_image(&mut self, path: &[u8], fs: oxvm_ext2::Ext2<crate::fs::ext2fs::Device>) -> Result<(), Errno> {
-        self.proc_note_time();
-        let at = {
-            let fs = self.fs_context(b"/", Creds::default());
-            fs.resolve(&fs.root, path, true)?.inode().clone()
-        };
-        if at.kind() != FileType::Directory {
-            return Err(Errno::ENOTDIR);
-        }
+        let at = self.mount_point(path)?;
         // vda is the root; vdb, vdc... the others, as a VM's disks.
         let n = u32::try_from(self.vfs.disks.len()).unwrap_or(u32::MAX);
         let (major, minor) = crate::fs::ext2fs::IMAGE_DEV;
@@ -118,16 +93,36 @@ impl Kernel {
         vfs.disks.push(m.clone());
         vfs.mount(&at, m.root());
         let letter = char::from(b'a' + u8::try_from(n.min(25)).unwrap_or(25));
+        self.note_mount(&format!("/dev/vd{letter}"), path, "ext2", "rw,relatime", dev);
+        Ok(())
+    }
+
+    /// The directory `path` as a mount point (resolved from the root).
+    /// The lookup's context holds the mount table: it is let go before the
+    /// caller changes the table.
+    pub(super) fn mount_point(&mut self, path: &[u8]) -> Result<crate::vfs::InodeRef, Errno> {
+        self.proc_note_time();
+        let at = {
+            let fs = self.fs_context(b"/", Creds::default());
+            fs.resolve(&fs.root, path, true)?.inode().clone()
+        };
+        if at.kind() != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(at)
+    }
+
+    /// Add a mount to what /proc/mounts shows.
+    pub(super) fn note_mount(&self, source: &str, path: &[u8], fstype: &str, options: &str, dev: u64) {
         let mut table = self.procfs.mounts();
         table.push(crate::fs::procfs::MountEntry {
-            source: format!("/dev/vd{letter}"),
+            source: source.into(),
             target: String::from_utf8_lossy(path).into_owned(),
-            fstype: "ext2".into(),
-            options: "rw,relatime".into(),
+            fstype: fstype.into(),
+            options: options.into(),
             dev,
         });
         self.procfs.set_mounts(table);
-        Ok(())
     }
 
     /// Descriptors 0, 1 and 2 on /dev/null.

@@ -6,8 +6,6 @@ use std::sync::Arc;
 use super::Kernel;
 use crate::errno::Errno;
 use crate::fs::webfs::{IndexError, WebMount, DEFAULT_CACHE_BYTES};
-use crate::vfs::FileType;
-use crate::Creds;
 
 impl Kernel {
     /// Mount the directory served at `base_url`, described by `index` (its
@@ -30,28 +28,11 @@ impl Kernel {
         index: &[u8],
         fetcher: Arc<dyn oxvm_block::Fetcher>,
     ) -> Result<(), WebMountError> {
-        self.proc_note_time();
-        // The lookup's context holds the mount table: let it go before
-        // changing the table.
-        let at = {
-            let fs = self.fs_context(b"/", Creds::default());
-            fs.resolve(&fs.root, path, true)?.inode().clone()
-        };
-        if at.kind() != FileType::Directory {
-            return Err(Errno::ENOTDIR.into());
-        }
+        let at = self.mount_point(path)?;
         let mount = WebMount::new(base_url, index, fetcher, DEFAULT_CACHE_BYTES).map_err(WebMountError::Index)?;
         let vfs = std::rc::Rc::get_mut(&mut self.vfs).ok_or(Errno::EBUSY)?;
         vfs.mount(&at, mount.root());
-        let mut table = self.procfs.mounts();
-        table.push(crate::fs::procfs::MountEntry {
-            source: base_url.to_string(),
-            target: String::from_utf8_lossy(path).into_owned(),
-            fstype: "webfs".into(),
-            options: "ro,nosuid,nodev,relatime".into(),
-            dev: mount.dev(),
-        });
-        self.procfs.set_mounts(table);
+        self.note_mount(base_url, path, "webfs", "ro,nosuid,nodev,relatime", mount.dev());
         self.web_mounts.push(mount);
         Ok(())
     }
