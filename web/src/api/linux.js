@@ -65,28 +65,29 @@ export class BlockDevice extends Device {
   }
 }
 
-/** One disk image file on a web server, read with HTTP Range requests. */
-export class HttpBytesDevice extends BlockDevice {
+/** A read-only image at a URL; `kind` names how the engine reads it. */
+class UrlImageDevice extends BlockDevice {
   static async create(url) {
-    const dev = new HttpBytesDevice(CREATE);
-    dev.url = absoluteUrl(url, 'HttpBytesDevice.create');
+    const dev = new this(CREATE);
+    dev.url = absoluteUrl(url, `${this.label}.create`);
     return dev;
   }
   _diskConfig() {
-    return { kind: 'http', url: this.url, overlay: null, cache: false };
+    return { kind: this.constructor.kind, url: this.url, overlay: null, cache: false };
   }
 }
 
+/** One disk image file on a web server, read with HTTP Range requests. */
+export class HttpBytesDevice extends UrlImageDevice {
+  static kind = 'http';
+  // Named here: the bundler's minifier renames classes.
+  static label = 'HttpBytesDevice';
+}
+
 /** An image published by `oxvm image publish` as compressed chunks plus a manifest.json. */
-export class ChunkDevice extends BlockDevice {
-  static async create(manifestUrl) {
-    const dev = new ChunkDevice(CREATE);
-    dev.url = absoluteUrl(manifestUrl, 'ChunkDevice.create');
-    return dev;
-  }
-  _diskConfig() {
-    return { kind: 'chunks', url: this.url, overlay: null, cache: false };
-  }
+export class ChunkDevice extends UrlImageDevice {
+  static kind = 'chunks';
+  static label = 'ChunkDevice';
 }
 
 /** Whether a storage entry belongs to the store `name`: `name` itself or `name.<anything>`. */
